@@ -1,0 +1,48 @@
+//! `keygate`: generate keys, check key sets and decide requests from the command line.
+//!
+//! Exit codes: 0 success (every request allowed), 1 refused, 2 input could not be loaded.
+
+mod keygen;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "keygate",
+    version,
+    about = "API keys and HTTP message signatures, verified at the edge"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate key material; secrets are printed once, to stdout.
+    #[command(subcommand)]
+    Keygen(keygen::Keygen),
+    /// Decide one or more raw HTTP requests against a key set.
+    Verify(verify::VerifyArgs),
+}
+
+/// A failure to load input: printed to stderr, exit code 2.
+pub struct LoadError(pub String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen(k) => keygen::run(k),
+        Command::Verify(v) => verify::run(&v),
+    };
+    match result {
+        Ok(code) => code,
+        Err(LoadError(msg)) => {
+            eprintln!("keygate: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Byte encodings used across the key set and the wire: base64url, base62, CRC-32.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// base64url without padding (RFC 4648 §5), as used throughout the key set.
+pub fn b64url_encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Strict base64url decoding: no padding, no whitespace, no stray trailing bits.
+/// The error names the first offending byte offset.
+pub fn b64url_decode(s: &str) -> Result<Vec<u8>, String> {
+    if let Some(i) = s
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    {
+        let c = s[i..].chars().next().unwrap_or('?');
+        let hint = if matches!(c, '+' | '/') {
+            " (this looks like standard base64; use base64url: '-' and '_')"
+        } else if c == '=' {
+            " (base64url here is written without '=' padding)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "invalid base64url character {c:?} at byte {i}{hint}"
+        ));
+    }
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|e| format!("invalid base64url: {}", describe_b64_error(&e)))
+}
+
+fn describe_b64_error(e: &base64::DecodeError) -> String {
+    match e {
+        base64::DecodeError::InvalidLength(n) => {
+            format!("length {n} is not a valid base64url length")
+        }
+        base64::DecodeError::InvalidLastSymbol(i, _) => {
+            format!("non-canonical final character at byte {i}")
+        }
+        base64::DecodeError::InvalidByte(i, _) => format!("invalid character at byte {i}"),
+        base64::DecodeError::InvalidPadding => "unexpected padding".to_string(),
+    }
+}
+
+/// The base62 alphabet: `0-9`, then `A-Z`, then `a-z`.
+pub const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `bytes` as a big-endian number in base62, left-padded with `0` to `width` characters.
+///
+/// # Panics
+/// If the number needs more than `width` digits (a caller bug: widths are fixed by the format).
+pub fn base62_encode(bytes: &[u8], width: usize) -> String {
+    let mut num: Vec<u8> = bytes.to_vec();
+    let mut out = vec![b'0'; width];
+    let mut pos = width;
+    while num.iter().any(|&b| b != 0) {
+        let mut rem = 0u32;
+        for b in num.iter_mut() {
+            let acc = (rem << 8) | u32::from(*b);
+            *b = (acc / 62) as u8;
+            rem = acc % 62;
+        }
+        assert!(pos > 0, "base62 value wider than {width} digits");
+        pos -= 1;
+        out[pos] = BASE62[rem as usize];
+    }
+    String::from_utf8(out).expect("base62 digits are ASCII")
+}
+
+/// True when every byte of `s` is a base62 digit.
+pub fn is_base62(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+const fn crc32_table() -> [u32; 256] {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+}
+
+static CRC32_TABLE: [u32; 256] = crc32_table();
+
+/// CRC-32 (IEEE 802.3, reflected, as in zlib and PNG).
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        c = CRC32_TABLE[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8);
+    }
+    c ^ 0xFFFF_FFFF
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_check_value() {
+        // The standard check value for CRC-32/ISO-HDLC.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(
+            crc32(b"The quick brown fox jumps over the lazy dog"),
+            0x414F_A339
+        );
+    }
+
+    #[test]
+    fn base62_known_values() {
+        assert_eq!(base62_encode(&[0], 3), "000");
+        assert_eq!(base62_encode(&[61], 2), "0z");
+        assert_eq!(base62_encode(&[62], 2), "10");
+        assert_eq!(base62_encode(&0xFFFF_FFFFu32.to_be_bytes(), 6), "4gfFC3");
+    }
+
+    #[test]
+    fn base62_max_256_bit_fits_43_digits() {
+        let s = base62_encode(&[0xFF; 32], 43);
+        assert_eq!(s.len(), 43);
+        assert!(is_base62(&s));
+    }
+
+    #[test]
+    fn b64url_is_strict() {
+        assert_eq!(b64url_decode("AQID").unwrap(), vec![1, 2, 3]);
+        assert!(b64url_decode("AQI=").unwrap_err().contains("padding"));
+        assert!(
+            b64url_decode("a+b/")
+                .unwrap_err()
+                .contains("standard base64")
+        );
+        assert!(b64url_decode("AQJ").unwrap_err().contains("non-canonical"));
+        assert!(b64url_decode("A").is_err());
+        assert_eq!(b64url_encode(&[0xfb, 0xff]), "-_8");
+    }
+}

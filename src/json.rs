@@ -1,0 +1,200 @@
+//! Strict JSON loading (duplicate object keys are refused) and JSON-path helpers.
+
+use std::fmt::{self, Write as _};
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Parses JSON text into a [`Value`], refusing duplicate keys in any object: two parsers
+/// that keep different duplicates would otherwise read different key sets from one file.
+/// The error carries serde_json's line and column.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = StrictSeed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+struct StrictSeed;
+
+impl<'de> DeserializeSeed<'de> for StrictSeed {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(v) = seq.next_element_seed(StrictSeed)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if out.contains_key(&k) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate object key {k:?}"
+                )));
+            }
+            let v = map.next_value_seed(StrictSeed)?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A JSON path such as `$.keys[3].allow_cidrs[0]`, built as the validator descends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonPath(String);
+
+impl JsonPath {
+    /// The document root, `$`.
+    pub fn root() -> Self {
+        JsonPath("$".to_string())
+    }
+
+    /// The path of a member of an object at this path.
+    pub fn field(&self, name: &str) -> Self {
+        let mut s = self.0.clone();
+        let plain = !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !name.as_bytes()[0].is_ascii_digit();
+        if plain {
+            s.push('.');
+            s.push_str(name);
+        } else {
+            s.push('[');
+            s.push_str(&Value::String(name.to_string()).to_string());
+            s.push(']');
+        }
+        JsonPath(s)
+    }
+
+    /// The path of an element of an array at this path.
+    pub fn index(&self, i: usize) -> Self {
+        let mut s = self.0.clone();
+        let _ = write!(s, "[{i}]");
+        JsonPath(s)
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A short description of a JSON value's type, for error messages.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The closest allowed name to a misspelt one, when it is close enough to suggest.
+pub fn suggest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (levenshtein(name, a), *a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_keys_are_refused_with_a_position() {
+        let e = parse_strict(br#"{"a": 1, "b": {"c": 1, "c": 2}}"#).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("duplicate object key \"c\""), "{msg}");
+        assert!(msg.contains("line 1"), "{msg}");
+    }
+
+    #[test]
+    fn parses_ordinary_json() {
+        let v = parse_strict(br#"{"a": [1, -2, 3.5, "x", true, null]}"#).unwrap();
+        assert_eq!(v["a"][1], Value::from(-2));
+        assert!(parse_strict(b"{} x").is_err());
+    }
+
+    #[test]
+    fn paths() {
+        let p = JsonPath::root()
+            .field("keys")
+            .index(3)
+            .field("allow_cidrs")
+            .index(0);
+        assert_eq!(p.to_string(), "$.keys[3].allow_cidrs[0]");
+        assert_eq!(
+            JsonPath::root().field("odd key").to_string(),
+            "$[\"odd key\"]"
+        );
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            suggest("expire_at", &["expires_at", "not_before", "id"]),
+            Some("expires_at")
+        );
+        assert_eq!(suggest("zzzzzz", &["expires_at", "id"]), None);
+    }
+}

@@ -1,0 +1,277 @@
+//! The key set: the data pushed to the edge that says which keys exist and what they may do.
+//!
+//! A [`KeySet`] can only be built by validating JSON ([`KeySet::from_json`]); once built it is
+//! immutable and internally consistent. See `docs/keyset.md` for the format.
+
+mod parse;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::apikey::ApiKeyDigest;
+use crate::cidr::Cidr;
+use crate::route::PathPattern;
+use crate::time::UnixTime;
+
+pub use parse::MAX_REVISION;
+
+/// One problem found in a key set, located by its JSON path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeysetError {
+    /// JSON path of the offending value, e.g. `$.keys[1].expires_at`.
+    pub path: String,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl fmt::Display for KeysetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Every problem found in a key set, in document order. Never empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeysetErrors(pub(crate) Vec<KeysetError>);
+
+impl KeysetErrors {
+    /// The individual errors.
+    pub fn errors(&self) -> &[KeysetError] {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeysetErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for KeysetErrors {}
+
+/// Whether a key may be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyStatus {
+    /// In use.
+    Active,
+    /// Temporarily refused; may be re-enabled.
+    Disabled,
+    /// Permanently refused.
+    Revoked,
+}
+
+impl KeyStatus {
+    /// The key-set spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Disabled => "disabled",
+            KeyStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// What happens to a request whose path matches no route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DefaultRoute {
+    /// Any valid key passes.
+    Authenticate,
+    /// Refused with `route_denied` (403).
+    Deny,
+}
+
+/// Key-set wide policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Policy {
+    /// Tolerance applied to signature times (not to key validity windows).
+    pub clock_skew_seconds: u32,
+    /// What an unmatched path gets.
+    pub default_route: DefaultRoute,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            clock_skew_seconds: 30,
+            default_route: DefaultRoute::Authenticate,
+        }
+    }
+}
+
+/// One route rule.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Route {
+    /// Methods this rule applies to; `None` means all. `GET` also covers `HEAD`.
+    pub methods: Option<Vec<String>>,
+    /// The path pattern.
+    pub path: PathPattern,
+    /// A public route is allowed without credentials.
+    pub public: bool,
+    /// Scopes a key must hold (every one of them).
+    pub scopes: Vec<String>,
+}
+
+impl Route {
+    /// Whether this rule applies to `method`.
+    pub fn applies_to_method(&self, method: &str) -> bool {
+        match &self.methods {
+            None => true,
+            Some(ms) => ms
+                .iter()
+                .any(|m| m == method || (method == "HEAD" && m == "GET")),
+        }
+    }
+}
+
+/// One key entry.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct KeyEntry {
+    /// The key's identifier (`[A-Za-z0-9._:-]{1,128}`), unique in the set.
+    pub id: String,
+    /// SHA-256 digest of the API key, when the key has one.
+    pub api_key_hash: Option<ApiKeyDigest>,
+    /// Whether the key may be used.
+    pub status: KeyStatus,
+    /// Not valid before this instant.
+    pub not_before: Option<UnixTime>,
+    /// Not valid from this instant on.
+    pub expires_at: Option<UnixTime>,
+    /// Scopes granted; a trailing `*` grants every scope with that prefix.
+    pub scopes: Vec<String>,
+    /// When non-empty, only these client networks may use the key.
+    pub allow_cidrs: Vec<Cidr>,
+    /// Client networks that may never use the key.
+    pub deny_cidrs: Vec<Cidr>,
+    /// A human-readable name.
+    pub name: Option<String>,
+}
+
+impl fmt::Debug for KeyEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The digest is not a secret, but there is no reason to print it either.
+        f.debug_struct("KeyEntry")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("not_before", &self.not_before)
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyEntry {
+    /// Whether the key's scopes grant `scope`.
+    pub fn grants(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| match s.strip_suffix('*') {
+            Some(prefix) => scope.starts_with(prefix),
+            None => s == scope,
+        })
+    }
+}
+
+/// Digests are uniformly distributed and not chosen by whoever looks them up, so their
+/// first eight bytes are already a good hash.
+#[derive(Default)]
+pub(crate) struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes.iter().take(8) {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+}
+
+type DigestMap = HashMap<ApiKeyDigest, u32, BuildHasherDefault<DigestHasher>>;
+
+/// A validated, immutable key set.
+#[derive(Clone)]
+pub struct KeySet {
+    pub(crate) revision: u64,
+    pub(crate) issued_at: Option<UnixTime>,
+    pub(crate) policy: Policy,
+    pub(crate) deny_cidrs: Vec<Cidr>,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) keys: Vec<KeyEntry>,
+    pub(crate) by_digest: DigestMap,
+    pub(crate) by_id: HashMap<String, u32>,
+    pub(crate) payload_sha256: [u8; 32],
+}
+
+impl fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySet")
+            .field("revision", &self.revision)
+            .field("keys", &self.keys.len())
+            .field("routes", &self.routes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeySet {
+    /// Validates key set JSON. Every problem is reported, each with its JSON path; on any
+    /// problem nothing is built.
+    pub fn from_json(bytes: &[u8]) -> Result<KeySet, KeysetErrors> {
+        parse::parse(bytes)
+    }
+
+    /// The revision number (>= 1); a verifier only moves forward.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// When the set was issued, if stated.
+    pub fn issued_at(&self) -> Option<UnixTime> {
+        self.issued_at
+    }
+
+    /// The key-set wide policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Global client networks refused before anything else.
+    pub fn deny_cidrs(&self) -> &[Cidr] {
+        &self.deny_cidrs
+    }
+
+    /// Route rules, in order.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// All key entries, in document order.
+    pub fn keys(&self) -> &[KeyEntry] {
+        &self.keys
+    }
+
+    /// The entry with this id.
+    pub fn key_by_id(&self, id: &str) -> Option<&KeyEntry> {
+        self.by_id.get(id).map(|&i| &self.keys[i as usize])
+    }
+
+    /// The entry whose API key has this digest.
+    pub fn key_by_digest(&self, digest: &ApiKeyDigest) -> Option<&KeyEntry> {
+        self.by_digest.get(digest).map(|&i| &self.keys[i as usize])
+    }
+
+    /// SHA-256 of the exact JSON bytes this set was loaded from.
+    pub fn payload_sha256(&self) -> &[u8; 32] {
+        &self.payload_sha256
+    }
+}

@@ -1,0 +1,42 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod apikey;
+mod cidr;
+mod decision;
+mod encoding;
+pub mod http1;
+mod json;
+mod keyset;
+mod request;
+mod route;
+mod time;
+mod verifier;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape};
+pub use cidr::Cidr;
+pub use decision::{Decision, Reason};
+pub use keyset::{
+    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, MAX_REVISION, Policy,
+    Route,
+};
+pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, Request, RequestError};
+pub use route::{NormalizedPath, PathPattern, normalize_path};
+pub use time::{TimeError, UnixTime};
+pub use verifier::{Context, MAX_API_KEY_LEN, Rollback, Update, Verifier};
+
+/// API keys: generation, format checks and digests.
+pub mod api_key {
+    pub use crate::apikey::{
+        SCANNER_REGEX, TAIL_LEN, classify, format_key, generate, validate_prefix,
+    };
+}
+
+/// Encodings shared with other implementations (base64url, base62, CRC-32).
+pub mod encoding_util {
+    pub use crate::encoding::{b64url_decode, b64url_encode, base62_encode, crc32};
+}

@@ -1,0 +1,277 @@
+//! The request model the verifier decides on, independent of any HTTP library.
+
+use std::fmt;
+
+/// Header section limits; a request beyond them is refused as `malformed_request`.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// See [`MAX_HEADER_BYTES`].
+pub const MAX_HEADERS: usize = 256;
+
+/// A request that could not be read at all (as opposed to one that is read and refused).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestError {
+    /// Byte offset into the input, when the input was bytes.
+    pub offset: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl RequestError {
+    pub(crate) fn new(offset: Option<usize>, message: impl Into<String>) -> Self {
+        RequestError {
+            offset,
+            message: message.into(),
+        }
+    }
+
+    /// The stable code of this error at the JS boundary.
+    pub fn code(&self) -> &'static str {
+        "ERR_REQUEST_INVALID"
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.offset {
+            Some(o) => write!(f, "{} (at byte {o})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// An HTTP request: method, target URI parts, header fields and body.
+#[derive(Clone)]
+pub struct Request {
+    pub(crate) method: String,
+    pub(crate) scheme: String,
+    pub(crate) authority: String,
+    pub(crate) path: String,
+    pub(crate) query: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) defects: Vec<String>,
+    header_bytes: usize,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Header values may hold credentials: print names only.
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("scheme", &self.scheme)
+            .field("authority", &self.authority)
+            .field("path", &self.path)
+            .field("header_names", &names)
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Checks an HTTP token (method, header name).
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_tchar)
+}
+
+impl Request {
+    /// A request for `method` on an absolute URL such as `https://api.example.com/v1/x?y=1`.
+    pub fn new(method: &str, url: &str) -> Result<Request, RequestError> {
+        if !is_token(method) {
+            return Err(RequestError::new(
+                None,
+                format!("{method:?} is not an HTTP method token"),
+            ));
+        }
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            RequestError::new(
+                None,
+                format!("URL {url:?} is not absolute (scheme://authority/path)"),
+            )
+        })?;
+        let scheme_ok = scheme
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+        if !scheme_ok {
+            return Err(RequestError::new(
+                Some(0),
+                format!("URL scheme {scheme:?} is invalid"),
+            ));
+        }
+        let rest = rest.split('#').next().unwrap_or("");
+        let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, target) = rest.split_at(auth_end);
+        if authority.is_empty()
+            || authority.contains('@')
+            || authority.bytes().any(|b| b <= b' ' || b >= 0x7f)
+        {
+            return Err(RequestError::new(
+                None,
+                format!("URL authority {authority:?} is invalid"),
+            ));
+        }
+        let mut req = Request::empty(method, &scheme.to_ascii_lowercase(), authority);
+        req.set_target(target);
+        Ok(req)
+    }
+
+    pub(crate) fn empty(method: &str, scheme: &str, authority: &str) -> Request {
+        Request {
+            method: method.to_string(),
+            scheme: scheme.to_string(),
+            authority: authority.to_string(),
+            path: "/".to_string(),
+            query: None,
+            headers: Vec::new(),
+            body: None,
+            defects: Vec::new(),
+            header_bytes: 0,
+        }
+    }
+
+    /// Sets path and query from an origin-form target (`/path?query`).
+    pub(crate) fn set_target(&mut self, target: &str) {
+        let (path, query) = match target.split_once('?') {
+            Some((p, q)) => (p, Some(q.to_string())),
+            None => (target, None),
+        };
+        self.path = if path.is_empty() {
+            "/".to_string()
+        } else {
+            path.to_string()
+        };
+        self.query = query;
+    }
+
+    /// Adds a header field (names are case-insensitive and stored lower-cased). A name or
+    /// value that is not valid HTTP is recorded and the request is refused as
+    /// `malformed_request`.
+    pub fn with_header(mut self, name: &str, value: &str) -> Request {
+        self.push_header(name, value);
+        self
+    }
+
+    /// Adds a header field; see [`Request::with_header`].
+    pub fn push_header(&mut self, name: &str, value: &str) {
+        if !is_token(name) {
+            self.defects
+                .push(format!("header name {name:?} is not a valid token"));
+            return;
+        }
+        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            self.defects
+                .push(format!("header {name:?} contains CR, LF or NUL"));
+            return;
+        }
+        self.header_bytes += name.len() + value.len() + 4;
+        if self.header_bytes > MAX_HEADER_BYTES
+            && !self.defects.iter().any(|d| d.starts_with("header section"))
+        {
+            self.defects
+                .push(format!("header section exceeds {MAX_HEADER_BYTES} bytes"));
+        }
+        if self.headers.len() == MAX_HEADERS {
+            self.defects
+                .push(format!("more than {MAX_HEADERS} header fields"));
+        }
+        self.headers.push((
+            name.to_ascii_lowercase(),
+            value.trim_matches([' ', '\t']).to_string(),
+        ));
+    }
+
+    /// Sets the body.
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// The method, as sent.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The scheme, lower-cased.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The authority (host and optional port), as sent.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// The path, as sent (never empty).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The query without its `?`, when present.
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
+    /// The body, when present.
+    pub fn body(&self) -> Option<&[u8]> {
+        self.body.as_deref()
+    }
+
+    /// The values of every field with this name, in order.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Problems found while reading the request; a request with any is refused.
+    pub fn defects(&self) -> &[String] {
+        &self.defects
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_urls() {
+        let r = Request::new("GET", "HTTPS://api.example.com:8443/v1/x?y=1&z#frag").unwrap();
+        assert_eq!(r.scheme(), "https");
+        assert_eq!(r.authority(), "api.example.com:8443");
+        assert_eq!(r.path(), "/v1/x");
+        assert_eq!(r.query(), Some("y=1&z"));
+        let r = Request::new("GET", "https://h?q").unwrap();
+        assert_eq!((r.path(), r.query()), ("/", Some("q")));
+        assert!(Request::new("GET", "/relative").is_err());
+        assert!(Request::new("GE T", "https://h/").is_err());
+        assert!(Request::new("GET", "https://user@h/").is_err());
+    }
+
+    #[test]
+    fn headers_and_defects() {
+        let r = Request::new("GET", "https://h/")
+            .unwrap()
+            .with_header("X-API-Key", " k ")
+            .with_header("bad name", "v");
+        assert_eq!(r.header_values("x-api-key").collect::<Vec<_>>(), ["k"]);
+        assert_eq!(r.defects().len(), 1);
+        let big = "a".repeat(MAX_HEADER_BYTES);
+        let r = Request::new("GET", "https://h/")
+            .unwrap()
+            .with_header("x", &big)
+            .with_header("y", &big);
+        assert_eq!(r.defects().len(), 1);
+        assert!(!format!("{r:?}").contains("aaaa"));
+    }
+}
