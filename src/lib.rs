@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod apikey;
+mod body;
 mod cidr;
 mod decision;
 mod encoding;
@@ -11,6 +12,7 @@ mod json;
 mod keyset;
 mod request;
 mod route;
+pub mod sig;
 mod time;
 mod verifier;
 
@@ -18,11 +20,12 @@ mod verifier;
 mod wasm;
 
 pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape};
+pub use body::{Body, BodyDigests, BodyHasher, DigestAlgorithm};
 pub use cidr::Cidr;
 pub use decision::{Decision, Reason};
 pub use keyset::{
     DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, MAX_REVISION, Policy,
-    Route,
+    Route, RouteSignature, SignaturePolicy,
 };
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, Request, RequestError};
 pub use route::{NormalizedPath, PathPattern, normalize_path};

@@ -4,6 +4,7 @@
 //! immutable and internally consistent. See `docs/keyset.md` for the format.
 
 mod parse;
+mod signing;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,9 +13,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
 use crate::route::PathPattern;
+use crate::sig::VerifierKey;
 use crate::time::UnixTime;
 
 pub use parse::MAX_REVISION;
+pub use signing::{RouteSignature, SignaturePolicy};
 
 /// One problem found in a key set, located by its JSON path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +100,8 @@ pub struct Policy {
     pub clock_skew_seconds: u32,
     /// What an unmatched path gets.
     pub default_route: DefaultRoute,
+    /// Request signature rules.
+    pub signature: SignaturePolicy,
 }
 
 impl Default for Policy {
@@ -104,6 +109,7 @@ impl Default for Policy {
         Policy {
             clock_skew_seconds: 30,
             default_route: DefaultRoute::Authenticate,
+            signature: SignaturePolicy::default(),
         }
     }
 }
@@ -120,6 +126,8 @@ pub struct Route {
     pub public: bool,
     /// Scopes a key must hold (every one of them).
     pub scopes: Vec<String>,
+    /// Signature requirements this route adds.
+    pub signature: RouteSignature,
 }
 
 impl Route {
@@ -156,6 +164,10 @@ pub struct KeyEntry {
     pub deny_cidrs: Vec<Cidr>,
     /// A human-readable name.
     pub name: Option<String>,
+    /// The key that verifies this key's request signatures, when it has one.
+    pub signing: Option<VerifierKey>,
+    /// Requests with this key must carry a valid signature (default: when `signing` is set).
+    pub require_signature: bool,
 }
 
 impl fmt::Debug for KeyEntry {
@@ -167,6 +179,10 @@ impl fmt::Debug for KeyEntry {
             .field("not_before", &self.not_before)
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
+            .field(
+                "signing",
+                &self.signing.as_ref().map(VerifierKey::algorithm),
+            )
             .finish_non_exhaustive()
     }
 }

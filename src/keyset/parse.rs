@@ -12,6 +12,8 @@ use crate::json::{JsonPath, parse_strict, suggest, type_name};
 use crate::route::PathPattern;
 use crate::time::UnixTime;
 
+mod sig;
+
 /// Revisions stay within JavaScript's exact integer range (2^53 - 1).
 pub const MAX_REVISION: u64 = (1 << 53) - 1;
 
@@ -24,8 +26,23 @@ const TOP_FIELDS: &[&str] = &[
     "routes",
     "keys",
 ];
-const POLICY_FIELDS: &[&str] = &["clock_skew_seconds", "default_route"];
-const ROUTE_FIELDS: &[&str] = &["methods", "path", "public", "scopes"];
+const POLICY_FIELDS: &[&str] = &[
+    "clock_skew_seconds",
+    "default_route",
+    "max_signature_age_seconds",
+    "required_components",
+    "require_content_digest",
+    "require_nonce",
+    "signature_tag",
+];
+const ROUTE_FIELDS: &[&str] = &[
+    "methods",
+    "path",
+    "public",
+    "scopes",
+    "require_signature",
+    "required_components",
+];
 const KEY_FIELDS: &[&str] = &[
     "id",
     "api_key_hash",
@@ -37,6 +54,8 @@ const KEY_FIELDS: &[&str] = &[
     "deny_cidrs",
     "name",
     "meta",
+    "signing",
+    "require_signature",
 ];
 
 /// Collects errors while walking the document.
@@ -390,9 +409,10 @@ fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<Policy> {
     let map = cx.object(v, path, POLICY_FIELDS)?;
     let mut policy = Policy::default();
     if let Some(v) = map.get("clock_skew_seconds")
-        && let Some(n) = cx.uint(v, &path.field("clock_skew_seconds"), 0, 3600) {
-            policy.clock_skew_seconds = n as u32;
-        }
+        && let Some(n) = cx.uint(v, &path.field("clock_skew_seconds"), 0, 3600)
+    {
+        policy.clock_skew_seconds = n as u32;
+    }
     if let Some(v) = map.get("default_route") {
         let p = path.field("default_route");
         match cx.string(v, &p) {
@@ -405,6 +425,7 @@ fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<Policy> {
             None => {}
         }
     }
+    sig::policy(cx, map, path, &mut policy.signature);
     Some(policy)
 }
 
@@ -464,11 +485,13 @@ fn parse_route(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<Route> {
             "a public route examines no credentials, so it cannot require scopes",
         );
     }
+    let signature = sig::route(cx, map, path, public);
     Some(Route {
         methods,
         path: pattern?,
         public,
         scopes,
+        signature,
     })
 }
 
@@ -495,12 +518,13 @@ fn parse_key(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<KeyEntry> {
         let s = cx.string(v, &p)?;
         ApiKeyDigest::parse(s).map_err(|e| cx.err(&p, e)).ok()
     });
-    if !map.contains_key("api_key_hash") {
+    if !map.contains_key("api_key_hash") && !map.contains_key("signing") {
         cx.err(
             path,
-            "a key needs at least one credential: \"api_key_hash\"",
+            "a key needs at least one credential: \"api_key_hash\" or \"signing\"",
         );
     }
+    let (signing, require_signature) = sig::key(cx, map, path);
     let status = match map.get("status") {
         None => Some(KeyStatus::Active),
         Some(v) => {
@@ -529,12 +553,13 @@ fn parse_key(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<KeyEntry> {
         .get("expires_at")
         .and_then(|v| cx.time(v, &path.field("expires_at")));
     if let (Some(nb), Some(ex)) = (not_before, expires_at)
-        && nb >= ex {
-            cx.err(
-                &path.field("not_before"),
-                format!("not_before ({nb}) must be earlier than expires_at ({ex})"),
-            );
-        }
+        && nb >= ex
+    {
+        cx.err(
+            &path.field("not_before"),
+            format!("not_before ({nb}) must be earlier than expires_at ({ex})"),
+        );
+    }
     let scopes = cx.scopes(map.get("scopes"), &path.field("scopes"), true);
     let allow_cidrs = cx.cidrs(map.get("allow_cidrs"), &path.field("allow_cidrs"));
     let deny_cidrs = cx.cidrs(map.get("deny_cidrs"), &path.field("deny_cidrs"));
@@ -547,12 +572,13 @@ fn parse_key(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<KeyEntry> {
         Some(s.to_string())
     });
     if let Some(v) = map.get("meta")
-        && !v.is_object() {
-            cx.err(
-                &path.field("meta"),
-                format!("expected an object, found {}", type_name(v)),
-            );
-        }
+        && !v.is_object()
+    {
+        cx.err(
+            &path.field("meta"),
+            format!("expected an object, found {}", type_name(v)),
+        );
+    }
     Some(KeyEntry {
         id: id?,
         api_key_hash,
@@ -563,5 +589,7 @@ fn parse_key(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<KeyEntry> {
         allow_cidrs,
         deny_cidrs,
         name,
+        signing,
+        require_signature,
     })
 }
