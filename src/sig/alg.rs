@@ -89,10 +89,19 @@ impl HmacSecret {
     pub fn expose_secret(&self) -> &[u8] {
         &self.0
     }
+}
 
-    fn mac(&self) -> Option<HmacSha256> {
-        <HmacSha256 as KeyInit>::new_from_slice(&self.0).ok()
-    }
+/// HMAC-SHA256 of `msg` under `key` (any key length; the length policy is [`HmacSecret`]'s).
+fn hmac_tag(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    <HmacSha256 as KeyInit>::new_from_slice(key)
+        .map(|mac| mac.chain_update(msg).finalize().into_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+/// Whether `tag` is the full HMAC-SHA256 of `msg` under `key`, compared in constant time.
+fn hmac_verify(key: &[u8], msg: &[u8], tag: &[u8]) -> bool {
+    <HmacSha256 as KeyInit>::new_from_slice(key)
+        .is_ok_and(|mac| mac.chain_update(msg).verify_slice(tag).is_ok())
 }
 
 /// Key material that verifies signatures: what a key set holds.
@@ -141,10 +150,7 @@ impl VerifierKey {
     /// Whether `signature` is a valid signature of `message` under this key.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
-            VerifierKey::HmacSha256(secret) => secret.mac().is_some_and(|mut mac| {
-                mac.update(message);
-                mac.verify_slice(signature).is_ok()
-            }),
+            VerifierKey::HmacSha256(secret) => hmac_verify(&secret.0, message, signature),
             VerifierKey::Ed25519(key) => Signature::from_slice(signature)
                 .is_ok_and(|sig| key.verify_strict(message, &sig).is_ok()),
         }
@@ -216,10 +222,7 @@ impl SignerKey {
     /// Signs `message`.
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         match self {
-            SignerKey::HmacSha256(secret) => secret
-                .mac()
-                .map(|mac| mac.chain_update(message).finalize().into_bytes().to_vec())
-                .unwrap_or_default(),
+            SignerKey::HmacSha256(secret) => hmac_tag(&secret.0, message),
             SignerKey::Ed25519(key) => key.sign(message).to_bytes().to_vec(),
         }
     }
@@ -261,6 +264,69 @@ mod tests {
             assert!(!v.verify(b"hello", &sig[..sig.len() - 1]));
             assert!(!v.verify(b"hello", &[]));
         }
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// RFC 4231 §4, all seven cases (keys of 4 to 131 bytes, so below the key set's minimum
+    /// too): the HMAC computation itself. Case 5 publishes a 128-bit truncation.
+    #[test]
+    fn rfc4231_all_cases() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/vectors/rfc4231.json")).unwrap();
+        let tests = doc["tests"].as_array().unwrap();
+        assert_eq!(tests.len(), 7);
+        for t in tests {
+            let key = hex(t["key"].as_str().unwrap());
+            let data = hex(t["data"].as_str().unwrap());
+            let tag = hex(t["tag"].as_str().unwrap());
+            let computed = hmac_tag(&key, &data);
+            assert_eq!(computed[..tag.len()], tag[..], "case {}", t["case"]);
+            assert_eq!(
+                hmac_verify(&key, &data, &tag),
+                tag.len() == 32,
+                "case {}",
+                t["case"]
+            );
+        }
+    }
+
+    /// Wycheproof HMAC-SHA256, all 174 cases, on the HMAC computation and the full-length
+    /// constant-time compare (truncated tags are never accepted as signatures).
+    #[test]
+    fn wycheproof_hmac_all_cases() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/vectors/wycheproof/hmac_sha256_test.json"
+        ))
+        .unwrap();
+        let mut n = 0;
+        for g in doc["testGroups"].as_array().unwrap() {
+            let tag_len = g["tagSize"].as_u64().unwrap() as usize / 8;
+            for t in g["tests"].as_array().unwrap() {
+                let valid = t["result"] == "valid";
+                let key = hex(t["key"].as_str().unwrap());
+                let msg = hex(t["msg"].as_str().unwrap());
+                let tag = hex(t["tag"].as_str().unwrap());
+                let id = &t["tcId"];
+                assert_eq!(
+                    hmac_tag(&key, &msg)[..tag_len] == tag[..],
+                    valid,
+                    "tcId {id}"
+                );
+                assert_eq!(
+                    hmac_verify(&key, &msg, &tag),
+                    valid && tag_len == 32,
+                    "tcId {id}"
+                );
+                n += 1;
+            }
+        }
+        assert_eq!(n, doc["numberOfTests"].as_u64().unwrap());
     }
 
     #[test]
