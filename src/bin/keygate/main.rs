@@ -2,7 +2,9 @@
 //!
 //! Exit codes: 0 success (every request allowed), 1 refused, 2 input could not be loaded.
 
+mod keyfile;
 mod keygen;
+mod sign;
 mod verify;
 
 use std::process::ExitCode;
@@ -27,6 +29,8 @@ enum Command {
     Keygen(keygen::Keygen),
     /// Decide one or more raw HTTP requests against a key set.
     Verify(verify::VerifyArgs),
+    /// Sign a raw HTTP request (RFC 9421) and write it to stdout.
+    Sign(sign::SignArgs),
 }
 
 /// A failure to load input: printed to stderr, exit code 2.
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen(k) => keygen::run(k),
         Command::Verify(v) => verify::run(&v),
+        Command::Sign(s) => sign::run(&s),
     };
     match result {
         Ok(code) => code,
