@@ -203,7 +203,11 @@ fn hmac_with_options_bare_key_and_jwk() {
         p(&req),
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--alg"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--alg"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         !String::from_utf8_lossy(&out.stderr).contains(secret),
         "secret on stderr"

@@ -160,6 +160,7 @@ impl VerifierKey {
 /// Key material that produces signatures: what a client holds.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // Few, long-lived values: not worth a Box.
 pub enum SignerKey {
     /// An HMAC-SHA256 shared secret.
     HmacSha256(HmacSecret),

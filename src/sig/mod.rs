@@ -21,6 +21,7 @@ pub(crate) mod check;
 mod components;
 mod derive;
 pub(crate) mod digest;
+mod keytext;
 mod parse;
 mod query;
 mod replay;
