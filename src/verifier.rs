@@ -147,7 +147,10 @@ pub(crate) struct Refusal {
 
 impl Refusal {
     pub(crate) fn new(reason: Reason, message: impl Into<String>) -> Self {
-        Refusal { reason, message: message.into() }
+        Refusal {
+            reason,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn into_decision(self) -> Decision {
@@ -171,13 +174,14 @@ fn decide(ks: &KeySet, req: &Request, cx: &Context) -> Decision {
 
     // (1) Global deny list.
     if let Some(ip) = cx.client_ip
-        && any_contains(ks.deny_cidrs(), ip) {
-            return Decision::refuse(
-                Reason::IpDenied,
-                "the client address is in the key set's deny list",
-            )
-            .with_route(route_name);
-        }
+        && any_contains(ks.deny_cidrs(), ip)
+    {
+        return Decision::refuse(
+            Reason::IpDenied,
+            "the client address is in the key set's deny list",
+        )
+        .with_route(route_name);
+    }
     // (2) Public routes examine no credentials.
     if let Some(r) = route.filter(|r| r.public) {
         return Decision::allow(None, Vec::new(), Some(r.path.as_str().to_string()));
@@ -302,12 +306,13 @@ fn check_key_state(key: &KeyEntry, now: UnixTime) -> Option<Refusal> {
 
 fn check_key_network(key: &KeyEntry, ip: Option<IpAddr>) -> Option<Refusal> {
     if let Some(ip) = ip
-        && any_contains(&key.deny_cidrs, ip) {
-            return Some(Refusal::new(
-                Reason::IpDenied,
-                format!("key {:?} may not be used from this address", key.id),
-            ));
-        }
+        && any_contains(&key.deny_cidrs, ip)
+    {
+        return Some(Refusal::new(
+            Reason::IpDenied,
+            format!("key {:?} may not be used from this address", key.id),
+        ));
+    }
     if !key.allow_cidrs.is_empty() && !ip.is_some_and(|ip| any_contains(&key.allow_cidrs, ip)) {
         let why = if ip.is_some() {
             "this address is not in its allow list"

@@ -390,9 +390,10 @@ fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<Policy> {
     let map = cx.object(v, path, POLICY_FIELDS)?;
     let mut policy = Policy::default();
     if let Some(v) = map.get("clock_skew_seconds")
-        && let Some(n) = cx.uint(v, &path.field("clock_skew_seconds"), 0, 3600) {
-            policy.clock_skew_seconds = n as u32;
-        }
+        && let Some(n) = cx.uint(v, &path.field("clock_skew_seconds"), 0, 3600)
+    {
+        policy.clock_skew_seconds = n as u32;
+    }
     if let Some(v) = map.get("default_route") {
         let p = path.field("default_route");
         match cx.string(v, &p) {
@@ -529,12 +530,13 @@ fn parse_key(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<KeyEntry> {
         .get("expires_at")
         .and_then(|v| cx.time(v, &path.field("expires_at")));
     if let (Some(nb), Some(ex)) = (not_before, expires_at)
-        && nb >= ex {
-            cx.err(
-                &path.field("not_before"),
-                format!("not_before ({nb}) must be earlier than expires_at ({ex})"),
-            );
-        }
+        && nb >= ex
+    {
+        cx.err(
+            &path.field("not_before"),
+            format!("not_before ({nb}) must be earlier than expires_at ({ex})"),
+        );
+    }
     let scopes = cx.scopes(map.get("scopes"), &path.field("scopes"), true);
     let allow_cidrs = cx.cidrs(map.get("allow_cidrs"), &path.field("allow_cidrs"));
     let deny_cidrs = cx.cidrs(map.get("deny_cidrs"), &path.field("deny_cidrs"));
@@ -547,12 +549,13 @@ fn parse_key(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<KeyEntry> {
         Some(s.to_string())
     });
     if let Some(v) = map.get("meta")
-        && !v.is_object() {
-            cx.err(
-                &path.field("meta"),
-                format!("expected an object, found {}", type_name(v)),
-            );
-        }
+        && !v.is_object()
+    {
+        cx.err(
+            &path.field("meta"),
+            format!("expected an object, found {}", type_name(v)),
+        );
+    }
     Some(KeyEntry {
         id: id?,
         api_key_hash,
