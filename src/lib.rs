@@ -22,7 +22,7 @@ pub use cidr::Cidr;
 pub use decision::{Decision, Reason};
 pub use keyset::{
     DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, MAX_REVISION, Policy,
-    Route,
+    Route, StalePolicy,
 };
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, Request, RequestError};
 pub use route::{NormalizedPath, PathPattern, normalize_path};

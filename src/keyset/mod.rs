@@ -89,6 +89,16 @@ pub enum DefaultRoute {
     Deny,
 }
 
+/// What requests get once the key set itself has expired (its top-level `expires_at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StalePolicy {
+    /// Refuse every request with 503 `keyset_stale` (the default: fail closed).
+    FailClosed,
+    /// Keep deciding with the stale set.
+    ServeStale,
+}
+
 /// Key-set wide policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -97,6 +107,8 @@ pub struct Policy {
     pub clock_skew_seconds: u32,
     /// What an unmatched path gets.
     pub default_route: DefaultRoute,
+    /// What happens past the set's own `expires_at`.
+    pub stale_policy: StalePolicy,
 }
 
 impl Default for Policy {
@@ -104,6 +116,7 @@ impl Default for Policy {
         Policy {
             clock_skew_seconds: 30,
             default_route: DefaultRoute::Authenticate,
+            stale_policy: StalePolicy::FailClosed,
         }
     }
 }
@@ -204,6 +217,7 @@ type DigestMap = HashMap<ApiKeyDigest, u32, BuildHasherDefault<DigestHasher>>;
 pub struct KeySet {
     pub(crate) revision: u64,
     pub(crate) issued_at: Option<UnixTime>,
+    pub(crate) expires_at: Option<UnixTime>,
     pub(crate) policy: Policy,
     pub(crate) deny_cidrs: Vec<Cidr>,
     pub(crate) routes: Vec<Route>,
@@ -238,6 +252,11 @@ impl KeySet {
     /// When the set was issued, if stated.
     pub fn issued_at(&self) -> Option<UnixTime> {
         self.issued_at
+    }
+
+    /// When the set itself goes stale, if stated.
+    pub fn expires_at(&self) -> Option<UnixTime> {
+        self.expires_at
     }
 
     /// The key-set wide policy.
