@@ -21,7 +21,7 @@ pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape
 pub use cidr::Cidr;
 pub use decision::{Decision, Reason};
 pub use keyset::{
-    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, MAX_REVISION, Policy,
+    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_REVISION, Policy,
     Route, StalePolicy,
 };
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, Request, RequestError};

@@ -3,6 +3,7 @@
 //! A [`KeySet`] can only be built by validating JSON ([`KeySet::from_json`]); once built it is
 //! immutable and internally consistent. See `docs/keyset.md` for the format.
 
+mod lint;
 mod parse;
 
 use std::collections::HashMap;
@@ -14,6 +15,7 @@ use crate::cidr::Cidr;
 use crate::route::PathPattern;
 use crate::time::UnixTime;
 
+pub use lint::{EXPIRY_WARNING_DAYS, Lint, MAX_LIFETIME_DAYS};
 pub use parse::MAX_REVISION;
 
 /// One problem found in a key set, located by its JSON path.
