@@ -172,7 +172,10 @@ fn decide(ks: &KeySet, req: &Request, cx: &Context) -> Decision {
     {
         return Decision::refuse(
             Reason::KeysetStale,
-            format!("the key set (revision {}) expired at {exp}; publish a fresh one", ks.revision()),
+            format!(
+                "the key set (revision {}) expired at {exp}; publish a fresh one",
+                ks.revision()
+            ),
         );
     }
     let path = normalize_path(req.path());

@@ -7,9 +7,9 @@ use crate::time::UnixTime;
 
 const DAY: i64 = 86_400;
 /// Keys living longer than this are flagged.
-pub const MAX_LIFETIME_DAYS: i64 = 90;
+pub(crate) const MAX_LIFETIME_DAYS: i64 = 90;
 /// Active keys expiring within this many days need a successor.
-pub const EXPIRY_WARNING_DAYS: i64 = 7;
+pub(crate) const EXPIRY_WARNING_DAYS: i64 = 7;
 
 /// One warning about a key set, located by its JSON path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,7 +84,8 @@ impl KeySet {
                             ),
                         });
                     }
-                    let soon = exp > now && exp.as_secs() - now.as_secs() <= EXPIRY_WARNING_DAYS * DAY;
+                    let soon =
+                        exp > now && exp.as_secs() - now.as_secs() <= EXPIRY_WARNING_DAYS * DAY;
                     if soon && key.status == KeyStatus::Active && !self.has_successor(i) {
                         out.push(Lint {
                             code: "key_expiring_no_successor",
@@ -101,7 +102,10 @@ impl KeySet {
                 out.push(Lint {
                     code: "scope_wildcard",
                     path: format!("{path}.scopes[{j}]"),
-                    message: format!("key {:?} holds the wildcard scope \"*\", which grants everything", key.id),
+                    message: format!(
+                        "key {:?} holds the wildcard scope \"*\", which grants everything",
+                        key.id
+                    ),
                 });
             }
         }
@@ -133,7 +137,10 @@ mod tests {
 
     fn lint(json: &str, now: &str) -> Vec<(&'static str, String)> {
         let ks = KeySet::from_json(json.as_bytes()).unwrap();
-        ks.lint(UnixTime::parse_rfc3339(now).unwrap()).into_iter().map(|l| (l.code, l.path)).collect()
+        ks.lint(UnixTime::parse_rfc3339(now).unwrap())
+            .into_iter()
+            .map(|l| (l.code, l.path))
+            .collect()
     }
 
     #[test]
@@ -162,9 +169,21 @@ mod tests {
             r#"{{"keygate":1,"revision":1,"keys":[
             {{"id":"a","api_key_hash":"{H1}","scopes":["x"],"not_before":"2026-11-01T00:00:00Z","expires_at":"2026-12-02T00:00:00Z"}}]}}"#
         );
-        assert_eq!(lint(&lone, "2026-11-29T00:00:00Z"), vec![("key_expiring_no_successor", "$.keys[0].expires_at".to_string())]);
-        assert!(lint(&lone, "2026-11-20T00:00:00Z").is_empty(), "not within 7 days yet");
-        assert!(lint(&lone, "2026-12-03T00:00:00Z").is_empty(), "already expired");
+        assert_eq!(
+            lint(&lone, "2026-11-29T00:00:00Z"),
+            vec![(
+                "key_expiring_no_successor",
+                "$.keys[0].expires_at".to_string()
+            )]
+        );
+        assert!(
+            lint(&lone, "2026-11-20T00:00:00Z").is_empty(),
+            "not within 7 days yet"
+        );
+        assert!(
+            lint(&lone, "2026-12-03T00:00:00Z").is_empty(),
+            "already expired"
+        );
         let rotated = format!(
             r#"{{"keygate":1,"revision":2,"keys":[
             {{"id":"a","api_key_hash":"{H1}","scopes":["x"],"not_before":"2026-11-01T00:00:00Z","expires_at":"2026-12-02T00:00:00Z"}},
@@ -180,6 +199,9 @@ mod tests {
             {{"methods":["GET"],"path":"/v1/**"}},{{"methods":["POST"],"path":"/v1/x"}},{{"methods":["HEAD"],"path":"/v1/y"}}],
             "keys":[{{"id":"a","api_key_hash":"{H1}","not_before":"2026-11-01T00:00:00Z","expires_at":"2026-12-31T00:00:00Z"}}]}}"#
         );
-        assert_eq!(lint(&json, "2026-11-29T00:00:00Z"), vec![("route_shadowed", "$.routes[2]".to_string())]);
+        assert_eq!(
+            lint(&json, "2026-11-29T00:00:00Z"),
+            vec![("route_shadowed", "$.routes[2]".to_string())]
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::cidr::Cidr;
 use crate::route::PathPattern;
 use crate::time::UnixTime;
 
-pub use lint::{EXPIRY_WARNING_DAYS, Lint, MAX_LIFETIME_DAYS};
+pub use lint::Lint;
 pub use parse::MAX_REVISION;
 
 /// One problem found in a key set, located by its JSON path.

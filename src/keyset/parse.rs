@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{StalePolicy, DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Policy, Route};
+use super::{
+    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Policy, Route,
+    StalePolicy,
+};
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
 use crate::json::{JsonPath, parse_strict, suggest, type_name};
