@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use keygate::{KeySet, LoadError, PublisherKeys, PublisherSecret, Verifier, load_keyset, sign_envelope};
+use keygate::{
+    KeySet, LoadError, PublisherKeys, PublisherSecret, Verifier, load_keyset, sign_envelope,
+};
 use serde_json::Value;
 
 fn vectors() -> Value {
@@ -24,8 +26,14 @@ fn jose_envelopes() {
         let got = load_keyset(&bytes, Some(&keys));
         match (&got, c["expect"].get("revision"), c["expect"].get("error")) {
             (Ok(ks), Some(rev), None) => assert_eq!(ks.revision(), rev.as_u64().unwrap(), "{name}"),
-            (Err(e), None, Some(code)) => assert_eq!(e.code(), code.as_str().unwrap(), "{name}: {e}"),
-            _ => panic!("{name}: got {:?}, expected {}", got.as_ref().map(KeySet::revision), c["expect"]),
+            (Err(e), None, Some(code)) => {
+                assert_eq!(e.code(), code.as_str().unwrap(), "{name}: {e}")
+            }
+            _ => panic!(
+                "{name}: got {:?}, expected {}",
+                got.as_ref().map(KeySet::revision),
+                c["expect"]
+            ),
         }
     }
 }
@@ -36,8 +44,14 @@ fn payload_hash_is_of_the_exact_payload_bytes() {
     let keys = PublisherKeys::parse(doc["cases"][0]["publisher_keys"].as_str().unwrap()).unwrap();
     let bytes = serde_json::to_vec(&doc["cases"][0]["envelope"]).unwrap();
     let ks = load_keyset(&bytes, Some(&keys)).unwrap();
-    let raw = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/keysets/valid_full.json")).unwrap();
-    assert_eq!(ks.payload_sha256(), KeySet::from_json(&raw).unwrap().payload_sha256());
+    let raw = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/keysets/valid_full.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        ks.payload_sha256(),
+        KeySet::from_json(&raw).unwrap().payload_sha256()
+    );
 }
 
 #[test]
@@ -56,13 +70,20 @@ fn anti_rollback_over_envelopes() {
     let e = v.update(load(r5b)).unwrap_err();
     assert_eq!((e.current, e.offered), (5, 5));
     // An older revision: a rollback; the set in use is kept.
-    assert!(v.update(load(r#"{"keygate":1,"revision":4,"keys":[]}"#)).is_err());
+    assert!(
+        v.update(load(r#"{"keygate":1,"revision":4,"keys":[]}"#))
+            .is_err()
+    );
     assert_eq!(v.keyset().revision(), 5);
     // A newer one replaces it.
     assert_eq!(
-        v.update(load(r#"{"keygate":1,"revision":9,"keys":[]}"#)).unwrap(),
+        v.update(load(r#"{"keygate":1,"revision":9,"keys":[]}"#))
+            .unwrap(),
         keygate::Update::Replaced { from: 5 }
     );
     assert_eq!(v.keyset().revision(), 9);
-    assert!(matches!(load_keyset(r5.as_bytes(), Some(&keys)), Err(LoadError::SignatureRequired)));
+    assert!(matches!(
+        load_keyset(r5.as_bytes(), Some(&keys)),
+        Err(LoadError::SignatureRequired)
+    ));
 }
