@@ -586,3 +586,87 @@ fn parse_route(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Route> {
         scopes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Mode, run};
+    use crate::keyset::{KeySet, KeysetErrors};
+
+    fn fingerprint(r: &Result<KeySet, KeysetErrors>) -> String {
+        match r {
+            Err(e) => format!("ERR {e}"),
+            Ok(ks) => {
+                let keys: Vec<String> = ks
+                    .keys()
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                            k.id, k.api_key_hash, k.status, k.not_before, k.expires_at, k.scopes, k.allow_cidrs, k.deny_cidrs, k.name
+                        )
+                    })
+                    .collect();
+                format!(
+                    "{} {:?} {:?} {:?} {:?} {} {:?} {:?}",
+                    ks.revision(),
+                    ks.issued_at(),
+                    ks.expires_at(),
+                    ks.policy(),
+                    ks.deny_cidrs(),
+                    ks.routes().len(),
+                    keys,
+                    ks.payload_sha256()
+                )
+            }
+        }
+    }
+
+    const H: &str = "sha256:QILgfQrM_pehYd6w7LCzo4CfZtxrNIxj_rAcek76bm8";
+    const H2: &str = "sha256:kX7g4eihPy3mfGy1EFWuediztnvz-i2Bv1r-bB4-47M";
+
+    fn docs() -> Vec<String> {
+        let mut v: Vec<String> = [
+            include_str!("../../tests/vectors/keysets/valid_full.json"),
+            include_str!("../../tests/vectors/keysets/valid_minimal.json"),
+            include_str!("../../tests/vectors/keysets/valid_deny_default.json"),
+            include_str!("../../tests/vectors/keysets/valid_stale.json"),
+            include_str!("../../demo/keyset.json"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Escaped strings (owned on the fast path), semantic errors without type errors.
+        v.push(format!(
+            r#"{{"keygate":1,"revision":2,"keys":[{{"id":"a","api_key_hash":"{H}","name":"caf\u00e9 \"quoted\"","scopes":["orders:\u0072ead"]}}]}}"#
+        ));
+        v.push(format!(
+            r#"{{"keygate":1,"revision":2,"keys":[{{"id":"a","api_key_hash":"{H}","allow_cidrs":["10.0.0.1/8"],"not_before":"2027-01-01T00:00:00Z","expires_at":"2026-01-01T00:00:00Z"}},{{"id":"a","api_key_hash":"{H2}"}},{{"id":"b","api_key_hash":"{H}","scopes":["x","x"]}}]}}"#
+        ));
+        v.push(format!(r#"{{"keygate":1,"revision":2,"keys":[{{"id":"bad id","api_key_hash":"sha256:AQID","status":"paused"}}]}}"#));
+        v
+    }
+
+    #[test]
+    fn fast_and_slow_paths_agree() {
+        for doc in docs() {
+            let fast = run(doc.as_bytes(), Mode::Fast).expect("the fast path takes well-typed documents");
+            let slow = run(doc.as_bytes(), Mode::Slow).unwrap();
+            assert_eq!(fingerprint(&fast), fingerprint(&slow), "{doc}");
+        }
+    }
+
+    #[test]
+    fn type_faults_fall_back_to_the_slow_path() {
+        for doc in [
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","api_key_hash":null}]}"#,
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","expire_at":"x"}]}"#,
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","id":"b"}]}"#,
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","scopes":"x"}]}"#,
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","meta":{"x":1,"x":2}}]}"#,
+            r#"{"keygate":1,"revision":1,"keys":[}"#,
+        ] {
+            assert!(run(doc.as_bytes(), Mode::Fast).is_none(), "{doc}");
+            assert!(super::parse(doc.as_bytes()).is_err(), "{doc}");
+        }
+    }
+}
