@@ -60,6 +60,10 @@ pub enum Reason {
     AlgorithmMismatch,
     /// The API key and the signature name different keys.
     KeyMismatch,
+    /// The key set has passed its own `expires_at` and its policy is to fail closed.
+    KeysetStale,
+    /// No key set has been loaded (a gateway-level condition).
+    KeysetUnavailable,
 }
 
 impl Reason {
@@ -89,6 +93,8 @@ impl Reason {
         Reason::NonceReplayed,
         Reason::AlgorithmMismatch,
         Reason::KeyMismatch,
+        Reason::KeysetStale,
+        Reason::KeysetUnavailable,
     ];
 
     /// The stable machine-readable code, e.g. `key_expired`.
@@ -118,6 +124,8 @@ impl Reason {
             Reason::NonceReplayed => "nonce_replayed",
             Reason::AlgorithmMismatch => "algorithm_mismatch",
             Reason::KeyMismatch => "key_mismatch",
+            Reason::KeysetStale => "keyset_stale",
+            Reason::KeysetUnavailable => "keyset_unavailable",
         }
     }
 
@@ -149,6 +157,7 @@ impl Reason {
             | Reason::IpNotAllowed
             | Reason::ScopeMissing
             | Reason::RouteDenied => 403,
+            Reason::KeysetStale | Reason::KeysetUnavailable => 503,
         }
     }
 

@@ -7,9 +7,11 @@ mod body;
 mod cidr;
 mod decision;
 mod encoding;
+mod envelope;
 pub mod http1;
 mod json;
 mod keyset;
+mod publisher;
 mod request;
 mod route;
 pub mod sig;
@@ -23,9 +25,13 @@ pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape
 pub use body::{Body, BodyDigests, BodyHasher, DigestAlgorithm};
 pub use cidr::Cidr;
 pub use decision::{Decision, Reason};
+pub use envelope::{Envelope, LoadError, is_envelope, load_keyset, sign_envelope};
 pub use keyset::{
-    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, MAX_REVISION, Policy,
-    Route, RouteSignature, SignaturePolicy,
+    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_REVISION,
+    Policy, Route, RouteSignature, SignaturePolicy, StalePolicy,
+};
+pub use publisher::{
+    PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
 };
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, Request, RequestError};
 pub use route::{NormalizedPath, PathPattern, normalize_path};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::apikey::{self, ApiKeyDigest, Shape};
 use crate::cidr::any_contains;
 use crate::decision::{Decision, Reason};
-use crate::keyset::{DefaultRoute, KeyEntry, KeySet, KeyStatus, Route};
+use crate::keyset::{DefaultRoute, KeyEntry, KeySet, KeyStatus, Route, StalePolicy};
 use crate::request::Request;
 use crate::route::normalize_path;
 use crate::sig::check::{self as sigcheck, Inputs};
@@ -182,6 +182,19 @@ fn decide(ks: &KeySet, store: &dyn NonceStore, req: &Request, cx: &Context) -> D
         return Decision::refuse(
             Reason::MalformedRequest,
             format!("malformed request: {defect}"),
+        );
+    }
+    // (0) A stale key set fails closed unless its policy says otherwise.
+    if let Some(exp) = ks.expires_at()
+        && cx.now >= exp
+        && ks.policy().stale_policy == StalePolicy::FailClosed
+    {
+        return Decision::refuse(
+            Reason::KeysetStale,
+            format!(
+                "the key set (revision {}) expired at {exp}; publish a fresh one",
+                ks.revision()
+            ),
         );
     }
     let path = normalize_path(req.path());
@@ -391,7 +404,7 @@ fn evaluate_inner(
     }
     let mut d = Decision::allow(
         Some(key.id.clone()),
-        key.scopes.clone(),
+        key.scopes.to_vec(),
         route_name.map(str::to_string),
     );
     // A nonce is recorded only now that the whole decision allows the request.

@@ -3,12 +3,17 @@
 //! A [`KeySet`] can only be built by validating JSON ([`KeySet::from_json`]); once built it is
 //! immutable and internally consistent. See `docs/keyset.md` for the format.
 
+mod key;
+mod lint;
 mod parse;
 mod signing;
+mod sigparse;
+mod stream;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
@@ -16,6 +21,7 @@ use crate::route::PathPattern;
 use crate::sig::VerifierKey;
 use crate::time::UnixTime;
 
+pub use lint::Lint;
 pub use parse::MAX_REVISION;
 pub use signing::{RouteSignature, SignaturePolicy};
 
@@ -92,6 +98,16 @@ pub enum DefaultRoute {
     Deny,
 }
 
+/// What requests get once the key set itself has expired (its top-level `expires_at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StalePolicy {
+    /// Refuse every request with 503 `keyset_stale` (the default: fail closed).
+    FailClosed,
+    /// Keep deciding with the stale set.
+    ServeStale,
+}
+
 /// Key-set wide policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -102,6 +118,8 @@ pub struct Policy {
     pub default_route: DefaultRoute,
     /// Request signature rules.
     pub signature: SignaturePolicy,
+    /// What happens past the set's own `expires_at`.
+    pub stale_policy: StalePolicy,
 }
 
 impl Default for Policy {
@@ -110,6 +128,7 @@ impl Default for Policy {
             clock_skew_seconds: 30,
             default_route: DefaultRoute::Authenticate,
             signature: SignaturePolicy::default(),
+            stale_policy: StalePolicy::FailClosed,
         }
     }
 }
@@ -156,12 +175,13 @@ pub struct KeyEntry {
     pub not_before: Option<UnixTime>,
     /// Not valid from this instant on.
     pub expires_at: Option<UnixTime>,
-    /// Scopes granted; a trailing `*` grants every scope with that prefix.
-    pub scopes: Vec<String>,
+    /// Scopes granted; a trailing `*` grants every scope with that prefix. (Identical lists
+    /// are shared between keys.)
+    pub scopes: Arc<[String]>,
     /// When non-empty, only these client networks may use the key.
-    pub allow_cidrs: Vec<Cidr>,
+    pub allow_cidrs: Arc<[Cidr]>,
     /// Client networks that may never use the key.
-    pub deny_cidrs: Vec<Cidr>,
+    pub deny_cidrs: Arc<[Cidr]>,
     /// A human-readable name.
     pub name: Option<String>,
     /// The key that verifies this key's request signatures, when it has one.
@@ -215,17 +235,42 @@ impl Hasher for DigestHasher {
 
 type DigestMap = HashMap<ApiKeyDigest, u32, BuildHasherDefault<DigestHasher>>;
 
+/// FNV-1a: key ids are short and chosen by the key set's publisher, not by clients (who only
+/// look ids up), so a fast non-keyed hash is fine here.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type IdMap = HashMap<Box<str>, u32, BuildHasherDefault<IdHasher>>;
+
 /// A validated, immutable key set.
 #[derive(Clone)]
 pub struct KeySet {
     pub(crate) revision: u64,
     pub(crate) issued_at: Option<UnixTime>,
+    pub(crate) expires_at: Option<UnixTime>,
     pub(crate) policy: Policy,
     pub(crate) deny_cidrs: Vec<Cidr>,
     pub(crate) routes: Vec<Route>,
     pub(crate) keys: Vec<KeyEntry>,
     pub(crate) by_digest: DigestMap,
-    pub(crate) by_id: HashMap<String, u32>,
+    pub(crate) by_id: IdMap,
     pub(crate) payload_sha256: [u8; 32],
 }
 
@@ -254,6 +299,11 @@ impl KeySet {
     /// When the set was issued, if stated.
     pub fn issued_at(&self) -> Option<UnixTime> {
         self.issued_at
+    }
+
+    /// When the set itself goes stale, if stated.
+    pub fn expires_at(&self) -> Option<UnixTime> {
+        self.expires_at
     }
 
     /// The key-set wide policy.

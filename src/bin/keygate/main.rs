@@ -4,7 +4,9 @@
 
 mod keyfile;
 mod keygen;
+mod keyset;
 mod sign;
+mod util;
 mod verify;
 
 use std::process::ExitCode;
@@ -31,6 +33,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Sign a raw HTTP request (RFC 9421) and write it to stdout.
     Sign(sign::SignArgs),
+    /// Create, edit, check, lint, sign and verify key set files.
+    #[command(subcommand)]
+    Keyset(keyset::KeysetCmd),
 }
 
 /// A failure to load input: printed to stderr, exit code 2.
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
         Command::Keygen(k) => keygen::run(k),
         Command::Verify(v) => verify::run(&v),
         Command::Sign(s) => sign::run(&s),
+        Command::Keyset(k) => keyset::run(k),
     };
     match result {
         Ok(code) => code,

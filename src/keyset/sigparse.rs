@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::Ctx;
+use super::key::F;
+use super::parse::Ctx;
 use crate::encoding::b64url_decode;
 use crate::json::JsonPath;
 use crate::keyset::{RouteSignature, SignaturePolicy};
@@ -12,7 +13,7 @@ use crate::sig::{Algorithm, ComponentId, HmacSecret, VerifierKey};
 /// The longest `signature_tag`.
 const MAX_TAG_LEN: usize = 256;
 
-fn components(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Vec<ComponentId> {
+fn components(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Vec<ComponentId> {
     let Some(items) = cx.array(v, path) else {
         return Vec::new();
     };
@@ -35,7 +36,7 @@ fn components(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Vec<ComponentId> {
 pub(super) fn policy(
     cx: &mut Ctx,
     map: &Map<String, Value>,
-    path: &JsonPath,
+    path: &JsonPath<'_>,
     sp: &mut SignaturePolicy,
 ) {
     if let Some(v) = map.get("max_signature_age_seconds") {
@@ -79,7 +80,7 @@ pub(super) fn policy(
 pub(super) fn route(
     cx: &mut Ctx,
     map: &Map<String, Value>,
-    path: &JsonPath,
+    path: &JsonPath<'_>,
     public: bool,
 ) -> RouteSignature {
     let mut rs = RouteSignature::default();
@@ -106,25 +107,22 @@ pub(super) fn route(
     rs
 }
 
-/// Reads a key's `signing` and `require_signature` (which defaults to whether `signing` is
-/// present).
+/// Reads a key's `signing` and checks `require_signature` (type-checked by the caller),
+/// which defaults to whether `signing` is present.
 pub(super) fn key(
     cx: &mut Ctx,
-    map: &Map<String, Value>,
-    path: &JsonPath,
+    signing_value: Option<&Value>,
+    require: F<bool>,
+    path: &JsonPath<'_>,
 ) -> (Option<VerifierKey>, bool) {
-    let signing = map
-        .get("signing")
-        .and_then(|v| signing(cx, v, &path.field("signing")));
-    let has_signing = map.contains_key("signing");
-    let require = match map.get("require_signature") {
-        None => has_signing,
-        Some(v) => {
-            let p = path.field("require_signature");
-            let r = cx.bool(v, &p).unwrap_or(has_signing);
+    let has_signing = signing_value.is_some();
+    let signing = signing_value.and_then(|v| signing(cx, v, &path.field("signing")));
+    let require = match require {
+        F::Absent | F::Invalid => has_signing,
+        F::Valid(r) => {
             if r && !has_signing {
                 cx.err(
-                    &p,
+                    &path.field("require_signature"),
                     "a key without \"signing\" cannot require a signature (it could never pass)",
                 );
             }
@@ -134,12 +132,12 @@ pub(super) fn key(
     (signing, require)
 }
 
-fn bytes(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<Vec<u8>> {
+fn bytes(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Vec<u8>> {
     let s = cx.string(v, path)?;
     b64url_decode(s).map_err(|e| cx.err(path, e)).ok()
 }
 
-fn signing(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<VerifierKey> {
+fn signing(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<VerifierKey> {
     let map = cx.object(v, path, &["alg", "secret", "public_key", "jwk"])?;
     let alg = match map.get("alg") {
         None => {
@@ -193,10 +191,11 @@ fn signing(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<VerifierKey> {
         (Some(v), None) => bytes(cx, v, &path.field(own))?,
         (None, Some(v)) => jwk(cx, v, &path.field("jwk"), alg)?,
     };
+    let jwk_path = path.field("jwk");
     let at = if map.contains_key(own) {
         path.field(own)
     } else {
-        path.field("jwk").field(match alg {
+        jwk_path.field(match alg {
             Algorithm::HmacSha256 => "k",
             Algorithm::Ed25519 => "x",
         })
@@ -209,7 +208,7 @@ fn signing(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<VerifierKey> {
 }
 
 /// The key bytes of a JWK: `{"kty":"OKP","crv":"Ed25519","x":...}` or `{"kty":"oct","k":...}`.
-fn jwk(cx: &mut Ctx, v: &Value, path: &JsonPath, alg: Algorithm) -> Option<Vec<u8>> {
+fn jwk(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>, alg: Algorithm) -> Option<Vec<u8>> {
     let (kty, member, allowed): (&str, &str, &[&str]) = match alg {
         Algorithm::Ed25519 => ("OKP", "x", &["kty", "crv", "x", "kid", "alg", "use", "d"]),
         Algorithm::HmacSha256 => ("oct", "k", &["kty", "k", "kid", "alg", "use"]),
@@ -279,4 +278,59 @@ fn jwk(cx: &mut Ctx, v: &Value, path: &JsonPath, alg: Algorithm) -> Option<Vec<u
         Some(v) => bytes(cx, v, &path.field(member))?,
     };
     ok.then_some(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::{Mode, run};
+
+    fn summary(doc: &str, mode: Mode) -> Option<String> {
+        run(doc.as_bytes(), mode).map(|r| match r {
+            Ok(ks) => ks
+                .keys()
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}:{:?}:{}",
+                        k.id,
+                        k.signing.as_ref().map(|s| s.algorithm()),
+                        k.require_signature
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            Err(e) => e.to_string(),
+        })
+    }
+
+    /// The typed fast path and the tree slow path read signing keys alike.
+    #[test]
+    fn fast_and_slow_paths_agree_on_signing() {
+        let x = crate::encoding::b64url_encode(&[0x11; 32]);
+        let ed = match crate::sig::SignerKey::ed25519_seed(&[1; 32]).map(|k| k.verifier_key()) {
+            Ok(crate::sig::VerifierKey::Ed25519(k)) => crate::encoding::b64url_encode(k.as_bytes()),
+            _ => unreachable!(),
+        };
+        let docs = [
+            format!(
+                r#"{{"keygate":1,"revision":1,"keys":[{{"id":"a","signing":{{"alg":"hmac-sha256","secret":"{x}"}}}},{{"id":"b","signing":{{"alg":"ed25519","jwk":{{"kty":"OKP","crv":"Ed25519","x":"{ed}"}}}},"require_signature":false,"api_key_hash":"sha256:QILgfQrM_pehYd6w7LCzo4CfZtxrNIxj_rAcek76bm8"}}]}}"#
+            ),
+            // Semantic errors only (short secret, weak key, require without signing).
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","signing":{"alg":"hmac-sha256","secret":"AAAA"}},{"id":"b","signing":{"alg":"ed25519","public_key":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},{"id":"c","api_key_hash":"sha256:QILgfQrM_pehYd6w7LCzo4CfZtxrNIxj_rAcek76bm8","require_signature":true}]}"#.to_string(),
+            // The signing object's own problems are found on both paths.
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","signing":{"alg":"ed25519","pk":"x"}},{"id":"b","signing":null}]}"#.to_string(),
+        ];
+        for doc in &docs {
+            let fast = summary(doc, Mode::Fast).expect("well-typed for the fast path");
+            assert_eq!(Some(fast), summary(doc, Mode::Slow), "{doc}");
+        }
+        let dup = r#"{"keygate":1,"revision":1,"keys":[{"id":"a","signing":{"alg":"ed25519","alg":"ed25519"}}]}"#;
+        assert!(
+            summary(dup, Mode::Fast).is_none(),
+            "duplicate keys fall back"
+        );
+        assert!(summary(dup, Mode::Slow).is_some_and(|s| s.contains("duplicate")));
+        let typed = r#"{"keygate":1,"revision":1,"keys":[{"id":"a","require_signature":"yes"}]}"#;
+        assert!(summary(typed, Mode::Fast).is_none());
+    }
 }

@@ -1,0 +1,175 @@
+//! Runs the shared JSON vectors in tests/vectors/ (the JS tests run the same files).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use keygate::{Context, KeySet, Request, UnixTime, Verifier};
+use serde_json::Value;
+
+fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn files(dir: &str, prefix: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = fs::read_dir(vectors().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn valid_keysets_load() {
+    let valid = files("keysets", "valid_");
+    assert!(valid.len() >= 3);
+    for path in valid {
+        let bytes = fs::read(&path).unwrap();
+        if let Err(e) = KeySet::from_json(&bytes) {
+            panic!("{} should be valid:\n{e}", path.display());
+        }
+    }
+}
+
+#[test]
+fn invalid_keysets_report_every_error_with_its_path() {
+    let invalid = files("keysets", "invalid_");
+    assert!(invalid.len() >= 10);
+    for path in invalid {
+        let v = read_json(&path);
+        let bytes = match (&v.get("keyset"), &v.get("keyset_text")) {
+            (Some(doc), None) => serde_json::to_vec(doc).unwrap(),
+            (None, Some(Value::String(text))) => text.as_bytes().to_vec(),
+            _ => panic!("{}: needs keyset or keyset_text", path.display()),
+        };
+        let errs = match KeySet::from_json(&bytes) {
+            Ok(_) => panic!("{} loaded but should fail", path.display()),
+            Err(e) => e,
+        };
+        let mut actual: Vec<(String, String)> = errs
+            .errors()
+            .iter()
+            .map(|e| (e.path.clone(), e.message.clone()))
+            .collect();
+        let expected = v["errors"].as_array().unwrap();
+        for exp in expected {
+            let p = exp["path"].as_str().unwrap();
+            let c = exp["contains"].as_str().unwrap();
+            let pos = actual
+                .iter()
+                .position(|(ap, am)| ap == p && am.contains(c))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: no error at {p} containing {c:?}; got:\n{errs}",
+                        path.display()
+                    )
+                });
+            actual.remove(pos);
+        }
+        assert!(
+            actual.is_empty(),
+            "{}: unexpected extra errors {actual:?}",
+            path.display()
+        );
+    }
+}
+
+fn build_request(r: &Value) -> Request {
+    let mut req = Request::new(r["method"].as_str().unwrap(), r["url"].as_str().unwrap()).unwrap();
+    for h in r["headers"].as_array().unwrap() {
+        req.push_header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
+    }
+    if let Some(body) = r.get("body").and_then(Value::as_str) {
+        req = req.with_body(body.as_bytes().to_vec());
+    }
+    req
+}
+
+#[test]
+fn request_decisions_match_the_vectors() {
+    let mut count = 0;
+    for path in files("requests", "") {
+        let doc = read_json(&path);
+        let ks_path = path.parent().unwrap().join(doc["keyset"].as_str().unwrap());
+        let ks = KeySet::from_json(&fs::read(&ks_path).unwrap()).unwrap();
+        let now = UnixTime::parse_rfc3339(doc["now"].as_str().unwrap()).unwrap();
+        let verifier = Verifier::new(ks);
+        for case in doc["cases"].as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            let ip = case["client_ip"].as_str().map(|s| s.parse().unwrap());
+            let now = match case.get("now").and_then(Value::as_str) {
+                Some(t) => UnixTime::parse_rfc3339(t).unwrap(),
+                None => now,
+            };
+            let d = verifier.decide(
+                &build_request(&case["request"]),
+                &Context::new(now).with_client_ip(ip),
+            );
+            let exp = &case["expect"];
+            let got = d.to_json();
+            assert_eq!(got["allowed"], exp["allowed"], "{name}: {got}");
+            assert_eq!(got["status"], exp["status"], "{name}: {got}");
+            assert_eq!(
+                got.get("reason").unwrap_or(&Value::Null),
+                exp.get("reason").unwrap_or(&Value::Null),
+                "{name}: {got}"
+            );
+            assert_eq!(
+                got.get("key_id").unwrap_or(&Value::Null),
+                &exp["key_id"],
+                "{name}: {got}"
+            );
+            if d.allowed {
+                assert_eq!(got["scopes"], exp["scopes"], "{name}: {got}");
+            } else {
+                assert!(!d.message.is_empty(), "{name}: a refusal explains itself");
+            }
+            if d.status == 401 {
+                assert!(
+                    d.headers.iter().any(|(n, _)| n == "WWW-Authenticate"),
+                    "{name}: 401 without WWW-Authenticate"
+                );
+            }
+            count += 1;
+        }
+    }
+    assert!(count >= 40, "only {count} cases ran");
+}
+
+#[test]
+fn api_key_format_vectors() {
+    let doc = read_json(&vectors().join("apikey/format.json"));
+    for k in doc["keys"].as_array().unwrap() {
+        let body: Vec<u8> = (0..32)
+            .map(|i| {
+                u8::from_str_radix(&k["body_hex"].as_str().unwrap()[2 * i..2 * i + 2], 16).unwrap()
+            })
+            .collect();
+        let key =
+            keygate::api_key::format_key(k["prefix"].as_str().unwrap(), &body.try_into().unwrap())
+                .unwrap();
+        assert_eq!(key.as_str(), k["api_key"].as_str().unwrap());
+        assert_eq!(
+            keygate::ApiKeyDigest::of(&key).to_string(),
+            k["api_key_hash"].as_str().unwrap()
+        );
+        let re_ok = key.len() == k["prefix"].as_str().unwrap().len() + 50;
+        assert!(re_ok);
+    }
+    for c in doc["classify"].as_array().unwrap() {
+        let shape = match keygate::api_key::classify(c["key"].as_str().unwrap()) {
+            keygate::ApiKeyShape::Valid => "valid",
+            keygate::ApiKeyShape::BadChecksum => "bad_checksum",
+            keygate::ApiKeyShape::Legacy => "legacy",
+        };
+        assert_eq!(shape, c["shape"].as_str().unwrap(), "{}", c["key"]);
+    }
+}
