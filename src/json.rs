@@ -89,10 +89,7 @@ pub fn top_level_names(bytes: &[u8]) -> Option<Vec<&str>> {
 
 /// Like [`top_level_names`], but stops early (returning the names so far) once `stop` is true
 /// for a name.
-pub fn top_level_names_until<'a>(
-    bytes: &'a [u8],
-    stop: impl Fn(&str) -> bool,
-) -> Option<Vec<&'a str>> {
+pub fn top_level_names_until(bytes: &[u8], stop: impl Fn(&str) -> bool) -> Option<Vec<&str>> {
     let ws = |i: &mut usize| {
         while bytes
             .get(*i)

@@ -678,7 +678,7 @@ mod tests {
         v.push(format!(
             r#"{{"keygate":1,"revision":2,"keys":[{{"id":"a","api_key_hash":"{H}","allow_cidrs":["10.0.0.1/8"],"not_before":"2027-01-01T00:00:00Z","expires_at":"2026-01-01T00:00:00Z"}},{{"id":"a","api_key_hash":"{H2}"}},{{"id":"b","api_key_hash":"{H}","scopes":["x","x"]}}]}}"#
         ));
-        v.push(format!(r#"{{"keygate":1,"revision":2,"keys":[{{"id":"bad id","api_key_hash":"sha256:AQID","status":"paused"}}]}}"#));
+        v.push(r#"{"keygate":1,"revision":2,"keys":[{"id":"bad id","api_key_hash":"sha256:AQID","status":"paused"}]}"#.to_string());
         v
     }
 
