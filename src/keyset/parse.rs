@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::{
     DefaultRoute, KeyEntry, KeySet, KeysetError, KeysetErrors, Policy, Route, StalePolicy,
@@ -201,21 +200,42 @@ impl Ctx {
         self.cidr_list(&items, path)
     }
 
-    /// Checks scope texts (already known to be strings).
+    /// Checks scope texts (already known to be strings); `true` when all are valid.
+    pub(super) fn check_scopes(
+        &mut self,
+        items: &[(usize, Cow<'_, str>)],
+        path: &JsonPath<'_>,
+        allow_wildcard: bool,
+    ) -> bool {
+        let mut ok = true;
+        for (n, (i, s)) in items.iter().enumerate() {
+            let err = match check_scope(s, allow_wildcard) {
+                Ok(()) if items[..n].iter().any(|(_, o)| o == s) => {
+                    Some(format!("duplicate scope {s:?}"))
+                }
+                Ok(()) => None,
+                Err(e) => Some(e),
+            };
+            if let Some(e) = err {
+                self.err(&path.index(*i), e);
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// Checks scope texts and returns the valid ones.
     pub(super) fn scope_list(
         &mut self,
         items: &[(usize, Cow<'_, str>)],
         path: &JsonPath<'_>,
         allow_wildcard: bool,
     ) -> Vec<String> {
+        self.check_scopes(items, path, allow_wildcard);
         let mut out: Vec<String> = Vec::with_capacity(items.len());
-        for (i, s) in items {
-            match check_scope(s, allow_wildcard) {
-                Ok(()) if out.iter().any(|o| o == s) => {
-                    self.err(&path.index(*i), format!("duplicate scope {s:?}"))
-                }
-                Ok(()) => out.push(s.to_string()),
-                Err(e) => self.err(&path.index(*i), e),
+        for (_, s) in items {
+            if check_scope(s, allow_wildcard).is_ok() && !out.iter().any(|o| o == s) {
+                out.push(s.to_string());
             }
         }
         out
@@ -321,7 +341,7 @@ pub(super) enum Mode {
 pub(super) fn run(bytes: &[u8], mode: Mode) -> Option<Result<KeySet, KeysetErrors>> {
     let root = JsonPath::root();
     let mut cx = Ctx { errors: Vec::new() };
-    let mut keys = KeysAcc::default();
+    let mut keys = KeysAcc::for_document(bytes.len());
     // The document is streamed: key entries are validated one at a time as they are read, so
     // a 100k-key set never exists as a whole JSON tree in memory.
     let top = match super::stream::read_document(bytes, mode, &mut cx, &mut keys) {
@@ -345,7 +365,7 @@ pub(super) fn run(bytes: &[u8], mode: Mode) -> Option<Result<KeySet, KeysetError
     };
     Some(match built {
         Some(mut ks) if cx.errors.is_empty() => {
-            ks.payload_sha256 = Sha256::digest(bytes).into();
+            ks.fingerprint = super::index::fingerprint(bytes);
             Ok(ks)
         }
         _ => {
@@ -362,13 +382,23 @@ pub(super) fn run(bytes: &[u8], mode: Mode) -> Option<Result<KeySet, KeysetError
 pub(super) struct KeysAcc {
     keys: Vec<KeyEntry>,
     doc_index: Vec<u32>,
-    by_id: super::IdMap,
-    by_digest: super::DigestMap,
+    index: super::index::KeyIndex,
     pub(super) interner: super::key::Interner,
     pub(super) not_array: Option<&'static str>,
 }
 
 impl KeysAcc {
+    /// Sized for the number of keys a document of `len` bytes may hold (a key entry takes at
+    /// least ~100 bytes), so the lookup tables are not rebuilt as they fill.
+    fn for_document(len: usize) -> Self {
+        let n = (len / 100).min(1 << 22);
+        KeysAcc {
+            keys: Vec::with_capacity(n / 2),
+            index: super::index::KeyIndex::with_capacity(n),
+            ..KeysAcc::default()
+        }
+    }
+
     /// Adds a validated entry read from `$.keys[i]`, refusing duplicate ids and digests.
     pub(super) fn accept(&mut self, cx: &mut Ctx, i: usize, entry: Option<KeyEntry>) {
         let Some(entry) = entry else {
@@ -378,7 +408,7 @@ impl KeysAcc {
         let keys = root.field("keys");
         let kp = keys.index(i);
         let idx = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
-        if let Some(&first) = self.by_id.get(entry.id.as_str()) {
+        if let Some(first) = self.index.find_id(&self.keys, &entry.id) {
             cx.err(
                 &kp.field("id"),
                 format!(
@@ -388,22 +418,21 @@ impl KeysAcc {
             );
             return;
         }
-        if let Some(d) = entry.api_key_hash {
-            if let Some(&first) = self.by_digest.get(&d) {
-                cx.err(
-                    &kp.field("api_key_hash"),
-                    format!(
-                        "duplicate API key digest (also used by key {:?})",
-                        self.keys[first as usize].id
-                    ),
-                );
-                return;
-            }
-            self.by_digest.insert(d, idx);
+        if let Some(d) = &entry.api_key_hash
+            && let Some(first) = self.index.find_digest(&self.keys, d)
+        {
+            cx.err(
+                &kp.field("api_key_hash"),
+                format!(
+                    "duplicate API key digest (also used by key {:?})",
+                    self.keys[first as usize].id
+                ),
+            );
+            return;
         }
-        self.by_id.insert(entry.id.as_str().into(), idx);
         self.doc_index.push(u32::try_from(i).unwrap_or(u32::MAX));
         self.keys.push(entry);
+        self.index.insert(&self.keys, idx);
     }
 }
 
@@ -498,9 +527,8 @@ fn build(
         deny_cidrs,
         routes,
         keys: keys.keys,
-        by_digest: keys.by_digest,
-        by_id: keys.by_id,
-        payload_sha256: [0; 32],
+        index: keys.index,
+        fingerprint: [0; 16],
     })
 }
 
@@ -642,7 +670,7 @@ mod tests {
                     ks.deny_cidrs(),
                     ks.routes().len(),
                     keys,
-                    ks.payload_sha256()
+                    ks.fingerprint
                 )
             }
         }
