@@ -2,6 +2,7 @@
 //! keys. Shared by the CLI's key files and the wasm facade. Errors never repeat key bytes.
 
 use serde_json::{Value, json};
+use zeroize::Zeroizing;
 
 use super::alg::{Algorithm, HmacSecret, SignerKey, VerifierKey};
 use crate::encoding::{b64url_decode, b64url_encode};
@@ -17,7 +18,7 @@ fn decode(v: &Value, field: &str) -> Result<Vec<u8>, String> {
 fn from_bytes(alg: Algorithm, bytes: Vec<u8>) -> Result<SignerKey, String> {
     match alg {
         Algorithm::HmacSha256 => HmacSecret::new(bytes).map(SignerKey::HmacSha256),
-        Algorithm::Ed25519 => SignerKey::ed25519_seed(&bytes),
+        Algorithm::Ed25519 => SignerKey::ed25519_seed(&Zeroizing::new(bytes)),
     }
 }
 
