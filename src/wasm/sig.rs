@@ -272,3 +272,124 @@ pub fn content_digest(body: &[u8], alg: &str) -> Result<String, JsValue> {
     })?;
     Ok(crate::sig::content_digest(body, a))
 }
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    const NOW_MS: f64 = 1_795_910_400_000.0;
+
+    fn code(e: JsValue) -> String {
+        let v: serde_json::Value = serde_json::from_str(&e.as_string().unwrap()).unwrap();
+        v["code"].as_str().unwrap().to_string()
+    }
+
+    fn verifier(signing: &serde_json::Value) -> WasmVerifier {
+        let ks = json!({"keygate": 1, "revision": 1, "keys": [{"id": "c", "signing": signing}]});
+        WasmVerifier::new(ks.to_string().as_bytes(), None).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn sign_then_decide_with_body_and_with_digests() {
+        for alg in ["ed25519", "hmac-sha256"] {
+            let key: serde_json::Value =
+                serde_json::from_str(&generate_signing_key(alg).unwrap()).unwrap();
+            let v = verifier(&key["signing"]);
+            let req = json!({"method": "POST", "url": "https://api.example.com/v1/x?y=1",
+                             "headers": [["content-type", "application/json"]]});
+            let body = b"{\"qty\": 2}".to_vec();
+            let opts = json!({"keyid": "c", "created_ms": NOW_MS, "nonce": true});
+            let out: serde_json::Value = serde_json::from_str(
+                &sign_request(
+                    &req.to_string(),
+                    Some(body.clone()),
+                    &key.to_string(),
+                    &opts.to_string(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            let mut headers = req["headers"].as_array().unwrap().clone();
+            headers.extend(out["headers"].as_array().unwrap().iter().cloned());
+            assert_eq!(out["headers"][0][0], "Content-Digest");
+            let wire =
+                json!({"method": "POST", "url": req["url"], "headers": headers, "now_ms": NOW_MS})
+                    .to_string();
+            let d: serde_json::Value =
+                serde_json::from_str(&v.decide_with_body(&wire, &body).unwrap()).unwrap();
+            assert_eq!(d["allowed"], true, "{alg}: {d}");
+            assert_eq!(d["nonce"]["key_id"], "c");
+            // The same nonce again, now with streamed digests: a replay.
+            let mut h =
+                WasmBodyHasher::new(Some(out["headers"][0][1].as_str().unwrap().to_string()));
+            h.update(&body[..3]);
+            h.update(&body[3..]);
+            let digests = h.finish();
+            let d: serde_json::Value =
+                serde_json::from_str(&v.decide_with_digests(&wire, &digests).unwrap()).unwrap();
+            assert_eq!(d["reason"], "nonce_replayed", "{d}");
+            let accept = d["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h[0] == "Accept-Signature");
+            assert!(accept, "{d}");
+            // Without the body the covered digest cannot match.
+            let d: serde_json::Value = serde_json::from_str(&v.decide(&wire).unwrap()).unwrap();
+            assert_eq!(d["reason"], "digest_mismatch", "{d}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn errors_carry_codes() {
+        let req = json!({"method": "GET", "url": "https://h/"}).to_string();
+        let key = generate_signing_key("ed25519").unwrap();
+        let opts = json!({"keyid": "c", "created_ms": NOW_MS}).to_string();
+        assert_eq!(
+            code(sign_request("{", None, &key, &opts).unwrap_err()),
+            "ERR_REQUEST_INVALID"
+        );
+        assert_eq!(
+            code(sign_request(&req, None, "nope", &opts).unwrap_err()),
+            "ERR_KEY_INVALID"
+        );
+        let bad = json!({"keyid": "c", "created_ms": NOW_MS, "components": ["@nope"]}).to_string();
+        assert_eq!(
+            code(sign_request(&req, None, &key, &bad).unwrap_err()),
+            "ERR_INVALID_OPTIONS"
+        );
+        let bad = json!({"keyid": "c", "created_ms": NOW_MS, "alg": "hmac-sha256"}).to_string();
+        assert_eq!(
+            code(sign_request(&req, None, &key, &bad).unwrap_err()),
+            "ERR_KEY_INVALID"
+        );
+        let bad = json!({"keyid": "bad\u{1}", "created_ms": NOW_MS}).to_string();
+        assert_eq!(
+            code(sign_request(&req, None, &key, &bad).unwrap_err()),
+            "ERR_SIGN_FAILED"
+        );
+        assert_eq!(
+            code(generate_signing_key("rsa").unwrap_err()),
+            "ERR_INVALID_OPTIONS"
+        );
+        assert_eq!(
+            code(content_digest(b"", "md5").unwrap_err()),
+            "ERR_INVALID_OPTIONS"
+        );
+        assert_eq!(
+            content_digest(b"{\"hello\": \"world\"}", "sha-256").unwrap(),
+            "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"
+        );
+        let v = verifier(&serde_json::from_str::<serde_json::Value>(&key).unwrap()["signing"]);
+        let wire = json!({"method": "GET", "url": "https://h/", "now_ms": NOW_MS}).to_string();
+        assert_eq!(
+            code(
+                v.decide_with_digests(&wire, "{\"len\": 1, \"sha-256\": \"AA\"}")
+                    .unwrap_err()
+            ),
+            "ERR_INVALID_OPTIONS"
+        );
+    }
+}
