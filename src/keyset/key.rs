@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::de::{self, Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::parse::{Ctx, check_key_id};
+use super::ctx::{Ctx, check_key_id};
 use super::{KeyEntry, KeyStatus};
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;

@@ -3,6 +3,7 @@
 //! A [`KeySet`] can only be built by validating JSON ([`KeySet::from_json`]); once built it is
 //! immutable and internally consistent. See `docs/keyset.md` for the format.
 
+mod ctx;
 mod index;
 mod key;
 mod lint;

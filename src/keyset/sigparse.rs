@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::ctx::Ctx;
 use super::key::F;
-use super::parse::Ctx;
 use crate::encoding::b64url_decode;
 use crate::json::JsonPath;
 use crate::keyset::{RouteSignature, SignaturePolicy};
