@@ -4,6 +4,7 @@
 
 mod apikey;
 mod body;
+mod checks;
 mod cidr;
 mod decision;
 mod encoding;
