@@ -281,7 +281,7 @@ pub(super) fn finish(
         allow_cidrs: interner.cidrs(allow),
         deny_cidrs: interner.cidrs(deny),
         name,
-        signing,
+        signing: signing.map(Box::new),
         require_signature,
     })
 }

@@ -185,7 +185,7 @@ pub struct KeyEntry {
     /// A human-readable name.
     pub name: Option<String>,
     /// The key that verifies this key's request signatures, when it has one.
-    pub signing: Option<VerifierKey>,
+    pub signing: Option<Box<VerifierKey>>,
     /// Requests with this key must carry a valid signature (default: when `signing` is set).
     pub require_signature: bool,
 }
@@ -201,7 +201,7 @@ impl fmt::Debug for KeyEntry {
             .field("scopes", &self.scopes)
             .field(
                 "signing",
-                &self.signing.as_ref().map(VerifierKey::algorithm),
+                &self.signing.as_deref().map(VerifierKey::algorithm),
             )
             .finish_non_exhaustive()
     }
