@@ -36,6 +36,10 @@ pub enum Reason {
     ScopeMissing,
     /// No route matches and the default route is `deny`.
     RouteDenied,
+    /// The key set has passed its own `expires_at` and its policy is to fail closed.
+    KeysetStale,
+    /// No key set has been loaded (a gateway-level condition).
+    KeysetUnavailable,
 }
 
 impl Reason {
@@ -53,6 +57,8 @@ impl Reason {
         Reason::IpNotAllowed,
         Reason::ScopeMissing,
         Reason::RouteDenied,
+        Reason::KeysetStale,
+        Reason::KeysetUnavailable,
     ];
 
     /// The stable machine-readable code, e.g. `key_expired`.
@@ -70,6 +76,8 @@ impl Reason {
             Reason::IpNotAllowed => "ip_not_allowed",
             Reason::ScopeMissing => "scope_missing",
             Reason::RouteDenied => "route_denied",
+            Reason::KeysetStale => "keyset_stale",
+            Reason::KeysetUnavailable => "keyset_unavailable",
         }
     }
 
@@ -89,6 +97,7 @@ impl Reason {
             | Reason::IpNotAllowed
             | Reason::ScopeMissing
             | Reason::RouteDenied => 403,
+            Reason::KeysetStale | Reason::KeysetUnavailable => 503,
         }
     }
 

@@ -6,9 +6,11 @@ mod apikey;
 mod cidr;
 mod decision;
 mod encoding;
+mod envelope;
 pub mod http1;
 mod json;
 mod keyset;
+mod publisher;
 mod request;
 mod route;
 mod time;
@@ -20,9 +22,13 @@ mod wasm;
 pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape};
 pub use cidr::Cidr;
 pub use decision::{Decision, Reason};
+pub use envelope::{Envelope, LoadError, is_envelope, load_keyset, sign_envelope};
 pub use keyset::{
-    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, MAX_REVISION, Policy,
-    Route,
+    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_REVISION,
+    Policy, Route, StalePolicy,
+};
+pub use publisher::{
+    PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
 };
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, Request, RequestError};
 pub use route::{NormalizedPath, PathPattern, normalize_path};

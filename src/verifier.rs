@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::apikey::{self, ApiKeyDigest, Shape};
 use crate::cidr::any_contains;
 use crate::decision::{Decision, Reason};
-use crate::keyset::{DefaultRoute, KeyEntry, KeySet, KeyStatus, Route};
+use crate::keyset::{DefaultRoute, KeyEntry, KeySet, KeyStatus, Route, StalePolicy};
 use crate::request::Request;
 use crate::route::normalize_path;
 use crate::time::UnixTime;
@@ -163,6 +163,19 @@ fn decide(ks: &KeySet, req: &Request, cx: &Context) -> Decision {
         return Decision::refuse(
             Reason::MalformedRequest,
             format!("malformed request: {defect}"),
+        );
+    }
+    // (0) A stale key set fails closed unless its policy says otherwise.
+    if let Some(exp) = ks.expires_at()
+        && cx.now >= exp
+        && ks.policy().stale_policy == StalePolicy::FailClosed
+    {
+        return Decision::refuse(
+            Reason::KeysetStale,
+            format!(
+                "the key set (revision {}) expired at {exp}; publish a fresh one",
+                ks.revision()
+            ),
         );
     }
     let path = normalize_path(req.path());

@@ -105,6 +105,10 @@ fn request_decisions_match_the_vectors() {
         for case in doc["cases"].as_array().unwrap() {
             let name = case["name"].as_str().unwrap();
             let ip = case["client_ip"].as_str().map(|s| s.parse().unwrap());
+            let now = match case.get("now").and_then(Value::as_str) {
+                Some(t) => UnixTime::parse_rfc3339(t).unwrap(),
+                None => now,
+            };
             let d = verifier.decide(
                 &build_request(&case["request"]),
                 &Context::new(now).with_client_ip(ip),

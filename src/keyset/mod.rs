@@ -3,6 +3,7 @@
 //! A [`KeySet`] can only be built by validating JSON ([`KeySet::from_json`]); once built it is
 //! immutable and internally consistent. See `docs/keyset.md` for the format.
 
+mod lint;
 mod parse;
 
 use std::collections::HashMap;
@@ -14,6 +15,7 @@ use crate::cidr::Cidr;
 use crate::route::PathPattern;
 use crate::time::UnixTime;
 
+pub use lint::Lint;
 pub use parse::MAX_REVISION;
 
 /// One problem found in a key set, located by its JSON path.
@@ -89,6 +91,16 @@ pub enum DefaultRoute {
     Deny,
 }
 
+/// What requests get once the key set itself has expired (its top-level `expires_at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StalePolicy {
+    /// Refuse every request with 503 `keyset_stale` (the default: fail closed).
+    FailClosed,
+    /// Keep deciding with the stale set.
+    ServeStale,
+}
+
 /// Key-set wide policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -97,6 +109,8 @@ pub struct Policy {
     pub clock_skew_seconds: u32,
     /// What an unmatched path gets.
     pub default_route: DefaultRoute,
+    /// What happens past the set's own `expires_at`.
+    pub stale_policy: StalePolicy,
 }
 
 impl Default for Policy {
@@ -104,6 +118,7 @@ impl Default for Policy {
         Policy {
             clock_skew_seconds: 30,
             default_route: DefaultRoute::Authenticate,
+            stale_policy: StalePolicy::FailClosed,
         }
     }
 }
@@ -204,6 +219,7 @@ type DigestMap = HashMap<ApiKeyDigest, u32, BuildHasherDefault<DigestHasher>>;
 pub struct KeySet {
     pub(crate) revision: u64,
     pub(crate) issued_at: Option<UnixTime>,
+    pub(crate) expires_at: Option<UnixTime>,
     pub(crate) policy: Policy,
     pub(crate) deny_cidrs: Vec<Cidr>,
     pub(crate) routes: Vec<Route>,
@@ -238,6 +254,11 @@ impl KeySet {
     /// When the set was issued, if stated.
     pub fn issued_at(&self) -> Option<UnixTime> {
         self.issued_at
+    }
+
+    /// When the set itself goes stale, if stated.
+    pub fn expires_at(&self) -> Option<UnixTime> {
+        self.expires_at
     }
 
     /// The key-set wide policy.

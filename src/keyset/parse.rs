@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Policy, Route};
+use super::{
+    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Policy, Route,
+    StalePolicy,
+};
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
 use crate::json::{JsonPath, parse_strict, suggest, type_name};
@@ -19,12 +22,13 @@ const TOP_FIELDS: &[&str] = &[
     "keygate",
     "revision",
     "issued_at",
+    "expires_at",
     "policy",
     "deny_cidrs",
     "routes",
     "keys",
 ];
-const POLICY_FIELDS: &[&str] = &["clock_skew_seconds", "default_route"];
+const POLICY_FIELDS: &[&str] = &["clock_skew_seconds", "default_route", "stale_policy"];
 const ROUTE_FIELDS: &[&str] = &["methods", "path", "public", "scopes"];
 const KEY_FIELDS: &[&str] = &[
     "id",
@@ -295,6 +299,17 @@ fn build(cx: &mut Ctx, doc: &Value, root: &JsonPath) -> Option<KeySet> {
     let issued_at = top
         .get("issued_at")
         .and_then(|v| cx.time(v, &root.field("issued_at")));
+    let expires_at = top
+        .get("expires_at")
+        .and_then(|v| cx.time(v, &root.field("expires_at")));
+    if let (Some(i), Some(e)) = (issued_at, expires_at)
+        && i >= e
+    {
+        cx.err(
+            &root.field("expires_at"),
+            format!("the key set's expires_at ({e}) must be later than its issued_at ({i})"),
+        );
+    }
     let policy = match top.get("policy") {
         Some(v) => parse_policy(cx, v, &root.field("policy")),
         None => Some(Policy::default()),
@@ -368,6 +383,7 @@ fn build(cx: &mut Ctx, doc: &Value, root: &JsonPath) -> Option<KeySet> {
     Some(KeySet {
         revision,
         issued_at,
+        expires_at,
         policy: policy?,
         deny_cidrs,
         routes,
@@ -402,6 +418,18 @@ fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<Policy> {
             Some(other) => cx.err(
                 &p,
                 format!("expected \"authenticate\" or \"deny\", found {other:?}"),
+            ),
+            None => {}
+        }
+    }
+    if let Some(v) = map.get("stale_policy") {
+        let p = path.field("stale_policy");
+        match cx.string(v, &p) {
+            Some("fail_closed") => policy.stale_policy = StalePolicy::FailClosed,
+            Some("serve_stale") => policy.stale_policy = StalePolicy::ServeStale,
+            Some(other) => cx.err(
+                &p,
+                format!("expected \"fail_closed\" or \"serve_stale\", found {other:?}"),
             ),
             None => {}
         }

@@ -3,6 +3,8 @@
 //! Exit codes: 0 success (every request allowed), 1 refused, 2 input could not be loaded.
 
 mod keygen;
+mod keyset;
+mod util;
 mod verify;
 
 use std::process::ExitCode;
@@ -27,6 +29,9 @@ enum Command {
     Keygen(keygen::Keygen),
     /// Decide one or more raw HTTP requests against a key set.
     Verify(verify::VerifyArgs),
+    /// Create, edit, check, lint, sign and verify key set files.
+    #[command(subcommand)]
+    Keyset(keyset::KeysetCmd),
 }
 
 /// A failure to load input: printed to stderr, exit code 2.
@@ -37,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen(k) => keygen::run(k),
         Command::Verify(v) => verify::run(&v),
+        Command::Keyset(k) => keyset::run(k),
     };
     match result {
         Ok(code) => code,

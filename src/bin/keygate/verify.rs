@@ -22,6 +22,10 @@ pub struct VerifyArgs {
     /// The time to decide at: Unix seconds or RFC 3339 (default: now).
     #[arg(long)]
     now: Option<String>,
+    /// Pinned publisher key(s) for a signed key set envelope: base64url raw public key(s), or a
+    /// file holding one, a JWK or a JWKS.
+    #[arg(long)]
+    publisher_key: Option<String>,
     /// The scheme the requests arrived on (raw HTTP/1.1 text does not carry one).
     #[arg(long, default_value = "https")]
     scheme: String,
@@ -45,6 +49,12 @@ pub fn now_or(arg: Option<&str>) -> Result<UnixTime, LoadError> {
 
 pub fn load_keyset(path: &Path) -> Result<KeySet, LoadError> {
     let bytes = read(path)?;
+    if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| keygate::is_envelope(&v)) {
+        return Err(LoadError(format!(
+            "{}: this is a signed envelope; pass --publisher-key to check its signature",
+            path.display()
+        )));
+    }
     KeySet::from_json(&bytes).map_err(|errs| {
         let lines: Vec<String> = errs
             .errors()
@@ -57,7 +67,21 @@ pub fn load_keyset(path: &Path) -> Result<KeySet, LoadError> {
 
 pub fn run(args: &VerifyArgs) -> Result<ExitCode, LoadError> {
     let now = now_or(args.now.as_deref())?;
-    let keyset = load_keyset(&args.keyset)?;
+    let publisher = crate::keyset::publisher_keys(args.publisher_key.as_deref())?;
+    let keyset = match publisher {
+        None => load_keyset(&args.keyset)?,
+        Some(keys) => {
+            let bytes = read(&args.keyset)?;
+            match keygate::load_keyset(&bytes, Some(&keys)) {
+                Ok(ks) => ks,
+                Err(e @ keygate::LoadError::SignatureInvalid(_)) => {
+                    eprintln!("keygate: {}: {e}", args.keyset.display());
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(LoadError(format!("{}: {e}", args.keyset.display()))),
+            }
+        }
+    };
     let mut requests = Vec::with_capacity(args.request.len());
     for path in &args.request {
         let bytes = read(path)?;
