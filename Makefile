@@ -118,13 +118,13 @@ test-wasm: tools $(NPM_STAMP)
 	cargo test --target wasm32-unknown-unknown --test wasm
 
 test-js: pkg
-	node --test tests/js/
+	node --test 'tests/js/*.test.mjs'
 
 test-worker: bundle
-	node --test tests/worker/
+	node --test 'tests/worker/*.test.mjs'
 
 test-e2e: pkg vendor
-	node --test --test-concurrency=1 tests/e2e/
+	node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
 
 lint: tools
 	cargo fmt --check

@@ -25,6 +25,16 @@ const REQUEST_VECTORS: &[(&str, &str, &str)] = &[
         include_str!("vectors/requests/deny_default.json"),
         include_str!("vectors/keysets/valid_deny_default.json"),
     ),
+    (
+        "requests/stale.json",
+        include_str!("vectors/requests/stale.json"),
+        include_str!("vectors/keysets/valid_stale.json"),
+    ),
+    (
+        "requests/serve_stale.json",
+        include_str!("vectors/requests/serve_stale.json"),
+        include_str!("vectors/keysets/valid_serve_stale.json"),
+    ),
 ];
 
 const INVALID_KEYSETS: &[(&str, &str)] = &[
@@ -66,6 +76,10 @@ fn request_vectors_decide_as_expected_on_wasm() {
         for case in doc["cases"].as_array().unwrap() {
             let name = format!("{file}: {}", case["name"].as_str().unwrap());
             let ip = case["client_ip"].as_str().map(|s| s.parse().unwrap());
+            let now = match case["now"].as_str() {
+                Some(t) => UnixTime::parse_rfc3339(t).unwrap(),
+                None => now,
+            };
             let cx = Context::new(now).with_client_ip(ip);
             let got = verifier.decide(&build_request(&case["request"]), &cx).to_json();
             let exp = &case["expect"];
