@@ -118,8 +118,10 @@ test-rust:
 test-wasm: tools $(NPM_STAMP)
 	cargo test --target wasm32-unknown-unknown --test wasm
 
+# The package from plain Node, then the type tests (strict; misuses must not compile).
 test-js: pkg
 	node --test 'tests/js/*.test.mjs'
+	tsc -p tests/types
 
 test-worker: bundle
 	node --test 'tests/worker/*.test.mjs'

@@ -1,20 +1,27 @@
 // keygate/hono: Hono middleware.
-import type { Context, Env as HonoEnv, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AllowedDecision } from './index.js';
 import type { EdgeOptions } from './edge.js';
 
 export type { DecisionLogRecord, KeySetLogRecord, LogRecord, EdgeOptions } from './edge.js';
 
+/** Declare these in your app's Variables to type `c.get('keygate')`. */
 export interface KeygateVariables {
   keygate: AllowedDecision;
 }
 
-export interface KeygateHonoOptions<E extends HonoEnv> extends EdgeOptions<E['Bindings']> {
+export interface KeygateHonoOptions<Bindings> extends EdgeOptions<Bindings> {
   /** The client address (default: the CF-Connecting-IP header). */
-  clientIp?: (c: Context<E>) => string | null | undefined;
+  clientIp?: (c: Context) => string | null | undefined;
 }
 
-/** Refuses requests keygate refuses; sets `c.get('keygate')` for the others. */
-export declare function keygate<E extends HonoEnv = HonoEnv>(
-  options: KeygateHonoOptions<E>,
-): MiddlewareHandler<E & { Variables: KeygateVariables }>;
+/**
+ * Refuses the requests keygate refuses (status, JSON `{"error", "message"}`, headers) and sets
+ * `c.get('keygate')` for the others. `Bindings` types the `env` given to a keySet function.
+ *
+ *   const app = new Hono<{ Bindings: Env; Variables: KeygateVariables }>();
+ *   app.use('/api/*', keygate<Env>({ keySet: (env) => env.KEYGATE_KEYSET }));
+ */
+export declare function keygate<Bindings extends object = object>(
+  options: KeygateHonoOptions<Bindings>,
+): MiddlewareHandler<{ Bindings: Bindings; Variables: KeygateVariables }>;
