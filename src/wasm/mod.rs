@@ -10,26 +10,59 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
-use crate::{ApiKeyDigest, Context, KeySet, KeysetErrors, Request, UnixTime, Verifier};
+use crate::{
+    ApiKeyDigest, Context, KeySet, KeysetErrors, LoadError, PublisherKeys, PublisherSecret,
+    Request, UnixTime, Verifier, load_keyset, sign_envelope,
+};
 
 fn throw(code: &str, message: impl Into<String>) -> JsValue {
     JsValue::from_str(&json!({ "code": code, "message": message.into() }).to_string())
 }
 
-fn keyset_errors(e: &KeysetErrors) -> JsValue {
-    let errors: Vec<Value> = e
-        .errors()
+fn error_list(e: &KeysetErrors) -> Vec<Value> {
+    e.errors()
         .iter()
         .map(|e| json!({"path": e.path, "message": e.message}))
-        .collect();
-    let message = format!("invalid key set: {}", e.errors()[0]);
-    JsValue::from_str(
-        &json!({ "code": "ERR_KEYSET_INVALID", "message": message, "errors": errors }).to_string(),
-    )
+        .collect()
 }
 
-fn load(json: &str) -> Result<KeySet, JsValue> {
-    KeySet::from_json(json.as_bytes()).map_err(|e| keyset_errors(&e))
+/// Maps a load failure to the thrown JSON: `code` (the JS error code), `error` (the wire
+/// code a push endpoint answers with), `status` (its HTTP status) and details.
+fn load_error(e: &LoadError) -> JsValue {
+    let code = match e {
+        LoadError::Keyset(_) => "ERR_KEYSET_INVALID",
+        LoadError::SignatureInvalid(_) => "ERR_ENVELOPE_SIGNATURE",
+        LoadError::PublisherKeysMissing => "ERR_INVALID_OPTIONS",
+        _ => "ERR_ENVELOPE_INVALID",
+    };
+    let mut v = json!({
+        "code": code,
+        "error": e.code(),
+        "status": e.http_status(),
+        "message": e.to_string(),
+    });
+    if let LoadError::Keyset(errs) = e {
+        v["errors"] = Value::Array(error_list(errs));
+        v["message"] = Value::String(format!("invalid key set: {}", errs.errors()[0]));
+    }
+    JsValue::from_str(&v.to_string())
+}
+
+fn publisher_keys(config: Option<String>) -> Result<Option<PublisherKeys>, JsValue> {
+    match config.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(c) => PublisherKeys::parse(c)
+            .map(Some)
+            .map_err(|e| throw("ERR_INVALID_OPTIONS", format!("publisherKeys: {e}"))),
+    }
+}
+
+fn lints(ks: &KeySet, now_ms: f64) -> Vec<Value> {
+    let now = UnixTime::from_millis(if now_ms.is_finite() { now_ms as i64 } else { 0 });
+    ks.lint(now)
+        .iter()
+        .map(|l| json!({"code": l.code, "path": l.path, "message": l.message}))
+        .collect()
 }
 
 /// A request as the JS glue describes it.
@@ -45,20 +78,32 @@ struct WireRequest {
     now_ms: f64,
 }
 
-/// A verifier holding one key set (see the Rust `Verifier`).
+/// A verifier holding one key set (see the Rust `Verifier`), and the publisher keys that
+/// every later update must be signed with, if any.
 #[wasm_bindgen]
 pub struct WasmVerifier {
     inner: Verifier,
+    publisher: Option<PublisherKeys>,
 }
 
 #[wasm_bindgen]
 impl WasmVerifier {
-    /// Validates key set JSON and builds a verifier; throws `ERR_KEYSET_INVALID`.
+    /// Builds a verifier from key set JSON or, when `publisher_keys` (the
+    /// `KEYGATE_PUBLISHER_KEYS` text: comma-separated base64url keys, a JWK or a JWKS) is
+    /// given, from a signed envelope only. Throws the load error JSON.
     #[wasm_bindgen(constructor)]
-    pub fn new(keyset_json: &str) -> Result<WasmVerifier, JsValue> {
+    pub fn new(input: &str, publisher_keys: Option<String>) -> Result<WasmVerifier, JsValue> {
+        let publisher = self::publisher_keys(publisher_keys)?;
+        let ks = load_keyset(input.as_bytes(), publisher.as_ref()).map_err(|e| load_error(&e))?;
         Ok(WasmVerifier {
-            inner: Verifier::new(load(keyset_json)?),
+            inner: Verifier::new(ks),
+            publisher,
         })
+    }
+
+    /// Lint warnings about the set in use at `now_ms`: `[{"code", "path", "message"}]`.
+    pub fn lint(&self, now_ms: f64) -> String {
+        Value::Array(lints(self.inner.keyset(), now_ms)).to_string()
     }
 
     /// Decides a request given as JSON; returns the decision as JSON.
@@ -103,13 +148,14 @@ impl WasmVerifier {
 
     /// Replaces the key set with a newer revision; throws `ERR_KEYSET_INVALID` or
     /// `ERR_KEYSET_ROLLBACK` and keeps the current set. Returns `"replaced"` or `"unchanged"`.
-    pub fn update(&mut self, keyset_json: &str) -> Result<String, JsValue> {
-        let next = load(keyset_json)?;
+    pub fn update(&mut self, input: &str) -> Result<String, JsValue> {
+        let next =
+            load_keyset(input.as_bytes(), self.publisher.as_ref()).map_err(|e| load_error(&e))?;
         match self.inner.update(next) {
             Ok(crate::Update::Unchanged) => Ok("unchanged".into()),
             Ok(_) => Ok("replaced".into()),
             Err(r) => Err(JsValue::from_str(
-                &json!({"code": "ERR_KEYSET_ROLLBACK", "message": r.to_string(), "current_revision": r.current}).to_string(),
+                &json!({"code": "ERR_KEYSET_ROLLBACK", "error": "keyset_rollback", "status": 409, "message": r.to_string(), "current_revision": r.current}).to_string(),
             )),
         }
     }
@@ -120,6 +166,7 @@ impl WasmVerifier {
         json!({
             "revision": ks.revision(),
             "issued_at": ks.issued_at().map(|t| t.to_rfc3339()),
+            "expires_at": ks.expires_at().map(|t| t.to_rfc3339()),
             "keys": ks.keys().len(),
             "payload_sha256": crate::encoding::b64url_encode(ks.payload_sha256()),
         })
@@ -128,20 +175,49 @@ impl WasmVerifier {
 }
 
 /// Validates key set JSON without building a verifier:
-/// `{"valid": bool, "errors": [{"path", "message"}]}`.
+/// `{"valid": bool, "errors": [{"path", "message"}], "warnings": [{"code", "path", "message"}]}`
+/// (warnings are judged at `now_ms`, default the epoch, and only for a valid set).
 #[wasm_bindgen(js_name = checkKeySet)]
-pub fn check_keyset(keyset_json: &str) -> String {
+pub fn check_keyset(keyset_json: &str, now_ms: Option<f64>) -> String {
     match KeySet::from_json(keyset_json.as_bytes()) {
-        Ok(_) => json!({"valid": true, "errors": []}).to_string(),
-        Err(e) => {
-            let errors: Vec<Value> = e
-                .errors()
-                .iter()
-                .map(|e| json!({"path": e.path, "message": e.message}))
-                .collect();
-            json!({"valid": false, "errors": errors}).to_string()
+        Ok(ks) => {
+            json!({"valid": true, "errors": [], "warnings": lints(&ks, now_ms.unwrap_or(0.0))})
+                .to_string()
         }
+        Err(e) => json!({"valid": false, "errors": error_list(&e), "warnings": []}).to_string(),
     }
+}
+
+/// Signs key set JSON into a flattened JWS envelope (JSON text). `private_key` is
+/// `keygate keygen ed25519` output, a JWK with `d`, or a base64url seed. The key set must be
+/// valid. Throws `ERR_INVALID_OPTIONS` or `ERR_KEYSET_INVALID`.
+#[wasm_bindgen(js_name = signEnvelope)]
+pub fn sign_envelope_js(
+    keyset_json: &str,
+    private_key: &str,
+    kid: Option<String>,
+) -> Result<String, JsValue> {
+    let mut secret = PublisherSecret::parse(private_key)
+        .map_err(|e| throw("ERR_INVALID_OPTIONS", e.to_string()))?;
+    if let Some(k) = kid.filter(|k| !k.is_empty()) {
+        secret = secret.with_kid(&k);
+    }
+    KeySet::from_json(keyset_json.as_bytes()).map_err(|e| load_error(&LoadError::Keyset(e)))?;
+    Ok(sign_envelope(keyset_json.as_bytes(), &secret).to_string())
+}
+
+/// The pinned publisher keys a configuration names: `[{"kid", "x"}]`; throws
+/// `ERR_INVALID_OPTIONS` when the configuration is unreadable.
+#[wasm_bindgen(js_name = publisherKeyIds)]
+pub fn publisher_key_ids(config: &str) -> Result<String, JsValue> {
+    let keys = publisher_keys(Some(config.to_string()))?
+        .ok_or_else(|| throw("ERR_INVALID_OPTIONS", "no publisher key given"))?;
+    let list: Vec<Value> = keys
+        .keys()
+        .iter()
+        .map(|k| json!({"kid": k.kid(), "x": k.public_key_b64()}))
+        .collect();
+    Ok(Value::Array(list).to_string())
 }
 
 /// Generates an API key: `{"api_key": ..., "api_key_hash": ...}`.
