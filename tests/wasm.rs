@@ -81,7 +81,9 @@ fn request_vectors_decide_as_expected_on_wasm() {
                 None => now,
             };
             let cx = Context::new(now).with_client_ip(ip);
-            let got = verifier.decide(&build_request(&case["request"]), &cx).to_json();
+            let got = verifier
+                .decide(&build_request(&case["request"]), &cx)
+                .to_json();
             let exp = &case["expect"];
             assert_eq!(got["allowed"], exp["allowed"], "{name}: {got}");
             assert_eq!(got["status"], exp["status"], "{name}: {got}");
@@ -120,7 +122,10 @@ fn invalid_keysets_name_their_paths_on_wasm() {
         let got: Vec<&str> = errs.errors().iter().map(|e| e.path.as_str()).collect();
         for exp in v["errors"].as_array().unwrap() {
             let path = exp["path"].as_str().unwrap();
-            assert!(got.contains(&path), "{name}: no error at {path}; got {got:?}");
+            assert!(
+                got.contains(&path),
+                "{name}: no error at {path}; got {got:?}"
+            );
         }
         assert_eq!(got.len(), v["errors"].as_array().unwrap().len(), "{name}");
     }
@@ -137,7 +142,10 @@ fn generated_keys_use_webcrypto_randomness_and_the_documented_format() {
         assert_eq!(key.len(), "kg_live_".len() + keygate::api_key::TAIL_LEN);
         assert_eq!(keygate::api_key::classify(key), ApiKeyShape::Valid);
         assert_eq!(k.digest(), ApiKeyDigest::of(key));
-        assert!(!format!("{k:?}").contains(key), "Debug must not print the key");
+        assert!(
+            !format!("{k:?}").contains(key),
+            "Debug must not print the key"
+        );
     }
     assert!(keygate::api_key::generate("Bad Prefix").is_err());
 }
@@ -200,7 +208,14 @@ fn hostile_input_is_refused_without_panicking() {
             .with_header(name, &value);
         let d = v.decide(&req, &cx);
         assert!(!d.allowed, "{name}: {}", d.to_json());
-        assert!(d.status == 400 || d.status == 401, "{name}: {}", d.to_json());
-        assert!(!d.message.contains(&huge), "the message must not echo input");
+        assert!(
+            d.status == 400 || d.status == 401,
+            "{name}: {}",
+            d.to_json()
+        );
+        assert!(
+            !d.message.contains(&huge),
+            "the message must not echo input"
+        );
     }
 }
