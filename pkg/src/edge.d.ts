@@ -1,5 +1,5 @@
 // Options shared by keygate/worker and keygate/hono.
-import type { KeySetInput, LoadOptions } from './index.js';
+import type { KeySetInput, LoadOptions, PublisherKeys } from './index.js';
 
 /** One JSON line per decision (never a secret, a key or a query string). */
 export interface DecisionLogRecord {
@@ -34,6 +34,8 @@ export interface EdgeOptions<Env> {
    * A function is called on the first request and again every `refreshSeconds`.
    */
   keySet: KeySetInput | ((env: Env) => KeySetInput | null | undefined | Promise<KeySetInput | null | undefined>);
+  /** Pinned publisher keys (or a function of env): then only signed envelopes load. */
+  publisherKeys?: PublisherKeys | ((env: Env) => PublisherKeys | null | undefined);
   /** How often a key set function is re-read, in the background (default 30). */
   refreshSeconds?: number | ((env: Env) => number | string);
   /** true (default): console.log one JSON line per record; false: silent; or your sink. */

@@ -1,7 +1,7 @@
 // Shared by the Workers and Hono middleware: option checks, the per-isolate key set source
 // (load once, refresh in the background), the audit log line and the refusal response.
 
-import { Keygate } from './keygate.js';
+import { Keygate, publisherKeysText } from './keygate.js';
 import { checkKeySet } from './keys.js';
 import { KeygateError, describe, invalidOptions } from './errors.js';
 
@@ -15,16 +15,18 @@ export function checkEdgeOptions(where, options, extra = {}) {
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`${where}: options must be an object with a keySet, got ${describe(options)}`);
   }
-  const known = new Set(['keySet', 'refreshSeconds', 'log', 'onWarning', ...Object.keys(extra)]);
+  const known = new Set(['keySet', 'publisherKeys', 'refreshSeconds', 'log', 'onWarning', ...Object.keys(extra)]);
   for (const k of Object.keys(options)) {
     if (!known.has(k)) throw invalidOptions(`${where}: unknown option ${JSON.stringify(k)}`);
   }
-  const { keySet, refreshSeconds, log, onWarning } = options;
+  const { keySet, publisherKeys, refreshSeconds, log, onWarning } = options;
   if (keySet === undefined || keySet === null) {
     throw invalidOptions(`${where}: options.keySet is required (key set JSON, object, or a function of env)`);
   }
-  if (typeof keySet !== 'function') {
+  const pinned = typeof publisherKeys === 'function' ? publisherKeys : publisherKeysText(publisherKeys, where);
+  if (typeof keySet !== 'function' && pinned === undefined) {
     // A fixed key set is validated now, so a bad one fails at deploy time, not per request.
+    // (A signed envelope is checked on first use, with its publisher keys.)
     const check = checkKeySet(keySet);
     if (!check.valid) {
       const first = check.errors[0];
@@ -52,6 +54,7 @@ export function checkEdgeOptions(where, options, extra = {}) {
     }
   }
   const copy = {
+    publisherKeys: pinned,
     keySet: typeof keySet === 'function' || typeof keySet === 'string' ? keySet : JSON.stringify(keySet),
     refreshSeconds: refreshSeconds ?? DEFAULT_REFRESH_SECONDS,
     log: log === undefined || log === true ? logLine : log === false ? null : log,
@@ -127,7 +130,9 @@ export class KeySetSource {
         const r = await this.#gate.update(text);
         if (r.changed) this.#event('keyset_updated', { revision: r.revision });
       } else {
-        this.#gate = await Keygate.load(text, this.#opts.onWarning ? { onWarning: this.#opts.onWarning } : undefined);
+        const { publisherKeys, onWarning } = this.#opts;
+        const pinned = typeof publisherKeys === 'function' ? publisherKeys(env) || undefined : publisherKeys;
+        this.#gate = await Keygate.load(text, { publisherKeys: pinned, onWarning });
         this.#event('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys });
       }
     } catch (e) {

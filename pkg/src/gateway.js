@@ -1,7 +1,8 @@
 // The ready gateway Worker (wrangler.toml `main`), built from withKeygate.
 //
 // Key set: KV binding KEYGATE_KV, key `keyset`, when present; else the KEYGATE_KEYSET var;
-// else every request gets 503 keyset_unavailable. There is deliberately no built-in fallback:
+// else every request gets 503 keyset_unavailable. When KEYGATE_PUBLISHER_KEYS is set, the
+// set must be a JWS envelope signed by one of those keys. There is deliberately no built-in fallback:
 // the demo set reaches `wrangler dev` only through the gitignored .dev.vars (`make dev`).
 //
 // Allowed requests: with no ORIGIN_URL, an echo of the identity; else proxied to ORIGIN_URL
@@ -67,6 +68,8 @@ export default withKeygate(
     env.ORIGIN_URL ? proxy(request, env.ORIGIN_URL, decision) : echo(request, decision),
   {
     keySet: keySetFromEnv,
+    // With publisher keys pinned, only signed envelopes load (from KV and from the var).
+    publisherKeys: (env) => env.KEYGATE_PUBLISHER_KEYS || undefined,
     refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? 30,
   },
 );

@@ -77,12 +77,34 @@ export interface RefusedDecision {
 
 export type Decision = AllowedDecision | RefusedDecision;
 
-/** A key set: JSON text, a parsed object, or UTF-8 bytes. */
+/** A key set: JSON text, a parsed object, UTF-8 bytes, or a JWS envelope (text or object). */
 export type KeySetInput = string | object | Uint8Array | ArrayBuffer;
 
+/** A lint warning: the set loads, but something deserves attention (docs/keyset.md). */
+export interface KeySetWarning {
+  readonly code: string;
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Pinned Ed25519 publisher keys: base64url raw public keys and/or JWK objects, or the
+ * KEYGATE_PUBLISHER_KEYS text (comma-separated base64url keys, a JWK or a JWKS).
+ */
+export type PublisherKeys = string | readonly (string | PublisherJwk)[];
+
+export interface PublisherJwk {
+  readonly kty: 'OKP';
+  readonly crv: 'Ed25519';
+  readonly x: string;
+  readonly kid?: string;
+}
+
 export interface LoadOptions {
-  /** Called with lint warnings (the set still loads). */
-  onWarning?: (warning: KeySetError) => void;
+  /** When given, only JWS envelopes signed by one of these keys load (now and on update). */
+  publisherKeys?: PublisherKeys;
+  /** Called with each lint warning of a loaded set (the set still loads). */
+  onWarning?: (warning: KeySetWarning) => void;
 }
 
 /** A request as `verify` reads it: a Web Request, or anything with these three fields. */
@@ -103,6 +125,8 @@ export interface VerifyOptions {
 export interface KeySetInfo {
   readonly revision: number;
   readonly issuedAt: string | null;
+  /** The set's own expiry (past it requests get 503 keyset_stale, unless it serves stale). */
+  readonly expiresAt: string | null;
   /** Number of keys. */
   readonly keys: number;
   /** base64url SHA-256 of the key set text. */
@@ -149,8 +173,12 @@ export declare function generateApiKey(options?: GenerateApiKeyOptions): Generat
 /** `sha256:<base64url of SHA-256 over the key's UTF-8 bytes>`. */
 export declare function hashApiKey(key: string): string;
 
-/** Validates a key set without loading it. */
-export declare function checkKeySet(keySet: KeySetInput): {
+/** Validates a key set without loading it; warnings are judged at `now` (default: now). */
+export declare function checkKeySet(
+  keySet: KeySetInput,
+  options?: { now?: Date | number },
+): {
   valid: boolean;
   errors: KeySetError[];
+  warnings: KeySetWarning[];
 };

@@ -4,8 +4,27 @@ import { WasmVerifier } from '#wasm';
 import { KeygateError, callWasm, describe, invalidOptions } from './errors.js';
 import { keySetText, toDecision, wireRequest } from './request.js';
 
-const LOAD_OPTIONS = new Set(['onWarning']);
+const LOAD_OPTIONS = new Set(['publisherKeys', 'onWarning']);
 const CONSTRUCT = Symbol('Keygate.load');
+
+/**
+ * Publisher keys as the facade's configuration text (the KEYGATE_PUBLISHER_KEYS format):
+ * a string is passed as is (comma-separated base64url keys, a JWK or a JWKS); an array of
+ * base64url strings and/or Ed25519 JWK objects becomes a JWKS.
+ */
+export function publisherKeysText(keys, where) {
+  if (keys === undefined || keys === null) return undefined;
+  if (typeof keys === 'string') return keys;
+  if (Array.isArray(keys) && keys.length > 0) {
+    const jwks = keys.map((k, i) => {
+      if (typeof k === 'string') return { kty: 'OKP', crv: 'Ed25519', x: k };
+      if (k !== null && typeof k === 'object' && !Array.isArray(k)) return k;
+      throw invalidOptions(`${where}: publisherKeys[${i}] must be a base64url key or a JWK, got ${describe(k)}`);
+    });
+    return JSON.stringify({ keys: jwks });
+  }
+  throw invalidOptions(`${where}: publisherKeys must be a non-empty array or the KEYGATE_PUBLISHER_KEYS text`);
+}
 
 function checkLoadOptions(options) {
   if (options === undefined) return {};
@@ -14,13 +33,24 @@ function checkLoadOptions(options) {
   }
   for (const k of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(k)) {
-      throw invalidOptions(`Keygate.load: unknown option ${JSON.stringify(k)} (expected onWarning)`);
+      throw invalidOptions(`Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, onWarning)`);
     }
   }
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
     throw invalidOptions('Keygate.load: options.onWarning must be a function');
   }
-  return { onWarning: options.onWarning };
+  return {
+    onWarning: options.onWarning,
+    publisherKeys: publisherKeysText(options.publisherKeys, 'Keygate.load'),
+  };
+}
+
+/** Reports the set's lint warnings (judged now) to onWarning. */
+function warn(verifier, onWarning) {
+  if (!onWarning) return;
+  for (const w of JSON.parse(verifier.lint(Date.now()))) {
+    onWarning(Object.freeze({ code: w.code, path: w.path, message: w.message }));
+  }
 }
 
 function info(verifier) {
@@ -28,6 +58,7 @@ function info(verifier) {
   return Object.freeze({
     revision: v.revision,
     issuedAt: v.issued_at ?? null,
+    expiresAt: v.expires_at ?? null,
     keys: v.keys,
     payloadSha256: v.payload_sha256,
   });
@@ -36,25 +67,29 @@ function info(verifier) {
 export class Keygate {
   #verifier;
   #info;
+  #onWarning;
 
   /** Use `Keygate.load()`. */
-  constructor(token, verifier) {
+  constructor(token, verifier, onWarning) {
     if (token !== CONSTRUCT) throw new TypeError('use `await Keygate.load(keySet)` to create a Keygate');
     this.#verifier = verifier;
     this.#info = info(verifier);
+    this.#onWarning = onWarning;
   }
 
   /**
-   * Validates a key set (JSON text, parsed object or UTF-8 bytes) and returns a verifier for
-   * it. Throws KeygateError `ERR_KEYSET_INVALID` with every error and its JSON path.
+   * Validates a key set (JSON text, parsed object, UTF-8 bytes, or a signed JWS envelope when
+   * `publisherKeys` are given) and returns a verifier for it. With `publisherKeys`, only
+   * envelopes signed by one of them load, now and on every `update`. Throws KeygateError
+   * (`ERR_KEYSET_INVALID` with every error and its JSON path, `ERR_ENVELOPE_INVALID`,
+   * `ERR_ENVELOPE_SIGNATURE`, `ERR_INVALID_OPTIONS`). Lint warnings go to `onWarning`.
    */
   static async load(keySet, options) {
-    checkLoadOptions(options);
+    const opts = checkLoadOptions(options);
     const text = keySetText(keySet, 'Keygate.load');
-    const verifier = callWasm(() => new WasmVerifier(text));
-    // Lints (warnings that do not stop a load) come with the key set lifecycle work; the
-    // option is accepted and checked now so callers can wire it up.
-    return new Keygate(CONSTRUCT, verifier);
+    const verifier = callWasm(() => new WasmVerifier(text, opts.publisherKeys));
+    warn(verifier, opts.onWarning);
+    return new Keygate(CONSTRUCT, verifier, opts.onWarning);
   }
 
   /**
@@ -76,6 +111,7 @@ export class Keygate {
     const text = keySetText(next, 'update');
     const result = callWasm(() => this.#verifier.update(text));
     this.#info = info(this.#verifier);
+    if (result === 'replaced') warn(this.#verifier, this.#onWarning);
     return Object.freeze({ changed: result === 'replaced', revision: this.#info.revision });
   }
 

@@ -53,16 +53,24 @@ export function hashApiKey(key) {
 }
 
 /**
- * Validates a key set without loading it: `{ valid, errors: [{ path, message }] }`, every
- * error with the JSON path of the offending value.
+ * Validates a key set without loading it: `{ valid, errors: [{ path, message }], warnings:
+ * [{ code, path, message }] }`, every error with the JSON path of the offending value, and
+ * lint warnings (judged at `now`, default the current time) for a valid set.
  */
-export function checkKeySet(keySet) {
+export function checkKeySet(keySet, options = {}) {
+  if (options === null || typeof options !== 'object') {
+    throw invalidOptions(`checkKeySet: options must be an object, got ${describe(options)}`);
+  }
+  const now = options.now instanceof Date ? options.now.getTime() : options.now ?? Date.now();
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw invalidOptions('checkKeySet: options.now must be a Date or milliseconds since the epoch');
+  }
   let text;
   try {
     text = keySetText(keySet, 'checkKeySet');
   } catch (e) {
-    if (e.code === 'ERR_KEYSET_INVALID') return { valid: false, errors: [...e.errors] };
+    if (e.code === 'ERR_KEYSET_INVALID') return { valid: false, errors: [...e.errors], warnings: [] };
     throw e;
   }
-  return JSON.parse(wasmCheckKeySet(text));
+  return JSON.parse(wasmCheckKeySet(text, now));
 }

@@ -92,6 +92,9 @@ test('demo page: generate a key, add it to the key set, verify in the browser an
   await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
   await page.screenshot({ path: join(SHOTS, '01-loaded.png'), fullPage: true });
   await assert.doesNotReject(page.getByText('Valid key set: revision 1, 4 keys').waitFor({ timeout: 5_000 }));
+  // Lints of the demo set (long-lived and never-expiring keys) are shown, collapsed.
+  await page.getByText('4 lint warnings (the set still loads)').click();
+  assert.ok((await page.locator('#ks-result ul.warnings li').allTextContents()).some((w) => w.startsWith('$.keys[3] ')));
 
   // 1. Generate an API key in the browser (wasm + WebCrypto).
   await page.getByLabel('Prefix').fill('kg_e2e');

@@ -131,8 +131,35 @@ test('update: newer revisions replace atomically; bad pushes throw and keep the 
   await assert.rejects(gate.update(keySet(1, [one.entry])), { code: 'ERR_KEYSET_ROLLBACK', currentRevision: 2 });
 });
 
+test('lint warnings: onWarning on load and update, and from checkKeySet judged at now', async () => {
+  const warnings = [];
+  const gate = await Keygate.load(DEMO_KEYSET, { onWarning: (w) => warnings.push(w) });
+  assert.deepEqual(
+    warnings.map((w) => [w.code, w.path]),
+    [
+      ['key_lifetime_long', '$.keys[0].expires_at'],
+      ['key_lifetime_long', '$.keys[1].expires_at'],
+      ['key_lifetime_long', '$.keys[2].expires_at'],
+      ['key_never_expires', '$.keys[3]'],
+    ],
+  );
+  assert.ok(warnings.every((w) => w.message.length > 0 && Object.isFrozen(w)));
+  assert.deepEqual(checkKeySet(DEMO_KEYSET).warnings.map((w) => w.code), warnings.map((w) => w.code));
+  warnings.length = 0;
+  const k = generateApiKey({ id: 'short' });
+  const inDays = (d) => new Date(Date.now() + d * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  await gate.update(keySet(2, [{ ...k.entry, expires_at: inDays(30) }]));
+  assert.deepEqual(warnings, [], 'a key living a month raises nothing');
+  await gate.update(keySet(3, [{ ...k.entry, expires_at: inDays(3) }]));
+  assert.deepEqual(warnings.map((w) => [w.code, w.path]), [['key_expiring_no_successor', '$.keys[0].expires_at']]);
+  assert.deepEqual(checkKeySet(keySet(1, [k.entry])).warnings.map((w) => w.code), ['key_never_expires']);
+  assert.throws(() => checkKeySet(DEMO_KEYSET, { now: 'today' }), { code: 'ERR_INVALID_OPTIONS' });
+});
+
 test('checkKeySet validates without loading', () => {
-  assert.deepEqual(checkKeySet(DEMO_KEYSET), { valid: true, errors: [] });
+  const ok = checkKeySet(DEMO_KEYSET);
+  assert.equal(ok.valid, true);
+  assert.deepEqual(ok.errors, []);
   const r = checkKeySet('{"keygate": 1, "revision": 1, "keys": [], }');
   assert.equal(r.valid, false);
   assert.equal(r.errors.length, 1);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join, basename } from 'node:path';
 import { Keygate, KeygateError, checkKeySet, hashApiKey } from 'keygate';
-import { readJson, readText, vectorFiles } from './helpers.mjs';
+import { VECTORS, readJson, readText, vectorFiles } from './helpers.mjs';
 
 function keySetOf(v) {
   if ('keyset_text' in v) return v.keyset_text;
@@ -17,7 +17,9 @@ test('every valid_*.json key set loads', async () => {
   for (const f of files) {
     const gate = await Keygate.load(readText(f));
     assert.equal(gate.revision, readJson(f).revision, basename(f));
-    assert.deepEqual(checkKeySet(readText(f)), { valid: true, errors: [] }, basename(f));
+    const check = checkKeySet(readText(f));
+    assert.equal(check.valid, true, basename(f));
+    assert.deepEqual(check.errors, [], basename(f));
   }
 });
 
@@ -44,6 +46,7 @@ test('every invalid_*.json key set is refused with exactly its documented errors
     const check = checkKeySet(keySetOf(v));
     assert.equal(check.valid, false, name);
     assert.deepEqual(check.errors, err.errors.map((e) => ({ ...e })), name);
+    assert.deepEqual(check.warnings, [], `${name}: no lints for an invalid set`);
   }
 });
 
@@ -95,4 +98,41 @@ test('API key format vectors: digests and shapes', async () => {
     const d = await gate.verify(new Request('https://x.example/', { headers: { 'x-api-key': c.key } }));
     assert.equal(d.reason, expectFor[c.shape], `${c.key} (${c.shape})`);
   }
+});
+
+// The wire codes of the vectors and the KeygateError codes the JS API throws for them.
+const ENVELOPE_ERRORS = {
+  envelope_invalid: 'ERR_ENVELOPE_INVALID',
+  envelope_signature_invalid: 'ERR_ENVELOPE_SIGNATURE',
+  keyset_invalid: 'ERR_KEYSET_INVALID',
+};
+
+test('envelope vectors (signed by npm jose): load with pinned publisher keys, or the right error', async () => {
+  const doc = readJson(join(dirname(vectorFiles('requests')[0]), '../envelopes/envelopes.json'));
+  assert.ok(doc.cases.length >= 8);
+  for (const c of doc.cases) {
+    // Text and parsed object are the same input to the API.
+    for (const input of [JSON.stringify(c.envelope), c.envelope]) {
+      const result = await Keygate.load(input, { publisherKeys: c.publisher_keys }).then(
+        (gate) => ({ revision: gate.revision }),
+        (e) => {
+          assert.ok(e instanceof KeygateError, `${c.name}: ${e}`);
+          return { code: e.code };
+        },
+      );
+      if ('revision' in c.expect) assert.deepEqual(result, { revision: c.expect.revision }, c.name);
+      else assert.deepEqual(result, { code: ENVELOPE_ERRORS[c.expect.error] }, c.name);
+    }
+  }
+  // An envelope without pinned keys cannot be trusted: refused as unusable options.
+  const signed = doc.cases.find((c) => 'revision' in c.expect);
+  await assert.rejects(Keygate.load(signed.envelope), { code: 'ERR_INVALID_OPTIONS' });
+  // With pinned keys a plain (unsigned) key set is refused too.
+  const plain = readText(join(VECTORS, 'keysets/valid_full.json'));
+  await assert.rejects(Keygate.load(plain, { publisherKeys: signed.publisher_keys }), { code: 'ERR_ENVELOPE_INVALID' });
+  // ...and the pin holds for updates: an unsigned push to a pinned verifier is refused.
+  const gate = await Keygate.load(signed.envelope, { publisherKeys: [signed.publisher_keys] });
+  await assert.rejects(gate.update(plain), { code: 'ERR_ENVELOPE_INVALID' });
+  assert.equal(gate.revision, 7);
+  await assert.rejects(Keygate.load(plain, { publisherKeys: [42] }), { code: 'ERR_INVALID_OPTIONS' });
 });

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { generateApiKey } from 'keygate';
-import { DEMO, DEMO_KEYSET, ROOT, keySet } from '../js/helpers.mjs';
+import { DEMO, DEMO_KEYSET, ROOT, VECTORS, keySet, readJson } from '../js/helpers.mjs';
 
 // The modules of the bundle: the entry first, then the wasm module it imports by file name.
 const DIST = join(ROOT, 'dist');
@@ -195,4 +195,28 @@ test('proxy mode: forwards to ORIGIN_URL with the identity, strips client X-Keyg
   assert.equal(seen[1].method, 'POST');
   assert.equal(seen[1].body, '{"n":1}');
   assert.equal(seen[1].headers['x-keygate-scopes'], 'orders:* admin');
+});
+
+test('with KEYGATE_PUBLISHER_KEYS only a signed envelope loads (KV or var)', async () => {
+  const doc = readJson(join(VECTORS, 'envelopes/envelopes.json'));
+  const signed = doc.cases.find((c) => c.expect.revision === 7 && !c.publisher_keys.includes(','));
+  const forged = doc.cases.find((c) => c.expect.error === 'envelope_signature_invalid');
+  const ci = 'kg_test_bPijq91RPbfRtA5Qy1czPSvOMI4MURgMcQruc9wBVXf1bbad1'; // valid_full.json's ci-pipeline
+  const request = bearer(ci, { 'cf-connecting-ip': '203.0.113.10' });
+
+  const unsigned = await gateway({ KEYGATE_KEYSET: DEMO_KEYSET, KEYGATE_PUBLISHER_KEYS: signed.publisher_keys });
+  assert.equal((await unsigned.fetch('/api/hello', bearer(DEMO.reader))).status, 503, 'an unsigned set is not trusted');
+  const rejected = unsigned.logs.map((m) => JSON.parse(m)).find((l) => l.event === 'keygate.keyset_rejected');
+  assert.equal(rejected.code, 'ERR_ENVELOPE_INVALID');
+
+  const gw = await gateway({ KEYGATE_KEYSET: DEMO_KEYSET, KEYGATE_PUBLISHER_KEYS: signed.publisher_keys });
+  await (await gw.kv()).put('keyset', JSON.stringify(signed.envelope));
+  const ok = await gw.fetch('/v1/orders/42', request);
+  assert.equal(ok.status, 200);
+  assert.equal((await ok.json()).key_id, 'ci-pipeline');
+
+  const bad = await gateway({ KEYGATE_PUBLISHER_KEYS: forged.publisher_keys });
+  await (await bad.kv()).put('keyset', JSON.stringify(forged.envelope));
+  assert.equal((await bad.fetch('/v1/orders/42', request)).status, 503, 'a forged envelope is refused');
+  assert.ok(bad.logs.some((m) => m.includes('"ERR_ENVELOPE_SIGNATURE"')));
 });

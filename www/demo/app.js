@@ -85,9 +85,16 @@ function validateKeySet() {
     return false;
   }
   const doc = JSON.parse($('ks-editor').value);
-  $('ks-result').replaceChildren(
+  const parts = [
     el('p', { class: 'good' }, `Valid key set: revision ${doc.revision}, ${doc.keys.length} key${doc.keys.length === 1 ? '' : 's'}`),
-  );
+  ];
+  if (result.warnings.length > 0) {
+    const list = el('ul', { class: 'warnings' });
+    for (const w of result.warnings) list.append(el('li', {}, el('code', {}, w.path), ' ', w.message));
+    const n = result.warnings.length;
+    parts.push(el('details', {}, el('summary', {}, `${n} lint warning${n === 1 ? '' : 's'} (the set still loads)`), list));
+  }
+  $('ks-result').replaceChildren(...parts);
   $('ks-editor').removeAttribute('aria-invalid');
   return true;
 }
