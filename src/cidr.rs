@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 /// A network block such as `203.0.113.0/24` or `2001:db8::/32`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Cidr {
     addr: IpAddr,
     prefix: u8,

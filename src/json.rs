@@ -15,7 +15,7 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
-struct StrictSeed;
+pub(crate) struct StrictSeed;
 
 impl<'de> DeserializeSeed<'de> for StrictSeed {
     type Value = Value;
@@ -79,43 +79,80 @@ impl<'de> Visitor<'de> for StrictVisitor {
 }
 
 /// A JSON path such as `$.keys[3].allow_cidrs[0]`, built as the validator descends.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JsonPath(String);
+///
+/// It is a chain of borrowed segments on the stack and is only rendered to text when an error
+/// is reported, so a valid 100k-key set costs no path strings at all.
+#[derive(Clone, Copy, Debug)]
+pub struct JsonPath<'a> {
+    parent: Option<&'a JsonPath<'a>>,
+    seg: Seg<'a>,
+}
 
-impl JsonPath {
+#[derive(Clone, Copy, Debug)]
+enum Seg<'a> {
+    Root,
+    Field(&'a str),
+    Index(usize),
+}
+
+impl JsonPath<'static> {
     /// The document root, `$`.
     pub fn root() -> Self {
-        JsonPath("$".to_string())
-    }
-
-    /// The path of a member of an object at this path.
-    pub fn field(&self, name: &str) -> Self {
-        let mut s = self.0.clone();
-        let plain = !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !name.as_bytes()[0].is_ascii_digit();
-        if plain {
-            s.push('.');
-            s.push_str(name);
-        } else {
-            s.push('[');
-            s.push_str(&Value::String(name.to_string()).to_string());
-            s.push(']');
+        JsonPath {
+            parent: None,
+            seg: Seg::Root,
         }
-        JsonPath(s)
-    }
-
-    /// The path of an element of an array at this path.
-    pub fn index(&self, i: usize) -> Self {
-        let mut s = self.0.clone();
-        let _ = write!(s, "[{i}]");
-        JsonPath(s)
     }
 }
 
-impl fmt::Display for JsonPath {
+impl<'a> JsonPath<'a> {
+    /// The path of a member of an object at this path.
+    pub fn field<'b>(&'b self, name: &'b str) -> JsonPath<'b> {
+        JsonPath {
+            parent: Some(self),
+            seg: Seg::Field(name),
+        }
+    }
+
+    /// The path of an element of an array at this path.
+    pub fn index(&self, i: usize) -> JsonPath<'_> {
+        JsonPath {
+            parent: Some(self),
+            seg: Seg::Index(i),
+        }
+    }
+
+    fn render(&self, out: &mut String) {
+        if let Some(p) = self.parent {
+            p.render(out);
+        }
+        match self.seg {
+            Seg::Root => out.push('$'),
+            Seg::Index(i) => {
+                let _ = write!(out, "[{i}]");
+            }
+            Seg::Field(name) => {
+                let plain = !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && !name.as_bytes()[0].is_ascii_digit();
+                if plain {
+                    out.push('.');
+                    out.push_str(name);
+                } else {
+                    out.push('[');
+                    out.push_str(&Value::String(name.to_string()).to_string());
+                    out.push(']');
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for JsonPath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        let mut s = String::new();
+        self.render(&mut s);
+        f.write_str(&s)
     }
 }
 
@@ -177,12 +214,11 @@ mod tests {
 
     #[test]
     fn paths() {
-        let p = JsonPath::root()
-            .field("keys")
-            .index(3)
-            .field("allow_cidrs")
-            .index(0);
-        assert_eq!(p.to_string(), "$.keys[3].allow_cidrs[0]");
+        let root = JsonPath::root();
+        let keys = root.field("keys");
+        let k3 = keys.index(3);
+        let cidrs = k3.field("allow_cidrs");
+        assert_eq!(cidrs.index(0).to_string(), "$.keys[3].allow_cidrs[0]");
         assert_eq!(
             JsonPath::root().field("odd key").to_string(),
             "$[\"odd key\"]"

@@ -219,7 +219,7 @@ fn decide(ks: &KeySet, req: &Request, cx: &Context) -> Decision {
     }
     Decision::allow(
         Some(key.id.clone()),
-        key.scopes.clone(),
+        key.scopes.to_vec(),
         route_name.map(str::to_string),
     )
 }

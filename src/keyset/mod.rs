@@ -3,12 +3,15 @@
 //! A [`KeySet`] can only be built by validating JSON ([`KeySet::from_json`]); once built it is
 //! immutable and internally consistent. See `docs/keyset.md` for the format.
 
+mod key;
 mod lint;
 mod parse;
+mod stream;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
@@ -163,12 +166,13 @@ pub struct KeyEntry {
     pub not_before: Option<UnixTime>,
     /// Not valid from this instant on.
     pub expires_at: Option<UnixTime>,
-    /// Scopes granted; a trailing `*` grants every scope with that prefix.
-    pub scopes: Vec<String>,
+    /// Scopes granted; a trailing `*` grants every scope with that prefix. (Identical lists
+    /// are shared between keys.)
+    pub scopes: Arc<[String]>,
     /// When non-empty, only these client networks may use the key.
-    pub allow_cidrs: Vec<Cidr>,
+    pub allow_cidrs: Arc<[Cidr]>,
     /// Client networks that may never use the key.
-    pub deny_cidrs: Vec<Cidr>,
+    pub deny_cidrs: Arc<[Cidr]>,
     /// A human-readable name.
     pub name: Option<String>,
 }
@@ -214,6 +218,30 @@ impl Hasher for DigestHasher {
 
 type DigestMap = HashMap<ApiKeyDigest, u32, BuildHasherDefault<DigestHasher>>;
 
+/// FNV-1a: key ids are short and chosen by the key set's publisher, not by clients (who only
+/// look ids up), so a fast non-keyed hash is fine here.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type IdMap = HashMap<Box<str>, u32, BuildHasherDefault<IdHasher>>;
+
 /// A validated, immutable key set.
 #[derive(Clone)]
 pub struct KeySet {
@@ -225,7 +253,7 @@ pub struct KeySet {
     pub(crate) routes: Vec<Route>,
     pub(crate) keys: Vec<KeyEntry>,
     pub(crate) by_digest: DigestMap,
-    pub(crate) by_id: HashMap<String, u32>,
+    pub(crate) by_id: IdMap,
     pub(crate) payload_sha256: [u8; 32],
 }
 

@@ -1,17 +1,15 @@
 //! Key set validation: JSON in, a [`KeySet`] or every error with its JSON path out.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{
-    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Policy, Route,
-    StalePolicy,
+    DefaultRoute, KeyEntry, KeySet, KeysetError, KeysetErrors, Policy, Route, StalePolicy,
 };
-use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
-use crate::json::{JsonPath, parse_strict, suggest, type_name};
+use crate::json::{JsonPath, suggest, type_name};
 use crate::route::PathPattern;
 use crate::time::UnixTime;
 
@@ -30,36 +28,24 @@ const TOP_FIELDS: &[&str] = &[
 ];
 const POLICY_FIELDS: &[&str] = &["clock_skew_seconds", "default_route", "stale_policy"];
 const ROUTE_FIELDS: &[&str] = &["methods", "path", "public", "scopes"];
-const KEY_FIELDS: &[&str] = &[
-    "id",
-    "api_key_hash",
-    "status",
-    "not_before",
-    "expires_at",
-    "scopes",
-    "allow_cidrs",
-    "deny_cidrs",
-    "name",
-    "meta",
-];
 
 /// Collects errors while walking the document.
-struct Ctx {
-    errors: Vec<KeysetError>,
+pub(super) struct Ctx {
+    pub(super) errors: Vec<KeysetError>,
 }
 
 impl Ctx {
-    fn err(&mut self, path: &JsonPath, message: impl Into<String>) {
+    pub(super) fn err(&mut self, path: &JsonPath<'_>, message: impl Into<String>) {
         self.errors.push(KeysetError {
             path: path.to_string(),
             message: message.into(),
         });
     }
 
-    fn object<'v>(
+    pub(super) fn object<'v>(
         &mut self,
         v: &'v Value,
-        path: &JsonPath,
+        path: &JsonPath<'_>,
         allowed: &[&str],
     ) -> Option<&'v Map<String, Value>> {
         let Value::Object(map) = v else {
@@ -77,7 +63,7 @@ impl Ctx {
         Some(map)
     }
 
-    fn string<'v>(&mut self, v: &'v Value, path: &JsonPath) -> Option<&'v str> {
+    pub(super) fn string<'v>(&mut self, v: &'v Value, path: &JsonPath<'_>) -> Option<&'v str> {
         match v {
             Value::String(s) => Some(s),
             other => {
@@ -90,7 +76,7 @@ impl Ctx {
         }
     }
 
-    fn bool(&mut self, v: &Value, path: &JsonPath) -> Option<bool> {
+    pub(super) fn bool(&mut self, v: &Value, path: &JsonPath<'_>) -> Option<bool> {
         match v {
             Value::Bool(b) => Some(*b),
             other => {
@@ -103,7 +89,13 @@ impl Ctx {
         }
     }
 
-    fn uint(&mut self, v: &Value, path: &JsonPath, min: u64, max: u64) -> Option<u64> {
+    pub(super) fn uint(
+        &mut self,
+        v: &Value,
+        path: &JsonPath<'_>,
+        min: u64,
+        max: u64,
+    ) -> Option<u64> {
         match v.as_u64() {
             Some(n) if (min..=max).contains(&n) => Some(n),
             Some(n) => {
@@ -125,18 +117,12 @@ impl Ctx {
         }
     }
 
-    fn time(&mut self, v: &Value, path: &JsonPath) -> Option<UnixTime> {
+    pub(super) fn time(&mut self, v: &Value, path: &JsonPath<'_>) -> Option<UnixTime> {
         let s = self.string(v, path)?;
-        match UnixTime::parse_rfc3339(s) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                self.err(path, format!("invalid RFC 3339 time {s:?}: {e}"));
-                None
-            }
-        }
+        self.time_text(s, path)
     }
 
-    fn array<'v>(&mut self, v: &'v Value, path: &JsonPath) -> Option<&'v [Value]> {
+    pub(super) fn array<'v>(&mut self, v: &'v Value, path: &JsonPath<'_>) -> Option<&'v [Value]> {
         match v {
             Value::Array(a) => Some(a),
             other => {
@@ -149,50 +135,92 @@ impl Ctx {
         }
     }
 
-    fn cidrs(&mut self, v: Option<&Value>, path: &JsonPath) -> Vec<Cidr> {
-        let Some(v) = v else { return Vec::new() };
-        let Some(items) = self.array(v, path) else {
-            return Vec::new();
-        };
+    /// The string elements of an array, with their indexes (type errors recorded).
+    pub(super) fn strings<'v>(
+        &mut self,
+        v: &'v Value,
+        path: &JsonPath<'_>,
+    ) -> Option<Vec<(usize, Cow<'v, str>)>> {
+        let items = self.array(v, path)?;
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let p = path.index(i);
-            if let Some(s) = self.string(item, &p) {
-                match Cidr::parse(s) {
-                    Ok(c) => out.push(c),
-                    Err(e) => self.err(&p, e),
-                }
+            if let Some(s) = self.string(item, &path.index(i)) {
+                out.push((i, Cow::Borrowed(s)));
+            }
+        }
+        Some(out)
+    }
+
+    /// Parses time text (already known to be a string).
+    pub(super) fn time_text(&mut self, s: &str, path: &JsonPath<'_>) -> Option<UnixTime> {
+        match UnixTime::parse_rfc3339(s) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.err(path, format!("invalid RFC 3339 time {s:?}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Parses CIDR texts (already known to be strings).
+    pub(super) fn cidr_list(
+        &mut self,
+        items: &[(usize, Cow<'_, str>)],
+        path: &JsonPath<'_>,
+    ) -> Vec<Cidr> {
+        let mut out = Vec::with_capacity(items.len());
+        for (i, s) in items {
+            match Cidr::parse(s) {
+                Ok(c) => out.push(c),
+                Err(e) => self.err(&path.index(*i), e),
             }
         }
         out
     }
 
-    fn scopes(&mut self, v: Option<&Value>, path: &JsonPath, allow_wildcard: bool) -> Vec<String> {
-        let Some(v) = v else { return Vec::new() };
-        let Some(items) = self.array(v, path) else {
+    pub(super) fn cidrs(&mut self, v: Option<&Value>, path: &JsonPath<'_>) -> Vec<Cidr> {
+        let Some(items) = v.and_then(|v| self.strings(v, path)) else {
             return Vec::new();
         };
+        self.cidr_list(&items, path)
+    }
+
+    /// Checks scope texts (already known to be strings).
+    pub(super) fn scope_list(
+        &mut self,
+        items: &[(usize, Cow<'_, str>)],
+        path: &JsonPath<'_>,
+        allow_wildcard: bool,
+    ) -> Vec<String> {
         let mut out: Vec<String> = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let p = path.index(i);
-            let Some(s) = self.string(item, &p) else {
-                continue;
-            };
+        for (i, s) in items {
             match check_scope(s, allow_wildcard) {
                 Ok(()) if out.iter().any(|o| o == s) => {
-                    self.err(&p, format!("duplicate scope {s:?}"))
+                    self.err(&path.index(*i), format!("duplicate scope {s:?}"))
                 }
                 Ok(()) => out.push(s.to_string()),
-                Err(e) => self.err(&p, e),
+                Err(e) => self.err(&path.index(*i), e),
             }
         }
         out
+    }
+
+    pub(super) fn scopes(
+        &mut self,
+        v: Option<&Value>,
+        path: &JsonPath<'_>,
+        allow_wildcard: bool,
+    ) -> Vec<String> {
+        let Some(items) = v.and_then(|v| self.strings(v, path)) else {
+            return Vec::new();
+        };
+        self.scope_list(&items, path, allow_wildcard)
     }
 }
 
 /// Scope syntax: `[A-Za-z0-9._:/-]{1,128}`, optionally ending in `*` (keys only); `*` alone
 /// grants everything.
-fn check_scope(s: &str, allow_wildcard: bool) -> Result<(), String> {
+pub(super) fn check_scope(s: &str, allow_wildcard: bool) -> Result<(), String> {
     let body = match s.strip_suffix('*') {
         Some(b) if allow_wildcard => b,
         Some(_) => {
@@ -216,7 +244,7 @@ fn check_scope(s: &str, allow_wildcard: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn check_key_id(id: &str) -> Result<(), String> {
+pub(super) fn check_key_id(id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > 128 {
         return Err(format!(
             "key id must be 1 to 128 characters, got {}",
@@ -249,16 +277,57 @@ fn check_method(m: &str) -> Result<(), String> {
 }
 
 pub(super) fn parse(bytes: &[u8]) -> Result<KeySet, KeysetErrors> {
+    // Fast path: key entries are deserialised straight into typed, borrowed fields. Anything
+    // the typed reader cannot take (a wrong type, an unknown field, bad JSON) sends the whole
+    // document down the slow path, which walks small JSON trees one key at a time and reports
+    // every error with its path. Both paths share the semantic checks in `key::finish`.
+    if let Some(result) = run(bytes, Mode::Fast) {
+        return result;
+    }
+    run(bytes, Mode::Slow).unwrap_or_else(|| {
+        Err(KeysetErrors(vec![KeysetError {
+            path: "$".into(),
+            message: "invalid key set".into(),
+        }]))
+    })
+}
+
+/// How key entries are read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Mode {
+    /// Typed and borrowing; gives up on the first surprise.
+    Fast,
+    /// One small JSON tree per key; reports every error.
+    Slow,
+}
+
+/// One pass; `None` when the fast pass gives up.
+pub(super) fn run(bytes: &[u8], mode: Mode) -> Option<Result<KeySet, KeysetErrors>> {
     let root = JsonPath::root();
-    let doc = parse_strict(bytes).map_err(|e| {
-        KeysetErrors(vec![KeysetError {
-            path: root.to_string(),
-            message: format!("invalid JSON: {e}"),
-        }])
-    })?;
     let mut cx = Ctx { errors: Vec::new() };
-    let built = build(&mut cx, &doc, &root);
-    match built {
+    let mut keys = KeysAcc::default();
+    // The document is streamed: key entries are validated one at a time as they are read, so
+    // a 100k-key set never exists as a whole JSON tree in memory.
+    let top = match super::stream::read_document(bytes, mode, &mut cx, &mut keys) {
+        Ok(top) => top,
+        Err(_) if mode == Mode::Fast => return None,
+        Err(e) => {
+            return Some(Err(KeysetErrors(vec![KeysetError {
+                path: root.to_string(),
+                message: format!("invalid JSON: {e}"),
+            }])));
+        }
+    };
+    let built = match top {
+        super::stream::Top::Object { fields, keys_seen } => {
+            build(&mut cx, &fields, keys_seen, keys, &root)
+        }
+        super::stream::Top::Other(kind) => {
+            cx.err(&root, format!("expected an object, found {kind}"));
+            None
+        }
+    };
+    Some(match built {
         Some(mut ks) if cx.errors.is_empty() => {
             ks.payload_sha256 = Sha256::digest(bytes).into();
             Ok(ks)
@@ -269,11 +338,74 @@ pub(super) fn parse(bytes: &[u8]) -> Result<KeySet, KeysetErrors> {
             }
             Err(KeysetErrors(cx.errors))
         }
+    })
+}
+
+/// Key entries accepted so far, with the indexes that detect duplicates.
+#[derive(Default)]
+pub(super) struct KeysAcc {
+    keys: Vec<KeyEntry>,
+    doc_index: Vec<u32>,
+    by_id: super::IdMap,
+    by_digest: super::DigestMap,
+    pub(super) interner: super::key::Interner,
+    pub(super) not_array: Option<&'static str>,
+}
+
+impl KeysAcc {
+    /// Adds a validated entry read from `$.keys[i]`, refusing duplicate ids and digests.
+    pub(super) fn accept(&mut self, cx: &mut Ctx, i: usize, entry: Option<KeyEntry>) {
+        let Some(entry) = entry else {
+            return;
+        };
+        let root = JsonPath::root();
+        let keys = root.field("keys");
+        let kp = keys.index(i);
+        let idx = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
+        if let Some(&first) = self.by_id.get(entry.id.as_str()) {
+            cx.err(
+                &kp.field("id"),
+                format!(
+                    "duplicate key id {:?} (first used at $.keys[{}])",
+                    entry.id, self.doc_index[first as usize]
+                ),
+            );
+            return;
+        }
+        if let Some(d) = entry.api_key_hash {
+            if let Some(&first) = self.by_digest.get(&d) {
+                cx.err(
+                    &kp.field("api_key_hash"),
+                    format!(
+                        "duplicate API key digest (also used by key {:?})",
+                        self.keys[first as usize].id
+                    ),
+                );
+                return;
+            }
+            self.by_digest.insert(d, idx);
+        }
+        self.by_id.insert(entry.id.as_str().into(), idx);
+        self.doc_index.push(u32::try_from(i).unwrap_or(u32::MAX));
+        self.keys.push(entry);
     }
 }
 
-fn build(cx: &mut Ctx, doc: &Value, root: &JsonPath) -> Option<KeySet> {
-    let top = cx.object(doc, root, TOP_FIELDS)?;
+fn build(
+    cx: &mut Ctx,
+    top: &Map<String, Value>,
+    keys_seen: bool,
+    mut keys: KeysAcc,
+    root: &JsonPath<'_>,
+) -> Option<KeySet> {
+    for k in top.keys() {
+        if k == "keys" || !TOP_FIELDS.contains(&k.as_str()) {
+            let hint = suggest(k, TOP_FIELDS)
+                .map(|s| format!(" (did you mean {s:?}?)"))
+                .unwrap_or_default();
+            cx.err(&root.field(k), format!("unknown field{hint}"));
+        }
+    }
 
     match top.get("keygate") {
         None => cx.err(
@@ -328,58 +460,20 @@ fn build(cx: &mut Ctx, doc: &Value, root: &JsonPath) -> Option<KeySet> {
         }
     }
 
-    let mut keys = Vec::new();
-    let mut by_id: HashMap<String, u32> = HashMap::new();
-    let mut by_digest = super::DigestMap::default();
-    match top.get("keys") {
-        None => cx.err(
+    if !keys_seen {
+        cx.err(
             &root.field("keys"),
             "required field missing (an array of key entries)",
-        ),
-        Some(v) => {
-            let p = root.field("keys");
-            if let Some(items) = cx.array(v, &p) {
-                keys.reserve(items.len());
-                by_id.reserve(items.len());
-                by_digest.reserve(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    let kp = p.index(i);
-                    let Some(entry) = parse_key(cx, item, &kp) else {
-                        continue;
-                    };
-                    let idx = u32::try_from(keys.len()).unwrap_or(u32::MAX);
-                    if let Some(&first) = by_id.get(&entry.id) {
-                        cx.err(
-                            &kp.field("id"),
-                            format!(
-                                "duplicate key id {:?} (first used at $.keys[{}])",
-                                entry.id,
-                                first_index(&keys, first)
-                            ),
-                        );
-                        continue;
-                    }
-                    if let Some(d) = entry.api_key_hash {
-                        if let Some(&first) = by_digest.get(&d) {
-                            cx.err(
-                                &kp.field("api_key_hash"),
-                                format!(
-                                    "duplicate API key digest (also used by key {:?})",
-                                    keys_id(&keys, first)
-                                ),
-                            );
-                            continue;
-                        }
-                        by_digest.insert(d, idx);
-                    }
-                    by_id.insert(entry.id.clone(), idx);
-                    keys.push((i, entry));
-                }
-            }
-        }
+        );
+    } else if let Some(kind) = keys.not_array {
+        cx.err(
+            &root.field("keys"),
+            format!("expected an array, found {kind}"),
+        );
     }
 
     let revision = revision?;
+    keys.keys.shrink_to_fit();
     Some(KeySet {
         revision,
         issued_at,
@@ -387,22 +481,14 @@ fn build(cx: &mut Ctx, doc: &Value, root: &JsonPath) -> Option<KeySet> {
         policy: policy?,
         deny_cidrs,
         routes,
-        keys: keys.into_iter().map(|(_, k)| k).collect(),
-        by_digest,
-        by_id,
+        keys: keys.keys,
+        by_digest: keys.by_digest,
+        by_id: keys.by_id,
         payload_sha256: [0; 32],
     })
 }
 
-fn first_index(keys: &[(usize, KeyEntry)], idx: u32) -> usize {
-    keys[idx as usize].0
-}
-
-fn keys_id(keys: &[(usize, KeyEntry)], idx: u32) -> &str {
-    &keys[idx as usize].1.id
-}
-
-fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<Policy> {
+fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Policy> {
     let map = cx.object(v, path, POLICY_FIELDS)?;
     let mut policy = Policy::default();
     if let Some(v) = map.get("clock_skew_seconds")
@@ -437,7 +523,7 @@ fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<Policy> {
     Some(policy)
 }
 
-fn parse_route(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<Route> {
+fn parse_route(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Route> {
     let map = cx.object(v, path, ROUTE_FIELDS)?;
     let methods = match map.get("methods") {
         None => None,
@@ -498,101 +584,5 @@ fn parse_route(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<Route> {
         path: pattern?,
         public,
         scopes,
-    })
-}
-
-fn parse_key(cx: &mut Ctx, v: &Value, path: &JsonPath) -> Option<KeyEntry> {
-    let map = cx.object(v, path, KEY_FIELDS)?;
-    let id = match map.get("id") {
-        None => {
-            cx.err(&path.field("id"), "required field missing");
-            None
-        }
-        Some(v) => {
-            let p = path.field("id");
-            cx.string(v, &p).and_then(|s| match check_key_id(s) {
-                Ok(()) => Some(s.to_string()),
-                Err(e) => {
-                    cx.err(&p, e);
-                    None
-                }
-            })
-        }
-    };
-    let api_key_hash = map.get("api_key_hash").and_then(|v| {
-        let p = path.field("api_key_hash");
-        let s = cx.string(v, &p)?;
-        ApiKeyDigest::parse(s).map_err(|e| cx.err(&p, e)).ok()
-    });
-    if !map.contains_key("api_key_hash") {
-        cx.err(
-            path,
-            "a key needs at least one credential: \"api_key_hash\"",
-        );
-    }
-    let status = match map.get("status") {
-        None => Some(KeyStatus::Active),
-        Some(v) => {
-            let p = path.field("status");
-            match cx.string(v, &p) {
-                Some("active") => Some(KeyStatus::Active),
-                Some("disabled") => Some(KeyStatus::Disabled),
-                Some("revoked") => Some(KeyStatus::Revoked),
-                Some(other) => {
-                    cx.err(
-                        &p,
-                        format!(
-                            "expected \"active\", \"disabled\" or \"revoked\", found {other:?}"
-                        ),
-                    );
-                    None
-                }
-                None => None,
-            }
-        }
-    };
-    let not_before = map
-        .get("not_before")
-        .and_then(|v| cx.time(v, &path.field("not_before")));
-    let expires_at = map
-        .get("expires_at")
-        .and_then(|v| cx.time(v, &path.field("expires_at")));
-    if let (Some(nb), Some(ex)) = (not_before, expires_at)
-        && nb >= ex
-    {
-        cx.err(
-            &path.field("not_before"),
-            format!("not_before ({nb}) must be earlier than expires_at ({ex})"),
-        );
-    }
-    let scopes = cx.scopes(map.get("scopes"), &path.field("scopes"), true);
-    let allow_cidrs = cx.cidrs(map.get("allow_cidrs"), &path.field("allow_cidrs"));
-    let deny_cidrs = cx.cidrs(map.get("deny_cidrs"), &path.field("deny_cidrs"));
-    let name = map.get("name").and_then(|v| {
-        let p = path.field("name");
-        let s = cx.string(v, &p)?;
-        if s.chars().count() > 256 {
-            cx.err(&p, "a name is at most 256 characters");
-        }
-        Some(s.to_string())
-    });
-    if let Some(v) = map.get("meta")
-        && !v.is_object()
-    {
-        cx.err(
-            &path.field("meta"),
-            format!("expected an object, found {}", type_name(v)),
-        );
-    }
-    Some(KeyEntry {
-        id: id?,
-        api_key_hash,
-        status: status?,
-        not_before,
-        expires_at,
-        scopes,
-        allow_cidrs,
-        deny_cidrs,
-        name,
     })
 }

@@ -86,7 +86,7 @@ fn summary(ks: &KeySet, doc: &Value) -> Value {
                 "id": k.id,
                 "status": k.status.as_str(),
                 "credentials": credentials,
-                "scopes": k.scopes,
+                "scopes": k.scopes.to_vec(),
                 "not_before": k.not_before.map(|t| t.to_rfc3339()),
                 "expires_at": k.expires_at.map(|t| t.to_rfc3339()),
                 "allow_cidrs": k.allow_cidrs.iter().map(ToString::to_string).collect::<Vec<_>>(),

@@ -1,0 +1,118 @@
+//! Key set scale: load + validate time, retained and peak heap, and per-request lookup cost
+//! for 1k, 10k and 100k keys. Run: `cargo bench --bench keyset_scale` (add `-- --write DIR` to
+//! also write the generated key sets for the wasm-under-Node run in benches/keyset_scale.mjs).
+//!
+//! Memory is measured with a counting global allocator (exact, and independent of the noise
+//! of a shared machine); times are medians of repeated runs.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use keygate::{ApiKeyDigest, Context, KeySet, Request, UnixTime, Verifier};
+
+struct Counting;
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(l.size(), Ordering::Relaxed) + l.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        CURRENT.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+/// A realistic key set: every key has an id, a digest, scopes and a validity window; one in
+/// ten has an IP allow list.
+pub fn generate(n: usize) -> String {
+    let mut s = String::with_capacity(n * 260);
+    s.push_str(r#"{"keygate":1,"revision":1,"issued_at":"2026-11-29T00:00:00Z","routes":[{"methods":["GET"],"path":"/v1/orders/**","scopes":["orders:read"]}],"keys":["#);
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        let d = ApiKeyDigest::of(&format!("key-{i}"));
+        let _ = write!(
+            s,
+            r#"{{"id":"key-{i}","api_key_hash":"{d}","not_before":"2026-11-01T00:00:00Z","expires_at":"2027-01-31T00:00:00Z","scopes":["orders:read","orders:write"]"#
+        );
+        if i % 10 == 0 {
+            s.push_str(r#","allow_cidrs":["203.0.113.0/24","2001:db8::/32"]"#);
+        }
+        s.push('}');
+    }
+    s.push_str("]}");
+    s
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let write_dir = args
+        .iter()
+        .position(|a| a == "--write")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    println!(
+        "| keys | JSON size | load+validate median | retained heap | peak heap during load | decide() median |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for n in [1_000usize, 10_000, 100_000] {
+        let json = generate(n);
+        if let Some(dir) = &write_dir {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(format!("{dir}/keyset-{n}.json"), &json).unwrap();
+        }
+        let runs = if n >= 100_000 { 11 } else { 31 };
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            let ks = KeySet::from_json(json.as_bytes()).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            black_box(ks);
+        }
+        let base = CURRENT.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let ks = KeySet::from_json(json.as_bytes()).unwrap();
+        let peak = PEAK.load(Ordering::Relaxed) - base;
+        let retained = CURRENT.load(Ordering::Relaxed) - base;
+        let v = Verifier::new(ks);
+        let cx = Context::new(UnixTime::parse_rfc3339("2026-12-01T00:00:00Z").unwrap());
+        let target = n / 2 + 1; // not an allow-listed key
+        let req = Request::new("GET", "https://api.example.com/v1/orders/7")
+            .unwrap()
+            .with_header("authorization", &format!("Bearer key-{target}"));
+        assert!(v.decide(&req, &cx).allowed);
+        let mut per = Vec::new();
+        for _ in 0..21 {
+            let iters = 20_000;
+            let t = Instant::now();
+            for _ in 0..iters {
+                black_box(v.decide(black_box(&req), &cx));
+            }
+            per.push(t.elapsed().as_secs_f64() * 1e9 / iters as f64);
+        }
+        println!(
+            "| {n} | {:.1} MB | {:.2} ms | {:.1} MB | {:.1} MB | {:.0} ns |",
+            json.len() as f64 / 1e6,
+            median(times),
+            retained as f64 / 1e6,
+            peak as f64 / 1e6,
+            median(per)
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! One key entry. Its fields are read either from a small JSON tree (the slow path, which
+//! reports type errors and unknown fields with their paths) or by a typed, borrowing serde
+//! reader (the fast path); both then go through the same semantic checks in [`finish`].
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{self, Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::parse::{Ctx, check_key_id};
+use super::{KeyEntry, KeyStatus};
+use crate::apikey::ApiKeyDigest;
+use crate::cidr::Cidr;
+use crate::json::{JsonPath, StrictSeed, type_name};
+
+pub(super) const KEY_FIELDS: &[&str] = &[
+    "id",
+    "api_key_hash",
+    "status",
+    "not_before",
+    "expires_at",
+    "scopes",
+    "allow_cidrs",
+    "deny_cidrs",
+    "name",
+    "meta",
+];
+
+/// A field that is absent, present with the wrong type (already reported), or usable.
+#[derive(Default)]
+pub(super) enum F<T> {
+    #[default]
+    Absent,
+    Invalid,
+    Valid(T),
+}
+
+impl<T> F<T> {
+    fn valid(self) -> Option<T> {
+        match self {
+            F::Valid(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+type Strings<'a> = Vec<(usize, Cow<'a, str>)>;
+
+/// A key entry's fields, type-checked but not yet validated.
+#[derive(Default)]
+pub(super) struct KeyFields<'a> {
+    id: F<Cow<'a, str>>,
+    api_key_hash: F<Cow<'a, str>>,
+    status: F<Cow<'a, str>>,
+    not_before: F<Cow<'a, str>>,
+    expires_at: F<Cow<'a, str>>,
+    scopes: F<Strings<'a>>,
+    allow_cidrs: F<Strings<'a>>,
+    deny_cidrs: F<Strings<'a>>,
+    name: F<Cow<'a, str>>,
+    meta: F<()>,
+}
+
+/// Shares identical scope and network lists between keys: large sets repeat a handful of
+/// combinations, and each shared list is stored once.
+#[derive(Default)]
+pub(super) struct Interner {
+    scopes: HashMap<Vec<String>, Arc<[String]>>,
+    cidrs: HashMap<Vec<Cidr>, Arc<[Cidr]>>,
+}
+
+impl Interner {
+    fn scopes(&mut self, v: Vec<String>) -> Arc<[String]> {
+        if let Some(a) = self.scopes.get(&v) {
+            return a.clone();
+        }
+        let a: Arc<[String]> = v.clone().into();
+        self.scopes.insert(v, a.clone());
+        a
+    }
+
+    fn cidrs(&mut self, v: Vec<Cidr>) -> Arc<[Cidr]> {
+        if let Some(a) = self.cidrs.get(&v) {
+            return a.clone();
+        }
+        let a: Arc<[Cidr]> = v.clone().into();
+        self.cidrs.insert(v, a.clone());
+        a
+    }
+}
+
+/// Slow path: reads the fields from a JSON tree, reporting type errors and unknown fields.
+pub(super) fn extract<'a>(
+    cx: &mut Ctx,
+    v: &'a Value,
+    path: &JsonPath<'_>,
+) -> Option<KeyFields<'a>> {
+    let map = cx.object(v, path, KEY_FIELDS)?;
+    let text = |cx: &mut Ctx, name: &str| -> F<Cow<'a, str>> {
+        match map.get(name) {
+            None => F::Absent,
+            Some(v) => cx
+                .string(v, &path.field(name))
+                .map_or(F::Invalid, |s| F::Valid(Cow::Borrowed(s))),
+        }
+    };
+    let list = |cx: &mut Ctx, name: &str| -> F<Strings<'a>> {
+        match map.get(name) {
+            None => F::Absent,
+            Some(v) => cx
+                .strings(v, &path.field(name))
+                .map_or(F::Invalid, F::Valid),
+        }
+    };
+    let meta = match map.get("meta") {
+        None => F::Absent,
+        Some(v) if v.is_object() => F::Valid(()),
+        Some(v) => {
+            cx.err(
+                &path.field("meta"),
+                format!("expected an object, found {}", type_name(v)),
+            );
+            F::Invalid
+        }
+    };
+    Some(KeyFields {
+        id: text(cx, "id"),
+        api_key_hash: text(cx, "api_key_hash"),
+        status: text(cx, "status"),
+        not_before: text(cx, "not_before"),
+        expires_at: text(cx, "expires_at"),
+        scopes: list(cx, "scopes"),
+        allow_cidrs: list(cx, "allow_cidrs"),
+        deny_cidrs: list(cx, "deny_cidrs"),
+        name: text(cx, "name"),
+        meta,
+    })
+}
+
+/// The semantic checks shared by both paths.
+pub(super) fn finish(
+    cx: &mut Ctx,
+    f: KeyFields<'_>,
+    path: &JsonPath<'_>,
+    interner: &mut Interner,
+) -> Option<KeyEntry> {
+    let id = match f.id {
+        F::Absent => {
+            cx.err(&path.field("id"), "required field missing");
+            None
+        }
+        F::Invalid => None,
+        F::Valid(s) => match check_key_id(&s) {
+            Ok(()) => Some(s.into_owned()),
+            Err(e) => {
+                cx.err(&path.field("id"), e);
+                None
+            }
+        },
+    };
+    if matches!(f.api_key_hash, F::Absent) {
+        cx.err(
+            path,
+            "a key needs at least one credential: \"api_key_hash\"",
+        );
+    }
+    let api_key_hash = f.api_key_hash.valid().and_then(|s| {
+        ApiKeyDigest::parse(&s)
+            .map_err(|e| cx.err(&path.field("api_key_hash"), e))
+            .ok()
+    });
+    let status = match f.status {
+        F::Absent => Some(KeyStatus::Active),
+        F::Invalid => None,
+        F::Valid(s) => match &*s {
+            "active" => Some(KeyStatus::Active),
+            "disabled" => Some(KeyStatus::Disabled),
+            "revoked" => Some(KeyStatus::Revoked),
+            other => {
+                cx.err(
+                    &path.field("status"),
+                    format!("expected \"active\", \"disabled\" or \"revoked\", found {other:?}"),
+                );
+                None
+            }
+        },
+    };
+    let not_before = f
+        .not_before
+        .valid()
+        .and_then(|s| cx.time_text(&s, &path.field("not_before")));
+    let expires_at = f
+        .expires_at
+        .valid()
+        .and_then(|s| cx.time_text(&s, &path.field("expires_at")));
+    if let (Some(nb), Some(ex)) = (not_before, expires_at)
+        && nb >= ex
+    {
+        cx.err(
+            &path.field("not_before"),
+            format!("not_before ({nb}) must be earlier than expires_at ({ex})"),
+        );
+    }
+    let scopes = f
+        .scopes
+        .valid()
+        .map(|v| cx.scope_list(&v, &path.field("scopes"), true))
+        .unwrap_or_default();
+    let allow = f
+        .allow_cidrs
+        .valid()
+        .map(|v| cx.cidr_list(&v, &path.field("allow_cidrs")))
+        .unwrap_or_default();
+    let deny = f
+        .deny_cidrs
+        .valid()
+        .map(|v| cx.cidr_list(&v, &path.field("deny_cidrs")))
+        .unwrap_or_default();
+    let name = f.name.valid().map(|s| {
+        if s.chars().count() > 256 {
+            cx.err(&path.field("name"), "a name is at most 256 characters");
+        }
+        s.into_owned()
+    });
+    let _ = f.meta;
+    Some(KeyEntry {
+        id: id?,
+        api_key_hash,
+        status: status?,
+        not_before,
+        expires_at,
+        scopes: interner.scopes(scopes),
+        allow_cidrs: interner.cidrs(allow),
+        deny_cidrs: interner.cidrs(deny),
+        name,
+    })
+}
+
+/// A present member: `null` is refused (as on the slow path), not read as absent.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+fn present_meta<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StrictObject>, D::Error> {
+    StrictObject::deserialize(d).map(Some)
+}
+
+/// A string, borrowed from the input when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A JSON object, read strictly (duplicate keys refused), for `meta`.
+struct StrictObject;
+
+impl<'de> Deserialize<'de> for StrictObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match de::DeserializeSeed::deserialize(StrictSeed, d)? {
+            Value::Object(_) => Ok(StrictObject),
+            _ => Err(de::Error::custom("meta must be an object")),
+        }
+    }
+}
+
+/// Fast path: the typed shape of a key entry. Any deviation (unknown field, duplicate field,
+/// wrong type, `null`) is a deserialisation error that sends the document to the slow path.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FastKey<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<Text<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    api_key_hash: Option<Text<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    status: Option<Text<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    not_before: Option<Text<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    expires_at: Option<Text<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    scopes: Option<Vec<Text<'a>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    allow_cidrs: Option<Vec<Text<'a>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    deny_cidrs: Option<Vec<Text<'a>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    name: Option<Text<'a>>,
+    #[serde(default, deserialize_with = "present_meta")]
+    meta: Option<StrictObject>,
+}
+
+impl fmt::Debug for FastKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FastKey").finish_non_exhaustive()
+    }
+}
+
+fn opt(o: Option<Text<'_>>) -> F<Cow<'_, str>> {
+    o.map_or(F::Absent, |t| F::Valid(t.0))
+}
+
+fn indexed(o: Option<Vec<Text<'_>>>) -> F<Strings<'_>> {
+    o.map_or(F::Absent, |v| {
+        F::Valid(v.into_iter().map(|t| t.0).enumerate().collect())
+    })
+}
+
+impl<'a> FastKey<'a> {
+    pub(super) fn into_fields(self) -> KeyFields<'a> {
+        KeyFields {
+            id: opt(self.id),
+            api_key_hash: opt(self.api_key_hash),
+            status: opt(self.status),
+            not_before: opt(self.not_before),
+            expires_at: opt(self.expires_at),
+            scopes: indexed(self.scopes),
+            allow_cidrs: indexed(self.allow_cidrs),
+            deny_cidrs: indexed(self.deny_cidrs),
+            name: opt(self.name),
+            meta: self.meta.map_or(F::Absent, |_| F::Valid(())),
+        }
+    }
+}
