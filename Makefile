@@ -115,8 +115,9 @@ test: test-rust test-wasm test-js test-worker test-e2e
 test-rust:
 	cargo test --features cli
 
+# tests/wasm.rs (public API on wasm32) and src/wasm/tests.rs (the facade's JSON contract).
 test-wasm: tools $(NPM_STAMP)
-	cargo test --target wasm32-unknown-unknown --test wasm
+	cargo test --target wasm32-unknown-unknown --lib --test wasm
 
 # The package from plain Node, then the type tests (strict; misuses must not compile).
 test-js: pkg
@@ -132,7 +133,8 @@ test-e2e: pkg vendor
 lint: tools
 	cargo fmt --check
 	cargo clippy --all-targets --features cli -- -D warnings
-	cargo clippy --lib --test wasm --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --test wasm --profile test -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
 clean:
 	rm -rf pkg/wasm www/vendor dist .wrangler tests/e2e/screenshots .dev.vars
