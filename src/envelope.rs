@@ -103,6 +103,17 @@ pub fn is_envelope(v: &Value) -> bool {
     })
 }
 
+/// Whether the bytes are a JWS JSON envelope rather than a bare key set, judged from the
+/// top-level member names only (cheap even for a 20 MB key set).
+pub fn looks_like_envelope(bytes: &[u8]) -> bool {
+    // A key set normally starts with "keygate": stop there rather than scanning megabytes.
+    crate::json::top_level_names_until(bytes, |n| n == "keygate").is_some_and(|n| {
+        n.contains(&"payload")
+            && (n.contains(&"signatures") || n.contains(&"signature"))
+            && !n.contains(&"keygate")
+    })
+}
+
 fn invalid(m: impl Into<String>) -> LoadError {
     LoadError::EnvelopeInvalid(m.into())
 }
@@ -306,15 +317,14 @@ pub fn load_keyset(
     bytes: &[u8],
     publisher_keys: Option<&PublisherKeys>,
 ) -> Result<KeySet, LoadError> {
-    let parsed = parse_strict(bytes);
-    let envelope = matches!(&parsed, Ok(v) if is_envelope(v));
-    match (publisher_keys, envelope) {
+    match (publisher_keys, looks_like_envelope(bytes)) {
         (Some(keys), true) => {
-            let env = Envelope::parse(parsed.as_ref().map_err(|_| invalid("invalid JSON"))?)?;
+            let v = parse_strict(bytes).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
+            let env = Envelope::parse(&v)?;
             let payload = env.verify(keys)?;
             KeySet::from_json(payload).map_err(LoadError::Keyset)
         }
-        (Some(_), false) => match parsed {
+        (Some(_), false) => match parse_strict(bytes) {
             Err(e) => Err(invalid(format!("invalid JSON: {e}"))),
             Ok(_) => Err(LoadError::SignatureRequired),
         },

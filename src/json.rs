@@ -78,6 +78,90 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// The member names of a top-level JSON object, found by a light scan that skips over the
+/// values without building them (a 20 MB key set is not turned into a tree just to see whether
+/// it is an envelope). `None` when the text is not a structurally well-formed object; names
+/// containing escapes are returned undecoded.
+#[cfg(test)]
+pub fn top_level_names(bytes: &[u8]) -> Option<Vec<&str>> {
+    top_level_names_until(bytes, |_| false)
+}
+
+/// Like [`top_level_names`], but stops early (returning the names so far) once `stop` is true
+/// for a name.
+pub fn top_level_names_until(bytes: &[u8], stop: impl Fn(&str) -> bool) -> Option<Vec<&str>> {
+    let ws = |i: &mut usize| {
+        while bytes
+            .get(*i)
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            *i += 1;
+        }
+    };
+    // Index just past the closing quote of the string starting at `i` (which is a quote).
+    let string_end = |mut i: usize| -> Option<usize> {
+        i += 1;
+        loop {
+            match bytes.get(i)? {
+                b'"' => return Some(i + 1),
+                b'\\' => i += 2,
+                _ => i += 1,
+            }
+        }
+    };
+    let mut i = 0;
+    ws(&mut i);
+    if bytes.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    let mut names = Vec::new();
+    ws(&mut i);
+    if bytes.get(i) == Some(&b'}') {
+        return Some(names);
+    }
+    loop {
+        ws(&mut i);
+        if bytes.get(i) != Some(&b'"') {
+            return None;
+        }
+        let end = string_end(i)?;
+        let name = std::str::from_utf8(&bytes[i + 1..end - 1]).ok()?;
+        names.push(name);
+        if stop(name) {
+            return Some(names);
+        }
+        i = end;
+        ws(&mut i);
+        if bytes.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        // Skip one value: strings are skipped whole, brackets are counted.
+        let mut depth = 0usize;
+        loop {
+            match *bytes.get(i)? {
+                b'"' => i = string_end(i)?,
+                b'{' | b'[' => {
+                    depth += 1;
+                    i += 1;
+                }
+                b'}' | b']' if depth > 0 => {
+                    depth -= 1;
+                    i += 1;
+                }
+                b',' | b'}' | b']' if depth == 0 => break,
+                _ => i += 1,
+            }
+        }
+        match bytes.get(i)? {
+            b',' => i += 1,
+            b'}' => return Some(names),
+            _ => return None,
+        }
+    }
+}
+
 /// A JSON path such as `$.keys[3].allow_cidrs[0]`, built as the validator descends.
 ///
 /// It is a chain of borrowed segments on the stack and is only rendered to text when an error
@@ -223,6 +307,25 @@ mod tests {
             JsonPath::root().field("odd key").to_string(),
             "$[\"odd key\"]"
         );
+    }
+
+    #[test]
+    fn top_level_names_skip_values() {
+        let doc = br#" { "a" : {"x": [1, {"y": "}]"}], "z": "\"q"}, "b\"c": 2, "payload": "...", "e": [] , "f": null } "#;
+        assert_eq!(
+            top_level_names(doc).unwrap(),
+            ["a", "b\\\"c", "payload", "e", "f"]
+        );
+        assert_eq!(top_level_names(b"{}").unwrap(), Vec::<&str>::new());
+        assert_eq!(
+            top_level_names_until(doc, |n| n == "payload")
+                .unwrap()
+                .len(),
+            3
+        );
+        assert!(top_level_names(b"[1]").is_none());
+        assert!(top_level_names(b"{\"a\": ").is_none());
+        assert!(top_level_names(b"{\"a\" 1}").is_none());
     }
 
     #[test]

@@ -22,7 +22,9 @@ mod wasm;
 pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape};
 pub use cidr::Cidr;
 pub use decision::{Decision, Reason};
-pub use envelope::{Envelope, LoadError, is_envelope, load_keyset, sign_envelope};
+pub use envelope::{
+    Envelope, LoadError, is_envelope, load_keyset, looks_like_envelope, sign_envelope,
+};
 pub use keyset::{
     DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_REVISION,
     Policy, Route, StalePolicy,

@@ -75,9 +75,7 @@ impl Verifier {
         if next.revision() > current {
             self.keyset = Arc::new(next);
             Ok(Update::Replaced { from: current })
-        } else if next.revision() == current
-            && next.payload_sha256() == self.keyset.payload_sha256()
-        {
+        } else if next.revision() == current && next.same_bytes_as(&self.keyset) {
             Ok(Update::Unchanged)
         } else {
             Err(Rollback {

@@ -39,7 +39,7 @@ fn jose_envelopes() {
 }
 
 #[test]
-fn payload_hash_is_of_the_exact_payload_bytes() {
+fn envelope_payload_is_the_exact_key_set_bytes() {
     let doc = vectors();
     let keys = PublisherKeys::parse(doc["cases"][0]["publisher_keys"].as_str().unwrap()).unwrap();
     let bytes = serde_json::to_vec(&doc["cases"][0]["envelope"]).unwrap();
@@ -48,10 +48,10 @@ fn payload_hash_is_of_the_exact_payload_bytes() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/keysets/valid_full.json"),
     )
     .unwrap();
-    assert_eq!(
-        ks.payload_sha256(),
-        KeySet::from_json(&raw).unwrap().payload_sha256()
-    );
+    assert!(ks.same_bytes_as(&KeySet::from_json(&raw).unwrap()));
+    let mut edited = raw.clone();
+    edited.push(b'\n');
+    assert!(!ks.same_bytes_as(&KeySet::from_json(&edited).unwrap()));
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer};
@@ -64,21 +65,50 @@ pub(super) struct KeyFields<'a> {
     meta: F<()>,
 }
 
+/// The interner's keys are already hashes.
+#[derive(Default)]
+struct U64Hasher(u64);
+
+impl Hasher for U64Hasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 /// Shares identical scope and network lists between keys: large sets repeat a handful of
 /// combinations, and each shared list is stored once.
 #[derive(Default)]
 pub(super) struct Interner {
-    scopes: HashMap<Vec<String>, Arc<[String]>>,
+    scopes: HashMap<u64, Vec<Arc<[String]>>, BuildHasherDefault<U64Hasher>>,
     cidrs: HashMap<Vec<Cidr>, Arc<[Cidr]>>,
 }
 
 impl Interner {
-    fn scopes(&mut self, v: Vec<String>) -> Arc<[String]> {
-        if let Some(a) = self.scopes.get(&v) {
+    /// The shared list for these (already validated) scopes, allocating only on first sight.
+    fn scopes(&mut self, items: &[(usize, Cow<'_, str>)]) -> Arc<[String]> {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for (_, s) in items {
+            for &b in s.as_bytes().iter().chain(&[0xff]) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        let bucket = self.scopes.entry(h).or_default();
+        let same = |a: &Arc<[String]>| {
+            a.len() == items.len() && a.iter().zip(items).all(|(x, (_, y))| x == y)
+        };
+        if let Some(a) = bucket.iter().find(|a| same(a)) {
             return a.clone();
         }
-        let a: Arc<[String]> = v.clone().into();
-        self.scopes.insert(v, a.clone());
+        let a: Arc<[String]> = items.iter().map(|(_, s)| s.to_string()).collect();
+        bucket.push(a.clone());
         a
     }
 
@@ -204,11 +234,10 @@ pub(super) fn finish(
             format!("not_before ({nb}) must be earlier than expires_at ({ex})"),
         );
     }
-    let scopes = f
-        .scopes
-        .valid()
-        .map(|v| cx.scope_list(&v, &path.field("scopes"), true))
-        .unwrap_or_default();
+    let scopes = match f.scopes.valid() {
+        Some(v) if cx.check_scopes(&v, &path.field("scopes"), true) => interner.scopes(&v),
+        _ => interner.scopes(&[]),
+    };
     let allow = f
         .allow_cidrs
         .valid()
@@ -232,7 +261,7 @@ pub(super) fn finish(
         status: status?,
         not_before,
         expires_at,
-        scopes: interner.scopes(scopes),
+        scopes,
         allow_cidrs: interner.cidrs(allow),
         deny_cidrs: interner.cidrs(deny),
         name,
@@ -273,6 +302,32 @@ impl<'de> Deserialize<'de> for Text<'de> {
     }
 }
 
+/// An array of strings, kept with their positions (one allocation).
+struct Indexed<'a>(Strings<'a>);
+
+impl<'de> Deserialize<'de> for Indexed<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Indexed<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of strings")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Indexed<'de>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(2).min(64));
+                while let Some(Text(t)) = seq.next_element::<Text<'de>>()? {
+                    out.push((out.len(), t));
+                }
+                Ok(Indexed(out))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
 /// A JSON object, read strictly (duplicate keys refused), for `meta`.
 struct StrictObject;
 
@@ -301,11 +356,11 @@ pub(super) struct FastKey<'a> {
     #[serde(borrow, default, deserialize_with = "present")]
     expires_at: Option<Text<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    scopes: Option<Vec<Text<'a>>>,
+    scopes: Option<Indexed<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    allow_cidrs: Option<Vec<Text<'a>>>,
+    allow_cidrs: Option<Indexed<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    deny_cidrs: Option<Vec<Text<'a>>>,
+    deny_cidrs: Option<Indexed<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
     name: Option<Text<'a>>,
     #[serde(default, deserialize_with = "present_meta")]
@@ -322,10 +377,8 @@ fn opt(o: Option<Text<'_>>) -> F<Cow<'_, str>> {
     o.map_or(F::Absent, |t| F::Valid(t.0))
 }
 
-fn indexed(o: Option<Vec<Text<'_>>>) -> F<Strings<'_>> {
-    o.map_or(F::Absent, |v| {
-        F::Valid(v.into_iter().map(|t| t.0).enumerate().collect())
-    })
+fn indexed(o: Option<Indexed<'_>>) -> F<Strings<'_>> {
+    o.map_or(F::Absent, |v| F::Valid(v.0))
 }
 
 impl<'a> FastKey<'a> {

@@ -3,14 +3,13 @@
 //! A [`KeySet`] can only be built by validating JSON ([`KeySet::from_json`]); once built it is
 //! immutable and internally consistent. See `docs/keyset.md` for the format.
 
+mod index;
 mod key;
 mod lint;
 mod parse;
 mod stream;
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::apikey::ApiKeyDigest;
@@ -200,48 +199,6 @@ impl KeyEntry {
     }
 }
 
-/// Digests are uniformly distributed and not chosen by whoever looks them up, so their
-/// first eight bytes are already a good hash.
-#[derive(Default)]
-pub(crate) struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes.iter().take(8) {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-}
-
-type DigestMap = HashMap<ApiKeyDigest, u32, BuildHasherDefault<DigestHasher>>;
-
-/// FNV-1a: key ids are short and chosen by the key set's publisher, not by clients (who only
-/// look ids up), so a fast non-keyed hash is fine here.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type IdMap = HashMap<Box<str>, u32, BuildHasherDefault<IdHasher>>;
-
 /// A validated, immutable key set.
 #[derive(Clone)]
 pub struct KeySet {
@@ -252,9 +209,8 @@ pub struct KeySet {
     pub(crate) deny_cidrs: Vec<Cidr>,
     pub(crate) routes: Vec<Route>,
     pub(crate) keys: Vec<KeyEntry>,
-    pub(crate) by_digest: DigestMap,
-    pub(crate) by_id: IdMap,
-    pub(crate) payload_sha256: [u8; 32],
+    pub(crate) index: index::KeyIndex,
+    pub(crate) fingerprint: [u8; 16],
 }
 
 impl fmt::Debug for KeySet {
@@ -311,16 +267,21 @@ impl KeySet {
 
     /// The entry with this id.
     pub fn key_by_id(&self, id: &str) -> Option<&KeyEntry> {
-        self.by_id.get(id).map(|&i| &self.keys[i as usize])
+        self.index
+            .find_id(&self.keys, id)
+            .map(|i| &self.keys[i as usize])
     }
 
     /// The entry whose API key has this digest.
     pub fn key_by_digest(&self, digest: &ApiKeyDigest) -> Option<&KeyEntry> {
-        self.by_digest.get(digest).map(|&i| &self.keys[i as usize])
+        self.index
+            .find_digest(&self.keys, digest)
+            .map(|i| &self.keys[i as usize])
     }
 
-    /// SHA-256 of the exact JSON bytes this set was loaded from.
-    pub fn payload_sha256(&self) -> &[u8; 32] {
-        &self.payload_sha256
+    /// Whether `other` was loaded from byte-identical JSON (compared by a 128-bit
+    /// fingerprint; see [`Verifier::update`](crate::Verifier::update)).
+    pub fn same_bytes_as(&self, other: &KeySet) -> bool {
+        self.fingerprint == other.fingerprint
     }
 }

@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::{
     DefaultRoute, KeyEntry, KeySet, KeysetError, KeysetErrors, Policy, Route, StalePolicy,
@@ -185,21 +184,42 @@ impl Ctx {
         self.cidr_list(&items, path)
     }
 
-    /// Checks scope texts (already known to be strings).
+    /// Checks scope texts (already known to be strings); `true` when all are valid.
+    pub(super) fn check_scopes(
+        &mut self,
+        items: &[(usize, Cow<'_, str>)],
+        path: &JsonPath<'_>,
+        allow_wildcard: bool,
+    ) -> bool {
+        let mut ok = true;
+        for (n, (i, s)) in items.iter().enumerate() {
+            let err = match check_scope(s, allow_wildcard) {
+                Ok(()) if items[..n].iter().any(|(_, o)| o == s) => {
+                    Some(format!("duplicate scope {s:?}"))
+                }
+                Ok(()) => None,
+                Err(e) => Some(e),
+            };
+            if let Some(e) = err {
+                self.err(&path.index(*i), e);
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// Checks scope texts and returns the valid ones.
     pub(super) fn scope_list(
         &mut self,
         items: &[(usize, Cow<'_, str>)],
         path: &JsonPath<'_>,
         allow_wildcard: bool,
     ) -> Vec<String> {
+        self.check_scopes(items, path, allow_wildcard);
         let mut out: Vec<String> = Vec::with_capacity(items.len());
-        for (i, s) in items {
-            match check_scope(s, allow_wildcard) {
-                Ok(()) if out.iter().any(|o| o == s) => {
-                    self.err(&path.index(*i), format!("duplicate scope {s:?}"))
-                }
-                Ok(()) => out.push(s.to_string()),
-                Err(e) => self.err(&path.index(*i), e),
+        for (_, s) in items {
+            if check_scope(s, allow_wildcard).is_ok() && !out.iter().any(|o| o == s) {
+                out.push(s.to_string());
             }
         }
         out
@@ -305,7 +325,7 @@ pub(super) enum Mode {
 pub(super) fn run(bytes: &[u8], mode: Mode) -> Option<Result<KeySet, KeysetErrors>> {
     let root = JsonPath::root();
     let mut cx = Ctx { errors: Vec::new() };
-    let mut keys = KeysAcc::default();
+    let mut keys = KeysAcc::for_document(bytes.len());
     // The document is streamed: key entries are validated one at a time as they are read, so
     // a 100k-key set never exists as a whole JSON tree in memory.
     let top = match super::stream::read_document(bytes, mode, &mut cx, &mut keys) {
@@ -329,7 +349,7 @@ pub(super) fn run(bytes: &[u8], mode: Mode) -> Option<Result<KeySet, KeysetError
     };
     Some(match built {
         Some(mut ks) if cx.errors.is_empty() => {
-            ks.payload_sha256 = Sha256::digest(bytes).into();
+            ks.fingerprint = super::index::fingerprint(bytes);
             Ok(ks)
         }
         _ => {
@@ -346,13 +366,23 @@ pub(super) fn run(bytes: &[u8], mode: Mode) -> Option<Result<KeySet, KeysetError
 pub(super) struct KeysAcc {
     keys: Vec<KeyEntry>,
     doc_index: Vec<u32>,
-    by_id: super::IdMap,
-    by_digest: super::DigestMap,
+    index: super::index::KeyIndex,
     pub(super) interner: super::key::Interner,
     pub(super) not_array: Option<&'static str>,
 }
 
 impl KeysAcc {
+    /// Sized for the number of keys a document of `len` bytes may hold (a key entry takes at
+    /// least ~100 bytes), so the lookup tables are not rebuilt as they fill.
+    fn for_document(len: usize) -> Self {
+        let n = (len / 100).min(1 << 22);
+        KeysAcc {
+            keys: Vec::with_capacity(n / 2),
+            index: super::index::KeyIndex::with_capacity(n),
+            ..KeysAcc::default()
+        }
+    }
+
     /// Adds a validated entry read from `$.keys[i]`, refusing duplicate ids and digests.
     pub(super) fn accept(&mut self, cx: &mut Ctx, i: usize, entry: Option<KeyEntry>) {
         let Some(entry) = entry else {
@@ -362,7 +392,7 @@ impl KeysAcc {
         let keys = root.field("keys");
         let kp = keys.index(i);
         let idx = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
-        if let Some(&first) = self.by_id.get(entry.id.as_str()) {
+        if let Some(first) = self.index.find_id(&self.keys, &entry.id) {
             cx.err(
                 &kp.field("id"),
                 format!(
@@ -372,22 +402,21 @@ impl KeysAcc {
             );
             return;
         }
-        if let Some(d) = entry.api_key_hash {
-            if let Some(&first) = self.by_digest.get(&d) {
-                cx.err(
-                    &kp.field("api_key_hash"),
-                    format!(
-                        "duplicate API key digest (also used by key {:?})",
-                        self.keys[first as usize].id
-                    ),
-                );
-                return;
-            }
-            self.by_digest.insert(d, idx);
+        if let Some(d) = &entry.api_key_hash
+            && let Some(first) = self.index.find_digest(&self.keys, d)
+        {
+            cx.err(
+                &kp.field("api_key_hash"),
+                format!(
+                    "duplicate API key digest (also used by key {:?})",
+                    self.keys[first as usize].id
+                ),
+            );
+            return;
         }
-        self.by_id.insert(entry.id.as_str().into(), idx);
         self.doc_index.push(u32::try_from(i).unwrap_or(u32::MAX));
         self.keys.push(entry);
+        self.index.insert(&self.keys, idx);
     }
 }
 
@@ -482,9 +511,8 @@ fn build(
         deny_cidrs,
         routes,
         keys: keys.keys,
-        by_digest: keys.by_digest,
-        by_id: keys.by_id,
-        payload_sha256: [0; 32],
+        index: keys.index,
+        fingerprint: [0; 16],
     })
 }
 
@@ -585,4 +613,97 @@ fn parse_route(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Route> {
         public,
         scopes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Mode, run};
+    use crate::keyset::{KeySet, KeysetErrors};
+
+    fn fingerprint(r: &Result<KeySet, KeysetErrors>) -> String {
+        match r {
+            Err(e) => format!("ERR {e}"),
+            Ok(ks) => {
+                let keys: Vec<String> = ks
+                    .keys()
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                            k.id,
+                            k.api_key_hash,
+                            k.status,
+                            k.not_before,
+                            k.expires_at,
+                            k.scopes,
+                            k.allow_cidrs,
+                            k.deny_cidrs,
+                            k.name
+                        )
+                    })
+                    .collect();
+                format!(
+                    "{} {:?} {:?} {:?} {:?} {} {:?} {:?}",
+                    ks.revision(),
+                    ks.issued_at(),
+                    ks.expires_at(),
+                    ks.policy(),
+                    ks.deny_cidrs(),
+                    ks.routes().len(),
+                    keys,
+                    ks.fingerprint
+                )
+            }
+        }
+    }
+
+    const H: &str = "sha256:QILgfQrM_pehYd6w7LCzo4CfZtxrNIxj_rAcek76bm8";
+    const H2: &str = "sha256:kX7g4eihPy3mfGy1EFWuediztnvz-i2Bv1r-bB4-47M";
+
+    fn docs() -> Vec<String> {
+        let mut v: Vec<String> = [
+            include_str!("../../tests/vectors/keysets/valid_full.json"),
+            include_str!("../../tests/vectors/keysets/valid_minimal.json"),
+            include_str!("../../tests/vectors/keysets/valid_deny_default.json"),
+            include_str!("../../tests/vectors/keysets/valid_stale.json"),
+            include_str!("../../demo/keyset.json"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Escaped strings (owned on the fast path), semantic errors without type errors.
+        v.push(format!(
+            r#"{{"keygate":1,"revision":2,"keys":[{{"id":"a","api_key_hash":"{H}","name":"caf\u00e9 \"quoted\"","scopes":["orders:\u0072ead"]}}]}}"#
+        ));
+        v.push(format!(
+            r#"{{"keygate":1,"revision":2,"keys":[{{"id":"a","api_key_hash":"{H}","allow_cidrs":["10.0.0.1/8"],"not_before":"2027-01-01T00:00:00Z","expires_at":"2026-01-01T00:00:00Z"}},{{"id":"a","api_key_hash":"{H2}"}},{{"id":"b","api_key_hash":"{H}","scopes":["x","x"]}}]}}"#
+        ));
+        v.push(r#"{"keygate":1,"revision":2,"keys":[{"id":"bad id","api_key_hash":"sha256:AQID","status":"paused"}]}"#.to_string());
+        v
+    }
+
+    #[test]
+    fn fast_and_slow_paths_agree() {
+        for doc in docs() {
+            let fast =
+                run(doc.as_bytes(), Mode::Fast).expect("the fast path takes well-typed documents");
+            let slow = run(doc.as_bytes(), Mode::Slow).unwrap();
+            assert_eq!(fingerprint(&fast), fingerprint(&slow), "{doc}");
+        }
+    }
+
+    #[test]
+    fn type_faults_fall_back_to_the_slow_path() {
+        for doc in [
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","api_key_hash":null}]}"#,
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","expire_at":"x"}]}"#,
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","id":"b"}]}"#,
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","scopes":"x"}]}"#,
+            r#"{"keygate":1,"revision":1,"keys":[{"id":"a","meta":{"x":1,"x":2}}]}"#,
+            r#"{"keygate":1,"revision":1,"keys":[}"#,
+        ] {
+            assert!(run(doc.as_bytes(), Mode::Fast).is_none(), "{doc}");
+            assert!(super::parse(doc.as_bytes()).is_err(), "{doc}");
+        }
+    }
 }

@@ -92,9 +92,9 @@ impl WasmVerifier {
     /// `KEYGATE_PUBLISHER_KEYS` text: comma-separated base64url keys, a JWK or a JWKS) is
     /// given, from a signed envelope only. Throws the load error JSON.
     #[wasm_bindgen(constructor)]
-    pub fn new(input: &str, publisher_keys: Option<String>) -> Result<WasmVerifier, JsValue> {
+    pub fn new(input: &[u8], publisher_keys: Option<String>) -> Result<WasmVerifier, JsValue> {
         let publisher = self::publisher_keys(publisher_keys)?;
-        let ks = load_keyset(input.as_bytes(), publisher.as_ref()).map_err(|e| load_error(&e))?;
+        let ks = load_keyset(input, publisher.as_ref()).map_err(|e| load_error(&e))?;
         Ok(WasmVerifier {
             inner: Verifier::new(ks),
             publisher,
@@ -148,9 +148,8 @@ impl WasmVerifier {
 
     /// Replaces the key set with a newer revision; throws `ERR_KEYSET_INVALID` or
     /// `ERR_KEYSET_ROLLBACK` and keeps the current set. Returns `"replaced"` or `"unchanged"`.
-    pub fn update(&mut self, input: &str) -> Result<String, JsValue> {
-        let next =
-            load_keyset(input.as_bytes(), self.publisher.as_ref()).map_err(|e| load_error(&e))?;
+    pub fn update(&mut self, input: &[u8]) -> Result<String, JsValue> {
+        let next = load_keyset(input, self.publisher.as_ref()).map_err(|e| load_error(&e))?;
         match self.inner.update(next) {
             Ok(crate::Update::Unchanged) => Ok("unchanged".into()),
             Ok(_) => Ok("replaced".into()),
@@ -160,7 +159,9 @@ impl WasmVerifier {
         }
     }
 
-    /// `{"revision", "issued_at", "keys", "payload_sha256"}` of the set in use (no secrets).
+    /// `{"revision", "issued_at", "expires_at", "keys"}` of the set in use (no secrets). The
+    /// payload's SHA-256 is computed by the caller (WebCrypto is far faster than wasm at
+    /// hashing megabytes): see `envelopePayload`.
     pub fn info(&self) -> String {
         let ks = self.inner.keyset();
         json!({
@@ -168,7 +169,6 @@ impl WasmVerifier {
             "issued_at": ks.issued_at().map(|t| t.to_rfc3339()),
             "expires_at": ks.expires_at().map(|t| t.to_rfc3339()),
             "keys": ks.keys().len(),
-            "payload_sha256": crate::encoding::b64url_encode(ks.payload_sha256()),
         })
         .to_string()
     }
@@ -204,6 +204,20 @@ pub fn sign_envelope_js(
     }
     KeySet::from_json(keyset_json.as_bytes()).map_err(|e| load_error(&LoadError::Keyset(e)))?;
     Ok(sign_envelope(keyset_json.as_bytes(), &secret).to_string())
+}
+
+/// The key set bytes inside `input`: the decoded payload of an envelope, or `input` itself
+/// when it is a bare key set. Nothing is verified; this is for hashing (`payload_sha256`).
+#[wasm_bindgen(js_name = envelopePayload)]
+pub fn envelope_payload(input: &[u8]) -> Vec<u8> {
+    if !crate::looks_like_envelope(input) {
+        return input.to_vec();
+    }
+    crate::json::parse_strict(input)
+        .ok()
+        .and_then(|v| crate::Envelope::parse(&v).ok())
+        .map(|e| e.payload().to_vec())
+        .unwrap_or_default()
 }
 
 /// The pinned publisher keys a configuration names: `[{"kid", "x"}]`; throws

@@ -49,7 +49,7 @@ pub fn now_or(arg: Option<&str>) -> Result<UnixTime, LoadError> {
 
 pub fn load_keyset(path: &Path) -> Result<KeySet, LoadError> {
     let bytes = read(path)?;
-    if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| keygate::is_envelope(&v)) {
+    if keygate::looks_like_envelope(&bytes) {
         return Err(LoadError(format!(
             "{}: this is a signed envelope; pass --publisher-key to check its signature",
             path.display()

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use keygate::{Envelope, KeySet, LoadError as KgLoad, PublisherSecret, is_envelope, sign_envelope};
 use serde_json::json;
+use sha2::Digest as _;
 
 use super::inspect::publisher_keys;
 use crate::LoadError;
@@ -87,7 +88,7 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode, LoadError> {
                     "revision": ks.revision(),
                     "issued_at": ks.issued_at().map(|t| t.to_rfc3339()),
                     "keys": ks.keys().len(),
-                    "payload_sha256": keygate::encoding_util::b64url_encode(ks.payload_sha256()),
+                    "payload_sha256": keygate::encoding_util::b64url_encode(&sha2::Sha256::digest(payload)),
                 })
             );
             Ok(ExitCode::SUCCESS)
