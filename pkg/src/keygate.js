@@ -1,8 +1,8 @@
 // Keygate: a verifier holding one key set, backed by the wasm module.
 
-import { WasmVerifier } from '#wasm';
+import { WasmVerifier, envelopePayload } from '#wasm';
 import { KeygateError, callWasm, describe, invalidOptions } from './errors.js';
-import { keySetText, toDecision, wireRequest } from './request.js';
+import { keySetBytes, toDecision, wireRequest } from './request.js';
 
 const LOAD_OPTIONS = new Set(['publisherKeys', 'onWarning']);
 const CONSTRUCT = Symbol('Keygate.load');
@@ -53,14 +53,26 @@ function warn(verifier, onWarning) {
   }
 }
 
-function info(verifier) {
+function base64url(bytes) {
+  let bin = '';
+  for (const b of new Uint8Array(bytes)) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** base64url SHA-256 of the key set bytes (or of an envelope's decoded payload), by WebCrypto. */
+async function payloadDigest(bytes) {
+  return base64url(await crypto.subtle.digest('SHA-256', envelopePayload(bytes)));
+}
+
+/** What `gate.info` shows about the set in use (no secrets). */
+function info(verifier, payloadSha256) {
   const v = JSON.parse(verifier.info());
   return Object.freeze({
     revision: v.revision,
     issuedAt: v.issued_at ?? null,
     expiresAt: v.expires_at ?? null,
     keys: v.keys,
-    payloadSha256: v.payload_sha256,
+    payloadSha256,
   });
 }
 
@@ -70,10 +82,10 @@ export class Keygate {
   #onWarning;
 
   /** Use `Keygate.load()`. */
-  constructor(token, verifier, onWarning) {
+  constructor(token, verifier, setInfo, onWarning) {
     if (token !== CONSTRUCT) throw new TypeError('use `await Keygate.load(keySet)` to create a Keygate');
     this.#verifier = verifier;
-    this.#info = info(verifier);
+    this.#info = setInfo;
     this.#onWarning = onWarning;
   }
 
@@ -86,10 +98,10 @@ export class Keygate {
    */
   static async load(keySet, options) {
     const opts = checkLoadOptions(options);
-    const text = keySetText(keySet, 'Keygate.load');
-    const verifier = callWasm(() => new WasmVerifier(text, opts.publisherKeys));
+    const bytes = keySetBytes(keySet, 'Keygate.load');
+    const verifier = callWasm(() => new WasmVerifier(bytes, opts.publisherKeys));
     warn(verifier, opts.onWarning);
-    return new Keygate(CONSTRUCT, verifier, opts.onWarning);
+    return new Keygate(CONSTRUCT, verifier, info(verifier, await payloadDigest(bytes)), opts.onWarning);
   }
 
   /**
@@ -108,10 +120,14 @@ export class Keygate {
    * Resolves to `{ changed, revision }`: `changed` is false for an identical re-push.
    */
   async update(next) {
-    const text = keySetText(next, 'update');
-    const result = callWasm(() => this.#verifier.update(text));
-    this.#info = info(this.#verifier);
-    if (result === 'replaced') warn(this.#verifier, this.#onWarning);
+    const bytes = keySetBytes(next, 'update');
+    // Digest first, so the swap and the new info happen together, with no await between.
+    const digest = await payloadDigest(bytes);
+    const result = callWasm(() => this.#verifier.update(bytes));
+    if (result === 'replaced') {
+      this.#info = info(this.#verifier, digest);
+      warn(this.#verifier, this.#onWarning);
+    }
     return Object.freeze({ changed: result === 'replaced', revision: this.#info.revision });
   }
 

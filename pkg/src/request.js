@@ -36,6 +36,17 @@ export function keySetText(input, where) {
   );
 }
 
+/**
+ * Key set input as the bytes the facade reads: JSON text or a JWS envelope (string, object,
+ * or UTF-8 bytes). The bytes are validated by the verifier, not here.
+ * @returns {Uint8Array}
+ */
+export function keySetBytes(input, where) {
+  if (input instanceof Uint8Array) return input;
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  return new TextEncoder().encode(keySetText(input, where));
+}
+
 /** `now` as milliseconds since the epoch. */
 function nowMillis(now) {
   if (now === undefined) return Date.now();

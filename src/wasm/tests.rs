@@ -8,7 +8,8 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 use super::{
-    WasmVerifier, check_keyset, generate_api_key, hash_api_key, publisher_key_ids, sign_envelope_js,
+    WasmVerifier, check_keyset, envelope_payload, generate_api_key, hash_api_key,
+    publisher_key_ids, sign_envelope_js,
 };
 
 const DEMO: &str = include_str!("../../demo/keyset.json");
@@ -33,7 +34,7 @@ fn keyset(revision: u64, hash: &str) -> String {
 
 #[wasm_bindgen_test]
 fn decisions_cross_as_the_documented_json() {
-    let v = WasmVerifier::new(DEMO, None).unwrap();
+    let v = WasmVerifier::new(DEMO.as_bytes(), None).unwrap();
     let auth = format!("Bearer {READER}");
     let ok = decide(
         &v,
@@ -60,7 +61,7 @@ fn decisions_cross_as_the_documented_json() {
 
 #[wasm_bindgen_test]
 fn unusable_requests_and_options_throw_coded_errors() {
-    let v = WasmVerifier::new(DEMO, None).unwrap();
+    let v = WasmVerifier::new(DEMO.as_bytes(), None).unwrap();
     let cases = [
         (
             json!({"method": "GET", "url": "https://x/", "now_ms": 1.0, "extra": 1}),
@@ -89,7 +90,7 @@ fn unusable_requests_and_options_throw_coded_errors() {
 #[wasm_bindgen_test]
 fn load_errors_carry_every_path_and_the_wire_code() {
     let err = WasmVerifier::new(
-        r#"{"keygate": 1, "revision": 0, "keys": [{"id": "a b"}]}"#,
+        br#"{"keygate": 1, "revision": 0, "keys": [{"id": "a b"}]}"#,
         None,
     )
     .err()
@@ -112,16 +113,16 @@ fn load_errors_carry_every_path_and_the_wire_code() {
 fn update_is_atomic_and_refuses_rollbacks() {
     let a = hash_api_key("key-a");
     let b = hash_api_key("key-b");
-    let mut v = WasmVerifier::new(&keyset(2, &a), None).unwrap();
-    assert_eq!(v.update(&keyset(2, &a)).unwrap(), "unchanged");
-    let e = thrown(v.update(&keyset(1, &b)).unwrap_err());
+    let mut v = WasmVerifier::new(keyset(2, &a).as_bytes(), None).unwrap();
+    assert_eq!(v.update(keyset(2, &a).as_bytes()).unwrap(), "unchanged");
+    let e = thrown(v.update(keyset(1, &b).as_bytes()).unwrap_err());
     assert_eq!(e["code"], "ERR_KEYSET_ROLLBACK");
     assert_eq!(e["current_revision"], 2);
-    let e = thrown(v.update(r#"{"keygate": 1}"#).unwrap_err());
+    let e = thrown(v.update(br#"{"keygate": 1}"#).unwrap_err());
     assert_eq!(e["code"], "ERR_KEYSET_INVALID");
     let info: Value = serde_json::from_str(&v.info()).unwrap();
     assert_eq!(info["revision"], 2, "refused pushes change nothing");
-    assert_eq!(v.update(&keyset(3, &b)).unwrap(), "replaced");
+    assert_eq!(v.update(keyset(3, &b).as_bytes()).unwrap(), "replaced");
     let info: Value = serde_json::from_str(&v.info()).unwrap();
     assert_eq!(info["revision"], 3);
     assert_eq!(info["keys"], 1);
@@ -159,19 +160,26 @@ fn envelopes_need_pinned_keys_and_a_valid_signature() {
         .to_string();
 
     let envelope = sign_envelope_js(DEMO, &jwk, None).unwrap();
-    let v = WasmVerifier::new(&envelope, Some(public.clone())).unwrap();
+    let v = WasmVerifier::new(envelope.as_bytes(), Some(public.clone())).unwrap();
     let info: Value = serde_json::from_str(&v.info()).unwrap();
     assert_eq!(info["keys"], 4);
+    // The payload the caller hashes for payload_sha256: the signed bytes, or a bare set itself.
+    assert_eq!(envelope_payload(envelope.as_bytes()), DEMO.as_bytes());
+    assert_eq!(envelope_payload(DEMO.as_bytes()), DEMO.as_bytes());
 
-    let unsigned = thrown(WasmVerifier::new(DEMO, Some(public.clone())).err().unwrap());
+    let unsigned = thrown(
+        WasmVerifier::new(DEMO.as_bytes(), Some(public.clone()))
+            .err()
+            .unwrap(),
+    );
     assert_eq!(unsigned["code"], "ERR_ENVELOPE_INVALID");
-    let unpinned = thrown(WasmVerifier::new(&envelope, None).err().unwrap());
+    let unpinned = thrown(WasmVerifier::new(envelope.as_bytes(), None).err().unwrap());
     assert_eq!(unpinned["code"], "ERR_INVALID_OPTIONS");
     let mut tampered: Value = serde_json::from_str(&envelope).unwrap();
     let other = sign_envelope_js(&keyset(9, &hash_api_key("x")), &jwk, None).unwrap();
     tampered["payload"] = serde_json::from_str::<Value>(&other).unwrap()["payload"].clone();
     let forged = thrown(
-        WasmVerifier::new(&tampered.to_string(), Some(public.clone()))
+        WasmVerifier::new(tampered.to_string().as_bytes(), Some(public.clone()))
             .err()
             .unwrap(),
     );

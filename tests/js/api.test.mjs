@@ -1,5 +1,6 @@
 // Layer 3: the public JS API from plain Node ESM: load, verify, update, keys, errors.
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { Keygate, KeygateError, ERROR_CODES, checkKeySet, generateApiKey, hashApiKey } from 'keygate';
 import { DEMO, DEMO_KEYSET, get, keySet } from './helpers.mjs';
@@ -40,9 +41,14 @@ test('generateApiKey: ids, prefixes and options are checked', () => {
 });
 
 test('load accepts text, objects and bytes, and reports every error with its JSON path', async () => {
-  for (const input of [DEMO_KEYSET, JSON.parse(DEMO_KEYSET), new TextEncoder().encode(DEMO_KEYSET)]) {
-    assert.equal((await Keygate.load(input)).info.keys, 4);
+  const sha = createHash('sha256').update(DEMO_KEYSET).digest('base64url');
+  for (const input of [DEMO_KEYSET, new TextEncoder().encode(DEMO_KEYSET), new TextEncoder().encode(DEMO_KEYSET).buffer]) {
+    const { info } = await Keygate.load(input);
+    assert.deepEqual({ ...info }, { revision: 1, issuedAt: '2026-11-29T00:00:00Z', expiresAt: null, keys: 4, payloadSha256: sha });
   }
+  const parsed = await Keygate.load(JSON.parse(DEMO_KEYSET));
+  assert.equal(parsed.info.keys, 4);
+  assert.equal(parsed.info.payloadSha256, createHash('sha256').update(JSON.stringify(JSON.parse(DEMO_KEYSET))).digest('base64url'));
   const err = await Keygate.load({ keygate: 1, revision: 0, keys: [{ id: 'a b', api_key_hash: 'md5:x', expire_at: 'x' }] }).catch((e) => e);
   assert.ok(err instanceof KeygateError);
   assert.ok(err instanceof Error);
@@ -124,8 +130,12 @@ test('update: newer revisions replace atomically; bad pushes throw and keep the 
   assert.equal(await ask(one.key), 'allowed', 'the old set still serves after refused pushes');
   assert.equal(await ask(two.key), 'unknown_key');
 
-  assert.deepEqual(await gate.update(keySet(2, [two.entry])), { changed: true, revision: 2 });
+  const before = gate.info;
+  const v2 = JSON.stringify(keySet(2, [two.entry]));
+  assert.deepEqual(await gate.update(v2), { changed: true, revision: 2 });
   assert.equal(gate.revision, 2);
+  assert.notEqual(gate.info, before);
+  assert.equal(gate.info.payloadSha256, createHash('sha256').update(v2).digest('base64url'));
   assert.equal(await ask(two.key), 'allowed');
   assert.equal(await ask(one.key), 'unknown_key');
   await assert.rejects(gate.update(keySet(1, [one.entry])), { code: 'ERR_KEYSET_ROLLBACK', currentRevision: 2 });

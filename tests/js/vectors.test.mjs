@@ -1,6 +1,7 @@
 // Layer 3: the shared JSON vectors (the Rust tests run the same files) through the npm
 // package imported as plain Node ESM.
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { dirname, join, basename } from 'node:path';
 import { Keygate, KeygateError, checkKeySet, hashApiKey } from 'keygate';
@@ -132,6 +133,8 @@ test('envelope vectors (signed by npm jose): load with pinned publisher keys, or
   await assert.rejects(Keygate.load(plain, { publisherKeys: signed.publisher_keys }), { code: 'ERR_ENVELOPE_INVALID' });
   // ...and the pin holds for updates: an unsigned push to a pinned verifier is refused.
   const gate = await Keygate.load(signed.envelope, { publisherKeys: [signed.publisher_keys] });
+  const payload = Buffer.from(signed.envelope.payload, 'base64url');
+  assert.equal(gate.info.payloadSha256, createHash('sha256').update(payload).digest('base64url'), 'digest of the signed payload');
   await assert.rejects(gate.update(plain), { code: 'ERR_ENVELOPE_INVALID' });
   assert.equal(gate.revision, 7);
   await assert.rejects(Keygate.load(plain, { publisherKeys: [42] }), { code: 'ERR_INVALID_OPTIONS' });

@@ -4,4 +4,4 @@ import init from '../../wasm/keygate.js';
 
 await init({ module_or_path: new URL('../../wasm/keygate_bg.wasm', import.meta.url) });
 
-export { WasmVerifier, checkKeySet, generateApiKey, hashApiKey } from '../../wasm/keygate.js';
+export { WasmVerifier, checkKeySet, envelopePayload, generateApiKey, hashApiKey } from '../../wasm/keygate.js';

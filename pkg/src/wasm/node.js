@@ -5,4 +5,4 @@ import { initSync } from '../../wasm/keygate.js';
 
 initSync({ module: readFileSync(new URL('../../wasm/keygate_bg.wasm', import.meta.url)) });
 
-export { WasmVerifier, checkKeySet, generateApiKey, hashApiKey } from '../../wasm/keygate.js';
+export { WasmVerifier, checkKeySet, envelopePayload, generateApiKey, hashApiKey } from '../../wasm/keygate.js';

@@ -5,4 +5,4 @@ import wasmModule from '../../wasm/keygate_bg.wasm';
 
 initSync({ module: wasmModule });
 
-export { WasmVerifier, checkKeySet, generateApiKey, hashApiKey } from '../../wasm/keygate.js';
+export { WasmVerifier, checkKeySet, envelopePayload, generateApiKey, hashApiKey } from '../../wasm/keygate.js';
