@@ -36,6 +36,30 @@ pub enum Reason {
     ScopeMissing,
     /// No route matches and the default route is `deny`.
     RouteDenied,
+    /// The key or the route requires a signed request and none was presented for the key.
+    SignatureRequired,
+    /// The signature does not verify (or a covered component is not in the request).
+    SignatureInvalid,
+    /// The signature's `expires` time has passed.
+    SignatureExpired,
+    /// The signature's `created` time is older than `max_signature_age_seconds`.
+    SignatureTooOld,
+    /// The signature's `created` time is later than now plus the clock skew.
+    SignatureInFuture,
+    /// The signature does not cover a required component (or a present Content-Digest).
+    ComponentsMissing,
+    /// A signed request with a body has no usable Content-Digest.
+    DigestMissing,
+    /// The body does not match its Content-Digest.
+    DigestMismatch,
+    /// The key set requires a nonce and the signature has none.
+    NonceMissing,
+    /// The signature's nonce was already used with this key.
+    NonceReplayed,
+    /// The signature's `alg` disagrees with the key's algorithm.
+    AlgorithmMismatch,
+    /// The API key and the signature name different keys.
+    KeyMismatch,
     /// The key set has passed its own `expires_at` and its policy is to fail closed.
     KeysetStale,
     /// No key set has been loaded (a gateway-level condition).
@@ -57,6 +81,18 @@ impl Reason {
         Reason::IpNotAllowed,
         Reason::ScopeMissing,
         Reason::RouteDenied,
+        Reason::SignatureRequired,
+        Reason::SignatureInvalid,
+        Reason::SignatureExpired,
+        Reason::SignatureTooOld,
+        Reason::SignatureInFuture,
+        Reason::ComponentsMissing,
+        Reason::DigestMissing,
+        Reason::DigestMismatch,
+        Reason::NonceMissing,
+        Reason::NonceReplayed,
+        Reason::AlgorithmMismatch,
+        Reason::KeyMismatch,
         Reason::KeysetStale,
         Reason::KeysetUnavailable,
     ];
@@ -76,6 +112,18 @@ impl Reason {
             Reason::IpNotAllowed => "ip_not_allowed",
             Reason::ScopeMissing => "scope_missing",
             Reason::RouteDenied => "route_denied",
+            Reason::SignatureRequired => "signature_required",
+            Reason::SignatureInvalid => "signature_invalid",
+            Reason::SignatureExpired => "signature_expired",
+            Reason::SignatureTooOld => "signature_too_old",
+            Reason::SignatureInFuture => "signature_in_future",
+            Reason::ComponentsMissing => "components_missing",
+            Reason::DigestMissing => "digest_missing",
+            Reason::DigestMismatch => "digest_mismatch",
+            Reason::NonceMissing => "nonce_missing",
+            Reason::NonceReplayed => "nonce_replayed",
+            Reason::AlgorithmMismatch => "algorithm_mismatch",
+            Reason::KeyMismatch => "key_mismatch",
             Reason::KeysetStale => "keyset_stale",
             Reason::KeysetUnavailable => "keyset_unavailable",
         }
@@ -92,13 +140,45 @@ impl Reason {
             | Reason::KeyDisabled
             | Reason::KeyRevoked
             | Reason::KeyExpired
-            | Reason::KeyNotYetValid => 401,
+            | Reason::KeyNotYetValid
+            | Reason::SignatureRequired
+            | Reason::SignatureInvalid
+            | Reason::SignatureExpired
+            | Reason::SignatureTooOld
+            | Reason::SignatureInFuture
+            | Reason::ComponentsMissing
+            | Reason::DigestMissing
+            | Reason::DigestMismatch
+            | Reason::NonceMissing
+            | Reason::NonceReplayed
+            | Reason::AlgorithmMismatch
+            | Reason::KeyMismatch => 401,
             Reason::IpDenied
             | Reason::IpNotAllowed
             | Reason::ScopeMissing
             | Reason::RouteDenied => 403,
             Reason::KeysetStale | Reason::KeysetUnavailable => 503,
         }
+    }
+
+    /// Whether this is one of the request-signature reasons (RFC 9421), whose 401 carries
+    /// an `Accept-Signature` header.
+    pub fn is_signature(self) -> bool {
+        matches!(
+            self,
+            Reason::SignatureRequired
+                | Reason::SignatureInvalid
+                | Reason::SignatureExpired
+                | Reason::SignatureTooOld
+                | Reason::SignatureInFuture
+                | Reason::ComponentsMissing
+                | Reason::DigestMissing
+                | Reason::DigestMismatch
+                | Reason::NonceMissing
+                | Reason::NonceReplayed
+                | Reason::AlgorithmMismatch
+                | Reason::KeyMismatch
+        )
     }
 
     /// Looks a reason up by its code.
@@ -131,8 +211,12 @@ pub struct Decision {
     pub scopes: Vec<String>,
     /// The route pattern that matched, if any (for audit logs).
     pub route: Option<String>,
-    /// Response headers a gateway should send with a refusal (`WWW-Authenticate`, ...).
+    /// Response headers a gateway should send with a refusal (`WWW-Authenticate`,
+    /// `Accept-Signature`, ...).
     pub headers: Vec<(String, String)>,
+    /// On an allowed request whose signature carried a nonce: the nonce, recorded in the
+    /// verifier's store, for an outer strongly consistent store to record too.
+    pub nonce: Option<crate::sig::NonceClaim>,
 }
 
 impl Decision {
@@ -150,6 +234,7 @@ impl Decision {
             scopes,
             route,
             headers: Vec::new(),
+            nonce: None,
         }
     }
 
@@ -174,11 +259,17 @@ impl Decision {
             scopes: Vec::new(),
             route: None,
             headers,
+            nonce: None,
         }
     }
 
     pub(crate) fn with_key(mut self, id: &str) -> Self {
         self.key_id = Some(id.to_string());
+        self
+    }
+
+    pub(crate) fn with_header(mut self, name: &str, value: String) -> Self {
+        self.headers.push((name.to_string(), value));
         self
     }
 

@@ -3,6 +3,8 @@
 #![warn(missing_docs)]
 
 mod apikey;
+mod body;
+mod checks;
 mod cidr;
 mod decision;
 mod encoding;
@@ -13,6 +15,7 @@ mod keyset;
 mod publisher;
 mod request;
 mod route;
+pub mod sig;
 mod time;
 mod verifier;
 
@@ -20,6 +23,7 @@ mod verifier;
 mod wasm;
 
 pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape};
+pub use body::{Body, BodyDigests, BodyHasher, DigestAlgorithm};
 pub use cidr::Cidr;
 pub use decision::{Decision, Reason};
 pub use envelope::{
@@ -27,7 +31,7 @@ pub use envelope::{
 };
 pub use keyset::{
     DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_REVISION,
-    Policy, Route, StalePolicy,
+    Policy, Route, RouteSignature, SignaturePolicy, StalePolicy,
 };
 pub use publisher::{
     PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::body::{Body, BodyDigests};
+
 /// Header section limits; a request beyond them is refused as `malformed_request`.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// See [`MAX_HEADER_BYTES`].
@@ -51,7 +53,7 @@ pub struct Request {
     pub(crate) path: String,
     pub(crate) query: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) body: Body,
     pub(crate) defects: Vec<String>,
     header_bytes: usize,
 }
@@ -66,7 +68,7 @@ impl fmt::Debug for Request {
             .field("authority", &self.authority)
             .field("path", &self.path)
             .field("header_names", &names)
-            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("body", &self.body)
             .finish_non_exhaustive()
     }
 }
@@ -133,7 +135,7 @@ impl Request {
             path: "/".to_string(),
             query: None,
             headers: Vec::new(),
-            body: None,
+            body: Body::None,
             defects: Vec::new(),
             header_bytes: 0,
         }
@@ -192,8 +194,20 @@ impl Request {
 
     /// Sets the body.
     pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Request {
-        self.body = Some(body.into());
+        self.body = Body::Bytes(body.into());
         self
+    }
+
+    /// Sets the body to the digests of a body that was hashed as it streamed past (see
+    /// [`BodyHasher`](crate::BodyHasher)): enough to check a `Content-Digest`.
+    pub fn with_body_digests(mut self, digests: BodyDigests) -> Request {
+        self.body = Body::Digests(digests);
+        self
+    }
+
+    /// Replaces the body.
+    pub fn set_body(&mut self, body: Body) {
+        self.body = body;
     }
 
     /// The method, as sent.
@@ -221,9 +235,17 @@ impl Request {
         self.query.as_deref()
     }
 
-    /// The body, when present.
+    /// The body's bytes, when present as bytes.
     pub fn body(&self) -> Option<&[u8]> {
-        self.body.as_deref()
+        match &self.body {
+            Body::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The body as the verifier sees it: absent, bytes, or digests only.
+    pub fn body_kind(&self) -> &Body {
+        &self.body
     }
 
     /// The values of every field with this name, in order.

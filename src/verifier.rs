@@ -6,16 +6,19 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::apikey::{self, ApiKeyDigest, Shape};
+use crate::checks::{
+    check_key_network, check_key_state, check_route, lookup_api_key, presented_key,
+};
 use crate::cidr::any_contains;
 use crate::decision::{Decision, Reason};
-use crate::keyset::{DefaultRoute, KeyEntry, KeySet, KeyStatus, Route, StalePolicy};
+use crate::keyset::{KeyEntry, KeySet, Route, StalePolicy};
 use crate::request::Request;
 use crate::route::normalize_path;
+use crate::sig::check::{self as sigcheck, Inputs};
+use crate::sig::{MemoryNonceStore, NonceStore, Presented};
 use crate::time::UnixTime;
 
-/// Longest API key accepted on the wire.
-pub const MAX_API_KEY_LEN: usize = 512;
+pub use crate::checks::MAX_API_KEY_LEN;
 
 /// What the verifier needs from the caller besides the request: the clock and the client.
 #[derive(Clone, Copy, Debug)]
@@ -44,9 +47,14 @@ impl Context {
 }
 
 /// Decides requests against one key set.
+///
+/// A verifier keeps per-verifier state across decisions: the nonces of accepted signatures
+/// (a bounded [`MemoryNonceStore`] unless replaced). Clones share it, and a key set
+/// [`update`](Verifier::update) keeps it.
 #[derive(Clone, Debug)]
 pub struct Verifier {
     keyset: Arc<KeySet>,
+    nonces: Arc<dyn NonceStore>,
 }
 
 impl Verifier {
@@ -54,7 +62,19 @@ impl Verifier {
     pub fn new(keyset: KeySet) -> Self {
         Verifier {
             keyset: Arc::new(keyset),
+            nonces: Arc::new(MemoryNonceStore::default()),
         }
+    }
+
+    /// Replaces the nonce store, for example with a strongly consistent shared one.
+    pub fn with_nonce_store(mut self, store: Arc<dyn NonceStore>) -> Self {
+        self.nonces = store;
+        self
+    }
+
+    /// The nonce store in use.
+    pub fn nonce_store(&self) -> &dyn NonceStore {
+        &*self.nonces
     }
 
     /// The key set in use.
@@ -64,7 +84,7 @@ impl Verifier {
 
     /// Decides one request.
     pub fn decide(&self, req: &Request, cx: &Context) -> Decision {
-        decide(&self.keyset, req, cx)
+        decide(&self.keyset, &*self.nonces, req, cx)
     }
 
     /// Swaps in a newer key set. Only a higher revision is accepted; the same revision with
@@ -156,7 +176,7 @@ impl Refusal {
     }
 }
 
-fn decide(ks: &KeySet, req: &Request, cx: &Context) -> Decision {
+fn decide(ks: &KeySet, store: &dyn NonceStore, req: &Request, cx: &Context) -> Decision {
     if let Some(defect) = req.defects().first() {
         return Decision::refuse(
             Reason::MalformedRequest,
@@ -197,177 +217,205 @@ fn decide(ks: &KeySet, req: &Request, cx: &Context) -> Decision {
     if let Some(r) = route.filter(|r| r.public) {
         return Decision::allow(None, Vec::new(), Some(r.path.as_str().to_string()));
     }
-    // (3), (4) Credentials, format and lookup.
-    let key = match find_key(ks, req) {
-        Ok(k) => k,
-        Err(r) => return r.into_decision().with_route(route_name),
+    // (3), (4) Credentials: the API key (format, lookup), then the signatures (parse, the
+    // keys they name). Each signature naming a known key is a candidate.
+    let mut presented = None;
+    let candidates = match credentials(ks, route, req, &mut presented) {
+        Ok(c) => c,
+        Err(d) => return (*d).with_route(route_name),
     };
-    let with_key = |r: Refusal| r.into_decision().with_key(&key.id).with_route(route_name);
-    // (5) Status and validity window.
-    if let Some(r) = check_key_state(key, cx.now) {
-        return with_key(r);
+    let mut first_refusal = None;
+    for cand in &candidates {
+        let d = evaluate(ks, store, route, cand, req, cx);
+        if d.allowed {
+            return d;
+        }
+        first_refusal.get_or_insert(d);
     }
-    // (6) The key's network restrictions.
-    if let Some(r) = check_key_network(key, cx.client_ip) {
-        return with_key(r);
+    first_refusal.unwrap_or_else(|| {
+        Decision::refuse(Reason::MissingCredentials, "no credentials").with_route(route_name)
+    })
+}
+
+/// A key to try, with the API key (if one was presented) and the signature naming it.
+struct Candidate<'k, 'r> {
+    key: &'k KeyEntry,
+    api: Option<&'k KeyEntry>,
+    sig: Option<&'r Presented>,
+}
+
+fn credentials<'k, 'r>(
+    ks: &'k KeySet,
+    route: Option<&Route>,
+    req: &Request,
+    presented: &'r mut Option<Vec<Presented>>,
+) -> Result<Vec<Candidate<'k, 'r>>, Box<Decision>> {
+    let refused = |r: Refusal| Box::new(r.into_decision());
+    let api_key = presented_key(req).map_err(refused)?;
+    let signed = req.header_values("signature-input").next().is_some()
+        || req.header_values("signature").next().is_some();
+    if api_key.is_none() && !signed {
+        return Err(Box::new(Decision::refuse(
+            Reason::MissingCredentials,
+            "no credentials: send Authorization: Bearer <key>, X-API-Key: <key>, or a signed request",
+        )));
     }
-    // (7) Route and scopes.
-    if let Some(r) = check_route(ks, route, key) {
-        return with_key(r);
+    let api = match api_key {
+        Some(k) => Some(lookup_api_key(ks, k).map_err(refused)?),
+        None => None,
+    };
+    let with_api = |d: Decision| match api {
+        Some(a) => d.with_key(&a.id),
+        None => d,
+    };
+    *presented = crate::sig::presented(req).map_err(|m| {
+        let d = Decision::refuse(Reason::MalformedCredentials, m);
+        Box::new(with_api(signature_hint(d, ks, api, route, req)))
+    })?;
+    let known: Vec<Candidate<'k, 'r>> = presented
+        .iter()
+        .flatten()
+        .filter_map(|p| {
+            let key = ks.key_by_id(p.keyid.as_deref()?)?;
+            Some(Candidate {
+                key,
+                api,
+                sig: Some(p),
+            })
+        })
+        .collect();
+    if !known.is_empty() {
+        return Ok(known);
     }
-    Decision::allow(
-        Some(key.id.clone()),
-        key.scopes.to_vec(),
-        route_name.map(str::to_string),
+    match api {
+        // Signatures for keys outside this key set are someone else's.
+        Some(key) => Ok(vec![Candidate {
+            key,
+            api,
+            sig: None,
+        }]),
+        None => Err(Box::new(Decision::refuse(
+            Reason::UnknownKey,
+            "no signature names a key in the key set (keyid)",
+        ))),
+    }
+}
+
+fn signature_hint(
+    d: Decision,
+    ks: &KeySet,
+    key: Option<&KeyEntry>,
+    route: Option<&Route>,
+    req: &Request,
+) -> Decision {
+    d.with_header(
+        "Accept-Signature",
+        sigcheck::accept_signature(ks, key, route, req),
     )
 }
 
-/// The API key presented via `Authorization: Bearer` or `X-API-Key`, if any.
-fn presented_key(req: &Request) -> Result<Option<&str>, Refusal> {
-    let malformed = |m: &str| Refusal::new(Reason::MalformedCredentials, m);
-    let mut bearer = None;
-    let mut auth = req.header_values("authorization");
-    if let Some(v) = auth.next() {
-        if auth.next().is_some() {
-            return Err(malformed("more than one Authorization header"));
-        }
-        let (scheme, rest) = v.split_once([' ', '\t']).unwrap_or((v, ""));
-        if scheme.eq_ignore_ascii_case("bearer") {
-            bearer = Some(rest.trim_matches([' ', '\t']));
-        }
-    }
-    let mut xkey = req.header_values("x-api-key");
-    let header = xkey.next();
-    if xkey.next().is_some() {
-        return Err(malformed("more than one X-API-Key header"));
-    }
-    for (name, v) in [("Authorization: Bearer", bearer), ("X-API-Key", header)] {
-        if let Some(v) = v {
-            if v.is_empty() {
-                return Err(malformed(&format!("empty API key in {name}")));
-            }
-            if v.len() > MAX_API_KEY_LEN {
-                return Err(malformed(&format!(
-                    "API key in {name} is longer than {MAX_API_KEY_LEN} bytes"
-                )));
-            }
-            if !v.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-                return Err(malformed(&format!(
-                    "API key in {name} contains characters outside visible ASCII"
-                )));
-            }
-        }
-    }
-    match (bearer, header) {
-        (Some(a), Some(b)) if a != b => Err(malformed(
-            "Authorization and X-API-Key carry different keys",
-        )),
-        (Some(a), _) => Ok(Some(a)),
-        (None, b) => Ok(b),
+/// Runs checks (4) to (7) for one candidate.
+fn evaluate(
+    ks: &KeySet,
+    store: &dyn NonceStore,
+    route: Option<&Route>,
+    cand: &Candidate<'_, '_>,
+    req: &Request,
+    cx: &Context,
+) -> Decision {
+    match evaluate_inner(ks, store, route, cand, req, cx) {
+        Ok(d) | Err(d) => d,
     }
 }
 
-fn find_key<'k>(ks: &'k KeySet, req: &Request) -> Result<&'k KeyEntry, Refusal> {
-    let Some(key) = presented_key(req)? else {
-        return Err(Refusal::new(
-            Reason::MissingCredentials,
-            "no API key: send Authorization: Bearer <key> or X-API-Key: <key>",
-        ));
-    };
-    if apikey::classify(key) == Shape::BadChecksum {
-        return Err(Refusal::new(
-            Reason::MalformedCredentials,
-            "the API key's checksum does not match (a typo or a truncated key)",
-        ));
-    }
-    ks.key_by_digest(&ApiKeyDigest::of(key))
-        .ok_or_else(|| Refusal::new(Reason::UnknownKey, "the API key is not in the key set"))
-}
-
-fn check_key_state(key: &KeyEntry, now: UnixTime) -> Option<Refusal> {
-    match key.status {
-        KeyStatus::Disabled => {
-            return Some(Refusal::new(
-                Reason::KeyDisabled,
-                format!("key {:?} is disabled", key.id),
-            ));
-        }
-        KeyStatus::Revoked => {
-            return Some(Refusal::new(
-                Reason::KeyRevoked,
-                format!("key {:?} is revoked", key.id),
-            ));
-        }
-        KeyStatus::Active => {}
-    }
-    if let Some(nb) = key.not_before.filter(|nb| now < *nb) {
-        return Some(Refusal::new(
-            Reason::KeyNotYetValid,
-            format!("key {:?} is not valid before {nb}", key.id),
-        ));
-    }
-    if let Some(ex) = key.expires_at.filter(|ex| now >= *ex) {
-        return Some(Refusal::new(
-            Reason::KeyExpired,
-            format!("key {:?} expired at {ex}", key.id),
-        ));
-    }
-    None
-}
-
-fn check_key_network(key: &KeyEntry, ip: Option<IpAddr>) -> Option<Refusal> {
-    if let Some(ip) = ip
-        && any_contains(&key.deny_cidrs, ip)
-    {
-        return Some(Refusal::new(
-            Reason::IpDenied,
-            format!("key {:?} may not be used from this address", key.id),
-        ));
-    }
-    if !key.allow_cidrs.is_empty() && !ip.is_some_and(|ip| any_contains(&key.allow_cidrs, ip)) {
-        let why = if ip.is_some() {
-            "this address is not in its allow list"
+#[allow(clippy::result_large_err)] // Both sides are decisions; `evaluate` unwraps it at once.
+fn evaluate_inner(
+    ks: &KeySet,
+    store: &dyn NonceStore,
+    route: Option<&Route>,
+    cand: &Candidate<'_, '_>,
+    req: &Request,
+    cx: &Context,
+) -> Result<Decision, Decision> {
+    let key = cand.key;
+    let route_name = route.map(|r| r.path.as_str());
+    let refuse = |r: Refusal, hint: bool| {
+        let d = r.into_decision().with_key(&key.id).with_route(route_name);
+        if hint || d.reason.is_some_and(Reason::is_signature) {
+            signature_hint(d, ks, Some(key), route, req)
         } else {
-            "the client address is unknown"
-        };
-        return Some(Refusal::new(
-            Reason::IpNotAllowed,
-            format!(
-                "key {:?} is restricted to listed networks and {why}",
-                key.id
-            ),
-        ));
-    }
-    None
-}
-
-fn check_route(ks: &KeySet, route: Option<&Route>, key: &KeyEntry) -> Option<Refusal> {
-    let Some(route) = route else {
-        return match ks.policy().default_route {
-            DefaultRoute::Deny => Some(Refusal::new(
-                Reason::RouteDenied,
-                "no route allows this method and path",
-            )),
-            _ => None,
-        };
+            d
+        }
     };
-    let missing: Vec<&str> = route
-        .scopes
-        .iter()
-        .filter(|s| !key.grants(s))
-        .map(String::as_str)
-        .collect();
-    if missing.is_empty() {
-        None
-    } else {
-        Some(Refusal::new(
-            Reason::ScopeMissing,
+    // (4) The signature naming this key: well-formed, the same key as the API key, the tag.
+    let parsed = match cand.sig.map(|p| &p.parsed) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(m)) => {
+            return Err(refuse(
+                Refusal::new(Reason::MalformedCredentials, m.clone()),
+                true,
+            ));
+        }
+    };
+    if let (Some(api), Some(_)) = (cand.api, parsed)
+        && api.id != key.id
+    {
+        let r = Refusal::new(
+            Reason::KeyMismatch,
             format!(
-                "key {:?} lacks scope {} required by {}",
-                key.id,
-                missing.join(", "),
-                route.path
+                "the API key is key {:?} but the signature names key {:?}",
+                api.id, key.id
             ),
-        ))
+        );
+        return Err(refuse(r, true).with_key(&api.id));
     }
+    if let (Some(tag), Some(p)) = (&ks.policy().signature.signature_tag, parsed)
+        && p.params.tag.as_ref() != Some(tag)
+    {
+        let r = Refusal::new(
+            Reason::MalformedCredentials,
+            format!("the signature's tag parameter must be {tag:?}"),
+        );
+        return Err(refuse(r, true));
+    }
+    // (5) Status and validity window.
+    if let Some(r) = check_key_state(key, cx.now) {
+        return Err(refuse(r, false));
+    }
+    // (6) The key's network restrictions.
+    if let Some(r) = check_key_network(key, cx.client_ip) {
+        return Err(refuse(r, false));
+    }
+    // (6b) The signature: required, algorithm, time, nonce, coverage, crypto, digest, replay.
+    let inputs = Inputs {
+        ks,
+        key,
+        route,
+        req,
+        now: cx.now,
+        store,
+    };
+    let claim = sigcheck::check(&inputs, parsed).map_err(|r| refuse(r, false))?;
+    // (7) Route and scopes.
+    if let Some(r) = check_route(ks, route, key) {
+        return Err(refuse(r, false));
+    }
+    let mut d = Decision::allow(
+        Some(key.id.clone()),
+        key.scopes.to_vec(),
+        route_name.map(str::to_string),
+    );
+    // A nonce is recorded only now that the whole decision allows the request.
+    if let Some(claim) = claim {
+        if !store.record(&claim, cx.now) {
+            let r = Refusal::new(
+                Reason::NonceReplayed,
+                "this signature's nonce was already used with this key",
+            );
+            return Err(refuse(r, false));
+        }
+        d.nonce = Some(claim);
+    }
+    Ok(d)
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::de::{self, Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::parse::{Ctx, check_key_id};
+use super::ctx::{Ctx, check_key_id};
 use super::{KeyEntry, KeyStatus};
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
@@ -28,6 +28,8 @@ pub(super) const KEY_FIELDS: &[&str] = &[
     "deny_cidrs",
     "name",
     "meta",
+    "signing",
+    "require_signature",
 ];
 
 /// A field that is absent, present with the wrong type (already reported), or usable.
@@ -63,6 +65,8 @@ pub(super) struct KeyFields<'a> {
     deny_cidrs: F<Strings<'a>>,
     name: F<Cow<'a, str>>,
     meta: F<()>,
+    signing: F<Cow<'a, Value>>,
+    require_signature: F<bool>,
 }
 
 /// The interner's keys are already hashes.
@@ -156,7 +160,17 @@ pub(super) fn extract<'a>(
             F::Invalid
         }
     };
+    let require_signature = match map.get("require_signature") {
+        None => F::Absent,
+        Some(v) => cx
+            .bool(v, &path.field("require_signature"))
+            .map_or(F::Invalid, F::Valid),
+    };
     Some(KeyFields {
+        signing: map
+            .get("signing")
+            .map_or(F::Absent, |v| F::Valid(Cow::Borrowed(v))),
+        require_signature,
         id: text(cx, "id"),
         api_key_hash: text(cx, "api_key_hash"),
         status: text(cx, "status"),
@@ -191,12 +205,14 @@ pub(super) fn finish(
             }
         },
     };
-    if matches!(f.api_key_hash, F::Absent) {
+    if matches!(f.api_key_hash, F::Absent) && matches!(f.signing, F::Absent) {
         cx.err(
             path,
-            "a key needs at least one credential: \"api_key_hash\"",
+            "a key needs at least one credential: \"api_key_hash\" or \"signing\"",
         );
     }
+    let (signing, require_signature) =
+        super::sigparse::key(cx, f.signing.valid().as_deref(), f.require_signature, path);
     let api_key_hash = f.api_key_hash.valid().and_then(|s| {
         ApiKeyDigest::parse(&s)
             .map_err(|e| cx.err(&path.field("api_key_hash"), e))
@@ -265,6 +281,8 @@ pub(super) fn finish(
         allow_cidrs: interner.cidrs(allow),
         deny_cidrs: interner.cidrs(deny),
         name,
+        signing,
+        require_signature,
     })
 }
 
@@ -275,6 +293,15 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 
 fn present_meta<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StrictObject>, D::Error> {
     StrictObject::deserialize(d).map(Some)
+}
+
+/// Any JSON value, read strictly (duplicate keys refused), for `signing`.
+struct StrictValue(Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de::DeserializeSeed::deserialize(StrictSeed, d).map(StrictValue)
+    }
 }
 
 /// A string, borrowed from the input when it has no escapes.
@@ -365,6 +392,10 @@ pub(super) struct FastKey<'a> {
     name: Option<Text<'a>>,
     #[serde(default, deserialize_with = "present_meta")]
     meta: Option<StrictObject>,
+    #[serde(default, deserialize_with = "present")]
+    signing: Option<StrictValue>,
+    #[serde(default, deserialize_with = "present")]
+    require_signature: Option<bool>,
 }
 
 impl fmt::Debug for FastKey<'_> {
@@ -394,6 +425,10 @@ impl<'a> FastKey<'a> {
             deny_cidrs: indexed(self.deny_cidrs),
             name: opt(self.name),
             meta: self.meta.map_or(F::Absent, |_| F::Valid(())),
+            signing: self
+                .signing
+                .map_or(F::Absent, |v| F::Valid(Cow::Owned(v.0))),
+            require_signature: self.require_signature.map_or(F::Absent, F::Valid),
         }
     }
 }

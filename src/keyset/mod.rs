@@ -3,10 +3,13 @@
 //! A [`KeySet`] can only be built by validating JSON ([`KeySet::from_json`]); once built it is
 //! immutable and internally consistent. See `docs/keyset.md` for the format.
 
+mod ctx;
 mod index;
 mod key;
 mod lint;
 mod parse;
+mod signing;
+mod sigparse;
 mod stream;
 
 use std::fmt;
@@ -15,10 +18,12 @@ use std::sync::Arc;
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
 use crate::route::PathPattern;
+use crate::sig::VerifierKey;
 use crate::time::UnixTime;
 
 pub use lint::Lint;
 pub use parse::MAX_REVISION;
+pub use signing::{RouteSignature, SignaturePolicy};
 
 /// One problem found in a key set, located by its JSON path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,6 +116,8 @@ pub struct Policy {
     pub clock_skew_seconds: u32,
     /// What an unmatched path gets.
     pub default_route: DefaultRoute,
+    /// Request signature rules.
+    pub signature: SignaturePolicy,
     /// What happens past the set's own `expires_at`.
     pub stale_policy: StalePolicy,
 }
@@ -120,6 +127,7 @@ impl Default for Policy {
         Policy {
             clock_skew_seconds: 30,
             default_route: DefaultRoute::Authenticate,
+            signature: SignaturePolicy::default(),
             stale_policy: StalePolicy::FailClosed,
         }
     }
@@ -137,6 +145,8 @@ pub struct Route {
     pub public: bool,
     /// Scopes a key must hold (every one of them).
     pub scopes: Vec<String>,
+    /// Signature requirements this route adds.
+    pub signature: RouteSignature,
 }
 
 impl Route {
@@ -174,6 +184,10 @@ pub struct KeyEntry {
     pub deny_cidrs: Arc<[Cidr]>,
     /// A human-readable name.
     pub name: Option<String>,
+    /// The key that verifies this key's request signatures, when it has one.
+    pub signing: Option<VerifierKey>,
+    /// Requests with this key must carry a valid signature (default: when `signing` is set).
+    pub require_signature: bool,
 }
 
 impl fmt::Debug for KeyEntry {
@@ -185,6 +199,10 @@ impl fmt::Debug for KeyEntry {
             .field("not_before", &self.not_before)
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
+            .field(
+                "signing",
+                &self.signing.as_ref().map(VerifierKey::algorithm),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -1,16 +1,13 @@
 //! Key set validation: JSON in, a [`KeySet`] or every error with its JSON path out.
 
-use std::borrow::Cow;
-
 use serde_json::{Map, Value};
 
+use super::ctx::{Ctx, check_method};
 use super::{
     DefaultRoute, KeyEntry, KeySet, KeysetError, KeysetErrors, Policy, Route, StalePolicy,
 };
-use crate::cidr::Cidr;
-use crate::json::{JsonPath, suggest, type_name};
+use crate::json::{JsonPath, suggest};
 use crate::route::PathPattern;
-use crate::time::UnixTime;
 
 /// Revisions stay within JavaScript's exact integer range (2^53 - 1).
 pub const MAX_REVISION: u64 = (1 << 53) - 1;
@@ -25,276 +22,24 @@ const TOP_FIELDS: &[&str] = &[
     "routes",
     "keys",
 ];
-const POLICY_FIELDS: &[&str] = &["clock_skew_seconds", "default_route", "stale_policy"];
-const ROUTE_FIELDS: &[&str] = &["methods", "path", "public", "scopes"];
-
-/// Collects errors while walking the document.
-pub(super) struct Ctx {
-    pub(super) errors: Vec<KeysetError>,
-}
-
-impl Ctx {
-    pub(super) fn err(&mut self, path: &JsonPath<'_>, message: impl Into<String>) {
-        self.errors.push(KeysetError {
-            path: path.to_string(),
-            message: message.into(),
-        });
-    }
-
-    pub(super) fn object<'v>(
-        &mut self,
-        v: &'v Value,
-        path: &JsonPath<'_>,
-        allowed: &[&str],
-    ) -> Option<&'v Map<String, Value>> {
-        let Value::Object(map) = v else {
-            self.err(path, format!("expected an object, found {}", type_name(v)));
-            return None;
-        };
-        for k in map.keys() {
-            if !allowed.contains(&k.as_str()) {
-                let hint = suggest(k, allowed)
-                    .map(|s| format!(" (did you mean {s:?}?)"))
-                    .unwrap_or_default();
-                self.err(&path.field(k), format!("unknown field{hint}"));
-            }
-        }
-        Some(map)
-    }
-
-    pub(super) fn string<'v>(&mut self, v: &'v Value, path: &JsonPath<'_>) -> Option<&'v str> {
-        match v {
-            Value::String(s) => Some(s),
-            other => {
-                self.err(
-                    path,
-                    format!("expected a string, found {}", type_name(other)),
-                );
-                None
-            }
-        }
-    }
-
-    pub(super) fn bool(&mut self, v: &Value, path: &JsonPath<'_>) -> Option<bool> {
-        match v {
-            Value::Bool(b) => Some(*b),
-            other => {
-                self.err(
-                    path,
-                    format!("expected true or false, found {}", type_name(other)),
-                );
-                None
-            }
-        }
-    }
-
-    pub(super) fn uint(
-        &mut self,
-        v: &Value,
-        path: &JsonPath<'_>,
-        min: u64,
-        max: u64,
-    ) -> Option<u64> {
-        match v.as_u64() {
-            Some(n) if (min..=max).contains(&n) => Some(n),
-            Some(n) => {
-                self.err(path, format!("{n} is out of range {min}..={max}"));
-                None
-            }
-            None => {
-                let found = if v.is_number() {
-                    "a negative or fractional number"
-                } else {
-                    type_name(v)
-                };
-                self.err(
-                    path,
-                    format!("expected an integer in {min}..={max}, found {found}"),
-                );
-                None
-            }
-        }
-    }
-
-    pub(super) fn time(&mut self, v: &Value, path: &JsonPath<'_>) -> Option<UnixTime> {
-        let s = self.string(v, path)?;
-        self.time_text(s, path)
-    }
-
-    pub(super) fn array<'v>(&mut self, v: &'v Value, path: &JsonPath<'_>) -> Option<&'v [Value]> {
-        match v {
-            Value::Array(a) => Some(a),
-            other => {
-                self.err(
-                    path,
-                    format!("expected an array, found {}", type_name(other)),
-                );
-                None
-            }
-        }
-    }
-
-    /// The string elements of an array, with their indexes (type errors recorded).
-    pub(super) fn strings<'v>(
-        &mut self,
-        v: &'v Value,
-        path: &JsonPath<'_>,
-    ) -> Option<Vec<(usize, Cow<'v, str>)>> {
-        let items = self.array(v, path)?;
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            if let Some(s) = self.string(item, &path.index(i)) {
-                out.push((i, Cow::Borrowed(s)));
-            }
-        }
-        Some(out)
-    }
-
-    /// Parses time text (already known to be a string).
-    pub(super) fn time_text(&mut self, s: &str, path: &JsonPath<'_>) -> Option<UnixTime> {
-        match UnixTime::parse_rfc3339(s) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                self.err(path, format!("invalid RFC 3339 time {s:?}: {e}"));
-                None
-            }
-        }
-    }
-
-    /// Parses CIDR texts (already known to be strings).
-    pub(super) fn cidr_list(
-        &mut self,
-        items: &[(usize, Cow<'_, str>)],
-        path: &JsonPath<'_>,
-    ) -> Vec<Cidr> {
-        let mut out = Vec::with_capacity(items.len());
-        for (i, s) in items {
-            match Cidr::parse(s) {
-                Ok(c) => out.push(c),
-                Err(e) => self.err(&path.index(*i), e),
-            }
-        }
-        out
-    }
-
-    pub(super) fn cidrs(&mut self, v: Option<&Value>, path: &JsonPath<'_>) -> Vec<Cidr> {
-        let Some(items) = v.and_then(|v| self.strings(v, path)) else {
-            return Vec::new();
-        };
-        self.cidr_list(&items, path)
-    }
-
-    /// Checks scope texts (already known to be strings); `true` when all are valid.
-    pub(super) fn check_scopes(
-        &mut self,
-        items: &[(usize, Cow<'_, str>)],
-        path: &JsonPath<'_>,
-        allow_wildcard: bool,
-    ) -> bool {
-        let mut ok = true;
-        for (n, (i, s)) in items.iter().enumerate() {
-            let err = match check_scope(s, allow_wildcard) {
-                Ok(()) if items[..n].iter().any(|(_, o)| o == s) => {
-                    Some(format!("duplicate scope {s:?}"))
-                }
-                Ok(()) => None,
-                Err(e) => Some(e),
-            };
-            if let Some(e) = err {
-                self.err(&path.index(*i), e);
-                ok = false;
-            }
-        }
-        ok
-    }
-
-    /// Checks scope texts and returns the valid ones.
-    pub(super) fn scope_list(
-        &mut self,
-        items: &[(usize, Cow<'_, str>)],
-        path: &JsonPath<'_>,
-        allow_wildcard: bool,
-    ) -> Vec<String> {
-        self.check_scopes(items, path, allow_wildcard);
-        let mut out: Vec<String> = Vec::with_capacity(items.len());
-        for (_, s) in items {
-            if check_scope(s, allow_wildcard).is_ok() && !out.iter().any(|o| o == s) {
-                out.push(s.to_string());
-            }
-        }
-        out
-    }
-
-    pub(super) fn scopes(
-        &mut self,
-        v: Option<&Value>,
-        path: &JsonPath<'_>,
-        allow_wildcard: bool,
-    ) -> Vec<String> {
-        let Some(items) = v.and_then(|v| self.strings(v, path)) else {
-            return Vec::new();
-        };
-        self.scope_list(&items, path, allow_wildcard)
-    }
-}
-
-/// Scope syntax: `[A-Za-z0-9._:/-]{1,128}`, optionally ending in `*` (keys only); `*` alone
-/// grants everything.
-pub(super) fn check_scope(s: &str, allow_wildcard: bool) -> Result<(), String> {
-    let body = match s.strip_suffix('*') {
-        Some(b) if allow_wildcard => b,
-        Some(_) => {
-            return Err(format!(
-                "route scope {s:?} must not contain '*' (wildcards belong on keys)"
-            ));
-        }
-        None => s,
-    };
-    if s.is_empty() || s.len() > 128 {
-        return Err("a scope is 1 to 128 characters".into());
-    }
-    if let Some(c) = body
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "._:/-".contains(*c)))
-    {
-        return Err(format!(
-            "invalid character {c:?} in scope {s:?} (allowed: A-Z a-z 0-9 . _ : / - and a trailing *)"
-        ));
-    }
-    Ok(())
-}
-
-pub(super) fn check_key_id(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > 128 {
-        return Err(format!(
-            "key id must be 1 to 128 characters, got {}",
-            id.len()
-        ));
-    }
-    if let Some(c) = id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "._:-".contains(*c)))
-    {
-        return Err(format!(
-            "invalid character {c:?} in key id (allowed: A-Z a-z 0-9 . _ : -)"
-        ));
-    }
-    Ok(())
-}
-
-fn check_method(m: &str) -> Result<(), String> {
-    let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    if m.is_empty() || !m.chars().all(tchar) {
-        return Err(format!("{m:?} is not an HTTP method token"));
-    }
-    if m.chars().any(|c| c.is_ascii_lowercase()) {
-        return Err(format!(
-            "methods are case-sensitive: write {:?}",
-            m.to_ascii_uppercase()
-        ));
-    }
-    Ok(())
-}
+const POLICY_FIELDS: &[&str] = &[
+    "clock_skew_seconds",
+    "default_route",
+    "stale_policy",
+    "max_signature_age_seconds",
+    "required_components",
+    "require_content_digest",
+    "require_nonce",
+    "signature_tag",
+];
+const ROUTE_FIELDS: &[&str] = &[
+    "methods",
+    "path",
+    "public",
+    "scopes",
+    "require_signature",
+    "required_components",
+];
 
 pub(super) fn parse(bytes: &[u8]) -> Result<KeySet, KeysetErrors> {
     // Fast path: key entries are deserialised straight into typed, borrowed fields. Anything
@@ -548,6 +293,7 @@ fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Policy> 
             None => {}
         }
     }
+    super::sigparse::policy(cx, map, path, &mut policy.signature);
     Some(policy)
 }
 
@@ -607,11 +353,13 @@ fn parse_route(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Route> {
             "a public route examines no credentials, so it cannot require scopes",
         );
     }
+    let signature = super::sigparse::route(cx, map, path, public);
     Some(Route {
         methods,
         path: pattern?,
         public,
         scopes,
+        signature,
     })
 }
 

@@ -7,8 +7,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::ctx::Ctx;
 use super::key::{self, FastKey};
-use super::parse::{Ctx, KeysAcc, Mode};
+use super::parse::{KeysAcc, Mode};
 use crate::json::{JsonPath, StrictSeed};
 
 /// What the document turned out to be.

@@ -4,6 +4,8 @@
 //! the snake_case wire objects into the camelCase JS API. Errors are thrown as JSON text
 //! `{"code": "ERR_...", "message": ..., "errors"?: [{"path", "message"}]}`.
 
+mod sig;
+
 use std::net::IpAddr;
 
 use serde::Deserialize;
@@ -11,8 +13,8 @@ use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
 use crate::{
-    ApiKeyDigest, Context, KeySet, KeysetErrors, LoadError, PublisherKeys, PublisherSecret,
-    Request, UnixTime, Verifier, load_keyset, sign_envelope,
+    ApiKeyDigest, Context, Decision, KeySet, KeysetErrors, LoadError, PublisherKeys,
+    PublisherSecret, Request, UnixTime, Verifier, load_keyset, sign_envelope,
 };
 
 fn throw(code: &str, message: impl Into<String>) -> JsValue {
@@ -78,6 +80,55 @@ struct WireRequest {
     now_ms: f64,
 }
 
+/// Reads a request description (`WireRequest`) into a request and its context.
+fn wire_request(request_json: &str) -> Result<(Request, Context), JsValue> {
+    let wire: WireRequest = serde_json::from_str(request_json).map_err(|e| {
+        throw(
+            "ERR_REQUEST_INVALID",
+            format!("invalid request description: {e}"),
+        )
+    })?;
+    let mut req = Request::new(&wire.method, &wire.url)
+        .map_err(|e| throw("ERR_REQUEST_INVALID", e.to_string()))?;
+    for (n, v) in &wire.headers {
+        req.push_header(n, v);
+    }
+    let ip = match wire.client_ip.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {
+            throw(
+                "ERR_INVALID_OPTIONS",
+                format!("clientIp {s:?} is not an IP address"),
+            )
+        })?),
+    };
+    if !wire.now_ms.is_finite() {
+        return Err(throw("ERR_INVALID_OPTIONS", "now is not a finite time"));
+    }
+    let cx = Context::new(UnixTime::from_millis(wire.now_ms as i64)).with_client_ip(ip);
+    Ok((req, cx))
+}
+
+/// A decision as the JSON the glue reads.
+fn decision_json(d: &Decision) -> String {
+    json!({
+        "allowed": d.allowed,
+        "status": d.status,
+        "reason": d.code(),
+        "message": d.message,
+        "key_id": d.key_id,
+        "scopes": d.scopes,
+        "route": d.route,
+        "headers": d.headers,
+        "nonce": d.nonce.as_ref().map(|c| json!({
+            "key_id": c.key_id,
+            "nonce": c.nonce,
+            "expires_at": c.expires_at.as_secs(),
+        })),
+    })
+    .to_string()
+}
+
 /// A verifier holding one key set (see the Rust `Verifier`), and the publisher keys that
 /// every later update must be signed with, if any.
 #[wasm_bindgen]
@@ -108,42 +159,8 @@ impl WasmVerifier {
 
     /// Decides a request given as JSON; returns the decision as JSON.
     pub fn decide(&self, request_json: &str) -> Result<String, JsValue> {
-        let wire: WireRequest = serde_json::from_str(request_json).map_err(|e| {
-            throw(
-                "ERR_REQUEST_INVALID",
-                format!("invalid request description: {e}"),
-            )
-        })?;
-        let mut req = Request::new(&wire.method, &wire.url)
-            .map_err(|e| throw("ERR_REQUEST_INVALID", e.to_string()))?;
-        for (n, v) in &wire.headers {
-            req.push_header(n, v);
-        }
-        let ip = match wire.client_ip.as_deref() {
-            None | Some("") => None,
-            Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {
-                throw(
-                    "ERR_INVALID_OPTIONS",
-                    format!("clientIp {s:?} is not an IP address"),
-                )
-            })?),
-        };
-        if !wire.now_ms.is_finite() {
-            return Err(throw("ERR_INVALID_OPTIONS", "now is not a finite time"));
-        }
-        let cx = Context::new(UnixTime::from_millis(wire.now_ms as i64)).with_client_ip(ip);
-        let d = self.inner.decide(&req, &cx);
-        Ok(json!({
-            "allowed": d.allowed,
-            "status": d.status,
-            "reason": d.code(),
-            "message": d.message,
-            "key_id": d.key_id,
-            "scopes": d.scopes,
-            "route": d.route,
-            "headers": d.headers,
-        })
-        .to_string())
+        let (req, cx) = wire_request(request_json)?;
+        Ok(decision_json(&self.inner.decide(&req, &cx)))
     }
 
     /// Replaces the key set with a newer revision; throws `ERR_KEYSET_INVALID` or

@@ -16,6 +16,10 @@ pub enum Keygen {
         #[arg(long)]
         id: Option<String>,
     },
+    /// A new Ed25519 signing key: prints {"private_key": ..., "signing": {"alg": "ed25519", "public_key": ...}}.
+    Ed25519,
+    /// A new HMAC-SHA256 secret: prints {"secret": ..., "signing": {"alg": "hmac-sha256", "secret": ...}}.
+    Hmac,
 }
 
 pub fn run(k: Keygen) -> Result<ExitCode, LoadError> {
@@ -33,7 +37,14 @@ pub fn run(k: Keygen) -> Result<ExitCode, LoadError> {
             println!("{out}");
             Ok(ExitCode::SUCCESS)
         }
+        Keygen::Ed25519 => signing_key(keygate::sig::Algorithm::Ed25519),
+        Keygen::Hmac => signing_key(keygate::sig::Algorithm::HmacSha256),
     }
+}
+
+fn signing_key(alg: keygate::sig::Algorithm) -> Result<ExitCode, LoadError> {
+    println!("{}", crate::keyfile::keygen(alg)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `<prefix>-<8 random base62 characters>`, with `_` turned into `-`.

@@ -2,8 +2,10 @@
 //!
 //! Exit codes: 0 success (every request allowed), 1 refused, 2 input could not be loaded.
 
+mod keyfile;
 mod keygen;
 mod keyset;
+mod sign;
 mod util;
 mod verify;
 
@@ -29,6 +31,8 @@ enum Command {
     Keygen(keygen::Keygen),
     /// Decide one or more raw HTTP requests against a key set.
     Verify(verify::VerifyArgs),
+    /// Sign a raw HTTP request (RFC 9421) and write it to stdout.
+    Sign(sign::SignArgs),
     /// Create, edit, check, lint, sign and verify key set files.
     #[command(subcommand)]
     Keyset(keyset::KeysetCmd),
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen(k) => keygen::run(k),
         Command::Verify(v) => verify::run(&v),
+        Command::Sign(s) => sign::run(&s),
         Command::Keyset(k) => keyset::run(k),
     };
     match result {

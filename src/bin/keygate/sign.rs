@@ -1,0 +1,186 @@
+//! `keygate sign`: adds `Content-Digest` (when there is a body), `Signature-Input` and
+//! `Signature` to a raw HTTP/1.1 request and writes it to stdout.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use keygate::UnixTime;
+use keygate::sig::{Algorithm, ComponentId, Signer};
+
+use crate::LoadError;
+use crate::verify::now_or;
+
+#[derive(Args)]
+pub struct SignArgs {
+    /// The signing key: keygen output, a JWK, or a bare base64url key (with --alg).
+    #[arg(long)]
+    key: PathBuf,
+    /// The key's id in the key set (the keyid parameter).
+    #[arg(long)]
+    keyid: String,
+    /// The raw HTTP/1.1 request to sign.
+    #[arg(long)]
+    request: PathBuf,
+    /// Covered components, comma-separated, unquoted: @method,@target-uri,content-digest
+    /// (default: @method, @target-uri, and content-digest when there is a body).
+    #[arg(long)]
+    components: Option<String>,
+    /// Add a fresh random nonce.
+    #[arg(long)]
+    nonce: bool,
+    /// The created time: Unix seconds or RFC 3339 (default: now).
+    #[arg(long)]
+    created: Option<String>,
+    /// An expires time: Unix seconds or RFC 3339.
+    #[arg(long)]
+    expires: Option<String>,
+    /// The signature's label.
+    #[arg(long, default_value = "sig1")]
+    label: String,
+    /// The algorithm: required for a bare key file, checked against any other.
+    #[arg(long, value_parser = ["hmac-sha256", "ed25519"])]
+    alg: Option<String>,
+    /// A tag parameter (the key set's signature_tag, when it has one).
+    #[arg(long)]
+    tag: Option<String>,
+    /// The scheme the request will be sent on (raw HTTP/1.1 text does not carry one).
+    #[arg(long, default_value = "https")]
+    scheme: String,
+}
+
+/// Splits `a,b;key="x,y",c` at commas outside quotes.
+fn split_components(list: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    for c in list.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn time(flag: &str, s: &str) -> Result<UnixTime, LoadError> {
+    UnixTime::parse_flexible(s).map_err(|e| LoadError(format!("{flag} {s:?}: {e}")))
+}
+
+/// Where the header section ends in `raw` (the offset of the empty line) and the line end
+/// the request uses.
+fn header_end(raw: &[u8]) -> (usize, &'static [u8]) {
+    let eol: &[u8] = match raw.iter().position(|&b| b == b'\n') {
+        Some(i) if i > 0 && raw[i - 1] == b'\r' => b"\r\n",
+        _ => b"\n",
+    };
+    let mut pos = 0;
+    let mut seen_line = false;
+    while pos < raw.len() {
+        let end = raw[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(raw.len(), |i| pos + i + 1);
+        let line = &raw[pos..end];
+        let blank = line == b"\n" || line == b"\r\n";
+        if blank && seen_line {
+            return (pos, eol);
+        }
+        seen_line |= !blank;
+        pos = end;
+    }
+    (raw.len(), eol)
+}
+
+pub fn run(a: &SignArgs) -> Result<ExitCode, LoadError> {
+    let alg = a.alg.as_deref().and_then(Algorithm::from_name);
+    let key = crate::keyfile::load(&a.key, alg)?;
+    let raw = std::fs::read(&a.request)
+        .map_err(|e| LoadError(format!("{}: cannot read: {e}", a.request.display())))?;
+    let req = keygate::http1::parse_request(&raw, &a.scheme)
+        .map_err(|e| LoadError(format!("{}: {e}", a.request.display())))?;
+    if let Some(d) = req.defects().first() {
+        return Err(LoadError(format!(
+            "{}: cannot sign a malformed request: {d}",
+            a.request.display()
+        )));
+    }
+    let created = match &a.created {
+        Some(t) => time("--created", t)?,
+        None => now_or(None)?,
+    };
+    let mut signer = Signer::new(key, &a.keyid, created).label(&a.label);
+    if let Some(list) = &a.components {
+        let comps = split_components(list)
+            .iter()
+            .map(|c| ComponentId::parse(c).map_err(|e| LoadError(format!("--components: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        signer = signer.components(comps);
+    }
+    if let Some(t) = &a.expires {
+        signer = signer.expires(time("--expires", t)?);
+    }
+    if let Some(t) = &a.tag {
+        signer = signer.tag(t);
+    }
+    if a.nonce {
+        signer = signer
+            .random_nonce()
+            .map_err(|e| LoadError(e.to_string()))?;
+    }
+    let signed = signer
+        .sign(&req)
+        .map_err(|e| LoadError(format!("cannot sign: {e}")))?;
+
+    let (end, eol) = header_end(&raw);
+    let mut out = Vec::with_capacity(raw.len() + 512);
+    out.extend_from_slice(&raw[..end]);
+    if end == raw.len() && !raw.ends_with(b"\n") {
+        out.extend_from_slice(eol);
+    }
+    for (name, value) in signed.fields() {
+        out.extend_from_slice(format!("{name}: {value}").as_bytes());
+        out.extend_from_slice(eol);
+    }
+    if end == raw.len() {
+        out.extend_from_slice(eol);
+    }
+    out.extend_from_slice(&raw[end..]);
+    std::io::stdout()
+        .write_all(&out)
+        .map_err(|e| LoadError(format!("cannot write the signed request: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_split_outside_quotes() {
+        assert_eq!(
+            split_components("@method, x;key=\"a,b\",,@path"),
+            ["@method", "x;key=\"a,b\"", "@path"]
+        );
+    }
+
+    #[test]
+    fn header_section_end() {
+        assert_eq!(
+            header_end(b"GET / HTTP/1.1\r\nHost: h\r\n\r\nbody"),
+            (25, &b"\r\n"[..])
+        );
+        assert_eq!(
+            header_end(b"\nGET / HTTP/1.1\nHost: h\n\n"),
+            (24, &b"\n"[..])
+        );
+        assert_eq!(header_end(b"GET / HTTP/1.1\nHost: h"), (22, &b"\n"[..]));
+    }
+}

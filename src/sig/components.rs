@@ -1,0 +1,327 @@
+//! Component identifiers (RFC 9421 §2): a derived component (`@method`, ...) or a header
+//! field name, with the parameters this verifier understands. Anything else is refused, not
+//! ignored: a parameter the verifier skipped would change what the signature means.
+
+use std::fmt;
+
+use sfv::{BareItem, FieldType, Item, Parser};
+
+/// A derived component (RFC 9421 §2.2) that applies to requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Derived {
+    Method,
+    TargetUri,
+    Authority,
+    Scheme,
+    RequestTarget,
+    Path,
+    Query,
+    QueryParam,
+}
+
+const DERIVED: [(&str, Derived); 8] = [
+    ("@method", Derived::Method),
+    ("@target-uri", Derived::TargetUri),
+    ("@authority", Derived::Authority),
+    ("@scheme", Derived::Scheme),
+    ("@request-target", Derived::RequestTarget),
+    ("@path", Derived::Path),
+    ("@query", Derived::Query),
+    ("@query-param", Derived::QueryParam),
+];
+
+/// How a header field's value is canonicalized (RFC 9421 §2.1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum FieldMode {
+    /// Values combined with `, `.
+    Plain,
+    /// `;sf`: strict structured-field re-serialization.
+    Structured,
+    /// `;key="m"`: one member of a Dictionary field.
+    Member(String),
+    /// `;bs`: each value wrapped as a Byte Sequence.
+    Binary,
+}
+
+/// What a component identifier refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Source {
+    /// A derived component; `@query-param` carries its (encoded) `name`.
+    Derived(Derived, Option<String>),
+    /// A header field (lower-case name) and how its value is canonicalized.
+    Field(String, FieldMode),
+}
+
+/// A component identifier as it appears in `Signature-Input`, e.g. `"@query-param";name="id"`.
+///
+/// Two identifiers are equal when they have the same name and the same parameters, whatever
+/// the parameters' order (RFC 9421 §2).
+#[derive(Clone)]
+pub struct ComponentId {
+    pub(crate) item: Item,
+    pub(crate) source: Source,
+}
+
+impl PartialEq for ComponentId {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for ComponentId {}
+
+impl fmt::Debug for ComponentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ComponentId({})", self.item.serialize())
+    }
+}
+
+impl fmt::Display for ComponentId {
+    /// The identifier as written in `Signature-Input`: `"@method"`, `"example-dict";key="a"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.item.serialize())
+    }
+}
+
+fn kind(b: &BareItem) -> &'static str {
+    match b {
+        BareItem::Integer(_) => "an integer",
+        BareItem::Decimal(_) => "a decimal",
+        BareItem::String(_) => "a string",
+        BareItem::Token(_) => "a token",
+        BareItem::ByteSequence(_) => "a byte sequence",
+        BareItem::Boolean(_) => "a boolean",
+        BareItem::Date(_) => "a date",
+        BareItem::DisplayString(_) => "a display string",
+    }
+}
+
+impl ComponentId {
+    /// Reads one member of a covered-components inner list. The error says what was expected.
+    pub(crate) fn from_item(item: &Item) -> Result<ComponentId, String> {
+        let BareItem::String(name) = &item.bare_item else {
+            return Err(format!(
+                "expected a quoted component name, found {}",
+                kind(&item.bare_item)
+            ));
+        };
+        let name = name.as_str();
+        let source = if name.starts_with('@') {
+            derived_source(name, item)?
+        } else {
+            field_source(name, item)?
+        };
+        Ok(ComponentId {
+            item: item.clone(),
+            source,
+        })
+    }
+
+    /// Parses an identifier written as in `Signature-Input` but with the name unquoted, as
+    /// key sets and the CLI take them: `@method`, `content-type;sf`, `@query-param;name="id"`.
+    ///
+    /// # Errors
+    /// A message naming what is wrong with the identifier.
+    pub fn parse(text: &str) -> Result<ComponentId, String> {
+        let text = text.trim();
+        let (name, params) = text.split_at(text.find(';').unwrap_or(text.len()));
+        if name.is_empty() {
+            return Err("empty component identifier".to_string());
+        }
+        if name
+            .bytes()
+            .any(|b| b == b'"' || b == b'\\' || !(0x21..0x7f).contains(&b))
+        {
+            return Err(format!("invalid character in component name {name:?}"));
+        }
+        let item: Item = Parser::new(&format!("\"{name}\"{params}"))
+            .parse()
+            .map_err(|e| format!("invalid parameters in component {text:?}: {e}"))?;
+        ComponentId::from_item(&item).map_err(|e| format!("component {text:?}: {e}"))
+    }
+
+    /// The component name: `@method`, `content-digest`.
+    pub fn name(&self) -> &str {
+        match &self.item.bare_item {
+            BareItem::String(s) => s.as_str(),
+            _ => "",
+        }
+    }
+
+    /// Whether this is a plain coverage of header field `field` (lower-case), or a structured
+    /// or byte-sequence one: each covers the whole field value.
+    pub(crate) fn covers_whole_field(&self, field: &str) -> bool {
+        matches!(&self.source, Source::Field(n, mode) if n == field && !matches!(mode, FieldMode::Member(_)))
+    }
+}
+
+fn derived_source(name: &str, item: &Item) -> Result<Source, String> {
+    let Some(&(_, d)) = DERIVED.iter().find(|(n, _)| *n == name) else {
+        return Err(match name {
+            "@signature-params" => {
+                "\"@signature-params\" must not be listed as a covered component".to_string()
+            }
+            "@status" => "\"@status\" applies to responses, not requests".to_string(),
+            _ => format!("unknown derived component {name:?}"),
+        });
+    };
+    let mut query_name = None;
+    for (k, v) in &item.params {
+        match (k.as_str(), d) {
+            ("name", Derived::QueryParam) => match v {
+                BareItem::String(s) => query_name = Some(s.as_str().to_string()),
+                other => {
+                    return Err(format!(
+                        "parameter \"name\" of {name:?} must be a string, found {}",
+                        kind(other)
+                    ));
+                }
+            },
+            ("req", _) => return Err(req_refused(name)),
+            (p, _) => return Err(format!("unsupported parameter {p:?} on {name:?}")),
+        }
+    }
+    if d == Derived::QueryParam && query_name.is_none() {
+        return Err("\"@query-param\" needs a \"name\" parameter".to_string());
+    }
+    Ok(Source::Derived(d, query_name))
+}
+
+fn req_refused(name: &str) -> String {
+    format!("parameter \"req\" on {name:?} applies only to signed responses")
+}
+
+fn field_source(name: &str, item: &Item) -> Result<Source, String> {
+    if name.is_empty() {
+        return Err("empty component name".to_string());
+    }
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(format!(
+            "field component names are lower-case: write {:?}",
+            name.to_ascii_lowercase()
+        ));
+    }
+    if !crate::request::is_token(name) {
+        return Err(format!("{name:?} is not a field name"));
+    }
+    let (mut sf, mut bs, mut key) = (false, false, None);
+    for (k, v) in &item.params {
+        let flag = |p: &str| match v {
+            BareItem::Boolean(true) => Ok(true),
+            other => Err(format!(
+                "parameter {p:?} on {name:?} takes no value, found {}",
+                kind(other)
+            )),
+        };
+        match k.as_str() {
+            "sf" => sf = flag("sf")?,
+            "bs" => bs = flag("bs")?,
+            "key" => match v {
+                BareItem::String(s) => key = Some(s.as_str().to_string()),
+                other => {
+                    return Err(format!(
+                        "parameter \"key\" on {name:?} must be a string, found {}",
+                        kind(other)
+                    ));
+                }
+            },
+            "req" => return Err(req_refused(name)),
+            "tr" => {
+                return Err(format!(
+                    "trailer fields are not supported (\"tr\" on {name:?})"
+                ));
+            }
+            p => return Err(format!("unsupported parameter {p:?} on {name:?}")),
+        }
+    }
+    let mode = match (sf, bs, key) {
+        (_, true, Some(_)) | (true, true, None) => {
+            return Err(format!(
+                "parameter \"bs\" on {name:?} cannot be combined with \"sf\" or \"key\""
+            ));
+        }
+        (_, false, Some(k)) => FieldMode::Member(k),
+        (true, false, None) => {
+            if super::derive::structured_type(name).is_none() {
+                return Err(format!(
+                    "the structured type of field {name:?} is not known; cover it without \"sf\""
+                ));
+            }
+            FieldMode::Structured
+        }
+        (false, true, None) => FieldMode::Binary,
+        (false, false, None) => FieldMode::Plain,
+    };
+    Ok(Source::Field(name.to_string(), mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        ComponentId::parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn parses_and_serializes() {
+        for t in [
+            "@method",
+            "@target-uri",
+            "content-digest",
+            "content-type",
+            "@query-param;name=\"Pet\"",
+            "example-dict;key=\"a\"",
+            "content-digest;sf",
+            "x-thing;bs",
+            "signature;key=\"sig1\"",
+        ] {
+            let c = ComponentId::parse(t).unwrap();
+            let (name, params) = t.split_at(t.find(';').unwrap_or(t.len()));
+            assert_eq!(c.to_string(), format!("\"{name}\"{params}"));
+            assert_eq!(c.name(), name);
+        }
+    }
+
+    #[test]
+    fn equality_ignores_parameter_order() {
+        let a = ComponentId::parse("signature;key=\"a\";sf").unwrap();
+        let b = ComponentId::parse("signature;sf;key=\"a\"").unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, ComponentId::parse("signature;key=\"b\"").unwrap());
+        assert_ne!(
+            ComponentId::parse("content-digest").unwrap(),
+            ComponentId::parse("content-digest;sf").unwrap()
+        );
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        assert!(err("@nope").contains("unknown derived component"));
+        assert!(err("@status").contains("responses"));
+        assert!(err("@signature-params").contains("must not be listed"));
+        assert!(err("@method;req").contains("signed responses"));
+        assert!(err("@query-param").contains("needs a \"name\""));
+        assert!(err("@query-param;name=a").contains("must be a string"));
+        assert!(err("@path;foo").contains("unsupported parameter"));
+        assert!(err("Content-Type").contains("lower-case"));
+        assert!(err("x;tr").contains("trailer"));
+        assert!(err("x;bs;sf").contains("cannot be combined"));
+        assert!(err("x;sf=?0").contains("takes no value"));
+        assert!(err("x-unknown;sf").contains("not known"));
+        assert!(err("x;zz").contains("unsupported parameter"));
+        assert!(err("").contains("empty"));
+        assert!(err("a\"b").contains("invalid character"));
+        assert!(err("a;=").contains("invalid parameters"));
+    }
+
+    #[test]
+    fn non_string_names_are_refused() {
+        let item: Item = Parser::new("method").parse().unwrap();
+        assert!(
+            ComponentId::from_item(&item)
+                .unwrap_err()
+                .contains("found a token")
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! Component values (RFC 9421 §2.1, §2.2): what each covered component contributes to the
+//! signature base for a given request.
+//!
+//! Every value must be visible ASCII or spaces: a header value with other bytes is refused
+//! rather than guessed at, because the bytes a client signed cannot be recovered reliably
+//! from text that went through a UTF-8 or Latin-1 decoder.
+
+use sfv::{Dictionary, FieldType, Item, List, ListEntry, Parser};
+
+use super::components::{ComponentId, Derived, FieldMode, Source};
+use super::query;
+use crate::request::Request;
+
+/// The structured type of a known header field (RFC 9651 §2), for `;sf`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SfType {
+    Dictionary,
+    List,
+    Item,
+}
+
+/// Header fields registered with a structured type (IANA HTTP Field Name registry).
+const STRUCTURED: &[(&str, SfType)] = &[
+    ("accept-ch", SfType::List),
+    ("accept-signature", SfType::Dictionary),
+    ("cache-status", SfType::List),
+    ("cdn-cache-control", SfType::Dictionary),
+    ("client-cert", SfType::Item),
+    ("client-cert-chain", SfType::List),
+    ("content-digest", SfType::Dictionary),
+    ("cross-origin-embedder-policy", SfType::Item),
+    ("cross-origin-opener-policy", SfType::Item),
+    ("document-policy", SfType::Dictionary),
+    ("origin-agent-cluster", SfType::Item),
+    ("permissions-policy", SfType::Dictionary),
+    ("priority", SfType::Dictionary),
+    ("proxy-status", SfType::List),
+    ("repr-digest", SfType::Dictionary),
+    ("reporting-endpoints", SfType::Dictionary),
+    ("sec-fetch-dest", SfType::Item),
+    ("sec-fetch-mode", SfType::Item),
+    ("sec-fetch-site", SfType::Item),
+    ("sec-fetch-user", SfType::Item),
+    ("signature", SfType::Dictionary),
+    ("signature-input", SfType::Dictionary),
+    ("unencoded-digest", SfType::Dictionary),
+    ("want-content-digest", SfType::Dictionary),
+    ("want-repr-digest", SfType::Dictionary),
+];
+
+pub(crate) fn structured_type(name: &str) -> Option<SfType> {
+    STRUCTURED.iter().find(|(n, _)| *n == name).map(|&(_, t)| t)
+}
+
+/// `@authority`: the host lower-cased and the scheme's default port removed (RFC 9110 §4.2.3).
+pub(crate) fn authority(req: &Request) -> String {
+    let raw = req.authority();
+    // An IPv6 literal keeps its colons inside the brackets.
+    let split_at = match raw.rfind(']') {
+        Some(end) => raw[end..].find(':').map(|i| end + i),
+        None => raw.rfind(':'),
+    };
+    let (host, port) = match split_at {
+        Some(i) => (&raw[..i], Some(&raw[i + 1..])),
+        None => (raw, None),
+    };
+    let default = match req.scheme() {
+        "http" => Some("80"),
+        "https" => Some("443"),
+        _ => None,
+    };
+    let mut out = host.to_ascii_lowercase();
+    if let Some(p) = port.filter(|p| !p.is_empty() && Some(*p) != default) {
+        out.push(':');
+        out.push_str(p);
+    }
+    out
+}
+
+fn target_uri(req: &Request) -> String {
+    let mut s = format!("{}://{}{}", req.scheme(), authority(req), req.path());
+    if let Some(q) = req.query() {
+        s.push('?');
+        s.push_str(q);
+    }
+    s
+}
+
+fn derived_value(d: Derived, qname: Option<&str>, req: &Request) -> Result<String, String> {
+    Ok(match d {
+        Derived::Method => req.method().to_string(),
+        Derived::TargetUri => target_uri(req),
+        Derived::Authority => authority(req),
+        Derived::Scheme => req.scheme().to_string(),
+        Derived::RequestTarget => match req.query() {
+            Some(q) => format!("{}?{q}", req.path()),
+            None => req.path().to_string(),
+        },
+        Derived::Path => req.path().to_string(),
+        Derived::Query => format!("?{}", req.query().unwrap_or("")),
+        Derived::QueryParam => {
+            let name = qname.unwrap_or("");
+            let mut found = query::values_named(req.query().unwrap_or(""), name);
+            match found.len() {
+                0 => return Err(format!("the query has no parameter {name:?}")),
+                1 => found.swap_remove(0),
+                n => {
+                    return Err(format!(
+                        "query parameter {name:?} occurs {n} times; cover \"@query\" instead"
+                    ));
+                }
+            }
+        }
+    })
+}
+
+fn serialize_entry(entry: &ListEntry) -> String {
+    match entry {
+        ListEntry::Item(item) => item.serialize(),
+        ListEntry::InnerList(_) => vec![entry.clone()].serialize().unwrap_or_default(),
+    }
+}
+
+fn field_value(name: &str, mode: &FieldMode, req: &Request) -> Result<String, String> {
+    let values: Vec<&str> = req.header_values(name).collect();
+    if values.is_empty() {
+        return Err(format!("the request has no {name:?} header"));
+    }
+    if let Some(v) = values
+        .iter()
+        .find(|v| !v.bytes().all(|b| (0x20..0x7f).contains(&b)))
+    {
+        let _ = v;
+        return Err(format!(
+            "header {name:?} has characters outside visible ASCII; such values cannot be verified"
+        ));
+    }
+    let combined = values.join(", ");
+    let not_sf = |t: &str, e: sfv::Error| format!("header {name:?} is not a valid {t}: {e}");
+    match mode {
+        FieldMode::Plain => Ok(combined),
+        FieldMode::Binary => {
+            let list: List = values
+                .iter()
+                .map(|v| ListEntry::from(Item::new(v.as_bytes().to_vec())))
+                .collect();
+            Ok(list.serialize().unwrap_or_default())
+        }
+        FieldMode::Member(key) => {
+            let dict: Dictionary = Parser::new(&combined)
+                .parse()
+                .map_err(|e| not_sf("Dictionary", e))?;
+            dict.get(key.as_str())
+                .map(serialize_entry)
+                .ok_or_else(|| format!("header {name:?} has no member {key:?}"))
+        }
+        FieldMode::Structured => match structured_type(name) {
+            Some(SfType::Dictionary) => Parser::new(&combined)
+                .parse::<Dictionary>()
+                .map(|d| d.serialize().unwrap_or_default())
+                .map_err(|e| not_sf("Dictionary", e)),
+            Some(SfType::List) => Parser::new(&combined)
+                .parse::<List>()
+                .map(|l| l.serialize().unwrap_or_default())
+                .map_err(|e| not_sf("List", e)),
+            Some(SfType::Item) => Parser::new(&combined)
+                .parse::<Item>()
+                .map(|i| i.serialize())
+                .map_err(|e| not_sf("Item", e)),
+            None => Err(format!("the structured type of {name:?} is not known")),
+        },
+    }
+}
+
+/// The value `component` contributes for `req`. An error means the component cannot be
+/// derived from this request (a covered header is missing, a dictionary member is absent),
+/// so no signature over it can verify.
+pub(crate) fn value(component: &ComponentId, req: &Request) -> Result<String, String> {
+    match &component.source {
+        Source::Derived(d, qname) => derived_value(*d, qname.as_deref(), req),
+        Source::Field(name, mode) => field_value(name, mode, req),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn val(c: &str, req: &Request) -> Result<String, String> {
+        value(&ComponentId::parse(c).unwrap(), req)
+    }
+
+    #[test]
+    fn rfc9421_derived_examples() {
+        let r = Request::new("POST", "https://www.example.com/path?param=value").unwrap();
+        assert_eq!(val("@method", &r).unwrap(), "POST");
+        assert_eq!(
+            val("@target-uri", &r).unwrap(),
+            "https://www.example.com/path?param=value"
+        );
+        assert_eq!(val("@authority", &r).unwrap(), "www.example.com");
+        assert_eq!(val("@scheme", &r).unwrap(), "https");
+        assert_eq!(val("@request-target", &r).unwrap(), "/path?param=value");
+        assert_eq!(val("@path", &r).unwrap(), "/path");
+        assert_eq!(val("@query", &r).unwrap(), "?param=value");
+        let r = Request::new("GET", "http://h/p").unwrap();
+        assert_eq!(val("@query", &r).unwrap(), "?");
+        let r = Request::new("GET", "https://h/p?param=value&foo=bar&baz=batman&qux=").unwrap();
+        assert_eq!(val("@query-param;name=\"baz\"", &r).unwrap(), "batman");
+        assert_eq!(val("@query-param;name=\"qux\"", &r).unwrap(), "");
+        assert!(val("@query-param;name=\"nope\"", &r).is_err());
+        let r = Request::new("GET", "https://h/p?a=1&a=2").unwrap();
+        assert!(
+            val("@query-param;name=\"a\"", &r)
+                .unwrap_err()
+                .contains("2 times")
+        );
+    }
+
+    #[test]
+    fn authority_is_normalized() {
+        for (url, want) in [
+            ("https://Example.COM:443/", "example.com"),
+            ("http://example.com:80/", "example.com"),
+            ("https://example.com:80/", "example.com:80"),
+            ("http://example.com:/", "example.com"),
+            ("https://[2001:DB8::1]:443/", "[2001:db8::1]"),
+            ("https://[2001:db8::1]:8443/", "[2001:db8::1]:8443"),
+            ("https://[::1]/", "[::1]"),
+        ] {
+            let r = Request::new("GET", url).unwrap();
+            assert_eq!(authority(&r), want, "{url}");
+        }
+        let r = Request::new("GET", "https://Example.com:443/a?b").unwrap();
+        assert_eq!(target_uri(&r), "https://example.com/a?b");
+    }
+
+    #[test]
+    fn rfc9421_field_examples() {
+        let r = Request::new("GET", "https://www.example.com/")
+            .unwrap()
+            .with_header("Cache-Control", "max-age=60")
+            .with_header("Cache-Control", "   must-revalidate")
+            .with_header("X-Empty-Header", " ")
+            .with_header("Example-Dict", " a=1,    b=2;x=1;y=2,   c=(a   b   c)")
+            .with_header("Content-Digest", "sha-256=:AAAA:,   sha-512=:BBBB:");
+        assert_eq!(
+            val("cache-control", &r).unwrap(),
+            "max-age=60, must-revalidate"
+        );
+        assert_eq!(val("x-empty-header", &r).unwrap(), "");
+        assert_eq!(
+            val("example-dict", &r).unwrap(),
+            "a=1,    b=2;x=1;y=2,   c=(a   b   c)"
+        );
+        assert_eq!(val("example-dict;key=\"a\"", &r).unwrap(), "1");
+        assert_eq!(val("example-dict;key=\"b\"", &r).unwrap(), "2;x=1;y=2");
+        assert_eq!(val("example-dict;key=\"c\"", &r).unwrap(), "(a b c)");
+        assert!(val("example-dict;key=\"zz\"", &r).is_err());
+        assert_eq!(
+            val("content-digest;sf", &r).unwrap(),
+            "sha-256=:AAAA:, sha-512=:BBBB:"
+        );
+        assert!(
+            val("missing", &r)
+                .unwrap_err()
+                .contains("no \"missing\" header")
+        );
+        assert!(val("cache-control;key=\"x\"", &r).is_err());
+    }
+
+    #[test]
+    fn byte_sequence_wrapping() {
+        let two = Request::new("GET", "https://h/")
+            .unwrap()
+            .with_header("Example-Header", "value, with, lots")
+            .with_header("Example-Header", "of, commas");
+        assert_eq!(
+            val("example-header;bs", &two).unwrap(),
+            ":dmFsdWUsIHdpdGgsIGxvdHM=:, :b2YsIGNvbW1hcw==:"
+        );
+        let one = Request::new("GET", "https://h/")
+            .unwrap()
+            .with_header("Example-Header", "value, with, lots, of, commas");
+        assert_eq!(
+            val("example-header;bs", &one).unwrap(),
+            ":dmFsdWUsIHdpdGgsIGxvdHMsIG9mLCBjb21tYXM=:"
+        );
+        assert_eq!(val("example-header", &one), val("example-header", &two));
+    }
+
+    #[test]
+    fn non_ascii_values_are_refused() {
+        let r = Request::new("GET", "https://h/")
+            .unwrap()
+            .with_header("X-Name", "caf\u{e9}");
+        assert!(val("x-name", &r).unwrap_err().contains("visible ASCII"));
+    }
+}

@@ -1,0 +1,68 @@
+//! HTTP Message Signatures (RFC 9421) over requests, with `Content-Digest` (RFC 9530).
+//!
+//! keygate verifies `hmac-sha256` and `ed25519` signatures as part of
+//! [`Verifier::decide`](crate::Verifier::decide) and produces them with [`Signer`]. The
+//! pieces, in the order a request flows through them:
+//!
+//! - `parse`: `Signature-Input` / `Signature` as Structured Field dictionaries (`sfv`);
+//! - `components`, `derive`, `query`: component identifiers and their values;
+//! - `base`: the signature base, byte for byte;
+//! - `alg`: the algorithms and their keys;
+//! - `digest`: `Content-Digest` against the body (or its streamed digests, see
+//!   [`BodyHasher`](crate::BodyHasher));
+//! - `replay`: the nonce store;
+//! - `check`: the policy checks in their fixed order.
+//!
+//! See `docs/signatures.md` for the policy knobs and the order of checks.
+
+mod alg;
+mod base;
+pub(crate) mod check;
+mod components;
+mod derive;
+pub(crate) mod digest;
+mod keytext;
+mod parse;
+mod query;
+mod replay;
+mod sign;
+
+pub use alg::{Algorithm, HmacSecret, SignerKey, VerifierKey};
+pub use components::ComponentId;
+pub use digest::content_digest;
+pub use parse::{MAX_COMPONENTS, MAX_SIGNATURES, SignatureParams};
+pub use replay::{MemoryNonceStore, NonceClaim, NonceStore};
+pub use sign::{SignError, SignedHeaders, Signer};
+
+pub(crate) use parse::{Presented, presented};
+
+use crate::request::Request;
+
+/// The signature base (RFC 9421 §2.5) of the signature labelled `label` in `req`, as the
+/// verifier rebuilds it. Useful to debug a signer that disagrees with keygate.
+///
+/// # Errors
+/// When the request carries no such signature, its fields are malformed, or a covered
+/// component cannot be derived from the request.
+pub fn signature_base(req: &Request, label: &str) -> Result<String, String> {
+    let all = presented(req)?.ok_or("the request has no Signature-Input")?;
+    let p = all
+        .into_iter()
+        .find(|p| p.label == label)
+        .ok_or_else(|| format!("no signature labelled {label:?}"))?;
+    let parsed = p.parsed?;
+    base::signature_base(&parsed.components, &base::params_value(&parsed.inner), req)
+}
+
+/// The parameters of the signature labelled `label` in `req`.
+///
+/// # Errors
+/// As for [`signature_base`].
+pub fn signature_params(req: &Request, label: &str) -> Result<SignatureParams, String> {
+    let all = presented(req)?.ok_or("the request has no Signature-Input")?;
+    all.into_iter()
+        .find(|p| p.label == label)
+        .ok_or_else(|| format!("no signature labelled {label:?}"))?
+        .parsed
+        .map(|p| p.params)
+}

@@ -1,0 +1,172 @@
+//! Helpers shared by the signature integration tests.
+#![allow(dead_code)]
+
+use keygate::sig::{ComponentId, HmacSecret, Signer, SignerKey, VerifierKey};
+use keygate::{Context, Decision, KeySet, Request, UnixTime, Verifier};
+use serde_json::{Value, json};
+
+pub const NOW: i64 = 1_764_374_400; // 2025-11-29T00:00:00Z
+
+pub fn now() -> UnixTime {
+    UnixTime::from_secs(NOW)
+}
+
+pub fn cx() -> Context {
+    Context::new(now())
+}
+
+/// A fixed Ed25519 key (seed 7 7 7 ...).
+pub fn ed_key() -> SignerKey {
+    SignerKey::ed25519_seed(&[7; 32]).unwrap()
+}
+
+/// A fixed HMAC secret (32 bytes of 9).
+pub fn hmac_key() -> SignerKey {
+    SignerKey::HmacSha256(HmacSecret::new(vec![9; 32]).unwrap())
+}
+
+pub fn b64url(b: &[u8]) -> String {
+    keygate::encoding_util::b64url_encode(b)
+}
+
+/// The key-set `signing` object for a signer key.
+pub fn signing_json(k: &SignerKey) -> Value {
+    match k.verifier_key() {
+        VerifierKey::Ed25519(v) => json!({"alg": "ed25519", "public_key": b64url(v.as_bytes())}),
+        VerifierKey::HmacSha256(s) => {
+            json!({"alg": "hmac-sha256", "secret": b64url(s.expose_secret())})
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// The API key of the `api` test key.
+pub const API_KEY: &str = "legacy-api-key-for-tests";
+
+/// A key set with `ed` (ed25519), `hm` (hmac), `both` (API key + ed25519 signing, signature
+/// optional), `api` (API key only), applying `policy` and `routes`.
+pub fn keyset_with(policy: Value, routes: Value, extra_keys: Vec<Value>) -> KeySet {
+    let mut keys = vec![
+        json!({"id": "ed", "signing": signing_json(&ed_key()), "scopes": ["orders:*"]}),
+        json!({"id": "hm", "signing": signing_json(&hmac_key())}),
+        json!({"id": "both", "api_key_hash": keygate::ApiKeyDigest::of("both-api-key").to_string(),
+               "signing": signing_json(&ed_key()), "require_signature": false}),
+        json!({"id": "api", "api_key_hash": keygate::ApiKeyDigest::of(API_KEY).to_string()}),
+    ];
+    keys.extend(extra_keys);
+    let doc =
+        json!({"keygate": 1, "revision": 1, "policy": policy, "routes": routes, "keys": keys});
+    KeySet::from_json(doc.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn keyset() -> KeySet {
+    keyset_with(json!({}), json!([]), vec![])
+}
+
+pub fn verifier() -> Verifier {
+    Verifier::new(keyset())
+}
+
+pub fn components(list: &[&str]) -> Vec<ComponentId> {
+    list.iter()
+        .map(|c| ComponentId::parse(c).unwrap())
+        .collect()
+}
+
+pub fn post(url: &str, body: &[u8]) -> Request {
+    Request::new("POST", url)
+        .unwrap()
+        .with_header("Content-Type", "application/json")
+        .with_body(body.to_vec())
+}
+
+/// `req` signed by `key` as `keyid` with the default components at `NOW`.
+pub fn signed(req: Request, key: SignerKey, keyid: &str) -> Request {
+    sign_with(req, Signer::new(key, keyid, now()))
+}
+
+pub fn sign_with(mut req: Request, signer: Signer) -> Request {
+    let s = signer.sign(&req).unwrap();
+    s.apply(&mut req);
+    req
+}
+
+pub fn code(d: &Decision) -> &'static str {
+    d.code().unwrap_or("allowed")
+}
+
+pub fn header<'a>(d: &'a Decision, name: &str) -> Option<&'a str> {
+    d.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// A copy of `req` with every field named `name` replaced by `value` (or removed).
+pub fn with_field(req: &Request, name: &str, value: Option<&str>) -> Request {
+    rebuild(
+        req,
+        req.method(),
+        &url_of(req),
+        |n, v| {
+            if n.eq_ignore_ascii_case(name) {
+                value.map(str::to_string)
+            } else {
+                Some(v.to_string())
+            }
+        },
+        req.body().map(<[u8]>::to_vec),
+    )
+}
+
+pub fn url_of(req: &Request) -> String {
+    let q = req.query().map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{}://{}{}{q}", req.scheme(), req.authority(), req.path())
+}
+
+/// Rebuilds a request with another method/URL/body, mapping each header field.
+pub fn rebuild(
+    req: &Request,
+    method: &str,
+    url: &str,
+    mut map: impl FnMut(&str, &str) -> Option<String>,
+    body: Option<Vec<u8>>,
+) -> Request {
+    let mut out = Request::new(method, url).unwrap();
+    for (n, v) in header_pairs(req) {
+        if let Some(v) = map(&n, &v) {
+            out.push_header(&n, &v);
+        }
+    }
+    if let Some(b) = body {
+        out = out.with_body(b);
+    }
+    out
+}
+
+/// Every header field of a request, in order. (Read through the public API: the names of
+/// interest are known to the tests.)
+pub fn header_pairs(req: &Request) -> Vec<(String, String)> {
+    const NAMES: &[&str] = &[
+        "host",
+        "date",
+        "content-type",
+        "content-digest",
+        "content-length",
+        "x-custom",
+        "example-dict",
+        "cache-status",
+        "authorization",
+        "x-api-key",
+        "signature-input",
+        "signature",
+        "accept",
+    ];
+    let mut out = Vec::new();
+    for n in NAMES {
+        for v in req.header_values(n) {
+            out.push((n.to_string(), v.to_string()));
+        }
+    }
+    out
+}
