@@ -47,6 +47,18 @@ export type ReasonCode =
   | 'ip_not_allowed'
   | 'scope_missing'
   | 'route_denied'
+  | 'signature_required'
+  | 'signature_invalid'
+  | 'signature_expired'
+  | 'signature_too_old'
+  | 'signature_in_future'
+  | 'components_missing'
+  | 'digest_missing'
+  | 'digest_mismatch'
+  | 'nonce_missing'
+  | 'nonce_replayed'
+  | 'algorithm_mismatch'
+  | 'key_mismatch'
   | 'keyset_stale'
   | 'keyset_unavailable';
 
