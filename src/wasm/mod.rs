@@ -263,3 +263,6 @@ pub fn generate_api_key(prefix: &str) -> Result<String, JsValue> {
 pub fn hash_api_key(key: &str) -> String {
     ApiKeyDigest::of(key).to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+# keygate: wasm module, npm package (pkg/), native CLI, local gateway, every test layer.
+#
+#   make build   wasm + pkg/ ready for `npm pack` + target/release/keygate
+#   make dev     the gateway in workerd (wrangler dev) with the DEMO key set, demo page at /
+#   make test    native Rust, wasm (Node), package (Node), gateway (workerd), demo page (Chromium)
+#   make lint    rustfmt, clippy (native and wasm32)
+#
+# Incremental: each step is a file rule, so a warm `make test` only re-runs the tests.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+.DELETE_ON_ERROR:
+
+ROOT := $(CURDIR)
+TOOLS := $(ROOT)/.tools
+# node_modules/.bin first: its `node` is Node 22 (the `node` devDependency), so wrangler,
+# the tests and wasm-bindgen-test-runner all run on the Node 22 track (docs/deployment.md).
+export PATH := $(ROOT)/node_modules/.bin:$(TOOLS)/bin:$(PATH)
+export WRANGLER_SEND_METRICS := false
+
+# The CLI must be exactly the wasm-bindgen crate's version ("schema version must match").
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
+WASM_BINDGEN := $(TOOLS)/bin/wasm-bindgen
+
+RUST_SRC := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
+WASM_RAW := target/wasm32-unknown-unknown/wasm/keygate.wasm
+PKG_WASM := pkg/wasm/keygate_bg.wasm
+PKG_SRC := pkg/package.json $(shell find pkg/src -type f)
+NPM_STAMP := node_modules/.package-lock.json
+VENDOR := www/vendor/keygate/package.json
+WORKER_BUNDLE := dist/gateway.js
+CLI := target/release/keygate
+
+.PHONY: build tools wasm-target wasm-bindgen-cli wasm pkg vendor bundle cli dev test \
+	test-rust test-wasm test-js test-worker test-e2e lint clean
+
+build: pkg vendor cli
+
+# --- tools -------------------------------------------------------------------------------
+
+tools: wasm-target wasm-bindgen-cli
+
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+		|| rustup target add wasm32-unknown-unknown
+
+wasm-bindgen-cli:
+	@test -n "$(WASM_BINDGEN_VERSION)" || { echo "no wasm-bindgen in Cargo.lock" >&2; exit 1; }
+	@if [ "$$($(WASM_BINDGEN) --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] \
+		|| [ ! -x $(TOOLS)/bin/wasm-bindgen-test-runner ]; then \
+		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) into .tools"; \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root $(TOOLS); \
+	fi
+
+$(NPM_STAMP): package.json package-lock.json pkg/package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# --- wasm and the npm package --------------------------------------------------------------
+
+wasm: $(PKG_WASM)
+
+$(WASM_RAW): $(RUST_SRC) | tools
+	cargo build --lib --target wasm32-unknown-unknown --profile wasm
+	@touch $@
+
+# wasm-bindgen --target web: the JS glue exports initSync/init; pkg/src/wasm/*.js pick how the
+# module is obtained (workerd import, Node file read, browser fetch). Then wasm-opt from npm.
+$(PKG_WASM): $(WASM_RAW) $(NPM_STAMP) | tools
+	$(WASM_BINDGEN) --target web --no-typescript --out-dir pkg/wasm --out-name keygate $(WASM_RAW)
+	wasm-opt -Oz pkg/wasm/keygate_bg.wasm -o pkg/wasm/keygate_bg.wasm
+	@ls -l pkg/wasm/keygate_bg.wasm | awk '{print "pkg/wasm/keygate_bg.wasm: " $$5 " bytes"}'
+
+pkg: $(PKG_WASM) $(NPM_STAMP)
+
+# The demo page loads the package from the gateway's own assets (gitignored copy).
+vendor: $(VENDOR)
+
+$(VENDOR): $(PKG_WASM) $(PKG_SRC) demo/keyset.json
+	rm -rf www/vendor
+	mkdir -p www/vendor/keygate/wasm
+	cp -R pkg/src www/vendor/keygate/src
+	cp pkg/wasm/keygate.js pkg/wasm/keygate_bg.wasm www/vendor/keygate/wasm/
+	cp demo/keyset.json www/vendor/demo-keyset.json
+	cp pkg/package.json $@
+
+# The gateway exactly as `wrangler deploy` would upload it (offline; also the size check).
+bundle: $(WORKER_BUNDLE)
+
+$(WORKER_BUNDLE): $(PKG_WASM) $(PKG_SRC) wrangler.toml $(NPM_STAMP)
+	rm -rf dist
+	wrangler deploy --dry-run --outdir dist > dist.log 2>&1 || { cat dist.log >&2; rm -f dist.log; exit 1; }
+	@grep -E 'Total Upload|gzip' dist.log || true
+	@rm -f dist.log
+	@test -f $@
+
+cli: $(CLI)
+
+$(CLI): $(RUST_SRC)
+	cargo build --release --features cli
+	@touch $@
+
+# --- run -------------------------------------------------------------------------------------
+
+# DEMO key set only here, through the gitignored .dev.vars; a deployed gateway never sees it.
+dev: pkg vendor
+	node scripts/dev-vars.mjs
+	wrangler dev --ip 127.0.0.1 --port $${PORT:-8787} --show-interactive-dev-session=false
+
+# --- tests -----------------------------------------------------------------------------------
+
+test: test-rust test-wasm test-js test-worker test-e2e
+
+test-rust:
+	cargo test --features cli
+
+# tests/wasm.rs (public API on wasm32) and src/wasm/tests.rs (the facade's JSON contract).
+test-wasm: tools $(NPM_STAMP)
+	cargo test --target wasm32-unknown-unknown --lib --test wasm
+
+# The package from plain Node, then the type tests (strict; misuses must not compile).
+test-js: pkg
+	node --test 'tests/js/*.test.mjs'
+	tsc -p tests/types
+
+test-worker: bundle
+	node --test 'tests/worker/*.test.mjs'
+
+test-e2e: pkg vendor
+	node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
+
+lint: tools
+	cargo fmt --check
+	cargo clippy --all-targets --features cli -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --test wasm --profile test -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+
+clean:
+	rm -rf pkg/wasm www/vendor dist .wrangler tests/e2e/screenshots .dev.vars
+	cargo clean

@@ -1,0 +1,201 @@
+// Shared by the Workers and Hono middleware: option checks, the per-isolate key set source
+// (load once, refresh in the background), the audit log line and the refusal response.
+
+import { Keygate, publisherKeysText } from './keygate.js';
+import { checkKeySet } from './keys.js';
+import { KeygateError, describe, invalidOptions } from './errors.js';
+
+const DEFAULT_REFRESH_SECONDS = 30;
+
+/**
+ * Checks middleware options once, at creation, and returns a private copy (the caller's
+ * object is never mutated or kept). `extra` names options specific to one middleware.
+ */
+export function checkEdgeOptions(where, options, extra = {}) {
+  if (options === null || typeof options !== 'object') {
+    throw invalidOptions(`${where}: options must be an object with a keySet, got ${describe(options)}`);
+  }
+  const known = new Set(['keySet', 'publisherKeys', 'refreshSeconds', 'log', 'onWarning', ...Object.keys(extra)]);
+  for (const k of Object.keys(options)) {
+    if (!known.has(k)) throw invalidOptions(`${where}: unknown option ${JSON.stringify(k)}`);
+  }
+  const { keySet, publisherKeys, refreshSeconds, log, onWarning } = options;
+  if (keySet === undefined || keySet === null) {
+    throw invalidOptions(`${where}: options.keySet is required (key set JSON, object, or a function of env)`);
+  }
+  const pinned = typeof publisherKeys === 'function' ? publisherKeys : publisherKeysText(publisherKeys, where);
+  if (typeof keySet !== 'function' && pinned === undefined) {
+    // A fixed key set is validated now, so a bad one fails at deploy time, not per request.
+    // (A signed envelope is checked on first use, with its publisher keys.)
+    const check = checkKeySet(keySet);
+    if (!check.valid) {
+      const first = check.errors[0];
+      throw new KeygateError('ERR_KEYSET_INVALID', `${where}: invalid key set: ${first.path}: ${first.message}`, {
+        errors: check.errors,
+      });
+    }
+  }
+  if (
+    refreshSeconds !== undefined &&
+    typeof refreshSeconds !== 'function' &&
+    !(typeof refreshSeconds === 'number' && refreshSeconds >= 0 && Number.isFinite(refreshSeconds))
+  ) {
+    throw invalidOptions(`${where}: options.refreshSeconds must be a number >= 0 or a function of env`);
+  }
+  if (log !== undefined && typeof log !== 'boolean' && typeof log !== 'function') {
+    throw invalidOptions(`${where}: options.log must be a boolean or a function`);
+  }
+  if (onWarning !== undefined && typeof onWarning !== 'function') {
+    throw invalidOptions(`${where}: options.onWarning must be a function`);
+  }
+  for (const [k, type] of Object.entries(extra)) {
+    if (options[k] !== undefined && typeof options[k] !== type) {
+      throw invalidOptions(`${where}: options.${k} must be a ${type}`);
+    }
+  }
+  const copy = {
+    publisherKeys: pinned,
+    keySet: typeof keySet === 'function' || typeof keySet === 'string' ? keySet : JSON.stringify(keySet),
+    refreshSeconds: refreshSeconds ?? DEFAULT_REFRESH_SECONDS,
+    log: log === undefined || log === true ? logLine : log === false ? null : log,
+    onWarning,
+  };
+  for (const k of Object.keys(extra)) copy[k] = options[k];
+  return Object.freeze(copy);
+}
+
+function logLine(record) {
+  console.log(JSON.stringify(record));
+}
+
+function seconds(refresh, env) {
+  const v = Number(typeof refresh === 'function' ? refresh(env) : refresh);
+  return Number.isFinite(v) && v >= 0 ? v : DEFAULT_REFRESH_SECONDS;
+}
+
+/**
+ * The key set of one isolate. A fixed set is loaded once. A function of env is called on the
+ * first request and then again every `refreshSeconds`, in the background (the request is
+ * answered with the set in use). A new set replaces the old one atomically through
+ * `Keygate.update`, so an invalid or older set is refused, logged, and the old one stays.
+ */
+export class KeySetSource {
+  #opts;
+  #gate = null;
+  #lastText = null;
+  #checkedAt = -Infinity;
+  #pending = null;
+
+  constructor(opts) {
+    this.#opts = opts;
+  }
+
+  /** The verifier to use now, or null when no key set could be loaded (answer 503). */
+  async get(env, waitUntil) {
+    const fixed = typeof this.#opts.keySet !== 'function';
+    if (this.#gate && fixed) return this.#gate;
+    const due = Date.now() - this.#checkedAt >= seconds(this.#opts.refreshSeconds, env) * 1000;
+    if (this.#gate) {
+      if (due && !this.#pending) {
+        this.#pending = this.#refresh(env).finally(() => (this.#pending = null));
+        waitUntil?.(this.#pending);
+      }
+      return this.#gate;
+    }
+    if (due || this.#pending) {
+      this.#pending ??= this.#refresh(env).finally(() => (this.#pending = null));
+      await this.#pending;
+    }
+    return this.#gate;
+  }
+
+  async #refresh(env) {
+    this.#checkedAt = Date.now();
+    let input;
+    try {
+      input = typeof this.#opts.keySet === 'function' ? await this.#opts.keySet(env) : this.#opts.keySet;
+    } catch (e) {
+      this.#event('keyset_source_error', { message: String(e?.message ?? e) });
+      return;
+    }
+    if (input === undefined || input === null) {
+      if (this.#gate) this.#event('keyset_missing', { message: 'the key set source is empty; keeping the set in use' });
+      return;
+    }
+    const text = typeof input === 'string' ? input : JSON.stringify(input);
+    if (text === this.#lastText) return;
+    this.#lastText = text;
+    try {
+      if (this.#gate) {
+        const r = await this.#gate.update(text);
+        if (r.changed) this.#event('keyset_updated', { revision: r.revision });
+      } else {
+        const { publisherKeys, onWarning } = this.#opts;
+        const pinned = typeof publisherKeys === 'function' ? publisherKeys(env) || undefined : publisherKeys;
+        this.#gate = await Keygate.load(text, { publisherKeys: pinned, onWarning });
+        this.#event('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys });
+      }
+    } catch (e) {
+      this.#event('keyset_rejected', {
+        code: e?.code ?? 'ERR_UNKNOWN',
+        message: String(e?.message ?? e),
+        current_revision: this.#gate?.revision ?? null,
+      });
+    }
+  }
+
+  #event(event, fields) {
+    this.#opts.log?.({ time: new Date().toISOString(), event: `keygate.${event}`, ...fields });
+  }
+}
+
+/** One audit line per decision: never a secret, a key, a message or a query string. */
+export function logDecision(opts, decision, method, clientIp) {
+  opts.log?.({
+    time: new Date().toISOString(),
+    event: 'keygate.decision',
+    allowed: decision.allowed,
+    status: decision.status,
+    reason: decision.reason ?? null,
+    key_id: decision.keyId ?? null,
+    client_ip: clientIp ?? null,
+    method,
+    route: decision.route ?? null,
+  });
+}
+
+/** The JSON error response: `{"error": "<code>", "message": "..."}` plus the decision's headers. */
+export function errorResponse(status, error, message, headers = {}) {
+  return new Response(JSON.stringify({ error, message }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+export function unavailable() {
+  return errorResponse(503, 'keyset_unavailable', 'no valid key set is loaded; requests are refused until one is');
+}
+
+/**
+ * Decides a request: `{ decision, clientIp }` with the client address actually used. An
+ * unparsable address counts as unknown (allow lists then fail closed); a request the verifier
+ * cannot read at all is a 400 `malformed_request`.
+ */
+export async function decide(gate, request, clientIp) {
+  try {
+    return { decision: await gate.verify(request, { clientIp }), clientIp };
+  } catch (e) {
+    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined);
+    if (e?.code === 'ERR_REQUEST_INVALID') {
+      const decision = Object.freeze({
+        allowed: false,
+        status: 400,
+        reason: 'malformed_request',
+        message: e.message,
+        headers: Object.freeze({}),
+      });
+      return { decision, clientIp };
+    }
+    throw e;
+  }
+}

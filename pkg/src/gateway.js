@@ -1,0 +1,75 @@
+// The ready gateway Worker (wrangler.toml `main`), built from withKeygate.
+//
+// Key set: KV binding KEYGATE_KV, key `keyset`, when present; else the KEYGATE_KEYSET var;
+// else every request gets 503 keyset_unavailable. When KEYGATE_PUBLISHER_KEYS is set, the
+// set must be a JWS envelope signed by one of those keys. There is deliberately no built-in fallback:
+// the demo set reaches `wrangler dev` only through the gitignored .dev.vars (`make dev`).
+//
+// Allowed requests: with no ORIGIN_URL, an echo of the identity; else proxied to ORIGIN_URL
+// with client-sent X-Keygate-* headers removed and X-Keygate-Key-Id / X-Keygate-Scopes added.
+
+import { withKeygate } from './worker.js';
+import { errorResponse } from './edge.js';
+
+async function keySetFromEnv(env) {
+  if (env.KEYGATE_KV) {
+    const stored = await env.KEYGATE_KV.get('keyset');
+    if (stored !== null) return stored;
+  }
+  return env.KEYGATE_KEYSET ?? null;
+}
+
+function echo(request, decision) {
+  return Response.json(
+    {
+      allowed: true,
+      key_id: decision.keyId,
+      scopes: decision.scopes,
+      method: request.method,
+      path: new URL(request.url).pathname,
+    },
+    { headers: { 'cache-control': 'no-store' } },
+  );
+}
+
+function originUrl(origin, requestUrl) {
+  const base = new URL(origin);
+  const url = new URL(requestUrl);
+  const target = new URL(base);
+  target.pathname = base.pathname.replace(/\/$/, '') + url.pathname;
+  target.search = url.search;
+  return target;
+}
+
+async function proxy(request, origin, decision) {
+  let target;
+  try {
+    target = originUrl(origin, request.url);
+  } catch {
+    return errorResponse(502, 'origin_misconfigured', 'ORIGIN_URL is not an absolute URL');
+  }
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    if (!name.startsWith('x-keygate-')) headers.append(name, value);
+  }
+  if (decision.keyId) headers.set('X-Keygate-Key-Id', decision.keyId);
+  headers.set('X-Keygate-Scopes', decision.scopes.join(' '));
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  return fetch(target, {
+    method: request.method,
+    headers,
+    body: hasBody ? request.body : undefined,
+    redirect: 'manual',
+  });
+}
+
+export default withKeygate(
+  (request, env, _ctx, decision) =>
+    env.ORIGIN_URL ? proxy(request, env.ORIGIN_URL, decision) : echo(request, decision),
+  {
+    keySet: keySetFromEnv,
+    // With publisher keys pinned, only signed envelopes load (from KV and from the var).
+    publisherKeys: (env) => env.KEYGATE_PUBLISHER_KEYS || undefined,
+    refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? 30,
+  },
+);

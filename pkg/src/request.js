@@ -1,0 +1,131 @@
+// Conversions between the JS API and the wasm facade's JSON wire format.
+
+import { KeygateError, describe, invalidOptions } from './errors.js';
+
+const VERIFY_OPTIONS = new Set(['clientIp', 'now']);
+
+/**
+ * Key set input as JSON text: a string, a parsed object, or UTF-8 bytes.
+ * @returns {string}
+ */
+export function keySetText(input, where) {
+  if (typeof input === 'string') return input;
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      throw new KeygateError('ERR_KEYSET_INVALID', '$: key set bytes are not valid UTF-8', {
+        errors: [{ path: '$', message: 'key set bytes are not valid UTF-8' }],
+      });
+    }
+  }
+  if (input !== null && typeof input === 'object' && !Array.isArray(input)) {
+    let text;
+    try {
+      text = JSON.stringify(input);
+    } catch (e) {
+      const message = `the key set object cannot be written as JSON (${e?.message ?? e})`;
+      throw new KeygateError('ERR_KEYSET_INVALID', `$: ${message}`, {
+        errors: [{ path: '$', message }],
+      });
+    }
+    return text;
+  }
+  throw invalidOptions(
+    `${where}: expected the key set as JSON text, an object or UTF-8 bytes, got ${describe(input)}`,
+  );
+}
+
+/**
+ * Key set input as the bytes the facade reads: JSON text or a JWS envelope (string, object,
+ * or UTF-8 bytes). The bytes are validated by the verifier, not here.
+ * @returns {Uint8Array}
+ */
+export function keySetBytes(input, where) {
+  if (input instanceof Uint8Array) return input;
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  return new TextEncoder().encode(keySetText(input, where));
+}
+
+/** `now` as milliseconds since the epoch. */
+function nowMillis(now) {
+  if (now === undefined) return Date.now();
+  if (now instanceof Date) {
+    const t = now.getTime();
+    if (Number.isFinite(t)) return t;
+    throw invalidOptions('verify: options.now is an invalid Date');
+  }
+  if (typeof now === 'number' && Number.isFinite(now)) return now;
+  throw invalidOptions(
+    `verify: options.now must be a Date or milliseconds since the epoch, got ${describe(now)}`,
+  );
+}
+
+function headerPairs(headers, where) {
+  const pairs = [];
+  if (headers && typeof headers.forEach === 'function' && typeof headers.get === 'function') {
+    headers.forEach((value, name) => pairs.push([name, value]));
+    return pairs;
+  }
+  try {
+    new Headers(headers ?? undefined).forEach((value, name) => pairs.push([name, value]));
+  } catch (e) {
+    throw new KeygateError('ERR_REQUEST_INVALID', `${where}: request.headers: ${e?.message ?? e}`);
+  }
+  return pairs;
+}
+
+/**
+ * The facade's request JSON for a Web `Request` (or an object with `method`, `url` and
+ * `headers`) and the verify options.
+ */
+export function wireRequest(request, options) {
+  if (request === null || typeof request !== 'object') {
+    throw new KeygateError('ERR_REQUEST_INVALID', `verify: expected a Request, got ${describe(request)}`);
+  }
+  const { method, url } = request;
+  if (typeof method !== 'string' || method === '') {
+    throw new KeygateError('ERR_REQUEST_INVALID', 'verify: request.method must be a non-empty string');
+  }
+  if (typeof url !== 'string') {
+    throw new KeygateError('ERR_REQUEST_INVALID', 'verify: request.url must be an absolute URL string');
+  }
+  if (options === null || typeof options !== 'object') {
+    throw invalidOptions(`verify: options must be an object, got ${describe(options)}`);
+  }
+  for (const k of Object.keys(options)) {
+    if (!VERIFY_OPTIONS.has(k)) {
+      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now)`);
+    }
+  }
+  const { clientIp } = options;
+  if (clientIp !== undefined && clientIp !== null && typeof clientIp !== 'string') {
+    throw invalidOptions(`verify: options.clientIp must be a string, got ${describe(clientIp)}`);
+  }
+  const wire = {
+    method,
+    url,
+    headers: headerPairs(request.headers, 'verify'),
+    now_ms: nowMillis(options.now),
+  };
+  if (clientIp) wire.client_ip = clientIp;
+  return JSON.stringify(wire);
+}
+
+/** The JS decision for the facade's decision JSON (camelCase, frozen). */
+export function toDecision(w) {
+  if (w.allowed) {
+    const d = { allowed: true, status: w.status, keyId: w.key_id ?? null, scopes: Object.freeze([...w.scopes]) };
+    if (w.route != null) d.route = w.route;
+    return Object.freeze(d);
+  }
+  const headers = {};
+  for (const [name, value] of w.headers ?? []) {
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  const d = { allowed: false, status: w.status, reason: w.reason, message: w.message };
+  if (w.key_id != null) d.keyId = w.key_id;
+  if (w.route != null) d.route = w.route;
+  d.headers = Object.freeze(headers);
+  return Object.freeze(d);
+}

@@ -1,0 +1,195 @@
+//! Layer 2 for the facade itself: its JSON wire contract with the JS glue (pkg/src/), run on
+//! wasm32 under Node by `make test-wasm` (`cargo test --target wasm32-unknown-unknown --lib`).
+//! The facade is a private module, so these tests live beside it; tests/wasm.rs covers the
+//! public Rust API on wasm32.
+
+use serde_json::{Value, json};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use super::{
+    WasmVerifier, check_keyset, envelope_payload, generate_api_key, hash_api_key,
+    publisher_key_ids, sign_envelope_js,
+};
+
+const DEMO: &str = include_str!("../../demo/keyset.json");
+const ENVELOPES: &str = include_str!("../../tests/vectors/envelopes/envelopes.json");
+const READER: &str = "kg_demo_sShpJC3TNbwKN9OeKaxNThwrEUHyPMufAZRt6Q8yapa2m9M5j";
+const NOW_MS: f64 = 1_796_000_000_000.0; // 2026-11-29
+
+/// The JSON object a facade function threw.
+fn thrown(e: JsValue) -> Value {
+    let text = e.as_string().expect("the facade throws JSON text");
+    serde_json::from_str(&text).expect("thrown text is JSON")
+}
+
+fn decide(v: &WasmVerifier, req: Value) -> Value {
+    serde_json::from_str(&v.decide(&req.to_string()).unwrap()).unwrap()
+}
+
+fn keyset(revision: u64, hash: &str) -> String {
+    json!({"keygate": 1, "revision": revision, "keys": [{"id": "k", "api_key_hash": hash}]})
+        .to_string()
+}
+
+#[wasm_bindgen_test]
+fn decisions_cross_as_the_documented_json() {
+    let v = WasmVerifier::new(DEMO.as_bytes(), None).unwrap();
+    let auth = format!("Bearer {READER}");
+    let ok = decide(
+        &v,
+        json!({"method": "GET", "url": "https://gw.example/api/orders/1",
+               "headers": [["authorization", auth]], "client_ip": "127.0.0.1", "now_ms": NOW_MS}),
+    );
+    assert_eq!(
+        ok,
+        json!({"allowed": true, "status": 200, "reason": null, "message": "",
+               "key_id": "demo-reader", "scopes": ["orders:read"],
+               "route": "/api/orders/**", "headers": [], "nonce": null})
+    );
+    let none = decide(
+        &v,
+        json!({"method": "GET", "url": "https://gw.example/api/x", "now_ms": NOW_MS}),
+    );
+    assert_eq!(none["status"], 401);
+    assert_eq!(none["reason"], "missing_credentials");
+    assert_eq!(
+        none["headers"],
+        json!([["WWW-Authenticate", "Bearer realm=\"keygate\""]])
+    );
+}
+
+#[wasm_bindgen_test]
+fn unusable_requests_and_options_throw_coded_errors() {
+    let v = WasmVerifier::new(DEMO.as_bytes(), None).unwrap();
+    let cases = [
+        (
+            json!({"method": "GET", "url": "https://x/", "now_ms": 1.0, "extra": 1}),
+            "ERR_REQUEST_INVALID",
+        ),
+        (
+            json!({"method": "GET", "url": "/relative", "now_ms": 1.0}),
+            "ERR_REQUEST_INVALID",
+        ),
+        (
+            json!({"method": "GET", "url": "https://x/"}),
+            "ERR_REQUEST_INVALID",
+        ),
+        (
+            json!({"method": "GET", "url": "https://x/", "now_ms": 1.0, "client_ip": "nope"}),
+            "ERR_INVALID_OPTIONS",
+        ),
+    ];
+    for (req, code) in cases {
+        let e = thrown(v.decide(&req.to_string()).unwrap_err());
+        assert_eq!(e["code"], code, "{req}");
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
+
+#[wasm_bindgen_test]
+fn load_errors_carry_every_path_and_the_wire_code() {
+    let err = WasmVerifier::new(
+        br#"{"keygate": 1, "revision": 0, "keys": [{"id": "a b"}]}"#,
+        None,
+    )
+    .err()
+    .map(thrown)
+    .expect("invalid set must throw");
+    assert_eq!(err["code"], "ERR_KEYSET_INVALID");
+    assert_eq!(err["error"], "keyset_invalid");
+    assert_eq!(err["status"], 400);
+    let mut paths: Vec<&str> = err["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["$.keys[0]", "$.keys[0].id", "$.revision"]);
+}
+
+#[wasm_bindgen_test]
+fn update_is_atomic_and_refuses_rollbacks() {
+    let a = hash_api_key("key-a");
+    let b = hash_api_key("key-b");
+    let mut v = WasmVerifier::new(keyset(2, &a).as_bytes(), None).unwrap();
+    assert_eq!(v.update(keyset(2, &a).as_bytes()).unwrap(), "unchanged");
+    let e = thrown(v.update(keyset(1, &b).as_bytes()).unwrap_err());
+    assert_eq!(e["code"], "ERR_KEYSET_ROLLBACK");
+    assert_eq!(e["current_revision"], 2);
+    let e = thrown(v.update(br#"{"keygate": 1}"#).unwrap_err());
+    assert_eq!(e["code"], "ERR_KEYSET_INVALID");
+    let info: Value = serde_json::from_str(&v.info()).unwrap();
+    assert_eq!(info["revision"], 2, "refused pushes change nothing");
+    assert_eq!(v.update(keyset(3, &b).as_bytes()).unwrap(), "replaced");
+    let info: Value = serde_json::from_str(&v.info()).unwrap();
+    assert_eq!(info["revision"], 3);
+    assert_eq!(info["keys"], 1);
+}
+
+#[wasm_bindgen_test]
+fn check_generate_and_hash() {
+    let ok: Value = serde_json::from_str(&check_keyset(DEMO, Some(NOW_MS))).unwrap();
+    assert_eq!(ok["valid"], true);
+    assert_eq!(ok["errors"], json!([]));
+    assert!(!ok["warnings"].as_array().unwrap().is_empty());
+    let bad: Value = serde_json::from_str(&check_keyset("{", None)).unwrap();
+    assert_eq!(bad["valid"], false);
+    assert_eq!(bad["errors"][0]["path"], "$");
+
+    let k: Value = serde_json::from_str(&generate_api_key("kg_live").unwrap()).unwrap();
+    let key = k["api_key"].as_str().unwrap();
+    assert!(key.starts_with("kg_live_") && key.len() == 8 + 49, "{key}");
+    assert_eq!(k["api_key_hash"], hash_api_key(key));
+    let e = thrown(generate_api_key("Bad Prefix").unwrap_err());
+    assert_eq!(e["code"], "ERR_INVALID_OPTIONS");
+    assert_eq!(
+        hash_api_key(READER),
+        "sha256:OEPk1MTMcGqWV97t3w1k2ND0cgGTnc-8EsEwaw0luJM"
+    );
+}
+
+#[wasm_bindgen_test]
+fn envelopes_need_pinned_keys_and_a_valid_signature() {
+    let doc: Value = serde_json::from_str(ENVELOPES).unwrap();
+    let jwk = doc["rfc8037_private_jwk"].to_string();
+    let public = doc["rfc8037_private_jwk"]["x"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let envelope = sign_envelope_js(DEMO, &jwk, None).unwrap();
+    let v = WasmVerifier::new(envelope.as_bytes(), Some(public.clone())).unwrap();
+    let info: Value = serde_json::from_str(&v.info()).unwrap();
+    assert_eq!(info["keys"], 4);
+    // The payload the caller hashes for payload_sha256: the signed bytes, or a bare set itself.
+    assert_eq!(envelope_payload(envelope.as_bytes()), DEMO.as_bytes());
+    assert_eq!(envelope_payload(DEMO.as_bytes()), DEMO.as_bytes());
+
+    let unsigned = thrown(
+        WasmVerifier::new(DEMO.as_bytes(), Some(public.clone()))
+            .err()
+            .unwrap(),
+    );
+    assert_eq!(unsigned["code"], "ERR_ENVELOPE_INVALID");
+    let unpinned = thrown(WasmVerifier::new(envelope.as_bytes(), None).err().unwrap());
+    assert_eq!(unpinned["code"], "ERR_INVALID_OPTIONS");
+    let mut tampered: Value = serde_json::from_str(&envelope).unwrap();
+    let other = sign_envelope_js(&keyset(9, &hash_api_key("x")), &jwk, None).unwrap();
+    tampered["payload"] = serde_json::from_str::<Value>(&other).unwrap()["payload"].clone();
+    let forged = thrown(
+        WasmVerifier::new(tampered.to_string().as_bytes(), Some(public.clone()))
+            .err()
+            .unwrap(),
+    );
+    assert_eq!(forged["code"], "ERR_ENVELOPE_SIGNATURE");
+
+    let ids: Value = serde_json::from_str(&publisher_key_ids(&public).unwrap()).unwrap();
+    assert_eq!(ids[0]["x"], public);
+    assert!(ids[0]["kid"].as_str().is_some_and(|k| k.len() == 43));
+    assert_eq!(
+        thrown(publisher_key_ids("not a key").unwrap_err())["code"],
+        "ERR_INVALID_OPTIONS"
+    );
+}
