@@ -33,7 +33,7 @@ WORKER_BUNDLE := dist/gateway.js
 CLI := target/release/keygate
 
 .PHONY: build tools wasm-target wasm-bindgen-cli wasm pkg vendor bundle cli dev test \
-	test-rust test-wasm test-js test-worker test-e2e lint clean
+	test-rust test-wasm test-js test-worker test-e2e test-interop lint clean
 
 build: pkg vendor cli
 
@@ -110,14 +110,14 @@ dev: pkg vendor
 
 # --- tests -----------------------------------------------------------------------------------
 
-test: test-rust test-wasm test-js test-worker test-e2e
+test: test-rust test-wasm test-js test-worker test-e2e test-interop
 
 test-rust:
 	cargo test --features cli
 
 # tests/wasm.rs (public API on wasm32) and src/wasm/tests.rs (the facade's JSON contract).
 test-wasm: tools $(NPM_STAMP)
-	cargo test --target wasm32-unknown-unknown --lib --test wasm
+	cargo test --target wasm32-unknown-unknown --lib --test wasm --test wasm_sig
 
 # The package from plain Node, then the type tests (strict; misuses must not compile).
 test-js: pkg
@@ -130,10 +130,15 @@ test-worker: bundle
 test-e2e: pkg vendor
 	node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
 
+# RFC 9421 interop, both directions, with Python and npm http-message-signatures (installed by
+# the script from PyPI and npm into tests/interop/, gitignored).
+test-interop: $(CLI)
+	KEYGATE=$(CLI) tests/interop/run.sh
+
 lint: tools
 	cargo fmt --check
 	cargo clippy --all-targets --features cli -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown --lib --test wasm --profile test -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --test wasm --test wasm_sig --profile test -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
 clean:
