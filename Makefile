@@ -68,7 +68,7 @@ $(WASM_RAW): $(RUST_SRC) | tools
 # wasm-bindgen --target web: the JS glue exports initSync/init; pkg/src/wasm/*.js pick how the
 # module is obtained (workerd import, Node file read, browser fetch). Then wasm-opt from npm.
 $(PKG_WASM): $(WASM_RAW) $(NPM_STAMP) | tools
-	$(WASM_BINDGEN) --target web --no-typescript --out-dir pkg/wasm --out-name keygate $(WASM_RAW)
+	$(WASM_BINDGEN) --target web --no-typescript --experimental-reset-state-function --out-dir pkg/wasm --out-name keygate $(WASM_RAW)
 	wasm-opt -Oz pkg/wasm/keygate_bg.wasm -o pkg/wasm/keygate_bg.wasm
 	@ls -l pkg/wasm/keygate_bg.wasm | awk '{print "pkg/wasm/keygate_bg.wasm: " $$5 " bytes"}'
 

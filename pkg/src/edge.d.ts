@@ -1,5 +1,5 @@
 // Options shared by keygate/worker and keygate/hono.
-import type { KeySetInput, LoadOptions, PublisherKeys } from './index.js';
+import type { KeySetInput, LoadOptions, NonceStore, PublisherKeys } from './index.js';
 
 /** One JSON line per decision (never a secret, a key or a query string). */
 export interface DecisionLogRecord {
@@ -41,4 +41,10 @@ export interface EdgeOptions<Env> {
   /** true (default): console.log one JSON line per record; false: silent; or your sink. */
   log?: boolean | ((record: LogRecord) => void);
   onWarning?: LoadOptions['onWarning'];
+  /**
+   * A shared replay store (or a function of env returning one, e.g. a Durable Object stub
+   * wrapper): nonces of allowed signed requests are claimed there, so a replay routed to
+   * another isolate is refused too. A failing store answers 503 (fail closed).
+   */
+  nonceStore?: NonceStore | ((env: Env) => NonceStore | null | undefined);
 }

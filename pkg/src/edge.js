@@ -4,6 +4,7 @@
 import { Keygate, publisherKeysText } from './keygate.js';
 import { checkKeySet } from './keys.js';
 import { KeygateError, describe, invalidOptions } from './errors.js';
+import { checkNonceStore } from './request.js';
 
 const DEFAULT_REFRESH_SECONDS = 30;
 
@@ -15,11 +16,11 @@ export function checkEdgeOptions(where, options, extra = {}) {
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`${where}: options must be an object with a keySet, got ${describe(options)}`);
   }
-  const known = new Set(['keySet', 'publisherKeys', 'refreshSeconds', 'log', 'onWarning', ...Object.keys(extra)]);
+  const known = new Set(['keySet', 'publisherKeys', 'refreshSeconds', 'log', 'onWarning', 'nonceStore', ...Object.keys(extra)]);
   for (const k of Object.keys(options)) {
     if (!known.has(k)) throw invalidOptions(`${where}: unknown option ${JSON.stringify(k)}`);
   }
-  const { keySet, publisherKeys, refreshSeconds, log, onWarning } = options;
+  const { keySet, publisherKeys, refreshSeconds, log, onWarning, nonceStore } = options;
   if (keySet === undefined || keySet === null) {
     throw invalidOptions(`${where}: options.keySet is required (key set JSON, object, or a function of env)`);
   }
@@ -48,6 +49,7 @@ export function checkEdgeOptions(where, options, extra = {}) {
   if (onWarning !== undefined && typeof onWarning !== 'function') {
     throw invalidOptions(`${where}: options.onWarning must be a function`);
   }
+  if (typeof nonceStore !== 'function') checkNonceStore(nonceStore, `${where}: options.nonceStore`);
   for (const [k, type] of Object.entries(extra)) {
     if (options[k] !== undefined && typeof options[k] !== type) {
       throw invalidOptions(`${where}: options.${k} must be a ${type}`);
@@ -59,6 +61,7 @@ export function checkEdgeOptions(where, options, extra = {}) {
     refreshSeconds: refreshSeconds ?? DEFAULT_REFRESH_SECONDS,
     log: log === undefined || log === true ? logLine : log === false ? null : log,
     onWarning,
+    nonceStore: typeof nonceStore === 'function' ? nonceStore : () => nonceStore,
   };
   for (const k of Object.keys(extra)) copy[k] = options[k];
   return Object.freeze(copy);
@@ -179,22 +182,20 @@ export function unavailable() {
 /**
  * Decides a request: `{ decision, clientIp }` with the client address actually used. An
  * unparsable address counts as unknown (allow lists then fail closed); a request the verifier
- * cannot read at all is a 400 `malformed_request`.
+ * cannot read at all is a 400 `malformed_request`; a failing nonce store or a wasm trap is a
+ * 503 `verifier_unavailable` (fail closed; the next request is decided normally).
  */
-export async function decide(gate, request, clientIp) {
+export async function decide(gate, request, clientIp, nonceStore) {
+  const options = nonceStore ? { clientIp, nonceStore } : { clientIp };
   try {
-    return { decision: await gate.verify(request, { clientIp }), clientIp };
+    return { decision: await gate.verify(request, options), clientIp };
   } catch (e) {
-    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined);
-    if (e?.code === 'ERR_REQUEST_INVALID') {
-      const decision = Object.freeze({
-        allowed: false,
-        status: 400,
-        reason: 'malformed_request',
-        message: e.message,
-        headers: Object.freeze({}),
-      });
-      return { decision, clientIp };
+    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore);
+    const refusal = (status, reason) =>
+      Object.freeze({ allowed: false, status, reason, message: e.message, headers: Object.freeze({}) });
+    if (e?.code === 'ERR_REQUEST_INVALID') return { decision: refusal(400, 'malformed_request'), clientIp };
+    if (e?.code === 'ERR_NONCE_STORE' || e?.code === 'ERR_INTERNAL') {
+      return { decision: refusal(503, 'verifier_unavailable'), clientIp };
     }
     throw e;
   }

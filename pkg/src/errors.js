@@ -1,5 +1,8 @@
 // KeygateError: the one error type the package throws. A refusal is never an error (it is a
-// Decision); an error means the input could not be processed at all.
+// Decision); an error means the input could not be processed at all. Every call into the
+// wasm module goes through callWasm, which also recovers from a trap (see below).
+
+import { resetWasm } from '#wasm';
 
 /** The closed set of error codes (see index.d.ts `KeygateErrorCode`). */
 export const ERROR_CODES = Object.freeze([
@@ -9,15 +12,23 @@ export const ERROR_CODES = Object.freeze([
   'ERR_KEYSET_ROLLBACK',
   'ERR_INVALID_OPTIONS',
   'ERR_REQUEST_INVALID',
+  'ERR_KEY_INVALID',
+  'ERR_SIGN_FAILED',
+  'ERR_NONCE_STORE',
+  'ERR_INTERNAL',
 ]);
 
 const KNOWN = new Set(ERROR_CODES);
+
+/** The wire codes a key set push is answered with (docs/reasons.md). */
+const WIRE_ERRORS = new Set(['envelope_invalid', 'envelope_signature_invalid', 'keyset_invalid', 'keyset_rollback']);
 
 export class KeygateError extends Error {
   /**
    * @param {string} code one of ERROR_CODES
    * @param {string} message lowercase, says what was expected and where
-   * @param {{errors?: {path: string, message: string}[], currentRevision?: number, cause?: unknown}} [extra]
+   * @param {{errors?: {path: string, message: string}[], currentRevision?: number,
+   *          error?: string, status?: number, cause?: unknown}} [extra]
    */
   constructor(code, message, extra = {}) {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
@@ -28,6 +39,8 @@ export class KeygateError extends Error {
       (extra.errors ?? []).map((e) => Object.freeze({ path: String(e.path), message: String(e.message) })),
     );
     if (extra.currentRevision !== undefined) this.currentRevision = extra.currentRevision;
+    if (extra.error !== undefined) this.error = extra.error;
+    if (extra.status !== undefined) this.status = extra.status;
   }
 }
 
@@ -36,15 +49,54 @@ export function invalidOptions(message) {
   return new KeygateError('ERR_INVALID_OPTIONS', message);
 }
 
+// A Rust panic in the wasm module aborts: the call throws a WebAssembly.RuntimeError and the
+// instance may be left inconsistent (a lock held, a half-updated structure). keygate never
+// uses such an instance again: the module is re-instantiated (wasm-bindgen's
+// `--experimental-reset-state-function`), the generation counter moves, and every Keygate
+// rebuilds its verifier from its last good key set before its next call. Objects of the old
+// instance refuse to be used ("stale object"), which also fails closed.
+let generation = 0;
+
+/** Increases each time the wasm module is re-instantiated after a trap. */
+export function wasmGeneration() {
+  return generation;
+}
+
+function isTrap(e) {
+  return typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
+}
+
+function isStale(e) {
+  return e instanceof Error && /stale object from previous Wasm instance/.test(e.message);
+}
+
+function recover(cause) {
+  generation++;
+  try {
+    resetWasm();
+  } catch (e) {
+    return new KeygateError('ERR_INTERNAL', 'the wasm module trapped and could not be re-instantiated', { cause: e });
+  }
+  return new KeygateError(
+    'ERR_INTERNAL',
+    'the wasm module trapped; it was re-instantiated and this call failed closed',
+    { cause },
+  );
+}
+
 /**
  * Calls into the wasm facade, turning the JSON text it throws
- * (`{"code", "message", "errors"?, "current_revision"?}`) into a KeygateError.
- * Anything else (a trap from a Rust panic, which must never happen) is rethrown unchanged.
+ * (`{"code", "message", "errors"?, "current_revision"?, "error"?, "status"?}`) into a
+ * KeygateError, and a trap into `ERR_INTERNAL` after re-instantiating the module.
  */
 export function callWasm(fn) {
   try {
     return fn();
   } catch (thrown) {
+    if (isTrap(thrown)) throw recover(thrown);
+    if (isStale(thrown)) {
+      throw new KeygateError('ERR_INTERNAL', 'a wasm object outlived its module instance (after a trap)', { cause: thrown });
+    }
     throw fromWasm(thrown);
   }
 }
@@ -55,14 +107,16 @@ function fromWasm(thrown) {
   try {
     v = JSON.parse(thrown);
   } catch {
-    return new Error(`keygate: unexpected error from the wasm module: ${thrown.slice(0, 200)}`);
+    return new KeygateError('ERR_INTERNAL', `unexpected error from the wasm module: ${thrown.slice(0, 200)}`);
   }
   if (!v || !KNOWN.has(v.code)) {
-    return new Error(`keygate: unexpected error from the wasm module: ${thrown.slice(0, 200)}`);
+    return new KeygateError('ERR_INTERNAL', `unexpected error from the wasm module: ${thrown.slice(0, 200)}`);
   }
   return new KeygateError(v.code, String(v.message), {
     errors: Array.isArray(v.errors) ? v.errors : [],
     currentRevision: typeof v.current_revision === 'number' ? v.current_revision : undefined,
+    error: WIRE_ERRORS.has(v.error) ? v.error : undefined,
+    status: typeof v.status === 'number' && WIRE_ERRORS.has(v.error) ? v.status : undefined,
   });
 }
 
@@ -72,4 +126,19 @@ export function describe(value) {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'Object'})`;
   return `a ${typeof value}`;
+}
+
+/** base64url (no padding) of bytes. */
+export function base64url(bytes) {
+  return base64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Standard base64 (with padding) of bytes, as Structured Field byte sequences carry it. */
+export function base64(bytes) {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let bin = '';
+  for (let i = 0; i < view.length; i += 0x8000) {
+    bin += String.fromCharCode(...view.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
 }

@@ -1,4 +1,5 @@
-// keygate: verify API keys at the edge against a pushed key set (Rust compiled to wasm).
+// keygate: verify API keys and request signatures at the edge against a pushed key set
+// (Rust compiled to wasm).
 // Hand-written declarations: this file is the public contract of the package.
 
 /** Every code a KeygateError can carry (a closed union). */
@@ -8,7 +9,22 @@ export type KeygateErrorCode =
   | 'ERR_ENVELOPE_SIGNATURE'
   | 'ERR_KEYSET_ROLLBACK'
   | 'ERR_INVALID_OPTIONS'
-  | 'ERR_REQUEST_INVALID';
+  | 'ERR_REQUEST_INVALID'
+  /** A signing key is unusable (wrong form, length or algorithm). */
+  | 'ERR_KEY_INVALID'
+  /** A request cannot be signed as asked (label in use, a covered component absent, ...). */
+  | 'ERR_SIGN_FAILED'
+  /** The `nonceStore` threw or did not resolve to a boolean: the request is not decided. */
+  | 'ERR_NONCE_STORE'
+  /** The wasm module trapped; it was re-instantiated with the last good key set. */
+  | 'ERR_INTERNAL';
+
+/** The wire codes of a refused key set push (docs/reasons.md), with their HTTP status. */
+export type KeySetErrorWireCode =
+  | 'envelope_invalid'
+  | 'envelope_signature_invalid'
+  | 'keyset_invalid'
+  | 'keyset_rollback';
 
 export declare const ERROR_CODES: readonly KeygateErrorCode[];
 
@@ -26,10 +42,20 @@ export declare class KeygateError extends Error {
   readonly errors: readonly KeySetError[];
   /** The revision in use, on `ERR_KEYSET_ROLLBACK`. */
   readonly currentRevision?: number;
+  /** For a refused key set (load or update): the wire code a push endpoint answers with. */
+  readonly error?: KeySetErrorWireCode;
+  /** For a refused key set: the HTTP status for `error` (400, 401 or 409). */
+  readonly status?: number;
   constructor(
     code: KeygateErrorCode,
     message: string,
-    extra?: { errors?: readonly KeySetError[]; currentRevision?: number; cause?: unknown },
+    extra?: {
+      errors?: readonly KeySetError[];
+      currentRevision?: number;
+      error?: KeySetErrorWireCode;
+      status?: number;
+      cause?: unknown;
+    },
   );
 }
 
@@ -112,19 +138,41 @@ export interface PublisherJwk {
   readonly kid?: string;
 }
 
+/** A nonce accepted by the verifier, to be claimed in a shared store. */
+export interface NonceClaim {
+  readonly keyId: string;
+  readonly nonce: string;
+  /** When the signature's acceptance window closes (ms since the epoch): keep it until then. */
+  readonly expiresAt: number;
+}
+
+/**
+ * A shared replay store (e.g. a Durable Object), consulted after the per-isolate store for
+ * every allowed request whose signature has a nonce. `claim` records the nonce atomically
+ * and resolves to true when it was new, false when it was seen before (the request is then
+ * refused as `nonce_replayed`). A rejection fails closed (`ERR_NONCE_STORE`).
+ */
+export interface NonceStore {
+  claim(claim: NonceClaim): Promise<boolean>;
+}
+
 export interface LoadOptions {
   /** When given, only JWS envelopes signed by one of these keys load (now and on update). */
   publisherKeys?: PublisherKeys;
   /** Called with each lint warning of a loaded set (the set still loads). */
   onWarning?: (warning: KeySetWarning) => void;
+  /** The default shared replay store for `verify` (the per-isolate store is always used). */
+  nonceStore?: NonceStore;
 }
 
-/** A request as `verify` reads it: a Web Request, or anything with these three fields. */
+/** A request as `verify` and the signers read it: a Web Request, or these fields. */
 export interface RequestLike {
   readonly method: string;
   /** The absolute URL. */
   readonly url: string;
   readonly headers: Headers | Record<string, string> | [string, string][];
+  /** The body, when it matters (a signed request): bytes or text. */
+  readonly body?: Uint8Array | ArrayBuffer | string | null;
 }
 
 export interface VerifyOptions {
@@ -132,6 +180,8 @@ export interface VerifyOptions {
   clientIp?: string | null;
   /** The time of the decision (default: now). */
   now?: Date | number;
+  /** A shared replay store for this call (overrides the one given to `load`). */
+  nonceStore?: NonceStore;
 }
 
 export interface KeySetInfo {
@@ -141,7 +191,7 @@ export interface KeySetInfo {
   readonly expiresAt: string | null;
   /** Number of keys. */
   readonly keys: number;
-  /** base64url SHA-256 of the key set text. */
+  /** base64url SHA-256 of the key set bytes (of an envelope: of its decoded payload). */
   readonly payloadSha256: string;
 }
 
@@ -155,11 +205,16 @@ export declare class Keygate {
   private constructor();
   /** Validates a key set and returns a verifier; throws KeygateError `ERR_KEYSET_INVALID`. */
   static load(keySet: KeySetInput, options?: LoadOptions): Promise<Keygate>;
-  /** Decides one request. A refusal resolves; only unusable input rejects. */
+  /**
+   * Decides one request. A refusal resolves; only unusable input rejects. The body of a
+   * signed request is streamed from a clone through the digest check; yours stays unread.
+   */
   verify(request: Request | RequestLike, options?: VerifyOptions): Promise<Decision>;
   /**
    * Atomically swaps in a newer revision; on any error throws KeygateError
-   * (`ERR_KEYSET_INVALID`, `ERR_KEYSET_ROLLBACK`) and keeps the set in use.
+   * (`ERR_ENVELOPE_INVALID`, `ERR_ENVELOPE_SIGNATURE`, `ERR_KEYSET_INVALID`,
+   * `ERR_KEYSET_ROLLBACK`, checked in that order, with `error` and `status`) and keeps the
+   * set in use.
    */
   update(next: KeySetInput): Promise<UpdateResult>;
   readonly info: KeySetInfo;
@@ -194,3 +249,90 @@ export declare function checkKeySet(
   errors: KeySetError[];
   warnings: KeySetWarning[];
 };
+
+/** The request signature algorithms (RFC 9421 registry names). */
+export type SignatureAlgorithm = 'hmac-sha256' | 'ed25519';
+
+/** An Ed25519 private JWK (`d` is the seed) or an HMAC JWK. */
+export interface PrivateJwk {
+  readonly kty: 'OKP' | 'oct';
+  readonly crv?: 'Ed25519';
+  readonly d?: string;
+  readonly x?: string;
+  readonly k?: string;
+  readonly kid?: string;
+  readonly alg?: string;
+}
+
+/** `keygate keygen` output (the private half included). */
+export interface KeygenOutput {
+  readonly private_key?: string;
+  readonly secret?: string;
+  readonly signing: SigningEntry;
+}
+
+/**
+ * A signing key: a base64url HMAC secret or Ed25519 seed (give `alg`), a `Uint8Array` (an
+ * HMAC secret; an Ed25519 seed with `alg: 'ed25519'`), a private JWK or keygen output, or a
+ * WebCrypto `CryptoKey` (Ed25519 private key or HMAC SHA-256 key; non-extractable works).
+ */
+export type SigningKeyInput = string | Uint8Array | PrivateJwk | KeygenOutput | CryptoKey;
+
+export interface SignOptions {
+  /** The key entry's id (the signature's `keyid` parameter). */
+  keyId: string;
+  key: SigningKeyInput;
+  /** Needed for a bare base64url key; must agree with any other key form. */
+  alg?: SignatureAlgorithm;
+  /**
+   * Covered components as in Signature-Input, without quotes around the name (default:
+   * `@method`, `@target-uri`, plus `content-digest` with a body: the verifier's default).
+   */
+  components?: readonly string[];
+  /** true: a fresh random nonce; a string: that nonce. */
+  nonce?: boolean | string;
+  /** Default: now. */
+  created?: Date | number;
+  expires?: Date | number;
+  /** Default `sig1`. */
+  label?: string;
+  tag?: string;
+}
+
+export interface CreatedSignature {
+  /** `Content-Digest` (with a body, when absent), `Signature-Input`, `Signature`: append each. */
+  readonly headers: readonly (readonly [string, string])[];
+  /** The signature base (RFC 9421 §2.5) that was signed. */
+  readonly signatureBase: string;
+}
+
+/** A new Request: `request` with `Content-Digest`, `Signature-Input` and `Signature` added. */
+export declare function signRequest(request: Request | RequestLike, options: SignOptions): Promise<Request>;
+
+/** The fields that sign `request`, and the signature base (for tools and demos). */
+export declare function createSignature(request: Request | RequestLike, options: SignOptions): Promise<CreatedSignature>;
+
+/** The `signing` object of a key set entry. */
+export type SigningEntry =
+  | { readonly alg: 'ed25519'; readonly public_key: string }
+  | { readonly alg: 'hmac-sha256'; readonly secret: string };
+
+export interface GeneratedSigningKey {
+  /** The secret: base64url HMAC secret or Ed25519 seed. Keep it with the client. */
+  readonly key: string;
+  /** Put this into the client's key entry as `signing`. */
+  readonly signing: SigningEntry;
+}
+
+export declare function generateSigningKey(options: { alg: SignatureAlgorithm }): GeneratedSigningKey;
+
+/**
+ * Signs a (valid) key set into a JWS envelope (JSON text) for pushing. `privateKey`:
+ * `keygate keygen ed25519` output (text or object), an Ed25519 JWK with `d`, or a base64url
+ * seed. `kid` names the publisher key in the protected header.
+ */
+export declare function signKeySet(
+  keySet: KeySetInput,
+  privateKey: string | Uint8Array | PrivateJwk | KeygenOutput,
+  options?: { kid?: string },
+): string;

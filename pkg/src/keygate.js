@@ -1,10 +1,11 @@
 // Keygate: a verifier holding one key set, backed by the wasm module.
 
 import { WasmVerifier, envelopePayload } from '#wasm';
-import { KeygateError, callWasm, describe, invalidOptions } from './errors.js';
-import { keySetBytes, toDecision, wireRequest } from './request.js';
+import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
+import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request.js';
+import { bodySource, hashBody, isSigned } from './body.js';
 
-const LOAD_OPTIONS = new Set(['publisherKeys', 'onWarning']);
+const LOAD_OPTIONS = new Set(['publisherKeys', 'onWarning', 'nonceStore']);
 const CONSTRUCT = Symbol('Keygate.load');
 
 /**
@@ -33,7 +34,7 @@ function checkLoadOptions(options) {
   }
   for (const k of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(k)) {
-      throw invalidOptions(`Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, onWarning)`);
+      throw invalidOptions(`Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, onWarning, nonceStore)`);
     }
   }
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
@@ -42,31 +43,26 @@ function checkLoadOptions(options) {
   return {
     onWarning: options.onWarning,
     publisherKeys: publisherKeysText(options.publisherKeys, 'Keygate.load'),
+    nonceStore: checkNonceStore(options.nonceStore, 'Keygate.load: options.nonceStore'),
   };
 }
 
 /** Reports the set's lint warnings (judged now) to onWarning. */
 function warn(verifier, onWarning) {
   if (!onWarning) return;
-  for (const w of JSON.parse(verifier.lint(Date.now()))) {
+  for (const w of JSON.parse(callWasm(() => verifier.lint(Date.now())))) {
     onWarning(Object.freeze({ code: w.code, path: w.path, message: w.message }));
   }
 }
 
-function base64url(bytes) {
-  let bin = '';
-  for (const b of new Uint8Array(bytes)) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
 /** base64url SHA-256 of the key set bytes (or of an envelope's decoded payload), by WebCrypto. */
 async function payloadDigest(bytes) {
-  return base64url(await crypto.subtle.digest('SHA-256', envelopePayload(bytes)));
+  return base64url(await crypto.subtle.digest('SHA-256', callWasm(() => envelopePayload(bytes))));
 }
 
 /** What `gate.info` shows about the set in use (no secrets). */
 function info(verifier, payloadSha256) {
-  const v = JSON.parse(verifier.info());
+  const v = JSON.parse(callWasm(() => verifier.info()));
   return Object.freeze({
     revision: v.revision,
     issuedAt: v.issued_at ?? null,
@@ -76,17 +72,38 @@ function info(verifier, payloadSha256) {
   });
 }
 
+/** A refusal for a nonce the shared store has already seen (when the verifier cannot say). */
+function replayed(w) {
+  return {
+    allowed: false,
+    status: 401,
+    reason: 'nonce_replayed',
+    message: `the signature's nonce was already used with key ${JSON.stringify(w.key_id)}`,
+    key_id: w.key_id,
+    route: w.route,
+    headers: [['WWW-Authenticate', 'Bearer realm="keygate", error="invalid_token", error_description="nonce_replayed"']],
+  };
+}
+
 export class Keygate {
   #verifier;
+  #generation;
+  #bytes;
+  #publisherKeys;
   #info;
   #onWarning;
+  #nonceStore;
 
   /** Use `Keygate.load()`. */
-  constructor(token, verifier, setInfo, onWarning) {
+  constructor(token, verifier, bytes, opts, setInfo) {
     if (token !== CONSTRUCT) throw new TypeError('use `await Keygate.load(keySet)` to create a Keygate');
     this.#verifier = verifier;
+    this.#generation = wasmGeneration();
+    this.#bytes = bytes;
+    this.#publisherKeys = opts.publisherKeys;
     this.#info = setInfo;
-    this.#onWarning = onWarning;
+    this.#onWarning = opts.onWarning;
+    this.#nonceStore = opts.nonceStore;
   }
 
   /**
@@ -101,32 +118,75 @@ export class Keygate {
     const bytes = keySetBytes(keySet, 'Keygate.load');
     const verifier = callWasm(() => new WasmVerifier(bytes, opts.publisherKeys));
     warn(verifier, opts.onWarning);
-    return new Keygate(CONSTRUCT, verifier, info(verifier, await payloadDigest(bytes)), opts.onWarning);
+    return new Keygate(CONSTRUCT, verifier, bytes, opts, info(verifier, await payloadDigest(bytes)));
+  }
+
+  /**
+   * The verifier of the current wasm instance: after a trap re-instantiated the module, it is
+   * rebuilt from the last good key set (the set in use before the trap).
+   */
+  #current() {
+    if (this.#generation !== wasmGeneration()) {
+      const generation = wasmGeneration();
+      this.#verifier = callWasm(() => new WasmVerifier(this.#bytes, this.#publisherKeys));
+      this.#generation = generation;
+    }
+    return this.#verifier;
   }
 
   /**
    * Decides one request. Resolves to a Decision (a refusal is not an error); rejects with
-   * `ERR_REQUEST_INVALID` or `ERR_INVALID_OPTIONS` when the input cannot be processed.
+   * `ERR_REQUEST_INVALID` or `ERR_INVALID_OPTIONS` when the input cannot be processed,
+   * `ERR_NONCE_STORE` when the nonce store fails, `ERR_INTERNAL` after a wasm trap.
+   *
+   * A signed request's body is streamed from a clone through the digest hasher (only the
+   * algorithms its Content-Digest names); the caller's body is left unread.
    */
   async verify(request, options = {}) {
-    const wire = wireRequest(request, options);
-    const out = callWasm(() => this.#verifier.decide(wire));
-    return toDecision(JSON.parse(out));
+    const { json, headers, nonceStore } = wireRequest(request, options);
+    const store = nonceStore ?? this.#nonceStore;
+    const source = isSigned(headers) ? bodySource(request, 'verify') : null;
+    const digests = source === null ? null : await hashBody(source, headers);
+    const decide = () => {
+      const v = this.#current();
+      return JSON.parse(callWasm(() => (digests === null ? v.decide(json) : v.decideWithDigests(json, digests))));
+    };
+    const w = decide();
+    if (!w.allowed || !w.nonce || !store) return toDecision(w);
+    let fresh;
+    try {
+      fresh = await store.claim(
+        Object.freeze({ keyId: w.nonce.key_id, nonce: w.nonce.nonce, expiresAt: w.nonce.expires_at * 1000 }),
+      );
+    } catch (e) {
+      throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim failed: ${e?.message ?? e}`, { cause: e });
+    }
+    if (fresh === true) return toDecision(w);
+    if (fresh !== false) {
+      throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim must resolve to a boolean, got ${describe(fresh)}`);
+    }
+    // The shared store has seen this nonce. This isolate has now recorded it too, so deciding
+    // again yields the verifier's own refusal (with its Accept-Signature field).
+    const again = decide();
+    return toDecision(again.reason === 'nonce_replayed' ? again : replayed(w));
   }
 
   /**
    * Atomically replaces the key set with a newer revision. On any error (invalid set,
-   * rollback) it throws a KeygateError and the current set stays in use.
+   * rollback) it throws a KeygateError (with `error` and `status`, the wire code and HTTP
+   * status a push endpoint answers with) and the current set stays in use.
    * Resolves to `{ changed, revision }`: `changed` is false for an identical re-push.
    */
   async update(next) {
     const bytes = keySetBytes(next, 'update');
     // Digest first, so the swap and the new info happen together, with no await between.
     const digest = await payloadDigest(bytes);
-    const result = callWasm(() => this.#verifier.update(bytes));
+    const verifier = this.#current();
+    const result = callWasm(() => verifier.update(bytes));
     if (result === 'replaced') {
-      this.#info = info(this.#verifier, digest);
-      warn(this.#verifier, this.#onWarning);
+      this.#bytes = bytes;
+      this.#info = info(verifier, digest);
+      warn(verifier, this.#onWarning);
     }
     return Object.freeze({ changed: result === 'replaced', revision: this.#info.revision });
   }

@@ -49,7 +49,7 @@ export function hashApiKey(key) {
   if (typeof key !== 'string') {
     throw invalidOptions(`hashApiKey: expected the key as a string, got ${describe(key)}`);
   }
-  return wasmHash(key);
+  return callWasm(() => wasmHash(key));
 }
 
 /**
@@ -72,5 +72,5 @@ export function checkKeySet(keySet, options = {}) {
     if (e.code === 'ERR_KEYSET_INVALID') return { valid: false, errors: [...e.errors], warnings: [] };
     throw e;
   }
-  return JSON.parse(wasmCheckKeySet(text, now));
+  return JSON.parse(callWasm(() => wasmCheckKeySet(text, now)));
 }

@@ -2,7 +2,7 @@
 
 import { KeygateError, describe, invalidOptions } from './errors.js';
 
-const VERIFY_OPTIONS = new Set(['clientIp', 'now']);
+const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore']);
 
 /**
  * Key set input as JSON text: a string, a parsed object, or UTF-8 bytes.
@@ -47,21 +47,28 @@ export function keySetBytes(input, where) {
   return new TextEncoder().encode(keySetText(input, where));
 }
 
-/** `now` as milliseconds since the epoch. */
-function nowMillis(now) {
-  if (now === undefined) return Date.now();
-  if (now instanceof Date) {
-    const t = now.getTime();
+/** A time option (`Date` or milliseconds since the epoch) as milliseconds; `fallback` when absent. */
+export function millis(value, where, fallback) {
+  if (value === undefined) return fallback;
+  if (value instanceof Date) {
+    const t = value.getTime();
     if (Number.isFinite(t)) return t;
-    throw invalidOptions('verify: options.now is an invalid Date');
+    throw invalidOptions(`${where} is an invalid Date`);
   }
-  if (typeof now === 'number' && Number.isFinite(now)) return now;
-  throw invalidOptions(
-    `verify: options.now must be a Date or milliseconds since the epoch, got ${describe(now)}`,
-  );
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  throw invalidOptions(`${where} must be a Date or milliseconds since the epoch, got ${describe(value)}`);
 }
 
-function headerPairs(headers, where) {
+/** A nonce store option: an object with a `claim` method (checked once). */
+export function checkNonceStore(store, where) {
+  if (store === undefined || store === null) return undefined;
+  if (typeof store !== 'object' || typeof store.claim !== 'function') {
+    throw invalidOptions(`${where} must be an object with a claim({ keyId, nonce, expiresAt }) method`);
+  }
+  return store;
+}
+
+export function headerPairs(headers, where) {
   const pairs = [];
   if (headers && typeof headers.forEach === 'function' && typeof headers.get === 'function') {
     headers.forEach((value, name) => pairs.push([name, value]));
@@ -75,41 +82,48 @@ function headerPairs(headers, where) {
   return pairs;
 }
 
-/**
- * The facade's request JSON for a Web `Request` (or an object with `method`, `url` and
- * `headers`) and the verify options.
- */
-export function wireRequest(request, options) {
+/** Checks that `request` is a Request or an object with `method`, `url` and `headers`. */
+export function checkRequest(request, where) {
   if (request === null || typeof request !== 'object') {
-    throw new KeygateError('ERR_REQUEST_INVALID', `verify: expected a Request, got ${describe(request)}`);
+    throw new KeygateError('ERR_REQUEST_INVALID', `${where}: expected a Request, got ${describe(request)}`);
   }
   const { method, url } = request;
   if (typeof method !== 'string' || method === '') {
-    throw new KeygateError('ERR_REQUEST_INVALID', 'verify: request.method must be a non-empty string');
+    throw new KeygateError('ERR_REQUEST_INVALID', `${where}: request.method must be a non-empty string`);
   }
   if (typeof url !== 'string') {
-    throw new KeygateError('ERR_REQUEST_INVALID', 'verify: request.url must be an absolute URL string');
+    throw new KeygateError('ERR_REQUEST_INVALID', `${where}: request.url must be an absolute URL string`);
   }
+}
+
+/**
+ * Reads `verify`'s request and options: `{ json, headers, nonceStore }` with the facade's
+ * request JSON, the header pairs, and the nonce store given for this call (if any).
+ */
+export function wireRequest(request, options) {
+  checkRequest(request, 'verify');
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`verify: options must be an object, got ${describe(options)}`);
   }
   for (const k of Object.keys(options)) {
     if (!VERIFY_OPTIONS.has(k)) {
-      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now)`);
+      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore)`);
     }
   }
   const { clientIp } = options;
   if (clientIp !== undefined && clientIp !== null && typeof clientIp !== 'string') {
     throw invalidOptions(`verify: options.clientIp must be a string, got ${describe(clientIp)}`);
   }
+  const nonceStore = checkNonceStore(options.nonceStore, 'verify: options.nonceStore');
+  const headers = headerPairs(request.headers, 'verify');
   const wire = {
-    method,
-    url,
-    headers: headerPairs(request.headers, 'verify'),
-    now_ms: nowMillis(options.now),
+    method: request.method,
+    url: request.url,
+    headers,
+    now_ms: millis(options.now, 'verify: options.now', Date.now()),
   };
   if (clientIp) wire.client_ip = clientIp;
-  return JSON.stringify(wire);
+  return { json: JSON.stringify(wire), headers, nonceStore };
 }
 
 /** The JS decision for the facade's decision JSON (camelCase, frozen). */

@@ -32,7 +32,7 @@ export function withKeygate(handler, options) {
       const gate = await source.get(env, waitUntil);
       if (!gate) return unavailable();
       const header = request.headers.get('cf-connecting-ip') ?? undefined;
-      const { decision, clientIp } = await decide(gate, request, header);
+      const { decision, clientIp } = await decide(gate, request, header, opts.nonceStore(env));
       logDecision(opts, decision, request.method, clientIp);
       if (!decision.allowed) {
         return errorResponse(decision.status, decision.reason, decision.message, decision.headers);

@@ -4,6 +4,7 @@
 //! the snake_case wire objects into the camelCase JS API. Errors are thrown as JSON text
 //! `{"code": "ERR_...", "message": ..., "errors"?: [{"path", "message"}]}`.
 
+mod base;
 mod sig;
 
 use std::net::IpAddr;

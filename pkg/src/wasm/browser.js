@@ -4,4 +4,16 @@ import init from '../../wasm/keygate.js';
 
 await init({ module_or_path: new URL('../../wasm/keygate_bg.wasm', import.meta.url) });
 
-export { WasmVerifier, checkKeySet, envelopePayload, generateApiKey, hashApiKey } from '../../wasm/keygate.js';
+export {
+  WasmBodyHasher,
+  WasmVerifier,
+  __wbg_reset_state as resetWasm,
+  checkKeySet,
+  envelopePayload,
+  generateApiKey,
+  generateSigningKey,
+  hashApiKey,
+  signEnvelope,
+  signRequest,
+  signatureBase,
+} from '../../wasm/keygate.js';

@@ -5,4 +5,16 @@ import wasmModule from '../../wasm/keygate_bg.wasm';
 
 initSync({ module: wasmModule });
 
-export { WasmVerifier, checkKeySet, envelopePayload, generateApiKey, hashApiKey } from '../../wasm/keygate.js';
+export {
+  WasmBodyHasher,
+  WasmVerifier,
+  __wbg_reset_state as resetWasm,
+  checkKeySet,
+  envelopePayload,
+  generateApiKey,
+  generateSigningKey,
+  hashApiKey,
+  signEnvelope,
+  signRequest,
+  signatureBase,
+} from '../../wasm/keygate.js';

@@ -1,0 +1,91 @@
+// Request bodies for verification and signing.
+//
+// Verification streams the body through the wasm `WasmBodyHasher` (only the algorithms the
+// request's Content-Digest names) and hands the verifier the digests, so keygate never holds
+// the body. It reads a clone (a tee), so the caller's body stays unread: a gateway can still
+// forward it to the origin.
+
+import { WasmBodyHasher } from '#wasm';
+import { KeygateError, callWasm, describe } from './errors.js';
+
+/** The value of a header in `[name, value]` pairs (names are lower-case from Headers). */
+function header(pairs, name) {
+  const values = pairs.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
+  return values.length === 0 ? undefined : values.join(', ');
+}
+
+/** Whether a request carries signature fields (only then does its body matter). */
+export function isSigned(pairs) {
+  return pairs.some(([n]) => {
+    const l = n.toLowerCase();
+    return l === 'signature-input' || l === 'signature';
+  });
+}
+
+/**
+ * The body of a Request (a stream read from a clone) or of a request-like object (bytes or
+ * text), or null when there is none.
+ * @returns {ReadableStream<Uint8Array> | Uint8Array | null}
+ */
+export function bodySource(request, where) {
+  const { body } = request;
+  if (body === undefined || body === null) return null;
+  if (typeof request.clone === 'function' && typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) {
+    if (request.bodyUsed) {
+      throw new KeygateError('ERR_REQUEST_INVALID', `${where}: the request body was already read`);
+    }
+    return request.clone().body;
+  }
+  if (typeof body === 'string') return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  throw new KeygateError(
+    'ERR_REQUEST_INVALID',
+    `${where}: request.body must be a ReadableStream (of a Request), bytes or text, got ${describe(body)}`,
+  );
+}
+
+/**
+ * Hashes a body chunk by chunk; resolves to the digests JSON of `WasmBodyHasher.finish`
+ * (`{"len", "sha-256", "sha-512"}`).
+ */
+export async function hashBody(source, headers) {
+  const hasher = callWasm(() => new WasmBodyHasher(header(headers, 'content-digest')));
+  let finished = false;
+  try {
+    if (source instanceof Uint8Array) {
+      callWasm(() => hasher.update(source));
+    } else {
+      const reader = source.getReader();
+      for (;;) {
+        let next;
+        try {
+          next = await reader.read();
+        } catch (e) {
+          throw new KeygateError('ERR_REQUEST_INVALID', `verify: reading the request body failed: ${e?.message ?? e}`, { cause: e });
+        }
+        if (next.done) break;
+        const chunk = next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value);
+        callWasm(() => hasher.update(chunk));
+      }
+    }
+    finished = true;
+    return callWasm(() => hasher.finish());
+  } finally {
+    if (!finished) {
+      try {
+        hasher.free();
+      } catch {
+        // a stale hasher (after a trap) has nothing left to free
+      }
+    }
+  }
+}
+
+/** The bytes of a body to sign (a Request's body is read from a clone), or undefined. */
+export async function bodyBytes(request, where) {
+  const source = bodySource(request, where);
+  if (source === null) return undefined;
+  if (source instanceof Uint8Array) return source;
+  return new Uint8Array(await new Response(source).arrayBuffer());
+}
