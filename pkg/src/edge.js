@@ -79,8 +79,9 @@ function seconds(refresh, env) {
 /**
  * The key set of one isolate. A fixed set is loaded once. A function of env is called on the
  * first request and then again every `refreshSeconds`, in the background (the request is
- * answered with the set in use). A new set replaces the old one atomically through
- * `Keygate.update`, so an invalid or older set is refused, logged, and the old one stays.
+ * answered with the set in use: stale while revalidate). A new set replaces the old one
+ * atomically through `Keygate.update`, so an invalid, unsigned or older set is refused,
+ * logged, and the old one stays. `push` applies a set given directly (the push endpoint).
  */
 export class KeySetSource {
   #opts;
@@ -88,6 +89,7 @@ export class KeySetSource {
   #lastText = null;
   #checkedAt = -Infinity;
   #pending = null;
+  #pushing = Promise.resolve();
 
   constructor(opts) {
     this.#opts = opts;
@@ -112,42 +114,82 @@ export class KeySetSource {
     return this.#gate;
   }
 
+  /** The pinned publisher keys for this environment (undefined: none). */
+  publisherKeys(env) {
+    const { publisherKeys } = this.#opts;
+    return (typeof publisherKeys === 'function' ? publisherKeys(env) : publisherKeys) || undefined;
+  }
+
   async #refresh(env) {
     this.#checkedAt = Date.now();
     let input;
     try {
       input = typeof this.#opts.keySet === 'function' ? await this.#opts.keySet(env) : this.#opts.keySet;
     } catch (e) {
-      this.#event('keyset_source_error', { message: String(e?.message ?? e) });
+      this.log('keyset_source_error', { message: String(e?.message ?? e) });
       return;
     }
     if (input === undefined || input === null) {
-      if (this.#gate) this.#event('keyset_missing', { message: 'the key set source is empty; keeping the set in use' });
+      if (this.#gate) this.log('keyset_missing', { message: 'the key set source is empty; keeping the set in use' });
       return;
     }
     const text = typeof input === 'string' ? input : JSON.stringify(input);
     if (text === this.#lastText) return;
     this.#lastText = text;
     try {
-      if (this.#gate) {
-        const r = await this.#gate.update(text);
-        if (r.changed) this.#event('keyset_updated', { revision: r.revision });
-      } else {
-        const { publisherKeys, onWarning } = this.#opts;
-        const pinned = typeof publisherKeys === 'function' ? publisherKeys(env) || undefined : publisherKeys;
-        this.#gate = await Keygate.load(text, { publisherKeys: pinned, onWarning });
-        this.#event('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys });
-      }
-    } catch (e) {
-      this.#event('keyset_rejected', {
-        code: e?.code ?? 'ERR_UNKNOWN',
-        message: String(e?.message ?? e),
-        current_revision: this.#gate?.revision ?? null,
-      });
+      await this.#apply(env, text, 'refresh');
+    } catch {
+      // logged by #apply; the set in use stays
     }
   }
 
-  #event(event, fields) {
+  /** Loads or updates to `input`; logs the outcome; throws the KeygateError of a refusal. */
+  async #apply(env, input, origin) {
+    try {
+      if (this.#gate) {
+        const r = await this.#gate.update(input);
+        if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin });
+        return r;
+      }
+      const { onWarning } = this.#opts;
+      this.#gate = await Keygate.load(input, { publisherKeys: this.publisherKeys(env), onWarning });
+      this.log('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys, origin });
+      return { changed: true, revision: this.#gate.revision };
+    } catch (e) {
+      this.log('keyset_rejected', {
+        code: e?.code ?? 'ERR_UNKNOWN',
+        message: String(e?.message ?? e),
+        current_revision: this.#gate?.revision ?? null,
+        origin,
+      });
+      throw e;
+    }
+  }
+
+  /**
+   * Applies a pushed set (bytes), one push at a time. It first re-reads the source, so a
+   * newer set another isolate already stored is in use before the push is judged (a push
+   * can then never move the stored set backwards from what this isolate could see).
+   * Resolves to `{ changed, revision, keys }`; throws the KeygateError of a refusal.
+   */
+  push(env, bytes) {
+    const run = async () => {
+      if (typeof this.#opts.keySet === 'function') {
+        await this.#pending;
+        this.#pending = this.#refresh(env).finally(() => (this.#pending = null));
+        await this.#pending;
+      }
+      const r = await this.#apply(env, bytes, 'push');
+      this.#lastText = new TextDecoder().decode(bytes);
+      return { changed: r.changed, revision: r.revision, keys: this.#gate.info.keys };
+    };
+    const result = this.#pushing.then(run, run);
+    this.#pushing = result.catch(() => {});
+    return result;
+  }
+
+  /** One key set lifecycle log record (`keygate.<event>`). */
+  log(event, fields) {
     this.#opts.log?.({ time: new Date().toISOString(), event: `keygate.${event}`, ...fields });
   }
 }

@@ -7,8 +7,12 @@
 //
 // Allowed requests: with no ORIGIN_URL, an echo of the identity; else proxied to ORIGIN_URL
 // with client-sent X-Keygate-* headers removed and X-Keygate-Key-Id / X-Keygate-Scopes added.
+//
+// /.well-known/keygate/keyset: GET shows the set in use (revision, issue time, payload
+// digest, key count); PUT takes a signed envelope when KEYGATE_PUBLISHER_KEYS is set and
+// stores it in KV after it verified and moved the revision forward (push.js).
 
-import { withKeygate } from './worker.js';
+import { keygateWorker } from './worker.js';
 import { errorResponse } from './edge.js';
 
 async function keySetFromEnv(env) {
@@ -63,13 +67,21 @@ async function proxy(request, origin, decision) {
   });
 }
 
-export default withKeygate(
+/** Where an accepted push is stored: KV, read by every isolate on its next refresh. */
+function pushTarget(env) {
+  const kv = env.KEYGATE_KV;
+  return kv ? (envelope) => kv.put('keyset', envelope) : null;
+}
+
+export default keygateWorker(
+  'gateway',
   (request, env, _ctx, decision) =>
     env.ORIGIN_URL ? proxy(request, env.ORIGIN_URL, decision) : echo(request, decision),
   {
     keySet: keySetFromEnv,
-    // With publisher keys pinned, only signed envelopes load (from KV and from the var).
+    // With publisher keys pinned, only signed envelopes load (from KV, the var and pushes).
     publisherKeys: (env) => env.KEYGATE_PUBLISHER_KEYS || undefined,
     refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? 30,
   },
+  pushTarget,
 );

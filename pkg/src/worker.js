@@ -11,6 +11,7 @@
 
 import { KeygateError } from './errors.js';
 import { KeySetSource, checkEdgeOptions, decide, errorResponse, logDecision, unavailable } from './edge.js';
+import { KEYSET_PATH, keySetEndpoint } from './push.js';
 
 const decisions = new WeakMap();
 
@@ -20,15 +21,27 @@ export function getDecision(request) {
 }
 
 export function withKeygate(handler, options) {
+  return keygateWorker('withKeygate', handler, options);
+}
+
+/**
+ * withKeygate, plus (for the ready gateway) the key set endpoint at KEYSET_PATH when
+ * `pushTarget` is given: a function of env returning the function that stores an accepted
+ * envelope, or null (pushes disabled).
+ */
+export function keygateWorker(where, handler, options, pushTarget) {
   if (typeof handler !== 'function') {
-    throw new KeygateError('ERR_INVALID_OPTIONS', 'withKeygate: handler must be a function (request, env, ctx, decision)');
+    throw new KeygateError('ERR_INVALID_OPTIONS', `${where}: handler must be a function (request, env, ctx, decision)`);
   }
-  const opts = checkEdgeOptions('withKeygate', options);
+  const opts = checkEdgeOptions(where, options);
   const source = new KeySetSource(opts);
 
   return {
     async fetch(request, env, ctx) {
       const waitUntil = ctx && typeof ctx.waitUntil === 'function' ? (p) => ctx.waitUntil(p) : undefined;
+      if (pushTarget && new URL(request.url).pathname === KEYSET_PATH) {
+        return keySetEndpoint(request, env, waitUntil, source, pushTarget);
+      }
       const gate = await source.get(env, waitUntil);
       if (!gate) return unavailable();
       const header = request.headers.get('cf-connecting-ip') ?? undefined;

@@ -4,48 +4,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { generateApiKey } from 'keygate';
-import { DEMO, DEMO_KEYSET, ROOT, VECTORS, keySet, readJson } from '../js/helpers.mjs';
-
-// The modules of the bundle: the entry first, then the wasm module it imports by file name.
-const DIST = join(ROOT, 'dist');
-const BUNDLE = [
-  { type: 'ESModule', path: join(DIST, 'gateway.js') },
-  ...readdirSync(DIST)
-    .filter((f) => f.endsWith('.wasm'))
-    .map((f) => ({ type: 'CompiledWasm', path: join(DIST, f) })),
-];
-assert.equal(BUNDLE.length, 2, 'dist/ holds the gateway and one wasm module (run `make bundle`)');
-
-const started = [];
-after(() => Promise.all(started.map((mf) => mf.dispose())));
-
-/** A fresh isolate with the given bindings; `logs` collects the Worker's console lines. */
-async function gateway(bindings = {}) {
-  const logs = [];
-  // Miniflare 5 takes a new options shape; wrangler itself builds its instances from the
-  // v4 shape with convertV4MiniflareOptions, and so do these tests.
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modulesRoot: DIST,
-      modules: BUNDLE,
-      compatibilityDate: '2026-11-01',
-      kvNamespaces: ['KEYGATE_KV'],
-      bindings: { KEYSET_REFRESH_SECONDS: '30', ...bindings },
-      cf: false,
-      handleStructuredLogs: ({ message }) => logs.push(message),
-    }),
-  );
-  started.push(mf);
-  await mf.ready;
-  const fetch = (path, init) => mf.dispatchFetch(`http://gw.test${path}`, init);
-  return { mf, fetch, logs, kv: () => mf.getKVNamespace('KEYGATE_KV') };
-}
-
-const bearer = (key, extra = {}) => ({ headers: { authorization: `Bearer ${key}`, ...extra } });
+import { DEMO, DEMO_KEYSET, VECTORS, keySet, readJson } from '../js/helpers.mjs';
+import { bearer, gateway } from './helpers.mjs';
 
 test('echo mode: 200 with the identity, 401 and 403 as JSON, public routes', async () => {
   const gw = await gateway({ KEYGATE_KEYSET: DEMO_KEYSET });

@@ -1,0 +1,113 @@
+// The key set endpoint of the gateway: `/.well-known/keygate/keyset`.
+//
+//   GET  → 200 {"revision", "issued_at", "payload_sha256", "keys"} (never a secret or a
+//          digest of one), or 503 keyset_unavailable when no set is loaded.
+//   PUT  → a signed JWS envelope. 200 {"revision", "keys"}; else, checked in this order,
+//          400 envelope_invalid, 401 envelope_signature_invalid, 400 keyset_invalid (with
+//          every error and its path), 409 keyset_rollback (with current_revision). 404 when
+//          pushes are disabled (no publisher key, or nowhere to store the set); 413 beyond
+//          MAX_PUSH_BYTES.
+//
+// An accepted envelope replaces this isolate's set atomically (Keygate.update) and is then
+// stored (Workers KV), from where every other isolate picks it up on its next refresh.
+
+import { KeygateError } from './errors.js';
+import { errorResponse, unavailable } from './edge.js';
+
+export const KEYSET_PATH = '/.well-known/keygate/keyset';
+
+/** The largest envelope a push may carry: 16 MiB (Workers KV values may hold 25 MiB). */
+export const MAX_PUSH_BYTES = 16 * 1024 * 1024;
+
+const NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+function json(status, body, headers = {}) {
+  return new Response(JSON.stringify(body), { status, headers: { ...NO_STORE, ...headers } });
+}
+
+function tooLarge() {
+  return json(413, {
+    error: 'payload_too_large',
+    message: `a key set push may carry at most ${MAX_PUSH_BYTES} bytes`,
+    max_bytes: MAX_PUSH_BYTES,
+  });
+}
+
+/** The body's bytes, or null once it grows past MAX_PUSH_BYTES (the rest is not read). */
+async function boundedBody(request) {
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > MAX_PUSH_BYTES) return null;
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_PUSH_BYTES) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** The refusal of a push, answered from the KeygateError the verifier threw. */
+function refused(e) {
+  if (!(e instanceof KeygateError) || e.error === undefined) throw e;
+  const body = { error: e.error, message: e.message };
+  if (e.error === 'keyset_invalid') body.errors = e.errors.map((x) => ({ path: x.path, message: x.message }));
+  if (e.error === 'keyset_rollback') body.current_revision = e.currentRevision;
+  return json(e.status, body);
+}
+
+/**
+ * Answers a request to KEYSET_PATH. `pushTarget(env)` returns the function that stores an
+ * accepted envelope (text), or null when pushes are disabled.
+ */
+export async function keySetEndpoint(request, env, waitUntil, source, pushTarget) {
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    const gate = await source.get(env, waitUntil);
+    if (!gate) return unavailable();
+    const { revision, issuedAt, payloadSha256, keys } = gate.info;
+    return json(200, { revision, issued_at: issuedAt, payload_sha256: payloadSha256, keys });
+  }
+  if (request.method !== 'PUT') {
+    return errorResponse(405, 'method_not_allowed', `${KEYSET_PATH} takes GET or PUT`, { allow: 'GET, HEAD, PUT' });
+  }
+  const store = source.publisherKeys(env) ? pushTarget(env) : null;
+  if (!store) {
+    return errorResponse(
+      404,
+      'not_found',
+      'key set pushes are disabled: they need pinned publisher keys (KEYGATE_PUBLISHER_KEYS) and the KEYGATE_KV binding',
+    );
+  }
+  const bytes = await boundedBody(request);
+  if (bytes === null) return tooLarge();
+  let result;
+  try {
+    result = await source.push(env, bytes);
+  } catch (e) {
+    return refused(e);
+  }
+  try {
+    await store(new TextDecoder().decode(bytes));
+  } catch (e) {
+    source.log('keyset_store_failed', { revision: result.revision, message: String(e?.message ?? e) });
+    return errorResponse(
+      503,
+      'keyset_store_failed',
+      `revision ${result.revision} is in use here but could not be stored for the other isolates; push it again`,
+    );
+  }
+  return json(200, { revision: result.revision, keys: result.keys });
+}

@@ -1,0 +1,104 @@
+// Shared by the gateway tests in workerd: the bundle from `make bundle` (dist/), run through
+// the Miniflare API, one fresh isolate per call with exactly the bindings a test gives.
+import { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { FlattenedSign, importJWK } from 'jose';
+import { generateSigningKey, signKeySet } from 'keygate';
+import { ROOT } from '../js/helpers.mjs';
+
+// The modules of the bundle: the entry first, then the wasm module it imports by file name.
+export const DIST = join(ROOT, 'dist');
+const BUNDLE = [
+  { type: 'ESModule', path: join(DIST, 'gateway.js') },
+  ...readdirSync(DIST)
+    .filter((f) => f.endsWith('.wasm'))
+    .map((f) => ({ type: 'CompiledWasm', path: join(DIST, f) })),
+];
+assert.equal(BUNDLE.length, 2, 'dist/ holds the gateway and one wasm module (run `make bundle`)');
+
+/** The KV namespace id of wrangler.toml (so `wrangler kv key put --local` writes there). */
+export const KV_ID = '00000000000000000000000000000000';
+
+const started = [];
+after(() => Promise.all(started.map((mf) => mf.dispose())));
+
+/**
+ * A fresh isolate with the given bindings; `logs` collects the Worker's console lines.
+ * `persist`: a directory holding local state as wrangler lays it out (`<dir>/v3/kv`), shared
+ * by every isolate (and every `wrangler kv ... --local --persist-to <dir>`) given the same one.
+ * `kv: false` leaves out the KEYGATE_KV binding.
+ */
+export async function gateway(bindings = {}, { persist, kv = true } = {}) {
+  const logs = [];
+  // Miniflare 5 takes a new options shape; wrangler itself builds its instances from the
+  // v4 shape with convertV4MiniflareOptions, and so do these tests.
+  const options = convertV4MiniflareOptions({
+    modulesRoot: DIST,
+    modules: BUNDLE,
+    compatibilityDate: '2026-11-01',
+    kvNamespaces: kv ? { KEYGATE_KV: KV_ID } : {},
+    bindings: { KEYSET_REFRESH_SECONDS: '30', ...bindings },
+    cf: false,
+    handleStructuredLogs: ({ message }) => logs.push(message),
+  });
+  const mf = new Miniflare(persist ? { ...options, resourcePersistencePath: join(persist, 'v3') } : options);
+  started.push(mf);
+  await mf.ready;
+  const fetch = (path, init) => mf.dispatchFetch(`http://gw.test${path}`, init);
+  const events = (name) =>
+    logs.filter((m) => m.startsWith('{')).map((m) => JSON.parse(m)).filter((l) => l.event === `keygate.${name}`);
+  return { mf, fetch, logs, events, kv: () => mf.getKVNamespace('KEYGATE_KV') };
+}
+
+export const bearer = (key, extra = {}) => ({ headers: { authorization: `Bearer ${key}`, ...extra } });
+
+/** Polls `check` (async, truthy when done) every 50 ms for at most `ms`. */
+export async function eventually(check, ms = 5_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The base64url SHA-256 of an envelope's decoded payload. */
+export function payloadSha256(envelopeText) {
+  const payload = Buffer.from(JSON.parse(envelopeText).payload, 'base64url');
+  return createHash('sha256').update(payload).digest('base64url');
+}
+
+/** A publisher key pair for these tests (not the demo one): its public key is pinned. */
+export const PUBLISHER = generateSigningKey({ alg: 'ed25519' });
+export const OTHER_PUBLISHER = generateSigningKey({ alg: 'ed25519' });
+
+/** A key set signed by keygate's own signer (the set must be valid). */
+export const signed = (ks, opts) => signKeySet(ks, PUBLISHER.key, opts);
+
+/**
+ * Any payload signed by npm jose (an independent JOSE implementation), so that invalid key
+ * sets, which keygate's signer refuses, can be pushed signed too.
+ */
+export async function joseSigned(payloadText, { key = PUBLISHER, kid } = {}) {
+  const jwk = { kty: 'OKP', crv: 'Ed25519', d: key.key, x: key.signing.public_key };
+  const header = kid === undefined ? { alg: 'EdDSA' } : { alg: 'EdDSA', kid };
+  const jws = await new FlattenedSign(new TextEncoder().encode(payloadText))
+    .setProtectedHeader(header)
+    .sign(await importJWK(jwk, 'EdDSA'));
+  return JSON.stringify(jws);
+}
+
+/** A key set with a fixed issue time. */
+export const set = (revision, keys, extra = {}) => ({ keygate: 1, revision, issued_at: '2026-11-29T00:00:00Z', keys, ...extra });
+
+/** PUT an envelope to the key set endpoint; resolves to `{ status, body }`. */
+export async function push(gw, body, init = {}) {
+  const res = await gw.fetch('/.well-known/keygate/keyset', { method: 'PUT', body, ...init });
+  const text = await res.text();
+  return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text, headers: res.headers };
+}
