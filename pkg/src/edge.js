@@ -178,6 +178,8 @@ export class KeySetSource {
         await this.#pending;
         this.#pending = this.#refresh(env).finally(() => (this.#pending = null));
         await this.#pending;
+      } else if (!this.#gate) {
+        await this.get(env);
       }
       const r = await this.#apply(env, bytes, 'push');
       this.#lastText = new TextDecoder().decode(bytes);

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { generateApiKey } from 'keygate';
+import { generateApiKey, generateSigningKey, signRequest } from 'keygate';
 import { DEMO, DEMO_KEYSET, VECTORS, keySet, readJson } from '../js/helpers.mjs';
 import { bearer, gateway } from './helpers.mjs';
 
@@ -181,4 +181,38 @@ test('with KEYGATE_PUBLISHER_KEYS only a signed envelope loads (KV or var)', asy
   await (await bad.kv()).put('keyset', JSON.stringify(forged.envelope));
   assert.equal((await bad.fetch('/v1/orders/42', request)).status, 503, 'a forged envelope is refused');
   assert.ok(bad.logs.some((m) => m.includes('"ERR_ENVELOPE_SIGNATURE"')));
+});
+
+test('signed requests with bodies: verified by streaming, then proxied with the body intact', async () => {
+  const seen = [];
+  const origin = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('stored');
+    });
+  });
+  await new Promise((r) => origin.listen(0, '127.0.0.1', r));
+  after(() => origin.close());
+  const key = generateSigningKey({ alg: 'ed25519' });
+  const gw = await gateway({
+    KEYGATE_KEYSET: JSON.stringify(keySet(1, [{ id: 'client', signing: key.signing, scopes: ['files:write'] }])),
+    ORIGIN_URL: `http://127.0.0.1:${origin.address().port}`,
+  });
+  const body = new Uint8Array(2 * 1024 * 1024 + 3).map((_, i) => (i * 7) % 256);
+  const signed = await signRequest(new Request('http://gw.test/files/1', { method: 'PUT', body }), { keyId: 'client', key: key.key, alg: 'ed25519' });
+  const res = await gw.fetch('/files/1', { method: 'PUT', headers: signed.headers, body });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].headers['x-keygate-key-id'], 'client');
+  assert.ok(Buffer.from(body).equals(seen[0].body), 'the origin received the verified body, byte for byte');
+
+  const tampered = body.slice();
+  tampered[0] ^= 1;
+  const refused = await gw.fetch('/files/1', { method: 'PUT', headers: signed.headers, body: tampered });
+  assert.equal(refused.status, 401);
+  assert.equal((await refused.json()).error, 'digest_mismatch');
+  assert.match(refused.headers.get('accept-signature'), /"content-digest"/);
+  assert.equal(seen.length, 1, 'a refused request never reaches the origin');
 });

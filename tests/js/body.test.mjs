@@ -1,0 +1,209 @@
+// Layer 3: signed requests with bodies through `gate.verify` (issue 4): the shared signature
+// vectors, streaming through the wasm body hasher from a clone (the caller's body stays
+// unread), and the shared replay store (`nonceStore`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { basename, join } from 'node:path';
+import { Keygate, KeygateError, generateSigningKey, signRequest } from 'keygate';
+import { withKeygate } from 'keygate/worker';
+import { VECTORS, readJson, readText } from './helpers.mjs';
+import '../../pkg/src/wasm/node.js'; // instantiates the module the glue below belongs to
+import { WasmBodyHasher } from '../../pkg/wasm/keygate.js';
+
+const NOW = Date.parse('2026-11-29T12:00:00Z');
+const URL_ = 'https://api.example.com/v1/orders';
+
+/** Records what the body hasher is fed and returns, for the duration of `fn`. */
+async function spyHasher(fn) {
+  const seen = { chunks: 0, bytes: 0, results: [] };
+  const { update, finish } = WasmBodyHasher.prototype;
+  WasmBodyHasher.prototype.update = function (chunk) {
+    seen.chunks++;
+    seen.bytes += chunk.length;
+    return update.call(this, chunk);
+  };
+  WasmBodyHasher.prototype.finish = function () {
+    const out = finish.call(this);
+    seen.results.push(JSON.parse(out));
+    return out;
+  };
+  try {
+    await fn();
+  } finally {
+    Object.assign(WasmBodyHasher.prototype, { update, finish });
+  }
+  return seen;
+}
+
+test('signature vectors (tests/vectors/signatures/) decide as in Rust, as Requests and as request-like objects', async () => {
+  const file = join(VECTORS, 'signatures/requests.json');
+  const doc = readJson(file);
+  // One verifier per input form: a case with a nonce may pass only once per verifier.
+  const text = readText(join(VECTORS, 'signatures', doc.keyset));
+  const gates = [await Keygate.load(text), await Keygate.load(text)];
+  let withBody = 0;
+  for (const c of doc.cases) {
+    const r = c.request;
+    const now = new Date(c.now ?? doc.now);
+    const inputs = [
+      new Request(r.url, { method: r.method, headers: r.headers, body: r.body ?? null }),
+      { method: r.method, url: r.url, headers: r.headers, body: r.body ?? null },
+    ];
+    for (const [i, request] of inputs.entries()) {
+      const d = await gates[i].verify(request, { clientIp: c.client_ip, now });
+      const name = `${basename(file)}: ${c.name}${request instanceof Request ? '' : ' (request-like)'}`;
+      assert.equal(d.allowed, c.expect.allowed, `${name}: ${JSON.stringify(d)}`);
+      assert.equal(d.status, c.expect.status, name);
+      assert.equal(d.reason ?? null, c.expect.reason ?? null, name);
+      assert.equal(d.keyId ?? null, c.expect.key_id, name);
+      if (c.expect.allowed) assert.deepEqual([...d.scopes], c.expect.scopes, name);
+      else if (c.expect.status === 401 && c.expect.reason !== 'unknown_key') {
+        assert.match(d.headers['WWW-Authenticate'], /^Bearer realm="keygate"/, name);
+      }
+    }
+    if (r.body) withBody++;
+  }
+  assert.ok(withBody >= 5, `only ${withBody} cases with a body`);
+  assert.ok(doc.cases.length >= 20);
+});
+
+test('a signed body is streamed from a clone: only the named digest, chunk by chunk, the body left unread', async () => {
+  const key = generateSigningKey({ alg: 'ed25519' });
+  const gate = await Keygate.load({ keygate: 1, revision: 1, keys: [{ id: 'c', signing: key.signing }] });
+  const size = 3 * 1024 * 1024 + 7;
+  const body = new Uint8Array(size).map((_, i) => i % 251);
+  const signed = await signRequest(new Request(URL_, { method: 'PUT', body }), { keyId: 'c', key: key.key, alg: 'ed25519', created: NOW });
+  // Re-send it as a stream of 64 KiB chunks, as a large upload arrives.
+  const chunked = () => {
+    let at = 0;
+    return new ReadableStream({
+      pull(ctl) {
+        if (at >= size) return ctl.close();
+        ctl.enqueue(body.slice(at, at + 65536));
+        at += 65536;
+      },
+    });
+  };
+  const request = new Request(URL_, { method: 'PUT', headers: signed.headers, body: chunked(), duplex: 'half' });
+  let d;
+  const seen = await spyHasher(async () => (d = await gate.verify(request, { now: NOW })));
+  assert.equal(d.allowed, true, JSON.stringify(d));
+  assert.ok(seen.chunks >= size / 65536, `hashed in ${seen.chunks} chunks`);
+  assert.equal(seen.bytes, size);
+  assert.equal(seen.results.length, 1);
+  assert.equal(seen.results[0]['sha-256'], createHash('sha256').update(body).digest('base64'));
+  assert.equal(seen.results[0]['sha-512'], null, 'only the algorithm Content-Digest names is computed');
+  assert.equal(request.bodyUsed, false, 'the caller\'s body is not consumed');
+  const forwarded = new Uint8Array(await request.arrayBuffer());
+  assert.equal(forwarded.length, size, 'the body can still be forwarded in full');
+
+  // A Content-Digest naming sha-512 only: that one is computed.
+  const five12 = `sha-512=:${createHash('sha512').update(body).digest('base64')}:`;
+  const s512 = await signRequest(new Request(URL_, { method: 'PUT', body, headers: { 'content-digest': five12 } }), { keyId: 'c', key: key.key, alg: 'ed25519', created: NOW });
+  const seen512 = await spyHasher(async () => assert.equal((await gate.verify(s512, { now: NOW })).allowed, true));
+  assert.equal(seen512.results[0]['sha-256'], null);
+  assert.ok(seen512.results[0]['sha-512']);
+
+  // A tampered stream is refused; an unsigned request's body is not hashed at all.
+  const tampered = body.slice();
+  tampered[size - 1] ^= 1;
+  const bad = new Request(URL_, { method: 'PUT', headers: signed.headers, body: tampered });
+  assert.equal((await gate.verify(bad, { now: NOW })).reason, 'digest_mismatch');
+  const unsigned = await spyHasher(() => gate.verify(new Request(URL_, { method: 'PUT', body }), { now: NOW }));
+  assert.equal(unsigned.chunks, 0, 'no hashing without signature fields');
+
+  const used = new Request(URL_, { method: 'PUT', headers: signed.headers, body });
+  await used.arrayBuffer();
+  await assert.rejects(gate.verify(used, { now: NOW }), { code: 'ERR_REQUEST_INVALID' });
+  const failing = new Request(URL_, {
+    method: 'PUT', headers: signed.headers, duplex: 'half',
+    body: new ReadableStream({ pull: (ctl) => ctl.error(new Error('connection reset')) }),
+  });
+  await assert.rejects(gate.verify(failing, { now: NOW }), (e) => e instanceof KeygateError && e.code === 'ERR_REQUEST_INVALID' && /connection reset/.test(e.message));
+});
+
+/** A shared store as a Durable Object would keep it: a map, claimed atomically. */
+function memoryStore() {
+  const seen = new Map();
+  const claims = [];
+  return {
+    claims,
+    async claim(c) {
+      claims.push(c);
+      const id = `${c.keyId}\n${c.nonce}`;
+      if (seen.has(id)) return false;
+      seen.set(id, c.expiresAt);
+      return true;
+    },
+  };
+}
+
+test('nonceStore: a replay routed to another isolate is refused through the shared store', async () => {
+  const key = generateSigningKey({ alg: 'hmac-sha256' });
+  const ks = { keygate: 1, revision: 1, keys: [{ id: 'c', signing: key.signing }] };
+  const store = memoryStore();
+  // Two verifiers stand for two isolates: each has its own per-isolate nonce memory.
+  const one = await Keygate.load(ks, { nonceStore: store });
+  const two = await Keygate.load(ks, { nonceStore: store });
+  const signed = await signRequest(new Request(URL_), { keyId: 'c', key: key.key, alg: 'hmac-sha256', created: NOW, nonce: true });
+  assert.equal((await one.verify(signed, { now: NOW })).allowed, true);
+  const replay = await two.verify(signed, { now: NOW });
+  assert.deepEqual([replay.allowed, replay.status, replay.reason, replay.keyId], [false, 401, 'nonce_replayed', 'c']);
+  assert.match(replay.headers['WWW-Authenticate'], /error="invalid_token"/);
+  assert.match(replay.headers['Accept-Signature'], /keyid="c"/);
+  // The claim: key, nonce, and the end of the acceptance window (created + 300 s + 30 s skew).
+  const nonce = /nonce="([^"]+)"/.exec(signed.headers.get('signature-input'))[1];
+  assert.deepEqual(store.claims[0], { keyId: 'c', nonce, expiresAt: NOW + 330_000 });
+  assert.equal(store.claims.length, 2);
+  // Without a store, the second isolate cannot know (the documented per-isolate caveat).
+  const alone = await Keygate.load(ks);
+  assert.equal((await alone.verify(signed, { now: NOW })).allowed, true);
+  // The per-isolate store stays the first line: a replay to the same isolate never asks the store.
+  assert.equal((await one.verify(signed, { now: NOW })).reason, 'nonce_replayed');
+  assert.equal(store.claims.length, 2);
+  // Refused requests and signatures without a nonce are not claimed.
+  const plain = await signRequest(new Request(URL_), { keyId: 'c', key: key.key, alg: 'hmac-sha256', created: NOW });
+  assert.equal((await one.verify(plain, { now: NOW })).allowed, true);
+  const late = await signRequest(new Request(URL_), { keyId: 'c', key: key.key, alg: 'hmac-sha256', created: NOW - 3_600_000, nonce: true });
+  assert.equal((await one.verify(late, { now: NOW })).reason, 'signature_too_old');
+  assert.equal(store.claims.length, 2);
+});
+
+test('nonceStore: per-call override, and a failing store fails closed', async () => {
+  const key = generateSigningKey({ alg: 'ed25519' });
+  const ks = { keygate: 1, revision: 1, keys: [{ id: 'c', signing: key.signing }] };
+  const fresh = () => signRequest(new Request(URL_), { keyId: 'c', key: key.key, alg: 'ed25519', created: NOW, nonce: true });
+  const loadStore = memoryStore();
+  const callStore = memoryStore();
+  const gate = await Keygate.load(ks, { nonceStore: loadStore });
+  await gate.verify(await fresh(), { now: NOW, nonceStore: callStore });
+  assert.deepEqual([loadStore.claims.length, callStore.claims.length], [0, 1]);
+
+  const broken = { claim: async () => { throw new Error('object unreachable'); } };
+  const err = await gate.verify(await fresh(), { now: NOW, nonceStore: broken }).catch((e) => e);
+  assert.ok(err instanceof KeygateError);
+  assert.equal(err.code, 'ERR_NONCE_STORE');
+  assert.match(err.message, /object unreachable/);
+  await assert.rejects(gate.verify(await fresh(), { now: NOW, nonceStore: { claim: async () => 'yes' } }), { code: 'ERR_NONCE_STORE' });
+  for (const bad of [{}, { claim: 1 }, 'store']) {
+    await assert.rejects(gate.verify(await fresh(), { now: NOW, nonceStore: bad }), { code: 'ERR_INVALID_OPTIONS' });
+    await assert.rejects(Keygate.load(ks, { nonceStore: bad }), { code: 'ERR_INVALID_OPTIONS' });
+  }
+
+  // In a Worker: the store comes from env; a failing one answers 503, never lets a request through.
+  let reached = 0;
+  const worker = withKeygate(() => (reached++, new Response('ok')), {
+    keySet: ks,
+    log: false,
+    nonceStore: (env) => env.STORE,
+  });
+  const live = () => signRequest(new Request(URL_), { keyId: 'c', key: key.key, alg: 'ed25519', nonce: true });
+  const ok = await worker.fetch(await live(), { STORE: memoryStore() }, {});
+  assert.equal(ok.status, 200);
+  const down = await worker.fetch(await live(), { STORE: broken }, {});
+  assert.equal(down.status, 503);
+  assert.equal((await down.json()).error, 'verifier_unavailable');
+  assert.equal(reached, 1);
+  assert.throws(() => withKeygate(() => new Response(''), { keySet: ks, nonceStore: { claim: 'x' } }), { code: 'ERR_INVALID_OPTIONS' });
+});

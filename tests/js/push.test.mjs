@@ -1,0 +1,55 @@
+// Layer 3: the key set endpoint's store step, driven from Node through the internal factory
+// the gateway is built with (the endpoint itself is tested in workerd, tests/worker/).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateApiKey, generateSigningKey, signKeySet } from 'keygate';
+import { keygateWorker } from '../../pkg/src/worker.js';
+import { keySet } from './helpers.mjs';
+
+const publisher = generateSigningKey({ alg: 'ed25519' });
+const [a, b] = ['a', 'b'].map((id) => generateApiKey({ id }));
+
+function worker(store) {
+  const lines = [];
+  const w = keygateWorker(
+    'test',
+    () => new Response('ok'),
+    { keySet: signKeySet(keySet(1, [a.entry]), publisher.key), publisherKeys: [publisher.signing.public_key], log: (l) => lines.push(l) },
+    () => store,
+  );
+  return { w, lines };
+}
+const put = (w, body) => w.fetch(new Request('https://gw.example/.well-known/keygate/keyset', { method: 'PUT', body }), {}, {});
+const ask = async (w, key) => (await w.fetch(new Request('https://gw.example/x', { headers: { 'x-api-key': key } }), {}, {})).status;
+
+test('a push that verified but could not be stored: 503, in use here, and a retry stores it', async () => {
+  const stored = [];
+  let fail = true;
+  const { w, lines } = worker(async (text) => {
+    if (fail) throw new Error('KV unavailable');
+    stored.push(text);
+  });
+  const v2 = signKeySet(keySet(2, [b.entry]), publisher.key);
+  const first = await put(w, v2);
+  assert.equal(first.status, 503);
+  const body = await first.json();
+  assert.equal(body.error, 'keyset_store_failed');
+  assert.match(body.message, /revision 2/);
+  assert.equal(await ask(w, b.key), 200, 'the verified set is in use in this isolate');
+  assert.ok(lines.some((l) => l.event === 'keygate.keyset_store_failed' && l.revision === 2));
+  fail = false;
+  const retry = await put(w, v2);
+  assert.equal(retry.status, 200);
+  assert.deepEqual(await retry.json(), { revision: 2, keys: 1 });
+  assert.deepEqual(stored, [v2], 'the identical re-push stores it');
+});
+
+test('a refused push never reaches the store', async () => {
+  const stored = [];
+  const { w } = worker(async (text) => stored.push(text));
+  const res = await put(w, signKeySet(keySet(1, [b.entry]), publisher.key));
+  assert.equal(res.status, 409);
+  assert.deepEqual(await res.json().then((j) => [j.error, j.current_revision]), ['keyset_rollback', 1]);
+  assert.deepEqual(stored, []);
+  assert.equal(await ask(w, a.key), 200);
+});
