@@ -626,3 +626,112 @@ fn a_failed_edit_leaves_the_file_untouched() {
         .collect();
     assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn signing_keys_through_key_management_and_sign() {
+    let d = tmpdir();
+    let ks = d.join("ks.json").display().to_string();
+    assert_eq!(code(&keygate(&["keyset", "new", &ks])), 0);
+    for (id, alg) in [("hm", "hmac-sha256"), ("ed", "ed25519")] {
+        let o = keygate(&[
+            "keyset",
+            "add",
+            &ks,
+            "--id",
+            id,
+            "--signing",
+            alg,
+            "--scopes",
+            "orders:read",
+        ]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let out: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        assert_eq!(out["signing"]["alg"], alg);
+        let keyfile = write(&d, &format!("{id}.key.json"), &stdout(&o));
+        let text = fs::read_to_string(&ks).unwrap();
+        if alg == "ed25519" {
+            // Only the public half is stored.
+            assert!(!text.contains(out["private_key"].as_str().unwrap()));
+        }
+        // The printed secrets are a key file for `keygate sign`, and the signed request passes.
+        let req = write(
+            &d,
+            &format!("{id}.http"),
+            "POST /v1/orders HTTP/1.1\r\nHost: api.example.com\r\nContent-Type: application/json\r\n\r\n{\"n\":1}",
+        );
+        let o = keygate(&[
+            "sign",
+            "--key",
+            &keyfile,
+            "--keyid",
+            id,
+            "--request",
+            &req,
+            "--nonce",
+        ]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let signed = write(&d, &format!("{id}.signed.http"), &stdout(&o));
+        let o = keygate(&[
+            "verify",
+            "--keyset",
+            &ks,
+            "--request",
+            &signed,
+            "--request",
+            &signed,
+        ]);
+        assert_eq!(code(&o), 1, "{}", stdout(&o));
+        let lines: Vec<Value> = stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["allowed"], true, "{}", lines[0]);
+        assert_eq!(lines[0]["key_id"], id);
+        assert_eq!(lines[1]["reason"], "nonce_replayed");
+    }
+    // JWKS import: OKP becomes an ed25519 key, oct an hmac-sha256 key, kid the id.
+    let jwks = write(
+        &d,
+        "partners.jwks.json",
+        &format!(
+            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{PUB}","kid":"partner-1"}},{{"kty":"oct","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA","kid":"partner-2"}}]}}"#
+        ),
+    );
+    let o = keygate(&[
+        "keyset",
+        "import-jwks",
+        &ks,
+        "--jwks",
+        &jwks,
+        "--scopes",
+        "orders:read",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc = read_json(&ks);
+    let keys = doc["keys"].as_array().unwrap();
+    let p1 = keys.iter().find(|k| k["id"] == "partner-1").unwrap();
+    assert_eq!(p1["signing"]["alg"], "ed25519");
+    assert_eq!(p1["signing"]["jwk"]["x"], PUB);
+    let p2 = keys.iter().find(|k| k["id"] == "partner-2").unwrap();
+    assert_eq!(p2["signing"]["alg"], "hmac-sha256");
+    // A JWKS holding a private key is refused and changes nothing.
+    let before = fs::read(&ks).unwrap();
+    let private = write(
+        &d,
+        "private.jwks.json",
+        &format!(
+            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{PUB}","d":"{SEED}","kid":"p3"}}]}}"#
+        ),
+    );
+    assert_eq!(
+        code(&keygate(&[
+            "keyset",
+            "import-jwks",
+            &ks,
+            "--jwks",
+            &private
+        ])),
+        2
+    );
+    assert_eq!(fs::read(&ks).unwrap(), before);
+}
