@@ -33,7 +33,7 @@ WORKER_BUNDLE := dist/gateway.js
 CLI := target/release/keygate
 
 .PHONY: build tools wasm-target wasm-bindgen-cli wasm pkg vendor bundle cli dev test \
-	test-rust test-wasm test-js test-worker test-e2e test-interop lint clean
+	test-rust test-wasm test-js test-worker test-pack test-e2e test-interop lint clean
 
 build: pkg vendor cli
 
@@ -110,7 +110,7 @@ dev: pkg vendor
 
 # --- tests -----------------------------------------------------------------------------------
 
-test: test-rust test-wasm test-js test-worker test-e2e test-interop
+test: test-rust test-wasm test-js test-worker test-pack test-e2e test-interop
 
 test-rust:
 	cargo test --features cli
@@ -126,6 +126,11 @@ test-js: pkg
 
 test-worker: bundle
 	node --test 'tests/worker/*.test.mjs'
+
+# The package as users get it: `npm pack`, installed offline into a fresh temporary project,
+# then imported from Node, bundled by wrangler into a Worker run in workerd, and used by Hono.
+test-pack: pkg
+	node --test 'tests/pack/*.test.mjs'
 
 test-e2e: pkg vendor
 	node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
