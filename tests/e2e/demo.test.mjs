@@ -1,42 +1,25 @@
 // Layer 5: `wrangler dev` (workerd) serving the gateway and the demo page, driven by headless
-// Debian Chromium through playwright-core; plus the README's curl quick start over HTTP.
-// Screenshots go to tests/e2e/screenshots/ (gitignored).
+// Debian Chromium through playwright-core: the README's quick start over HTTP, then the
+// page's five steps as a person would walk them, asserting what the page shows and what the
+// gateway really holds. Screenshots go to tests/e2e/screenshots/ (gitignored).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { createHash } from 'node:crypto';
 import { DEMO, ROOT } from '../js/helpers.mjs';
 import { startGateway } from './server.mjs';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'tests/e2e/screenshots');
-const ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
+import { SHOTS, act, launch, lowContrast, openDemo, outcome, runBoth, shot } from './page.mjs';
 
 let gw;
-let context;
-let profile;
+let browser;
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   gw = await startGateway(ROOT);
-  profile = mkdtempSync(join(tmpdir(), 'keygate-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1200, height: 900 },
-  });
+  browser = await launch();
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await gw?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 test('quick start over HTTP: 200 echo, 401 without a key, 403 without the scope', { timeout: 30_000 }, async () => {
@@ -67,109 +50,144 @@ test('quick start over HTTP: 200 echo, 401 without a key, 403 without the scope'
   assert.ok(!gw.logs.join('\n').includes(DEMO.reader), 'the key never appears in the logs');
 });
 
-/** The fields shown in a decision panel, by name (absent fields are undefined). */
-async function decision(page, id) {
-  const fields = await page.$$eval(`#${id} dd[data-field]`, (dds) =>
-    Object.fromEntries(dds.map((dd) => [dd.dataset.field, dd.textContent.trim()])),
-  );
-  return { decision: fields.decision, status: fields.status, reason: fields.reason, keyId: fields['key-id'], time: fields.time };
-}
+const sha256 = (text) => `sha-256=:${createHash('sha256').update(text).digest('base64')}:`;
+const BOTH = ['browser-decision', 'gateway-decision'];
+const TAMPER = ['tamper-browser', 'tamper-gateway'];
 
-async function verifyBoth(page) {
-  await page.getByRole('button', { name: 'Verify in the browser (wasm)' }).click();
-  await page.locator('#browser-decision dd[data-field="decision"]').waitFor();
-  await page.getByRole('button', { name: 'Send to the gateway' }).click();
-  await page.locator('#gateway-decision dd[data-field="round-trip"]').waitFor();
-  const result = { browser: await decision(page, 'browser-decision'), gateway: await decision(page, 'gateway-decision') };
-  return result;
-}
+test('demo page: generate, edit and push the key set, sign, verify on both sides, tamper', { timeout: 90_000 }, async () => {
+  const page = await openDemo(browser.context, gw.url);
+  await page.getByText('Valid key set: revision 1, 4 keys').waitFor({ timeout: 5_000 });
+  await page.getByText(/^The gateway serves revision 1 \(4 keys/).waitFor({ timeout: 5_000 });
+  await shot(page, '01-loaded');
 
-test('demo page: generate a key, add it to the key set, verify in the browser and at the gateway', { timeout: 90_000 }, async () => {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${gw.url}/`);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
-  await page.screenshot({ path: join(SHOTS, '01-loaded.png'), fullPage: true });
-  await assert.doesNotReject(page.getByText('Valid key set: revision 1, 4 keys').waitFor({ timeout: 5_000 }));
-  // Lints of the demo set (long-lived and never-expiring keys) are shown, collapsed.
-  await page.getByText('4 lint warnings (the set still loads)').click();
-  assert.ok((await page.locator('#ks-result ul.warnings li').allTextContents()).some((w) => w.startsWith('$.keys[3] ')));
-
-  // 1. Generate an API key in the browser (wasm + WebCrypto).
+  // 1. Keys generated in the page.
   await page.getByLabel('Prefix').fill('kg_e2e');
-  await page.getByLabel('Key id (optional)').fill('e2e-key');
-  await page.getByLabel('Scopes (comma separated)').fill('orders:read');
-  await page.getByRole('button', { name: 'Generate key' }).click();
-  const key = await page.getByLabel('API key (shown once; the key set stores only its digest)').inputValue();
-  assert.match(key, /^kg_e2e_[0-9A-Za-z]{49}$/);
-  const entry = JSON.parse(await page.locator('#gen-entry').textContent());
-  assert.equal(entry.id, 'e2e-key');
-  assert.match(entry.api_key_hash, /^sha256:[A-Za-z0-9_-]{43}$/);
-  assert.ok(!JSON.stringify(entry).includes(key), 'the entry holds only the digest');
+  await page.getByLabel('Key id (optional)').fill('e2e-app');
+  await page.getByLabel('Scopes (comma separated)').fill('orders:read, orders:write');
+  await page.getByRole('button', { name: 'Generate keys' }).click();
+  const apiKey = await page.getByLabel('API key (shown once; the key set stores only its digest)').inputValue();
+  const hmac = await page.getByLabel('HMAC-SHA256 secret (shared: the key set holds it too)').inputValue();
+  const edPublic = await page.getByLabel('Ed25519 public key').inputValue();
+  assert.match(apiKey, /^kg_e2e_[0-9A-Za-z]{49}$/);
+  assert.match(hmac, /^[A-Za-z0-9_-]{43,}$/);
+  assert.match(edPublic, /^[A-Za-z0-9_-]{43}$/);
+  const entries = JSON.parse(`[${await page.locator('#gen-entry').textContent()}]`);
+  assert.deepEqual(entries.map((e) => e.id), ['e2e-app', 'e2e-app-hmac']);
+  assert.equal(entries[0].api_key_hash, `sha256:${createHash('sha256').update(apiKey).digest('base64url')}`);
+  assert.deepEqual(entries[0].signing, { alg: 'ed25519', public_key: edPublic });
+  assert.deepEqual(entries[1].signing, { alg: 'hmac-sha256', secret: hmac });
+  assert.ok(!JSON.stringify(entries).includes(apiKey), 'the entries hold only the API key digest');
 
-  // 2. Put its entry into the key set; live validation names bad values by JSON path.
-  await page.getByRole('button', { name: 'Add entry to the key set' }).click();
-  await page.getByText('Valid key set: revision 1, 5 keys').waitFor();
+  // 2. Into the key set; live validation names the bad value by JSON path and line, and
+  // selecting the error selects that value in the editor.
+  await page.getByRole('button', { name: 'Add the entries to the key set' }).click();
+  await page.getByText('Valid key set: revision 1, 6 keys').waitFor();
   const editor = page.getByLabel('Key set JSON');
   const good = await editor.inputValue();
-  assert.ok(good.includes('"e2e-key"'));
-  await editor.fill(good.replace('"e2e-key"', '"e2e key"').replace('"revision": 1', '"revision": 0'));
-  await page.locator('#ks-result li').first().waitFor();
-  const problems = await page.locator('#ks-result li').allTextContents();
+  const bad = good.replace('"id": "e2e-app"', '"id": "e2e app"').replace('"require_signature"', '"require_signatures"');
+  await editor.fill(bad);
+  await page.locator('#ks-result li[data-path="$.keys[4].id"]').waitFor();
+  const problems = await page.locator('#ks-result ul.errors li').allTextContents();
+  const idLine = bad.slice(0, bad.indexOf('"id": "e2e app"')).split('\n').length;
+  assert.ok(problems.includes(`$.keys[4].id (line ${idLine}) invalid character ' ' in key id (allowed: A-Z a-z 0-9 . _ : -)`), problems.join('\n'));
+  const typoLine = bad.slice(0, bad.indexOf('"require_signatures"')).split('\n').length;
+  assert.ok(problems.includes(`$.keys[4].require_signatures (line ${typoLine}) unknown field (did you mean "require_signature"?)`), problems.join('\n'));
   assert.equal(problems.length, 2, problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('$.revision ')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('$.keys[4].id ')), problems.join('\n'));
   assert.equal(await editor.getAttribute('aria-invalid'), 'true');
-  await page.locator('section', { has: editor }).screenshot({ path: join(SHOTS, '02-keyset-errors.png') });
+  await page.locator('#ks-result li[data-path="$.keys[4].id"] button').click();
+  assert.equal(await editor.evaluate((t) => t.value.slice(t.selectionStart, t.selectionEnd)), '"id": "e2e app"');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'ks-editor');
+  await page.locator('section', { has: editor }).screenshot({ path: `${SHOTS}/02-keyset-errors.png` });
   await editor.fill(good);
-  await page.getByText('Valid key set: revision 1, 5 keys').waitFor();
+  await page.getByText('Valid key set: revision 1, 6 keys').waitFor();
 
-  // 3+4. The generated key: allowed by the page's key set, unknown to the gateway's demo set.
-  assert.equal(await page.getByLabel('Credential').inputValue(), 'generated');
-  assert.ok((await page.getByLabel('Headers (one Name: value per line)').inputValue()).includes(`Authorization: Bearer ${key}`));
-  let r = await verifyBoth(page);
-  assert.deepEqual({ ...r.browser, time: undefined }, { decision: 'ALLOWED', status: '200', reason: 'allowed', keyId: 'e2e-key', time: undefined });
-  assert.match(r.browser.time, /^\d+(\.\d)? µs \(mean of 200 runs\)$/);
-  assert.deepEqual(r.gateway, { decision: 'REFUSED', status: '401', reason: 'unknown_key', keyId: undefined, time: undefined });
-  await page.screenshot({ path: join(SHOTS, '03-generated-key.png'), fullPage: true });
+  // Push, signed with the demo publisher key: the revision is bumped past the gateway's.
+  const push = page.getByRole('button', { name: 'Sign and push to the gateway' });
+  await act(page, push);
+  assert.equal(await page.locator('#push-result .good').first().textContent(), 'Accepted: the gateway now serves revision 2 (6 keys).');
+  await page.getByText('Its payload SHA-256 matches this text byte for byte.').waitFor();
+  assert.match(await editor.inputValue(), /"revision": 2,/);
+  const held = await (await fetch(`${gw.url}/.well-known/keygate/keyset`)).json();
+  assert.deepEqual([held.revision, held.keys], [2, 6]);
+  // A rollback (an older revision) is refused and the gateway keeps revision 2.
+  await page.getByLabel('Bump the revision automatically before a push').uncheck();
+  await editor.fill((await editor.inputValue()).replace('"revision": 2,', '"revision": 1,'));
+  await page.getByText('Valid key set: revision 1, 6 keys').waitFor();
+  await act(page, push);
+  assert.equal(await page.locator('#push-result [data-field="push-error"]').textContent(), 'keyset_rollback');
+  assert.equal(await page.locator('#push-result [data-field="push-status"]').textContent(), 'HTTP 409');
+  await page.getByText(/The gateway holds revision 2; it accepts only a higher one/).waitFor();
+  assert.equal((await (await fetch(`${gw.url}/.well-known/keygate/keyset`)).json()).revision, 2);
+  await page.locator('section', { has: push }).screenshot({ path: `${SHOTS}/03-push-rollback.png` });
+  await page.getByRole('button', { name: 'Bump revision' }).click();
+  await page.getByText('Valid key set: revision 3, 6 keys').waitFor();
+  await act(page, push);
+  await page.getByText('Accepted: the gateway now serves revision 3 (6 keys).').waitFor();
 
-  // A demo key: both sides allow it; a write it lacks the scope for: both refuse with 403.
-  await page.getByLabel('Credential').selectOption('demo-reader');
-  r = await verifyBoth(page);
-  assert.equal(r.browser.decision, 'ALLOWED');
-  assert.deepEqual(r.gateway, { decision: 'ALLOWED', status: '200', reason: 'allowed', keyId: 'demo-reader', time: undefined });
-  await page.getByLabel('Method').selectOption('POST');
-  r = await verifyBoth(page);
-  assert.deepEqual([r.browser.status, r.browser.reason], ['403', 'scope_missing']);
-  assert.deepEqual([r.gateway.status, r.gateway.reason], ['403', 'scope_missing']);
-  await page.locator('section', { has: page.locator('#browser-decision') }).screenshot({ path: join(SHOTS, '04-demo-key-403.png') });
+  // 3. Compose and sign: API key + Ed25519 (selected by "Add"), POST with a JSON body.
+  assert.equal(await page.getByLabel('API key', { exact: true }).inputValue(), 'generated');
+  assert.equal(await page.getByLabel('Signature', { exact: true }).inputValue(), 'ed25519');
+  await page.getByLabel('URL').fill(`${gw.url}/api/orders`);
+  const body = await page.getByLabel(/^Body/).inputValue();
+  await act(page, page.getByRole('button', { name: 'Sign the request' }));
+  const base = (await page.locator('#sig-base').textContent()).trimEnd().split('\n');
+  assert.deepEqual(base.slice(0, 4), [
+    '"@method": POST',
+    `"@target-uri": ${gw.url}/api/orders`,
+    '"content-type": application/json',
+    `"content-digest": ${sha256(body)}`,
+  ]);
+  assert.match(base[4], /^"@signature-params": \("@method" "@target-uri" "content-type" "content-digest"\);created=\d+;keyid="e2e-app";alg="ed25519";nonce="[^"]+"$/);
+  assert.equal(base.length, 5);
+  const marked = async (sel) => page.$$eval(sel, (ms) => [...new Set(ms.map((m) => m.dataset.component))]);
+  const covered = ['@method', '@target-uri', 'content-type', 'content-digest'];
+  assert.deepEqual(await marked('#sig-base mark'), covered, 'the base highlights exactly the covered lines');
+  assert.deepEqual((await marked('pre.http mark')).sort(), [...covered].sort(), 'the request marks what is covered');
+  const added = await page.$$eval('#sig-headers dt', (dts) => dts.map((d) => d.textContent));
+  assert.deepEqual(added, ['Content-Digest', 'Signature-Input', 'Signature']);
+  await shot(page, '04-signed');
 
-  await page.getByLabel('Credential').selectOption('');
-  r = await verifyBoth(page);
-  assert.deepEqual([r.browser.reason, r.gateway.reason], ['missing_credentials', 'missing_credentials']);
+  // 4. Allowed in the page and at the gateway, with the wasm time in µs.
+  const verifyBoth = page.getByRole('button', { name: 'Verify in the browser and at the gateway' });
+  let r = await runBoth(page, verifyBoth, BOTH);
+  assert.deepEqual([r.browser.decision, r.browser.status, r.browser.reason, r.browser['key-id']], ['ALLOWED', '200', 'allowed', 'e2e-app']);
+  assert.match(r.browser.time, /^\d+\.\d µs per verification \(mean of 200 runs\)$/);
+  assert.deepEqual([r.gateway.decision, r.gateway.status, r.gateway.reason, r.gateway['key-id']], ['ALLOWED', '200', 'allowed', 'e2e-app']);
+  await page.locator('section', { has: verifyBoth }).screenshot({ path: `${SHOTS}/05-verified.png` });
 
-  // Phone width: everything stays reachable and readable.
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: join(SHOTS, '05-phone.png'), fullPage: true });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at phone width`);
-  assert.deepEqual(errors, []);
-  await page.close();
-});
+  // 5. Tampering: each change is refused by the right check, on both sides.
+  const tamper = (name) => runBoth(page, page.getByRole('button', { name, exact: true }), TAMPER);
+  const refused = (reason) => ({ browser: ['401', reason], gateway: ['401', reason] });
+  assert.deepEqual(outcome(await tamper('Change the body')), refused('digest_mismatch'));
+  assert.match(await page.locator('#tamper-what').textContent(), /keeping the signed Content-Digest\. It is covered/);
+  assert.deepEqual(outcome(await tamper('Change a header')), refused('signature_invalid'));
+  assert.match(await page.locator('#tamper-what').textContent(), /^Changed the header Content-Type from "application\/json" to "text\/plain"/);
+  assert.deepEqual(outcome(await tamper('Change the URL')), refused('signature_invalid'));
+  assert.deepEqual(outcome(await tamper('Client clock 10 min slow')), refused('signature_too_old'));
+  assert.deepEqual(outcome(await tamper('Client clock 10 min fast')), refused('signature_in_future'));
+  r = await tamper('Replay it');
+  assert.deepEqual(outcome(r), refused('nonce_replayed'));
+  assert.match(r.gateway['accept-signature'], /^sig1=\("@method" "@target-uri"/);
+  await shot(page, '06-tampered');
 
-test('demo page is usable from the keyboard', { timeout: 30_000 }, async () => {
-  const page = await context.newPage();
-  await page.goto(`${gw.url}/`);
-  await page.waitForSelector('body[data-ready="true"]');
-  await page.getByLabel('Prefix').focus();
-  await page.keyboard.press('Enter'); // submits the generate form
-  await page.locator('#gen-out:not([hidden])').waitFor();
-  assert.equal(await page.evaluate(() => document.activeElement.id), 'gen-key', 'focus moves to the new key');
-  await page.keyboard.press('Tab');
-  await page.keyboard.press('Tab');
-  assert.equal(await page.evaluate(() => document.activeElement.id), 'gen-add');
-  await page.keyboard.press('Enter');
-  await page.getByText('Valid key set: revision 1, 5 keys').waitFor();
+  // HMAC alone (keyid e2e-app-hmac), then the API key with it: the two name different keys.
+  await page.getByLabel('API key', { exact: true }).selectOption('');
+  await page.getByLabel('Signature', { exact: true }).selectOption('hmac-sha256');
+  r = await runBoth(page, verifyBoth, BOTH);
+  assert.deepEqual([r.browser.reason, r.browser['key-id'], r.gateway.reason, r.gateway['key-id']], ['allowed', 'e2e-app-hmac', 'allowed', 'e2e-app-hmac']);
+  assert.match(await page.locator('#sig-base').textContent(), /keyid="e2e-app-hmac";alg="hmac-sha256"/);
+  await page.getByLabel('API key', { exact: true }).selectOption('generated');
+  assert.deepEqual(outcome(await runBoth(page, verifyBoth, BOTH)), refused('key_mismatch'));
+
+  // Without a signature, the API key still passes with a changed body: it protects no content.
+  await page.getByLabel('Signature', { exact: true }).selectOption('');
+  assert.deepEqual(outcome(await runBoth(page, verifyBoth, BOTH)), { browser: ['200', 'allowed'], gateway: ['200', 'allowed'] });
+  assert.deepEqual(outcome(await tamper('Change the body')), { browser: ['200', 'allowed'], gateway: ['200', 'allowed'] });
+  // A demo key without the write scope: both refuse with 403.
+  await page.getByLabel('API key', { exact: true }).selectOption('demo-reader');
+  assert.deepEqual(outcome(await runBoth(page, verifyBoth, BOTH)), { browser: ['403', 'scope_missing'], gateway: ['403', 'scope_missing'] });
+
+  assert.deepEqual(await lowContrast(page, 'label, legend, button, .hint, dt, dd, mark, .good, .bad, .warn, summary, p, code, pre'), []);
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
