@@ -24,9 +24,15 @@ after(async () => {
 const BOTH = ['browser-decision', 'gateway-decision'];
 const TAMPER = ['tamper-browser', 'tamper-gateway'];
 const focused = (page) => page.evaluate(() => document.activeElement?.id);
+/** The focused element's outline, and whether its colour has 3:1 contrast against white. */
 const focusRing = (page) => page.evaluate(() => {
   const s = getComputedStyle(document.activeElement);
-  return `${s.outlineStyle} ${s.outlineWidth}`;
+  const [r, g, b] = s.outlineColor.match(/[\d.]+/g).map((v) => {
+    const x = Number(v) / 255;
+    return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+  });
+  const ratio = 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05);
+  return `${s.outlineStyle} ${s.outlineWidth}${ratio >= 3 ? '' : ` low contrast ${ratio.toFixed(2)}`}`;
 });
 
 test('keyboard only: every step reachable and operable, focus visible', { timeout: 60_000 }, async () => {
@@ -73,6 +79,7 @@ test('keyboard only: every step reachable and operable, focus visible', { timeou
   assert.deepEqual(outcome(r), { browser: ['200', 'allowed'], gateway: ['200', 'allowed'] });
   await tabTo(page, 'tamper-body');
   assert.equal(await focusRing(page), 'solid 3px');
+  await page.locator('section', { has: page.locator('.tampers') }).screenshot({ path: join(SHOTS, '07-keyboard-focus.png') });
   r = await runBoth(page, page.locator('#tamper-body'), TAMPER, () => page.keyboard.press('Enter'));
   assert.deepEqual(outcome(r), { browser: ['401', 'digest_mismatch'], gateway: ['401', 'digest_mismatch'] });
 
