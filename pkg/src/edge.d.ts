@@ -14,7 +14,7 @@ export interface DecisionLogRecord {
   readonly route: string | null;
 }
 
-/** Key set lifecycle events: loaded, updated, rejected (kept the old set), source errors. */
+/** Key set lifecycle events: loaded, updated, rejected (kept the old set), source and store errors. */
 export interface KeySetLogRecord {
   readonly time: string;
   readonly event:
@@ -22,7 +22,8 @@ export interface KeySetLogRecord {
     | 'keygate.keyset_updated'
     | 'keygate.keyset_rejected'
     | 'keygate.keyset_missing'
-    | 'keygate.keyset_source_error';
+    | 'keygate.keyset_source_error'
+    | 'keygate.keyset_store_failed';
   readonly [field: string]: string | number | null;
 }
 

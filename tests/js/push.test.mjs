@@ -53,3 +53,32 @@ test('a refused push never reaches the store', async () => {
   assert.deepEqual(stored, []);
   assert.equal(await ask(w, a.key), 200);
 });
+
+test('stale while revalidate: a slow key set source never delays a request; the re-read goes to waitUntil', async () => {
+  const v1 = signKeySet(keySet(1, [a.entry]), publisher.key);
+  const v2 = signKeySet(keySet(2, [b.entry]), publisher.key);
+  let release;
+  let reads = 0;
+  const source = async () => {
+    reads++;
+    if (reads === 1) return v1;
+    if (reads === 2) await new Promise((r) => (release = r)); // the second read hangs until released
+    return v2;
+  };
+  const w = keygateWorker('test', () => new Response('ok'), { keySet: source, publisherKeys: [publisher.signing.public_key], refreshSeconds: 0, log: false });
+  const pending = [];
+  const ctx = { waitUntil: (p) => pending.push(p) };
+  const ask2 = async (key) => (await w.fetch(new Request('https://gw.example/x', { headers: { 'x-api-key': key } }), {}, ctx)).status;
+  assert.equal(await ask2(a.key), 200, 'the first request waits for the first load');
+  assert.equal(pending.length, 0);
+  const t0 = Date.now();
+  assert.equal(await ask2(a.key), 200, 'answered with the set in use while the re-read hangs');
+  assert.equal(await ask2(a.key), 200);
+  assert.ok(Date.now() - t0 < 1_000);
+  assert.equal(pending.length, 1, 'one background re-read at a time, handed to waitUntil');
+  assert.equal(reads, 2);
+  release();
+  await pending[0];
+  assert.equal(await ask2(b.key), 200, 'the re-read result is in use for the next request');
+  assert.equal(await ask2(a.key), 401);
+});
