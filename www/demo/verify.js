@@ -3,7 +3,9 @@
 // is the mean of many gate.verify calls on a separate verifier (a browser's clock is too
 // coarse for one call, and the runs must not spend the nonce the shown decision checks),
 // with the body handed over as bytes: a Request body is streamed through the browser's
-// stream machinery, which in Chromium costs more than the verification itself.
+// stream machinery, which in Chromium costs more than the verification itself. With a nonce,
+// every run after the first is refused as nonce_replayed: that check comes last, after the
+// signature and digest work, so the runs still cost what an allowed request costs.
 
 import { $, browserFields, busy, errorFields, gatewayFields, pending, showDecision } from './ui.js';
 import { current, toRequest } from './compose.js';
