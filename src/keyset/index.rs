@@ -75,12 +75,11 @@ pub(crate) fn fingerprint(bytes: &[u8]) -> [u8; 16] {
     const K2: u64 = 0xC2B2_AE3D_27D4_EB4F;
     let mut a = K2 ^ bytes.len() as u64;
     let mut b = K1.rotate_left(17) ^ (bytes.len() as u64).wrapping_mul(K2);
-    let mut chunks = bytes.chunks_exact(16);
-    for c in &mut chunks {
+    let mut mix = |block: &[u8]| {
         let mut w0 = [0u8; 8];
         let mut w1 = [0u8; 8];
-        w0.copy_from_slice(&c[..8]);
-        w1.copy_from_slice(&c[8..]);
+        w0.copy_from_slice(&block[..8]);
+        w1.copy_from_slice(&block[8..16]);
         a = (a ^ u64::from_le_bytes(w0))
             .wrapping_mul(K1)
             .rotate_left(31)
@@ -89,21 +88,14 @@ pub(crate) fn fingerprint(bytes: &[u8]) -> [u8; 16] {
             .wrapping_mul(K2)
             .rotate_left(29)
             ^ a.rotate_left(7);
+    };
+    let mut chunks = bytes.chunks_exact(16);
+    for c in &mut chunks {
+        mix(c);
     }
     let mut tail = [0u8; 16];
     tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    let mut w0 = [0u8; 8];
-    let mut w1 = [0u8; 8];
-    w0.copy_from_slice(&tail[..8]);
-    w1.copy_from_slice(&tail[8..]);
-    a = (a ^ u64::from_le_bytes(w0))
-        .wrapping_mul(K1)
-        .rotate_left(31)
-        ^ b;
-    b = (b ^ u64::from_le_bytes(w1))
-        .wrapping_mul(K2)
-        .rotate_left(29)
-        ^ a.rotate_left(7);
+    mix(&tail);
     for _ in 0..2 {
         a ^= b >> 29;
         a = a.wrapping_mul(K1);
