@@ -8,6 +8,8 @@ export interface GatewayEnv {
   KEYGATE_KEYSET?: string;
   ORIGIN_URL?: string;
   KEYSET_REFRESH_SECONDS?: string;
+  /** The largest key set push accepted, in bytes (default 16 MiB, at most 24 MiB). */
+  KEYSET_MAX_BYTES?: string;
   KEYGATE_PUBLISHER_KEYS?: string;
 }
 

@@ -67,10 +67,14 @@ async function proxy(request, origin, decision) {
   });
 }
 
-/** Where an accepted push is stored: KV, read by every isolate on its next refresh. */
+/**
+ * Where an accepted push is stored: KV, read by every isolate on its next refresh. The body
+ * bound is KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB.
+ */
 function pushTarget(env) {
   const kv = env.KEYGATE_KV;
-  return kv ? (envelope) => kv.put('keyset', envelope) : null;
+  if (!kv) return null;
+  return { store: (envelope) => kv.put('keyset', envelope), maxBytes: env.KEYSET_MAX_BYTES };
 }
 
 export default keygateWorker(

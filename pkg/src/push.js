@@ -6,7 +6,7 @@
 //          400 envelope_invalid, 401 envelope_signature_invalid, 400 keyset_invalid (with
 //          every error and its path), 409 keyset_rollback (with current_revision). 404 when
 //          pushes are disabled (no publisher key, or nowhere to store the set); 413 beyond
-//          MAX_PUSH_BYTES.
+//          the body bound (MAX_PUSH_BYTES unless configured lower).
 //
 // An accepted envelope replaces this isolate's set atomically (Keygate.update) and is then
 // stored (Workers KV), from where every other isolate picks it up on its next refresh.
@@ -16,8 +16,17 @@ import { errorResponse, unavailable } from './edge.js';
 
 export const KEYSET_PATH = '/.well-known/keygate/keyset';
 
-/** The largest envelope a push may carry: 16 MiB (Workers KV values may hold 25 MiB). */
+/** The largest envelope a push may carry by default: 16 MiB. */
 export const MAX_PUSH_BYTES = 16 * 1024 * 1024;
+
+/** The highest bound that may be configured: 24 MiB (a Workers KV value holds 25 MiB). */
+export const MAX_PUSH_BYTES_LIMIT = 24 * 1024 * 1024;
+
+/** A configured bound (bytes) if it is a positive integer up to the limit, else the default. */
+export function pushBound(value) {
+  const n = Number(value);
+  return value !== undefined && Number.isInteger(n) && n > 0 && n <= MAX_PUSH_BYTES_LIMIT ? n : MAX_PUSH_BYTES;
+}
 
 const NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
@@ -25,18 +34,18 @@ function json(status, body, headers = {}) {
   return new Response(JSON.stringify(body), { status, headers: { ...NO_STORE, ...headers } });
 }
 
-function tooLarge() {
+function tooLarge(max) {
   return json(413, {
     error: 'payload_too_large',
-    message: `a key set push may carry at most ${MAX_PUSH_BYTES} bytes`,
-    max_bytes: MAX_PUSH_BYTES,
+    message: `a key set push may carry at most ${max} bytes`,
+    max_bytes: max,
   });
 }
 
-/** The body's bytes, or null once it grows past MAX_PUSH_BYTES (the rest is not read). */
-async function boundedBody(request) {
+/** The body's bytes, or null once it grows past `max` (the rest is not read). */
+async function boundedBody(request, max) {
   const declared = Number(request.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > MAX_PUSH_BYTES) return null;
+  if (Number.isFinite(declared) && declared > max) return null;
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks = [];
@@ -45,7 +54,7 @@ async function boundedBody(request) {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_PUSH_BYTES) {
+    if (size > max) {
       await reader.cancel().catch(() => {});
       return null;
     }
@@ -70,8 +79,8 @@ function refused(e) {
 }
 
 /**
- * Answers a request to KEYSET_PATH. `pushTarget(env)` returns the function that stores an
- * accepted envelope (text), or null when pushes are disabled.
+ * Answers a request to KEYSET_PATH. `pushTarget(env)` returns `{ store, maxBytes? }` (`store`
+ * keeps an accepted envelope, as text, for the other isolates), or null: pushes disabled.
  */
 export async function keySetEndpoint(request, env, waitUntil, source, pushTarget) {
   if (request.method === 'GET' || request.method === 'HEAD') {
@@ -83,16 +92,17 @@ export async function keySetEndpoint(request, env, waitUntil, source, pushTarget
   if (request.method !== 'PUT') {
     return errorResponse(405, 'method_not_allowed', `${KEYSET_PATH} takes GET or PUT`, { allow: 'GET, HEAD, PUT' });
   }
-  const store = source.publisherKeys(env) ? pushTarget(env) : null;
-  if (!store) {
+  const target = source.publisherKeys(env) ? pushTarget(env) : null;
+  if (!target) {
     return errorResponse(
       404,
       'not_found',
       'key set pushes are disabled: they need pinned publisher keys (KEYGATE_PUBLISHER_KEYS) and the KEYGATE_KV binding',
     );
   }
-  const bytes = await boundedBody(request);
-  if (bytes === null) return tooLarge();
+  const max = pushBound(target.maxBytes);
+  const bytes = await boundedBody(request, max);
+  if (bytes === null) return tooLarge(max);
   let result;
   try {
     result = await source.push(env, bytes);
@@ -100,7 +110,7 @@ export async function keySetEndpoint(request, env, waitUntil, source, pushTarget
     return refused(e);
   }
   try {
-    await store(new TextDecoder().decode(bytes));
+    await target.store(new TextDecoder().decode(bytes));
   } catch (e) {
     source.log('keyset_store_failed', { revision: result.revision, message: String(e?.message ?? e) });
     return errorResponse(

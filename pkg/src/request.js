@@ -42,8 +42,10 @@ export function keySetText(input, where) {
  * @returns {Uint8Array}
  */
 export function keySetBytes(input, where) {
-  if (input instanceof Uint8Array) return input;
-  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  // A copy: the verifier keeps the bytes of its last good set (to rebuild after a trap), and
+  // the caller may reuse its buffer.
+  if (input instanceof Uint8Array) return input.slice();
+  if (input instanceof ArrayBuffer) return new Uint8Array(input.slice(0));
   return new TextEncoder().encode(keySetText(input, where));
 }
 

@@ -26,8 +26,8 @@ export function withKeygate(handler, options) {
 
 /**
  * withKeygate, plus (for the ready gateway) the key set endpoint at KEYSET_PATH when
- * `pushTarget` is given: a function of env returning the function that stores an accepted
- * envelope, or null (pushes disabled).
+ * `pushTarget` is given: a function of env returning `{ store(envelopeText), maxBytes? }`,
+ * or null (pushes disabled).
  */
 export function keygateWorker(where, handler, options, pushTarget) {
   if (typeof handler !== 'function') {

@@ -207,3 +207,22 @@ test('nonceStore: per-call override, and a failing store fails closed', async ()
   assert.equal(reached, 1);
   assert.throws(() => withKeygate(() => new Response(''), { keySet: ks, nonceStore: { claim: 'x' } }), { code: 'ERR_INVALID_OPTIONS' });
 });
+
+test('middleware: after a signed body was verified, the handler reads the same body', async () => {
+  const { Hono } = await import('hono');
+  const { keygate } = await import('keygate/hono');
+  const key = generateSigningKey({ alg: 'hmac-sha256' });
+  const ks = { keygate: 1, revision: 1, keys: [{ id: 'c', signing: key.signing }] };
+  const body = JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => i) });
+  const signed = () => signRequest(new Request(URL_, { method: 'POST', body }), { keyId: 'c', key: key.key, alg: 'hmac-sha256' });
+
+  const worker = withKeygate(async (request, env, ctx, decision) => Response.json({ key: decision.keyId, body: await request.text() }), { keySet: ks, log: false });
+  const w = await (await worker.fetch(await signed(), {}, {})).json();
+  assert.deepEqual(w, { key: 'c', body });
+
+  const app = new Hono();
+  app.use('/v1/*', keygate({ keySet: ks, log: false, clientIp: () => null }));
+  app.post('/v1/orders', async (c) => c.json({ key: c.get('keygate').keyId, items: (await c.req.json()).items.length }));
+  const h = await app.request(await signed());
+  assert.deepEqual(await h.json(), { key: 'c', items: 2000 });
+});

@@ -9,13 +9,13 @@ import { keySet } from './helpers.mjs';
 const publisher = generateSigningKey({ alg: 'ed25519' });
 const [a, b] = ['a', 'b'].map((id) => generateApiKey({ id }));
 
-function worker(store) {
+function worker(store, maxBytes) {
   const lines = [];
   const w = keygateWorker(
     'test',
     () => new Response('ok'),
     { keySet: signKeySet(keySet(1, [a.entry]), publisher.key), publisherKeys: [publisher.signing.public_key], log: (l) => lines.push(l) },
-    () => store,
+    () => ({ store, maxBytes }),
   );
   return { w, lines };
 }
@@ -81,4 +81,18 @@ test('stale while revalidate: a slow key set source never delays a request; the 
   await pending[0];
   assert.equal(await ask2(b.key), 200, 'the re-read result is in use for the next request');
   assert.equal(await ask2(a.key), 401);
+});
+
+test('the push body bound: 16 MiB by default, as configured up to 24 MiB, never higher', async () => {
+  const MiB = 1024 * 1024;
+  const cases = [[undefined, 16 * MiB], ['4096', 4096], [String(20 * MiB), 20 * MiB], ['0', 16 * MiB], ['abc', 16 * MiB], [String(25 * MiB), 16 * MiB]];
+  for (const [configured, max] of cases) {
+    const { w } = worker(async () => {}, configured);
+    const over = await put(w, new Uint8Array(max + 1));
+    assert.equal(over.status, 413, `${configured}`);
+    assert.deepEqual(await over.json().then((j) => [j.error, j.max_bytes]), ['payload_too_large', max]);
+    const at = await put(w, new Uint8Array(max).fill(0x20));
+    assert.equal((await at.json()).error, 'envelope_invalid', `${configured}: up to the bound the body is judged`);
+    assert.equal(await ask(w, a.key), 200);
+  }
 });

@@ -88,3 +88,14 @@ test('a trap while a signed body streams, or while deciding with its digests, fa
     assert.deepEqual([d.allowed, d.keyId], [true, 'c'], `${method}: the next request is decided`);
   }
 });
+
+test('the set rebuilt after a trap is the one loaded, even if the caller reused its buffer', async () => {
+  const k = generateApiKey({ id: 'k' });
+  const buffer = new TextEncoder().encode(JSON.stringify(keySet(1, [k.entry])));
+  const gate = await Keygate.load(buffer);
+  buffer.fill(0x20); // the caller reuses its buffer
+  trapNext(glue.WasmVerifier, 'decide');
+  assert.ok(isInternal(await gate.verify(bearer(k.key), { now: NOW }).catch((e) => e)));
+  const d = await gate.verify(bearer(k.key), { now: NOW });
+  assert.deepEqual([d.allowed, d.keyId], [true, 'k']);
+});

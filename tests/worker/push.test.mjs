@@ -117,27 +117,42 @@ test('pushes are disabled (404) without publisher keys or without KV; GET still 
   assert.equal(await status(empty, a.key), 200);
 });
 
-test('a push body is bounded: 413 beyond 16 MiB, declared or streamed; the set stays', async () => {
-  const gw = await gateway({ KEYGATE_PUBLISHER_KEYS: PUB, KEYGATE_KEYSET: V1 });
-  const max = 16 * 1024 * 1024;
-  const big = await push(gw, new Uint8Array(max + 1));
+test('a push body is bounded (KEYSET_MAX_BYTES here): 413 beyond it, declared or streamed; the set stays', async () => {
+  // The 16 MiB default is checked in-process (tests/js/push.test.mjs): a 413 answered while a
+  // large upload is still being written races the client's socket, which is not what this tests.
+  const max = 16 * 1024;
+  const gw = await gateway({ KEYGATE_PUBLISHER_KEYS: PUB, KEYGATE_KEYSET: V1, KEYSET_MAX_BYTES: String(max) });
+  // Should an early 413 still break the client's pooled connection (a transport error on the
+  // next request, not an answer), that request is retried; a status never is.
+  const afterAbort = async (fn) => {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (i >= 3 || !/fetch failed/.test(e?.message)) throw e;
+      }
+    }
+  };
+  const big = await afterAbort(() => push(gw, new Uint8Array(max + 1).fill(0x20)));
   assert.equal(big.status, 413);
-  assert.equal(big.body.error, 'payload_too_large');
-  assert.equal(big.body.max_bytes, max);
-  const chunk = new Uint8Array(1024 * 1024).fill(0x20);
-  let sent = 0;
-  const stream = new ReadableStream({
-    pull(c) {
-      if (sent > max) return c.close();
-      sent += chunk.length;
-      c.enqueue(chunk);
-    },
-  });
-  const streamed = await push(gw, stream, { duplex: 'half' });
-  assert.equal(streamed.status, 413);
-  assert.equal(await status(gw, a.key), 200);
-  // Just under the bound is read and judged (here: not an envelope).
-  assert.equal((await push(gw, new Uint8Array(max).fill(0x20))).body.error, 'envelope_invalid');
+  assert.deepEqual([big.body.error, big.body.max_bytes], ['payload_too_large', max]);
+  assert.equal(await afterAbort(() => status(gw, a.key)), 200);
+  const stream = () => {
+    let sent = 0;
+    return new ReadableStream({
+      pull(c) {
+        if (sent > max) return c.close();
+        sent += 4096;
+        c.enqueue(new Uint8Array(4096).fill(0x20));
+      },
+    });
+  };
+  const streamed = await afterAbort(() => push(gw, stream(), { duplex: 'half' }));
+  assert.equal(streamed.status, 413, 'a body without Content-Length is cut off at the bound');
+  assert.equal(await afterAbort(() => status(gw, a.key)), 200);
+  // Up to the bound a body is read and judged (here: not an envelope).
+  const under = await afterAbort(() => push(gw, new Uint8Array(max).fill(0x20)));
+  assert.equal(under.body.error, 'envelope_invalid');
 });
 
 test('a stale set: 503 keyset_stale when failing closed, served with serve_stale', async () => {
