@@ -77,13 +77,11 @@ pkg: $(PKG_WASM) $(NPM_STAMP)
 # The demo page loads the package from the gateway's own assets (gitignored copy).
 vendor: $(VENDOR)
 
-$(VENDOR): $(PKG_WASM) $(PKG_SRC) demo/keyset.json demo/publisher.json
+$(VENDOR): $(PKG_WASM) $(PKG_SRC)
 	rm -rf www/vendor
 	mkdir -p www/vendor/keygate/wasm
 	cp -R pkg/src www/vendor/keygate/src
 	cp pkg/wasm/keygate.js pkg/wasm/keygate_bg.wasm www/vendor/keygate/wasm/
-	cp demo/keyset.json www/vendor/demo-keyset.json
-	cp demo/publisher.json www/vendor/demo-publisher.json  # DEMO ONLY: signs the page's pushes
 	cp pkg/package.json $@
 
 # The gateway exactly as `wrangler deploy` would upload it (offline; also the size check).

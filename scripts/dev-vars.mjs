@@ -51,6 +51,7 @@ const isEnvelope = typeof doc.payload === 'string' && ('signature' in doc || 'si
 
 let keyset = JSON.stringify(doc);
 let publisherKeys = '';
+let demoPublisher = null;
 let mode;
 if (pushOff) {
   if (isEnvelope) fail(`${keysetFile} is a signed envelope; with KEYGATE_PUSH=off give a bare key set`);
@@ -70,6 +71,7 @@ if (pushOff) {
     }
   }
   publisherKeys = demo.signing.public_key;
+  demoPublisher = demo;
   mode = `pushes signed by the DEMO publisher key ${demo.signing.public_key}`;
 }
 
@@ -77,6 +79,10 @@ let text = '# Written by scripts/dev-vars.mjs for `wrangler dev` only. DEMO keys
 text += line('KEYGATE_KEYSET', keyset);
 if (publisherKeys) text += line('KEYGATE_PUBLISHER_KEYS', publisherKeys);
 if (process.env.ORIGIN_URL) text += line('ORIGIN_URL', process.env.ORIGIN_URL);
+// The demo page's starting set and (DEMO ONLY) publisher key, served by the gateway at
+// /.well-known/keygate/demo only while this var exists, that is, only under `make dev`.
+const demoSet = isEnvelope ? { keygate: 1, revision: 1, keys: [] } : doc;
+text += line('KEYGATE_DEMO', JSON.stringify({ keyset: demoSet, publisher: demoPublisher }));
 writeFileSync(out, text, { mode: 0o600 });
 console.log(
   `dev-vars: wrote ${out} (key set ${keysetFile}; ${mode}; ${process.env.ORIGIN_URL ? `ORIGIN_URL ${process.env.ORIGIN_URL}` : 'echo mode'})`,

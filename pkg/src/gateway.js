@@ -77,7 +77,23 @@ function pushTarget(env) {
   return { store: (envelope) => kv.put('keyset', envelope), maxBytes: env.KEYSET_MAX_BYTES };
 }
 
-export default keygateWorker(
+/**
+ * `make dev` only: the demo page's starting key set and the DEMO publisher key, handed over in
+ * the KEYGATE_DEMO var that scripts/dev-vars.mjs writes to the gitignored .dev.vars. A
+ * deployed gateway has no such var and answers 404, so the demo files are never served in
+ * production (they are not static assets either).
+ */
+const DEMO_PATH = '/.well-known/keygate/demo';
+
+function demoFiles(request, env) {
+  if (!env.KEYGATE_DEMO) return errorResponse(404, 'not_found', 'the demo files exist only under `make dev`');
+  if (request.method !== 'GET') return errorResponse(405, 'method_not_allowed', 'use GET');
+  return new Response(env.KEYGATE_DEMO, {
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  });
+}
+
+const gateway = keygateWorker(
   'gateway',
   (request, env, _ctx, decision) =>
     env.ORIGIN_URL ? proxy(request, env.ORIGIN_URL, decision) : echo(request, decision),
@@ -89,3 +105,10 @@ export default keygateWorker(
   },
   pushTarget,
 );
+
+export default {
+  fetch(request, env, ctx) {
+    if (new URL(request.url).pathname === DEMO_PATH) return demoFiles(request, env);
+    return gateway.fetch(request, env, ctx);
+  },
+};

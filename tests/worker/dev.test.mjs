@@ -55,3 +55,24 @@ test('KEYGATE_PUSH=off: the bare demo set, no publisher keys, pushes disabled', 
 test('own publisher keys need an envelope signed by them', () => {
   assert.throws(() => devVars({ KEYGATE_PUBLISHER_KEYS: 'x' }), (e) => e.status === 2 && /must be an envelope/.test(e.stderr));
 });
+
+test('the demo files are served only under make dev, never by a deployed gateway', async () => {
+  const vars = devVars({});
+  const dev = await gateway(vars);
+  const r = await dev.fetch('/.well-known/keygate/demo');
+  assert.equal(r.status, 200);
+  const files = await r.json();
+  assert.deepEqual(files.keyset, demoSet);
+  assert.deepEqual(files.publisher, demoPublisher);
+  // Pushes off: the starting set, but no publisher key to sign with.
+  const off = await gateway(devVars({ KEYGATE_PUSH: 'off' }));
+  assert.equal((await (await off.fetch('/.well-known/keygate/demo')).json()).publisher, null);
+  // A deployed configuration (no KEYGATE_DEMO var): 404, and no demo file among the assets.
+  const { KEYGATE_DEMO: _drop, ...deployed } = vars;
+  const prod = await gateway(deployed);
+  const res = await prod.fetch('/.well-known/keygate/demo');
+  assert.equal(res.status, 404);
+  assert.equal((await res.json()).error, 'not_found');
+  const served = execFileSync('find', [join(ROOT, 'www'), '-name', '*.json']).toString();
+  assert.ok(!/demo-(keyset|publisher)/.test(served), served);
+});

@@ -19,18 +19,16 @@ async function fetchJson(path) {
 }
 
 async function start() {
-  let keySetText;
+  // `make dev` only: the starting key set and the DEMO publisher key (its private half is
+  // published in the repository). A deployed gateway answers 404 here.
+  let demo = null;
   try {
-    keySetText = JSON.stringify(await fetchJson('/vendor/demo-keyset.json'), null, 2);
+    demo = await fetchJson('/.well-known/keygate/demo');
   } catch {
-    keySetText = JSON.stringify({ keygate: 1, revision: 1, keys: [] }, null, 2);
+    demo = null;
   }
-  try {
-    // DEMO ONLY: the demo publisher key's private half is published in the repository.
-    state.publisher = await fetchJson('/vendor/demo-publisher.json');
-  } catch {
-    state.publisher = null;
-  }
+  const keySetText = JSON.stringify(demo?.keyset ?? { keygate: 1, revision: 1, keys: [] }, null, 2);
+  state.publisher = demo?.publisher ?? null;
   setupEditor(keySetText);
   setupGenerate();
   setupPush();
@@ -39,7 +37,7 @@ async function start() {
   setupTamper();
   $('status').textContent = state.publisher
     ? 'Ready: the keygate wasm module is loaded in this page.'
-    : 'Ready, but the demo publisher key is missing (run `make build`): pushes are off.';
+    : 'Ready, but no demo publisher key (this gateway is not running under `make dev`): pushes are off.';
   document.body.dataset.ready = 'true';
 }
 
