@@ -81,6 +81,21 @@ struct WireRequest {
     now_ms: f64,
 }
 
+/// A request from its method, absolute URL and header pairs (`ERR_REQUEST_INVALID` when the
+/// URL or method is unusable; bad header fields are recorded and refused by the verifier).
+pub(crate) fn build_request(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<Request, JsValue> {
+    let mut req =
+        Request::new(method, url).map_err(|e| throw("ERR_REQUEST_INVALID", e.to_string()))?;
+    for (n, v) in headers {
+        req.push_header(n, v);
+    }
+    Ok(req)
+}
+
 /// Reads a request description (`WireRequest`) into a request and its context.
 fn wire_request(request_json: &str) -> Result<(Request, Context), JsValue> {
     let wire: WireRequest = serde_json::from_str(request_json).map_err(|e| {
@@ -89,11 +104,7 @@ fn wire_request(request_json: &str) -> Result<(Request, Context), JsValue> {
             format!("invalid request description: {e}"),
         )
     })?;
-    let mut req = Request::new(&wire.method, &wire.url)
-        .map_err(|e| throw("ERR_REQUEST_INVALID", e.to_string()))?;
-    for (n, v) in &wire.headers {
-        req.push_header(n, v);
-    }
+    let req = build_request(&wire.method, &wire.url, &wire.headers)?;
     let ip = match wire.client_ip.as_deref() {
         None | Some("") => None,
         Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {

@@ -39,7 +39,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{WasmVerifier, decision_json, throw, wire_request};
 use crate::sig::{Algorithm, ComponentId, Signer, SignerKey};
-use crate::{BodyDigests, BodyHasher, DigestAlgorithm, Request, UnixTime};
+use crate::{BodyDigests, BodyHasher, DigestAlgorithm, UnixTime};
 
 fn options<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T, JsValue> {
     serde_json::from_str(json)
@@ -196,11 +196,7 @@ pub fn sign_request(
             format!("invalid request description: {e}"),
         )
     })?;
-    let mut req = Request::new(&wire.method, &wire.url)
-        .map_err(|e| throw("ERR_REQUEST_INVALID", e.to_string()))?;
-    for (n, v) in &wire.headers {
-        req.push_header(n, v);
-    }
+    let mut req = super::build_request(&wire.method, &wire.url, &wire.headers)?;
     if let Some(d) = req.defects().first() {
         return Err(throw("ERR_REQUEST_INVALID", d.clone()));
     }

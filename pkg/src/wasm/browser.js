@@ -4,6 +4,8 @@ import init from '../../wasm/keygate.js';
 
 await init({ module_or_path: new URL('../../wasm/keygate_bg.wasm', import.meta.url) });
 
+// The names are listed here, not re-exported with `export *` from a shared file: with
+// "sideEffects": false a bundler may then skip this module, and with it the init above.
 export {
   WasmBodyHasher,
   WasmVerifier,

@@ -5,6 +5,8 @@ import { initSync } from '../../wasm/keygate.js';
 
 initSync({ module: readFileSync(new URL('../../wasm/keygate_bg.wasm', import.meta.url)) });
 
+// The names are listed here, not re-exported with `export *` from a shared file: with
+// "sideEffects": false a bundler may then skip this module, and with it the init above.
 export {
   WasmBodyHasher,
   WasmVerifier,

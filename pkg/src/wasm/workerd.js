@@ -5,6 +5,8 @@ import wasmModule from '../../wasm/keygate_bg.wasm';
 
 initSync({ module: wasmModule });
 
+// The names are listed here, not re-exported with `export *` from a shared file: with
+// "sideEffects": false a bundler may then skip this module, and with it the init above.
 export {
   WasmBodyHasher,
   WasmVerifier,
