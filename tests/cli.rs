@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
@@ -23,12 +23,8 @@ fn tmpdir() -> PathBuf {
     d
 }
 
-fn keygate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keygate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
+use common::keygate;
 
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap()

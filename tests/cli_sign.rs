@@ -4,7 +4,7 @@
 //! `keygate verify` with a repeated `--request`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
@@ -31,12 +31,8 @@ impl Drop for Dir {
     }
 }
 
-fn keygate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keygate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
+use common::keygate;
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()

@@ -1,10 +1,12 @@
 //! Runs the shared JSON vectors in tests/vectors/ (the JS tests run the same files).
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use keygate::{Context, KeySet, Request, UnixTime, Verifier};
+use keygate::{Context, KeySet, UnixTime, Verifier};
 use serde_json::Value;
 
 fn vectors() -> PathBuf {
@@ -82,17 +84,6 @@ fn invalid_keysets_report_every_error_with_its_path() {
     }
 }
 
-fn build_request(r: &Value) -> Request {
-    let mut req = Request::new(r["method"].as_str().unwrap(), r["url"].as_str().unwrap()).unwrap();
-    for h in r["headers"].as_array().unwrap() {
-        req.push_header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
-    }
-    if let Some(body) = r.get("body").and_then(Value::as_str) {
-        req = req.with_body(body.as_bytes().to_vec());
-    }
-    req
-}
-
 #[test]
 fn request_decisions_match_the_vectors() {
     let mut count = 0;
@@ -110,34 +101,10 @@ fn request_decisions_match_the_vectors() {
                 None => now,
             };
             let d = verifier.decide(
-                &build_request(&case["request"]),
+                &common::build_request(&case["request"]),
                 &Context::new(now).with_client_ip(ip),
             );
-            let exp = &case["expect"];
-            let got = d.to_json();
-            assert_eq!(got["allowed"], exp["allowed"], "{name}: {got}");
-            assert_eq!(got["status"], exp["status"], "{name}: {got}");
-            assert_eq!(
-                got.get("reason").unwrap_or(&Value::Null),
-                exp.get("reason").unwrap_or(&Value::Null),
-                "{name}: {got}"
-            );
-            assert_eq!(
-                got.get("key_id").unwrap_or(&Value::Null),
-                &exp["key_id"],
-                "{name}: {got}"
-            );
-            if d.allowed {
-                assert_eq!(got["scopes"], exp["scopes"], "{name}: {got}");
-            } else {
-                assert!(!d.message.is_empty(), "{name}: a refusal explains itself");
-            }
-            if d.status == 401 {
-                assert!(
-                    d.headers.iter().any(|(n, _)| n == "WWW-Authenticate"),
-                    "{name}: 401 without WWW-Authenticate"
-                );
-            }
+            common::assert_decision(name, &d, &case["expect"]);
             count += 1;
         }
     }

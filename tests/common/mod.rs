@@ -1,4 +1,4 @@
-//! Helpers shared by the signature integration tests.
+//! Helpers shared by the integration tests (native and wasm32); each test crate uses a part.
 #![allow(dead_code)]
 
 use keygate::sig::{ComponentId, HmacSecret, Signer, SignerKey, VerifierKey};
@@ -169,4 +169,55 @@ pub fn header_pairs(req: &Request) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// A request from a vector's `request` object: `method`, absolute `url`, `headers` as
+/// `[name, value]` pairs, optional text `body`.
+pub fn build_request(r: &Value) -> Request {
+    let mut req = Request::new(r["method"].as_str().unwrap(), r["url"].as_str().unwrap()).unwrap();
+    for h in r["headers"].as_array().unwrap() {
+        req.push_header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
+    }
+    if let Some(body) = r.get("body").and_then(Value::as_str) {
+        req = req.with_body(body.as_bytes().to_vec());
+    }
+    req
+}
+
+/// Checks a decision against a vector's `expect`: allowed, status, reason, key id, the scopes
+/// of an allowed request, a message on every refusal and a challenge on every 401.
+pub fn assert_decision(name: &str, d: &Decision, exp: &Value) {
+    let got = d.to_json();
+    assert_eq!(got["allowed"], exp["allowed"], "{name}: {got}");
+    assert_eq!(got["status"], exp["status"], "{name}: {got}");
+    assert_eq!(
+        got.get("reason").unwrap_or(&Value::Null),
+        exp.get("reason").unwrap_or(&Value::Null),
+        "{name}: {got}"
+    );
+    assert_eq!(
+        got.get("key_id").unwrap_or(&Value::Null),
+        &exp["key_id"],
+        "{name}: {got}"
+    );
+    if d.allowed {
+        assert_eq!(got["scopes"], exp["scopes"], "{name}: {got}");
+    } else {
+        assert!(!d.message.is_empty(), "{name}: a refusal explains itself");
+    }
+    if d.status == 401 {
+        assert!(
+            d.headers.iter().any(|(n, _)| n == "WWW-Authenticate"),
+            "{name}: 401 without WWW-Authenticate"
+        );
+    }
+}
+
+/// Runs the CLI built for this test run.
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub fn keygate(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_keygate"))
+        .args(args)
+        .output()
+        .unwrap()
 }
