@@ -153,6 +153,12 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// Only the digests of a body that streamed past.
     Digests(BodyDigests),
+    /// A non-empty body whose digests are not known yet. [`Verifier::decide_deferred`]
+    /// decides such a request as far as it can without them, so a caller hashes a body only
+    /// for a request that is otherwise acceptable (validly signed, right key, in time).
+    ///
+    /// [`Verifier::decide_deferred`]: crate::Verifier::decide_deferred
+    Pending,
 }
 
 impl fmt::Debug for Body {
@@ -161,24 +167,25 @@ impl fmt::Debug for Body {
             Body::None => f.write_str("None"),
             Body::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             Body::Digests(d) => d.fmt(f),
+            Body::Pending => f.write_str("Pending"),
         }
     }
 }
 
 impl Body {
-    /// The length in bytes (0 when absent).
+    /// The length in bytes (0 when absent; unknown, reported as 0, when pending).
     pub fn len(&self) -> u64 {
         match self {
-            Body::None => 0,
+            Body::None | Body::Pending => 0,
             Body::Bytes(b) => b.len() as u64,
             Body::Digests(d) => d.len,
         }
     }
 
-    /// Whether there is no body or an empty one. Content-Digest coverage is required only
-    /// for a non-empty body.
+    /// Whether there is no body or an empty one (a pending body is non-empty). Content-Digest
+    /// coverage is required only for a non-empty body.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        !matches!(self, Body::Pending) && self.len() == 0
     }
 
     /// The digest of the body with `alg`, or `None` when only other digests are known.
@@ -187,6 +194,7 @@ impl Body {
             Body::None => &[],
             Body::Bytes(b) => b,
             Body::Digests(d) => return d.get(alg).map(<[u8]>::to_vec),
+            Body::Pending => return None,
         };
         Some(match alg {
             DigestAlgorithm::Sha256 => Sha256::digest(bytes).to_vec(),

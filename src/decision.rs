@@ -200,6 +200,8 @@ pub struct Decision {
     /// On an allowed request whose signature carried a nonce: the nonce, recorded in the
     /// verifier's store, for an outer strongly consistent store to record too.
     pub nonce: Option<crate::sig::NonceClaim>,
+    /// Set when the decision waits for a pending body's digests (`Verifier::decide_deferred`).
+    pub(crate) pending_body: bool,
 }
 
 impl Decision {
@@ -218,6 +220,7 @@ impl Decision {
             route,
             headers: Vec::new(),
             nonce: None,
+            pending_body: false,
         }
     }
 
@@ -243,6 +246,7 @@ impl Decision {
             route: None,
             headers,
             nonce: None,
+            pending_body: false,
         }
     }
 

@@ -11,21 +11,17 @@ pub fn b64url_encode(bytes: &[u8]) -> String {
 /// Strict base64url decoding: no padding, no whitespace, no stray trailing bits.
 /// The error names the first offending byte offset.
 pub fn b64url_decode(s: &str) -> Result<Vec<u8>, String> {
+    // The offending character is not quoted: the text may be a secret.
     if let Some(i) = s
         .bytes()
         .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
     {
-        let c = s[i..].chars().next().unwrap_or('?');
-        let hint = if matches!(c, '+' | '/') {
-            " (this looks like standard base64; use base64url: '-' and '_')"
-        } else if c == '=' {
-            " (base64url here is written without '=' padding)"
-        } else {
-            ""
+        let hint = match s.as_bytes()[i] {
+            b'+' | b'/' => " (this looks like standard base64; use base64url: '-' and '_')",
+            b'=' => " (base64url here is written without '=' padding)",
+            _ => "",
         };
-        return Err(format!(
-            "invalid base64url character {c:?} at byte {i}{hint}"
-        ));
+        return Err(format!("invalid base64url character at byte {i}{hint}"));
     }
     URL_SAFE_NO_PAD
         .decode(s)

@@ -114,6 +114,9 @@ pub fn looks_like_envelope(bytes: &[u8]) -> bool {
     })
 }
 
+/// The most signatures a general-serialization envelope may carry.
+pub const MAX_SIGNATURES: usize = 8;
+
 fn invalid(m: impl Into<String>) -> LoadError {
     LoadError::EnvelopeInvalid(m.into())
 }
@@ -212,6 +215,12 @@ impl Envelope {
                 if list.is_empty() {
                     return Err(invalid("$.signatures: empty"));
                 }
+                if list.len() > MAX_SIGNATURES {
+                    return Err(invalid(format!(
+                        "$.signatures: {} signatures; at most {MAX_SIGNATURES} are read",
+                        list.len()
+                    )));
+                }
                 list.iter()
                     .enumerate()
                     .map(|(i, s)| {
@@ -236,6 +245,18 @@ impl Envelope {
         })
     }
 
+    /// Parses envelope text strictly (duplicate members refused, as everywhere keygate reads
+    /// JSON).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Envelope, LoadError> {
+        let v = parse_strict(bytes).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
+        if !is_envelope(&v) {
+            return Err(invalid(
+                "not a JWS envelope (expected \"payload\" and \"signature\" or \"signatures\")",
+            ));
+        }
+        Envelope::parse(&v)
+    }
+
     /// The payload bytes (unverified).
     pub fn payload(&self) -> &[u8] {
         &self.payload
@@ -245,9 +266,12 @@ impl Envelope {
     /// its key (a `kid` naming no pinned key is refused); without one, every key is tried.
     /// The envelope passes when any one signature verifies.
     pub fn verify(&self, keys: &PublisherKeys) -> Result<&[u8], LoadError> {
+        // Each verification hashes the whole payload: bound how many an envelope may cause
+        // (enough for one kid-less signature to meet every pinned key once).
+        let mut budget = MAX_SIGNATURES.max(keys.keys().len());
         let mut reasons = Vec::new();
         for (i, s) in self.signatures.iter().enumerate() {
-            match self.check(s, keys) {
+            match self.check(s, keys, &mut budget) {
                 Ok(()) => return Ok(&self.payload),
                 Err(r) => reasons.push(if self.signatures.len() > 1 {
                     format!("signature {i}: {r}")
@@ -259,7 +283,12 @@ impl Envelope {
         Err(LoadError::SignatureInvalid(reasons.join("; ")))
     }
 
-    fn check(&self, s: &SignatureEntry, keys: &PublisherKeys) -> Result<(), String> {
+    fn check(
+        &self,
+        s: &SignatureEntry,
+        keys: &PublisherKeys,
+        budget: &mut usize,
+    ) -> Result<(), String> {
         match s.alg.as_deref() {
             Some("EdDSA" | "Ed25519") => {}
             Some(other) => return Err(format!("algorithm {other:?} is not accepted (only EdDSA)")),
@@ -286,14 +315,16 @@ impl Envelope {
             },
             None => keys.keys().iter().collect(),
         };
-        if candidates
-            .iter()
-            .any(|k| k.key.verify_strict(&input, &sig).is_ok())
-        {
-            Ok(())
-        } else {
-            Err("the signature does not verify with the pinned publisher key(s)".into())
+        for k in candidates {
+            if *budget == 0 {
+                return Err("too many signature checks for one envelope".into());
+            }
+            *budget -= 1;
+            if k.key.verify_strict(&input, &sig).is_ok() {
+                return Ok(());
+            }
         }
+        Err("the signature does not verify with the pinned publisher key(s)".into())
     }
 }
 
@@ -319,8 +350,7 @@ pub fn load_keyset(
 ) -> Result<KeySet, LoadError> {
     match (publisher_keys, looks_like_envelope(bytes)) {
         (Some(keys), true) => {
-            let v = parse_strict(bytes).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
-            let env = Envelope::parse(&v)?;
+            let env = Envelope::from_bytes(bytes)?;
             let payload = env.verify(keys)?;
             KeySet::from_json(payload).map_err(LoadError::Keyset)
         }
@@ -381,6 +411,27 @@ mod tests {
             {"protected": fb["protected"], "signature": fb["signature"]},
         ]});
         assert!(load_keyset(general.to_string().as_bytes(), Some(&keys(&[&b]))).is_ok());
+    }
+
+    #[test]
+    fn signature_work_is_bounded() {
+        let (a, b) = (secret(1), secret(2));
+        let fb = sign_envelope(KS.as_bytes(), &b);
+        let sig = json!({"protected": fb["protected"], "signature": fb["signature"]});
+        // Nine signatures: refused as malformed before any is checked.
+        let nine =
+            json!({"payload": fb["payload"], "signatures": vec![sig.clone(); MAX_SIGNATURES + 1]});
+        let e = load_keyset(nine.to_string().as_bytes(), Some(&keys(&[&a]))).unwrap_err();
+        assert_eq!(e.code(), "envelope_invalid");
+        // Eight kid-less signatures against several pinned keys: at most eight checks, then a
+        // signature refusal (the ninth would need more).
+        let unprotected_kid = b64url_encode(br#"{"alg":"EdDSA"}"#);
+        let kidless = json!({"protected": unprotected_kid, "signature": fb["signature"]});
+        let many_keys: Vec<_> = (10..13).map(|n| secret(n).public_key()).collect();
+        let pinned = PublisherKeys::new(many_keys).unwrap();
+        let eight = json!({"payload": fb["payload"], "signatures": vec![kidless; MAX_SIGNATURES]});
+        let e = load_keyset(eight.to_string().as_bytes(), Some(&pinned)).unwrap_err();
+        assert!(e.to_string().contains("too many signature checks"), "{e}");
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub use keyset::{
 pub use publisher::{
     PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
 };
-pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, Request, RequestError};
+pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Request, RequestError};
 pub use route::{NormalizedPath, PathPattern, normalize_path};
 pub use time::{TimeError, UnixTime};
 pub use verifier::{Context, MAX_API_KEY_LEN, Rollback, Update, Verifier};

@@ -15,6 +15,7 @@ use crate::keyset::{KeyEntry, KeySet, Route, StalePolicy};
 use crate::request::Request;
 use crate::route::normalize_path;
 use crate::sig::check::{self as sigcheck, Inputs};
+use crate::sig::derive::FieldCache;
 use crate::sig::{MemoryNonceStore, NonceStore, Presented};
 use crate::time::UnixTime;
 
@@ -85,6 +86,16 @@ impl Verifier {
     /// Decides one request.
     pub fn decide(&self, req: &Request, cx: &Context) -> Decision {
         decide(&self.keyset, &*self.nonces, req, cx)
+    }
+
+    /// Decides a request whose body is [`Body::Pending`](crate::Body::Pending) as far as
+    /// possible without the body: `None` when every other check passed and the answer now
+    /// depends on the body's digests (hash the body, then call [`decide`](Self::decide) with
+    /// [`Body::Digests`](crate::Body::Digests)). Nothing is recorded when it returns `None`.
+    /// This way a body is only ever hashed for a validly signed request.
+    pub fn decide_deferred(&self, req: &Request, cx: &Context) -> Option<Decision> {
+        let d = self.decide(req, cx);
+        (!d.pending_body).then_some(d)
     }
 
     /// Swaps in a newer key set. Only a higher revision is accepted; the same revision with
@@ -161,6 +172,8 @@ impl std::error::Error for Rollback {}
 pub(crate) struct Refusal {
     pub(crate) reason: Reason,
     pub(crate) message: String,
+    /// Not a refusal yet: the decision now depends on a pending body's digests.
+    pub(crate) pending_body: bool,
 }
 
 impl Refusal {
@@ -168,11 +181,26 @@ impl Refusal {
         Refusal {
             reason,
             message: message.into(),
+            pending_body: false,
+        }
+    }
+
+    /// The decision needs the digests of a [`Body::Pending`](crate::Body::Pending). Decided
+    /// without them (`Verifier::decide`), it stands as a `digest_mismatch` refusal.
+    pub(crate) fn pending_body() -> Self {
+        Refusal {
+            pending_body: true,
+            ..Refusal::new(
+                Reason::DigestMismatch,
+                "the body's digests were not supplied, so Content-Digest cannot be checked",
+            )
         }
     }
 
     pub(crate) fn into_decision(self) -> Decision {
-        Decision::refuse(self.reason, self.message)
+        let mut d = Decision::refuse(self.reason, self.message);
+        d.pending_body = self.pending_body;
+        d
     }
 }
 
@@ -224,16 +252,21 @@ fn decide(ks: &KeySet, store: &dyn NonceStore, req: &Request, cx: &Context) -> D
         Ok(c) => c,
         Err(d) => return (*d).with_route(route_name),
     };
+    let fields = FieldCache::default();
     let mut first_refusal = None;
     for cand in &candidates {
-        let d = evaluate(ks, store, route, cand, req, cx);
-        if d.allowed {
+        let d = evaluate(ks, store, route, cand, req, cx, &fields);
+        // An allowed candidate decides; so does one waiting for the body's digests, since
+        // whether it is allowed (and so which candidate wins) now depends on them.
+        if d.allowed || d.pending_body {
             return d;
         }
         first_refusal.get_or_insert(d);
     }
+    // `credentials` returns at least one candidate.
     first_refusal.unwrap_or_else(|| {
-        Decision::refuse(Reason::MissingCredentials, "no credentials").with_route(route_name)
+        Decision::refuse(Reason::MissingCredentials, "no credentials were presented")
+            .with_route(route_name)
     })
 }
 
@@ -322,8 +355,9 @@ fn evaluate(
     cand: &Candidate<'_, '_>,
     req: &Request,
     cx: &Context,
+    fields: &FieldCache,
 ) -> Decision {
-    match evaluate_inner(ks, store, route, cand, req, cx) {
+    match evaluate_inner(ks, store, route, cand, req, cx, fields) {
         Ok(d) | Err(d) => d,
     }
 }
@@ -336,6 +370,7 @@ fn evaluate_inner(
     cand: &Candidate<'_, '_>,
     req: &Request,
     cx: &Context,
+    fields: &FieldCache,
 ) -> Result<Decision, Decision> {
     let key = cand.key;
     let route_name = route.map(|r| r.path.as_str());
@@ -395,6 +430,7 @@ fn evaluate_inner(
         req,
         now: cx.now,
         store,
+        fields,
     };
     let claim = sigcheck::check(&inputs, parsed).map_err(|r| refuse(r, false))?;
     // (7) Route and scopes.

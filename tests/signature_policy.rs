@@ -227,3 +227,57 @@ fn accept_signature_only_on_signature_refusals() {
         "sig1=(\"@method\" \"@target-uri\" \"content-digest\");keyid=\"ed\";alg=\"ed25519\""
     );
 }
+
+/// `decide_deferred` with a pending body: the body is needed only by a request that passed
+/// every other check, and nothing is recorded until it is decided with the body's digests.
+#[test]
+fn deferred_bodies_are_needed_only_by_otherwise_acceptable_requests() {
+    use keygate::{Body, BodyHasher};
+    let v = verifier();
+    let signed_post = sign_with(
+        post(URL, BODY),
+        Signer::new(ed_key(), "ed", now()).nonce("n-deferred"),
+    );
+    let pending = |r: &keygate::Request| {
+        let mut r = r.clone();
+        r.set_body(Body::Pending);
+        r
+    };
+    // Validly signed: the answer now depends on the body.
+    assert!(v.decide_deferred(&pending(&signed_post), &cx()).is_none());
+    // Decided without the digests, that stands as a refusal.
+    assert_eq!(
+        code(&v.decide(&pending(&signed_post), &cx())),
+        "digest_mismatch"
+    );
+    // Nothing was recorded on the way: with the digests the request is allowed, once.
+    let mut h = BodyHasher::for_content_digest(signed_post.header_values("content-digest").next());
+    h.update(BODY);
+    let mut hashed = signed_post.clone();
+    hashed.set_body(Body::Digests(h.finish()));
+    assert!(v.decide(&hashed, &cx()).allowed);
+    assert_eq!(code(&v.decide(&hashed, &cx())), "nonce_replayed");
+    // A forged signature is refused before any body is needed.
+    let forged = with_field(&signed_post, "signature", Some("sig1=:AAAA:"));
+    let d = v
+        .decide_deferred(&pending(&forged), &cx())
+        .expect("decided without the body");
+    assert_eq!(code(&d), "signature_invalid");
+    // So is a signature from an unknown key, or one that is too old.
+    let stranger = sign_with(post(URL, BODY), Signer::new(ed_key(), "nobody", now()));
+    assert_eq!(
+        code(&v.decide_deferred(&pending(&stranger), &cx()).unwrap()),
+        "unknown_key"
+    );
+    let old = sign_with(
+        post(URL, BODY),
+        Signer::new(ed_key(), "ed", UnixTime::from_secs(NOW - 3600)),
+    );
+    assert_eq!(
+        code(&v.decide_deferred(&pending(&old), &cx()).unwrap()),
+        "signature_too_old"
+    );
+    // An API-key request never needs its body.
+    let api = post(URL, BODY).with_header("X-API-Key", API_KEY);
+    assert!(v.decide_deferred(&pending(&api), &cx()).unwrap().allowed);
+}

@@ -1,9 +1,10 @@
 // Request bodies for verification and signing.
 //
-// Verification streams the body through the wasm `WasmBodyHasher` (only the algorithms the
-// request's Content-Digest names) and hands the verifier the digests, so keygate never holds
-// the body. It reads a clone (a tee), so the caller's body stays unread: a gateway can still
-// forward it to the origin.
+// Verification first decides a signed request without its body (`decideDeferred`); only when
+// every other check passed does it stream the body through the wasm `WasmBodyHasher` (only
+// the algorithms the request's Content-Digest names) and hand the verifier the digests, so a
+// body is hashed only for a validly signed request and keygate never holds it. It reads a
+// clone (a tee), so the caller's body stays unread: a gateway can still forward it.
 
 import { WasmBodyHasher } from '#wasm';
 import { KeygateError, callWasm, describe } from './errors.js';
@@ -46,28 +47,51 @@ export function bodySource(request, where) {
 }
 
 /**
- * Hashes a body chunk by chunk; resolves to the digests JSON of `WasmBodyHasher.finish`
- * (`{"len", "sha-256", "sha-512"}`).
+ * Opens a body for reading: `null` when it turns out to be empty (one read at most), else a
+ * handle to hash it with `hashBody` or to `discard` it unread.
  */
-export async function hashBody(source, headers) {
+export async function openBody(source) {
+  if (source instanceof Uint8Array) {
+    return source.length === 0 ? null : { first: source, reader: null };
+  }
+  const reader = source.getReader();
+  let next;
+  try {
+    next = await reader.read();
+  } catch (e) {
+    throw new KeygateError('ERR_REQUEST_INVALID', `verify: reading the request body failed: ${e?.message ?? e}`, { cause: e });
+  }
+  if (next.done) return null;
+  return { first: chunkOf(next.value), reader };
+}
+
+const chunkOf = (v) => (v instanceof Uint8Array ? v : new Uint8Array(v));
+
+/** Stops reading a body that will not be hashed (frees the clone's buffered data). */
+export function discard(body) {
+  body.reader?.cancel().catch(() => {});
+}
+
+/**
+ * Hashes an opened body chunk by chunk; resolves to the digests JSON of
+ * `WasmBodyHasher.finish` (`{"len", "sha-256", "sha-512"}`).
+ */
+export async function hashBody(body, headers) {
   const hasher = callWasm(() => new WasmBodyHasher(header(headers, 'content-digest')));
   let finished = false;
   try {
-    if (source instanceof Uint8Array) {
-      callWasm(() => hasher.update(source));
-    } else {
-      const reader = source.getReader();
-      for (;;) {
-        let next;
-        try {
-          next = await reader.read();
-        } catch (e) {
-          throw new KeygateError('ERR_REQUEST_INVALID', `verify: reading the request body failed: ${e?.message ?? e}`, { cause: e });
-        }
-        if (next.done) break;
-        const chunk = next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value);
-        callWasm(() => hasher.update(chunk));
+    callWasm(() => hasher.update(body.first));
+    for (;;) {
+      if (body.reader === null) break;
+      let next;
+      try {
+        next = await body.reader.read();
+      } catch (e) {
+        throw new KeygateError('ERR_REQUEST_INVALID', `verify: reading the request body failed: ${e?.message ?? e}`, { cause: e });
       }
+      if (next.done) break;
+      const chunk = chunkOf(next.value);
+      callWasm(() => hasher.update(chunk));
     }
     finished = true;
     return callWasm(() => hasher.finish());

@@ -226,8 +226,9 @@ export function unavailable() {
 /**
  * Decides a request: `{ decision, clientIp }` with the client address actually used. An
  * unparsable address counts as unknown (allow lists then fail closed); a request the verifier
- * cannot read at all is a 400 `malformed_request`; a failing nonce store or a wasm trap is a
- * 503 `verifier_unavailable` (fail closed; the next request is decided normally).
+ * cannot read at all is a 400 `malformed_request`; anything else (a failing nonce store, a wasm
+ * trap) is a 503 `verifier_unavailable` whose cause is logged, not sent (fail closed; the next
+ * request is decided normally).
  */
 export async function decide(gate, request, clientIp, nonceStore) {
   const options = nonceStore ? { clientIp, nonceStore } : { clientIp };
@@ -235,12 +236,17 @@ export async function decide(gate, request, clientIp, nonceStore) {
     return { decision: await gate.verify(request, options), clientIp };
   } catch (e) {
     if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore);
-    const refusal = (status, reason) =>
-      Object.freeze({ allowed: false, status, reason, message: e.message, headers: Object.freeze({}) });
-    if (e?.code === 'ERR_REQUEST_INVALID') return { decision: refusal(400, 'malformed_request'), clientIp };
-    if (e?.code === 'ERR_NONCE_STORE' || e?.code === 'ERR_INTERNAL') {
-      return { decision: refusal(503, 'verifier_unavailable'), clientIp };
+    const refusal = (status, reason, message) =>
+      Object.freeze({ allowed: false, status, reason, message, headers: Object.freeze({}) });
+    if (e?.code === 'ERR_REQUEST_INVALID') {
+      return { decision: refusal(400, 'malformed_request', e.message), clientIp };
     }
-    throw e;
+    // The cause of anything else (a nonce store's connection string, a trap) stays in the
+    // server's log; the client is told only that the verifier could not decide.
+    console.error(JSON.stringify({ event: 'keygate.verifier_error', code: e?.code ?? null, message: String(e?.message ?? e) }));
+    return {
+      decision: refusal(503, 'verifier_unavailable', 'the request could not be verified right now; try again'),
+      clientIp,
+    };
   }
 }

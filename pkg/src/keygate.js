@@ -3,7 +3,7 @@
 import { WasmVerifier, envelopePayload } from '#wasm';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
 import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request.js';
-import { bodySource, hashBody, isSigned } from './body.js';
+import { bodySource, discard, hashBody, isSigned, openBody } from './body.js';
 
 const LOAD_OPTIONS = new Set(['publisherKeys', 'onWarning', 'nonceStore']);
 const CONSTRUCT = Symbol('Keygate.load');
@@ -140,18 +140,33 @@ export class Keygate {
    * `ERR_NONCE_STORE` when the nonce store fails, `ERR_INTERNAL` after a wasm trap.
    *
    * A signed request's body is streamed from a clone through the digest hasher (only the
-   * algorithms its Content-Digest names); the caller's body is left unread.
+   * algorithms its Content-Digest names), and only once every other check has passed; the
+   * caller's body is left unread.
    */
   async verify(request, options = {}) {
     const { json, headers, nonceStore } = wireRequest(request, options);
     const store = nonceStore ?? this.#nonceStore;
-    const source = isSigned(headers) ? bodySource(request, 'verify') : null;
-    const digests = source === null ? null : await hashBody(source, headers);
+    let digests = null;
     const decide = () => {
       const v = this.#current();
       return JSON.parse(callWasm(() => (digests === null ? v.decide(json) : v.decideWithDigests(json, digests))));
     };
-    const w = decide();
+    let w;
+    const source = isSigned(headers) ? bodySource(request, 'verify') : null;
+    const body = source === null ? null : await openBody(source);
+    if (body === null) {
+      w = decide();
+    } else {
+      // Decide without the body first: it is hashed only when everything else passed.
+      const early = callWasm(() => this.#current().decideDeferred(json));
+      if (early !== undefined) {
+        discard(body);
+        w = JSON.parse(early);
+      } else {
+        digests = await hashBody(body, headers);
+        w = decide();
+      }
+    }
     if (!w.allowed || !w.nonce || !store) return toDecision(w);
     let fresh;
     try {

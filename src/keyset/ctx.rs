@@ -3,6 +3,7 @@
 //! policy parsers.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
@@ -175,11 +176,10 @@ impl Ctx {
         allow_wildcard: bool,
     ) -> bool {
         let mut ok = true;
-        for (n, (i, s)) in items.iter().enumerate() {
+        let mut seen = Distinct::default();
+        for (i, s) in items {
             let err = match check_scope(s, allow_wildcard) {
-                Ok(()) if items[..n].iter().any(|(_, o)| o == s) => {
-                    Some(format!("duplicate scope {s:?}"))
-                }
+                Ok(()) if !seen.insert(s) => Some(format!("duplicate scope {s:?}")),
                 Ok(()) => None,
                 Err(e) => Some(e),
             };
@@ -191,21 +191,22 @@ impl Ctx {
         ok
     }
 
-    /// Checks scope texts and returns the valid ones.
+    /// Checks scope texts and returns the valid ones, each once.
     pub(super) fn scope_list(
         &mut self,
         items: &[(usize, Cow<'_, str>)],
         path: &JsonPath<'_>,
         allow_wildcard: bool,
     ) -> Vec<String> {
-        self.check_scopes(items, path, allow_wildcard);
-        let mut out: Vec<String> = Vec::with_capacity(items.len());
-        for (_, s) in items {
-            if check_scope(s, allow_wildcard).is_ok() && !out.iter().any(|o| o == s) {
-                out.push(s.to_string());
-            }
+        if self.check_scopes(items, path, allow_wildcard) {
+            return items.iter().map(|(_, s)| s.to_string()).collect();
         }
-        out
+        let mut seen = Distinct::default();
+        items
+            .iter()
+            .filter(|(_, s)| check_scope(s, allow_wildcard).is_ok() && seen.insert(s))
+            .map(|(_, s)| s.to_string())
+            .collect()
     }
 
     pub(super) fn scopes(
@@ -218,6 +219,31 @@ impl Ctx {
             return Vec::new();
         };
         self.scope_list(&items, path, allow_wildcard)
+    }
+}
+
+/// Remembers strings to find duplicates: a scan for the usual short lists, a hash set once a
+/// list is long (so a hostile list costs linear time, not quadratic).
+#[derive(Default)]
+struct Distinct<'a> {
+    few: Vec<&'a str>,
+    many: HashSet<&'a str>,
+}
+
+impl<'a> Distinct<'a> {
+    /// `false` when `s` was seen before.
+    fn insert(&mut self, s: &'a str) -> bool {
+        if self.many.is_empty() && self.few.len() < 16 {
+            if self.few.contains(&s) {
+                return false;
+            }
+            self.few.push(s);
+            return true;
+        }
+        if self.many.is_empty() {
+            self.many.extend(self.few.drain(..));
+        }
+        self.many.insert(s)
     }
 }
 
@@ -266,8 +292,7 @@ pub(super) fn check_key_id(id: &str) -> Result<(), String> {
 }
 
 pub(super) fn check_method(m: &str) -> Result<(), String> {
-    let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    if m.is_empty() || !m.chars().all(tchar) {
+    if !crate::request::is_token(m) {
         return Err(format!("{m:?} is not an HTTP method token"));
     }
     if m.chars().any(|c| c.is_ascii_lowercase()) {
@@ -277,4 +302,25 @@ pub(super) fn check_method(m: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Distinct;
+
+    #[test]
+    fn duplicates_are_found_in_short_and_long_lists() {
+        let names: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
+        let mut d = Distinct::default();
+        for n in &names {
+            assert!(d.insert(n));
+        }
+        assert!(
+            !d.insert("s0"),
+            "a duplicate of an early item, after the switch to a set"
+        );
+        assert!(!d.insert("s39"));
+        let mut short = Distinct::default();
+        assert!(short.insert("a") && short.insert("b") && !short.insert("a"));
+    }
 }

@@ -1,6 +1,8 @@
 //! Lints: warnings about a valid key set that will still load (`--strict` makes them errors).
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use super::{KeySet, KeyStatus, Route};
 use crate::time::UnixTime;
@@ -60,6 +62,7 @@ impl KeySet {
                 });
             }
         }
+        let mut successors = None;
         for (i, key) in self.keys.iter().enumerate() {
             let path = format!("$.keys[{i}]");
             if key.status == KeyStatus::Revoked {
@@ -73,7 +76,7 @@ impl KeySet {
                 }),
                 Some(exp) => {
                     let start = key.not_before.or(self.issued_at).unwrap_or(now);
-                    let days = (exp.as_secs() - start.as_secs()) / DAY;
+                    let days = exp.as_secs().saturating_sub(start.as_secs()) / DAY;
                     if days > MAX_LIFETIME_DAYS {
                         out.push(Lint {
                             code: "key_lifetime_long",
@@ -84,9 +87,10 @@ impl KeySet {
                             ),
                         });
                     }
-                    let soon =
-                        exp > now && exp.as_secs() - now.as_secs() <= EXPIRY_WARNING_DAYS * DAY;
-                    if soon && key.status == KeyStatus::Active && !self.has_successor(i) {
+                    let soon = exp > now
+                        && exp.as_secs().saturating_sub(now.as_secs()) <= EXPIRY_WARNING_DAYS * DAY;
+                    let successors = successors.get_or_insert_with(|| Successors::new(self));
+                    if soon && key.status == KeyStatus::Active && !successors.has(self, i) {
                         out.push(Lint {
                             code: "key_expiring_no_successor",
                             path: format!("{path}.expires_at"),
@@ -111,19 +115,63 @@ impl KeySet {
         }
         out
     }
+}
+
+/// For the successor lint: the active keys grouped by scope list (lists are shared between
+/// keys with identical scopes), with the two that live longest in each group. Answering for a
+/// key then costs one pass over the distinct lists, not over every key.
+struct Successors {
+    /// (a key holding the list, the two longest-living active keys with it: (expiry, index);
+    /// `None` expiry = never).
+    groups: Vec<(usize, Top2)>,
+}
+
+/// The two longest-living keys of a group: (expiry, `None` = never; key index).
+type Top2 = [Option<(Option<UnixTime>, usize)>; 2];
+
+/// Whether expiry `a` outlives `b` (`None` is never).
+fn outlives(a: Option<UnixTime>, b: Option<UnixTime>) -> bool {
+    match (a, b) {
+        (None, Some(_)) => true,
+        (Some(a), Some(b)) => a > b,
+        (_, None) => false,
+    }
+}
+
+impl Successors {
+    fn new(ks: &KeySet) -> Self {
+        let mut by_list: HashMap<*const [String], usize> = HashMap::new();
+        let mut groups: Vec<(usize, Top2)> = Vec::new();
+        for (i, k) in ks.keys.iter().enumerate() {
+            if k.status != KeyStatus::Active {
+                continue;
+            }
+            let g = *by_list.entry(Arc::as_ptr(&k.scopes)).or_insert_with(|| {
+                groups.push((i, [None, None]));
+                groups.len() - 1
+            });
+            let top = &mut groups[g].1;
+            let entry = Some((k.expires_at, i));
+            if top[0].is_none_or(|(e, _)| outlives(k.expires_at, e)) {
+                top[1] = top[0];
+                top[0] = entry;
+            } else if top[1].is_none_or(|(e, _)| outlives(k.expires_at, e)) {
+                top[1] = entry;
+            }
+        }
+        Successors { groups }
+    }
 
     /// Another active key granting every scope of key `i` that expires later (or never).
-    fn has_successor(&self, i: usize) -> bool {
-        let key = &self.keys[i];
-        self.keys.iter().enumerate().any(|(j, other)| {
-            j != i
-                && other.status == KeyStatus::Active
-                && match (other.expires_at, key.expires_at) {
-                    (None, _) => true,
-                    (Some(o), Some(k)) => o > k,
-                    (Some(_), None) => false,
-                }
-                && key.scopes.iter().all(|s| other.scopes.contains(s))
+    fn has(&self, ks: &KeySet, i: usize) -> bool {
+        let key = &ks.keys[i];
+        self.groups.iter().any(|(holder, top)| {
+            let best = top.iter().flatten().find(|(_, j)| *j != i);
+            best.is_some_and(|(e, _)| outlives(*e, key.expires_at))
+                && key
+                    .scopes
+                    .iter()
+                    .all(|s| ks.keys[*holder].scopes.contains(s))
         })
     }
 }

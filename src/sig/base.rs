@@ -4,7 +4,7 @@
 use sfv::{FieldType, InnerList, List, ListEntry};
 
 use super::components::ComponentId;
-use super::derive;
+use super::derive::{self, FieldCache};
 use crate::request::Request;
 
 /// The `@signature-params` value: the covered components and parameters serialized as an
@@ -20,10 +20,11 @@ pub(crate) fn signature_base(
     components: &[ComponentId],
     params_value: &str,
     req: &Request,
+    fields: &FieldCache,
 ) -> Result<String, String> {
     let mut out = String::with_capacity(64 * (components.len() + 1));
     for c in components {
-        let value = derive::value(c, req)?;
+        let value = derive::value(c, req, fields)?;
         out.push_str(&c.to_string());
         out.push_str(": ");
         out.push_str(&value);
@@ -57,7 +58,13 @@ mod tests {
             .iter()
             .map(|i| ComponentId::from_item(i).unwrap())
             .collect();
-        let base = signature_base(&components, &params_value(inner), &req).unwrap();
+        let base = signature_base(
+            &components,
+            &params_value(inner),
+            &req,
+            &FieldCache::default(),
+        )
+        .unwrap();
         assert_eq!(
             base,
             "\"@method\": POST\n\"@authority\": example.com\n\"@path\": /foo\n\"content-length\": 18\n\"content-type\": application/json\n\"@signature-params\": (\"@method\" \"@authority\" \"@path\" \"content-length\" \"content-type\");created=1618884473;keyid=\"test-key-rsa-pss\""

@@ -8,6 +8,7 @@ use sfv::{BareItem, Dictionary, FieldType, InnerList, Item, KeyRef, ListEntry, S
 
 use super::base::{params_value, signature_base};
 use super::components::ComponentId;
+use super::derive::FieldCache;
 use super::digest;
 use super::parse::Parsed;
 use super::replay::{NonceClaim, NonceStore};
@@ -25,6 +26,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) req: &'a Request,
     pub(crate) now: UnixTime,
     pub(crate) store: &'a dyn NonceStore,
+    /// Header fields read so far for this request (shared by every label tried).
+    pub(crate) fields: &'a FieldCache,
 }
 
 fn refuse(reason: Reason, message: impl Into<String>) -> Refusal {
@@ -53,6 +56,7 @@ pub(crate) fn check(inp: &Inputs<'_>, sig: Option<&Parsed>) -> Result<Option<Non
         req,
         now,
         store,
+        fields: _,
     } = *inp;
     let pol = &ks.policy().signature;
     let Some(sig) = sig else {
@@ -182,7 +186,7 @@ pub(crate) fn check(inp: &Inputs<'_>, sig: Option<&Parsed>) -> Result<Option<Non
         };
 
     // The signature itself.
-    let base = signature_base(&sig.components, &params_value(&sig.inner), req)
+    let base = signature_base(&sig.components, &params_value(&sig.inner), req, inp.fields)
         .map_err(|e| refuse(Reason::SignatureInvalid, format!("no signature base: {e}")))?;
     if !vkey.verify(base.as_bytes(), &sig.signature) {
         return Err(refuse(
@@ -193,9 +197,11 @@ pub(crate) fn check(inp: &Inputs<'_>, sig: Option<&Parsed>) -> Result<Option<Non
 
     match content_digest {
         Some(Err(e)) => return Err(refuse(Reason::DigestMismatch, e)),
-        Some(Ok(cd)) => cd
-            .check(&req.body)
-            .map_err(|e| refuse(Reason::DigestMismatch, e))?,
+        Some(Ok(cd)) => cd.check(&req.body).map_err(|e| match e {
+            digest::DigestCheck::Mismatch(m) => refuse(Reason::DigestMismatch, m),
+            // Everything before this point passed: now the body's digests decide.
+            digest::DigestCheck::Pending => Refusal::pending_body(),
+        })?,
         None => {}
     }
 

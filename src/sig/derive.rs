@@ -5,6 +5,9 @@
 //! rather than guessed at, because the bytes a client signed cannot be recovered reliably
 //! from text that went through a UTF-8 or Latin-1 decoder.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use sfv::{Dictionary, FieldType, Item, List, ListEntry, Parser};
 
 use super::components::{ComponentId, Derived, FieldMode, Source};
@@ -121,49 +124,97 @@ fn serialize_entry(entry: &ListEntry) -> String {
     }
 }
 
-fn field_value(name: &str, mode: &FieldMode, req: &Request) -> Result<String, String> {
-    let values: Vec<&str> = req.header_values(name).collect();
-    if values.is_empty() {
-        return Err(format!("the request has no {name:?} header"));
+/// Header fields already read while building signature bases for one request. Several
+/// labels, and several `;key` components of one label, cover the same field: each field is
+/// joined, checked and (for `;key`) parsed as a Dictionary once per request, not once per
+/// component, so the work a request can cause stays linear in its size.
+#[derive(Default)]
+pub(crate) struct FieldCache {
+    combined: Memo<Result<String, String>>,
+    dicts: Memo<Result<Dictionary, String>>,
+}
+
+/// Values computed once per field name.
+type Memo<T> = RefCell<Vec<(String, Rc<T>)>>;
+
+fn cached<T>(list: &Memo<T>, name: &str, make: impl FnOnce() -> T) -> Rc<T> {
+    if let Some((_, v)) = list.borrow().iter().find(|(n, _)| n == name) {
+        return Rc::clone(v);
     }
-    if let Some(v) = values
-        .iter()
-        .find(|v| !v.bytes().all(|b| (0x20..0x7f).contains(&b)))
-    {
-        let _ = v;
-        return Err(format!(
-            "header {name:?} has characters outside visible ASCII; such values cannot be verified"
-        ));
+    let v = Rc::new(make());
+    list.borrow_mut().push((name.to_string(), Rc::clone(&v)));
+    v
+}
+
+impl FieldCache {
+    /// The field's lines joined with `, ` (RFC 9421 §2.1), or why it cannot be covered.
+    fn combined(&self, name: &str, req: &Request) -> Rc<Result<String, String>> {
+        cached(&self.combined, name, || {
+            let values: Vec<&str> = req.header_values(name).collect();
+            if values.is_empty() {
+                return Err(format!("the request has no {name:?} header"));
+            }
+            if values
+                .iter()
+                .any(|v| !v.bytes().all(|b| (0x20..0x7f).contains(&b)))
+            {
+                return Err(format!(
+                    "header {name:?} has characters outside visible ASCII; such values cannot be verified"
+                ));
+            }
+            Ok(values.join(", "))
+        })
     }
-    let combined = values.join(", ");
+
+    /// The field parsed as a Structured Field Dictionary.
+    fn dictionary(&self, name: &str, req: &Request) -> Rc<Result<Dictionary, String>> {
+        cached(&self.dicts, name, || {
+            let combined = self.combined(name, req);
+            let text = combined.as_ref().as_ref().map_err(Clone::clone)?;
+            Parser::new(text)
+                .parse::<Dictionary>()
+                .map_err(|e| format!("header {name:?} is not a valid Dictionary: {e}"))
+        })
+    }
+}
+
+fn field_value(
+    name: &str,
+    mode: &FieldMode,
+    req: &Request,
+    cache: &FieldCache,
+) -> Result<String, String> {
+    let combined = cache.combined(name, req);
+    let combined = combined.as_ref().as_ref().map_err(Clone::clone)?;
     let not_sf = |t: &str, e: sfv::Error| format!("header {name:?} is not a valid {t}: {e}");
     match mode {
-        FieldMode::Plain => Ok(combined),
+        FieldMode::Plain => Ok(combined.clone()),
         FieldMode::Binary => {
-            let list: List = values
-                .iter()
+            let list: List = req
+                .header_values(name)
                 .map(|v| ListEntry::from(Item::new(v.as_bytes().to_vec())))
                 .collect();
             Ok(list.serialize().unwrap_or_default())
         }
         FieldMode::Member(key) => {
-            let dict: Dictionary = Parser::new(&combined)
-                .parse()
-                .map_err(|e| not_sf("Dictionary", e))?;
+            let dict = cache.dictionary(name, req);
+            let dict = dict.as_ref().as_ref().map_err(Clone::clone)?;
             dict.get(key.as_str())
                 .map(serialize_entry)
                 .ok_or_else(|| format!("header {name:?} has no member {key:?}"))
         }
         FieldMode::Structured => match structured_type(name) {
-            Some(SfType::Dictionary) => Parser::new(&combined)
-                .parse::<Dictionary>()
+            Some(SfType::Dictionary) => cache
+                .dictionary(name, req)
+                .as_ref()
+                .as_ref()
                 .map(|d| d.serialize().unwrap_or_default())
-                .map_err(|e| not_sf("Dictionary", e)),
-            Some(SfType::List) => Parser::new(&combined)
+                .map_err(Clone::clone),
+            Some(SfType::List) => Parser::new(combined)
                 .parse::<List>()
                 .map(|l| l.serialize().unwrap_or_default())
                 .map_err(|e| not_sf("List", e)),
-            Some(SfType::Item) => Parser::new(&combined)
+            Some(SfType::Item) => Parser::new(combined)
                 .parse::<Item>()
                 .map(|i| i.serialize())
                 .map_err(|e| not_sf("Item", e)),
@@ -175,10 +226,14 @@ fn field_value(name: &str, mode: &FieldMode, req: &Request) -> Result<String, St
 /// The value `component` contributes for `req`. An error means the component cannot be
 /// derived from this request (a covered header is missing, a dictionary member is absent),
 /// so no signature over it can verify.
-pub(crate) fn value(component: &ComponentId, req: &Request) -> Result<String, String> {
+pub(crate) fn value(
+    component: &ComponentId,
+    req: &Request,
+    cache: &FieldCache,
+) -> Result<String, String> {
     match &component.source {
         Source::Derived(d, qname) => derived_value(*d, qname.as_deref(), req),
-        Source::Field(name, mode) => field_value(name, mode, req),
+        Source::Field(name, mode) => field_value(name, mode, req, cache),
     }
 }
 
@@ -187,7 +242,7 @@ mod tests {
     use super::*;
 
     fn val(c: &str, req: &Request) -> Result<String, String> {
-        value(&ComponentId::parse(c).unwrap(), req)
+        value(&ComponentId::parse(c).unwrap(), req, &FieldCache::default())
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod alg;
 mod base;
 pub(crate) mod check;
 mod components;
-mod derive;
+pub(crate) mod derive;
 pub(crate) mod digest;
 mod keytext;
 mod parse;
@@ -51,7 +51,12 @@ pub fn signature_base(req: &Request, label: &str) -> Result<String, String> {
         .find(|p| p.label == label)
         .ok_or_else(|| format!("no signature labelled {label:?}"))?;
     let parsed = p.parsed?;
-    base::signature_base(&parsed.components, &base::params_value(&parsed.inner), req)
+    base::signature_base(
+        &parsed.components,
+        &base::params_value(&parsed.inner),
+        req,
+        &derive::FieldCache::default(),
+    )
 }
 
 /// The parameters of the signature labelled `label` in `req`.

@@ -14,6 +14,7 @@ use sfv::{BareItem, InnerList, Item, KeyRef, Parameters, StringRef};
 use super::alg::SignerKey;
 use super::base::{params_value, signature_base};
 use super::components::ComponentId;
+use super::derive::FieldCache;
 use super::digest::content_digest;
 use crate::body::{Body, DigestAlgorithm};
 use crate::request::Request;
@@ -218,7 +219,7 @@ impl Signer {
                 self.label
             )));
         }
-        let has_body = !matches!(req.body, Body::None) && !req.body.is_empty();
+        let has_body = !req.body.is_empty();
         let mut work = req.clone();
         let content_digest = if has_body && req.header_values("content-digest").next().is_none() {
             let bytes = match &req.body {
@@ -248,7 +249,8 @@ impl Signer {
         let items: Vec<Item> = components.iter().map(|c| c.item.clone()).collect();
         let inner = InnerList::with_params(items, self.params()?);
         let value = params_value(&inner);
-        let base = signature_base(&components, &value, &work).map_err(SignError)?;
+        let base = signature_base(&components, &value, &work, &FieldCache::default())
+            .map_err(SignError)?;
         let sig = self.key.sign(base.as_bytes());
         Ok(SignedHeaders {
             content_digest,

@@ -39,7 +39,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{WasmVerifier, decision_json, throw, wire_request};
 use crate::sig::{Algorithm, ComponentId, Signer, SignerKey};
-use crate::{BodyDigests, BodyHasher, DigestAlgorithm, UnixTime};
+use crate::{Body, BodyDigests, BodyHasher, DigestAlgorithm, UnixTime};
 
 fn options<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T, JsValue> {
     serde_json::from_str(json)
@@ -71,11 +71,23 @@ fn digest<const N: usize>(v: Option<&str>, name: &str) -> Result<Option<[u8; N]>
 impl WasmVerifier {
     /// `decide` with the body's bytes.
     #[wasm_bindgen(js_name = decideWithBody)]
-    pub fn decide_with_body(&self, request_json: &str, body: &[u8]) -> Result<String, JsValue> {
+    pub fn decide_with_body(&self, request_json: &str, body: Vec<u8>) -> Result<String, JsValue> {
         let (req, cx) = wire_request(request_json)?;
-        Ok(decision_json(
-            &self.inner.decide(&req.with_body(body.to_vec()), &cx),
-        ))
+        Ok(decision_json(&self.inner.decide(&req.with_body(body), &cx)))
+    }
+
+    /// `decide` for a request with a non-empty body that has not been read: the decision
+    /// JSON, or `undefined` when every other check passed and the body's digests now decide
+    /// (hash it, then `decideWithDigests`). Nothing is recorded in that case, so a body is
+    /// only ever hashed for a validly signed request.
+    #[wasm_bindgen(js_name = decideDeferred)]
+    pub fn decide_deferred(&self, request_json: &str) -> Result<Option<String>, JsValue> {
+        let (mut req, cx) = wire_request(request_json)?;
+        req.set_body(Body::Pending);
+        Ok(self
+            .inner
+            .decide_deferred(&req, &cx)
+            .map(|d| decision_json(&d)))
     }
 
     /// `decide` with the digests of a body hashed while it streamed (`WasmBodyHasher.finish`).
