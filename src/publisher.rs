@@ -7,6 +7,8 @@
 use std::fmt;
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
+
+use crate::sig::VerifierKey;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -44,20 +46,13 @@ impl fmt::Debug for PublisherKey {
 }
 
 impl PublisherKey {
-    /// A key from its 32 raw bytes; weak (small-order) keys are refused.
+    /// A key from its 32 raw bytes, checked as every Ed25519 key keygate reads is
+    /// ([`VerifierKey::ed25519`]: a canonical curve point, not of small order).
     pub fn from_bytes(bytes: &[u8], kid: Option<&str>) -> Result<Self, PublisherKeyError> {
-        let arr: [u8; 32] = bytes.try_into().map_err(|_| {
-            err(format!(
-                "an Ed25519 public key is 32 bytes, got {}",
-                bytes.len()
-            ))
-        })?;
-        let key = VerifyingKey::from_bytes(&arr)
-            .map_err(|_| err("not a valid Ed25519 public key (not a curve point)"))?;
-        if key.is_weak() {
-            return Err(err("weak Ed25519 public key (small order) refused"));
-        }
-        let kid = kid.map_or_else(|| jwk_thumbprint(&arr), str::to_string);
+        let VerifierKey::Ed25519(key) = VerifierKey::ed25519(bytes).map_err(err)? else {
+            return Err(err("not an Ed25519 key"));
+        };
+        let kid = kid.map_or_else(|| jwk_thumbprint(key.as_bytes()), str::to_string);
         Ok(PublisherKey { kid, key })
     }
 

@@ -173,7 +173,7 @@ fn build(
     root: &JsonPath<'_>,
 ) -> Option<KeySet> {
     for k in top.keys() {
-        if k == "keys" || !TOP_FIELDS.contains(&k.as_str()) {
+        if !TOP_FIELDS.contains(&k.as_str()) {
             let hint = suggest(k, TOP_FIELDS)
                 .map(|s| format!(" (did you mean {s:?}?)"))
                 .unwrap_or_default();

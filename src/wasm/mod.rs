@@ -242,9 +242,7 @@ pub fn envelope_payload(input: &[u8]) -> Vec<u8> {
     if !crate::looks_like_envelope(input) {
         return input.to_vec();
     }
-    crate::json::parse_strict(input)
-        .ok()
-        .and_then(|v| crate::Envelope::parse(&v).ok())
+    crate::Envelope::from_bytes(input)
         .map(|e| e.payload().to_vec())
         .unwrap_or_default()
 }

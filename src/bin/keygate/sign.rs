@@ -10,7 +10,7 @@ use keygate::UnixTime;
 use keygate::sig::{Algorithm, ComponentId, Signer};
 
 use crate::LoadError;
-use crate::verify::now_or;
+use crate::util::time_or_now as now_or;
 
 #[derive(Args)]
 pub struct SignArgs {

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use keygate::UnixTime;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use keygate::{KeySet, UnixTime};
 
 use crate::LoadError;
 
@@ -47,9 +49,33 @@ pub fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
     std::fs::read(path).map_err(|e| LoadError(format!("{}: cannot read: {e}", path.display())))
 }
 
-/// A time from `--now` or similar, or the current time.
+/// A time from `--now` or similar (Unix seconds or RFC 3339), or the current time.
 pub fn time_or_now(arg: Option<&str>) -> Result<UnixTime, LoadError> {
-    crate::verify::now_or(arg)
+    match arg {
+        Some(s) => UnixTime::parse_flexible(s).map_err(|e| LoadError(format!("--now {s:?}: {e}"))),
+        None => {
+            let secs = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            Ok(UnixTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX)))
+        }
+    }
+}
+
+/// Reads and validates a key set file; `doing` says what an invalid one is refused for.
+/// Every error is listed with the file and its JSON path.
+pub fn valid_keyset(path: &Path, bytes: &[u8], doing: &str) -> Result<KeySet, LoadError> {
+    KeySet::from_json(bytes).map_err(|errs| {
+        let lines: Vec<String> = errs
+            .errors()
+            .iter()
+            .map(|e| format!("{}: {e}", path.display()))
+            .collect();
+        LoadError(format!(
+            "refusing to {doing} an invalid key set:\n{}",
+            lines.join("\n")
+        ))
+    })
 }
 
 #[cfg(test)]

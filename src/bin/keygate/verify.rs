@@ -1,12 +1,12 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use keygate::{Context, KeySet, UnixTime, Verifier};
+use keygate::{Context, KeySet, Verifier};
 
 use crate::LoadError;
+use crate::util::{read, time_or_now, valid_keyset};
 
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -31,22 +31,6 @@ pub struct VerifyArgs {
     scheme: String,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|e| LoadError(format!("{}: cannot read: {e}", path.display())))
-}
-
-pub fn now_or(arg: Option<&str>) -> Result<UnixTime, LoadError> {
-    match arg {
-        Some(s) => UnixTime::parse_flexible(s).map_err(|e| LoadError(format!("--now {s:?}: {e}"))),
-        None => {
-            let secs = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            Ok(UnixTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX)))
-        }
-    }
-}
-
 pub fn load_keyset(path: &Path) -> Result<KeySet, LoadError> {
     let bytes = read(path)?;
     if keygate::looks_like_envelope(&bytes) {
@@ -55,18 +39,11 @@ pub fn load_keyset(path: &Path) -> Result<KeySet, LoadError> {
             path.display()
         )));
     }
-    KeySet::from_json(&bytes).map_err(|errs| {
-        let lines: Vec<String> = errs
-            .errors()
-            .iter()
-            .map(|e| format!("{}: {e}", path.display()))
-            .collect();
-        LoadError(lines.join("\nkeygate: "))
-    })
+    valid_keyset(path, &bytes, "decide with")
 }
 
 pub fn run(args: &VerifyArgs) -> Result<ExitCode, LoadError> {
-    let now = now_or(args.now.as_deref())?;
+    let now = time_or_now(args.now.as_deref())?;
     let publisher = crate::keyset::publisher_keys(args.publisher_key.as_deref())?;
     let keyset = match publisher {
         None => load_keyset(&args.keyset)?,

@@ -19,17 +19,7 @@ impl Doc {
     /// Reads and validates a key set file (an invalid file is not edited).
     pub fn open(path: &Path) -> Result<Doc, LoadError> {
         let bytes = crate::util::read(path)?;
-        if let Err(errs) = KeySet::from_json(&bytes) {
-            let lines: Vec<String> = errs
-                .errors()
-                .iter()
-                .map(|e| format!("{}: {e}", path.display()))
-                .collect();
-            return Err(LoadError(format!(
-                "refusing to edit an invalid key set:\n{}",
-                lines.join("\n")
-            )));
-        }
+        crate::util::valid_keyset(path, &bytes, "edit")?;
         let root = match serde_json::from_slice(&bytes) {
             Ok(Value::Object(m)) => m,
             _ => return Err(LoadError(format!("{}: not a JSON object", path.display()))),

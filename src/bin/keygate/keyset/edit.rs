@@ -9,9 +9,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use keygate::UnixTime;
-use keygate::encoding_util::b64url_encode;
+use keygate::sig::{Algorithm, SignerKey};
 use serde_json::{Map, Value, json};
-use zeroize::Zeroizing;
 
 use super::doc::{Doc, write_atomic};
 use crate::LoadError;
@@ -139,12 +138,6 @@ pub struct ImportArgs {
     pub expires_in: String,
 }
 
-fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, LoadError> {
-    let mut b = Zeroizing::new([0u8; N]);
-    getrandom::fill(b.as_mut()).map_err(|e| LoadError(format!("no secure random source: {e}")))?;
-    Ok(b)
-}
-
 fn finish(doc: &mut Doc, common: &Common, now: UnixTime) -> Result<(), LoadError> {
     if !common.no_bump {
         doc.bump(now);
@@ -198,45 +191,28 @@ fn api_key(prefix: &str, f: &mut Fresh) -> Result<(), LoadError> {
 }
 
 fn signing(alg: &str, public_key: Option<&str>, f: &mut Fresh) -> Result<(), LoadError> {
-    match (alg, public_key) {
-        ("hmac-sha256", None) => {
-            let secret = b64url_encode(random::<32>()?.as_ref());
-            f.entry.insert(
-                "signing".into(),
-                json!({"alg": "hmac-sha256", "secret": secret}),
-            );
-            f.secrets
-                .insert("secret".into(), Value::String(secret.clone()));
-            f.secrets.insert(
-                "signing".into(),
-                json!({"alg": "hmac-sha256", "secret": secret}),
-            );
+    let algorithm = Algorithm::from_name(alg)
+        .ok_or_else(|| LoadError(format!("unknown signing algorithm {alg:?}")))?;
+    match (algorithm, public_key) {
+        // A key pair or shared secret generated here: the same output as `keygate keygen`.
+        (_, None) => {
+            let generated = SignerKey::generate(algorithm)
+                .map_err(LoadError)?
+                .to_keygen_json();
+            let Value::Object(secrets) = generated else {
+                return Err(LoadError("key generation failed".into()));
+            };
+            f.entry.insert("signing".into(), secrets["signing"].clone());
+            f.secrets.extend(secrets);
         }
-        ("ed25519", None) => {
-            let seed = random::<32>()?;
-            let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
-            let public = b64url_encode(sk.verifying_key().as_bytes());
-            f.entry.insert(
-                "signing".into(),
-                json!({"alg": "ed25519", "public_key": public}),
-            );
-            f.secrets.insert(
-                "private_key".into(),
-                Value::String(b64url_encode(seed.as_ref())),
-            );
-            f.secrets.insert(
-                "signing".into(),
-                json!({"alg": "ed25519", "public_key": public}),
-            );
-        }
-        ("ed25519", Some(pk)) => {
+        // A client-held Ed25519 key: only its public half is registered.
+        (Algorithm::Ed25519, Some(pk)) => {
             f.entry.insert(
                 "signing".into(),
                 json!({"alg": "ed25519", "public_key": pk}),
             );
         }
         (_, Some(_)) => return Err(LoadError("--public-key goes with --signing ed25519".into())),
-        (other, None) => return Err(LoadError(format!("unknown signing algorithm {other:?}"))),
     }
     Ok(())
 }

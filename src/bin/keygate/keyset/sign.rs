@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use keygate::{Envelope, KeySet, LoadError as KgLoad, PublisherSecret, is_envelope, sign_envelope};
+use keygate::{Envelope, KeySet, LoadError as KgLoad, PublisherSecret, sign_envelope};
 use serde_json::json;
 use sha2::Digest as _;
 
@@ -42,17 +42,7 @@ pub fn sign(a: &SignArgs) -> Result<ExitCode, LoadError> {
         secret = secret.with_kid(kid);
     }
     let bytes = read(&a.file)?;
-    if let Err(errs) = KeySet::from_json(&bytes) {
-        let lines: Vec<String> = errs
-            .errors()
-            .iter()
-            .map(|e| format!("{}: {e}", a.file.display()))
-            .collect();
-        return Err(LoadError(format!(
-            "refusing to sign an invalid key set:\n{}",
-            lines.join("\n")
-        )));
-    }
+    crate::util::valid_keyset(&a.file, &bytes, "sign")?;
     println!(
         "{}",
         serde_json::to_string_pretty(&sign_envelope(&bytes, &secret)).unwrap_or_default()
@@ -64,14 +54,7 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode, LoadError> {
     let keys = publisher_keys(Some(&a.publisher_key))?.expect("given");
     let bytes = read(&a.file)?;
     let name = a.file.display();
-    let v: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| LoadError(format!("{name}: not JSON: {e}")))?;
-    if !is_envelope(&v) {
-        return Err(LoadError(format!(
-            "{name}: not a JWS envelope (expected \"payload\" and \"signature\" or \"signatures\")"
-        )));
-    }
-    let env = Envelope::parse(&v).map_err(|e| LoadError(format!("{name}: {e}")))?;
+    let env = Envelope::from_bytes(&bytes).map_err(|e| LoadError(format!("{name}: {e}")))?;
     let payload = match env.verify(&keys) {
         Ok(p) => p,
         Err(e) => {
