@@ -103,9 +103,13 @@ $(CLI): $(RUST_SRC)
 # --- run -------------------------------------------------------------------------------------
 
 # DEMO key set only here, through the gitignored .dev.vars; a deployed gateway never sees it.
+# Local KV state is kept per configuration (pushes on/off, whose publisher keys): a set pushed
+# under the demo key must not be what a later run with other publisher keys finds in KV.
+DEV_STATE = .wrangler/dev-$(shell printf '%s|%s' "$${KEYGATE_PUSH:-}" "$${KEYGATE_PUBLISHER_KEYS:-}" | sha256sum | cut -c1-12)
+
 dev: pkg vendor
 	node scripts/dev-vars.mjs
-	wrangler dev --ip 127.0.0.1 --port $${PORT:-8787} --show-interactive-dev-session=false
+	wrangler dev --ip 127.0.0.1 --port $${PORT:-8787} --persist-to $(DEV_STATE) --show-interactive-dev-session=false
 
 # --- tests -----------------------------------------------------------------------------------
 

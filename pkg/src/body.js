@@ -6,8 +6,10 @@
 // body is hashed only for a validly signed request and keygate never holds it. It reads a
 // clone (a tee), so the caller's body stays unread: a gateway can still forward it.
 
-import { WasmBodyHasher } from '#wasm';
+import { wasm } from '#wasm';
 import { KeygateError, callWasm, describe } from './errors.js';
+
+const { WasmBodyHasher } = wasm;
 
 /** The value of a header in `[name, value]` pairs (names are lower-case from Headers). */
 function header(pairs, name) {

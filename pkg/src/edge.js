@@ -57,7 +57,7 @@ export function checkEdgeOptions(where, options, extra = {}) {
   }
   const copy = {
     publisherKeys: pinned,
-    keySet: typeof keySet === 'function' || typeof keySet === 'string' ? keySet : JSON.stringify(keySet),
+    keySet: typeof keySet === 'function' ? keySet : keySetText(keySet),
     refreshSeconds: refreshSeconds ?? DEFAULT_REFRESH_SECONDS,
     log: log === undefined || log === true ? logLine : log === false ? null : log,
     onWarning,
@@ -65,6 +65,13 @@ export function checkEdgeOptions(where, options, extra = {}) {
   };
   for (const k of Object.keys(extra)) copy[k] = options[k];
   return Object.freeze(copy);
+}
+
+/** A key set source's value as text: text as is, bytes decoded (KV `arrayBuffer`), objects as JSON. */
+function keySetText(input) {
+  if (typeof input === 'string') return input;
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) return new TextDecoder().decode(input);
+  return JSON.stringify(input);
 }
 
 function logLine(record) {
@@ -133,7 +140,7 @@ export class KeySetSource {
       if (this.#gate) this.log('keyset_missing', { message: 'the key set source is empty; keeping the set in use' });
       return;
     }
-    const text = typeof input === 'string' ? input : JSON.stringify(input);
+    const text = keySetText(input);
     if (text === this.#lastText) return;
     this.#lastText = text;
     try {

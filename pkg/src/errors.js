@@ -2,7 +2,9 @@
 // Decision); an error means the input could not be processed at all. Every call into the
 // wasm module goes through callWasm, which also recovers from a trap (see below).
 
-import { resetWasm } from '#wasm';
+import { wasm } from '#wasm';
+
+const { resetWasm } = wasm;
 
 /** The closed set of error codes (see index.d.ts `KeygateErrorCode`). */
 export const ERROR_CODES = Object.freeze([

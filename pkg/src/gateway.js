@@ -59,12 +59,17 @@ async function proxy(request, origin, decision) {
   if (decision.keyId) headers.set('X-Keygate-Key-Id', decision.keyId);
   headers.set('X-Keygate-Scopes', decision.scopes.join(' '));
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
-  return fetch(target, {
-    method: request.method,
-    headers,
-    body: hasBody ? request.body : undefined,
-    redirect: 'manual',
-  });
+  try {
+    return await fetch(target, {
+      method: request.method,
+      headers,
+      body: hasBody ? request.body : undefined,
+      redirect: 'manual',
+    });
+  } catch (e) {
+    console.error(JSON.stringify({ event: 'keygate.origin_error', message: String(e?.message ?? e) }));
+    return errorResponse(502, 'origin_unreachable', 'the origin could not be reached');
+  }
 }
 
 /**

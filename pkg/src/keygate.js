@@ -1,10 +1,11 @@
 // Keygate: a verifier holding one key set, backed by the wasm module.
 
-import { WasmVerifier, envelopePayload } from '#wasm';
+import { wasm } from '#wasm';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
 import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request.js';
 import { bodySource, discard, hashBody, isSigned, openBody } from './body.js';
 
+const { WasmVerifier, envelopePayload } = wasm;
 const LOAD_OPTIONS = new Set(['publisherKeys', 'onWarning', 'nonceStore']);
 const CONSTRUCT = Symbol('Keygate.load');
 
@@ -51,7 +52,12 @@ function checkLoadOptions(options) {
 function warn(verifier, onWarning) {
   if (!onWarning) return;
   for (const w of JSON.parse(callWasm(() => verifier.lint(Date.now())))) {
-    onWarning(Object.freeze({ code: w.code, path: w.path, message: w.message }));
+    try {
+      onWarning(Object.freeze({ code: w.code, path: w.path, message: w.message }));
+    } catch (e) {
+      // A failing callback must not turn a completed load or swap into an error.
+      console.error(JSON.stringify({ event: 'keygate.on_warning_error', message: String(e?.message ?? e) }));
+    }
   }
 }
 

@@ -1,8 +1,10 @@
 // API keys: generation (the secret is returned once), digests, and key set checks.
 
-import { checkKeySet as wasmCheckKeySet, generateApiKey as wasmGenerate, hashApiKey as wasmHash } from '#wasm';
+import { wasm } from '#wasm';
 import { callWasm, describe, invalidOptions } from './errors.js';
 import { keySetText } from './request.js';
+
+const { checkKeySet: wasmCheckKeySet, generateApiKey: wasmGenerate, hashApiKey: wasmHash } = wasm;
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -71,7 +71,12 @@ async function boundedBody(request, max) {
 
 /** The refusal of a push, answered from the KeygateError the verifier threw. */
 function refused(e) {
-  if (!(e instanceof KeygateError) || e.error === undefined) throw e;
+  if (!(e instanceof KeygateError) || e.error === undefined) {
+    // Not a refusal of the envelope (a configuration fault, a trap): fail with a code, and
+    // keep the cause in the server's log rather than in the answer.
+    console.error(JSON.stringify({ event: 'keygate.push_error', code: e?.code ?? null, message: String(e?.message ?? e) }));
+    return json(500, { error: 'internal_error', message: 'the key set could not be applied; see the gateway log' });
+  }
   const body = { error: e.error, message: e.message };
   if (e.error === 'keyset_invalid') body.errors = e.errors.map((x) => ({ path: x.path, message: x.message }));
   if (e.error === 'keyset_rollback') body.current_revision = e.currentRevision;

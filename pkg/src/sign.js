@@ -3,16 +3,17 @@
 // (extractable or not) never enters wasm: the signature base is built there and signed with
 // crypto.subtle.
 
-import {
-  generateSigningKey as wasmGenerateSigningKey,
-  signEnvelope,
-  signRequest as wasmSignRequest,
-  signatureBase as wasmSignatureBase,
-} from '#wasm';
+import { wasm } from '#wasm';
 import { KeygateError, base64, base64url, callWasm, describe, invalidOptions } from './errors.js';
 import { checkRequest, headerPairs, keySetText, millis } from './request.js';
 import { bodyBytes } from './body.js';
 
+const {
+  generateSigningKey: wasmGenerateSigningKey,
+  signEnvelope,
+  signRequest: wasmSignRequest,
+  signatureBase: wasmSignatureBase,
+} = wasm;
 const ALGORITHMS = new Set(['hmac-sha256', 'ed25519']);
 const SIGN_OPTIONS = new Set(['keyId', 'key', 'alg', 'components', 'nonce', 'created', 'expires', 'label', 'tag']);
 

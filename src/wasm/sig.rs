@@ -326,7 +326,7 @@ mod tests {
                 json!({"method": "POST", "url": req["url"], "headers": headers, "now_ms": NOW_MS})
                     .to_string();
             let d: serde_json::Value =
-                serde_json::from_str(&v.decide_with_body(&wire, &body).unwrap()).unwrap();
+                serde_json::from_str(&v.decide_with_body(&wire, body.clone()).unwrap()).unwrap();
             assert_eq!(d["allowed"], true, "{alg}: {d}");
             assert_eq!(d["nonce"]["key_id"], "c");
             // The same nonce again, now with streamed digests: a replay.

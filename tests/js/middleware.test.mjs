@@ -156,3 +156,21 @@ test('hono: keygate() refuses or sets c.get("keygate")', async () => {
 
   assert.throws(() => keygate({ keySet: DEMO_KEYSET, clientIp: 'header' }), { code: 'ERR_INVALID_OPTIONS' });
 });
+
+test('withKeygate takes a key set as bytes, fixed or from a source (e.g. KV arrayBuffer)', async () => {
+  const bytes = new TextEncoder().encode(DEMO_KEYSET);
+  const handler = (request, env, ctx, decision) => Response.json({ key: decision.keyId });
+  const fixed = withKeygate(handler, { keySet: bytes, log: false });
+  const fromSource = withKeygate(handler, { keySet: async () => bytes.buffer.slice(0), log: false });
+  for (const worker of [fixed, fromSource]) {
+    const r = await worker.fetch(get(url('/api/hello'), DEMO.reader), {}, {});
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { key: 'demo-reader' });
+  }
+});
+
+test('a failing onWarning callback does not fail a load', async () => {
+  const { Keygate } = await import('keygate');
+  const gate = await Keygate.load(DEMO_KEYSET, { onWarning: () => { throw new Error('callback broke'); } });
+  assert.equal(gate.info.revision, 1);
+});
