@@ -92,7 +92,7 @@ proptest! {
         let _ = UnixTime::parse_flexible(&s);
         let _ = keygate::Cidr::parse(&s);
         let _ = keygate::PathPattern::parse(&s);
-        let _ = keygate::normalize_path(&s);
+        let _ = keygate::NormalizedPath::parse(&s);
         let _ = keygate::api_key::classify(&s);
     }
 }

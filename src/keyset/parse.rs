@@ -4,7 +4,8 @@ use serde_json::{Map, Value};
 
 use super::ctx::{Ctx, check_method};
 use super::{
-    DefaultRoute, KeyEntry, KeySet, KeysetError, KeysetErrors, Policy, Route, StalePolicy,
+    DefaultRoute, KeyEntry, KeySet, KeysetError, KeysetErrors, PathCase, Policy, Route,
+    StalePolicy, TrailingSlash,
 };
 use crate::json::{JsonPath, suggest};
 use crate::route::PathPattern;
@@ -26,6 +27,8 @@ const POLICY_FIELDS: &[&str] = &[
     "clock_skew_seconds",
     "default_route",
     "stale_policy",
+    "path_case",
+    "trailing_slash",
     "max_signature_age_seconds",
     "required_components",
     "require_content_digest",
@@ -289,6 +292,30 @@ fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Policy> 
             Some(other) => cx.err(
                 &p,
                 format!("expected \"fail_closed\" or \"serve_stale\", found {other:?}"),
+            ),
+            None => {}
+        }
+    }
+    if let Some(v) = map.get("path_case") {
+        let p = path.field("path_case");
+        match cx.string(v, &p) {
+            Some("insensitive") => policy.path_case = PathCase::Insensitive,
+            Some("sensitive") => policy.path_case = PathCase::Sensitive,
+            Some(other) => cx.err(
+                &p,
+                format!("expected \"insensitive\" or \"sensitive\", found {other:?}"),
+            ),
+            None => {}
+        }
+    }
+    if let Some(v) = map.get("trailing_slash") {
+        let p = path.field("trailing_slash");
+        match cx.string(v, &p) {
+            Some("optional") => policy.trailing_slash = TrailingSlash::Optional,
+            Some("significant") => policy.trailing_slash = TrailingSlash::Significant,
+            Some(other) => cx.err(
+                &p,
+                format!("expected \"optional\" or \"significant\", found {other:?}"),
             ),
             None => {}
         }
