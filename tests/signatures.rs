@@ -324,19 +324,33 @@ fn empty_component_list_is_refused_when_components_are_required() {
     let d = verifier().decide(&empty(ed_key()), &cx());
     assert_eq!(code(&d), "components_missing", "{}", d.message);
     assert!(d.message.contains("\"@method\""), "{}", d.message);
-    // Only a policy that requires nothing accepts "()" (RFC 9421 permits it).
-    let lax = keygate::Verifier::new(keyset_with(
-        json!({"required_components": []}),
+    // A policy that requires nothing, under which "()" (which RFC 9421 permits) would verify
+    // for any method and URL (GHSA-x9cc-346q-g27m), cannot be loaded.
+    let doc = json!({"keygate": 1, "revision": 1, "policy": {"required_components": []},
+                     "keys": [{"id": "ed", "signing": signing_json(&ed_key())}]});
+    let e = keygate::KeySet::from_json(doc.to_string().as_bytes()).unwrap_err();
+    assert_eq!(e.errors().len(), 1);
+    assert_eq!(e.errors()[0].path, "$.policy.required_components");
+    assert!(e.errors()[0].message.contains("empty list"), "{e}");
+    // The narrowest policy still refuses "()" and, for a request with a body, a signature
+    // that leaves the digest uncovered.
+    let narrow = keygate::Verifier::new(keyset_with(
+        json!({"required_components": ["@authority"]}),
         json!([]),
         vec![],
     ));
-    assert!(lax.decide(&empty(ed_key()), &cx()).allowed);
-    // ... and never for a request with a body, whose digest must be covered.
+    assert_eq!(
+        code(&narrow.decide(&empty(ed_key()), &cx())),
+        "components_missing"
+    );
     let with_body = sign_with(
         post(URL, BODY),
-        Signer::new(ed_key(), "ed", now()).components(vec![]),
+        Signer::new(ed_key(), "ed", now()).components(components(&["@authority"])),
     );
-    assert_eq!(code(&lax.decide(&with_body, &cx())), "components_missing");
+    assert_eq!(
+        code(&narrow.decide(&with_body, &cx())),
+        "components_missing"
+    );
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! Key set validation: JSON in, a [`KeySet`] or every error with its JSON path out.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::ctx::{Ctx, check_method};
@@ -7,6 +9,7 @@ use super::{
     DefaultRoute, KeyEntry, KeySet, KeysetError, KeysetErrors, PathCase, Policy, Route,
     StalePolicy, TrailingSlash,
 };
+use crate::cidr::Cidr;
 use crate::json::{JsonPath, suggest};
 use crate::route::PathPattern;
 
@@ -223,7 +226,13 @@ fn build(
         Some(v) => parse_policy(cx, v, &root.field("policy")),
         None => Some(Policy::default()),
     };
-    let deny_cidrs = cx.cidrs(top.get("deny_cidrs"), &root.field("deny_cidrs"));
+    let deny_path = root.field("deny_cidrs");
+    let deny_entries = top
+        .get("deny_cidrs")
+        .and_then(|v| cx.strings(v, &deny_path))
+        .map(|items| cx.cidr_entries(&items, &deny_path))
+        .unwrap_or_default();
+    let deny_cidrs: Vec<Cidr> = deny_entries.iter().map(|(_, c)| *c).collect();
 
     let mut routes = Vec::new();
     if let Some(v) = top.get("routes") {
@@ -249,6 +258,10 @@ fn build(
         );
     }
 
+    if !deny_entries.is_empty() {
+        covered_by_global_deny(cx, &keys, &deny_entries);
+    }
+
     let revision = revision?;
     keys.keys.shrink_to_fit();
     Some(KeySet {
@@ -262,6 +275,31 @@ fn build(
         index: keys.index,
         fingerprint: [0; 16],
     })
+}
+
+/// Key allow entries inside the key set's own deny list can never admit a client. (Keys whose
+/// allow list already has errors are skipped: their entries' indexes are not known.)
+fn covered_by_global_deny(cx: &mut Ctx, keys: &KeysAcc, deny: &[(usize, Cidr)]) {
+    let broken: HashSet<usize> = cx
+        .errors
+        .iter()
+        .filter_map(|e| {
+            let rest = e.path.strip_prefix("$.keys[")?;
+            let (i, rest) = rest.split_once(']')?;
+            rest.starts_with(".allow_cidrs").then(|| i.parse().ok())?
+        })
+        .collect();
+    let keys_path = JsonPath::root();
+    let keys_path = keys_path.field("keys");
+    for (n, key) in keys.keys.iter().enumerate() {
+        let i = keys.doc_index[n] as usize;
+        if key.allow_cidrs.is_empty() || broken.contains(&i) {
+            continue;
+        }
+        let allow: Vec<(usize, Cidr)> = key.allow_cidrs.iter().copied().enumerate().collect();
+        let at = keys_path.index(i);
+        cx.covered_allows(&allow, &at.field("allow_cidrs"), deny, "$.deny_cidrs");
+    }
 }
 
 fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Policy> {
