@@ -1,12 +1,19 @@
-//! Credentials on the wire, and the candidates they name: the API key (`Authorization:
-//! Bearer` or `X-API-Key`, looked up by digest: its own proof of possession) and the
-//! labelled signatures (`Signature-Input` / `Signature`, proven only by their cryptographic
-//! check).
+//! Credentials on the wire, the keys they name, and what a key says about itself.
+//!
+//! The API key (`Authorization: Bearer` or `X-API-Key`) is looked up by digest: that is its
+//! own proof of possession. Labelled signatures (`Signature-Input` / `Signature`) are proven
+//! only by their cryptographic check (`signature.rs`). Only then are a key's own state and
+//! networks checked (`check_state`, `check_network`): before proof they would tell a caller
+//! without the key whether it exists and how it stands.
+
+use std::net::IpAddr;
 
 use crate::apikey::{self, ApiKeyDigest, Shape};
-use crate::keyset::{KeyEntry, KeySet};
+use crate::cidr::any_contains;
+use crate::keyset::{KeyEntry, KeySet, KeyStatus};
 use crate::request::Request;
 use crate::sig::Presented;
+use crate::time::UnixTime;
 
 use super::Refusal;
 use super::decision::Reason;
@@ -165,4 +172,64 @@ pub(super) fn candidates<'k, 'r>(
         });
     }
     (out, foreign)
+}
+
+/// `key_disabled`, `key_revoked`, `key_not_yet_valid`, `key_expired`.
+pub(super) fn check_state(key: &KeyEntry, now: UnixTime) -> Result<(), Refusal> {
+    match key.status {
+        KeyStatus::Disabled => {
+            return Err(Refusal::new(
+                Reason::KeyDisabled,
+                format!("key {:?} is disabled", key.id),
+            ));
+        }
+        KeyStatus::Revoked => {
+            return Err(Refusal::new(
+                Reason::KeyRevoked,
+                format!("key {:?} is revoked", key.id),
+            ));
+        }
+        KeyStatus::Active => {}
+    }
+    if let Some(nb) = key.not_before.filter(|nb| now < *nb) {
+        return Err(Refusal::new(
+            Reason::KeyNotYetValid,
+            format!("key {:?} is not valid before {nb}", key.id),
+        ));
+    }
+    if let Some(ex) = key.expires_at.filter(|ex| now >= *ex) {
+        return Err(Refusal::new(
+            Reason::KeyExpired,
+            format!("key {:?} expired at {ex}", key.id),
+        ));
+    }
+    Ok(())
+}
+
+/// The key's `deny_cidrs` (`ip_denied`), then its `allow_cidrs` (`ip_not_allowed`, also for
+/// an unknown client address).
+pub(super) fn check_network(key: &KeyEntry, ip: Option<IpAddr>) -> Result<(), Refusal> {
+    if let Some(ip) = ip
+        && any_contains(&key.deny_cidrs, ip)
+    {
+        return Err(Refusal::new(
+            Reason::IpDenied,
+            format!("key {:?} may not be used from this address", key.id),
+        ));
+    }
+    if !key.allow_cidrs.is_empty() && !ip.is_some_and(|ip| any_contains(&key.allow_cidrs, ip)) {
+        let why = if ip.is_some() {
+            "this address is not in its allow list"
+        } else {
+            "the client address is unknown"
+        };
+        return Err(Refusal::new(
+            Reason::IpNotAllowed,
+            format!(
+                "key {:?} is restricted to listed networks and {why}",
+                key.id
+            ),
+        ));
+    }
+    Ok(())
 }

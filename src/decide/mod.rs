@@ -10,7 +10,7 @@
 //! 4. proof of possession: an API key in the set is its own proof; a signature is proven by
 //!    its policy checks and its cryptographic check (`signature.rs`), which depend on nothing
 //!    about the key it names;
-//! 5. only then what the key itself says (`key.rs`): status, validity, networks; then
+//! 5. only then what the key itself says (`credentials.rs`): status, validity, networks; then
 //!    the signature checks an API-key request still owes;
 //! 6. the rules (`route_denied`, `scope_missing`), the body's digest, the nonce.
 //!
@@ -18,7 +18,6 @@
 
 mod credentials;
 pub(crate) mod decision;
-mod key;
 mod routes;
 mod signature;
 
@@ -262,8 +261,8 @@ impl Judge<'_> {
         let by_api_key = cand.by_api_key;
         if by_api_key {
             let key = proven_key()?;
-            key::check_state(key, cx.now).map_err(at(true))?;
-            key::check_network(key, cx.client_ip).map_err(at(true))?;
+            credentials::check_state(key, cx.now).map_err(at(true))?;
+            credentials::check_network(key, cx.client_ip).map_err(at(true))?;
         }
         let signed = match cand.sig {
             None => {
@@ -292,8 +291,8 @@ impl Judge<'_> {
         // Proven from here on.
         let key = proven_key()?;
         if !by_api_key {
-            key::check_state(key, cx.now).map_err(at(true))?;
-            key::check_network(key, cx.client_ip).map_err(at(true))?;
+            credentials::check_state(key, cx.now).map_err(at(true))?;
+            credentials::check_network(key, cx.client_ip).map_err(at(true))?;
         }
         routes::check(ks, &self.routes, key).map_err(at(true))?;
         let claim = match signed {

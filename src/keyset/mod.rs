@@ -8,6 +8,7 @@ mod index;
 mod key;
 mod lint;
 mod parse;
+mod rules;
 mod signing;
 mod sigparse;
 mod stream;
