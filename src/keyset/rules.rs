@@ -29,6 +29,26 @@ const ROUTE_FIELDS: &[&str] = &[
     "required_components",
 ];
 
+/// One of the documented strings of an enum-valued field (`None` when absent or wrong; a wrong
+/// value is reported with the accepted ones).
+fn choice<T: Copy>(
+    cx: &mut Ctx,
+    v: Option<&Value>,
+    path: &JsonPath<'_>,
+    options: &[(&str, T)],
+) -> Option<T> {
+    let s = cx.string(v?, path)?;
+    if let Some(&(_, t)) = options.iter().find(|(name, _)| *name == s) {
+        return Some(t);
+    }
+    let names: Vec<String> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
+    cx.err(
+        path,
+        format!("expected {}, found {s:?}", names.join(" or ")),
+    );
+    None
+}
+
 pub(super) fn policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Policy> {
     let map = cx.object(v, path, POLICY_FIELDS)?;
     let mut policy = Policy::default();
@@ -37,53 +57,48 @@ pub(super) fn policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Pol
     {
         policy.clock_skew_seconds = n as u32;
     }
-    if let Some(v) = map.get("default_route") {
-        let p = path.field("default_route");
-        match cx.string(v, &p) {
-            Some("authenticate") => policy.default_route = DefaultRoute::Authenticate,
-            Some("deny") => policy.default_route = DefaultRoute::Deny,
-            Some(other) => cx.err(
-                &p,
-                format!("expected \"authenticate\" or \"deny\", found {other:?}"),
-            ),
-            None => {}
-        }
+    let routes = [
+        ("authenticate", DefaultRoute::Authenticate),
+        ("deny", DefaultRoute::Deny),
+    ];
+    let stale = [
+        ("fail_closed", StalePolicy::FailClosed),
+        ("serve_stale", StalePolicy::ServeStale),
+    ];
+    let case = [
+        ("insensitive", PathCase::Insensitive),
+        ("sensitive", PathCase::Sensitive),
+    ];
+    let slash = [
+        ("optional", TrailingSlash::Optional),
+        ("significant", TrailingSlash::Significant),
+    ];
+    if let Some(c) = choice(
+        cx,
+        map.get("default_route"),
+        &path.field("default_route"),
+        &routes,
+    ) {
+        policy.default_route = c;
     }
-    if let Some(v) = map.get("stale_policy") {
-        let p = path.field("stale_policy");
-        match cx.string(v, &p) {
-            Some("fail_closed") => policy.stale_policy = StalePolicy::FailClosed,
-            Some("serve_stale") => policy.stale_policy = StalePolicy::ServeStale,
-            Some(other) => cx.err(
-                &p,
-                format!("expected \"fail_closed\" or \"serve_stale\", found {other:?}"),
-            ),
-            None => {}
-        }
+    if let Some(c) = choice(
+        cx,
+        map.get("stale_policy"),
+        &path.field("stale_policy"),
+        &stale,
+    ) {
+        policy.stale_policy = c;
     }
-    if let Some(v) = map.get("path_case") {
-        let p = path.field("path_case");
-        match cx.string(v, &p) {
-            Some("insensitive") => policy.path_case = PathCase::Insensitive,
-            Some("sensitive") => policy.path_case = PathCase::Sensitive,
-            Some(other) => cx.err(
-                &p,
-                format!("expected \"insensitive\" or \"sensitive\", found {other:?}"),
-            ),
-            None => {}
-        }
+    if let Some(c) = choice(cx, map.get("path_case"), &path.field("path_case"), &case) {
+        policy.path_case = c;
     }
-    if let Some(v) = map.get("trailing_slash") {
-        let p = path.field("trailing_slash");
-        match cx.string(v, &p) {
-            Some("optional") => policy.trailing_slash = TrailingSlash::Optional,
-            Some("significant") => policy.trailing_slash = TrailingSlash::Significant,
-            Some(other) => cx.err(
-                &p,
-                format!("expected \"optional\" or \"significant\", found {other:?}"),
-            ),
-            None => {}
-        }
+    if let Some(c) = choice(
+        cx,
+        map.get("trailing_slash"),
+        &path.field("trailing_slash"),
+        &slash,
+    ) {
+        policy.trailing_slash = c;
     }
     super::sigparse::policy(cx, map, path, &mut policy.signature);
     Some(policy)
