@@ -9,6 +9,7 @@
 // with its decision as the fourth argument (and through `getDecision(request)`). Every
 // decision is logged as one JSON line. The client address comes from CF-Connecting-IP.
 
+import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { KeygateError } from './errors.js';
 import { KeySetSource, checkEdgeOptions, decide, errorResponse, logDecision, unavailable } from './edge.js';
 import { KEYSET_PATH, keySetEndpoint } from './push.js';
