@@ -2,7 +2,9 @@
 #
 #   make build   wasm + pkg/ ready for `npm pack` + target/release/keygate
 #   make dev     the gateway in workerd (wrangler dev) with the DEMO key set, demo page at /
-#   make test    native Rust, wasm (Node), package (Node), gateway (workerd), demo page (Chromium)
+#   make test    system packages (Chromium, python3-venv) when missing, then native Rust, wasm
+#                (Node), package (Node, tarball, TypeScript, Vite), gateway (workerd), demo page
+#                (Chromium), interop
 #   make lint    rustfmt, clippy (native and wasm32)
 #
 # Incremental: each step is a file rule, so a warm `make test` only re-runs the tests.
