@@ -9,14 +9,17 @@
 //   4. Workers: wrangler bundles a Worker on the import-time default and one on keygate/init
 //      with the bundler's compiled module (workerd refuses wasm compiled from bytes); both run
 //      in workerd (Miniflare);
-//   5. a Hono app on the middleware.
+//   5. the gateway application (gateway/src) and the deprecated keygate/gateway bundled
+//      against the installed package, in workerd;
+//   6. a Hono app on the middleware.
 // Types under every TypeScript resolution mode: types.test.mjs; Vite and Chromium: vite.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { generateApiKey } from 'keygate';
 import { ROOT } from '../js/helpers.mjs';
 import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 
@@ -41,6 +44,7 @@ test('the tarball: the code, its declarations, the wasm, README and both licence
   assert.equal(t.packed.name, 'keygate');
   for (const f of ['package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'wasm/keygate_bg.wasm', 'wasm/keygate.js',
     'src/index.js', 'src/index.d.ts', 'src/init.js', 'src/init.d.ts', 'src/wasm/facade.js', 'src/wasm/init.js',
+    'src/worker.d.ts', 'src/hono.d.ts', 'src/gateway.d.ts', 'src/edge.d.ts', 'src/wire.js', 'src/forward.js',
     'src/wasm/node.js', 'src/wasm/workerd.js', 'src/wasm/browser.js']) {
     assert.ok(files.includes(f), `${f} is in the package`);
   }
@@ -239,7 +243,7 @@ console.log(JSON.stringify([before, hashApiKey('kg_x').startsWith('sha256:')]));
 });
 
 /** Bundles `main` with `wrangler deploy --dry-run` and starts the bundle in workerd. */
-async function workerd(name, main) {
+async function workerd(name, main, bindings = {}) {
   writeFileSync(join(t.app, `${name}.mjs`), main);
   writeFileSync(join(t.app, `${name}.toml`), `name = "keygate-${name}"\nmain = "${name}.mjs"\ncompatibility_date = "2026-11-01"\n`);
   const out = `dist-${name}`;
@@ -255,6 +259,8 @@ async function workerd(name, main) {
     modulesRoot: dist,
     modules: [{ type: 'ESModule', path: join(dist, `${name}.js`) }, { type: 'CompiledWasm', path: join(dist, wasm[0]) }],
     compatibilityDate: '2026-11-01',
+    bindings,
+    handleStructuredLogs: () => {},
   }));
   await mf.ready;
   return { mf, bundle };
@@ -322,6 +328,39 @@ export default {
     assert.match(steps.bytes[1], /could not compile the module from bytes .*pass the WebAssembly\.Module .*keygate\/keygate\.wasm/);
     assert.deepEqual(steps.decided, EXPECTED);
     assert.doesNotMatch(bundle, /src\/wasm\/workerd\.js/, 'the import-time loader is not in the bundle');
+  } finally {
+    await mf.dispose();
+  }
+});
+
+// The gateway application (gateway/src) copied beside the installed tarball: it bundles and
+// runs with the package resolved only through its `exports`, so it uses public exports alone.
+// The deprecated keygate/gateway (0.1's `export { default } from 'keygate/gateway'`) too.
+test('the gateway application builds on the installed package alone; keygate/gateway still works', async () => {
+  cpSync(join(ROOT, 'gateway/src'), join(t.app, 'gateway/src'), { recursive: true });
+  const { key, entry } = generateApiKey({ id: 'reader' });
+  const { mf } = await workerd('gw', `import application from './gateway/src/index.js';
+import legacy from 'keygate/gateway';
+export default {
+  fetch: (request, env, ctx) => (request.headers.get('x-which') === 'legacy' ? legacy : application).fetch(request, env, ctx),
+};
+`, { KEYGATE_KEYSET: JSON.stringify({ keygate: 1, revision: 3, keys: [{ ...entry, scopes: ['s'] }] }) });
+  try {
+    const ask = async (which, path, headers = {}) => {
+      const res = await mf.dispatchFetch(`http://gw.test${path}`, { headers: { 'x-which': which, ...headers } });
+      return [res.status, await res.json()];
+    };
+    for (const which of ['application', 'legacy']) {
+      assert.deepEqual(await ask(which, '/v1/x', { authorization: `Bearer ${key}` }), [
+        200, { allowed: true, key_id: 'reader', scopes: ['s'], method: 'GET', path: '/v1/x' },
+      ], which);
+      assert.equal((await ask(which, '/v1/x'))[1].error, 'missing_credentials', which);
+      const [status, info] = await ask(which, '/.well-known/keygate/keyset');
+      assert.deepEqual([status, info.revision, info.keys], [200, 3, 1], which);
+    }
+    // The route table is the application's: the 0.1 gateway decides such a path as any other.
+    assert.deepEqual((await ask('application', '/.well-known/keygate/other')).map((x) => x.error ?? x), [404, 'not_found']);
+    assert.deepEqual((await ask('legacy', '/.well-known/keygate/other')).map((x) => x.error ?? x), [401, 'missing_credentials']);
   } finally {
     await mf.dispose();
   }
