@@ -2,12 +2,52 @@
 //! cases: each vector in `tests/vectors/fuzz/` notes what broke and what fixed it.
 #![cfg(not(target_arch = "wasm32"))]
 
-use keygate::http1::parse_request;
+use keygate::{NormalizedPath, PathPattern, http1::parse_request};
 use serde_json::Value;
 
 fn cases(json: &str) -> Vec<Value> {
     let doc: Value = serde_json::from_str(json).expect("vector file");
     doc["cases"].as_array().expect("cases").clone()
+}
+
+#[test]
+fn path_findings() {
+    let all = cases(include_str!("vectors/fuzz/paths.json"));
+    assert!(all.len() >= 5);
+    for c in all {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["broke"].is_string(), "{name}: say what broke");
+        let path = c["path"].as_str().unwrap();
+        let expect = &c["expect"];
+        let parsed = NormalizedPath::parse(path);
+        if let Some(want) = expect["refused"].as_str() {
+            let e = parsed.expect_err(name);
+            assert!(e.message.contains(want), "{name}: {e}");
+            assert!(e.offset <= path.len(), "{name}");
+            continue;
+        }
+        let p = parsed.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            p.as_string(),
+            expect["canonical"].as_str().unwrap(),
+            "{name}"
+        );
+        if let Some(pattern) = c["pattern"].as_str() {
+            let pattern = PathPattern::parse(pattern).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                pattern.matches(&p),
+                expect["matches"].as_bool().unwrap(),
+                "{name}: {pattern} against {path}"
+            );
+        }
+        if let Some(found) = c["found"].as_str() {
+            // The input as found reads without a panic, to a fixed point.
+            if let Ok(f) = NormalizedPath::parse(found) {
+                let again = NormalizedPath::parse(&f.as_string()).unwrap();
+                assert_eq!(again, f, "{name}");
+            }
+        }
+    }
 }
 
 #[test]
