@@ -1,0 +1,256 @@
+//! The `keyset` target: `KeySet::from_json` and the envelope loader (`load_keyset`), through
+//! the public API only, so it keeps working whatever the loader does inside.
+//!
+//! Input: one selector byte, then a document. Properties, beyond "never panics":
+//! - a refused key set reports at least one error, each with a JSON path from `$` and a
+//!   message, and no error, `Display` or `Debug` shows a secret the document holds (an HMAC
+//!   `secret`, a private JWK `d`);
+//! - an accepted key set is standard JSON without duplicate members (a second parser reads the
+//!   same document), has a revision in range, lints, and decides a request without panicking;
+//! - the envelope path agrees with the bare path: the document signed into an envelope loads
+//!   exactly when it loads bare, to the same revision and bytes, or is refused with the same
+//!   errors; an unsigned load without publisher keys is `from_json` itself;
+//! - arbitrary bytes given to a loader with publisher keys are refused with a stable code.
+
+use std::sync::LazyLock;
+
+use keygate::{
+    Context, KeySet, LoadError, PublisherKeys, PublisherSecret, Request, Verifier, load_keyset,
+    looks_like_envelope, sign_envelope,
+};
+use serde_json::Value;
+
+use crate::now;
+
+static PUBLISHER: LazyLock<PublisherSecret> =
+    LazyLock::new(|| PublisherSecret::from_seed(&[7; 32], Some("fuzz")));
+
+/// Our key and the RFC 8037 example key the envelope vectors are signed with, so mutated
+/// vectors that keep a valid signature reach the payload.
+static PINNED: LazyLock<PublisherKeys> = LazyLock::new(|| {
+    let vectors: Value =
+        serde_json::from_str(include_str!("../../tests/vectors/envelopes/envelopes.json"))
+            .expect("envelope vectors");
+    let config = vectors["cases"][0]["publisher_keys"]
+        .as_str()
+        .expect("publisher_keys");
+    let mut keys = PublisherKeys::parse(config)
+        .expect("vector publisher keys")
+        .keys()
+        .to_vec();
+    keys.push(PUBLISHER.public_key());
+    PublisherKeys::new(keys).expect("distinct kids")
+});
+
+const CODES: [&str; 4] = [
+    "envelope_invalid",
+    "envelope_signature_invalid",
+    "keyset_invalid",
+    "publisher_keys_missing",
+];
+
+pub fn run(data: &[u8]) {
+    let Some((&selector, doc)) = data.split_first() else {
+        return;
+    };
+    let bare = KeySet::from_json(doc);
+    check_bare(doc, &bare);
+    match selector % 3 {
+        0 => {
+            // Through a signed envelope: the same answer as bare.
+            let envelope = sign_envelope(doc, &PUBLISHER).to_string();
+            let loaded = load_keyset(envelope.as_bytes(), Some(&PINNED));
+            match (&bare, &loaded) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.revision(), b.revision());
+                    assert!(
+                        a.same_bytes_as(b),
+                        "the envelope payload is not the document"
+                    );
+                }
+                (Err(a), Err(LoadError::Keyset(b))) => assert_eq!(a, b),
+                _ => panic!(
+                    "bare and enveloped loads disagree: {:?} vs {:?}",
+                    bare.as_ref().map(KeySet::revision),
+                    loaded.as_ref().map(KeySet::revision)
+                ),
+            }
+        }
+        1 => {
+            // Raw bytes to a loader that requires a signature.
+            match load_keyset(doc, Some(&PINNED)) {
+                Ok(ks) => {
+                    assert!(looks_like_envelope(doc), "an unsigned document loaded");
+                    assert!(ks.revision() >= 1);
+                }
+                Err(e) => {
+                    assert!(CODES.contains(&e.code()), "{}", e.code());
+                    assert!(e.http_status() == 400 || e.http_status() == 401);
+                    assert!(!e.to_string().is_empty());
+                    no_secret_shown(doc, &e.to_string());
+                }
+            }
+        }
+        _ => {
+            // Without publisher keys: an envelope is refused, anything else is from_json.
+            let loaded = load_keyset(doc, None);
+            if looks_like_envelope(doc) {
+                assert!(matches!(loaded, Err(LoadError::PublisherKeysMissing)));
+            } else {
+                match (&bare, &loaded) {
+                    (Ok(a), Ok(b)) => assert!(a.same_bytes_as(b)),
+                    (Err(a), Err(LoadError::Keyset(b))) => assert_eq!(a, b),
+                    _ => panic!("load_keyset(None) is not from_json"),
+                }
+            }
+        }
+    }
+}
+
+fn check_bare(doc: &[u8], bare: &Result<KeySet, keygate::KeysetErrors>) {
+    match bare {
+        Err(e) => {
+            assert!(!e.errors().is_empty());
+            for err in e.errors() {
+                assert!(err.path.starts_with('$'), "{err}");
+                assert!(!err.message.is_empty(), "{err}");
+            }
+            no_secret_shown(doc, &format!("{e} {e:?}"));
+        }
+        Ok(ks) => {
+            let v: Value = serde_json::from_slice(doc)
+                .unwrap_or_else(|e| panic!("accepted, but serde_json refuses it: {e}"));
+            assert!(
+                !has_duplicate_members(doc),
+                "accepted a document with a repeated member"
+            );
+            assert!(v.is_object());
+            assert!((1..=keygate::MAX_REVISION).contains(&ks.revision()));
+            let _ = ks.lint(now());
+            let shown = format!("{ks:?} {:?} {:?}", ks.keys(), ks.policy());
+            no_secret_shown(doc, &shown);
+            let req = Request::new("GET", "https://api.example.com/api/admin/x")
+                .expect("request")
+                .with_header(
+                    "x-api-key",
+                    "kg_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN",
+                );
+            let d = Verifier::new(ks.clone()).decide(&req, &Context::new(now()));
+            crate::check_decision(&d, &[]);
+        }
+    }
+}
+
+/// The secrets a document holds: values of `secret` and of a JWK's private `d`.
+fn secrets(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if let (true, Value::String(s)) = (k == "secret" || k == "d", x) {
+                    out.push(s.clone());
+                }
+                secrets(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| secrets(x, out)),
+        _ => {}
+    }
+}
+
+fn no_secret_shown(doc: &[u8], shown: &str) {
+    let Ok(v) = serde_json::from_slice::<Value>(doc) else {
+        return;
+    };
+    let mut found = Vec::new();
+    secrets(&v, &mut found);
+    for s in found.iter().filter(|s| s.len() >= 16) {
+        assert!(!shown.contains(s.as_str()), "a secret is shown: {shown}");
+    }
+}
+
+/// Whether some JSON object in `doc` names a member twice (a second, independent reading:
+/// serde_json keeps the last one).
+fn has_duplicate_members(doc: &[u8]) -> bool {
+    struct Dup(bool);
+    impl<'de> serde::de::Visitor<'de> for &mut Dup {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(k) = m.next_key::<String>()? {
+                if !seen.insert(k) {
+                    self.0 = true;
+                }
+                m.next_value_seed(&mut *self)?;
+            }
+            Ok(())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<(), A::Error> {
+            while s.next_element_seed(&mut *self)?.is_some() {}
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+    impl<'de> serde::de::DeserializeSeed<'de> for &mut Dup {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    let mut dup = Dup(false);
+    let mut de = serde_json::Deserializer::from_slice(doc);
+    serde::de::DeserializeSeed::deserialize(&mut dup, &mut de).is_ok() && dup.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &[u8] = include_bytes!("../../demo/keyset.json");
+
+    #[test]
+    fn every_selector_runs_on_a_valid_key_set() {
+        assert!(KeySet::from_json(DEMO).is_ok());
+        for sel in 0..3u8 {
+            let mut input = vec![sel];
+            input.extend_from_slice(DEMO);
+            run(&input);
+        }
+    }
+
+    #[test]
+    fn duplicate_members_are_seen_at_any_depth() {
+        assert!(has_duplicate_members(br#"{"a":1,"a":2}"#));
+        assert!(has_duplicate_members(br#"{"x":[{"b":{"c":1,"c":1}}]}"#));
+        assert!(!has_duplicate_members(br#"{"a":{"a":1},"b":[1,"a"]}"#));
+        assert!(!has_duplicate_members(b"{nope"));
+    }
+
+    #[test]
+    fn secrets_are_found_where_key_sets_hold_them() {
+        let doc =
+            br#"{"keys":[{"signing":{"secret":"s3cr3t-s3cr3t-s3cr3t"}},{"jwk":{"d":"dddd"}}]}"#;
+        let mut found = Vec::new();
+        secrets(&serde_json::from_slice(doc).unwrap(), &mut found);
+        assert_eq!(found, ["s3cr3t-s3cr3t-s3cr3t", "dddd"]);
+    }
+}
