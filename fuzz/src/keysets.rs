@@ -10,7 +10,9 @@
 //! - the envelope path agrees with the bare path: the document signed into an envelope loads
 //!   exactly when it loads bare, to the same revision and bytes, or is refused with the same
 //!   errors; an unsigned load without publisher keys is `from_json` itself;
-//! - arbitrary bytes given to a loader with publisher keys are refused with a stable code.
+//! - arbitrary bytes given to a loader with publisher keys are refused with a stable code;
+//! - the fast path of `from_json` (typed key entries) and the slow path (JSON trees, every
+//!   error reported) agree: the same key set, or the same errors (`cfg(fuzzing)` hook).
 
 use std::sync::LazyLock;
 
@@ -55,6 +57,8 @@ pub fn run(data: &[u8]) {
     };
     let bare = KeySet::from_json(doc);
     check_bare(doc, &bare);
+    #[cfg(fuzzing)]
+    fast_and_slow_agree(doc, &bare);
     match selector % 3 {
         0 => {
             // Through a signed envelope: the same answer as bare.
@@ -139,6 +143,61 @@ fn check_bare(doc: &[u8], bare: &Result<KeySet, keygate::KeysetErrors>) {
             crate::check_decision(&d, &[]);
         }
     }
+}
+
+/// `from_json` reads key entries on a fast, typed path and falls back to a slow one (JSON
+/// trees) when the fast one gives up; whichever ran, the slow path alone must build the same
+/// key set or report the same errors.
+#[cfg(fuzzing)]
+fn fast_and_slow_agree(doc: &[u8], fast: &Result<KeySet, keygate::KeysetErrors>) {
+    let slow = KeySet::from_json_slow_path(doc).expect("the slow path always answers");
+    match (fast, &slow) {
+        (Ok(a), Ok(b)) => assert_eq!(summary(a), summary(b), "the two paths build different key sets"),
+        (Err(a), Err(b)) => assert_eq!(a, b, "the two paths report different errors"),
+        _ => panic!(
+            "from_json {} but the slow path {}",
+            if fast.is_ok() { "accepts" } else { "refuses" },
+            if slow.is_ok() { "accepts" } else { "refuses" }
+        ),
+    }
+}
+
+/// Everything a key set holds, secrets included, as text to compare.
+pub fn summary(ks: &KeySet) -> String {
+    let keys: Vec<String> = ks
+        .keys()
+        .iter()
+        .map(|k| {
+            let signing = k.signing.as_deref().map(|s| match s {
+                keygate::sig::VerifierKey::HmacSha256(h) => format!("hmac {:?}", h.expose_secret()),
+                keygate::sig::VerifierKey::Ed25519(e) => format!("ed25519 {:?}", e.as_bytes()),
+                other => format!("{other:?}"),
+            });
+            format!(
+                "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {}",
+                k.id,
+                k.api_key_hash.map(|d| d.to_string()),
+                k.status,
+                k.not_before,
+                k.expires_at,
+                k.scopes,
+                k.allow_cidrs,
+                k.deny_cidrs,
+                k.name,
+                signing,
+                k.require_signature
+            )
+        })
+        .collect();
+    format!(
+        "{} {:?} {:?} {:?} {:?} {:?} {keys:?}",
+        ks.revision(),
+        ks.issued_at(),
+        ks.expires_at(),
+        ks.policy(),
+        ks.deny_cidrs(),
+        ks.routes()
+    )
 }
 
 /// The secrets a document holds: values of `secret` and of a JWK's private `d`.
