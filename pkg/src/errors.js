@@ -17,6 +17,7 @@ export const ERROR_CODES = Object.freeze([
   'ERR_KEY_INVALID',
   'ERR_SIGN_FAILED',
   'ERR_NONCE_STORE',
+  'ERR_BODY_TOO_LARGE',
   'ERR_INTERNAL',
 ]);
 
