@@ -39,6 +39,9 @@ const worker = withKeygate(
     // With publisher keys pinned, only signed envelopes load (from KV, the var and pushes).
     publisherKeys: (env) => env.KEYGATE_PUBLISHER_KEYS || undefined,
     refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? 30,
+    // A signed body is hashed before it is forwarded, and held (once) meanwhile: at most
+    // KEYGATE_MAX_BODY_BYTES bytes when set, else 8 MiB (413 body_too_large beyond it).
+    maxBodyBytes: (env) => env.KEYGATE_MAX_BODY_BYTES,
     // Accepted pushes go to KV, read by every isolate on its next refresh. The body bound is
     // KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB.
     push: (env) =>
