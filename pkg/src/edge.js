@@ -95,6 +95,7 @@ function seconds(refresh, env) {
 export class KeySetSource {
   #opts;
   #gate = null;
+  #fault = null;
   #lastText = null;
   #checkedAt = -Infinity;
   #pending = null;
@@ -140,6 +141,7 @@ export class KeySetSource {
     }
     if (input === undefined || input === null) {
       if (this.#gate) this.log('keyset_missing', { message: 'the key set source is empty; keeping the set in use' });
+      else this.#fault = null;
       return;
     }
     const text = keySetText(input);
@@ -163,16 +165,29 @@ export class KeySetSource {
       const { onWarning } = this.#opts;
       this.#gate = await Keygate.load(input, { publisherKeys: this.publisherKeys(env), onWarning });
       this.log('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys, origin });
+      this.#fault = null;
       return { changed: true, revision: this.#gate.revision };
     } catch (e) {
+      const fault = configurationFault(e, this.publisherKeys(env));
+      if (!this.#gate) this.#fault = fault;
       this.log('keyset_rejected', {
         code: e?.code ?? 'ERR_UNKNOWN',
         message: String(e?.message ?? e),
+        ...(fault ? { hint: fault } : {}),
         current_revision: this.#gate?.revision ?? null,
         origin,
       });
       throw e;
     }
+  }
+
+  /**
+   * Why no set could be loaded, when the cause is this edge's configuration rather than the
+   * set (a signed envelope with no publisher keys to check it, unreadable publisher keys), else
+   * null. It names no data of the set, so it may be told to clients in the 503.
+   */
+  get fault() {
+    return this.#gate ? null : this.#fault;
   }
 
   /**
@@ -229,10 +244,25 @@ function logDecision(opts, decision, method, clientIp) {
   opts.log(record);
 }
 
-const UNAVAILABLE = 'no valid key set is loaded; requests are refused until one is';
+const PUBLISHER_KEYS_WHERE = 'KEYGATE_PUBLISHER_KEYS on the gateway, the publisherKeys option in code';
 
-export function unavailable() {
-  return errorResponse('keyset_unavailable', UNAVAILABLE);
+/** A configuration fault behind a refused key set (see KeySetSource#fault), or null. */
+function configurationFault(e, publisherKeys) {
+  if (e?.code !== 'ERR_INVALID_OPTIONS') return null;
+  return publisherKeys === undefined
+    ? `the key set is a signed envelope, but no publisher keys are configured to verify it: set the publisher's public key (${PUBLISHER_KEYS_WHERE})`
+    : `the configured publisher keys cannot be read (${PUBLISHER_KEYS_WHERE}); see the log`;
+}
+
+/** The message of 503 keyset_unavailable: with the source's configuration fault when it has one. */
+function unavailableMessage(source) {
+  const fault = source?.fault;
+  return `no valid key set is loaded; requests are refused until one is${fault ? `: ${fault}` : ''}`;
+}
+
+/** 503 keyset_unavailable; with the source's configuration fault in the message when it has one. */
+export function unavailable(source) {
+  return errorResponse('keyset_unavailable', unavailableMessage(source));
 }
 
 /** A refusal the edge makes itself, shaped as a decision; its status comes from WIRE_STATUS. */
@@ -255,7 +285,7 @@ export async function judge(opts, source, request, env, waitUntil, args) {
   let decision;
   let clientIp;
   if (!gate) {
-    decision = edgeRefusal('keyset_unavailable', UNAVAILABLE);
+    decision = edgeRefusal('keyset_unavailable', unavailableMessage(source));
   } else {
     try {
       clientIp = await clientAddress(opts, request, args);
