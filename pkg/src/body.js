@@ -12,7 +12,7 @@
 // refused before any of it is read, one that streams past the bound is refused at the chunk
 // that crosses it (that chunk is not hashed, and nothing more is read).
 
-import { wasm } from '#wasm';
+import { wasm } from './wasm/facade.js';
 import { KeygateError, callWasm, describe } from './errors.js';
 
 const { WasmBodyHasher } = wasm;

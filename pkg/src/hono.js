@@ -9,6 +9,7 @@
 // The client address comes from `options.clientIp(c)` when given, else from
 // CF-Connecting-IP inside workerd only (edge-request.js).
 
+import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { HTTPException } from 'hono/http-exception';
 import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
 import { refusalResponse } from './wire.js';
