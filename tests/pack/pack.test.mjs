@@ -24,7 +24,7 @@ import { ROOT } from '../js/helpers.mjs';
 import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 
 // The size budget: raise it deliberately (and say why in the commit), never to make a test pass.
-const BUDGET = { packed: 360 * 1024, unpacked: 800 * 1024, wasm: 640 * 1024 };
+const BUDGET = { packed: 360 * 1024, unpacked: 840 * 1024, wasm: 640 * 1024 };
 
 let t;
 let files;
