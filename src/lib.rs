@@ -27,11 +27,13 @@ pub use body::{Body, BodyDigests, BodyHasher, DigestAlgorithm};
 pub use cidr::Cidr;
 pub use decision::{Decision, Reason};
 pub use envelope::{
-    Envelope, LoadError, is_envelope, load_keyset, looks_like_envelope, sign_envelope,
+    DEFAULT_MAX_PUSH_AGE_SECONDS, Envelope, LoadError, LoadOptions, MAX_JWS_HEADER_BYTES,
+    check_audience, check_push_fresh, is_envelope, load_keyset, load_keyset_with,
+    looks_like_envelope, sign_envelope,
 };
 pub use keyset::{
-    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_REVISION,
-    Policy, Route, RouteSignature, SignaturePolicy, StalePolicy,
+    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_AUDIENCE_LEN,
+    MAX_REVISION, Policy, Route, RouteSignature, SignaturePolicy, StalePolicy, check_audience_name,
 };
 pub use publisher::{
     PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
