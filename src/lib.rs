@@ -8,11 +8,9 @@ mod checks;
 mod cidr;
 mod decision;
 mod encoding;
-mod envelope;
 pub mod http1;
 mod json;
 mod keyset;
-mod publisher;
 mod request;
 mod route;
 pub mod sig;
@@ -26,17 +24,17 @@ pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape
 pub use body::{Body, BodyDigests, BodyHasher, DigestAlgorithm};
 pub use cidr::Cidr;
 pub use decision::{Decision, Reason};
-pub use envelope::{
+pub use keyset::envelope::{
     DEFAULT_MAX_PUSH_AGE_SECONDS, Envelope, LoadError, LoadOptions, MAX_JWS_HEADER_BYTES,
     check_audience, check_push_fresh, is_envelope, load_keyset, load_keyset_with,
     looks_like_envelope, sign_envelope,
 };
+pub use keyset::publisher::{
+    PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
+};
 pub use keyset::{
     DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_AUDIENCE_LEN,
     MAX_REVISION, Policy, Route, RouteSignature, SignaturePolicy, StalePolicy, check_audience_name,
-};
-pub use publisher::{
-    PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
 };
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Request, RequestError};
 pub use route::{NormalizedPath, PathPattern, normalize_path};

@@ -5,10 +5,12 @@
 
 mod audience;
 mod ctx;
+pub(crate) mod envelope;
 mod index;
 mod key;
 mod lint;
 mod parse;
+pub(crate) mod publisher;
 pub(crate) mod scan;
 mod signing;
 mod sigparse;

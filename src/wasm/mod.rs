@@ -207,7 +207,8 @@ impl WasmVerifier {
         let publisher = self::publisher_keys(publisher_keys)?;
         let audience = audience.filter(|a| !a.is_empty());
         let options = Self::options(publisher.as_ref(), audience.as_deref())?;
-        let (ks, _) = crate::envelope::load::load(input, &options).map_err(|e| load_error(&e))?;
+        let (ks, _) =
+            crate::keyset::envelope::load::load(input, &options).map_err(|e| load_error(&e))?;
         Ok(WasmVerifier {
             inner: Verifier::new(ks),
             publisher,
@@ -249,7 +250,7 @@ impl WasmVerifier {
     pub fn prepare(&self, input: &[u8]) -> Result<WasmPending, JsValue> {
         let options = Self::options(self.publisher.as_ref(), self.audience.as_deref())?;
         let (set, payload) =
-            crate::envelope::load::load(input, &options).map_err(|e| load_error(&e))?;
+            crate::keyset::envelope::load::load(input, &options).map_err(|e| load_error(&e))?;
         Ok(WasmPending {
             set,
             payload: payload.into_owned(),

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::encoding::b64url_encode;
 use crate::keyset::KeysetErrors;
-use crate::publisher::PublisherSecret;
+use crate::keyset::publisher::PublisherSecret;
 
 pub use load::{
     DEFAULT_MAX_PUSH_AGE_SECONDS, LoadOptions, check_audience, check_push_fresh, load_keyset,

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::{Envelope, LoadError, looks_like_envelope, not_json, read};
 use crate::keyset::KeySet;
-use crate::publisher::PublisherKeys;
+use crate::keyset::publisher::PublisherKeys;
 use crate::time::UnixTime;
 
 /// How [`load_keyset_with`] loads: the pinned publisher keys (then only a verified envelope

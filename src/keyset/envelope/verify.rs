@@ -4,7 +4,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 
 use super::{Entry, Envelope, LoadError, MAX_SIGNATURES};
 use crate::encoding::b64url_decode;
-use crate::publisher::PublisherKeys;
+use crate::keyset::publisher::PublisherKeys;
 
 /// Ed25519 verification as strict as `VerifyingKey::verify_strict` (no small-order public key
 /// or `R`, canonical `s`), over a message given in parts, so that the signing input
@@ -113,7 +113,7 @@ mod tests {
     #[test]
     fn streaming_is_as_strict_as_verify_strict() {
         let doc: serde_json::Value = serde_json::from_str(include_str!(
-            "../../tests/vectors/wycheproof/ed25519_test.json"
+            "../../../tests/vectors/wycheproof/ed25519_test.json"
         ))
         .unwrap();
         let mut n = 0;

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::keyset::KeySet;
-use crate::publisher::PublisherKeys;
+use crate::keyset::publisher::PublisherKeys;
 use crate::time::UnixTime;
 
 const KS: &str = r#"{"keygate":1,"revision":3,"keys":[]}"#;
