@@ -379,9 +379,12 @@ impl<'a> Scan<'a> {
                 return self.err("invalid number");
             }
         }
-        // As serde_json: a number whose value is not a finite f64 is refused.
-        let text = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("x");
-        if !text.parse::<f64>().is_ok_and(f64::is_finite) {
+        // As serde_json: a number whose value is not a finite f64 is refused. Only one with an
+        // exponent or over 300 digits can be that large; serde_json itself judges those.
+        let text = &self.b[start..self.i];
+        if (text.len() > 300 || text.iter().any(|&b| b == b'e' || b == b'E'))
+            && serde_json::from_slice::<f64>(text).is_err()
+        {
             self.i = start;
             return self.err("number out of range");
         }
