@@ -77,6 +77,11 @@ test('middleware: audience as a string or a function of env, checked at creation
   const other = withKeygate(() => new Response('ok'), { keySet: set, publisherKeys: pinned, audience: 'api-staging', log: (l) => lines.push(l) });
   assert.equal((await other.fetch(new Request('https://gw.example/x', { headers: { 'x-api-key': a.key } }), {}, {})).status, 503);
   assert.ok(lines.some((l) => l.event === 'keygate.keyset_rejected' && l.code === 'ERR_AUDIENCE_MISMATCH'));
+  // An unusable audience from env (a function is only called per environment): 503, saying so.
+  const fresh = withKeygate(() => new Response('ok'), { keySet: (env) => env.SET, publisherKeys: pinned, audience: (env) => env.AUDIENCE, log: false });
+  const r = await fresh.fetch(new Request('https://gw.example/x'), { SET: set, AUDIENCE: 'api prod' }, {});
+  assert.equal(r.status, 503);
+  assert.match((await r.json()).message, /audience is not a valid audience name/);
   for (const make of [(o) => withKeygate(() => new Response('ok'), o), (o) => keygate(o)]) {
     for (const bad of [7, '', ['api-prod']]) {
       assert.throws(() => make({ keySet: set, publisherKeys: pinned, audience: bad }), { code: 'ERR_INVALID_OPTIONS' });
