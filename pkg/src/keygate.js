@@ -1,6 +1,6 @@
 // Keygate: a verifier holding one key set, backed by the wasm module.
 
-import { wasm } from '#wasm';
+import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
 import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request.js';
 import { bodySource, discard, hashBody, isSigned, openBody } from './body.js';
@@ -95,6 +95,15 @@ function warn(verifier, onWarning) {
   }
 }
 
+/** Frees a wasm object now (one of an instance replaced after a trap is already gone). */
+function release(object) {
+  try {
+    object.free();
+  } catch {
+    // stale: its instance was replaced, and its memory with it
+  }
+}
+
 /** base64url SHA-256 of bytes, by WebCrypto. */
 async function sha256(bytes) {
   return base64url(await crypto.subtle.digest('SHA-256', bytes));
@@ -171,7 +180,7 @@ export class Keygate {
       try {
         callWasm(() => verifier.checkFresh(Date.now(), opts.maxAgeSeconds));
       } catch (e) {
-        verifier.free();
+        release(verifier);
         throw e;
       }
     }
@@ -263,7 +272,7 @@ export class Keygate {
     try {
       digest = await sha256(callWasm(() => pending.payload()));
     } catch (e) {
-      pending.free();
+      release(pending);
       throw e;
     }
     const verifier = this.#current();
