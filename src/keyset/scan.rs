@@ -180,8 +180,8 @@ impl<'a> Scan<'a> {
     /// Skips one value, checking it; `depth` is the nesting level of its container.
     pub(crate) fn value(&mut self, depth: usize) -> Result<(), ScanError> {
         match self.kind()? {
-            Kind::Object => self.object(depth, |s, _| s.value(depth + 1)),
-            Kind::Array => self.array(depth, |s, _| s.value(depth + 1)),
+            Kind::Object => self.object(depth, &mut |s, _| s.value(depth + 1)),
+            Kind::Array => self.array(depth, &mut |s, _| s.value(depth + 1)),
             Kind::String => self.string().map(drop),
             Kind::Number => self.number(),
             Kind::Bool if self.b[self.i] == b't' => self.literal(b"true"),
@@ -204,7 +204,7 @@ impl<'a> Scan<'a> {
     pub(crate) fn object(
         &mut self,
         depth: usize,
-        mut member: impl FnMut(&mut Self, JStr<'a>) -> Result<(), ScanError>,
+        member: &mut dyn FnMut(&mut Self, JStr<'a>) -> Result<(), ScanError>,
     ) -> Result<(), ScanError> {
         self.enter(depth)?;
         if self.b.get(self.i) == Some(&b'}') {
@@ -241,7 +241,7 @@ impl<'a> Scan<'a> {
     pub(crate) fn array(
         &mut self,
         depth: usize,
-        mut element: impl FnMut(&mut Self, usize) -> Result<(), ScanError>,
+        element: &mut dyn FnMut(&mut Self, usize) -> Result<(), ScanError>,
     ) -> Result<(), ScanError> {
         self.enter(depth)?;
         if self.b.get(self.i) == Some(&b']') {

@@ -238,13 +238,6 @@ impl WasmVerifier {
         Ok(decision_json(&self.inner.decide(&req, &cx)))
     }
 
-    /// Replaces the key set with a newer revision; throws `ERR_KEYSET_INVALID` or
-    /// `ERR_KEYSET_ROLLBACK` and keeps the current set. Returns `"replaced"` or `"unchanged"`.
-    pub fn update(&mut self, input: &[u8]) -> Result<String, JsValue> {
-        let pending = self.prepare(input)?;
-        self.commit(pending, 0.0, None)
-    }
-
     /// The first half of an update: verifies and validates `input` (publisher keys, content,
     /// audience) without using it. Nothing of an envelope is decoded before its signature
     /// verified. Throws the load error JSON.
@@ -307,6 +300,16 @@ impl WasmVerifier {
             "keys": ks.keys().len(),
         })
         .to_string()
+    }
+}
+
+#[cfg(test)]
+impl WasmVerifier {
+    /// `prepare` then `commit` without a maximum age (the JS glue calls the two itself, hashing
+    /// the payload in between).
+    pub fn update(&mut self, input: &[u8]) -> Result<String, JsValue> {
+        let pending = self.prepare(input)?;
+        self.commit(pending, 0.0, None)
     }
 }
 

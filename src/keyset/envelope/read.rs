@@ -139,7 +139,7 @@ pub(super) fn scan(bytes: &[u8]) -> Result<Top<'_>, ScanError> {
         return Ok(top);
     }
     top.object = true;
-    s.object(0, |s, name| {
+    s.object(0, &mut |s, name| {
         if name.is("payload") {
             put(s, 1, &mut top.payload, "payload")
         } else if name.is("signatures") {
@@ -167,7 +167,7 @@ fn signatures<'a>(s: &mut Scan<'a>) -> Result<Sigs<'a>, ScanError> {
     }
     let mut entries = Vec::new();
     let mut count = 0;
-    s.array(1, |s, i| {
+    s.array(1, &mut |s, i| {
         count = i + 1;
         if i >= MAX_SIGNATURES || s.kind()? != Kind::Object {
             if i < MAX_SIGNATURES {
@@ -176,7 +176,7 @@ fn signatures<'a>(s: &mut Scan<'a>) -> Result<Sigs<'a>, ScanError> {
             return s.value(2);
         }
         let mut f = Fields::default();
-        s.object(2, |s, name| {
+        s.object(2, &mut |s, name| {
             if !f.member(s, 3, name)? {
                 f.unknown(name);
                 s.value(3)?;
