@@ -99,9 +99,19 @@ const STDOUT: (u8, &str) = (73, "stdout could not be written");
 
 /// Every command and what each of its exit codes means there (docs/cli.md holds the same text).
 const TABLE: &[(&str, &[(u8, &str)])] = &[
-    ("keygen api-key", KEYGEN),
-    ("keygen ed25519", KEYGEN),
-    ("keygen hmac", KEYGEN),
+    (
+        "keygen api-key",
+        &[
+            KEYGEN_OK,
+            (
+                64,
+                "usage error (also a --prefix outside [a-z][a-z0-9]*(_[a-z0-9]+)*)",
+            ),
+            KEYGEN_OUT,
+        ],
+    ),
+    ("keygen ed25519", &[KEYGEN_OK, USAGE, KEYGEN_OUT]),
+    ("keygen hmac", &[KEYGEN_OK, USAGE, KEYGEN_OUT]),
     (
         "verify",
         &[
@@ -213,7 +223,18 @@ const TABLE: &[(&str, &[(u8, &str)])] = &[
     ("keyset add", ADD),
     ("keyset disable", STATUS),
     ("keyset enable", STATUS),
-    ("keyset revoke", STATUS),
+    (
+        "keyset revoke",
+        &[
+            (0, "done (or nothing to do: already revoked)"),
+            (
+                2,
+                "the key set cannot be read or is invalid, or no key has that id",
+            ),
+            USAGE,
+            (73, "the key set file cannot be replaced"),
+        ],
+    ),
     ("keyset rotate", ADD),
     (
         "keyset bump",
@@ -241,17 +262,11 @@ const TABLE: &[(&str, &[(u8, &str)])] = &[
     ),
 ];
 
-const KEYGEN: &[(u8, &str)] = &[
-    (0, "the key was written (stdout, or --out FILE)"),
-    (
-        64,
-        "usage error (also a --prefix outside [a-z][a-z0-9]*(_[a-z0-9]+)*)",
-    ),
-    (
-        73,
-        "--out FILE exists or cannot be created, or stdout could not be written",
-    ),
-];
+const KEYGEN_OK: (u8, &str) = (0, "the key was written (stdout, or --out FILE)");
+const KEYGEN_OUT: (u8, &str) = (
+    73,
+    "--out FILE exists or cannot be created, or stdout could not be written",
+);
 
 const CHECK: &[(u8, &str)] = &[
     (
