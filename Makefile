@@ -127,8 +127,9 @@ test-js: pkg
 	node --test 'tests/js/*.test.mjs'
 	tsc -p tests/types
 
-test-worker: bundle
-	node --test 'tests/worker/*.test.mjs'
+# The gateway in workerd; cli_push.test.mjs drives it with the native CLI (`keygate push`).
+test-worker: bundle $(CLI)
+	KEYGATE=$(CLI) node --test 'tests/worker/*.test.mjs'
 
 # The package as users get it: `npm pack`, installed offline into a fresh temporary project,
 # then imported from Node, bundled by wrangler into a Worker run in workerd, and used by Hono.

@@ -43,7 +43,7 @@ pub enum Keygen {
 
 #[derive(Args)]
 pub struct OutArg {
-    /// Write the secret to this new file, created with mode 0600 (never overwrites; `-`: stdout).
+    /// Write the secrets to this new file, created with mode 0600 (never overwrites; `-`: stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

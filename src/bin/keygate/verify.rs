@@ -29,7 +29,7 @@ pub struct VerifyArgs {
     now: Option<UnixTime>,
     /// Pinned publisher PUBLIC key(s) for a signed key set envelope: base64url raw public
     /// key(s), or a file holding one, a JWK or a JWKS (`-`: stdin).
-    #[arg(long)]
+    #[arg(long, value_name = "KEYS")]
     publisher_key: Option<String>,
     /// The scheme the requests arrived on (raw HTTP/1.1 text does not carry one).
     #[arg(long, default_value = "https")]

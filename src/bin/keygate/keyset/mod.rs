@@ -74,7 +74,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
     /// Publisher PUBLIC key(s) to check an envelope with (inline, a file, or `-`).
-    #[arg(long)]
+    #[arg(long, value_name = "KEYS")]
     pub publisher_key: Option<String>,
     /// The time lints are judged at: Unix seconds or RFC 3339 (default: now).
     #[arg(long, value_parser = parse_time)]

@@ -64,7 +64,7 @@ pub struct SignArgs {
 pub struct VerifyArgs {
     /// Pinned publisher PUBLIC key(s): base64url raw public key(s), or a file holding one, a
     /// JWK or a JWKS (`-`: stdin).
-    #[arg(long)]
+    #[arg(long, value_name = "KEYS")]
     publisher_key: String,
     /// The envelope file (`-`: stdin).
     file: PathBuf,
