@@ -27,9 +27,10 @@ RUST_SRC := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 WASM_RAW := target/wasm32-unknown-unknown/wasm/keygate.wasm
 PKG_WASM := pkg/wasm/keygate_bg.wasm
 PKG_SRC := pkg/package.json $(shell find pkg/src -type f)
+GATEWAY_SRC := $(shell find gateway -type f)
 NPM_STAMP := node_modules/.package-lock.json
 VENDOR := www/vendor/keygate/package.json
-WORKER_BUNDLE := dist/gateway.js
+WORKER_BUNDLE := dist/index.js
 CLI := target/release/keygate
 
 .PHONY: build tools wasm-target wasm-bindgen-cli wasm pkg vendor bundle cli dev test \
@@ -84,10 +85,11 @@ $(VENDOR): $(PKG_WASM) $(PKG_SRC)
 	cp pkg/wasm/keygate.js pkg/wasm/keygate_bg.wasm www/vendor/keygate/wasm/
 	cp pkg/package.json $@
 
-# The gateway exactly as `wrangler deploy` would upload it (offline; also the size check).
+# The gateway application (gateway/, wrangler.toml `main`) exactly as `wrangler deploy` would
+# upload it, with the package resolved through its npm workspace link (offline; also the size check).
 bundle: $(WORKER_BUNDLE)
 
-$(WORKER_BUNDLE): $(PKG_WASM) $(PKG_SRC) wrangler.toml $(NPM_STAMP)
+$(WORKER_BUNDLE): $(PKG_WASM) $(PKG_SRC) $(GATEWAY_SRC) wrangler.toml $(NPM_STAMP)
 	rm -rf dist
 	wrangler deploy --dry-run --outdir dist > dist.log 2>&1 || { cat dist.log >&2; rm -f dist.log; exit 1; }
 	@grep -E 'Total Upload|gzip' dist.log || true

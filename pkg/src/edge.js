@@ -5,6 +5,7 @@ import { Keygate, publisherKeysText } from './keygate.js';
 import { checkKeySet } from './keys.js';
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { checkNonceStore } from './request.js';
+import { WIRE_STATUS, errorResponse } from './wire.js';
 
 const DEFAULT_REFRESH_SECONDS = 30;
 
@@ -218,16 +219,8 @@ export function logDecision(opts, decision, method, clientIp) {
   });
 }
 
-/** The JSON error response: `{"error": "<code>", "message": "..."}` plus the decision's headers. */
-export function errorResponse(status, error, message, headers = {}) {
-  return new Response(JSON.stringify({ error, message }), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-  });
-}
-
 export function unavailable() {
-  return errorResponse(503, 'keyset_unavailable', 'no valid key set is loaded; requests are refused until one is');
+  return errorResponse('keyset_unavailable', 'no valid key set is loaded; requests are refused until one is');
 }
 
 /**
@@ -243,16 +236,16 @@ export async function decide(gate, request, clientIp, nonceStore) {
     return { decision: await gate.verify(request, options), clientIp };
   } catch (e) {
     if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore);
-    const refusal = (status, reason, message) =>
-      Object.freeze({ allowed: false, status, reason, message, headers: Object.freeze({}) });
+    const refusal = (reason, message) =>
+      Object.freeze({ allowed: false, status: WIRE_STATUS[reason], reason, message, headers: Object.freeze({}) });
     if (e?.code === 'ERR_REQUEST_INVALID') {
-      return { decision: refusal(400, 'malformed_request', e.message), clientIp };
+      return { decision: refusal('malformed_request', e.message), clientIp };
     }
     // The cause of anything else (a nonce store's connection string, a trap) stays in the
     // server's log; the client is told only that the verifier could not decide.
     console.error(JSON.stringify({ event: 'keygate.verifier_error', code: e?.code ?? null, message: String(e?.message ?? e) }));
     return {
-      decision: refusal(503, 'verifier_unavailable', 'the request could not be verified right now; try again'),
+      decision: refusal('verifier_unavailable', 'the request could not be verified right now; try again'),
       clientIp,
     };
   }

@@ -7,7 +7,8 @@
 // an allowed request continues with the decision at `c.get('keygate')`. The client address
 // comes from `options.clientIp(c)` when given, else from CF-Connecting-IP.
 
-import { KeySetSource, checkEdgeOptions, decide, errorResponse, logDecision, unavailable } from './edge.js';
+import { KeySetSource, checkEdgeOptions, decide, logDecision, unavailable } from './edge.js';
+import { refusalResponse } from './wire.js';
 
 function executionWaitUntil(c) {
   try {
@@ -28,9 +29,7 @@ export function keygate(options) {
     if (!gate) return unavailable();
     const { decision, clientIp } = await decide(gate, c.req.raw, clientIpOf(c) ?? undefined, opts.nonceStore(c.env));
     logDecision(opts, decision, c.req.method, clientIp);
-    if (!decision.allowed) {
-      return errorResponse(decision.status, decision.reason, decision.message, decision.headers);
-    }
+    if (!decision.allowed) return refusalResponse(decision);
     c.set('keygate', decision);
     await next();
   };

@@ -10,11 +10,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { generateApiKey } from 'keygate';
 import { ROOT } from '../js/helpers.mjs';
 
 const run = promisify(execFile);
@@ -45,7 +46,7 @@ test('the tarball: named keygate, with the wasm, the glue and the declarations, 
   assert.equal(packed.name, 'keygate');
   const files = packed.files.map((f) => f.path).sort();
   for (const f of ['package.json', 'README.md', 'wasm/keygate_bg.wasm', 'wasm/keygate.js', 'src/index.js', 'src/index.d.ts',
-    'src/worker.d.ts', 'src/hono.d.ts', 'src/gateway.d.ts', 'src/edge.d.ts', 'src/wasm/node.js', 'src/wasm/workerd.js', 'src/wasm/browser.js']) {
+    'src/worker.d.ts', 'src/hono.d.ts', 'src/gateway.d.ts', 'src/wire.js', 'src/forward.js', 'src/edge.d.ts', 'src/wasm/node.js', 'src/wasm/workerd.js', 'src/wasm/browser.js']) {
     assert.ok(files.includes(f), `${f} is in the package`);
   }
   assert.deepEqual(files.filter((f) => !/^(src\/|wasm\/keygate(_bg\.wasm|\.js)$|package\.json$|README\.md$)/.test(f)), []);
@@ -150,6 +151,61 @@ const gated = withKeygate((request, env, ctx, decision) => Response.json({ key: 
     const text = await res.text();
     assert.equal(res.status, 200, text);
     assert.deepEqual(JSON.parse(text), [200, 401, 401]);
+  } finally {
+    await mf.dispose();
+  }
+});
+
+// The gateway application (gateway/src) copied beside the installed tarball: it bundles and
+// runs with the package resolved only through its `exports`, so it uses public exports alone.
+// The deprecated keygate/gateway (0.1's `export { default } from 'keygate/gateway'`) too.
+test('the gateway application builds on the installed package alone; keygate/gateway still works', async () => {
+  cpSync(join(ROOT, 'gateway/src'), join(app, 'gateway/src'), { recursive: true });
+  writeFileSync(
+    join(app, 'gw.mjs'),
+    `import application from './gateway/src/index.js';
+import legacy from 'keygate/gateway';
+export default {
+  fetch: (request, env, ctx) => (request.headers.get('x-which') === 'legacy' ? legacy : application).fetch(request, env, ctx),
+};
+`,
+  );
+  writeFileSync(join(app, 'wrangler.toml'), 'name = "keygate-gw"\nmain = "gw.mjs"\ncompatibility_date = "2026-11-01"\n');
+  await run(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', 'gwdist'], {
+    cwd: app, env: ENV, timeout: 90_000,
+  });
+  const dist = join(app, 'gwdist');
+  const wasm = readdirSync(dist).filter((f) => f.endsWith('.wasm'));
+  const { key, entry } = generateApiKey({ id: 'reader' });
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modulesRoot: dist,
+      modules: [
+        { type: 'ESModule', path: join(dist, 'gw.js') },
+        { type: 'CompiledWasm', path: join(dist, wasm[0]) },
+      ],
+      compatibilityDate: '2026-11-01',
+      bindings: { KEYGATE_KEYSET: JSON.stringify({ keygate: 1, revision: 3, keys: [{ ...entry, scopes: ['s'] }] }) },
+      handleStructuredLogs: () => {},
+    }),
+  );
+  try {
+    await mf.ready;
+    const ask = async (which, path, headers = {}) => {
+      const res = await mf.dispatchFetch(`http://gw.test${path}`, { headers: { 'x-which': which, ...headers } });
+      return [res.status, await res.json()];
+    };
+    for (const which of ['application', 'legacy']) {
+      assert.deepEqual(await ask(which, '/v1/x', { authorization: `Bearer ${key}` }), [
+        200, { allowed: true, key_id: 'reader', scopes: ['s'], method: 'GET', path: '/v1/x' },
+      ], which);
+      assert.equal((await ask(which, '/v1/x'))[1].error, 'missing_credentials', which);
+      const [status, info] = await ask(which, '/.well-known/keygate/keyset');
+      assert.deepEqual([status, info.revision, info.keys], [200, 3, 1], which);
+    }
+    // The route table is the application's: the 0.1 gateway decides such a path as any other.
+    assert.deepEqual((await ask('application', '/.well-known/keygate/other')).map((x) => x.error ?? x), [404, 'not_found']);
+    assert.deepEqual((await ask('legacy', '/.well-known/keygate/other')).map((x) => x.error ?? x), [401, 'missing_credentials']);
   } finally {
     await mf.dispose();
   }

@@ -13,7 +13,7 @@ import { ROOT } from '../js/helpers.mjs';
 // The modules of the bundle: the entry first, then the wasm module it imports by file name.
 export const DIST = join(ROOT, 'dist');
 const BUNDLE = [
-  { type: 'ESModule', path: join(DIST, 'gateway.js') },
+  { type: 'ESModule', path: join(DIST, 'index.js') },
   ...readdirSync(DIST)
     .filter((f) => f.endsWith('.wasm'))
     .map((f) => ({ type: 'CompiledWasm', path: join(DIST, f) })),
