@@ -15,6 +15,8 @@ use common::server::{Reply, Server, closed_port_url};
 
 const SEED: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
 const PUB: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+const NOW: &str = "2026-11-29T12:00:00Z";
+const CI_KEY: &str = "kg_test_bPijq91RPbfRtA5Qy1czPSvOMI4MURgMcQruc9wBVXf1bbad1";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -76,13 +78,13 @@ impl Fixture {
         self.path(name)
     }
 
-    /// A copy of the key set with "a" disabled, under `name`.
-    fn disabled(&self, name: &str) -> String {
+    /// The key set with "a" disabled, written over the file `dst`.
+    fn disabled(&self, dst: &str) -> String {
         let src = self.ks(None);
         let o = keygate_with(&["keyset", "disable", &src, "a"], None, false);
         assert_eq!(o.status.code(), Some(0));
-        fs::copy(&src, self.dir.join(name)).unwrap();
-        self.path(name)
+        fs::copy(&src, dst).unwrap();
+        dst.to_string()
     }
 
     /// A fresh copy of the editable key set (ids "a" and "b"), under `name` if given.
@@ -126,346 +128,153 @@ fn fixture() -> Fixture {
     f
 }
 
-/// Every command with one run per documented exit code.
-fn matrix(
-    f: &Fixture,
-    push_ok: &str,
-    push_refused: &str,
-    push_later: &str,
-) -> Vec<(&'static str, Vec<Case>)> {
-    let valid_full = root()
-        .join("tests/vectors/keysets/valid_full.json")
-        .display()
-        .to_string();
+/// Every command with one run per documented exit code (a table: kept as one).
+#[rustfmt::skip]
+fn matrix(f: &Fixture, push_ok: &str, push_refused: &str, push_later: &str) -> Vec<(&'static str, Vec<Case>)> {
+    let valid_full = root().join("tests/vectors/keysets/valid_full.json").display().to_string();
     let invalid = f.write("invalid.json", r#"{"keygate":1,"revision":0,"keys":[]}"#);
     let seed = f.write("publisher.seed", SEED);
-    let env_text = text(
-        &keygate_with(
-            &["keyset", "sign", "--publisher-secret", &seed, &valid_full],
-            None,
-            false,
-        )
-        .stdout,
-    );
+    let env_text = text(&keygate_with(&["keyset", "sign", "--publisher-secret", &seed, &valid_full], None, false).stdout);
     let env = f.write("env.json", &env_text);
     let mut tampered: serde_json::Value = serde_json::from_str(&env_text).unwrap();
     let sig = tampered["signature"].as_str().unwrap().to_string();
     tampered["signature"] = format!("A{}", &sig[1..]).into();
     let tampered = f.write("tampered.json", &tampered.to_string());
-    let request = f.write(
-        "req.http",
-        "GET /v1/orders/1 HTTP/1.1\r\nHost: api.example.com\r\nAuthorization: Bearer kg_test_bPijq91RPbfRtA5Qy1czPSvOMI4MURgMcQruc9wBVXf1bbad1\r\n\r\n",
-    );
+    let req = f.write("req.http", &format!("GET /v1/orders/1 HTTP/1.1\r\nHost: api.example.com\r\nAuthorization: Bearer {CI_KEY}\r\n\r\n"));
     let garbage = f.write("garbage.http", "this is not http\n");
     let exists = f.write("exists.key", "taken");
-    let hmac = text(&keygate_with(&["keygen", "hmac"], None, false).stdout);
-    let hmac = f.write("hmac.json", &hmac);
-    let jwks = f.write(
-        "pub.jwks",
-        &format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{PUB}","kid":"p1"}}]}}"#),
-    );
-    let private_jwks = f.write(
-        "priv.jwks",
-        &format!(
-            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{PUB}","d":"{SEED}","kid":"p2"}}]}}"#
-        ),
-    );
+    let hmac = f.write("hmac.json", &text(&keygate_with(&["keygen", "hmac"], None, false).stdout));
+    let jwks = f.write("pub.jwks", &format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{PUB}","kid":"p1"}}]}}"#));
+    let private_jwks = f.write("priv.jwks", &format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{PUB}","d":"{SEED}","kid":"p2"}}]}}"#));
     // A file name so long that the temporary file beside it cannot be created: the edit is
     // valid, only writing the result fails.
-    let long = |tag: &str| format!("{tag}{}", "k".repeat(250 - tag.len()));
-    let now = ["--now", "2026-11-29T12:00:00Z"];
-    let ks = |name: Option<&str>| f.ks(name);
-    let verify = |keyset: &str, req: &str| {
-        vec![
-            "verify".to_string(),
-            "--keyset".into(),
-            keyset.into(),
-            "--request".into(),
-            req.into(),
-            "--client-ip".into(),
-            "203.0.113.9".into(),
-            now[0].into(),
-            now[1].into(),
-        ]
-    };
-    let owned = |code: u8, args: Vec<String>| Case {
-        code,
-        args,
-        stdin: Vec::new(),
-        stdout_full: false,
-    };
-    let mut verify_env = verify(&tampered, &request);
-    verify_env.extend(["--publisher-key".into(), PUB.into()]);
-    let mut verify_full = owned(0, verify(&valid_full, &request));
-    verify_full.stdout_full = true;
-    verify_full.code = 73;
-    let mut verify_refused = verify(&valid_full, &request);
-    verify_refused.truncate(5); // no client IP: the key's allow list fails closed
+    let long = |tag: &str| f.ks(Some(&format!("{tag}{}", "k".repeat(250 - tag.len()))));
+    let ks = || f.ks(None);
+    let (ip, now) = (["--client-ip", "203.0.113.9"], ["--now", NOW]);
+    let verify = ["verify", "--keyset", &valid_full, "--request", &req];
+    let allowed = [&verify[..], &ip, &now].concat();
+    let tampered_set = ["verify", "--keyset", &tampered, "--publisher-key", PUB, "--request", &req];
+    let sign = ["sign", "--key", &hmac, "--keyid", "x", "--request", &req];
+    let sign_garbage = ["sign", "--key", &hmac, "--keyid", "x", "--request", &garbage];
+    let ks_sign = ["keyset", "sign", "--publisher-secret", &seed, &valid_full];
+    let ks_verify = ["keyset", "verify", "--publisher-key", PUB];
 
     vec![
-        (
-            "keygen api-key",
-            vec![
-                case(0, &["keygen", "api-key"]),
-                case(64, &["keygen", "api-key", "--prefix", "Bad-Prefix"]),
-                case(73, &["keygen", "api-key", "--out", &exists]),
-            ],
-        ),
-        (
-            "keygen ed25519",
-            vec![
-                case(0, &["keygen", "ed25519"]),
-                case(64, &["keygen", "ed25519", "--bogus"]),
-                full(73, &["keygen", "ed25519"]),
-            ],
-        ),
-        (
-            "keygen hmac",
-            vec![
-                case(0, &["keygen", "hmac", "--out", &f.path("new-hmac.json")]),
-                case(64, &["keygen", "hmac", "extra"]),
-                case(73, &["keygen", "hmac", "--out", &exists]),
-            ],
-        ),
-        (
-            "verify",
-            vec![
-                owned(0, verify(&valid_full, &request)),
-                owned(1, verify_refused),
-                owned(2, verify_env),
-                case(64, &["verify", "--keyset", &valid_full]),
-                verify_full,
-            ],
-        ),
-        (
-            "sign",
-            vec![
-                case(
-                    0,
-                    &[
-                        "sign",
-                        "--key",
-                        &hmac,
-                        "--keyid",
-                        "x",
-                        "--request",
-                        &request,
-                    ],
-                ),
-                case(
-                    2,
-                    &[
-                        "sign",
-                        "--key",
-                        &hmac,
-                        "--keyid",
-                        "x",
-                        "--request",
-                        &garbage,
-                    ],
-                ),
-                case(
-                    64,
-                    &[
-                        "sign",
-                        "--key",
-                        &hmac,
-                        "--keyid",
-                        "x",
-                        "--request",
-                        &request,
-                        "--components",
-                        "@nope",
-                    ],
-                ),
-                full(
-                    73,
-                    &[
-                        "sign",
-                        "--key",
-                        &hmac,
-                        "--keyid",
-                        "x",
-                        "--request",
-                        &request,
-                    ],
-                ),
-            ],
-        ),
-        (
-            "push",
-            vec![
-                case(0, &["push", push_ok, &env]),
-                case(1, &["push", push_refused, &env]),
-                case(2, &["push", push_ok, &valid_full]),
-                case(64, &["push", "http://gateway.example", &env]),
-                case(69, &["push", &closed_port_url(), &env]),
-                full(73, &["push", push_ok, &env]),
-                case(75, &["push", push_later, &env]),
-            ],
-        ),
-        (
-            "keyset check",
-            vec![
-                case(0, &["keyset", "check", &valid_full, now[0], now[1]]),
-                case(2, &["keyset", "check", &invalid]),
-                case(64, &["keyset", "check", &valid_full, "--now", "soon"]),
-                full(73, &["keyset", "check", &valid_full]),
-            ],
-        ),
-        (
-            "keyset lint",
-            vec![
-                case(0, &["keyset", "lint", &valid_full, now[0], now[1]]),
-                case(
-                    2,
-                    &["keyset", "lint", "--strict", &valid_full, now[0], now[1]],
-                ),
-                case(64, &["keyset", "lint"]),
-                full(73, &["keyset", "lint", &valid_full, now[0], now[1]]),
-            ],
-        ),
-        (
-            "keyset show",
-            vec![
-                with_stdin(
-                    case(0, &["keyset", "show", "-"]),
-                    &fs::read(&valid_full).unwrap(),
-                ),
-                case(2, &["keyset", "show", &f.path("missing.json")]),
-                case(64, &["keyset", "show", &valid_full, "--yaml"]),
-                full(73, &["keyset", "show", "--json", &valid_full]),
-            ],
-        ),
-        (
-            "keyset sign",
-            vec![
-                case(
-                    0,
-                    &["keyset", "sign", "--publisher-secret", &seed, &valid_full],
-                ),
-                case(
-                    2,
-                    &["keyset", "sign", "--publisher-secret", &seed, &invalid],
-                ),
-                case(64, &["keyset", "sign", &valid_full]),
-                full(
-                    73,
-                    &["keyset", "sign", "--publisher-secret", &seed, &valid_full],
-                ),
-            ],
-        ),
-        (
-            "keyset verify",
-            vec![
-                case(0, &["keyset", "verify", "--publisher-key", PUB, &env]),
-                case(1, &["keyset", "verify", "--publisher-key", PUB, &tampered]),
-                case(2, &["keyset", "verify", "--publisher-key", PUB, &invalid]),
-                case(64, &["keyset", "verify", &env]),
-                full(73, &["keyset", "verify", "--publisher-key", PUB, &env]),
-            ],
-        ),
-        (
-            "keyset new",
-            vec![
-                case(0, &["keyset", "new", &f.path("fresh.json")]),
-                case(64, &["keyset", "new", "-"]),
-                case(73, &["keyset", "new", &exists]),
-            ],
-        ),
-        (
-            "keyset add",
-            vec![
-                case(0, &["keyset", "add", &ks(None), "--id", "c"]),
-                case(2, &["keyset", "add", &ks(None), "--id", "a"]),
-                case(64, &["keyset", "add", &ks(None), "--expires-in", "forever"]),
-                case(73, &["keyset", "add", &ks(None), "--out", &exists]),
-            ],
-        ),
-        (
-            "keyset disable",
-            vec![
-                case(0, &["keyset", "disable", &ks(None), "a"]),
-                case(2, &["keyset", "disable", &ks(None), "nobody"]),
-                case(64, &["keyset", "disable", &ks(None)]),
-                case(73, &["keyset", "disable", &ks(Some(&long("d"))), "a"]),
-            ],
-        ),
-        (
-            "keyset enable",
-            vec![
-                case(0, &["keyset", "enable", &ks(None), "a"]),
-                case(2, &["keyset", "enable", &invalid, "a"]),
-                case(64, &["keyset", "enable", "-", "a"]),
-                case(73, &["keyset", "enable", &f.disabled(&long("e")), "a"]),
-            ],
-        ),
-        (
-            "keyset revoke",
-            vec![
-                case(0, &["keyset", "revoke", &ks(None), "a"]),
-                case(2, &["keyset", "revoke", &f.path("missing.json"), "a"]),
-                case(64, &["keyset", "revoke"]),
-                case(73, &["keyset", "revoke", &ks(Some(&long("r"))), "b"]),
-            ],
-        ),
-        (
-            "keyset rotate",
-            vec![
-                case(0, &["keyset", "rotate", &ks(None), "a", "--grace", "1h"]),
-                case(
-                    2,
-                    &["keyset", "rotate", &ks(None), "nobody", "--grace", "1h"],
-                ),
-                case(
-                    64,
-                    &["keyset", "rotate", &ks(None), "a", "--grace", "a while"],
-                ),
-                case(
-                    73,
-                    &[
-                        "keyset",
-                        "rotate",
-                        &ks(None),
-                        "a",
-                        "--grace",
-                        "1h",
-                        "--out",
-                        &exists,
-                    ],
-                ),
-            ],
-        ),
-        (
-            "keyset bump",
-            vec![
-                case(0, &["keyset", "bump", &ks(None)]),
-                case(2, &["keyset", "bump", &invalid]),
-                case(64, &["keyset", "bump", &ks(None), "--now", "later"]),
-                case(73, &["keyset", "bump", &ks(Some(&long("b")))]),
-            ],
-        ),
-        (
-            "keyset import-jwks",
-            vec![
-                case(0, &["keyset", "import-jwks", &ks(None), "--jwks", &jwks]),
-                case(
-                    2,
-                    &["keyset", "import-jwks", &ks(None), "--jwks", &private_jwks],
-                ),
-                case(64, &["keyset", "import-jwks", &ks(None)]),
-                case(
-                    73,
-                    &[
-                        "keyset",
-                        "import-jwks",
-                        &ks(Some(&long("i"))),
-                        "--jwks",
-                        &jwks,
-                    ],
-                ),
-            ],
-        ),
+        ("keygen api-key", vec![
+            case(0, &["keygen", "api-key"]),
+            case(64, &["keygen", "api-key", "--prefix", "Bad-Prefix"]),
+            case(73, &["keygen", "api-key", "--out", &exists]),
+        ]),
+        ("keygen ed25519", vec![
+            case(0, &["keygen", "ed25519"]),
+            case(64, &["keygen", "ed25519", "--bogus"]),
+            full(73, &["keygen", "ed25519"]),
+        ]),
+        ("keygen hmac", vec![
+            case(0, &["keygen", "hmac", "--out", &f.path("new-hmac.json")]),
+            case(64, &["keygen", "hmac", "extra"]),
+            case(73, &["keygen", "hmac", "--out", &exists]),
+        ]),
+        ("verify", vec![
+            case(0, &allowed),
+            case(1, &verify), // no client IP: the key's allow list fails closed
+            case(2, &[&tampered_set[..], &ip, &now].concat()), // a refused envelope: not loadable
+            case(64, &["verify", "--keyset", &valid_full]),
+            full(73, &allowed),
+        ]),
+        ("sign", vec![
+            case(0, &sign),
+            case(2, &sign_garbage),
+            case(64, &[&sign[..], &["--components", "@nope"]].concat()),
+            full(73, &sign),
+        ]),
+        ("push", vec![
+            case(0, &["push", push_ok, &env]),
+            case(1, &["push", push_refused, &env]),
+            case(2, &["push", push_ok, &valid_full]), // a bare set and no --publisher-secret
+            case(64, &["push", "http://gateway.example", &env]),
+            case(69, &["push", &closed_port_url(), &env]),
+            full(73, &["push", push_ok, &env]),
+            case(75, &["push", push_later, &env]),
+        ]),
+        ("keyset check", vec![
+            case(0, &["keyset", "check", &valid_full, now[0], now[1]]),
+            case(2, &["keyset", "check", &invalid]),
+            case(64, &["keyset", "check", &valid_full, "--now", "soon"]),
+            full(73, &["keyset", "check", &valid_full]),
+        ]),
+        ("keyset lint", vec![
+            case(0, &["keyset", "lint", &valid_full, now[0], now[1]]),
+            case(2, &["keyset", "lint", "--strict", &valid_full, now[0], now[1]]),
+            case(64, &["keyset", "lint"]),
+            full(73, &["keyset", "lint", &valid_full, now[0], now[1]]),
+        ]),
+        ("keyset show", vec![
+            with_stdin(case(0, &["keyset", "show", "-"]), &fs::read(&valid_full).unwrap()),
+            case(2, &["keyset", "show", &f.path("missing.json")]),
+            case(64, &["keyset", "show", &valid_full, "--yaml"]),
+            full(73, &["keyset", "show", "--json", &valid_full]),
+        ]),
+        ("keyset sign", vec![
+            case(0, &ks_sign),
+            case(2, &["keyset", "sign", "--publisher-secret", &seed, &invalid]),
+            case(64, &["keyset", "sign", &valid_full]),
+            full(73, &ks_sign),
+        ]),
+        ("keyset verify", vec![
+            case(0, &[&ks_verify[..], &[&env]].concat()),
+            case(1, &[&ks_verify[..], &[&tampered]].concat()),
+            case(2, &[&ks_verify[..], &[&invalid]].concat()),
+            case(64, &["keyset", "verify", &env]),
+            full(73, &[&ks_verify[..], &[&env]].concat()),
+        ]),
+        ("keyset new", vec![
+            case(0, &["keyset", "new", &f.path("fresh.json")]),
+            case(64, &["keyset", "new", "-"]),
+            case(73, &["keyset", "new", &exists]),
+        ]),
+        ("keyset add", vec![
+            case(0, &["keyset", "add", &ks(), "--id", "c"]),
+            case(2, &["keyset", "add", &ks(), "--id", "a"]),
+            case(64, &["keyset", "add", &ks(), "--expires-in", "forever"]),
+            case(73, &["keyset", "add", &ks(), "--out", &exists]),
+        ]),
+        ("keyset disable", vec![
+            case(0, &["keyset", "disable", &ks(), "a"]),
+            case(2, &["keyset", "disable", &ks(), "nobody"]),
+            case(64, &["keyset", "disable", &ks()]),
+            case(73, &["keyset", "disable", &long("d"), "a"]),
+        ]),
+        ("keyset enable", vec![
+            case(0, &["keyset", "enable", &ks(), "a"]),
+            case(2, &["keyset", "enable", &invalid, "a"]),
+            case(64, &["keyset", "enable", "-", "a"]),
+            case(73, &["keyset", "enable", &f.disabled(&long("e")), "a"]),
+        ]),
+        ("keyset revoke", vec![
+            case(0, &["keyset", "revoke", &ks(), "a"]),
+            case(2, &["keyset", "revoke", &f.path("missing.json"), "a"]),
+            case(64, &["keyset", "revoke"]),
+            case(73, &["keyset", "revoke", &long("r"), "b"]),
+        ]),
+        ("keyset rotate", vec![
+            case(0, &["keyset", "rotate", &ks(), "a", "--grace", "1h"]),
+            case(2, &["keyset", "rotate", &ks(), "nobody", "--grace", "1h"]),
+            case(64, &["keyset", "rotate", &ks(), "a", "--grace", "a while"]),
+            case(73, &["keyset", "rotate", &ks(), "a", "--grace", "1h", "--out", &exists]),
+        ]),
+        ("keyset bump", vec![
+            case(0, &["keyset", "bump", &ks()]),
+            case(2, &["keyset", "bump", &invalid]),
+            case(64, &["keyset", "bump", &ks(), "--now", "later"]),
+            case(73, &["keyset", "bump", &long("b")]),
+        ]),
+        ("keyset import-jwks", vec![
+            case(0, &["keyset", "import-jwks", &ks(), "--jwks", &jwks]),
+            case(2, &["keyset", "import-jwks", &ks(), "--jwks", &private_jwks]),
+            case(64, &["keyset", "import-jwks", &ks()]),
+            case(73, &["keyset", "import-jwks", &long("i"), "--jwks", &jwks]),
+        ]),
     ]
 }
 

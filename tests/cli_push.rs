@@ -301,6 +301,7 @@ fn bad_input_is_refused_before_anything_is_sent() {
             "--publisher-secret",
         ),
         (vec!["/nonexistent.json".into()], 2, "cannot read"),
+        (vec![], 2, "<stdin>: empty"),
         (
             vec![env.clone(), "--timeout".into(), "0".into()],
             64,

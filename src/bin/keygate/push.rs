@@ -100,6 +100,11 @@ pub fn endpoint(url: &str) -> Result<String, Fail> {
 fn envelope(file: &Path, a: &PushArgs) -> Result<Vec<u8>, Fail> {
     let bytes = read(file)?;
     let src = name(file);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Fail::input(format!(
+            "{src}: empty; expected a key set or a signed envelope"
+        )));
+    }
     if keygate::looks_like_envelope(&bytes) {
         if a.publisher_secret.is_some() {
             return Err(Fail::input(format!(
