@@ -1,8 +1,9 @@
 # keygate: wasm module, npm package (pkg/), native CLI, local gateway, every test layer.
 #
 #   make build   wasm + pkg/ ready for `npm pack` + target/release/keygate
-#   make dev     the gateway in workerd (wrangler dev) with the DEMO key set, demo page at /
-#   make test    native Rust, wasm (Node), package (Node), gateway (workerd), demo page (Chromium)
+#   make dev     the gateway in workerd (wrangler dev --env dev) with the DEMO key set, demo page at /
+#   make test    native Rust, wasm (Node), package (Node), gateway (workerd), deployment runbook
+#                (offline), demo page (Chromium)
 #   make lint    rustfmt, clippy (native and wasm32)
 #
 # Incremental: each step is a file rule, so a warm `make test` only re-runs the tests.
@@ -34,7 +35,7 @@ WORKER_BUNDLE := dist/index.js
 CLI := target/release/keygate
 
 .PHONY: build tools wasm-target wasm-bindgen-cli wasm pkg vendor bundle cli dev test \
-	test-rust test-wasm test-js test-worker test-pack test-e2e test-interop lint clean
+	test-rust test-wasm test-js test-worker test-pack test-runbook test-e2e test-interop lint clean
 
 build: pkg vendor cli
 
@@ -91,7 +92,7 @@ bundle: $(WORKER_BUNDLE)
 
 $(WORKER_BUNDLE): $(PKG_WASM) $(PKG_SRC) $(GATEWAY_SRC) wrangler.toml $(NPM_STAMP)
 	rm -rf dist
-	wrangler deploy --dry-run --outdir dist > dist.log 2>&1 || { cat dist.log >&2; rm -f dist.log; exit 1; }
+	wrangler deploy --env '' --dry-run --outdir dist > dist.log 2>&1 || { cat dist.log >&2; rm -f dist.log; exit 1; }
 	@grep -E 'Total Upload|gzip' dist.log || true
 	@rm -f dist.log
 	@test -f $@
@@ -104,18 +105,19 @@ $(CLI): $(RUST_SRC)
 
 # --- run -------------------------------------------------------------------------------------
 
-# DEMO key set only here, through the gitignored .dev.vars; a deployed gateway never sees it.
+# The `dev` environment of wrangler.toml (the demo page as assets, local KV). DEMO key set only
+# here, through the gitignored .dev.vars; a deployed gateway never sees it.
 # Local KV state is kept per configuration (pushes on/off, whose publisher keys): a set pushed
 # under the demo key must not be what a later run with other publisher keys finds in KV.
 DEV_STATE = .wrangler/dev-$(shell printf '%s|%s' "$${KEYGATE_PUSH:-}" "$${KEYGATE_PUBLISHER_KEYS:-}" | sha256sum | cut -c1-12)
 
 dev: pkg vendor
 	node scripts/dev-vars.mjs
-	wrangler dev --ip 127.0.0.1 --port $${PORT:-8787} --persist-to $(DEV_STATE) --show-interactive-dev-session=false
+	wrangler dev --env dev --ip 127.0.0.1 --port $${PORT:-8787} --persist-to $(DEV_STATE) --show-interactive-dev-session=false
 
 # --- tests -----------------------------------------------------------------------------------
 
-test: test-rust test-wasm test-js test-worker test-pack test-e2e test-interop
+test: test-rust test-wasm test-js test-worker test-pack test-runbook test-e2e test-interop
 
 test-rust:
 	cargo test --features cli
@@ -137,6 +139,11 @@ test-worker: bundle $(CLI)
 # then imported from Node, bundled by wrangler into a Worker run in workerd, and used by Hono.
 test-pack: pkg
 	node --test 'tests/pack/*.test.mjs'
+
+# docs/deployment.md's runbook, block by block, offline: the cloud commands have stand-ins
+# (tests/runbook/shim.sh), the deployed gateway runs in workerd.
+test-runbook: pkg $(CLI)
+	node --test 'tests/runbook/*.test.mjs'
 
 test-e2e: pkg vendor
 	node --test --test-concurrency=1 'tests/e2e/*.test.mjs'

@@ -8,13 +8,15 @@
 // (`make dev`).
 //
 // Allowed requests: with no ORIGIN_URL, an echo of the identity; else forwarded to ORIGIN_URL
-// with client-sent X-Keygate-* headers removed and X-Keygate-Key-Id / X-Keygate-Scopes added.
+// with client-sent X-Keygate-* headers removed, X-Keygate-Key-Id / X-Keygate-Scopes added, and
+// the proof of origin configured in origin.js (ORIGIN_AUTH_HEADER, ORIGIN_MTLS).
 //
 // The gateway's own endpoints (routes.js) live under /.well-known/keygate/:
 //   keyset  GET/HEAD the set in use; PUT a signed envelope, stored in KV (docs/deployment.md)
 //   demo    GET/HEAD the demo page's starting files, only under `make dev` (404 elsewhere)
 
-import { KEYSET_PATH, forwardToOrigin, withKeygate } from 'keygate/worker';
+import { KEYSET_PATH, withKeygate } from 'keygate/worker';
+import { toOrigin } from './origin.js';
 import { WELL_KNOWN_PREFIX, wellKnownRouter } from './routes.js';
 
 async function keySetFromEnv(env) {
@@ -32,8 +34,7 @@ function echo(request, decision) {
 }
 
 const worker = withKeygate(
-  (request, env, _ctx, decision) =>
-    env.ORIGIN_URL ? forwardToOrigin(request, decision, env.ORIGIN_URL) : echo(request, decision),
+  (request, env, _ctx, decision) => (env.ORIGIN_URL ? toOrigin(request, env, decision) : echo(request, decision)),
   {
     keySet: keySetFromEnv,
     // With publisher keys pinned, only signed envelopes load (from KV, the var and pushes).

@@ -5,7 +5,7 @@
 // removed first, so a client can never forge them; the origin must accept traffic only from
 // the edge (docs/deployment.md, "Locking the origin").
 
-import { KeygateError } from './errors.js';
+import { KeygateError, invalidOptions } from './errors.js';
 import { errorResponse } from './wire.js';
 
 /** The origin URL for a request: the origin's path prefix, then the request's path and query. */
@@ -33,11 +33,15 @@ function extraHeaders(headers) {
  * Forwards an allowed request to `origin` (an absolute URL; its path is a prefix): same method,
  * headers and body, the client's `X-Keygate-*` headers removed, `X-Keygate-Key-Id` and
  * `X-Keygate-Scopes` set from the decision, then `options.headers` set (e.g. a secret the
- * origin checks). Redirects are passed back to the client, not followed. Resolves to the
- * origin's response, or a 502 `origin_misconfigured` / `origin_unreachable` error response.
+ * origin checks). `options.fetch` sends it instead of the global fetch (e.g. an mTLS
+ * certificate binding's `fetch`). Redirects are passed back to the client, not followed.
+ * Resolves to the origin's response, or a 502 `origin_misconfigured` / `origin_unreachable`
+ * error response.
  */
 export async function forwardToOrigin(request, decision, origin, options = {}) {
   const extra = extraHeaders(options.headers);
+  const send = options.fetch ?? fetch;
+  if (typeof send !== 'function') throw invalidOptions('forwardToOrigin: options.fetch must be a function (input, init)');
   let target;
   try {
     target = targetUrl(origin, request.url);
@@ -53,7 +57,7 @@ export async function forwardToOrigin(request, decision, origin, options = {}) {
   for (const [name, value] of extra) headers.set(name, value);
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
   try {
-    return await fetch(target, {
+    return await send(target, {
       method: request.method,
       headers,
       body: hasBody ? request.body : undefined,

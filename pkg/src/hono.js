@@ -26,7 +26,7 @@ export function keygate(options) {
 
   return async function keygateMiddleware(c, next) {
     const gate = await source.get(c.env, executionWaitUntil(c));
-    if (!gate) return unavailable();
+    if (!gate) return unavailable(source);
     const { decision, clientIp } = await decide(gate, c.req.raw, clientIpOf(c) ?? undefined, opts.nonceStore(c.env));
     logDecision(opts, decision, c.req.method, clientIp);
     if (!decision.allowed) return refusalResponse(decision);

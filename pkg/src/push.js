@@ -83,7 +83,7 @@ function refused(e) {
 export async function keySetEndpoint(request, env, waitUntil, source, pushTarget) {
   if (request.method === 'GET' || request.method === 'HEAD') {
     const gate = await source.get(env, waitUntil);
-    if (!gate) return unavailable();
+    if (!gate) return unavailable(source);
     const { revision, issuedAt, payloadSha256, keys } = gate.info;
     return jsonResponse(200, { revision, issued_at: issuedAt, payload_sha256: payloadSha256, keys });
   }

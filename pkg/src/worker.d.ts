@@ -100,6 +100,8 @@ export declare function errorResponse(
 export interface ForwardOptions {
   /** Set on the forwarded request after the identity headers, e.g. a secret the origin checks. */
   headers?: Record<string, string> | Headers;
+  /** Sends the request instead of the global fetch, e.g. an mTLS certificate binding's `fetch`. */
+  fetch?: (input: URL, init: RequestInit) => Promise<Response>;
 }
 
 /**

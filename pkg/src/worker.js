@@ -84,7 +84,7 @@ export function withKeygate(handler, options) {
   return {
     async fetch(request, env, ctx) {
       const gate = await source.get(env, waitUntilOf(ctx));
-      if (!gate) return unavailable();
+      if (!gate) return unavailable(source);
       const header = request.headers.get('cf-connecting-ip') ?? undefined;
       const { decision, clientIp } = await decide(gate, request, header, opts.nonceStore(env));
       logDecision(opts, decision, request.method, clientIp);

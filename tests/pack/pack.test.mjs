@@ -101,6 +101,34 @@ console.log(JSON.stringify({ node: process.versions.node, out: out.map((d) => [d
   }
 });
 
+/**
+ * Bundles `main` of the temporary project with `wrangler deploy --dry-run` into `outdir`, as a
+ * user's deploy would, and starts the bundle in workerd with `bindings`.
+ */
+async function bundleAndRun(main, outdir, bindings = {}) {
+  writeFileSync(join(app, 'wrangler.toml'), `name = "keygate-user"\nmain = "${main}"\ncompatibility_date = "2026-11-01"\n`);
+  const { stdout } = await run(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir], {
+    cwd: app, env: ENV, timeout: 90_000,
+  });
+  const dist = join(app, outdir);
+  const wasm = readdirSync(dist).filter((f) => f.endsWith('.wasm'));
+  assert.equal(wasm.length, 1, 'the wasm module is bundled');
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modulesRoot: dist,
+      modules: [
+        { type: 'ESModule', path: join(dist, main.replace(/\.mjs$/, '.js')) },
+        { type: 'CompiledWasm', path: join(dist, wasm[0]) },
+      ],
+      compatibilityDate: '2026-11-01',
+      bindings,
+      handleStructuredLogs: () => {},
+    }),
+  );
+  await mf.ready;
+  return { mf, stdout };
+}
+
 test('Workers: wrangler bundles a Worker importing the package; it runs in workerd', async () => {
   writeFileSync(
     join(app, 'worker.mjs'),
@@ -127,26 +155,9 @@ const gated = withKeygate((request, env, ctx, decision) => Response.json({ key: 
 });
 `,
   );
-  writeFileSync(join(app, 'wrangler.toml'), 'name = "keygate-user"\nmain = "worker.mjs"\ncompatibility_date = "2026-11-01"\n');
-  const { stdout } = await run(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', 'dist'], {
-    cwd: app, env: ENV, timeout: 90_000,
-  });
+  const { mf, stdout } = await bundleAndRun('worker.mjs', 'dist');
   assert.match(stdout, /Total Upload/);
-  const dist = join(app, 'dist');
-  const wasm = readdirSync(dist).filter((f) => f.endsWith('.wasm'));
-  assert.equal(wasm.length, 1, 'the wasm module is bundled');
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modulesRoot: dist,
-      modules: [
-        { type: 'ESModule', path: join(dist, 'worker.js') },
-        { type: 'CompiledWasm', path: join(dist, wasm[0]) },
-      ],
-      compatibilityDate: '2026-11-01',
-    }),
-  );
   try {
-    await mf.ready;
     const res = await mf.dispatchFetch('http://worker.test/scenario');
     const text = await res.text();
     assert.equal(res.status, 200, text);
@@ -170,27 +181,11 @@ export default {
 };
 `,
   );
-  writeFileSync(join(app, 'wrangler.toml'), 'name = "keygate-gw"\nmain = "gw.mjs"\ncompatibility_date = "2026-11-01"\n');
-  await run(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', 'gwdist'], {
-    cwd: app, env: ENV, timeout: 90_000,
-  });
-  const dist = join(app, 'gwdist');
-  const wasm = readdirSync(dist).filter((f) => f.endsWith('.wasm'));
   const { key, entry } = generateApiKey({ id: 'reader' });
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modulesRoot: dist,
-      modules: [
-        { type: 'ESModule', path: join(dist, 'gw.js') },
-        { type: 'CompiledWasm', path: join(dist, wasm[0]) },
-      ],
-      compatibilityDate: '2026-11-01',
-      bindings: { KEYGATE_KEYSET: JSON.stringify({ keygate: 1, revision: 3, keys: [{ ...entry, scopes: ['s'] }] }) },
-      handleStructuredLogs: () => {},
-    }),
-  );
+  const { mf } = await bundleAndRun('gw.mjs', 'gwdist', {
+    KEYGATE_KEYSET: JSON.stringify({ keygate: 1, revision: 3, keys: [{ ...entry, scopes: ['s'] }] }),
+  });
   try {
-    await mf.ready;
     const ask = async (which, path, headers = {}) => {
       const res = await mf.dispatchFetch(`http://gw.test${path}`, { headers: { 'x-which': which, ...headers } });
       return [res.status, await res.json()];
