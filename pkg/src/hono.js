@@ -7,6 +7,7 @@
 // an allowed request continues with the decision at `c.get('keygate')`. The client address
 // comes from `options.clientIp(c)` when given, else from CF-Connecting-IP.
 
+import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { KeySetSource, checkEdgeOptions, decide, logDecision, unavailable } from './edge.js';
 import { refusalResponse } from './wire.js';
 

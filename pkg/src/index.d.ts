@@ -17,7 +17,11 @@ export type KeygateErrorCode =
   /** The `nonceStore` threw or did not resolve to a boolean: the request is not decided. */
   | 'ERR_NONCE_STORE'
   /** The wasm module trapped; it was re-instantiated with the last good key set. */
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  /** `keygate/init` only: a call before `initWasm` resolved. */
+  | 'ERR_WASM_NOT_INITIALIZED'
+  /** `keygate/init` only: `initWasm` could not fetch, compile or instantiate the module. */
+  | 'ERR_WASM_INIT_FAILED';
 
 /** The wire codes of a refused key set push (docs/reasons.md), with their HTTP status. */
 export type KeySetErrorWireCode =

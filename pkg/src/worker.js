@@ -13,6 +13,7 @@
 // `worker.keySetEndpoint(request, env, ctx)` (GET: the set in use; PUT: a signed push, stored
 // through `options.push`). Mount it where you route, usually at KEYSET_PATH.
 
+import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { KeySetSource, checkEdgeOptions, decide, logDecision, unavailable } from './edge.js';
 import { MAX_PUSH_BYTES_LIMIT, keySetEndpoint } from './push.js';
