@@ -28,7 +28,8 @@ async function keySetFromEnv(env) {
 }
 
 function echo(request, decision) {
-  const path = new URL(request.url).pathname;
+  // The path as judged: what the proxy would forward.
+  const path = decision.path ?? new URL(request.url).pathname;
   const body = { allowed: true, key_id: decision.keyId, scopes: decision.scopes, method: request.method, path };
   return Response.json(body, { headers: { 'cache-control': 'no-store' } });
 }

@@ -8,12 +8,19 @@
 import { KeygateError, invalidOptions } from './errors.js';
 import { errorResponse } from './wire.js';
 
-/** The origin URL for a request: the origin's path prefix, then the request's path and query. */
-function targetUrl(origin, requestUrl) {
+/**
+ * The origin URL for a request: the origin's path prefix, then the path as the decision judged
+ * it (canonical: dot segments resolved, escapes decoded, slashes merged) and the request's
+ * query. Forwarding the judged spelling means the origin acts on the path that was decided on,
+ * never on a spelling it might read differently. (A decision without `path`, from before it
+ * existed, falls back to the request's own path.)
+ */
+function targetUrl(origin, requestUrl, judgedPath) {
   const base = new URL(origin);
   const url = new URL(requestUrl);
   const target = new URL(base);
-  target.pathname = base.pathname.replace(/\/$/, '') + url.pathname;
+  const path = typeof judgedPath === 'string' && judgedPath.startsWith('/') ? judgedPath : url.pathname;
+  target.pathname = base.pathname.replace(/\/$/, '') + path;
   target.search = url.search;
   return target;
 }
@@ -30,8 +37,8 @@ function extraHeaders(headers) {
 }
 
 /**
- * Forwards an allowed request to `origin` (an absolute URL; its path is a prefix): same method,
- * headers and body, the client's `X-Keygate-*` headers removed, `X-Keygate-Key-Id` and
+ * Forwards an allowed request to `origin` (an absolute URL; its path is a prefix): the path the
+ * decision judged (`decision.path`) with the request's query, same method, headers and body, the client's `X-Keygate-*` headers removed, `X-Keygate-Key-Id` and
  * `X-Keygate-Scopes` set from the decision, then `options.headers` set (e.g. a secret the
  * origin checks). `options.fetch` sends it instead of the global fetch (e.g. an mTLS
  * certificate binding's `fetch`). Redirects are passed back to the client, not followed.
@@ -44,7 +51,7 @@ export async function forwardToOrigin(request, decision, origin, options = {}) {
   if (typeof send !== 'function') throw invalidOptions('forwardToOrigin: options.fetch must be a function (input, init)');
   let target;
   try {
-    target = targetUrl(origin, request.url);
+    target = targetUrl(origin, request.url, decision.path);
   } catch {
     return errorResponse('origin_misconfigured', 'the origin URL is not an absolute URL');
   }

@@ -13,7 +13,7 @@
 import { KEYSET_PATH, forwardToOrigin, withKeygate } from './worker.js';
 
 function echo(request, decision) {
-  const path = new URL(request.url).pathname;
+  const path = decision.path ?? new URL(request.url).pathname;
   const body = { allowed: true, key_id: decision.keyId, scopes: decision.scopes, method: request.method, path };
   return Response.json(body, { headers: { 'cache-control': 'no-store' } });
 }

@@ -106,7 +106,8 @@ export interface ForwardOptions {
 
 /**
  * Forwards an allowed request to `origin` (absolute URL; its path is a prefix of the request's):
- * method, headers and body kept, the client's `X-Keygate-*` headers removed, `X-Keygate-Key-Id`
+ * the path as the decision judged it (`decision.path`, canonical) with the request's query, so
+ * the origin acts on the path that was decided on; method, headers and body kept, the client's `X-Keygate-*` headers removed, `X-Keygate-Key-Id`
  * and `X-Keygate-Scopes` set from the decision, then `options.headers`. Redirects are returned,
  * not followed. 502 `origin_misconfigured` / `origin_unreachable` when it cannot be forwarded.
  */

@@ -41,6 +41,18 @@ test('forwarded with the identity; forged identity and auth headers replaced', a
   assert.equal(got.headers.accept, 'text/plain');
 });
 
+test('the judged path is forwarded, not the spelling the client sent', async () => {
+  // A spelling an origin could read differently: merged slashes, an encoded letter. The
+  // decision's canonical path goes to the origin, with the request's own query.
+  const request = new Request('https://api.example//v1//%6Frders/7?x=%2F&y=1');
+  const res = await forwardToOrigin(request, { ...decision, path: '/v1/orders/7' }, ORIGIN);
+  assert.equal(res.status, 200);
+  assert.equal(seen.at(-1).url, '/base/v1/orders/7?x=%2F&y=1');
+  // A decision from before `path` existed: the request's own path, as before.
+  await forwardToOrigin(new Request('https://api.example/v1/a'), decision, ORIGIN);
+  assert.equal(seen.at(-1).url, '/base/v1/a');
+});
+
 test('a public route (no key) forwards no key id; redirects are passed back, not followed', async () => {
   const res = await forwardToOrigin(new Request('https://api.example/moved'), { ...decision, keyId: null, scopes: [] }, new URL(ORIGIN));
   assert.equal(res.status, 302);
