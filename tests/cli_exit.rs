@@ -445,3 +445,82 @@ fn the_command_line_is_judged_before_any_file() {
     );
     assert_eq!(o.status.code(), Some(64));
 }
+
+#[test]
+fn audience_refusals_keep_each_command_s_meaning() {
+    let d = tmpdir("audience");
+    let ks = d.join("staging.json");
+    fs::write(
+        &ks,
+        r#"{"keygate":1,"revision":1,"audience":"api-staging","keys":[{"id":"k","api_key_hash":"sha256:QILgfQrM_pehYd6w7LCzo4CfZtxrNIxj_rAcek76bm8"}]}"#,
+    )
+    .unwrap();
+    let ks = ks.display().to_string();
+    let env = d.join("staging.env.json");
+    let signed = keygate_with(
+        &["keyset", "sign", "--publisher-secret", SEED, &ks],
+        None,
+        false,
+    );
+    fs::write(&env, &signed.stdout).unwrap();
+    let env = env.display().to_string();
+    let req = d.join("r.http");
+    fs::write(&req, "GET / HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    let req = req.display().to_string();
+    let aud = ["--audience", "api-prod"];
+    for (args, code, json_error) in [
+        // A set that cannot be used for deciding: invalid input, as any unloadable set.
+        (vec!["verify", "--keyset", &ks, "--request", &req], 2, None),
+        (
+            vec![
+                "verify",
+                "--keyset",
+                &env,
+                "--publisher-key",
+                PUB,
+                "--request",
+                &req,
+            ],
+            2,
+            None,
+        ),
+        // check: exit 2 for a set that does not load, with the wire code in --json.
+        (
+            vec!["keyset", "check", "--json", &ks],
+            2,
+            Some("audience_mismatch"),
+        ),
+        // keyset verify: a content refusal, 1.
+        (
+            vec!["keyset", "verify", "--publisher-key", PUB, &env],
+            1,
+            None,
+        ),
+    ] {
+        let all = [&args[..], &aud].concat();
+        let o = keygate_with(&all, None, false);
+        assert_eq!(o.status.code(), Some(code), "{all:?}: {}", text(&o.stderr));
+        match json_error {
+            Some(e) => {
+                let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                assert_eq!(v["error"], e);
+            }
+            None => assert!(
+                text(&o.stderr).contains("\"api-prod\""),
+                "{}",
+                text(&o.stderr)
+            ),
+        }
+        let o = keygate_with(
+            &[&args[..], &["--audience", "api prod"]].concat(),
+            None,
+            false,
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(64),
+            "a malformed --audience is a usage error"
+        );
+    }
+    let _ = fs::remove_dir_all(&d);
+}

@@ -316,7 +316,11 @@ fn hmac_with_options_bare_key_and_jwk() {
         "--components",
         "@nope",
     ]);
-    assert_eq!(bad.status.code(), Some(64), "a malformed flag value is a usage error");
+    assert_eq!(
+        bad.status.code(),
+        Some(64),
+        "a malformed flag value is a usage error"
+    );
 }
 
 #[test]

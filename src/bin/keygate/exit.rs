@@ -202,7 +202,7 @@ const TABLE: &[(&str, &[(u8, &str)])] = &[
             ),
             (
                 1,
-                "refused: no signature verifies with the pinned keys, or the payload is not a\n      valid key set",
+                "refused: no signature verifies with the pinned keys, or the payload is not a\n      valid key set (or does not name --audience)",
             ),
             (
                 2,
@@ -275,7 +275,7 @@ const CHECK: &[(u8, &str)] = &[
     ),
     (
         2,
-        "the key set is invalid (every error with its JSON path), an envelope is refused,\n      the file cannot be read, or --strict and there are warnings",
+        "the key set is invalid (every error with its JSON path), an envelope is refused,\n      the set does not name --audience, the file cannot be read, or --strict and there\n      are warnings",
     ),
     USAGE,
     STDOUT,

@@ -42,6 +42,11 @@ pub fn parse_prefix(s: &str) -> Result<String, String> {
     keygate::api_key::validate_prefix(s).map(|()| s.to_string())
 }
 
+/// Checks an audience name (a flag value): 1 to 256 visible ASCII characters.
+pub fn parse_audience(s: &str) -> Result<String, String> {
+    keygate::check_audience_name(s).map(|()| s.to_string())
+}
+
 /// The time given by a flag, or the current time.
 pub fn time_or_now(arg: Option<UnixTime>) -> UnixTime {
     arg.unwrap_or_else(|| {

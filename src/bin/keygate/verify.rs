@@ -6,11 +6,11 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use keygate::{Context, KeySet, PublisherKeys, UnixTime, Verifier};
+use keygate::{Context, KeySet, LoadOptions, UnixTime, Verifier};
 
 use crate::exit::{Exit, Fail, Outcome};
 use crate::io::{name, println, read};
-use crate::util::{parse_time, time_or_now, valid_keyset};
+use crate::util::{parse_audience, parse_time, time_or_now, valid_keyset};
 
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -31,30 +31,44 @@ pub struct VerifyArgs {
     /// key(s), or a file holding one, a JWK or a JWKS (`-`: stdin).
     #[arg(long, value_name = "KEYS")]
     publisher_key: Option<String>,
+    /// Decide only with a key set whose `audience` names this gateway.
+    #[arg(long, value_parser = parse_audience)]
+    audience: Option<String>,
     /// The scheme the requests arrived on (raw HTTP/1.1 text does not carry one).
     #[arg(long, default_value = "https")]
     scheme: String,
 }
 
 /// Loads the key set to decide with: a bare key set, or (with publisher keys) a verified
-/// envelope. Every failure is invalid input.
-pub fn load_keyset(path: &Path, keys: Option<&PublisherKeys>) -> Result<KeySet, Fail> {
+/// envelope, naming `audience` when one is given. Every failure is invalid input.
+pub fn load_keyset(path: &Path, options: &LoadOptions<'_>) -> Result<KeySet, Fail> {
     let bytes = read(path)?;
-    match keys {
-        None if keygate::looks_like_envelope(&bytes) => Err(Fail::input(format!(
+    let refused = |e: keygate::LoadError| Fail::input(format!("{}: {e}", name(path)));
+    if options.publisher_keys.is_some() {
+        return keygate::load_keyset_with(&bytes, options).map_err(refused);
+    }
+    if keygate::looks_like_envelope(&bytes) {
+        return Err(Fail::input(format!(
             "{}: this is a signed envelope; pass --publisher-key to check its signature",
             name(path)
-        ))),
-        None => valid_keyset(path, &bytes, "decide with"),
-        Some(keys) => keygate::load_keyset(&bytes, Some(keys))
-            .map_err(|e| Fail::input(format!("{}: {e}", name(path)))),
+        )));
     }
+    // A bare set: every content error, each with the file and its JSON path.
+    let ks = valid_keyset(path, &bytes, "decide with")?;
+    if let Some(audience) = options.audience {
+        keygate::check_audience(&ks, audience).map_err(refused)?;
+    }
+    Ok(ks)
 }
 
 pub fn run(args: &VerifyArgs) -> Outcome {
     let now = time_or_now(args.now);
     let publisher = crate::keyset::publisher_keys(args.publisher_key.as_deref())?;
-    let keyset = load_keyset(&args.keyset, publisher.as_ref())?;
+    let options = LoadOptions::new()
+        .publisher_keys(publisher.as_ref())
+        .audience(args.audience.as_deref())
+        .map_err(Fail::usage)?;
+    let keyset = load_keyset(&args.keyset, &options)?;
     let mut requests = Vec::with_capacity(args.request.len());
     for path in &args.request {
         let bytes = read(path)?;

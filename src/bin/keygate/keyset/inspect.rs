@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use keygate::{KeySet, LoadError as KgLoad, PublisherKeys, load_keyset};
+use keygate::{KeySet, LoadError as KgLoad, LoadOptions, PublisherKeys, load_keyset_with};
 use serde_json::{Value, json};
 
 use super::CheckArgs;
@@ -52,9 +52,13 @@ fn result_json(loaded: &Result<KeySet, KgLoad>, lints: &[keygate::Lint]) -> Valu
 pub fn check(a: &CheckArgs, lint_only: bool) -> Outcome {
     let now = time_or_now(a.now);
     let keys = publisher_keys(a.publisher_key.as_deref())?;
+    let options = LoadOptions::new()
+        .publisher_keys(keys.as_ref())
+        .audience(a.audience.as_deref())
+        .map_err(Fail::usage)?;
     let bytes = read(&a.file)?;
     let name = name(&a.file);
-    let loaded = load_keyset(&bytes, keys.as_ref());
+    let loaded = load_keyset_with(&bytes, &options);
     let lints = loaded.as_ref().map(|ks| ks.lint(now)).unwrap_or_default();
     let failed = loaded.is_err() || (a.strict && !lints.is_empty());
     let exit = if failed { Exit::Invalid } else { Exit::Success };

@@ -76,6 +76,9 @@ pub struct CheckArgs {
     /// Publisher PUBLIC key(s) to check an envelope with (inline, a file, or `-`).
     #[arg(long, value_name = "KEYS")]
     pub publisher_key: Option<String>,
+    /// Refuse a set whose `audience` does not name this gateway.
+    #[arg(long, value_parser = crate::util::parse_audience)]
+    pub audience: Option<String>,
     /// The time lints are judged at: Unix seconds or RFC 3339 (default: now).
     #[arg(long, value_parser = parse_time)]
     pub now: Option<UnixTime>,

@@ -10,6 +10,7 @@ use sha2::Digest as _;
 use super::inspect::publisher_keys;
 use crate::exit::{Exit, Fail, Outcome};
 use crate::io::{file_or_inline, name, println, read};
+use crate::util::parse_audience;
 
 /// The publisher's private key, `--publisher-secret` (`--publisher-key` is its 0.1 name here).
 #[derive(Args)]
@@ -66,6 +67,9 @@ pub struct VerifyArgs {
     /// JWK or a JWKS (`-`: stdin).
     #[arg(long, value_name = "KEYS")]
     publisher_key: String,
+    /// Refuse a set whose `audience` does not name this gateway (exit 1, as any content refusal).
+    #[arg(long, value_parser = parse_audience)]
+    audience: Option<String>,
     /// The envelope file (`-`: stdin).
     file: PathBuf,
 }
@@ -97,19 +101,25 @@ pub fn verify(a: &VerifyArgs) -> Outcome {
             return Ok(Exit::Refused);
         }
     };
-    match KeySet::from_json(payload) {
+    let checked = KeySet::from_json(&payload)
+        .map_err(KgLoad::Keyset)
+        .and_then(|ks| match a.audience.as_deref() {
+            Some(aud) => keygate::check_audience(&ks, aud).map(|()| ks),
+            None => Ok(ks),
+        });
+    match checked {
         Ok(ks) => {
             println(json!({
                 "valid": true,
                 "revision": ks.revision(),
                 "issued_at": ks.issued_at().map(|t| t.to_rfc3339()),
                 "keys": ks.keys().len(),
-                "payload_sha256": keygate::encoding_util::b64url_encode(&sha2::Sha256::digest(payload)),
+                "payload_sha256": keygate::encoding_util::b64url_encode(&sha2::Sha256::digest(&payload)),
             }))?;
             Ok(Exit::Success)
         }
-        Err(errs) => {
-            eprintln!("keygate: {name}: {}", KgLoad::Keyset(errs));
+        Err(e) => {
+            eprintln!("keygate: {name}: {e}");
             Ok(Exit::Refused)
         }
     }
