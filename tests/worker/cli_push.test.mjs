@@ -52,14 +52,14 @@ test('keygate push signs, PUTs and reports what the gateway in workerd answered'
 
   const ok = await keygate(['push', url, v2, '--publisher-secret', publisher]);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.deepEqual(JSON.parse(ok.stdout), { revision: 2, keys: 1 });
+  assert.deepEqual(JSON.parse(ok.stdout), { revision: 2, keys: 1, changed: true });
   assert.equal(await status(gw, b.key), 200, 'the pushed set is in use');
   assert.equal(await status(gw, a.key), 401);
 
   // The same set again (Ed25519 signatures are deterministic: the same bytes) is accepted.
   const again = await keygate(['push', url, v2, '--publisher-secret', publisher]);
   assert.equal(again.code, 0, again.stderr);
-  assert.equal(JSON.parse(again.stdout).revision, 2);
+  assert.deepEqual(JSON.parse(again.stdout), { revision: 2, keys: 1, changed: false });
 
   // Signed by a key the gateway does not pin: refused, exit 1, and nothing changes.
   const other = file('other.json', JSON.stringify(OTHER_PUBLISHER));
