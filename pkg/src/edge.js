@@ -1,31 +1,46 @@
 // Shared by the Workers and Hono middleware: option checks, the per-isolate key set source
-// (load once, refresh in the background), the audit log line and the refusal response.
+// (load once, refresh in the background), judging one request (edge-request.js), the audit
+// log line and the refusal response.
 
-import { Keygate, publisherKeysText } from './keygate.js';
+import { Keygate, audienceText, publisherKeysText } from './keygate.js';
 import { checkKeySet } from './keys.js';
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { checkNonceStore } from './request.js';
-import { WIRE_STATUS, errorResponse } from './wire.js';
+import { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
+import { REQUEST_OPTIONS, requestOptions } from './edge-options.js';
+import { OptionFault, clientAddress, verifiable } from './edge-request.js';
 
 const DEFAULT_REFRESH_SECONDS = 30;
 
 /**
  * Checks middleware options once, at creation, and returns a private copy (the caller's
- * object is never mutated or kept). `extra` names options specific to one middleware.
+ * object is never mutated or kept). `extra` names options specific to one middleware;
+ * `onRefusedWords` the values besides a function that its `onRefused` takes.
  */
-export function checkEdgeOptions(where, options, extra = {}) {
+export function checkEdgeOptions(where, options, extra = {}, onRefusedWords = []) {
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`${where}: options must be an object with a keySet, got ${describe(options)}`);
   }
-  const known = new Set(['keySet', 'publisherKeys', 'refreshSeconds', 'log', 'onWarning', 'nonceStore', ...Object.keys(extra)]);
+  const known = new Set([
+    'keySet',
+    'publisherKeys',
+    'audience',
+    'refreshSeconds',
+    'log',
+    'onWarning',
+    'nonceStore',
+    ...REQUEST_OPTIONS,
+    ...Object.keys(extra),
+  ]);
   for (const k of Object.keys(options)) {
     if (!known.has(k)) throw invalidOptions(`${where}: unknown option ${JSON.stringify(k)}`);
   }
-  const { keySet, publisherKeys, refreshSeconds, log, onWarning, nonceStore } = options;
+  const { keySet, publisherKeys, audience, refreshSeconds, onWarning, nonceStore } = options;
   if (keySet === undefined || keySet === null) {
     throw invalidOptions(`${where}: options.keySet is required (key set JSON, object, or a function of env)`);
   }
   const pinned = typeof publisherKeys === 'function' ? publisherKeys : publisherKeysText(publisherKeys, where);
+  const served = typeof audience === 'function' ? audience : audienceText(audience, where);
   if (typeof keySet !== 'function' && pinned === undefined) {
     // A fixed key set is validated now, so a bad one fails at deploy time, not per request.
     // (A signed envelope is checked on first use, with its publisher keys.)
@@ -44,9 +59,6 @@ export function checkEdgeOptions(where, options, extra = {}) {
   ) {
     throw invalidOptions(`${where}: options.refreshSeconds must be a number >= 0 or a function of env`);
   }
-  if (log !== undefined && typeof log !== 'boolean' && typeof log !== 'function') {
-    throw invalidOptions(`${where}: options.log must be a boolean or a function`);
-  }
   if (onWarning !== undefined && typeof onWarning !== 'function') {
     throw invalidOptions(`${where}: options.onWarning must be a function`);
   }
@@ -58,9 +70,10 @@ export function checkEdgeOptions(where, options, extra = {}) {
   }
   const copy = {
     publisherKeys: pinned,
+    audience: served,
     keySet: typeof keySet === 'function' ? keySet : keySetText(keySet),
     refreshSeconds: refreshSeconds ?? DEFAULT_REFRESH_SECONDS,
-    log: log === undefined || log === true ? logLine : log === false ? null : log,
+    ...requestOptions(where, options, { onRefusedWords, logLine }),
     onWarning,
     nonceStore: typeof nonceStore === 'function' ? nonceStore : () => nonceStore,
   };
@@ -88,8 +101,9 @@ function seconds(refresh, env) {
  * The key set of one isolate. A fixed set is loaded once. A function of env is called on the
  * first request and then again every `refreshSeconds`, in the background (the request is
  * answered with the set in use: stale while revalidate). A new set replaces the old one
- * atomically through `Keygate.update`, so an invalid, unsigned or older set is refused,
- * logged, and the old one stays. `push` applies a set given directly (the push endpoint).
+ * atomically through `Keygate.update`, so an invalid, unsigned, foreign (audience) or older
+ * set is refused, logged, and the old one stays. `push` applies a set given directly (the push
+ * endpoint), which must also be fresh.
  */
 export class KeySetSource {
   #opts;
@@ -99,6 +113,8 @@ export class KeySetSource {
   #checkedAt = -Infinity;
   #pending = null;
   #pushing = Promise.resolve();
+  #pushBusy = false;
+  #unstored = false;
 
   constructor(opts) {
     this.#opts = opts;
@@ -129,6 +145,12 @@ export class KeySetSource {
     return (typeof publisherKeys === 'function' ? publisherKeys(env) : publisherKeys) || undefined;
   }
 
+  /** The audience this environment serves (undefined: none). */
+  audience(env) {
+    const { audience } = this.#opts;
+    return (typeof audience === 'function' ? audience(env) : audience) || undefined;
+  }
+
   async #refresh(env) {
     this.#checkedAt = Date.now();
     let input;
@@ -153,20 +175,28 @@ export class KeySetSource {
     }
   }
 
-  /** Loads or updates to `input`; logs the outcome; throws the KeygateError of a refusal. */
-  async #apply(env, input, origin) {
+  /**
+   * Loads or updates to `input`; logs the outcome; throws the KeygateError of a refusal.
+   * `maxAgeSeconds` (pushes only) is the freshness a set must have to replace the current one.
+   */
+  async #apply(env, input, origin, maxAgeSeconds) {
     try {
       if (this.#gate) {
-        const r = await this.#gate.update(input);
+        const r = await this.#gate.update(input, { maxAgeSeconds });
         if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin });
+        if (r.changed && origin === 'refresh') this.#unstored = false;
         return r;
       }
       const { onWarning } = this.#opts;
-      this.#gate = await Keygate.load(input, { publisherKeys: this.publisherKeys(env), onWarning });
+      const audience = this.audience(env);
+      this.#gate = await Keygate.load(input, { publisherKeys: this.publisherKeys(env), audience, maxAgeSeconds, onWarning });
       this.log('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys, origin });
       this.#fault = null;
       return { changed: true, revision: this.#gate.revision };
     } catch (e) {
+      // The source holds a set older than the one in use (a lagging replica, or a replayed
+      // envelope written there): the next push writes the set in use again, even unchanged.
+      if (origin === 'refresh' && e?.code === 'ERR_KEYSET_ROLLBACK') this.#unstored = true;
       const fault = configurationFault(e, this.publisherKeys(env));
       if (!this.#gate) this.#fault = fault;
       this.log('keyset_rejected', {
@@ -190,12 +220,31 @@ export class KeySetSource {
   }
 
   /**
+   * Claims the push slot of this isolate: a release function, or null while another push is
+   * being read or applied (the caller then refuses without reading its body).
+   */
+  beginPush() {
+    if (this.#pushBusy) return null;
+    this.#pushBusy = true;
+    let held = true;
+    return () => {
+      if (held) {
+        held = false;
+        this.#pushBusy = false;
+      }
+    };
+  }
+
+  /**
    * Applies a pushed set (bytes), one push at a time. It first re-reads the source, so a
    * newer set another isolate already stored is in use before the push is judged (a push
-   * can then never move the stored set backwards from what this isolate could see).
-   * Resolves to `{ changed, revision, keys }`; throws the KeygateError of a refusal.
+   * can then never move the stored set backwards from what this isolate could see). A set
+   * that would replace the one in use must be fresh: `issued_at` at most `maxAgeSeconds` old
+   * (`envelope_stale` otherwise). Resolves to `{ changed, store, revision, keys }`: `store` is
+   * true when the set in use should be written for the other isolates (it changed, or an
+   * earlier write of it failed; see `stored`); throws the KeygateError of a refusal.
    */
-  push(env, bytes) {
+  push(env, bytes, { maxAgeSeconds } = {}) {
     const run = async () => {
       if (typeof this.#opts.keySet === 'function') {
         await this.#pending;
@@ -204,13 +253,19 @@ export class KeySetSource {
       } else if (!this.#gate) {
         await this.get(env);
       }
-      const r = await this.#apply(env, bytes, 'push');
+      const r = await this.#apply(env, bytes, 'push', maxAgeSeconds);
       this.#lastText = new TextDecoder().decode(bytes);
-      return { changed: r.changed, revision: r.revision, keys: this.#gate.info.keys };
+      if (r.changed) this.#unstored = true;
+      return { changed: r.changed, store: this.#unstored, revision: r.revision, keys: this.#gate.info.keys };
     };
     const result = this.#pushing.then(run, run);
     this.#pushing = result.catch(() => {});
     return result;
+  }
+
+  /** Records that the set in use was written for the other isolates. */
+  stored() {
+    this.#unstored = false;
   }
 
   /** One key set lifecycle log record (`keygate.<event>`). */
@@ -219,9 +274,16 @@ export class KeySetSource {
   }
 }
 
-/** One audit line per decision: never a secret, a key, a message or a query string. */
-export function logDecision(opts, decision, method, clientIp) {
-  opts.log?.({
+/**
+ * One audit line per decision: never a secret, a key, a message or a query string. Every
+ * refusal is logged; an allowed decision with the probability `logSample` (its line then
+ * carries `sample_rate`, so counts can be scaled back up).
+ */
+function logDecision(opts, decision, method, clientIp) {
+  if (!opts.log) return;
+  const rate = opts.logAllowed;
+  if (decision.allowed && rate < 1 && !(Math.random() < rate)) return;
+  const record = {
     time: new Date().toISOString(),
     event: 'keygate.decision',
     allowed: decision.allowed,
@@ -231,7 +293,9 @@ export function logDecision(opts, decision, method, clientIp) {
     client_ip: clientIp ?? null,
     method,
     route: decision.route ?? null,
-  });
+  };
+  if (decision.allowed && rate < 1) record.sample_rate = rate;
+  opts.log(record);
 }
 
 const PUBLISHER_KEYS_WHERE = 'KEYGATE_PUBLISHER_KEYS on the gateway, the publisherKeys option in code';
@@ -239,41 +303,95 @@ const PUBLISHER_KEYS_WHERE = 'KEYGATE_PUBLISHER_KEYS on the gateway, the publish
 /** A configuration fault behind a refused key set (see KeySetSource#fault), or null. */
 function configurationFault(e, publisherKeys) {
   if (e?.code !== 'ERR_INVALID_OPTIONS') return null;
+  if (/^audience:/.test(e.message)) {
+    return 'the configured audience is not a valid audience name (KEYGATE_AUDIENCE on the gateway, the audience option in code)';
+  }
   return publisherKeys === undefined
     ? `the key set is a signed envelope, but no publisher keys are configured to verify it: set the publisher's public key (${PUBLISHER_KEYS_WHERE})`
     : `the configured publisher keys cannot be read (${PUBLISHER_KEYS_WHERE}); see the log`;
 }
 
+/** The message of 503 keyset_unavailable: with the source's configuration fault when it has one. */
+function unavailableMessage(source) {
+  const fault = source?.fault;
+  return `no valid key set is loaded; requests are refused until one is${fault ? `: ${fault}` : ''}`;
+}
+
 /** 503 keyset_unavailable; with the source's configuration fault in the message when it has one. */
 export function unavailable(source) {
-  const fault = source?.fault;
-  return errorResponse('keyset_unavailable', `no valid key set is loaded; requests are refused until one is${fault ? `: ${fault}` : ''}`);
+  return errorResponse('keyset_unavailable', unavailableMessage(source));
+}
+
+/** A refusal the edge makes itself, shaped as a decision; its status comes from WIRE_STATUS. */
+function edgeRefusal(reason, message) {
+  return Object.freeze({ allowed: false, status: WIRE_STATUS[reason], reason, message, headers: Object.freeze({}) });
 }
 
 /**
- * Decides a request: `{ decision, clientIp }` with the client address actually used. An
- * unparsable address counts as unknown (allow lists then fail closed); a request the verifier
- * cannot read at all is a 400 `malformed_request`; anything else (a failing nonce store, a wasm
- * trap) is a 503 `verifier_unavailable` whose cause is logged, not sent (fail closed; the next
- * request is decided normally).
+ * Judges one request for a middleware and logs the decision. `args` are what the option
+ * callbacks receive (`[request, env, ctx]` for Workers, `[c]` for Hono). Resolves to the
+ * verifier's decision, or to a refusal the edge makes itself, of the same shape with a
+ * WIRE_STATUS code as its reason: `keyset_unavailable` (no key set loaded),
+ * `malformed_request` (a request the verifier cannot read), `body_too_large` (a signed body
+ * over `maxBodyBytes`), `verifier_unavailable` (anything else: a failing nonce store or option
+ * callback, a wasm trap; the cause is logged, never sent, and the next request is decided
+ * normally).
  */
-export async function decide(gate, request, clientIp, nonceStore) {
-  const options = nonceStore ? { clientIp, nonceStore } : { clientIp };
+export async function judge(opts, source, request, env, waitUntil, args) {
+  const gate = await source.get(env, waitUntil);
+  let decision;
+  let clientIp;
+  if (!gate) {
+    decision = edgeRefusal('keyset_unavailable', unavailableMessage(source));
+  } else {
+    try {
+      clientIp = await clientAddress(opts, request, args);
+      const seen = await verifiable(opts, request, args);
+      ({ decision, clientIp } = await decide(gate, seen, clientIp, opts.nonceStore(env), opts.maxBodyBytes(env)));
+    } catch (e) {
+      // The cause (a nonce store's connection string, a trap, an option callback's error)
+      // stays in the server's log; the client is told only that the request was not decided.
+      const event = e instanceof OptionFault ? 'keygate.option_error' : 'keygate.verifier_error';
+      const fields = e instanceof OptionFault ? { option: e.option } : { code: e?.code ?? null };
+      console.error(JSON.stringify({ event, ...fields, message: String(e?.message ?? e) }));
+      decision = edgeRefusal('verifier_unavailable', 'the request could not be verified right now; try again');
+    }
+  }
+  logDecision(opts, decision, request.method, clientIp);
+  return decision;
+}
+
+/**
+ * `gate.verify` with the middleware's options: `{ decision, clientIp }` with the client
+ * address actually used (an address the verifier cannot parse counts as unknown: allow lists
+ * then fail closed). Errors other than an unreadable request or an oversized body are thrown.
+ */
+async function decide(gate, request, clientIp, nonceStore, maxBodyBytes) {
+  const options = nonceStore ? { clientIp, nonceStore, maxBodyBytes } : { clientIp, maxBodyBytes };
   try {
     return { decision: await gate.verify(request, options), clientIp };
   } catch (e) {
-    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore);
-    const refusal = (reason, message) =>
-      Object.freeze({ allowed: false, status: WIRE_STATUS[reason], reason, message, headers: Object.freeze({}) });
-    if (e?.code === 'ERR_REQUEST_INVALID') {
-      return { decision: refusal('malformed_request', e.message), clientIp };
+    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore, maxBodyBytes);
+    if (e?.code === 'ERR_REQUEST_INVALID') return { decision: edgeRefusal('malformed_request', e.message), clientIp };
+    if (e?.code === 'ERR_BODY_TOO_LARGE') {
+      const message = `a signed request body may carry at most ${maxBodyBytes} bytes here`;
+      return { decision: edgeRefusal('body_too_large', message), clientIp };
     }
-    // The cause of anything else (a nonce store's connection string, a trap) stays in the
-    // server's log; the client is told only that the verifier could not decide.
-    console.error(JSON.stringify({ event: 'keygate.verifier_error', code: e?.code ?? null, message: String(e?.message ?? e) }));
-    return {
-      decision: refusal('verifier_unavailable', 'the request could not be verified right now; try again'),
-      clientIp,
-    };
+    throw e;
   }
+}
+
+/**
+ * The response to a refusal: what `onRefused(decision, context)` returns, else (no callback,
+ * or one that returned no Response: logged) the decision's status, `{"error", "message"}` and
+ * its headers. An exception thrown by the callback propagates (Hono: to `app.onError`).
+ */
+export async function refusalFor(opts, decision, context) {
+  if (typeof opts.onRefused !== 'function') return refusalResponse(decision);
+  const r = await opts.onRefused(decision, context);
+  if (r instanceof Response) return r;
+  console.error(
+    JSON.stringify({ event: 'keygate.option_error', option: 'onRefused', message: `options.onRefused returned ${describe(r)}; expected a Response` }),
+  );
+  return refusalResponse(decision);
 }

@@ -12,11 +12,14 @@ export const ERROR_CODES = Object.freeze([
   'ERR_ENVELOPE_INVALID',
   'ERR_ENVELOPE_SIGNATURE',
   'ERR_KEYSET_ROLLBACK',
+  'ERR_AUDIENCE_MISMATCH',
+  'ERR_ENVELOPE_STALE',
   'ERR_INVALID_OPTIONS',
   'ERR_REQUEST_INVALID',
   'ERR_KEY_INVALID',
   'ERR_SIGN_FAILED',
   'ERR_NONCE_STORE',
+  'ERR_BODY_TOO_LARGE',
   'ERR_INTERNAL',
   'ERR_WASM_NOT_INITIALIZED',
   'ERR_WASM_INIT_FAILED',
@@ -25,7 +28,14 @@ export const ERROR_CODES = Object.freeze([
 const KNOWN = new Set(ERROR_CODES);
 
 /** The wire codes a key set push is answered with (docs/reasons.md). */
-const WIRE_ERRORS = new Set(['envelope_invalid', 'envelope_signature_invalid', 'keyset_invalid', 'keyset_rollback']);
+const WIRE_ERRORS = new Set([
+  'envelope_invalid',
+  'envelope_signature_invalid',
+  'keyset_invalid',
+  'audience_mismatch',
+  'keyset_rollback',
+  'envelope_stale',
+]);
 
 export class KeygateError extends Error {
   /**

@@ -1,8 +1,8 @@
 // keygate/worker: withKeygate for module Workers.
 import type { AllowedDecision } from './index.js';
-import type { EdgeOptions } from './edge.js';
+import type { EdgeOptions, EdgeRefusal } from './edge.js';
 
-export type { DecisionLogRecord, KeySetLogRecord, LogRecord, EdgeOptions } from './edge.js';
+export type { DecisionLogRecord, EdgeRefusal, EdgeRefusalCode, KeySetLogRecord, LogRecord, EdgeOptions } from './edge.js';
 
 /** The part of a Workers ExecutionContext that keygate uses. */
 export interface WaitUntilContext {
@@ -22,10 +22,12 @@ export interface KeygateWorker<Env, Ctx> {
   /**
    * The key set endpoint for this Worker's key set, wherever you route it (usually
    * `KEYSET_PATH`): GET/HEAD → 200 `{revision, issued_at, payload_sha256, keys}` (503
-   * `keyset_unavailable` when none is loaded); PUT → a signed envelope, applied and stored
-   * through `options.push` (404 `not_found` unless publisher keys are pinned and `push` gives
-   * a target; refusals: docs/deployment.md); other methods → 405. No API key is checked: a
-   * push is authenticated by its publisher signature.
+   * `keyset_unavailable` when none is loaded); PUT → a signed envelope, applied and, when it
+   * moved the revision forward, stored through `options.push` (200 `{revision, keys,
+   * changed}`; 404 `not_found` unless publisher keys are pinned and `push` gives a target;
+   * 429 `push_in_progress` with `Retry-After` while another push is applied; refusals:
+   * docs/deployment.md); other methods → 405. No API key is checked: a push is
+   * authenticated by its publisher signature.
    */
   keySetEndpoint(request: Request, env: Env, ctx: Ctx): Promise<Response>;
 }
@@ -41,9 +43,48 @@ export interface PushTarget<Env> {
    * and anything out of range means the default.
    */
   maxBytes?: number | string | undefined;
+  /**
+   * How old a pushed set's `issued_at` may be, in seconds: default `MAX_PUSH_AGE_SECONDS` (15
+   * minutes), at most `MAX_PUSH_AGE_SECONDS_LIMIT` (7 days). A set without `issued_at`, older,
+   * or in the future beyond its clock skew is refused with 409 `envelope_stale`. A fixed `push`
+   * object must give an integer in that range; from `push(env)` a string is accepted too and
+   * anything out of range means the default.
+   */
+  maxAgeSeconds?: number | string | undefined;
 }
 
-export interface WorkerOptions<Env> extends EdgeOptions<Env> {
+/** What `onRefused` gets besides the refusal: the fetch handler's arguments. */
+export interface RefusalContext<Env, Ctx> {
+  readonly request: Request;
+  readonly env: Env;
+  readonly ctx: Ctx;
+}
+
+export interface WorkerOptions<Env, Ctx = WaitUntilContext> extends EdgeOptions<Env> {
+  /**
+   * Answers refusals instead of the default (the decision's status, JSON
+   * `{"error", "message"}` and its headers; `refusalResponse(decision)` builds that). Must
+   * return a Response; an exception it throws propagates out of `fetch`.
+   */
+  onRefused?: (decision: EdgeRefusal, context: RefusalContext<Env, Ctx>) => Response | Promise<Response>;
+  /**
+   * The presented API key (null/undefined: none), instead of `Authorization: Bearer` /
+   * `X-API-Key`, which then never count as credentials. The key is checked by the verifier's
+   * own rules. Not together with `keyHeader`.
+   */
+  getKey?: (request: Request, env: Env, ctx: Ctx) => string | null | undefined | Promise<string | null | undefined>;
+  /**
+   * The client address for IP rules (null/undefined: unknown, and allow lists fail closed).
+   * Without it: CF-Connecting-IP inside workerd, no address anywhere else.
+   */
+  clientIp?: (request: Request, env: Env, ctx: Ctx) => string | null | undefined | Promise<string | null | undefined>;
+  /**
+   * The URL the client used, when it differs from `request.url` (behind a TLS-terminating
+   * proxy): the public origin (`"https://api.example.com"`; the request's path and query are
+   * kept), or a function returning the whole absolute URL. Signatures over `@target-uri`,
+   * `@authority` and `@scheme` are checked against it, and routes are matched on its path.
+   */
+  requestUrl?: string | URL | ((request: Request, env: Env, ctx: Ctx) => string | URL | Promise<string | URL>);
   /**
    * Enables `PUT` on `keySetEndpoint` (with `publisherKeys` pinned): a target, or a function of
    * env returning one (null/undefined: pushes disabled in that environment).
@@ -57,8 +98,17 @@ export interface WorkerOptions<Env> extends EdgeOptions<Env> {
  */
 export declare function withKeygate<Env = unknown, Ctx extends WaitUntilContext = WaitUntilContext>(
   handler: KeygateHandler<Env, Ctx>,
-  options: WorkerOptions<Env>,
+  options: WorkerOptions<Env, Ctx>,
 ): KeygateWorker<Env, Ctx>;
+
+/** The default bound of a signed body the middleware hashes (`maxBodyBytes`): 8 MiB. */
+export declare const MAX_BODY_BYTES: number;
+
+/**
+ * The default response to a refusal: its status, JSON `{"error", "message"}`, its headers
+ * (`WWW-Authenticate` on 401s), `cache-control: no-store`. For `onRefused` to start from.
+ */
+export declare function refusalResponse(decision: EdgeRefusal): Response;
 
 /** `/.well-known/keygate/keyset`: where the gateway mounts `keySetEndpoint`. */
 export declare const KEYSET_PATH: '/.well-known/keygate/keyset';
@@ -66,19 +116,27 @@ export declare const KEYSET_PATH: '/.well-known/keygate/keyset';
 export declare const MAX_PUSH_BYTES: number;
 /** The highest push body bound that may be configured: 24 MiB (a Workers KV value holds 25 MiB). */
 export declare const MAX_PUSH_BYTES_LIMIT: number;
+/** How old a pushed set's `issued_at` may be by default: 900 seconds. */
+export declare const MAX_PUSH_AGE_SECONDS: number;
+/** The highest maximum push age that may be configured: 7 days. */
+export declare const MAX_PUSH_AGE_SECONDS_LIMIT: number;
 
 /** Every error code a keygate edge answers with itself (docs/reasons.md). */
 export type WireErrorCode =
   | 'envelope_invalid'
   | 'envelope_signature_invalid'
   | 'keyset_invalid'
+  | 'audience_mismatch'
   | 'keyset_rollback'
+  | 'envelope_stale'
   | 'malformed_request'
   | 'keyset_unavailable'
   | 'verifier_unavailable'
+  | 'body_too_large'
   | 'not_found'
   | 'method_not_allowed'
   | 'payload_too_large'
+  | 'push_in_progress'
   | 'keyset_store_failed'
   | 'internal_error'
   | 'origin_misconfigured'

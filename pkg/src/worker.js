@@ -5,9 +5,11 @@
 //   }, { keySet: (env) => env.KEYGATE_KEYSET });
 //
 // Every request is decided before the handler runs. A refusal is answered here (status, JSON
-// `{"error", "message"}`, WWW-Authenticate on 401s); an allowed request reaches the handler
-// with its decision as the fourth argument (and through `getDecision(request)`). Every
-// decision is logged as one JSON line. The client address comes from CF-Connecting-IP.
+// `{"error", "message"}`, WWW-Authenticate on 401s; or what `onRefused` returns); an allowed
+// request reaches the handler with its decision as the fourth argument (and through
+// `getDecision(request)`). Decisions are logged as JSON lines (`log`, `logSample`). The
+// client address comes from `clientIp(request, env, ctx)` when given, else from
+// CF-Connecting-IP inside workerd only (edge-request.js).
 //
 // The returned Worker also answers the key set endpoint for the same key set:
 // `worker.keySetEndpoint(request, env, ctx)` (GET: the set in use; PUT: a signed push, stored
@@ -15,12 +17,18 @@
 
 import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { KeygateError, describe, invalidOptions } from './errors.js';
-import { KeySetSource, checkEdgeOptions, decide, logDecision, unavailable } from './edge.js';
-import { MAX_PUSH_BYTES_LIMIT, keySetEndpoint } from './push.js';
-import { refusalResponse } from './wire.js';
+import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
+import { MAX_PUSH_AGE_SECONDS_LIMIT, MAX_PUSH_BYTES_LIMIT, keySetEndpoint } from './push.js';
 
-export { KEYSET_PATH, MAX_PUSH_BYTES, MAX_PUSH_BYTES_LIMIT } from './push.js';
-export { WIRE_STATUS, errorResponse } from './wire.js';
+export {
+  KEYSET_PATH,
+  MAX_PUSH_AGE_SECONDS,
+  MAX_PUSH_AGE_SECONDS_LIMIT,
+  MAX_PUSH_BYTES,
+  MAX_PUSH_BYTES_LIMIT,
+} from './push.js';
+export { MAX_BODY_BYTES } from './edge-options.js';
+export { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
 export { forwardToOrigin } from './forward.js';
 
 const decisions = new WeakMap();
@@ -30,21 +38,26 @@ export function getDecision(request) {
   return decisions.get(request);
 }
 
-/** A `{ store, maxBytes }` push target, checked; `where` names it in errors. */
+const TARGET_MEMBERS = new Set(['store', 'maxBytes', 'maxAgeSeconds']);
+
+/** A `{ store, maxBytes, maxAgeSeconds }` push target, checked; `where` names it in errors. */
 function checkTarget(target, where) {
   if (target === null || typeof target !== 'object') {
-    throw invalidOptions(`${where} must be an object { store(envelope, env), maxBytes? }, got ${describe(target)}`);
+    throw invalidOptions(
+      `${where} must be an object { store(envelope, env), maxBytes?, maxAgeSeconds? }, got ${describe(target)}`,
+    );
   }
   for (const k of Object.keys(target)) {
-    if (k !== 'store' && k !== 'maxBytes') throw invalidOptions(`${where}: unknown member ${JSON.stringify(k)}`);
+    if (!TARGET_MEMBERS.has(k)) throw invalidOptions(`${where}: unknown member ${JSON.stringify(k)}`);
   }
   if (typeof target.store !== 'function') throw invalidOptions(`${where}.store must be a function (envelope, env)`);
   return target;
 }
 
 /**
- * `options.push` as the endpoint's `pushTarget(env)`: `{ store(text), maxBytes }` or null
- * (pushes disabled). A fixed object is checked now; a function of env when it is called.
+ * `options.push` as the endpoint's `pushTarget(env)`: `{ store(text), maxBytes, maxAgeSeconds }`
+ * or null (pushes disabled). A fixed object is checked now; a function of env when it is
+ * called (where numbers may come as strings, from environment variables).
  */
 function pushTargetOf(push) {
   if (push === undefined || push === null) return () => null;
@@ -53,15 +66,23 @@ function pushTargetOf(push) {
       const t = push(env);
       if (t === undefined || t === null) return null;
       checkTarget(t, 'withKeygate: options.push(env)');
-      return { store: (text) => t.store(text, env), maxBytes: t.maxBytes };
+      return { store: (text) => t.store(text, env), maxBytes: t.maxBytes, maxAgeSeconds: t.maxAgeSeconds };
     };
   }
   const t = checkTarget(push, 'withKeygate: options.push');
-  const { maxBytes } = t;
+  const { maxBytes, maxAgeSeconds } = t;
   if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes > 0 && maxBytes <= MAX_PUSH_BYTES_LIMIT)) {
     throw invalidOptions(`withKeygate: options.push.maxBytes must be an integer from 1 to ${MAX_PUSH_BYTES_LIMIT}`);
   }
-  return (env) => ({ store: (text) => t.store(text, env), maxBytes });
+  if (
+    maxAgeSeconds !== undefined &&
+    !(Number.isInteger(maxAgeSeconds) && maxAgeSeconds > 0 && maxAgeSeconds <= MAX_PUSH_AGE_SECONDS_LIMIT)
+  ) {
+    throw invalidOptions(
+      `withKeygate: options.push.maxAgeSeconds must be an integer from 1 to ${MAX_PUSH_AGE_SECONDS_LIMIT}`,
+    );
+  }
+  return (env) => ({ store: (text) => t.store(text, env), maxBytes, maxAgeSeconds });
 }
 
 function waitUntilOf(ctx) {
@@ -84,12 +105,8 @@ export function withKeygate(handler, options) {
 
   return {
     async fetch(request, env, ctx) {
-      const gate = await source.get(env, waitUntilOf(ctx));
-      if (!gate) return unavailable(source);
-      const header = request.headers.get('cf-connecting-ip') ?? undefined;
-      const { decision, clientIp } = await decide(gate, request, header, opts.nonceStore(env));
-      logDecision(opts, decision, request.method, clientIp);
-      if (!decision.allowed) return refusalResponse(decision);
+      const decision = await judge(opts, source, request, env, waitUntilOf(ctx), [request, env, ctx]);
+      if (!decision.allowed) return refusalFor(opts, decision, { request, env, ctx });
       decisions.set(request, decision);
       return handler(request, env, ctx, decision);
     },
