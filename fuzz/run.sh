@@ -34,6 +34,7 @@ for t in $TARGETS; do
   echo "=== $t: ${SECONDS_PER_TARGET}s"
   # -timeout: one input taking over 10 s is a finding (a hang); -rss_limit_mb: so is 2 GiB.
   # The outer timeout is a backstop: libFuzzer stops itself at -max_total_time.
+  start=$(date +%s)
   set +e
   timeout --kill-after=30 $((SECONDS_PER_TARGET + 300)) $NICE "$CARGO_FUZZ" run --sanitizer none "$t" \
     "corpus/$t" -- \
@@ -41,12 +42,13 @@ for t in $TARGETS; do
     -dict="dict/$t.dict" -print_final_stats=1 > "logs/$t.log" 2>&1
   rc=$?
   set -e
+  took=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "logs/$t.log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "logs/$t.log" | tail -1)
   corpus=$(find "corpus/$t" -type f | wc -l)
   new=$(comm -13 <(printf '%s\n' "$before") <(find "artifacts/$t" -type f | sort) | sed '/^$/d')
   found=$(printf '%s' "$new" | grep -c . || true)
-  line="$t: ${execs:-?} executions in ${SECONDS_PER_TARGET}s (${rate:-?}/s), corpus $corpus inputs, $found new finding(s)"
+  line="$t: ${execs:-?} executions in ${took}s (${rate:-?}/s), corpus $corpus inputs, $found new finding(s)"
   if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ]; then
     status=1
     line="$line (exit $rc; see fuzz/logs/$t.log)"

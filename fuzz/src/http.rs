@@ -16,7 +16,9 @@ use keygate::{Context, Decision, KeySet, Request, Verifier, http1::parse_request
 
 use crate::{ATTACKS, DEMO, EXACT, check_decision, now};
 
-const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-api-key", "signature", "cookie"];
+/// Headers that carry a bearer secret. (A `Signature` carries labels and a proof, not a secret:
+/// messages may quote its labels.)
+const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "x-api-key", "cookie"];
 
 pub fn run(data: &[u8]) {
     let req = match parse_request(data, "https") {

@@ -11,6 +11,7 @@ mod key;
 mod lint;
 mod parse;
 pub(crate) mod publisher;
+mod redact;
 mod rules;
 pub(crate) mod scan;
 mod signing;
