@@ -126,15 +126,19 @@ fn servlet(raw: &str) -> Option<Reading> {
 /// The WHATWG URL parser's path state (URL Standard §4.4, for a special scheme such as
 /// `http`), as a Node or Workers origin gets `new URL(req.url).pathname`: `\` is a separator,
 /// `.`, `..` and their `%2e` spellings are resolved on the raw path with empty segments kept,
-/// and the application decodes the segments afterwards and routes on the non-empty ones.
+/// and the application decodes the segments afterwards and routes on the non-empty ones
+/// (leading and trailing controls and spaces are stripped and tabs and newlines removed
+/// first, as the parser does with the whole URL).
 /// (Written from the standard rather than taken from the `url` crate, which keeps a `C:`-like
 /// segment that `..` should remove in http URLs: servo/rust-url#1130.)
 fn whatwg(raw: &str) -> Option<Reading> {
     let input: String = raw
+        .trim_matches(|c: char| c <= ' ')
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
         .collect();
-    let rest = input.strip_prefix(['/', '\\'])?;
+    let raw = input.as_str();
+    let rest = raw.strip_prefix(['/', '\\'])?;
     let single = |b: &str| b == "." || b.eq_ignore_ascii_case("%2e");
     let double = |b: &str| {
         b == ".."
@@ -181,6 +185,35 @@ fn whatwg(raw: &str) -> Option<Reading> {
         origin: "WHATWG URL pathname, segments decoded by the app",
         segs,
         trailing,
+        compare: Compare::AsciiCase,
+    })
+}
+
+/// Node's URL parser (ada, in Node 20.20 and 22.23; see ada-url/ada#935), as observed against
+/// the fuzz corpus: when the path has no `%` or `\`, does not start with `/.`, and its first
+/// `/.` begins a name (`/x/.a/../b`), the path is taken as it is, dot segments and all; else
+/// it is the WHATWG reading. A Hono application under Node routes on that.
+fn node_url(raw: &str) -> Option<Reading> {
+    let keeps = !raw.contains(['%', '\\'])
+        && !raw.starts_with("/.")
+        && raw
+            .find("/.")
+            .is_some_and(|i| !matches!(raw[i + 2..].chars().next(), None | Some('.' | '/')));
+    if !keeps {
+        let mut r = whatwg(raw)?;
+        r.origin = "Node's URL parser (ada), segments decoded by the app";
+        return Some(r);
+    }
+    let rest = raw.strip_prefix('/')?;
+    let segs: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    Some(Reading {
+        origin: "Node's URL parser (ada), which keeps this path as is",
+        trailing: raw.ends_with('/') && !segs.is_empty(),
+        segs,
         compare: Compare::AsciiCase,
     })
 }
@@ -271,6 +304,7 @@ pub fn readings(raw: &str) -> Vec<Reading> {
         nginx,
         servlet,
         whatwg,
+        node_url,
         encoded_first,
         iis,
         nfkc,
@@ -421,6 +455,11 @@ mod tests {
         assert_eq!(reading(whatwg, "/a:/.."), "/");
         assert_eq!(reading(whatwg, "/a/b/%2e"), "/a/b/");
         assert_eq!(reading(whatwg, "/a/b/.%2E"), "/a/");
+        assert_eq!(reading(whatwg, "/x/.a/../b"), "/x/b");
+        assert_eq!(reading(node_url, "/x/.a/../b"), "/x/.a/../b");
+        assert_eq!(reading(node_url, "/.a/x/../b"), "/.a/b");
+        assert_eq!(reading(node_url, "/x/.a/%2e%2e/b"), "/x/b");
+        assert_eq!(reading(node_url, "/x/..a/../b"), "/x/b");
         assert_eq!(reading(servlet, "/api/public/..;/admin/x"), "/api/admin/x");
         assert_eq!(reading(encoded_first, "/a/%2e%2e/../c"), "/a/c");
         assert_eq!(reading(encoded_first, "/a/%2e%2e/c"), "/c");

@@ -222,6 +222,9 @@ impl NormalizedPath {
         let mut segs = Vec::new();
         // Dot segments spelled with an escape (`%2e`), with their offsets.
         let mut encoded_dots = Vec::new();
+        // Whether a name spelled with a leading '.' (`.well-known`, `.x`) came before: Node's
+        // URL parser then leaves the literal dot segments after it unresolved.
+        let mut dot_name_before = false;
         let mut offset = 1;
         for raw in rest.split('/') {
             let seg = if raw.is_empty() {
@@ -232,9 +235,23 @@ impl NormalizedPath {
                         encoded_dots.push((segs.len(), offset));
                         if t == "." { Seg::Dot } else { Seg::DotDot }
                     }
-                    Ok(t) if t == "." => Seg::Dot,
-                    Ok(t) if t == ".." => Seg::DotDot,
-                    Ok(t) => Seg::Text(t),
+                    Ok(t) if t == "." || t == ".." => {
+                        if dot_name_before {
+                            return Err(AmbiguousPath {
+                                offset,
+                                message: "a dot segment after a name that begins with '.': \
+                                          Node's URL parser (ada, in Node 20 and 22) leaves it \
+                                          unresolved, so an application under Node reads another \
+                                          path"
+                                    .into(),
+                            });
+                        }
+                        if t == "." { Seg::Dot } else { Seg::DotDot }
+                    }
+                    Ok(t) => {
+                        dot_name_before |= raw.starts_with('.');
+                        Seg::Text(t)
+                    }
                     Err((at, message)) => {
                         return Err(AmbiguousPath {
                             offset: offset + at,
@@ -442,6 +459,24 @@ mod tests {
         assert_eq!(ok("/a/%2e%2e/./c"), "/c");
         let e = NormalizedPath::parse("/a/b/%2e/../c").unwrap_err();
         assert_eq!(e.offset, 5);
+    }
+
+    #[test]
+    fn literal_dots_after_a_dot_name_are_refused() {
+        // Node's URL parser keeps /x/.a/../b as is; everyone else reads /x/b.
+        for p in [
+            "/x/.a/../b",
+            "/api/admin/.x/../../public/y",
+            "/x/.a/y/./b",
+            "/.a/../b",
+        ] {
+            assert!(refused(p).contains("name that begins with '.'"), "{p}");
+        }
+        assert_eq!(ok("/x/.well-known/a"), "/x/.well-known/a");
+        assert_eq!(ok("/x/../.a/b"), "/.a/b");
+        assert_eq!(ok("/x/.a/%2e%2e/b"), "/x/b");
+        assert_eq!(ok("/x/..a/b"), "/x/..a/b");
+        assert_eq!(NormalizedPath::parse("/x/.a/../b").unwrap_err().offset, 6);
     }
 
     #[test]
