@@ -80,23 +80,16 @@ fn decide(ks: &KeySet, req: &Request, cx: &Context) -> Decision {
     Verifier::new(ks.clone()).decide(req, cx)
 }
 
-fn summary(
-    d: &Decision,
-) -> (
-    bool,
-    u16,
-    Option<&str>,
-    Option<&str>,
-    Option<&str>,
-    Option<&str>,
-) {
-    (
+/// What a forward must be judged the same on.
+fn summary(d: &Decision) -> String {
+    format!(
+        "{} {} {:?} {:?} {:?} {:?}",
         d.allowed,
         d.status,
         d.code(),
-        d.key_id.as_deref(),
-        d.route.as_deref(),
-        d.path.as_deref(),
+        d.key_id,
+        d.route,
+        d.path
     )
 }
 
