@@ -56,7 +56,12 @@ impl KeyIndex {
         let k = &keys[i as usize];
         self.by_id
             .insert_unique(id_hash(&k.id), i, |&j| id_hash(&keys[j as usize].id));
-        if let Some(d) = &k.api_key_hash {
+        self.insert_digest(keys, i);
+    }
+
+    /// Indexes the digest of `keys[i]` (when it has one).
+    pub(crate) fn insert_digest(&mut self, keys: &[KeyEntry], i: u32) {
+        if let Some(d) = &keys[i as usize].api_key_hash {
             self.by_digest.insert_unique(digest_hash(d), i, |&j| {
                 keys[j as usize]
                     .api_key_hash
@@ -64,6 +69,42 @@ impl KeyIndex {
                     .map_or(0, digest_hash)
             });
         }
+    }
+
+    /// Forgets the entries of `k`, found at position `at` (matched by position, so that a
+    /// digest briefly held twice during an update is told apart).
+    pub(crate) fn remove(&mut self, k: &KeyEntry, at: u32) {
+        if let Ok(e) = self.by_id.find_entry(id_hash(&k.id), |&i| i == at) {
+            e.remove();
+        }
+        if let Some(d) = &k.api_key_hash {
+            self.remove_digest(d, at);
+        }
+    }
+
+    /// Forgets the digest entry `d` at position `at`.
+    pub(crate) fn remove_digest(&mut self, d: &ApiKeyDigest, at: u32) {
+        if let Ok(e) = self.by_digest.find_entry(digest_hash(d), |&i| i == at) {
+            e.remove();
+        }
+    }
+
+    /// The key `k` moved from position `from` to `to` (a `swap_remove`).
+    pub(crate) fn relocate(&mut self, k: &KeyEntry, from: u32, to: u32) {
+        if let Some(i) = self.by_id.find_mut(id_hash(&k.id), |&i| i == from) {
+            *i = to;
+        }
+        if let Some(d) = &k.api_key_hash
+            && let Some(i) = self.by_digest.find_mut(digest_hash(d), |&i| i == from)
+        {
+            *i = to;
+        }
+    }
+
+    /// How many ids and digests are indexed (for the consistency checks of the tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> (usize, usize) {
+        (self.by_id.len(), self.by_digest.len())
     }
 }
 

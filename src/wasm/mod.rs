@@ -5,6 +5,7 @@
 //! `{"code": "ERR_...", "message": ..., "errors"?: [{"path", "message"}]}`.
 
 mod base;
+mod delta;
 mod sig;
 
 use std::net::IpAddr;
