@@ -17,6 +17,8 @@ export const WIRE_STATUS = Object.freeze({
   audience_mismatch: 400,
   keyset_rollback: 409,
   envelope_stale: 409,
+  delta_base_mismatch: 409,
+  delta_chain_full: 409,
   // Requests the edge answers without a decision.
   malformed_request: 400,
   keyset_unavailable: 503,

@@ -7,9 +7,8 @@
 //! the index), then replacements, status changes and additions. After a delta the order of
 //! [`KeySet::keys`] is no longer the document order.
 
-use std::collections::{HashMap, HashSet};
-
 use super::delta::{Change, Delta};
+use super::index::{Positions, digest_hash, id_hash};
 use super::{KeyEntry, KeySet, KeysetError, KeysetErrors};
 use crate::apikey::ApiKeyDigest;
 use crate::json::JsonPath;
@@ -23,6 +22,7 @@ impl KeySet {
     /// other change an id of the set whose digest matches its `api_key_hash` hint, and no API
     /// key digest ends up used twice. Every problem is reported with its path in the delta.
     /// The delta's base is not judged here (see [`Verifier::apply_delta`](crate::Verifier::apply_delta)).
+    #[inline(never)] // called from two places; not worth two copies in the wasm module
     pub(crate) fn check_delta(&self, d: &Delta) -> Result<(), KeysetErrors> {
         let root = JsonPath::root();
         let changes = root.field("changes");
@@ -35,19 +35,20 @@ impl KeySet {
             };
             errors.push(KeysetError { path, message });
         };
-        // Ids whose current digest is given up by this delta (removed or replaced).
-        let released: HashSet<&str> = d
+        // Each change's id is unique in the delta, so a key's change, if any, is found by id
+        // (a removed or replaced key gives up its digest).
+        let ids: Vec<Option<&str>> = d.changes.iter().map(|c| Some(c.id())).collect();
+        let (by_id, _) = Positions::new(&ids, |id| id_hash(id));
+        // For each change bringing a digest, an earlier change bringing the same one.
+        let digests: Vec<Option<&ApiKeyDigest>> = d
             .changes
             .iter()
-            .filter_map(|c| match c {
-                Change::Remove { id, .. } | Change::Replace(KeyEntry { id, .. }) => {
-                    Some(id.as_str())
-                }
+            .map(|c| match c {
+                Change::Add(k) | Change::Replace(k) => k.api_key_hash.as_ref(),
                 _ => None,
             })
             .collect();
-        // Digests the delta brings, and by which key.
-        let mut claimed: HashMap<&ApiKeyDigest, &str> = HashMap::new();
+        let (_, first_claim) = Positions::new(&digests, |d| digest_hash(d));
         for (i, c) in d.changes.iter().enumerate() {
             let current = self.key_by_id(c.id());
             match c {
@@ -89,17 +90,20 @@ impl KeySet {
             if let Change::Add(k) | Change::Replace(k) = c
                 && let Some(dg) = &k.api_key_hash
             {
-                if let Some(other) = claimed.insert(dg, &k.id) {
+                if let Some(j) = first_claim[i] {
                     err(
                         i,
                         Some("api_key_hash"),
                         format!(
-                            "duplicate API key digest (also given to key {other:?} by this delta)"
+                            "duplicate API key digest (also given to key {:?} by this delta)",
+                            d.changes[j].id()
                         ),
                     );
                 } else if let Some(holder) = self.key_by_digest(dg)
                     && holder.id != k.id
-                    && !released.contains(holder.id.as_str())
+                    && !by_id.find(&holder.id.as_str()).is_some_and(|j| {
+                        matches!(d.changes[j], Change::Remove { .. } | Change::Replace(_))
+                    })
                 {
                     err(
                         i,

@@ -8,7 +8,6 @@
 //! networks and audience stay the base's (changing them needs a full set). See
 //! `docs/keyset.md` ("Deltas").
 
-use std::collections::HashSet;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -333,24 +332,27 @@ fn changes(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Vec<Change>> 
         return None;
     }
     let mut interner = Interner::default();
-    let mut seen: HashSet<String> = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
+    let mut at = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let p = path.index(i);
-        let Some(c) = change(cx, item, &p, &mut interner) else {
-            continue;
-        };
-        if !seen.insert(c.id().to_string()) {
+        if let Some(c) = change(cx, item, &path.index(i), &mut interner) {
+            out.push(c);
+            at.push(i);
+        }
+    }
+    // Each id at most once.
+    let ids: Vec<Option<&str>> = out.iter().map(|c| Some(c.id())).collect();
+    let (_, earlier) = super::index::Positions::new(&ids, |id| super::index::id_hash(id));
+    for (n, first) in earlier.into_iter().enumerate() {
+        if first.is_some() {
             cx.err(
-                &p,
+                &path.index(at[n]),
                 format!(
                     "key {:?} is changed twice; a delta changes each key at most once",
-                    c.id()
+                    out[n].id()
                 ),
             );
-            continue;
         }
-        out.push(c);
     }
     Some(out)
 }

@@ -6,7 +6,7 @@ use hashbrown::HashTable;
 use super::KeyEntry;
 use crate::apikey::ApiKeyDigest;
 
-fn id_hash(id: &str) -> u64 {
+pub(crate) fn id_hash(id: &str) -> u64 {
     // FNV-1a: ids are short and chosen by the key set's publisher; clients only look them up.
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     for &b in id.as_bytes() {
@@ -15,7 +15,7 @@ fn id_hash(id: &str) -> u64 {
     h
 }
 
-fn digest_hash(d: &ApiKeyDigest) -> u64 {
+pub(crate) fn digest_hash(d: &ApiKeyDigest) -> u64 {
     // Digests are uniformly distributed and cannot be chosen by whoever looks them up.
     let mut b = [0u8; 8];
     b.copy_from_slice(&d.0[..8]);
@@ -105,6 +105,50 @@ impl KeyIndex {
     #[cfg(test)]
     pub(crate) fn len(&self) -> (usize, usize) {
         (self.by_id.len(), self.by_digest.len())
+    }
+}
+
+/// Positions of keys in a list, found by key: a hash table of positions, like the index
+/// (sorting would add tens of kilobytes of wasm).
+pub(crate) struct Positions<'k, K> {
+    keys: &'k [Option<K>],
+    hash: fn(&K) -> u64,
+    table: HashTable<u32>,
+}
+
+impl<'k, K: PartialEq> Positions<'k, K> {
+    /// The table of `keys` (`None`: skipped; of equal keys, the first), and for each key the
+    /// position of the first earlier equal one.
+    pub(crate) fn new(keys: &'k [Option<K>], hash: fn(&K) -> u64) -> (Self, Vec<Option<usize>>) {
+        let mut t = Positions {
+            keys,
+            hash,
+            table: HashTable::with_capacity(keys.len()),
+        };
+        let mut earlier = vec![None; keys.len()];
+        for (i, k) in keys.iter().enumerate() {
+            let Some(k) = k else {
+                continue;
+            };
+            match t.find(k) {
+                Some(j) => earlier[i] = Some(j),
+                None => {
+                    t.table.insert_unique(hash(k), i as u32, |&j| {
+                        keys[j as usize].as_ref().map_or(0, hash)
+                    });
+                }
+            }
+        }
+        (t, earlier)
+    }
+
+    /// The position of the first key equal to `k`.
+    pub(crate) fn find(&self, k: &K) -> Option<usize> {
+        self.table
+            .find((self.hash)(k), |&j| {
+                self.keys[j as usize].as_ref() == Some(k)
+            })
+            .map(|&j| j as usize)
     }
 }
 

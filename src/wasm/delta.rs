@@ -5,18 +5,18 @@
 //!   delta, for routing only.
 //! - `WasmVerifier.setPayloadSha256(sha)`: records the SHA-256 of the key set JSON the set in
 //!   use was read from (the glue hashes with WebCrypto after a load or a full update).
-//! - `WasmVerifier.prepareDelta(input)` → `WasmPendingDelta`: authenticated like a key set
-//!   (publisher keys), then judged against the state in use without applying it; throws the
-//!   load error JSON, or `ERR_KEYSET_ROLLBACK` / `ERR_DELTA_BASE` / `ERR_KEYSET_INVALID`.
+//! - `WasmVerifier.prepareDelta(input, now_ms, max_age_seconds?)` → `WasmPendingDelta`:
+//!   authenticated like a key set (publisher keys), then judged against the state in use
+//!   without applying it (with a maximum age, a delta that would apply must be fresh at
+//!   `now_ms`); throws the load error JSON (`ERR_ENVELOPE_STALE` among them), or
+//!   `ERR_KEYSET_ROLLBACK` / `ERR_DELTA_BASE` / `ERR_KEYSET_INVALID`.
 //! - `WasmPendingDelta.info()`: `{"result": "replaced"|"unchanged", "revision",
 //!   "payload_sha256", "base_revision", "base_payload_sha256", "changes"}`.
-//! - `WasmVerifier.commitDelta(pending, now_ms, max_age_seconds?)`: judges again and applies
-//!   (with a maximum age, a delta that would apply must be fresh: `ERR_ENVELOPE_STALE`);
-//!   returns `{"result", "revision", "payload_sha256"}`.
+//! - `WasmVerifier.commitDelta(pending)`: judges again (the state may have moved) and
+//!   applies; returns `{"result", "revision", "payload_sha256"}`.
 //! - `WasmPending.revision()` and `WasmPending.checkFresh(now_ms, max_age_seconds)`: a full set
 //!   judged before it is committed (the coordinator's push).
 
-use serde_json::json;
 use wasm_bindgen::prelude::*;
 
 use super::{WasmPending, WasmVerifier, js_time, load_error, max_age, throw};
@@ -26,6 +26,16 @@ use crate::{Delta, DeltaRefused, LoadError, Update};
 #[wasm_bindgen(js_name = isDelta)]
 pub fn is_delta_js(input: &[u8]) -> bool {
     crate::is_delta(input)
+}
+
+/// Validates a document to sign: a delta when it is meant as one ([`crate::is_delta`]), else
+/// a key set.
+pub(super) fn check_document(bytes: &[u8]) -> Result<(), crate::KeysetErrors> {
+    if crate::is_delta(bytes) {
+        Delta::from_json(bytes).map(|_| ())
+    } else {
+        crate::KeySet::from_json(bytes).map(|_| ())
+    }
 }
 
 /// A delta that authenticated and fits the state it was judged against.
@@ -40,15 +50,16 @@ impl WasmPendingDelta {
     /// See the module documentation.
     pub fn info(&self) -> String {
         let (base, target) = (self.delta.base(), self.delta.target());
-        json!({
-            "result": result(self.update),
-            "revision": target.revision,
-            "payload_sha256": target.sha_text(),
-            "base_revision": base.revision,
-            "base_payload_sha256": base.sha_text(),
-            "changes": self.delta.len(),
-        })
-        .to_string()
+        // Digests are base64url and results fixed words: nothing here needs JSON escaping.
+        format!(
+            r#"{{"result":"{}","revision":{},"payload_sha256":"{}","base_revision":{},"base_payload_sha256":"{}","changes":{}}}"#,
+            result(self.update),
+            target.revision,
+            target.sha_text(),
+            base.revision,
+            base.sha_text(),
+            self.delta.len()
+        )
     }
 }
 
@@ -61,24 +72,26 @@ fn result(u: Update) -> &'static str {
 
 /// The thrown JSON of a refused delta.
 pub(super) fn refused(e: &DeltaRefused) -> JsValue {
-    match e {
-        DeltaRefused::Invalid(errs) => load_error(&LoadError::Keyset(errs.clone())),
-        DeltaRefused::Rollback(r) => JsValue::from_str(
-            &json!({"code": "ERR_KEYSET_ROLLBACK", "error": e.code(), "status": e.http_status(),
-                    "message": r.to_string(), "current_revision": r.current})
-            .to_string(),
-        ),
+    let (code, revision, sha) = match e {
+        DeltaRefused::Invalid(errs) => return load_error(&LoadError::Keyset(errs.clone())),
+        DeltaRefused::Rollback(r) => ("ERR_KEYSET_ROLLBACK", r.current, None),
         DeltaRefused::BaseMismatch {
             current,
             current_revision,
             ..
-        } => JsValue::from_str(
-            &json!({"code": "ERR_DELTA_BASE", "error": e.code(), "status": e.http_status(),
-                    "message": e.to_string(), "current_revision": current_revision,
-                    "current_payload_sha256": current.map(|c| c.sha_text())})
-            .to_string(),
+        } => (
+            "ERR_DELTA_BASE",
+            *current_revision,
+            current.map(|c| c.sha_text()),
         ),
-    }
+    };
+    let message = serde_json::to_string(&e.to_string()).unwrap_or_default();
+    let sha = sha.map_or("null".into(), |s| format!("\"{s}\""));
+    JsValue::from_str(&format!(
+        r#"{{"code":"{code}","error":"{}","status":{},"message":{message},"current_revision":{revision},"current_payload_sha256":{sha}}}"#,
+        e.code(),
+        e.http_status()
+    ))
 }
 
 #[wasm_bindgen]
@@ -95,46 +108,36 @@ impl WasmVerifier {
 
     /// See the module documentation.
     #[wasm_bindgen(js_name = prepareDelta)]
-    pub fn prepare_delta(&self, input: &[u8]) -> Result<WasmPendingDelta, JsValue> {
+    pub fn prepare_delta(
+        &self,
+        input: &[u8],
+        now_ms: f64,
+        max_age_seconds: Option<f64>,
+    ) -> Result<WasmPendingDelta, JsValue> {
         let options = Self::options(self.publisher.as_ref(), self.audience.as_deref())?;
         let delta = crate::load_delta(input, &options).map_err(|e| load_error(&e))?;
         let update = self.inner.check_delta(&delta).map_err(|e| refused(&e))?;
+        if let (Some(age), Update::Replaced { .. }) = (max_age_seconds, update) {
+            crate::check_delta_fresh(&delta, self.inner.keyset(), js_time(now_ms)?, max_age(age)?)
+                .map_err(|e| load_error(&e))?;
+        }
         Ok(WasmPendingDelta { delta, update })
     }
 
     /// See the module documentation.
     #[wasm_bindgen(js_name = commitDelta)]
-    pub fn commit_delta(
-        &mut self,
-        pending: WasmPendingDelta,
-        now_ms: f64,
-        max_age_seconds: Option<f64>,
-    ) -> Result<String, JsValue> {
-        if let Some(age) = max_age_seconds
-            && self
-                .inner
-                .check_delta(&pending.delta)
-                .map_err(|e| refused(&e))?
-                != Update::Unchanged
-        {
-            crate::check_delta_fresh(
-                &pending.delta,
-                self.inner.keyset(),
-                js_time(now_ms)?,
-                max_age(age)?,
-            )
-            .map_err(|e| load_error(&e))?;
-        }
+    pub fn commit_delta(&mut self, pending: WasmPendingDelta) -> Result<String, JsValue> {
         let update = self
             .inner
             .apply_delta(&pending.delta)
             .map_err(|e| refused(&e))?;
         let target = pending.delta.target();
-        Ok(
-            json!({"result": result(update), "revision": target.revision,
-                  "payload_sha256": target.sha_text()})
-            .to_string(),
-        )
+        Ok(format!(
+            r#"{{"result":"{}","revision":{},"payload_sha256":"{}"}}"#,
+            result(update),
+            target.revision,
+            target.sha_text()
+        ))
     }
 }
 

@@ -40,11 +40,11 @@ fn delta_vectors_through_the_facade() {
         let text = serde_json::to_vec(&case["delta"]).unwrap();
         assert!(is_delta_js(&text), "{name}");
         let got = v
-            .prepare_delta(&text)
+            .prepare_delta(&text, now_ms, None)
             .and_then(|p| {
                 let info: Value = serde_json::from_str(&p.info()).unwrap();
                 assert_eq!(info["revision"], case["delta"]["revision"], "{name}");
-                v.commit_delta(p, now_ms, None)
+                v.commit_delta(p)
             })
             .map_err(thrown);
         match (&got, case["expect"]["error"].as_str()) {
@@ -106,26 +106,30 @@ fn a_pushed_delta_must_be_fresh_and_a_verifier_without_its_digest_refuses_deltas
     let case = &doc["cases"][0];
     let text = serde_json::to_vec(&case["delta"]).unwrap();
     let mut v = WasmVerifier::new(base, None).unwrap();
-    let e = thrown(v.prepare_delta(&text).err().unwrap());
+    let e = thrown(v.prepare_delta(&text, 0.0, None).err().unwrap());
     assert_eq!(e["code"], "ERR_DELTA_BASE");
     assert!(e["current_payload_sha256"].is_null());
     v.set_payload_sha256(&Sha256::digest(base)).unwrap();
     // Issued 2026-12-01T00:05:00Z: a day later it is too old for a push with a 15-minute age.
     let day_later = 1_796_170_000_000.0;
-    let p = v.prepare_delta(&text).unwrap();
-    let e = thrown(v.commit_delta(p, day_later, Some(900.0)).unwrap_err());
+    let e = thrown(
+        v.prepare_delta(&text, day_later, Some(900.0))
+            .err()
+            .unwrap(),
+    );
     assert_eq!(
         (e["code"].as_str(), e["error"].as_str()),
         (Some("ERR_ENVELOPE_STALE"), Some("envelope_stale"))
     );
     let info: Value = serde_json::from_str(&v.info()).unwrap();
     assert_eq!(info["revision"], 5, "a stale delta changes nothing");
-    let p = v.prepare_delta(&text).unwrap();
-    v.commit_delta(p, 1_796_083_500_000.0, Some(900.0)).unwrap();
+    let p = v
+        .prepare_delta(&text, 1_796_083_500_000.0, Some(900.0))
+        .unwrap();
+    v.commit_delta(p).unwrap();
     // Again, at the same state: unchanged, and never judged stale.
-    let p = v.prepare_delta(&text).unwrap();
-    let r: Value =
-        serde_json::from_str(&v.commit_delta(p, day_later, Some(900.0)).unwrap()).unwrap();
+    let p = v.prepare_delta(&text, day_later, Some(900.0)).unwrap();
+    let r: Value = serde_json::from_str(&v.commit_delta(p).unwrap()).unwrap();
     assert_eq!(r["result"], "unchanged");
     assert!(v.set_payload_sha256(&[0; 31]).is_err());
 }
