@@ -1,0 +1,410 @@
+// The isolate's side of the coordinator (coordinator.js): the key set source of withKeygate
+// when a KeygateCoordinator is bound. Same interface as edge.js's KeySetSource, which it uses
+// unchanged when the binding is absent (KV-only mode).
+//
+// Every byte loaded is verified here (publisher keys, audience, then the payload digest the
+// coordinator names): the coordinator orders updates, it never vouches for them.
+//
+// - get(): the first request loads the coordinator's state (its base from KV by digest, or
+//   from the coordinator, plus the deltas since). Later, once 0.8 × the refresh interval has
+//   passed since the last poll began, a poll runs in the background; once the whole interval
+//   has passed, the request waits for it (at most POLL_WAIT_MS). So a request at time t is
+//   decided by a state the coordinator held at t − interval or later.
+// - Cold start with the coordinator unreachable: the set from the key set source (KV, the
+//   variable) under KV-mode guarantees ("kv_fallback", logged as an error), unless required
+//   (`require`), then 503 keyset_unavailable until it answers.
+// - push(): verified and judged here against the coordinator's state, then committed there
+//   (compare-and-swap), then applied here.
+
+import { Keygate, PREPARE } from './keygate.js';
+import { KeygateError, base64url, callWasm } from './errors.js';
+import { wasm } from './wasm/facade.js';
+import { KeySetSource } from './edge.js';
+import { coordinatorNonceStore } from './coordinated-nonces.js';
+import { WireRefusal } from './wire.js';
+
+/** The default refresh interval with a coordinator (a poll is one tiny request). */
+export const COORDINATED_REFRESH_SECONDS = 5;
+/** How long a request waits for a due poll before it is decided by the state in use. */
+export const POLL_WAIT_MS = 1000;
+/** How long a base read from KV may be cached (it is immutable: addressed by its digest). */
+const BLOB_CACHE_TTL = 86400;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `options.coordinator` (withKeygate) as a function of env returning the binding in use:
+ * `{ namespace, name, kv, require, nonceShards }` or null (KV-only).
+ */
+export function coordinatorOption(option) {
+  if (option === undefined || option === null) return () => null;
+  if (typeof option !== 'function') {
+    throw new KeygateError('ERR_INVALID_OPTIONS', 'withKeygate: options.coordinator must be a function of env');
+  }
+  return (env) => {
+    const c = option(env);
+    if (c === undefined || c === null || c === false) return null;
+    const binding = typeof c.getByName === 'function' || typeof c.idFromName === 'function' ? { namespace: c } : c;
+    if (!binding.namespace || typeof binding.namespace.getByName !== 'function') {
+      throw new KeygateError('ERR_INVALID_OPTIONS', 'withKeygate: options.coordinator(env) must give a Durable Object namespace or { namespace, ... }');
+    }
+    return {
+      namespace: binding.namespace,
+      name: binding.name || 'keyset',
+      kv: binding.kv ?? null,
+      require: binding.require === true || binding.require === 'true',
+      nonceShards: Number.isSafeInteger(Number(binding.nonceShards)) && Number(binding.nonceShards) > 0 ? Number(binding.nonceShards) : 16,
+    };
+  };
+}
+
+function refusalOf(r) {
+  const code = { keyset_rollback: 'ERR_KEYSET_ROLLBACK', delta_base_mismatch: 'ERR_DELTA_BASE', delta_chain_full: 'ERR_DELTA_CHAIN_FULL' }[r.error];
+  if (!code) return new WireRefusal('internal_error', `the coordinator answered ${JSON.stringify(r.error)}: ${r.message}`);
+  return new KeygateError(code, r.message, {
+    error: r.error,
+    status: 409,
+    currentRevision: r.current_revision,
+    currentPayloadSha256: r.current_payload_sha256,
+  });
+}
+
+const unavailable = (e) =>
+  new WireRefusal('coordinator_unavailable', `the key set coordinator could not be reached; nothing was changed, push again (${String(e?.message ?? e).slice(0, 200)})`, {
+    headers: { 'retry-after': '5' },
+  });
+
+export class CoordinatedSource {
+  #opts;
+  #binding;
+  #kv;
+  #gate = null;
+  #mode = null;
+  #syncedAt = -Infinity;
+  #polling = null;
+  #retryAt = 0;
+  #fault = null;
+  #lastText = null;
+  #pushing = Promise.resolve();
+  #nonces = new WeakMap();
+
+  constructor(opts, coordinator) {
+    this.#opts = opts;
+    this.#binding = coordinator;
+    this.#kv = new KeySetSource(opts);
+  }
+
+  #interval(env) {
+    const r = this.#opts.refreshSeconds;
+    const v = Number(typeof r === 'function' ? r(env) : r);
+    return (Number.isFinite(v) && v >= 0 ? v : COORDINATED_REFRESH_SECONDS) * 1000;
+  }
+
+  /** The verifier to use now, or null (answer 503). */
+  async get(env, waitUntil) {
+    const c = this.#binding(env);
+    if (!c) return this.#kv.get(env, waitUntil);
+    if (!this.#gate) {
+      await this.#sync(env, c);
+      return this.#gate;
+    }
+    const age = Date.now() - this.#syncedAt;
+    const interval = this.#interval(env);
+    if (age >= interval && this.#mode === 'coordinator' && Date.now() >= this.#retryAt) {
+      await Promise.race([this.#sync(env, c), sleep(POLL_WAIT_MS)]);
+    } else if (age >= 0.8 * interval && Date.now() >= this.#retryAt) {
+      waitUntil?.(this.#sync(env, c));
+    }
+    return this.#gate;
+  }
+
+  publisherKeys(env) {
+    return this.#kv.publisherKeys(env);
+  }
+
+  audience(env) {
+    return this.#kv.audience(env);
+  }
+
+  get fault() {
+    return this.#gate ? null : (this.#fault ?? this.#kv.fault);
+  }
+
+  /** `{ mode, synced_at }` for the GET endpoint: "kv", "coordinator" or "kv_fallback". */
+  status(env) {
+    if (!this.#binding(env)) return { mode: 'kv' };
+    const synced = Number.isFinite(this.#syncedAt) ? new Date(this.#syncedAt).toISOString() : null;
+    return { mode: this.#mode ?? 'coordinator', synced_at: synced };
+  }
+
+  /** Whether pushes go to the coordinator here (they are stored there, not through `store`). */
+  coordinated(env) {
+    return Boolean(this.#binding(env));
+  }
+
+  /** The global nonce store when the coordinator is bound (one per namespace), else undefined. */
+  nonceStore(env) {
+    const c = this.#binding(env);
+    if (!c) return undefined;
+    let store = this.#nonces.get(c.namespace);
+    if (!store) this.#nonces.set(c.namespace, (store = coordinatorNonceStore(c.namespace, c.name, c.nonceShards)));
+    return store;
+  }
+
+  beginPush() {
+    return this.#kv.beginPush();
+  }
+
+  stored() {
+    this.#kv.stored();
+  }
+
+  log(event, fields) {
+    this.#kv.log(event, fields);
+  }
+
+  /**
+   * One poll at a time: resolves when it is done and never rejects, except the `strict` one
+   * of a push, which rejects when the coordinator cannot be reached.
+   */
+  #sync(env, c, strict = false) {
+    if (this.#polling) return this.#polling;
+    const run = this.#poll(env, c, { strict });
+    this.#polling = run.catch(() => {}).finally(() => (this.#polling = null));
+    return strict ? run : this.#polling;
+  }
+
+  async #poll(env, c, { strict = false } = {}) {
+    const started = Date.now();
+    const stub = c.namespace.getByName(c.name);
+    const state = this.#gate ? { revision: this.#gate.revision, payloadSha256: this.#gate.info.payloadSha256 } : null;
+    try {
+      await this.#follow(env, c, await stub.poll(state), stub);
+    } catch (e) {
+      this.#retryAt = Date.now() + Math.max(this.#interval(env), 1000);
+      if (e instanceof KeygateError) {
+        // What the coordinator named did not verify here: keep the set in use.
+        this.log('keyset_rejected', { code: e.code, message: e.message, current_revision: this.#gate?.revision ?? null, origin: 'coordinator' });
+        if (strict) throw e;
+        return;
+      }
+      if (strict) throw unavailable(e);
+      console.error(JSON.stringify({ event: 'keygate.coordinator_unreachable', message: String(e?.message ?? e).slice(0, 300), revision: this.#gate?.revision ?? null }));
+      await this.#fallback(env, c, e);
+      return;
+    }
+    this.#syncedAt = started;
+    this.#retryAt = 0;
+    if (this.#mode !== 'coordinator' && this.#gate) this.log('coordinator_synced', { revision: this.#gate.revision });
+    if (this.#gate) this.#mode = 'coordinator';
+  }
+
+  /** Brings this isolate to the coordinator's answer `r` (see KeygateCoordinator#poll). */
+  async #follow(env, c, r, stub) {
+    if (r.status === 'current') return;
+    if (r.status === 'empty') return this.#seed(env, c, stub);
+    if (r.status === 'deltas') {
+      try {
+        for (const d of r.deltas) await this.#apply(env, d, 'coordinator');
+        if (this.#at(r.head)) return;
+      } catch {
+        // logged by #apply: load the base instead
+      }
+      r = await stub.poll(null);
+    }
+    if (r.status !== 'base') throw new Error(`unexpected coordinator answer ${JSON.stringify(r.status)}`);
+    const base = await this.#base(c, r.base, stub);
+    if (this.#gate && (await this.#tryUpdate(base, r.base)) && (await this.#tryChain(r.deltas)) && this.#at(r.head)) return;
+    // Not reachable from the state in use (this isolate was ahead or forked, e.g. loaded from
+    // KV during an outage): the coordinator's state replaces it.
+    const fresh = await Keygate.load(base, this.#loadOptions(env));
+    if (fresh.info.payloadSha256 !== r.base.payloadSha256) throw new Error('the base does not have the digest the coordinator names');
+    for (const d of r.deltas) await fresh.update(d);
+    if (!(fresh.revision === r.head.revision && fresh.info.payloadSha256 === r.head.payloadSha256)) {
+      throw new Error(`the coordinator's chain did not lead to its head (revision ${r.head.revision})`);
+    }
+    const from = this.#gate?.revision ?? null;
+    this.#gate = fresh;
+    this.#fault = null;
+    this.log(from === null ? 'keyset_loaded' : 'keyset_reset', { revision: fresh.revision, keys: fresh.info.keys, origin: 'coordinator', ...(from === null ? {} : { from }) });
+  }
+
+  #at(head) {
+    return this.#gate.revision === head.revision && this.#gate.info.payloadSha256 === head.payloadSha256;
+  }
+
+  async #tryUpdate(bytes, base) {
+    if (this.#gate.revision > base.revision) return true; // already past the base: the chain decides
+    try {
+      const p = await this.#gate[PREPARE](bytes);
+      if (p.payloadSha256 !== base.payloadSha256) {
+        p.discard();
+        return false;
+      }
+      const r = p.commit();
+      if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin: 'coordinator' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async #tryChain(deltas) {
+    try {
+      for (const d of deltas) {
+        const r = await this.#gate.update(d);
+        if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin: 'coordinator' });
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async #apply(env, text, origin) {
+    try {
+      const r = await this.#gate.update(text);
+      if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin, kind: r.kind });
+      return r;
+    } catch (e) {
+      this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: this.#gate?.revision ?? null, origin });
+      throw e;
+    }
+  }
+
+  /** The base envelope named `base`: from KV by digest (checked when loaded), else the coordinator. */
+  async #base(c, base, stub) {
+    if (c.kv) {
+      try {
+        const v = await c.kv.get(`keyset/blob/${base.payloadSha256}`, { type: 'arrayBuffer', cacheTtl: BLOB_CACHE_TTL });
+        if (v !== null) {
+          const bytes = new Uint8Array(v);
+          if ((await payloadDigest(bytes)) === base.payloadSha256) return bytes;
+          this.log('coordinator_blob_mismatch', { payload_sha256: base.payloadSha256, message: 'the KV copy of the base has another digest; reading it from the coordinator' });
+        }
+      } catch {
+        // not in KV (yet): the coordinator has it
+      }
+    }
+    const bytes = await stub.readBlob(base.payloadSha256);
+    if (!bytes) throw new Error('the coordinator no longer holds the base it named');
+    return new Uint8Array(bytes);
+  }
+
+  #loadOptions(env) {
+    return { publisherKeys: this.publisherKeys(env), audience: this.audience(env), onWarning: this.#opts.onWarning };
+  }
+
+  /** The set of the key set source (KV, the variable), verified; null when there is none. */
+  async #fromSource(env) {
+    const input = typeof this.#opts.keySet === 'function' ? await this.#opts.keySet(env) : this.#opts.keySet;
+    if (input === undefined || input === null) return null;
+    const text = typeof input === 'string' ? input : input instanceof Uint8Array || input instanceof ArrayBuffer ? new TextDecoder().decode(input) : JSON.stringify(input);
+    this.#lastText = text;
+    return { text, gate: await Keygate.load(text, this.#loadOptions(env)) };
+  }
+
+  /** The coordinator holds nothing yet: the set of the key set source becomes its first state. */
+  async #seed(env, c, stub) {
+    const loaded = this.#gate ? { text: this.#lastText, gate: this.#gate } : await this.#fromSource(env).catch((e) => this.#rejected(env, e));
+    if (!loaded?.text) return;
+    const { gate, text } = loaded;
+    const r = await stub.commit(
+      { kind: 'full', revision: gate.revision, payloadSha256: gate.info.payloadSha256, base: null, bytes: new TextEncoder().encode(text) },
+      { seed: true },
+    );
+    if (r.error) return this.#follow(env, c, await stub.poll(null), stub); // another isolate seeded first
+    if (!this.#gate) {
+      this.#gate = gate;
+      this.log('keyset_loaded', { revision: gate.revision, keys: gate.info.keys, origin: 'seed' });
+    }
+  }
+
+  #rejected(env, e) {
+    this.#fault = e?.code === 'ERR_INVALID_OPTIONS' ? `the key set cannot be checked with this configuration (${e.message})` : null;
+    this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: null, origin: 'refresh' });
+    return null;
+  }
+
+  /** The coordinator is unreachable: a cold isolate loads the source's set unless required. */
+  async #fallback(env, c, cause) {
+    if (c.require) {
+      if (!this.#gate) this.#fault = 'the key set coordinator is unreachable, and this gateway requires it (KEYGATE_REQUIRE_COORDINATOR)';
+      return;
+    }
+    try {
+      const loaded = await this.#fromSource(env);
+      if (!loaded) return;
+      if (!this.#gate) {
+        this.#gate = loaded.gate;
+        this.#mode = 'kv_fallback';
+        console.error(JSON.stringify({
+          event: 'keygate.coordinator_fallback',
+          message: `the key set coordinator is unreachable: serving revision ${loaded.gate.revision} from the key set source under KV-only guarantees until it answers`,
+          cause: String(cause?.message ?? cause).slice(0, 200),
+        }));
+        this.log('keyset_loaded', { revision: loaded.gate.revision, keys: loaded.gate.info.keys, origin: 'kv_fallback' });
+      } else if (this.#mode === 'kv_fallback') {
+        await this.#apply(env, loaded.text, 'kv_fallback').catch(() => {});
+      }
+    } catch (e) {
+      this.#rejected(env, e);
+    }
+  }
+
+  /**
+   * A push: judged here against the coordinator's state, committed there, then applied here.
+   * Resolves to `{ changed, store: false, revision, keys }`; throws the KeygateError of a
+   * refusal, or a WireRefusal (coordinator_unavailable).
+   */
+  push(env, bytes, { maxAgeSeconds } = {}) {
+    const c = this.#binding(env);
+    if (!c) return this.#kv.push(env, bytes, { maxAgeSeconds });
+    const run = async () => {
+      await this.#polling;
+      await this.#sync(env, c, true);
+      const stub = c.namespace.getByName(c.name);
+      if (!this.#gate) {
+        // Nothing anywhere yet: this set is the first.
+        const gate = await Keygate.load(bytes, { ...this.#loadOptions(env), maxAgeSeconds });
+        const r = await stub.commit({ kind: 'full', revision: gate.revision, payloadSha256: gate.info.payloadSha256, base: null, bytes }).catch((e) => {
+          throw unavailable(e);
+        });
+        if (r.error) throw refusalOf(r);
+        this.#gate = gate;
+        this.#mode = 'coordinator';
+        this.log('keyset_loaded', { revision: gate.revision, keys: gate.info.keys, origin: 'push' });
+        return { changed: true, store: false, revision: gate.revision, keys: gate.info.keys };
+      }
+      const gate = this.#gate;
+      const p = await gate[PREPARE](bytes, { maxAgeSeconds });
+      let r;
+      try {
+        r = await stub.commit({ kind: p.kind, revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, bytes });
+      } catch (e) {
+        p.discard();
+        throw unavailable(e);
+      }
+      if (r.error) {
+        p.discard();
+        throw refusalOf(r);
+      }
+      try {
+        if (gate !== this.#gate) throw new Error('the set in use moved');
+        const local = p.commit();
+        if (local.changed) this.log('keyset_updated', { revision: local.revision, keys: gate.info.keys, origin: 'push', kind: local.kind });
+      } catch {
+        await this.#poll(env, c).catch(() => {}); // the coordinator holds it: follow it
+      }
+      return { changed: r.changed, store: false, revision: this.#gate.revision, keys: this.#gate.info.keys };
+    };
+    const result = this.#pushing.then(run, run);
+    this.#pushing = result.catch(() => {});
+    return result;
+  }
+}
+
+/** base64url SHA-256 of an envelope's payload (not verified: loading verifies). */
+async function payloadDigest(bytes) {
+  return base64url(await crypto.subtle.digest('SHA-256', callWasm(() => wasm.envelopePayload(bytes))));
+}
