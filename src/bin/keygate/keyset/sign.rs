@@ -82,21 +82,7 @@ pub fn sign(a: &SignArgs) -> Outcome {
     };
     let secret = load_secret(value, a.secret.kid.as_deref())?;
     let bytes = read(&a.file)?;
-    if keygate::is_delta(&bytes) {
-        keygate::Delta::from_json(&bytes).map_err(|errs| {
-            let lines: Vec<String> = errs
-                .errors()
-                .iter()
-                .map(|e| format!("{}: {e}", name(&a.file)))
-                .collect();
-            Fail::input(format!(
-                "refusing to sign an invalid delta:\n{}",
-                lines.join("\n")
-            ))
-        })?;
-    } else {
-        crate::util::valid_keyset(&a.file, &bytes, "sign")?;
-    }
+    crate::util::valid_document(&a.file, &bytes, "sign")?;
     let envelope = serde_json::to_string_pretty(&sign_envelope(&bytes, &secret))
         .map_err(|e| Fail::internal(e.to_string()))?;
     println(envelope)?;
