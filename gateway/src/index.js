@@ -52,6 +52,9 @@ const worker = withKeygate(
     audience: (env) => env.KEYGATE_AUDIENCE || undefined,
     // Seconds between polls of the coordinator (5), or re-reads of KV without one (30).
     refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? (env.KEYGATE_COORDINATOR ? 5 : 30),
+    // A signed body is hashed before it is forwarded, and held (once) meanwhile: at most
+    // KEYGATE_MAX_BODY_BYTES bytes when set, else 8 MiB (413 body_too_large beyond it).
+    maxBodyBytes: (env) => env.KEYGATE_MAX_BODY_BYTES,
     // The coordinator, when bound: its instance KEYGATE_COORDINATOR_NAME ("keyset"; a new name
     // starts a new high-water mark), the KV namespace it publishes to (cold starts read the
     // base there), and whether a cold isolate may fall back to KV while it is unreachable.
