@@ -1,4 +1,4 @@
-// The isolate's side of the coordinator (coordinator.js): the key set source of withKeygate
+// The isolate's side of the coordinator (coordinator/workerd.js): the key set source of withKeygate
 // when a KeygateCoordinator is bound. Same interface as edge.js's KeySetSource, which it uses
 // unchanged when the binding is absent (KV-only mode).
 //
