@@ -11,8 +11,8 @@
 // `ratio <case> <value>` lines. Then the key set load, the cold start (fresh isolates) and the
 // wasm size, as a table and `metric <name> <value>` lines; everything also in BENCH_JSON.
 //
-// Options (environment): BENCH_ROUNDS (21), BENCH_SLICES (10), BENCH_SLICE_MS (5),
-// BENCH_SLICE_OPS (most operations in a slice, 4096), BENCH_CASES (comma list of
+// Options (environment): BENCH_ROUNDS (31), BENCH_SLICES (10), BENCH_SLICE_MS (5),
+// BENCH_SLICE_OPS (most operations in a slice, 4096), BENCH_WARMUP_MS (per side, 300), BENCH_CASES (comma list of
 // api_key,hmac_get,ed25519_get,hmac_post_1k,hmac_post_1m), BENCH_PARTS (comma list of
 // cases,load,cold), BENCH_COLD (fresh isolates of each kind, 9), BENCH_SCALE_KEYS (100000),
 // BENCH_SCALE_RUNS (7), BENCH_NONCE=1 (a fresh nonce on every signature), BENCH_JSON
@@ -46,10 +46,11 @@ const int = (name, dflt, smokeValue) => {
   return Number(v);
 };
 const opts = {
-  rounds: int('BENCH_ROUNDS', 21, 1),
+  rounds: int('BENCH_ROUNDS', 31, 1),
   slices: int('BENCH_SLICES', 10, 1),
   sliceMs: int('BENCH_SLICE_MS', 5, 1),
   sliceOps: int('BENCH_SLICE_OPS', 4096, 256),
+  warmupMs: int('BENCH_WARMUP_MS', 300, 1),
   cold: int('BENCH_COLD', 9, 1),
   scaleKeys: int('BENCH_SCALE_KEYS', 100_000, 1000),
   scaleRuns: int('BENCH_SCALE_RUNS', 7, 1),
@@ -120,18 +121,23 @@ async function measureCase(name) {
       body: JSON.stringify({ filler: fillerKeys(97, now), issuedAt: new Date(now - 60_000).toISOString(), nonce: opts.nonce, broken: opts.broken }),
     });
     const slice = async (side, k) => (await call(`/slice?case=${name}&side=${side}&k=${k}`)).ms;
+    // Warm-up (V8 compiles and optimises the hot paths over the first hundreds of ms), then
+    // k from the time per operation over at least ten slices' worth of small slices.
     const k = {};
     for (const side of ['keygate', 'bare']) {
-      for (let i = 0; i < 3; i++) await slice(side, 4); // compile the path before calibrating
-      let n = 1;
-      for (;;) {
-        let t = 0;
-        for (let i = 0; i < 4; i++) t += await slice(side, n);
-        t /= 4;
-        if (t >= opts.sliceMs || n >= opts.sliceOps) break;
-        n = Math.min(opts.sliceOps, t < opts.sliceMs / 4 ? n * 4 : Math.ceil((n * opts.sliceMs * 1.1) / t));
+      let spent = 0;
+      for (let n = 8, i = 0; spent < opts.warmupMs || i < 3; i++) {
+        const t = await slice(side, n);
+        spent += t;
+        if (t < opts.sliceMs) n = Math.min(n * 2, opts.sliceOps);
       }
-      k[side] = n;
+      let ops = 0;
+      spent = 0;
+      for (let n = 4; spent < opts.sliceMs * 10; n = Math.min(n * 2, opts.sliceOps)) {
+        spent += await slice(side, n);
+        ops += n;
+      }
+      k[side] = Math.max(1, Math.min(opts.sliceOps, Math.round((opts.sliceMs * ops) / spent)));
     }
     const round = async (first) => {
       const spent = { keygate: 0, bare: 0 };
@@ -142,7 +148,14 @@ async function measureCase(name) {
       }
       return spent;
     };
-    if (!smoke) await round('keygate'); // warm-up, not counted
+    // Two warm-up rounds, not counted, each refining k from its own times.
+    for (let w = 0; w < (smoke ? 0 : 2); w++) {
+      const t = await round(w % 2 === 0 ? 'keygate' : 'bare');
+      for (const side of ['keygate', 'bare']) {
+        const perOp = t[side] / (opts.slices * k[side]);
+        if (perOp > 0) k[side] = Math.max(1, Math.min(opts.sliceOps, Math.round(opts.sliceMs / perOp)));
+      }
+    }
     const a = [];
     const b = [];
     const ratio = [];
