@@ -14,9 +14,8 @@
 // Options (environment): BENCH_ROUNDS (31), BENCH_SLICES (10), BENCH_SLICE_MS (5),
 // BENCH_SLICE_OPS (most operations in a slice, 4096), BENCH_WARMUP_MS (per side, 300), BENCH_CASES (comma list of
 // api_key,hmac_get,ed25519_get,hmac_post_1k,hmac_post_1m), BENCH_PARTS (comma list of
-// cases,load,cold), BENCH_COLD (fresh isolates of each kind, 9), BENCH_SCALE_KEYS (100000),
-// BENCH_SCALE_RUNS (7), BENCH_NONCE=1 (a fresh nonce on every signature), BENCH_JSON
-// (default target/bench/workerd.json). BENCH_SMOKE=1: one tiny round of everything, which
+// cases,nonce,load,cold), BENCH_COLD (fresh isolates of each kind, 9), BENCH_SCALE_KEYS (100000),
+// BENCH_SCALE_RUNS (7), BENCH_JSON (default target/bench/workerd.json). BENCH_SMOKE=1: one tiny round of everything, which
 // proves the harness and measures nothing. BENCH_BROKEN=1 signs the HMAC cases with a key
 // the set does not hold: the run must then fail.
 import { execFileSync } from 'node:child_process';
@@ -55,8 +54,7 @@ const opts = {
   scaleKeys: int('BENCH_SCALE_KEYS', 100_000, 1000),
   scaleRuns: int('BENCH_SCALE_RUNS', 7, 1),
   cases: (env.BENCH_CASES ?? Object.keys(CASES).join(',')).split(','),
-  parts: (env.BENCH_PARTS ?? 'cases,load,cold').split(','),
-  nonce: env.BENCH_NONCE === '1',
+  parts: (env.BENCH_PARTS ?? 'cases,nonce,load,cold').split(','),
   broken: env.BENCH_BROKEN === '1',
   json: env.BENCH_JSON ?? join(ROOT, 'target/bench/workerd.json'),
 };
@@ -112,19 +110,19 @@ async function isolate(modules = BUNDLE) {
  * BENCH_SLICES slices of each side, alternating (A B B A A B ..., the first side alternating
  * between rounds); a side's time in a round is the sum of its slices. One round of warm-up.
  */
-async function measureCase(name) {
+async function measureCase(name, [sa, sb] = ['keygate', 'bare']) {
   const { mf, call } = await isolate();
   try {
     const now = Date.now();
     await call('/setup', {
       method: 'POST',
-      body: JSON.stringify({ filler: fillerKeys(97, now), issuedAt: new Date(now - 60_000).toISOString(), nonce: opts.nonce, broken: opts.broken }),
+      body: JSON.stringify({ filler: fillerKeys(97, now), issuedAt: new Date(now - 60_000).toISOString(), broken: opts.broken }),
     });
     const slice = async (side, k) => (await call(`/slice?case=${name}&side=${side}&k=${k}`)).ms;
     // Warm-up (V8 compiles and optimises the hot paths over the first hundreds of ms), then
     // k from the time per operation over at least ten slices' worth of small slices.
     const k = {};
-    for (const side of ['keygate', 'bare']) {
+    for (const side of [sa, sb]) {
       let spent = 0;
       for (let n = 8, i = 0; spent < opts.warmupMs || i < 3; i++) {
         const t = await slice(side, n);
@@ -140,8 +138,8 @@ async function measureCase(name) {
       k[side] = Math.max(1, Math.min(opts.sliceOps, Math.round((opts.sliceMs * ops) / spent)));
     }
     const round = async (first) => {
-      const spent = { keygate: 0, bare: 0 };
-      let order = first === 'keygate' ? ['keygate', 'bare'] : ['bare', 'keygate'];
+      const spent = { [sa]: 0, [sb]: 0 };
+      let order = first === sa ? [sa, sb] : [sb, sa];
       for (let i = 0; i < opts.slices; i++) {
         for (const side of order) spent[side] += await slice(side, k[side]);
         order = [order[1], order[0]];
@@ -150,8 +148,8 @@ async function measureCase(name) {
     };
     // Two warm-up rounds, not counted, each refining k from its own times.
     for (let w = 0; w < (smoke ? 0 : 2); w++) {
-      const t = await round(w % 2 === 0 ? 'keygate' : 'bare');
-      for (const side of ['keygate', 'bare']) {
+      const t = await round(w % 2 === 0 ? sa : sb);
+      for (const side of [sa, sb]) {
         const perOp = t[side] / (opts.slices * k[side]);
         if (perOp > 0) k[side] = Math.max(1, Math.min(opts.sliceOps, Math.round(opts.sliceMs / perOp)));
       }
@@ -160,16 +158,16 @@ async function measureCase(name) {
     const b = [];
     const ratio = [];
     for (let r = 0; r < opts.rounds; r++) {
-      const t = await round(r % 2 === 0 ? 'keygate' : 'bare');
-      a.push((t.keygate * 1000) / (opts.slices * k.keygate));
-      b.push((t.bare * 1000) / (opts.slices * k.bare));
+      const t = await round(r % 2 === 0 ? sa : sb);
+      a.push((t[sa] * 1000) / (opts.slices * k[sa]));
+      b.push((t[sb] * 1000) / (opts.slices * k[sb]));
       ratio.push(a[r] / b[r]);
     }
     const res = {
-      case: name, k, keygateUs: median(a), bareUs: median(b), ratio: median(ratio),
-      ratioP25: quantile(ratio, 0.25), ratioP75: quantile(ratio, 0.75), rounds: { keygateUs: a, bareUs: b, ratio },
+      case: name, sides: [sa, sb], k, aUs: median(a), bUs: median(b), ratio: median(ratio),
+      ratioP25: quantile(ratio, 0.25), ratioP75: quantile(ratio, 0.75), rounds: { aUs: a, bUs: b, ratio },
     };
-    log(`${name}: ${fmtUs(res.keygateUs)} vs ${fmtUs(res.bareUs)}, ratio ${res.ratio.toFixed(2)} (k ${k.keygate}/${k.bare})`);
+    log(`${name} ${sa}/${sb}: ${fmtUs(res.aUs)} vs ${fmtUs(res.bUs)}, ratio ${res.ratio.toFixed(2)} (k ${k[sa]}/${k[sb]})`);
     return res;
   } finally {
     await mf.dispose();
@@ -289,6 +287,8 @@ const loadBefore = loadavg();
 log(`bench: ${JSON.stringify(opts)}`);
 const cases = [];
 if (opts.parts.includes('cases')) for (const name of opts.cases) cases.push(await measureCase(name));
+// What a fresh nonce on every signature costs: keygate beside keygate, both freshly signed.
+const nonce = opts.parts.includes('nonce') ? await measureCase('hmac_get', ['nonce', 'fresh']) : undefined;
 const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
 const cold = opts.parts.includes('cold') ? await coldStart() : undefined;
 const size = sizes();
@@ -297,12 +297,19 @@ const loadAfter = loadavg();
 const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
 console.log(`# keygate in workerd ${m.workerd} (Miniflare ${m.miniflare}), ${m.date}, commit ${m.commit}`);
 console.log(`# ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB; Node ${m.node}; load average ${la(loadBefore)} before, ${la(loadAfter)} after`);
-console.log(`# ${opts.rounds} rounds of ${opts.slices} slices a side, slices of ~${opts.sliceMs} ms (at most ${opts.sliceOps} operations)${opts.nonce ? ', a fresh nonce on every signature' : ', signatures without nonces'}${smoke ? ' (SMOKE RUN: no meaningful numbers)' : ''}`);
+console.log(`# ${opts.rounds} rounds of ${opts.slices} slices a side, slices of ~${opts.sliceMs} ms (at most ${opts.sliceOps} operations); signatures without nonces (but see the nonce row)${smoke ? ' (SMOKE RUN: no meaningful numbers)' : ''}`);
 console.log('');
 console.log('| case | keygate `gate.verify` | bare WebCrypto | ratio (median) | ratio p25–p75 | slice k (keygate / bare) |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const c of cases) {
-  console.log(`| ${CASES[c.case]} | ${fmtUs(c.keygateUs)} | ${fmtUs(c.bareUs)} | ${c.ratio.toFixed(2)}× | ${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k.keygate} / ${c.k.bare} |`);
+  console.log(`| ${CASES[c.case]} | ${fmtUs(c.aUs)} | ${fmtUs(c.bUs)} | ${c.ratio.toFixed(2)}× | ${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k.keygate} / ${c.k.bare} |`);
+}
+if (nonce) {
+  console.log('');
+  console.log('| nonce cost | with a fresh nonce | without | ratio (median) | ratio p25–p75 | slice k |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log(`| HMAC-SHA256 signed GET, \`gate.verify\` (each signature made just before its slice) | ${fmtUs(nonce.aUs)} | ${fmtUs(nonce.bUs)} | ` +
+    `${nonce.ratio.toFixed(2)}× | ${nonce.ratioP25.toFixed(2)}–${nonce.ratioP75.toFixed(2)} | ${nonce.k.nonce} / ${nonce.k.fresh} |`);
 }
 console.log('');
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
@@ -324,6 +331,7 @@ if (scale) {
 }
 console.log('');
 for (const c of cases) console.log(`ratio ${c.case} ${c.ratio.toFixed(3)}`);
+if (nonce) console.log(`metric nonce_cost_ratio ${nonce.ratio.toFixed(3)}`);
 console.log(`metric wasm_raw_bytes ${size.wasmRaw}`);
 console.log(`metric wasm_gzip_bytes ${size.wasmGzip}`);
 if (cold) {
@@ -337,4 +345,4 @@ if (scale) {
 }
 
 mkdirSync(dirname(opts.json), { recursive: true });
-writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, cold, scale, size }, null, 1)}\n`);
+writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, cold, scale, size }, null, 1)}\n`);

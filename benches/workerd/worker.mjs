@@ -38,7 +38,7 @@ function randomBytes(n) {
 class BenchError extends Error {}
 
 /** A key set of `filler` keys (from the driver) plus one API key, one HMAC and one Ed25519 key. */
-async function setup({ filler, issuedAt, nonce = false, broken = false }) {
+async function setup({ filler, issuedAt, broken = false }) {
   const { Keygate, generateApiKey, generateSigningKey } = await keygate();
   const api = generateApiKey({ prefix: 'kg_live', id: 'bench-api' });
   const hmac = generateSigningKey({ alg: 'hmac-sha256' });
@@ -68,7 +68,6 @@ async function setup({ filler, issuedAt, nonce = false, broken = false }) {
   }
   bench = {
     gate,
-    nonce,
     // A deliberately wrong client key (the harness test): every keygate decision is refused.
     clientHmac: broken ? generateSigningKey({ alg: 'hmac-sha256' }).key : hmac.key,
     clientEd: ed.key,
@@ -86,7 +85,7 @@ async function setup({ filler, issuedAt, nonce = false, broken = false }) {
  * `count` distinct inputs of a case (each its own URL, so each signature its own base): what
  * keygate is given (method, url, header pairs, body) and what the bare check is given.
  */
-async function inputs(name, count) {
+async function inputs(name, count, nonce = false) {
   const { createSignature } = await keygate();
   const out = [];
   for (let i = 0; i < count; i++) {
@@ -106,7 +105,7 @@ async function inputs(name, count) {
       key: ed ? bench.clientEd : bench.clientHmac,
       alg: ed ? 'ed25519' : 'hmac-sha256',
       components: body ? ['@method', '@target-uri', 'content-digest'] : ['@method', '@target-uri'],
-      ...(bench.nonce ? { nonce: true } : {}),
+      ...(nonce ? { nonce: true } : {}),
     });
     const signature = sig.headers.find(([n]) => n === 'Signature')[1];
     out.push({
@@ -126,11 +125,14 @@ function refused(d) {
 }
 
 /**
- * The inputs of a case, `count` of them when every signature needs its own nonce, else a pool
- * of 32 signed once and reused while they are fresh (a minute: the policy accepts five).
+ * The inputs of a case for one side. keygate and bare share a pool of 32 signed once and
+ * reused while fresh (a minute; the policy accepts five), so that signing is not in the
+ * slice. The nonce comparison signs every input in the slice, before the clock starts, for
+ * both of its sides: `nonce` with a fresh nonce each (a nonce is accepted once), `fresh`
+ * without.
  */
-async function pool(name, count) {
-  if (bench.nonce) return inputs(name, count);
+async function pool(name, side, count) {
+  if (side === 'nonce' || side === 'fresh') return inputs(name, count, side === 'nonce');
   const now = Date.now();
   const cached = bench.pools[name];
   if (cached && now - cached.at < 60_000) return cached.items;
@@ -139,22 +141,23 @@ async function pool(name, count) {
   return items;
 }
 
+const SIDES = new Set(['keygate', 'bare', 'nonce', 'fresh']);
+
 /**
- * The work of `k` operations of one side of a case, ready to run: keygate gets fresh Requests,
- * the bare side the same inputs as bytes. Building them is not timed.
+ * The work of `k` operations of one side of a case, ready to run: keygate's sides get fresh
+ * Requests, the bare side the same inputs as bytes. Building them is not timed.
  */
 async function prepare(name, side, k) {
   if (!CASES.includes(name)) throw new BenchError(`unknown case ${name}`);
+  if (!SIDES.has(side)) throw new BenchError(`unknown side ${side}`);
   if (!Number.isSafeInteger(k) || k < 1) throw new BenchError(`k must be a positive integer, got ${k}`);
-  const inputs = await pool(name, k);
+  const inputs = await pool(name, side, k);
   const items = [];
   for (let i = 0; i < k; i++) {
     const p = inputs[i % inputs.length];
-    items.push(side === 'keygate' ? new Request(p.url, { method: p.method, headers: p.headers, body: p.body }) : p);
+    items.push(side === 'bare' ? p : new Request(p.url, { method: p.method, headers: p.headers, body: p.body }));
   }
-  if (side === 'keygate') return { items, run: verifyAll };
-  if (side !== 'bare') throw new BenchError(`unknown side ${side}`);
-  return { items, run: bareRun(name) };
+  return { items, run: side === 'bare' ? bareRun(name) : verifyAll };
 }
 
 /** keygate's real path: every decision must be `allowed`. */

@@ -28,15 +28,18 @@ test('smoke run: every case decided (allowed), a number for every figure', async
     for (const c of CASES) {
       assert.ok(lines.some((l) => new RegExp(`^ratio ${c} \\S+$`).test(l)), `a ratio line for ${c}`);
     }
-    for (const m of ['wasm_raw_bytes', 'wasm_gzip_bytes', 'cold_start_ms', 'keyset_load_ms', 'keyset_load_keys']) {
+    for (const m of ['nonce_cost_ratio', 'wasm_raw_bytes', 'wasm_gzip_bytes', 'cold_start_ms', 'keyset_load_ms', 'keyset_load_keys']) {
       assert.ok(lines.some((l) => new RegExp(`^metric ${m} [0-9.]+$`).test(l)), `a metric line for ${m}`);
     }
     const out = JSON.parse(readFileSync(json, 'utf8'));
     assert.deepEqual(out.cases.map((c) => c.case), CASES);
     for (const c of out.cases) {
-      for (const v of [c.keygateUs, c.bareUs]) assert.ok(Number.isFinite(v) && v >= 0, `${c.case}: ${v}`);
+      assert.deepEqual(c.sides, ['keygate', 'bare']);
+      for (const v of [c.aUs, c.bUs]) assert.ok(Number.isFinite(v) && v >= 0, `${c.case}: ${v}`);
       assert.ok(c.k.keygate >= 1 && c.k.bare >= 1);
     }
+    assert.deepEqual(out.nonce.sides, ['nonce', 'fresh']);
+    for (const v of [out.nonce.aUs, out.nonce.bUs]) assert.ok(Number.isFinite(v) && v >= 0, `nonce: ${v}`);
     assert.equal(out.scale.keys, 1000);
     assert.ok(out.scale.samples.load.every(Number.isFinite));
     assert.equal(out.cold.samples.inside.length, 1);
