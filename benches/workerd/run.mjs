@@ -14,7 +14,7 @@
 // Options (environment): BENCH_ROUNDS (31), BENCH_SLICES (10), BENCH_SLICE_MS (5),
 // BENCH_SLICE_OPS (most operations in a slice, 4096), BENCH_WARMUP_MS (per side, 300), BENCH_CASES (comma list of
 // api_key,hmac_get,ed25519_get,hmac_post_1k,hmac_post_1m), BENCH_PARTS (comma list of
-// cases,nonce,load,cold), BENCH_COLD (fresh isolates of each kind, 9), BENCH_SCALE_KEYS (100000),
+// cases,nonce,load,cold; also body: ways of hashing a body in workerd, without keygate), BENCH_COLD (fresh isolates of each kind, 9), BENCH_SCALE_KEYS (100000),
 // BENCH_SCALE_RUNS (7), BENCH_JSON (default target/bench/workerd.json). BENCH_SMOKE=1: one tiny round of everything, which
 // proves the harness and measures nothing. BENCH_BROKEN=1 signs the HMAC cases with a key
 // the set does not hold: the run must then fail.
@@ -29,6 +29,11 @@ import { fillerKeys, keySetBytes } from './keysets.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(ROOT, 'target/bench/workerd');
+const BODY_READS = {
+  stream: '`request.clone().body` read chunk by chunk, not hashed (how keygate reads it today)',
+  buffer: '`await request.clone().arrayBuffer()`, then `crypto.subtle.digest`',
+  digeststream: '`request.clone().body.pipeTo(new crypto.DigestStream(\'SHA-256\'))`',
+};
 const CASES = {
   api_key: 'API key (vs one SHA-256 digest of the key)',
   hmac_get: 'HMAC-SHA256 signed GET (vs one HMAC verify)',
@@ -289,6 +294,11 @@ const cases = [];
 if (opts.parts.includes('cases')) for (const name of opts.cases) cases.push(await measureCase(name));
 // What a fresh nonce on every signature costs: keygate beside keygate, both freshly signed.
 const nonce = opts.parts.includes('nonce') ? await measureCase('hmac_get', ['nonce', 'fresh']) : undefined;
+// Where a body's time goes in workerd (opt-in): reading a clone three ways, beside a bare digest.
+const bodies = [];
+if (opts.parts.includes('body')) {
+  for (const name of ['hmac_post_1k', 'hmac_post_1m']) for (const way of Object.keys(BODY_READS)) bodies.push(await measureCase(name, [way, 'digest']));
+}
 const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
 const cold = opts.parts.includes('cold') ? await coldStart() : undefined;
 const size = sizes();
@@ -310,6 +320,16 @@ if (nonce) {
   console.log('|---|---:|---:|---:|---:|---:|');
   console.log(`| HMAC-SHA256 signed GET, \`gate.verify\` (each signature made just before its slice) | ${fmtUs(nonce.aUs)} | ${fmtUs(nonce.bUs)} | ` +
     `${nonce.ratio.toFixed(2)}× | ${nonce.ratioP25.toFixed(2)}–${nonce.ratioP75.toFixed(2)} | ${nonce.k.nonce} / ${nonce.k.fresh} |`);
+}
+if (bodies.length) {
+  console.log('');
+  console.log('| body (no keygate) | this way | `crypto.subtle.digest` of the bytes | ratio (median) | ratio p25–p75 | slice k |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const c of bodies) {
+    const size = c.case === 'hmac_post_1k' ? '1 KiB' : '1 MiB';
+    console.log(`| ${size}: ${BODY_READS[c.sides[0]]} | ${fmtUs(c.aUs)} | ${fmtUs(c.bUs)} | ${c.ratio.toFixed(2)}× | ` +
+      `${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k[c.sides[0]]} / ${c.k.digest} |`);
+  }
 }
 console.log('');
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
@@ -345,4 +365,4 @@ if (scale) {
 }
 
 mkdirSync(dirname(opts.json), { recursive: true });
-writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, cold, scale, size }, null, 1)}\n`);
+writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, cold, scale, size }, null, 1)}\n`);

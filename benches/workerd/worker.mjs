@@ -141,7 +141,27 @@ async function pool(name, side, count) {
   return items;
 }
 
-const SIDES = new Set(['keygate', 'bare', 'nonce', 'fresh']);
+/**
+ * Ways of getting a body's SHA-256 in workerd, without keygate (BENCH_PARTS=body): each reads
+ * a clone, as a verifier that leaves the body to the caller must, and hashes what it read.
+ * `digest` is the floor: the bytes already in memory.
+ */
+const BODY_READS = {
+  async stream(request) {
+    const reader = request.clone().body.getReader();
+    for (;;) if ((await reader.read()).done) return;
+  },
+  async buffer(request) {
+    await crypto.subtle.digest('SHA-256', await request.clone().arrayBuffer());
+  },
+  async digeststream(request) {
+    const sink = new crypto.DigestStream('SHA-256');
+    await request.clone().body.pipeTo(sink);
+    await sink.digest;
+  },
+};
+
+const SIDES = new Set(['keygate', 'bare', 'nonce', 'fresh', 'digest', ...Object.keys(BODY_READS)]);
 
 /**
  * The work of `k` operations of one side of a case, ready to run: keygate's sides get fresh
@@ -155,7 +175,13 @@ async function prepare(name, side, k) {
   const items = [];
   for (let i = 0; i < k; i++) {
     const p = inputs[i % inputs.length];
-    items.push(side === 'bare' ? p : new Request(p.url, { method: p.method, headers: p.headers, body: p.body }));
+    items.push(side === 'bare' || side === 'digest' ? p : new Request(p.url, { method: p.method, headers: p.headers, body: p.body }));
+  }
+  if (side in BODY_READS || side === 'digest') {
+    if (!bench.bodies[name]) throw new BenchError(`${name} has no body`);
+    const { body } = bench.bodies[name];
+    const read = BODY_READS[side] ?? (() => crypto.subtle.digest('SHA-256', body));
+    return { items, run: async (xs) => { for (const x of xs) await read(x); } };
   }
   return { items, run: side === 'bare' ? bareRun(name) : verifyAll };
 }
