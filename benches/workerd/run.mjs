@@ -307,6 +307,10 @@ const loadAfter = loadavg();
 const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
 console.log(`# keygate in workerd ${m.workerd} (Miniflare ${m.miniflare}), ${m.date}, commit ${m.commit}`);
 console.log(`# ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB; Node ${m.node}; load average ${la(loadBefore)} before, ${la(loadAfter)} after`);
+if (Math.max(loadBefore[0], loadAfter[0]) > m.cores + 1) {
+  console.log(`# WARNING: the load average exceeded the ${m.cores} cores by more than the bench itself: other processes took CPU time in the middle of slices; ` +
+    'paired ratios hold only while the machine is not oversubscribed. Rerun when it is quieter.');
+}
 console.log(`# ${opts.rounds} rounds of ${opts.slices} slices a side, slices of ~${opts.sliceMs} ms (at most ${opts.sliceOps} operations); signatures without nonces (but see the nonce row)${smoke ? ' (SMOKE RUN: no meaningful numbers)' : ''}`);
 console.log('');
 console.log('| case | keygate `gate.verify` | bare WebCrypto | ratio (median) | ratio p25–p75 | slice k (keygate / bare) |');
