@@ -126,7 +126,11 @@ async function measureCase(name, [sa, sb] = ['keygate', 'bare']) {
     const slice = async (side, k) => (await call(`/slice?case=${name}&side=${side}&k=${k}`)).ms;
     // Warm-up (V8 compiles and optimises the hot paths over the first hundreds of ms), then
     // k from the time per operation over at least ten slices' worth of small slices.
+    // k from the fastest time per operation seen so far: a slice lasts at least BENCH_SLICE_MS
+    // when the machine is quiet (on a busy one it only gets longer).
     const k = {};
+    const perOp = {};
+    const sliceSize = (ms) => Math.max(1, Math.min(opts.sliceOps, Math.ceil(opts.sliceMs / ms)));
     for (const side of [sa, sb]) {
       let spent = 0;
       for (let n = 8, i = 0; spent < opts.warmupMs || i < 3; i++) {
@@ -140,7 +144,8 @@ async function measureCase(name, [sa, sb] = ['keygate', 'bare']) {
         spent += await slice(side, n);
         ops += n;
       }
-      k[side] = Math.max(1, Math.min(opts.sliceOps, Math.round((opts.sliceMs * ops) / spent)));
+      perOp[side] = spent / ops;
+      k[side] = sliceSize(perOp[side]);
     }
     const round = async (first) => {
       const spent = { [sa]: 0, [sb]: 0 };
@@ -151,12 +156,13 @@ async function measureCase(name, [sa, sb] = ['keygate', 'bare']) {
       }
       return spent;
     };
-    // Two warm-up rounds, not counted, each refining k from its own times.
+    // Two warm-up rounds, not counted, each refining k.
     for (let w = 0; w < (smoke ? 0 : 2); w++) {
       const t = await round(w % 2 === 0 ? sa : sb);
       for (const side of [sa, sb]) {
-        const perOp = t[side] / (opts.slices * k[side]);
-        if (perOp > 0) k[side] = Math.max(1, Math.min(opts.sliceOps, Math.round(opts.sliceMs / perOp)));
+        const ms = t[side] / (opts.slices * k[side]);
+        if (ms > 0 && ms < perOp[side]) perOp[side] = ms;
+        k[side] = sliceSize(perOp[side]);
       }
     }
     const a = [];
