@@ -318,11 +318,13 @@ if (Math.max(loadBefore[0], loadAfter[0]) > m.cores + 1) {
     'paired ratios hold only while the machine is not oversubscribed. Rerun when it is quieter.');
 }
 console.log(`# ${opts.rounds} rounds of ${opts.slices} slices a side, slices of ~${opts.sliceMs} ms (at most ${opts.sliceOps} operations); signatures without nonces (but see the nonce row)${smoke ? ' (SMOKE RUN: no meaningful numbers)' : ''}`);
-console.log('');
-console.log('| case | keygate `gate.verify` | bare WebCrypto | ratio (median) | ratio p25–p75 | slice k (keygate / bare) |');
-console.log('|---|---:|---:|---:|---:|---:|');
-for (const c of cases) {
-  console.log(`| ${CASES[c.case]} | ${fmtUs(c.aUs)} | ${fmtUs(c.bUs)} | ${c.ratio.toFixed(2)}× | ${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k.keygate} / ${c.k.bare} |`);
+if (cases.length) {
+  console.log('');
+  console.log('| case | keygate `gate.verify` | bare WebCrypto | ratio (median) | ratio p25–p75 | slice k (keygate / bare) |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const c of cases) {
+    console.log(`| ${CASES[c.case]} | ${fmtUs(c.aUs)} | ${fmtUs(c.bUs)} | ${c.ratio.toFixed(2)}× | ${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k.keygate} / ${c.k.bare} |`);
+  }
 }
 if (nonce) {
   console.log('');
