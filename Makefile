@@ -4,7 +4,7 @@
 #   make dev     the gateway in workerd (wrangler dev) with the DEMO key set, demo page at /
 #   make test    native Rust, wasm (Node), package (Node), gateway (workerd), demo page (Chromium)
 #   make lint    rustfmt, clippy (native and wasm32)
-#   make bench   keygate beside bare WebCrypto in workerd (a few minutes; BENCHMARKS.md)
+#   make bench   keygate beside bare WebCrypto in workerd (about two minutes; BENCHMARKS.md)
 #
 # Incremental: each step is a file rule, so a warm `make test` only re-runs the tests.
 
