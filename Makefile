@@ -1,8 +1,10 @@
 # keygate: wasm module, npm package (pkg/), native CLI, local gateway, every test layer.
 #
 #   make build   wasm + pkg/ ready for `npm pack` + target/release/keygate
-#   make dev     the gateway in workerd (wrangler dev) with the DEMO key set, demo page at /
-#   make test    native Rust, wasm (Node), package (Node), gateway (workerd), demo page (Chromium)
+#   make dev     the gateway in workerd (wrangler dev --env dev) with the DEMO key set, demo page at /
+#   make test    system packages (Chromium, python3-venv) when missing, then native Rust, wasm
+#                (Node), package (Node, tarball, TypeScript, Vite), gateway (workerd), deployment
+#                runbook (offline), demo page (Chromium), interop
 #   make lint    rustfmt, clippy (native and wasm32)
 #   make bench   keygate beside bare WebCrypto in workerd (about two minutes; BENCHMARKS.md)
 #
@@ -19,6 +21,10 @@ TOOLS := $(ROOT)/.tools
 # the tests and wasm-bindgen-test-runner all run on the Node 22 track (docs/deployment.md).
 export PATH := $(ROOT)/node_modules/.bin:$(TOOLS)/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
+# The Chromium the browser tests launch (tests/e2e/page.mjs reads it); `make test` installs
+# Debian's when this is missing (scripts/system-deps.sh).
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 
 # The CLI must be exactly the wasm-bindgen crate's version ("schema version must match").
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
@@ -28,14 +34,17 @@ RUST_SRC := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 WASM_RAW := target/wasm32-unknown-unknown/wasm/keygate.wasm
 PKG_WASM := pkg/wasm/keygate_bg.wasm
 PKG_SRC := pkg/package.json $(shell find pkg/src -type f)
+PKG_LICENSES := pkg/LICENSE-MIT pkg/LICENSE-APACHE
+GATEWAY_SRC := $(shell find gateway -type f)
 NPM_STAMP := node_modules/.package-lock.json
 VENDOR := www/vendor/keygate/package.json
-WORKER_BUNDLE := dist/gateway.js
+WORKER_BUNDLE := dist/index.js
 BENCH_BUNDLE := target/bench/workerd/worker.js
 CLI := target/release/keygate
 
 .PHONY: build tools wasm-target wasm-bindgen-cli wasm pkg vendor bundle cli dev test \
-	test-rust test-wasm test-js test-worker test-pack test-e2e test-interop test-bench bench lint clean
+	system-deps browser python-venv test-setup \
+	test-rust test-wasm test-js test-worker test-pack test-runbook test-e2e test-interop test-bench bench lint clean
 
 build: pkg vendor cli
 
@@ -54,6 +63,17 @@ wasm-bindgen-cli:
 		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) into .tools"; \
 		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root $(TOOLS); \
 	fi
+
+# What cargo and npm cannot bring: Debian's Chromium and python3-venv, installed with apt-get
+# when missing and running as root; otherwise the script names the one command to run.
+system-deps:
+	@scripts/system-deps.sh browser python
+
+browser:
+	@scripts/system-deps.sh browser
+
+python-venv:
+	@scripts/system-deps.sh python
 
 $(NPM_STAMP): package.json package-lock.json pkg/package.json
 	npm ci --no-audit --no-fund
@@ -74,7 +94,11 @@ $(PKG_WASM): $(WASM_RAW) $(NPM_STAMP) | tools
 	wasm-opt -Oz pkg/wasm/keygate_bg.wasm -o pkg/wasm/keygate_bg.wasm
 	@ls -l pkg/wasm/keygate_bg.wasm | awk '{print "pkg/wasm/keygate_bg.wasm: " $$5 " bytes"}'
 
-pkg: $(PKG_WASM) $(NPM_STAMP)
+pkg: $(PKG_WASM) $(NPM_STAMP) $(PKG_LICENSES)
+
+# The licence texts ship in the tarball; the repository root holds the only copy.
+pkg/LICENSE-%: LICENSE-%
+	cp $< $@
 
 # The demo page loads the package from the gateway's own assets (gitignored copy).
 vendor: $(VENDOR)
@@ -86,12 +110,13 @@ $(VENDOR): $(PKG_WASM) $(PKG_SRC)
 	cp pkg/wasm/keygate.js pkg/wasm/keygate_bg.wasm www/vendor/keygate/wasm/
 	cp pkg/package.json $@
 
-# The gateway exactly as `wrangler deploy` would upload it (offline; also the size check).
+# The gateway application (gateway/, wrangler.toml `main`) exactly as `wrangler deploy` would
+# upload it, with the package resolved through its npm workspace link (offline; also the size check).
 bundle: $(WORKER_BUNDLE)
 
-$(WORKER_BUNDLE): $(PKG_WASM) $(PKG_SRC) wrangler.toml $(NPM_STAMP)
+$(WORKER_BUNDLE): $(PKG_WASM) $(PKG_SRC) $(GATEWAY_SRC) wrangler.toml $(NPM_STAMP)
 	rm -rf dist
-	wrangler deploy --dry-run --outdir dist > dist.log 2>&1 || { cat dist.log >&2; rm -f dist.log; exit 1; }
+	wrangler deploy --env '' --dry-run --outdir dist > dist.log 2>&1 || { cat dist.log >&2; rm -f dist.log; exit 1; }
 	@grep -E 'Total Upload|gzip' dist.log || true
 	@rm -f dist.log
 	@test -f $@
@@ -104,18 +129,24 @@ $(CLI): $(RUST_SRC)
 
 # --- run -------------------------------------------------------------------------------------
 
-# DEMO key set only here, through the gitignored .dev.vars; a deployed gateway never sees it.
+# The `dev` environment of wrangler.toml (the demo page as assets, local KV). DEMO key set only
+# here, through the gitignored .dev.vars; a deployed gateway never sees it.
 # Local KV state is kept per configuration (pushes on/off, whose publisher keys): a set pushed
 # under the demo key must not be what a later run with other publisher keys finds in KV.
 DEV_STATE = .wrangler/dev-$(shell printf '%s|%s' "$${KEYGATE_PUSH:-}" "$${KEYGATE_PUBLISHER_KEYS:-}" | sha256sum | cut -c1-12)
 
 dev: pkg vendor
 	node scripts/dev-vars.mjs
-	wrangler dev --ip 127.0.0.1 --port $${PORT:-8787} --persist-to $(DEV_STATE) --show-interactive-dev-session=false
+	wrangler dev --env dev --ip 127.0.0.1 --port $${PORT:-8787} --persist-to $(DEV_STATE) --show-interactive-dev-session=false
 
 # --- tests -----------------------------------------------------------------------------------
 
-test: test-rust test-wasm test-js test-worker test-pack test-e2e test-interop test-bench
+# system-deps first: a machine without Chromium stops here, not after the builds.
+test: system-deps test-setup test-rust test-wasm test-js test-worker test-pack test-runbook test-e2e test-interop test-bench
+
+# scripts/system-deps.sh against stand-in apt-get, id and browser paths (never the system's).
+test-setup:
+	node --test 'tests/setup/*.test.mjs'
 
 test-rust:
 	cargo test --features cli
@@ -132,17 +163,25 @@ test-js: pkg
 test-worker: bundle
 	node --test 'tests/worker/*.test.mjs'
 
-# The package as users get it: `npm pack`, installed offline into a fresh temporary project,
-# then imported from Node, bundled by wrangler into a Worker run in workerd, and used by Hono.
-test-pack: pkg
+# The package as users get it: `npm pack` (its files, size and every export checked),
+# installed offline into a fresh temporary project, then imported and required from Node 22
+# and 20, bundled by wrangler into Workers run in workerd (import-time and initWasm), used by
+# Hono, type-checked by TypeScript 5.9 under node10, node16, nodenext and bundler resolution
+# (installed from npm into the project), and built by Vite into pages run in Chromium.
+test-pack: pkg | browser
 	node --test 'tests/pack/*.test.mjs'
 
-test-e2e: pkg vendor
+# docs/deployment.md's runbook, block by block, offline: the cloud commands have stand-ins
+# (tests/runbook/shim.sh), the deployed gateway runs in workerd.
+test-runbook: pkg $(CLI)
+	node --test 'tests/runbook/*.test.mjs'
+
+test-e2e: pkg vendor | browser
 	node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
 
 # RFC 9421 interop, both directions, with Python and npm http-message-signatures (installed by
 # the script from PyPI and npm into tests/interop/, gitignored).
-test-interop: $(CLI)
+test-interop: $(CLI) | python-venv
 	KEYGATE=$(CLI) tests/interop/run.sh
 
 # The benchmark harness still works: one tiny round of every case (each decision allowed,
@@ -171,5 +210,5 @@ lint: tools
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
 clean:
-	rm -rf pkg/wasm www/vendor dist .wrangler tests/e2e/screenshots .dev.vars
+	rm -rf pkg/wasm $(PKG_LICENSES) www/vendor dist .wrangler tests/e2e/screenshots .dev.vars
 	cargo clean

@@ -1,4 +1,9 @@
 //! IPv4/IPv6 CIDR blocks and client-address matching.
+//!
+//! Client addresses are compared in canonical form: an IPv4-mapped IPv6 address
+//! (`::ffff:198.51.100.7`) is the IPv4 address it carries. Rules are put in the same form when
+//! they are read, so `::ffff:198.51.100.0/120` is `198.51.100.0/24`; a rule no client address
+//! can ever fall in (an IPv4-compatible `::198.51.100.0/120`) is refused.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -12,7 +17,11 @@ pub struct Cidr {
 
 impl Cidr {
     /// Parses `ADDR/PREFIX` (or a bare address, meaning a single host). Host bits set
-    /// below the prefix are an error: `10.0.0.1/8` is almost always a typo.
+    /// below the prefix are an error: `10.0.0.1/8` is almost always a typo. An IPv4-mapped
+    /// block (`::ffff:198.51.100.0/120`) becomes the IPv4 block it means (`198.51.100.0/24`),
+    /// since client addresses are compared that way; an IPv4-compatible block
+    /// (`::198.51.100.0/120`, deprecated by RFC 4291 §2.5.5.1), which no client address can
+    /// fall in, is an error.
     pub fn parse(s: &str) -> Result<Cidr, String> {
         let (addr_s, prefix_s) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
@@ -45,7 +54,38 @@ impl Cidr {
         if cidr.masked() != bits(addr) {
             return Err(format!("host bits set in {s}"));
         }
+        let IpAddr::V6(v6) = addr else {
+            return Ok(cidr);
+        };
+        if let Some(v4) = v6.to_ipv4_mapped()
+            && prefix >= 96
+        {
+            return Ok(Cidr {
+                addr: IpAddr::V4(v4),
+                prefix: prefix - 96,
+            });
+        }
+        // Inside ::/96 the only address a client can have is the loopback ::1.
+        let loopback = u128::from(std::net::Ipv6Addr::LOCALHOST);
+        if prefix >= 96 && bits(addr) >> 32 == 0 && !cidr.contains_bits(loopback) {
+            let v4 = std::net::Ipv4Addr::from((bits(addr) & 0xffff_ffff) as u32);
+            return Err(format!(
+                "{s} can never match: no client has an IPv4-compatible address (::a.b.c.d, deprecated); for IPv4 write {v4}/{}",
+                prefix - 96
+            ));
+        }
         Ok(cidr)
+    }
+
+    fn contains_bits(&self, b: u128) -> bool {
+        b & self.mask() == self.masked()
+    }
+
+    /// Whether every address of `other` is also in this block.
+    pub fn covers(&self, other: &Cidr) -> bool {
+        self.addr.is_ipv4() == other.addr.is_ipv4()
+            && self.prefix <= other.prefix
+            && self.contains_bits(bits(other.addr))
     }
 
     fn width(&self) -> u32 {
@@ -74,10 +114,7 @@ impl Cidr {
     /// is compared as the IPv4 address it carries.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        if ip.is_ipv4() != self.addr.is_ipv4() {
-            return false;
-        }
-        bits(ip) & self.mask() == self.masked()
+        ip.is_ipv4() == self.addr.is_ipv4() && self.contains_bits(bits(ip))
     }
 }
 
@@ -145,6 +182,52 @@ mod tests {
         assert!(host.contains(ip("192.0.2.1")) && !host.contains(ip("192.0.2.2")));
         let h6 = Cidr::parse("2001:db8::1/128").unwrap();
         assert!(h6.contains(ip("2001:db8::1")));
+    }
+
+    #[test]
+    fn mapped_rules_are_ipv4_rules() {
+        let c = Cidr::parse("::ffff:198.51.100.0/120").unwrap();
+        assert_eq!(c, Cidr::parse("198.51.100.0/24").unwrap());
+        assert_eq!(c.to_string(), "198.51.100.0/24");
+        assert!(c.contains(ip("198.51.100.7")));
+        assert!(c.contains(ip("::ffff:198.51.100.7")));
+        assert_eq!(
+            Cidr::parse("::ffff:203.0.113.9").unwrap().to_string(),
+            "203.0.113.9/32"
+        );
+        assert_eq!(
+            Cidr::parse("::ffff:0:0/96").unwrap().to_string(),
+            "0.0.0.0/0"
+        );
+        assert!(
+            Cidr::parse("::ffff:198.51.100.1/120")
+                .unwrap_err()
+                .contains("host bits")
+        );
+    }
+
+    #[test]
+    fn rules_no_client_can_match_are_refused() {
+        let e = Cidr::parse("::198.51.100.0/120").unwrap_err();
+        assert!(
+            e.contains("never match") && e.contains("198.51.100.0/24"),
+            "{e}"
+        );
+        assert!(Cidr::parse("::/128").unwrap_err().contains("never match"));
+        for ok in ["::1", "::1/128", "::/127", "::/96", "::/0", "::/64"] {
+            assert!(Cidr::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn covering() {
+        let c = |s| Cidr::parse(s).unwrap();
+        assert!(c("10.0.0.0/8").covers(&c("10.1.0.0/16")));
+        assert!(c("10.0.0.0/8").covers(&c("10.0.0.0/8")));
+        assert!(!c("10.1.0.0/16").covers(&c("10.0.0.0/8")));
+        assert!(!c("10.0.0.0/8").covers(&c("11.0.0.0/16")));
+        assert!(!c("::/0").covers(&c("10.0.0.0/8")));
+        assert!(c("0.0.0.0/0").covers(&c("::ffff:10.0.0.0/104")));
     }
 
     #[test]

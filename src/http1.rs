@@ -123,7 +123,7 @@ pub fn parse_request(bytes: &[u8], scheme: &str) -> Result<Request, RequestError
             .push("missing Host header (required by HTTP/1.1)".to_string());
     }
     if body_start < bytes.len() {
-        req.body = crate::body::Body::Bytes(bytes[body_start..].to_vec());
+        req.body = crate::request::body::Body::Bytes(bytes[body_start..].to_vec());
     }
     Ok(req)
 }

@@ -3,10 +3,8 @@
 #![warn(missing_docs)]
 
 mod apikey;
-mod body;
-mod checks;
 mod cidr;
-mod decision;
+mod decide;
 mod encoding;
 mod envelope;
 pub mod http1;
@@ -23,23 +21,27 @@ mod verifier;
 mod wasm;
 
 pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape};
-pub use body::{Body, BodyDigests, BodyHasher, DigestAlgorithm};
 pub use cidr::Cidr;
-pub use decision::{Decision, Reason};
+pub use decide::decision::{Decision, Reason};
+pub use decide::{Context, MAX_API_KEY_LEN};
 pub use envelope::{
     Envelope, LoadError, is_envelope, load_keyset, looks_like_envelope, sign_envelope,
 };
 pub use keyset::{
     DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_REVISION,
-    Policy, Route, RouteSignature, SignaturePolicy, StalePolicy,
+    PathCase, Policy, Route, RouteSignature, SignaturePolicy, StalePolicy, TrailingSlash,
 };
 pub use publisher::{
     PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
 };
+pub use request::body::{Body, BodyDigests};
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Request, RequestError};
-pub use route::{NormalizedPath, PathPattern, normalize_path};
+#[allow(deprecated)]
+pub use route::normalize_path;
+pub use route::{AmbiguousPath, NormalizedPath, PathPattern};
+pub use sig::digest::{BodyHasher, DigestAlgorithm};
 pub use time::{TimeError, UnixTime};
-pub use verifier::{Context, MAX_API_KEY_LEN, Rollback, Update, Verifier};
+pub use verifier::{Rollback, Update, Verifier};
 
 /// API keys: generation, format checks and digests.
 pub mod api_key {

@@ -328,7 +328,7 @@ fn the_rfc_test_key_signs_the_rfc_request() {
         &dir,
         "test-key-ed25519",
         &signing,
-        json!({"required_components": [], "require_content_digest": false}),
+        json!({"required_components": ["@method", "@authority", "@path"], "require_content_digest": false}),
     );
     let out = keygate(&[
         "sign",

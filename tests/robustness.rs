@@ -86,13 +86,47 @@ proptest! {
         let _ = load_keyset(&env, None);
     }
 
+    /// Paths: never a panic; a canonical path is a fixed point (what a gateway forwards reads
+    /// back as itself) and holds nothing an origin could read another way.
+    #[test]
+    fn path_normalisation_is_total_and_idempotent(
+        s in "(/|\\.|\\.\\.|%2[eEfF]|%5[cC]|%25|%3[bB]|%[0-9a-fA-F]{2}|;|\\\\|[a-zA-Z]{1,3}|\\u{FF0F}|\\u{0131}|é|\\t| |#){0,16}",
+    ) {
+        if let Ok(p) = keygate::NormalizedPath::parse(&s) {
+            let canonical = p.as_string();
+            let again = keygate::NormalizedPath::parse(&canonical);
+            prop_assert_eq!(again.as_ref().map(|q| q.as_string()), Ok(canonical.clone()), "{:?}", s);
+            prop_assert!(canonical.starts_with('/') && !canonical.contains("//"), "{:?} -> {:?}", s, canonical);
+            prop_assert!(!canonical.contains(['\\', ';', '#', ' ']) && !canonical.contains("%25"), "{:?} -> {:?}", s, canonical);
+            prop_assert!(canonical.split('/').all(|seg| seg != "." && seg != ".."), "{:?} -> {:?}", s, canonical);
+            let pattern = keygate::PathPattern::parse(&canonical);
+            if let Ok(pattern) = pattern {
+                prop_assert!(pattern.matches(&p), "{:?} as a pattern matches itself", canonical);
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_paths_and_methods_never_panic(
+        method in "[a-zA-Z]{1,8}",
+        path in "[ -~]{0,50}",
+        over in "[ -~]{0,12}",
+    ) {
+        if let Ok(req) = Request::new(&method, &format!("https://api.example.com/{path}")) {
+            let req = req.with_header("x-http-method-override", &over);
+            let d = verifier().decide(&req, &Context::new(UnixTime::from_secs(1_800_000_000)));
+            prop_assert!(d.allowed || d.reason.is_some());
+            prop_assert_eq!(d.path.is_none(), d.code() == Some("ambiguous_path") || d.code() == Some("malformed_request"));
+        }
+    }
+
     #[test]
     fn times_and_cidrs_never_panic(s in "[ -~]{0,40}") {
         let _ = UnixTime::parse_rfc3339(&s);
         let _ = UnixTime::parse_flexible(&s);
         let _ = keygate::Cidr::parse(&s);
         let _ = keygate::PathPattern::parse(&s);
-        let _ = keygate::normalize_path(&s);
+        let _ = keygate::NormalizedPath::parse(&s);
         let _ = keygate::api_key::classify(&s);
     }
 }

@@ -64,6 +64,16 @@ fn api_key_and_signature_together() {
     let d = v.decide(&r, &cx());
     assert_eq!(code(&d), "key_mismatch");
     assert_eq!(d.key_id.as_deref(), Some("both"));
+    // Only once it verifies: a forged signature naming another key is ignored like a
+    // stranger's, so an API key holder cannot probe which other key ids exist.
+    let forged = with_field(&r, "signature", Some("sig1=:AAAA:"));
+    let d = v.decide(&forged, &cx());
+    assert!(d.allowed, "{}", d.to_json());
+    let stranger = sign_with(
+        get().with_header("X-API-Key", "both-api-key"),
+        Signer::new(ed_key(), "nobody", now()),
+    );
+    assert_eq!(v.decide(&stranger, &cx()), d);
     // Same key: allowed. Its API key alone is enough (require_signature false)...
     let r = signed(
         get().with_header("X-API-Key", "both-api-key"),
@@ -126,7 +136,7 @@ fn signature_required_by_key_or_route() {
     );
     assert_eq!(
         header(&d, "Accept-Signature").unwrap(),
-        "sig1=(\"@method\" \"@target-uri\" \"@authority\");keyid=\"ed\";alg=\"ed25519\""
+        "sig1=(\"@method\" \"@target-uri\" \"@authority\")"
     );
     let r = sign_with(
         keygate::Request::new("GET", route).unwrap(),
@@ -154,38 +164,125 @@ fn several_signatures() {
     let bad = sign_with(get.clone(), Signer::new(hmac_key(), "ed", now()).label("a"));
     let both = sign_with(bad.clone(), Signer::new(hmac_key(), "hm", now()).label("b"));
     assert_eq!(v.decide(&both, &cx()).key_id.as_deref(), Some("hm"));
-    // None passes: the first known label's refusal.
+    // None passes: the first label's refusal (without an API key, a wrong algorithm is an
+    // invalid signature like any other).
     let r = sign_with(bad, Signer::new(ed_key(), "hm", now()).label("b"));
-    assert_eq!(code(&v.decide(&r, &cx())), "algorithm_mismatch");
+    assert_eq!(code(&v.decide(&r, &cx())), "signature_invalid");
+    // A label that proved its key outranks an earlier one that did not.
+    let gone = keyset_with(
+        json!({}),
+        json!([]),
+        vec![json!({"id": "gone", "signing": signing_json(&ed_key()), "status": "revoked"})],
+    );
+    let r = sign_with(
+        get.clone(),
+        Signer::new(hmac_key(), "nobody", now()).label("a"),
+    );
+    let r = sign_with(r, Signer::new(ed_key(), "gone", now()).label("b"));
+    assert_eq!(
+        code(&keygate::Verifier::new(gone).decide(&r, &cx())),
+        "key_revoked"
+    );
 }
 
+/// Proof before disclosure: without an API key, nothing about the key a signature names
+/// (whether it exists, its status, validity, networks or algorithm) shows before the
+/// signature verifies; once it does, the precise reason.
 #[test]
-fn order_status_and_network_before_signature() {
+fn proof_before_disclosure() {
     let v = keygate::Verifier::new(keyset_with(
         json!({}),
         json!([]),
         vec![
             json!({"id": "gone", "signing": signing_json(&ed_key()), "status": "revoked"}),
+            json!({"id": "off", "signing": signing_json(&ed_key()), "status": "disabled"}),
+            json!({"id": "old", "signing": signing_json(&ed_key()), "expires_at": "2025-01-01T00:00:00Z"}),
+            json!({"id": "early", "signing": signing_json(&ed_key()), "not_before": "2030-01-01T00:00:00Z"}),
             json!({"id": "net", "signing": signing_json(&ed_key()), "allow_cidrs": ["10.0.0.0/8"]}),
+            json!({"id": "deny", "signing": signing_json(&ed_key()), "deny_cidrs": ["192.0.2.0/24"]}),
+            json!({"id": "gone-api", "api_key_hash": keygate::ApiKeyDigest::of("gone-api-key").to_string(),
+                   "signing": signing_json(&ed_key()), "status": "revoked"}),
         ],
     ));
+    let cx = cx().with_client_ip(Some("192.0.2.1".parse().unwrap()));
     let get = keygate::Request::new("GET", URL).unwrap();
-    let bad = |id: &str| {
+    let forged = |id: &str| {
         with_field(
             &signed(get.clone(), ed_key(), id),
             "signature",
             Some("sig1=:AAAA:"),
         )
     };
-    assert_eq!(code(&v.decide(&bad("gone"), &cx())), "key_revoked");
-    assert_eq!(code(&v.decide(&bad("net"), &cx())), "ip_not_allowed");
-    // A malformed signature for a revoked key is malformed first (step 4).
+    // A forged signature: the same decision, byte for byte, for every key id, known or not,
+    // whatever its state (and the same as for a valid key's forged signature).
+    let reference = v.decide(&forged("nobody"), &cx);
+    assert_eq!(code(&reference), "signature_invalid");
+    assert_eq!(reference.key_id, None);
+    assert_eq!(
+        header(&reference, "Accept-Signature"),
+        Some("sig1=(\"@method\" \"@target-uri\")"),
+        "no keyid, no alg before proof"
+    );
+    for id in [
+        "ed", "hm", "api", "gone", "off", "old", "early", "net", "deny",
+    ] {
+        let d = v.decide(&forged(id), &cx);
+        assert_eq!(d, reference, "{id}: {}", d.to_json());
+    }
+    // A signature in the wrong algorithm for the key, or from a key without a signing key:
+    // also just invalid.
+    assert_eq!(
+        v.decide(&signed(get.clone(), hmac_key(), "gone"), &cx),
+        reference
+    );
+    // A valid signature proves the key: now the precise reason, with the key id.
+    for (id, want) in [
+        ("gone", "key_revoked"),
+        ("off", "key_disabled"),
+        ("old", "key_expired"),
+        ("early", "key_not_yet_valid"),
+        ("net", "ip_not_allowed"),
+        ("deny", "ip_denied"),
+    ] {
+        let d = v.decide(&signed(get.clone(), ed_key(), id), &cx);
+        assert_eq!((code(&d), d.key_id.as_deref()), (want, Some(id)));
+    }
+    let d = v.decide(&signed(get.clone(), ed_key(), "old"), &cx);
+    assert!(d.message.contains("expired at 2025-01-01"), "{}", d.message);
+    // Policy faults come before proof and tell nothing about the key either.
+    let stale = |id: &str| {
+        sign_with(
+            get.clone(),
+            Signer::new(ed_key(), id, UnixTime::from_secs(NOW - 3600)),
+        )
+    };
+    assert_eq!(
+        v.decide(&stale("gone"), &cx),
+        v.decide(&stale("nobody"), &cx)
+    );
+    assert_eq!(code(&v.decide(&stale("gone"), &cx)), "signature_too_old");
+    // A malformed signature is malformed first, whoever it names.
     let r = with_field(
-        &bad("gone"),
+        &forged("gone"),
         "signature-input",
         Some("sig1=(\"@nope\");created=1;keyid=\"gone\""),
     );
-    assert_eq!(code(&v.decide(&r, &cx())), "malformed_credentials");
+    assert_eq!(code(&v.decide(&r, &cx)), "malformed_credentials");
+    // An API key is its own proof: its key's state comes first, even with a forged signature.
+    let r = with_field(
+        &signed(
+            get.clone().with_header("X-API-Key", "gone-api-key"),
+            ed_key(),
+            "gone-api",
+        ),
+        "signature",
+        Some("sig1=:AAAA:"),
+    );
+    let d = v.decide(&r, &cx);
+    assert_eq!(
+        (code(&d), d.key_id.as_deref()),
+        ("key_revoked", Some("gone-api"))
+    );
 }
 
 #[test]
@@ -222,9 +319,23 @@ fn accept_signature_only_on_signature_refusals() {
         .with_header("Signature", "sig1=:AA==:");
     let d = v.decide(&r, &cx());
     assert_eq!(code(&d), "components_missing");
+    // Before proof the field names no key; with the API key that proves it, it does.
     assert_eq!(
         header(&d, "Accept-Signature").unwrap(),
-        "sig1=(\"@method\" \"@target-uri\" \"content-digest\");keyid=\"ed\";alg=\"ed25519\""
+        "sig1=(\"@method\" \"@target-uri\" \"content-digest\")"
+    );
+    let r = post(URL, BODY)
+        .with_header("X-API-Key", "both-api-key")
+        .with_header(
+            "Signature-Input",
+            "sig1=();created=1764374400;keyid=\"both\"",
+        )
+        .with_header("Signature", "sig1=:AA==:");
+    let d = v.decide(&r, &cx());
+    assert_eq!(code(&d), "components_missing");
+    assert_eq!(
+        header(&d, "Accept-Signature").unwrap(),
+        "sig1=(\"@method\" \"@target-uri\" \"content-digest\");keyid=\"both\";alg=\"ed25519\""
     );
 }
 
@@ -263,11 +374,12 @@ fn deferred_bodies_are_needed_only_by_otherwise_acceptable_requests() {
         .decide_deferred(&pending(&forged), &cx())
         .expect("decided without the body");
     assert_eq!(code(&d), "signature_invalid");
-    // So is a signature from an unknown key, or one that is too old.
+    // So is a signature from an unknown key (refused just like a forged one), or one that is
+    // too old.
     let stranger = sign_with(post(URL, BODY), Signer::new(ed_key(), "nobody", now()));
     assert_eq!(
         code(&v.decide_deferred(&pending(&stranger), &cx()).unwrap()),
-        "unknown_key"
+        "signature_invalid"
     );
     let old = sign_with(
         post(URL, BODY),

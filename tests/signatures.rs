@@ -258,15 +258,29 @@ fn malformed_fields_and_hostile_input() {
             ),
             "malformed_credentials",
         ),
+        // Before proof an unknown keyid is judged exactly like a known one.
         (
             "unknown keyid",
             with("sig1=();created=1764374400;keyid=\"nobody\"", "sig1=:AA==:"),
-            "unknown_key",
+            "components_missing",
+        ),
+        (
+            "known keyid",
+            with("sig1=();created=1764374400;keyid=\"ed\"", "sig1=:AA==:"),
+            "components_missing",
+        ),
+        (
+            "unknown keyid, full coverage",
+            with(
+                "sig1=(\"@method\" \"@target-uri\");created=1764374400;keyid=\"nobody\"",
+                "sig1=:AA==:",
+            ),
+            "signature_invalid",
         ),
         (
             "no keyid",
             with("sig1=();created=1764374400", "sig1=:AA==:"),
-            "unknown_key",
+            "malformed_credentials",
         ),
     ] {
         let d = v.decide(&r, &cx());
@@ -310,19 +324,33 @@ fn empty_component_list_is_refused_when_components_are_required() {
     let d = verifier().decide(&empty(ed_key()), &cx());
     assert_eq!(code(&d), "components_missing", "{}", d.message);
     assert!(d.message.contains("\"@method\""), "{}", d.message);
-    // Only a policy that requires nothing accepts "()" (RFC 9421 permits it).
-    let lax = keygate::Verifier::new(keyset_with(
-        json!({"required_components": []}),
+    // A policy that requires nothing, under which "()" (which RFC 9421 permits) would verify
+    // for any method and URL (GHSA-x9cc-346q-g27m), cannot be loaded.
+    let doc = json!({"keygate": 1, "revision": 1, "policy": {"required_components": []},
+                     "keys": [{"id": "ed", "signing": signing_json(&ed_key())}]});
+    let e = keygate::KeySet::from_json(doc.to_string().as_bytes()).unwrap_err();
+    assert_eq!(e.errors().len(), 1);
+    assert_eq!(e.errors()[0].path, "$.policy.required_components");
+    assert!(e.errors()[0].message.contains("empty list"), "{e}");
+    // The narrowest policy still refuses "()" and, for a request with a body, a signature
+    // that leaves the digest uncovered.
+    let narrow = keygate::Verifier::new(keyset_with(
+        json!({"required_components": ["@authority"]}),
         json!([]),
         vec![],
     ));
-    assert!(lax.decide(&empty(ed_key()), &cx()).allowed);
-    // ... and never for a request with a body, whose digest must be covered.
+    assert_eq!(
+        code(&narrow.decide(&empty(ed_key()), &cx())),
+        "components_missing"
+    );
     let with_body = sign_with(
         post(URL, BODY),
-        Signer::new(ed_key(), "ed", now()).components(vec![]),
+        Signer::new(ed_key(), "ed", now()).components(components(&["@authority"])),
     );
-    assert_eq!(code(&lax.decide(&with_body, &cx())), "components_missing");
+    assert_eq!(
+        code(&narrow.decide(&with_body, &cx())),
+        "components_missing"
+    );
 }
 
 #[test]
@@ -358,17 +386,31 @@ fn time_checks_with_symmetric_skew() {
 fn algorithm_is_decided_by_the_key() {
     let v = verifier();
     let get = keygate::Request::new("GET", URL).unwrap();
-    // An hmac signature presented under the ed25519 key's id.
+    // An hmac signature presented under the ed25519 key's id: without an API key nothing
+    // tells the key's algorithm, so it is simply invalid.
     let r = signed(get.clone(), hmac_key(), "ed");
-    assert_eq!(code(&v.decide(&r, &cx())), "algorithm_mismatch");
+    assert_eq!(code(&v.decide(&r, &cx())), "signature_invalid");
     let r = sign_with(
         get.clone(),
         Signer::new(hmac_key(), "ed", now()).alg_param(false),
     );
     assert_eq!(code(&v.decide(&r, &cx())), "signature_invalid");
+    // With the key's API key (its own proof) the precise reason.
+    let r = signed(
+        get.clone().with_header("X-API-Key", "both-api-key"),
+        hmac_key(),
+        "both",
+    );
+    let d = v.decide(&r, &cx());
+    assert_eq!(code(&d), "algorithm_mismatch");
+    assert_eq!(d.key_id.as_deref(), Some("both"));
     // A key with only an API key cannot verify signatures.
-    let r = signed(get, ed_key(), "api");
+    let r = signed(get.clone(), ed_key(), "api");
     assert_eq!(code(&v.decide(&r, &cx())), "signature_invalid");
+    let r = signed(get.with_header("X-API-Key", API_KEY), ed_key(), "api");
+    let d = v.decide(&r, &cx());
+    assert_eq!(code(&d), "signature_invalid");
+    assert!(d.message.contains("no signing key"), "{}", d.message);
 }
 
 #[test]

@@ -87,7 +87,10 @@ fn invalid_keysets_report_every_error_with_its_path() {
 #[test]
 fn request_decisions_match_the_vectors() {
     let mut count = 0;
-    for path in files("requests", "") {
+    for path in files("requests", "")
+        .into_iter()
+        .chain(case_files("attacks"))
+    {
         let doc = read_json(&path);
         let ks_path = path.parent().unwrap().join(doc["keyset"].as_str().unwrap());
         let ks = KeySet::from_json(&fs::read(&ks_path).unwrap()).unwrap();
@@ -108,7 +111,32 @@ fn request_decisions_match_the_vectors() {
             count += 1;
         }
     }
-    assert!(count >= 40, "only {count} cases ran");
+    assert!(count >= 140, "only {count} cases ran");
+}
+
+/// The files of `dir` that hold request cases (not the key sets beside them).
+fn case_files(dir: &str) -> Vec<PathBuf> {
+    files(dir, "")
+        .into_iter()
+        .filter(|p| read_json(p).get("cases").is_some())
+        .collect()
+}
+
+#[test]
+fn attack_vectors_note_what_they_model() {
+    let mut count = 0;
+    for path in case_files("attacks") {
+        for case in read_json(&path)["cases"].as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            assert!(
+                case["models"].as_str().is_some_and(|m| m.len() > 10),
+                "{}: {name} says nothing of what it models",
+                path.display()
+            );
+            count += 1;
+        }
+    }
+    assert!(count >= 60, "only {count} attack cases");
 }
 
 #[test]

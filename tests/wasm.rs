@@ -37,6 +37,26 @@ const REQUEST_VECTORS: &[(&str, &str, &str)] = &[
         include_str!("vectors/requests/serve_stale.json"),
         include_str!("vectors/keysets/valid_serve_stale.json"),
     ),
+    (
+        "attacks/demo.json",
+        include_str!("vectors/attacks/demo.json"),
+        include_str!("../demo/keyset.json"),
+    ),
+    (
+        "attacks/routes.json",
+        include_str!("vectors/attacks/routes.json"),
+        include_str!("vectors/attacks/keyset.json"),
+    ),
+    (
+        "attacks/exact_paths.json",
+        include_str!("vectors/attacks/exact_paths.json"),
+        include_str!("vectors/attacks/keyset_exact_paths.json"),
+    ),
+    (
+        "attacks/probing.json",
+        include_str!("vectors/attacks/probing.json"),
+        include_str!("vectors/attacks/keyset.json"),
+    ),
 ];
 
 const INVALID_KEYSETS: &[(&str, &str)] = &[
@@ -80,7 +100,7 @@ fn request_vectors_decide_as_expected_on_wasm() {
             count += 1;
         }
     }
-    assert!(count >= 40, "only {count} cases ran");
+    assert!(count >= 140, "only {count} cases ran");
 }
 
 #[wasm_bindgen_test]

@@ -38,7 +38,7 @@ fn rfc9421_b25_b26_verify_in_wasm() {
     let secret = std_b64(keys["test-shared-secret"].as_str().unwrap());
     let ks = json!({
         "keygate": 1, "revision": 1,
-        "policy": {"required_components": [], "require_content_digest": false},
+        "policy": {"required_components": ["@authority"], "require_content_digest": false},
         "keys": [
             {"id": "test-shared-secret", "signing": {"alg": "hmac-sha256", "secret": b64url(&secret)}},
             {"id": "test-key-ed25519", "signing": {"alg": "ed25519", "jwk": {"kty": "OKP", "crv": "Ed25519", "x": keys["test-key-ed25519"]["x"]}}}

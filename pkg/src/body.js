@@ -6,7 +6,7 @@
 // body is hashed only for a validly signed request and keygate never holds it. It reads a
 // clone (a tee), so the caller's body stays unread: a gateway can still forward it.
 
-import { wasm } from '#wasm';
+import { wasm } from './wasm/facade.js';
 import { KeygateError, callWasm, describe } from './errors.js';
 
 const { WasmBodyHasher } = wasm;

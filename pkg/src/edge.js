@@ -5,6 +5,7 @@ import { Keygate, publisherKeysText } from './keygate.js';
 import { checkKeySet } from './keys.js';
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { checkNonceStore } from './request.js';
+import { WIRE_STATUS, errorResponse } from './wire.js';
 
 const DEFAULT_REFRESH_SECONDS = 30;
 
@@ -93,6 +94,7 @@ function seconds(refresh, env) {
 export class KeySetSource {
   #opts;
   #gate = null;
+  #fault = null;
   #lastText = null;
   #checkedAt = -Infinity;
   #pending = null;
@@ -138,6 +140,7 @@ export class KeySetSource {
     }
     if (input === undefined || input === null) {
       if (this.#gate) this.log('keyset_missing', { message: 'the key set source is empty; keeping the set in use' });
+      else this.#fault = null;
       return;
     }
     const text = keySetText(input);
@@ -161,16 +164,29 @@ export class KeySetSource {
       const { onWarning } = this.#opts;
       this.#gate = await Keygate.load(input, { publisherKeys: this.publisherKeys(env), onWarning });
       this.log('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys, origin });
+      this.#fault = null;
       return { changed: true, revision: this.#gate.revision };
     } catch (e) {
+      const fault = configurationFault(e, this.publisherKeys(env));
+      if (!this.#gate) this.#fault = fault;
       this.log('keyset_rejected', {
         code: e?.code ?? 'ERR_UNKNOWN',
         message: String(e?.message ?? e),
+        ...(fault ? { hint: fault } : {}),
         current_revision: this.#gate?.revision ?? null,
         origin,
       });
       throw e;
     }
+  }
+
+  /**
+   * Why no set could be loaded, when the cause is this edge's configuration rather than the
+   * set (a signed envelope with no publisher keys to check it, unreadable publisher keys), else
+   * null. It names no data of the set, so it may be told to clients in the 503.
+   */
+  get fault() {
+    return this.#gate ? null : this.#fault;
   }
 
   /**
@@ -218,16 +234,20 @@ export function logDecision(opts, decision, method, clientIp) {
   });
 }
 
-/** The JSON error response: `{"error": "<code>", "message": "..."}` plus the decision's headers. */
-export function errorResponse(status, error, message, headers = {}) {
-  return new Response(JSON.stringify({ error, message }), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-  });
+const PUBLISHER_KEYS_WHERE = 'KEYGATE_PUBLISHER_KEYS on the gateway, the publisherKeys option in code';
+
+/** A configuration fault behind a refused key set (see KeySetSource#fault), or null. */
+function configurationFault(e, publisherKeys) {
+  if (e?.code !== 'ERR_INVALID_OPTIONS') return null;
+  return publisherKeys === undefined
+    ? `the key set is a signed envelope, but no publisher keys are configured to verify it: set the publisher's public key (${PUBLISHER_KEYS_WHERE})`
+    : `the configured publisher keys cannot be read (${PUBLISHER_KEYS_WHERE}); see the log`;
 }
 
-export function unavailable() {
-  return errorResponse(503, 'keyset_unavailable', 'no valid key set is loaded; requests are refused until one is');
+/** 503 keyset_unavailable; with the source's configuration fault in the message when it has one. */
+export function unavailable(source) {
+  const fault = source?.fault;
+  return errorResponse('keyset_unavailable', `no valid key set is loaded; requests are refused until one is${fault ? `: ${fault}` : ''}`);
 }
 
 /**
@@ -243,16 +263,16 @@ export async function decide(gate, request, clientIp, nonceStore) {
     return { decision: await gate.verify(request, options), clientIp };
   } catch (e) {
     if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore);
-    const refusal = (status, reason, message) =>
-      Object.freeze({ allowed: false, status, reason, message, headers: Object.freeze({}) });
+    const refusal = (reason, message) =>
+      Object.freeze({ allowed: false, status: WIRE_STATUS[reason], reason, message, headers: Object.freeze({}) });
     if (e?.code === 'ERR_REQUEST_INVALID') {
-      return { decision: refusal(400, 'malformed_request', e.message), clientIp };
+      return { decision: refusal('malformed_request', e.message), clientIp };
     }
     // The cause of anything else (a nonce store's connection string, a trap) stays in the
     // server's log; the client is told only that the verifier could not decide.
     console.error(JSON.stringify({ event: 'keygate.verifier_error', code: e?.code ?? null, message: String(e?.message ?? e) }));
     return {
-      decision: refusal(503, 'verifier_unavailable', 'the request could not be verified right now; try again'),
+      decision: refusal('verifier_unavailable', 'the request could not be verified right now; try again'),
       clientIp,
     };
   }

@@ -2,7 +2,7 @@
 // Decision); an error means the input could not be processed at all. Every call into the
 // wasm module goes through callWasm, which also recovers from a trap (see below).
 
-import { wasm } from '#wasm';
+import { wasm, wasmReady } from './wasm/facade.js';
 
 const { resetWasm } = wasm;
 
@@ -18,6 +18,8 @@ export const ERROR_CODES = Object.freeze([
   'ERR_SIGN_FAILED',
   'ERR_NONCE_STORE',
   'ERR_INTERNAL',
+  'ERR_WASM_NOT_INITIALIZED',
+  'ERR_WASM_INIT_FAILED',
 ]);
 
 const KNOWN = new Set(ERROR_CODES);
@@ -92,6 +94,13 @@ function recover(cause) {
  * KeygateError, and a trap into `ERR_INTERNAL` after re-instantiating the module.
  */
 export function callWasm(fn) {
+  if (!wasmReady()) {
+    throw new KeygateError(
+      'ERR_WASM_NOT_INITIALIZED',
+      "the wasm module is not instantiated yet: with 'keygate/init', await initWasm(source) first " +
+        "(from 'keygate' this means a bundler left out its loader, which package.json \"sideEffects\" lists)",
+    );
+  }
   try {
     return fn();
   } catch (thrown) {

@@ -1,6 +1,8 @@
-// keygate/gateway: the ready gateway Worker (KV `KEYGATE_KV` key `keyset`, else the
-// KEYGATE_KEYSET var; echo mode, or a proxy to ORIGIN_URL; GET/PUT of signed key sets at
-// /.well-known/keygate/keyset when KEYGATE_PUBLISHER_KEYS is set).
+// keygate/gateway — deprecated: the 0.1 gateway Worker (KV `KEYGATE_KV` key `keyset`, else the
+// KEYGATE_KEYSET var; echo mode, or forwarding to ORIGIN_URL; GET/PUT of signed key sets at
+// /.well-known/keygate/keyset when KEYGATE_PUBLISHER_KEYS is set). Kept for Workers that
+// re-export it; build your own with withKeygate (keygate/worker) or deploy the gateway
+// application (docs/deployment.md).
 import type { KeygateWorker, WaitUntilContext } from './worker.js';
 
 export interface GatewayEnv {
@@ -13,5 +15,6 @@ export interface GatewayEnv {
   KEYGATE_PUBLISHER_KEYS?: string;
 }
 
-declare const gateway: KeygateWorker<GatewayEnv, WaitUntilContext>;
+/** @deprecated Build your Worker with `withKeygate` (keygate/worker), or deploy the gateway application. */
+declare const gateway: Pick<KeygateWorker<GatewayEnv, WaitUntilContext>, 'fetch'>;
 export default gateway;

@@ -1,119 +1,39 @@
-// The ready gateway Worker (wrangler.toml `main`), built from withKeygate.
+// keygate/gateway — DEPRECATED, kept so that 0.1 Workers written as
+// `export { default } from 'keygate/gateway'` keep working. The gateway application now lives
+// outside the package (the repository's `gateway/`, docs/deployment.md); this module is the
+// 0.1 behaviour composed from the same public exports any Worker can use:
 //
-// Key set: KV binding KEYGATE_KV, key `keyset`, when present; else the KEYGATE_KEYSET var;
-// else every request gets 503 keyset_unavailable. When KEYGATE_PUBLISHER_KEYS is set, the
-// set must be a JWS envelope signed by one of those keys. There is deliberately no built-in fallback:
-// the demo set reaches `wrangler dev` only through the gitignored .dev.vars (`make dev`).
+//   key set: KV binding KEYGATE_KV, key `keyset`, else the KEYGATE_KEYSET var (none: 503);
+//            KEYGATE_PUBLISHER_KEYS pins publisher keys (then only signed envelopes load);
+//   /.well-known/keygate/keyset: worker.keySetEndpoint (GET; PUT stored in KEYGATE_KV);
+//   allowed requests: echoed, or forwarded to ORIGIN_URL (forwardToOrigin).
 //
-// Allowed requests: with no ORIGIN_URL, an echo of the identity; else proxied to ORIGIN_URL
-// with client-sent X-Keygate-* headers removed and X-Keygate-Key-Id / X-Keygate-Scopes added.
-//
-// /.well-known/keygate/keyset: GET shows the set in use (revision, issue time, payload
-// digest, key count); PUT takes a signed envelope when KEYGATE_PUBLISHER_KEYS is set and
-// stores it in KV after it verified and moved the revision forward (push.js).
+// New features (the route table, origin authentication, ...) are added to the application only.
 
-import { keygateWorker } from './worker.js';
-import { errorResponse } from './edge.js';
-
-async function keySetFromEnv(env) {
-  if (env.KEYGATE_KV) {
-    const stored = await env.KEYGATE_KV.get('keyset');
-    if (stored !== null) return stored;
-  }
-  return env.KEYGATE_KEYSET ?? null;
-}
+import { KEYSET_PATH, forwardToOrigin, withKeygate } from './worker.js';
 
 function echo(request, decision) {
-  return Response.json(
-    {
-      allowed: true,
-      key_id: decision.keyId,
-      scopes: decision.scopes,
-      method: request.method,
-      path: new URL(request.url).pathname,
-    },
-    { headers: { 'cache-control': 'no-store' } },
-  );
+  const path = decision.path ?? new URL(request.url).pathname;
+  const body = { allowed: true, key_id: decision.keyId, scopes: decision.scopes, method: request.method, path };
+  return Response.json(body, { headers: { 'cache-control': 'no-store' } });
 }
 
-function originUrl(origin, requestUrl) {
-  const base = new URL(origin);
-  const url = new URL(requestUrl);
-  const target = new URL(base);
-  target.pathname = base.pathname.replace(/\/$/, '') + url.pathname;
-  target.search = url.search;
-  return target;
-}
-
-async function proxy(request, origin, decision) {
-  let target;
-  try {
-    target = originUrl(origin, request.url);
-  } catch {
-    return errorResponse(502, 'origin_misconfigured', 'ORIGIN_URL is not an absolute URL');
-  }
-  const headers = new Headers();
-  for (const [name, value] of request.headers) {
-    if (!name.startsWith('x-keygate-')) headers.append(name, value);
-  }
-  if (decision.keyId) headers.set('X-Keygate-Key-Id', decision.keyId);
-  headers.set('X-Keygate-Scopes', decision.scopes.join(' '));
-  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
-  try {
-    return await fetch(target, {
-      method: request.method,
-      headers,
-      body: hasBody ? request.body : undefined,
-      redirect: 'manual',
-    });
-  } catch (e) {
-    console.error(JSON.stringify({ event: 'keygate.origin_error', message: String(e?.message ?? e) }));
-    return errorResponse(502, 'origin_unreachable', 'the origin could not be reached');
-  }
-}
-
-/**
- * Where an accepted push is stored: KV, read by every isolate on its next refresh. The body
- * bound is KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB.
- */
-function pushTarget(env) {
-  const kv = env.KEYGATE_KV;
-  if (!kv) return null;
-  return { store: (envelope) => kv.put('keyset', envelope), maxBytes: env.KEYSET_MAX_BYTES };
-}
-
-/**
- * `make dev` only: the demo page's starting key set and the DEMO publisher key, handed over in
- * the KEYGATE_DEMO var that scripts/dev-vars.mjs writes to the gitignored .dev.vars. A
- * deployed gateway has no such var and answers 404, so the demo files are never served in
- * production (they are not static assets either).
- */
-const DEMO_PATH = '/.well-known/keygate/demo';
-
-function demoFiles(request, env) {
-  if (!env.KEYGATE_DEMO) return errorResponse(404, 'not_found', 'the demo files exist only under `make dev`');
-  if (request.method !== 'GET') return errorResponse(405, 'method_not_allowed', 'use GET');
-  return new Response(env.KEYGATE_DEMO, {
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-  });
-}
-
-const gateway = keygateWorker(
-  'gateway',
+const worker = withKeygate(
   (request, env, _ctx, decision) =>
-    env.ORIGIN_URL ? proxy(request, env.ORIGIN_URL, decision) : echo(request, decision),
+    env.ORIGIN_URL ? forwardToOrigin(request, decision, env.ORIGIN_URL) : echo(request, decision),
   {
-    keySet: keySetFromEnv,
-    // With publisher keys pinned, only signed envelopes load (from KV, the var and pushes).
+    keySet: async (env) => (env.KEYGATE_KV ? await env.KEYGATE_KV.get('keyset') : null) ?? env.KEYGATE_KEYSET ?? null,
     publisherKeys: (env) => env.KEYGATE_PUBLISHER_KEYS || undefined,
     refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? 30,
+    push: (env) =>
+      env.KEYGATE_KV ? { store: (envelope) => env.KEYGATE_KV.put('keyset', envelope), maxBytes: env.KEYSET_MAX_BYTES } : null,
   },
-  pushTarget,
 );
 
+/** @deprecated Build your own Worker with withKeygate, or deploy the gateway application. */
 export default {
   fetch(request, env, ctx) {
-    if (new URL(request.url).pathname === DEMO_PATH) return demoFiles(request, env);
-    return gateway.fetch(request, env, ctx);
+    if (new URL(request.url).pathname === KEYSET_PATH) return worker.keySetEndpoint(request, env, ctx);
+    return worker.fetch(request, env, ctx);
   },
 };

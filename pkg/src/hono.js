@@ -7,7 +7,9 @@
 // an allowed request continues with the decision at `c.get('keygate')`. The client address
 // comes from `options.clientIp(c)` when given, else from CF-Connecting-IP.
 
-import { KeySetSource, checkEdgeOptions, decide, errorResponse, logDecision, unavailable } from './edge.js';
+import '#wasm'; // instantiates the wasm module at import (see index.js)
+import { KeySetSource, checkEdgeOptions, decide, logDecision, unavailable } from './edge.js';
+import { refusalResponse } from './wire.js';
 
 function executionWaitUntil(c) {
   try {
@@ -25,12 +27,10 @@ export function keygate(options) {
 
   return async function keygateMiddleware(c, next) {
     const gate = await source.get(c.env, executionWaitUntil(c));
-    if (!gate) return unavailable();
+    if (!gate) return unavailable(source);
     const { decision, clientIp } = await decide(gate, c.req.raw, clientIpOf(c) ?? undefined, opts.nonceStore(c.env));
     logDecision(opts, decision, c.req.method, clientIp);
-    if (!decision.allowed) {
-      return errorResponse(decision.status, decision.reason, decision.message, decision.headers);
-    }
+    if (!decision.allowed) return refusalResponse(decision);
     c.set('keygate', decision);
     await next();
   };

@@ -17,7 +17,11 @@ export type KeygateErrorCode =
   /** The `nonceStore` threw or did not resolve to a boolean: the request is not decided. */
   | 'ERR_NONCE_STORE'
   /** The wasm module trapped; it was re-instantiated with the last good key set. */
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  /** `keygate/init` only: a call before `initWasm` resolved. */
+  | 'ERR_WASM_NOT_INITIALIZED'
+  /** `keygate/init` only: `initWasm` could not fetch, compile or instantiate the module. */
+  | 'ERR_WASM_INIT_FAILED';
 
 /** The wire codes of a refused key set push (docs/reasons.md), with their HTTP status. */
 export type KeySetErrorWireCode =
@@ -62,6 +66,7 @@ export declare class KeygateError extends Error {
 /** The documented reason codes of this release (docs/reasons.md). */
 export type ReasonCode =
   | 'malformed_request'
+  | 'ambiguous_path'
   | 'missing_credentials'
   | 'malformed_credentials'
   | 'unknown_key'
@@ -97,6 +102,11 @@ export interface AllowedDecision {
   readonly scopes: readonly string[];
   /** The route pattern that matched, when one did. */
   readonly route?: string;
+  /**
+   * The request path as judged, in canonical form (`/v1/orders/7`): forward this spelling to
+   * the origin (with the original query) so it acts on the path that was decided on.
+   */
+  readonly path?: string;
 }
 
 export interface RefusedDecision {
@@ -109,6 +119,8 @@ export interface RefusedDecision {
   /** The identified key, when known. */
   readonly keyId?: string;
   readonly route?: string;
+  /** The request path as judged; absent when the path itself was refused (`ambiguous_path`). */
+  readonly path?: string;
   /** Headers to send with the refusal (`WWW-Authenticate` on 401s). */
   readonly headers: Readonly<Record<string, string>>;
 }

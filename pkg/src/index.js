@@ -1,7 +1,8 @@
 // keygate: verify API keys and request signatures against a pushed key set, in Workers, Node
-// and browsers. The wasm module initialises itself when this package is imported (see ./wasm/).
+// and browsers. The wasm module is instantiated when this package is imported: `#wasm`
+// resolves, by runtime, to one of ./wasm/{workerd,node,browser}.js (package.json "imports",
+// kept in bundles by its "sideEffects" list). keygate/init is the same API without that step.
 
-export { Keygate } from './keygate.js';
-export { KeygateError, ERROR_CODES } from './errors.js';
-export { generateApiKey, hashApiKey, checkKeySet } from './keys.js';
-export { signRequest, createSignature, generateSigningKey, signKeySet } from './sign.js';
+import '#wasm';
+
+export * from './api.js';

@@ -1,6 +1,6 @@
 // Keygate: a verifier holding one key set, backed by the wasm module.
 
-import { wasm } from '#wasm';
+import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
 import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request.js';
 import { bodySource, discard, hashBody, isSigned, openBody } from './body.js';

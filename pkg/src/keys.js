@@ -1,6 +1,6 @@
 // API keys: generation (the secret is returned once), digests, and key set checks.
 
-import { wasm } from '#wasm';
+import { wasm } from './wasm/facade.js';
 import { callWasm, describe, invalidOptions } from './errors.js';
 import { keySetText } from './request.js';
 

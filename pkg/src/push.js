@@ -1,4 +1,5 @@
-// The key set endpoint of the gateway: `/.well-known/keygate/keyset`.
+// The key set endpoint of a Worker built with withKeygate (the gateway mounts it at
+// `/.well-known/keygate/keyset`).
 //
 //   GET  → 200 {"revision", "issued_at", "payload_sha256", "keys"} (never a secret or a
 //          digest of one), or 503 keyset_unavailable when no set is loaded.
@@ -12,7 +13,8 @@
 // stored (Workers KV), from where every other isolate picks it up on its next refresh.
 
 import { KeygateError } from './errors.js';
-import { errorResponse, unavailable } from './edge.js';
+import { unavailable } from './edge.js';
+import { errorResponse, jsonResponse } from './wire.js';
 
 export const KEYSET_PATH = '/.well-known/keygate/keyset';
 
@@ -28,18 +30,8 @@ export function pushBound(value) {
   return value !== undefined && Number.isInteger(n) && n > 0 && n <= MAX_PUSH_BYTES_LIMIT ? n : MAX_PUSH_BYTES;
 }
 
-const NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
-
-function json(status, body, headers = {}) {
-  return new Response(JSON.stringify(body), { status, headers: { ...NO_STORE, ...headers } });
-}
-
 function tooLarge(max) {
-  return json(413, {
-    error: 'payload_too_large',
-    message: `a key set push may carry at most ${max} bytes`,
-    max_bytes: max,
-  });
+  return errorResponse('payload_too_large', `a key set push may carry at most ${max} bytes`, { fields: { max_bytes: max } });
 }
 
 /** The body's bytes, or null once it grows past `max` (the rest is not read). */
@@ -75,32 +67,32 @@ function refused(e) {
     // Not a refusal of the envelope (a configuration fault, a trap): fail with a code, and
     // keep the cause in the server's log rather than in the answer.
     console.error(JSON.stringify({ event: 'keygate.push_error', code: e?.code ?? null, message: String(e?.message ?? e) }));
-    return json(500, { error: 'internal_error', message: 'the key set could not be applied; see the gateway log' });
+    return errorResponse('internal_error', 'the key set could not be applied; see the gateway log');
   }
-  const body = { error: e.error, message: e.message };
-  if (e.error === 'keyset_invalid') body.errors = e.errors.map((x) => ({ path: x.path, message: x.message }));
-  if (e.error === 'keyset_rollback') body.current_revision = e.currentRevision;
-  return json(e.status, body);
+  const fields = {};
+  if (e.error === 'keyset_invalid') fields.errors = e.errors.map((x) => ({ path: x.path, message: x.message }));
+  if (e.error === 'keyset_rollback') fields.current_revision = e.currentRevision;
+  return errorResponse(e.error, e.message, { fields });
 }
 
 /**
- * Answers a request to KEYSET_PATH. `pushTarget(env)` returns `{ store, maxBytes? }` (`store`
- * keeps an accepted envelope, as text, for the other isolates), or null: pushes disabled.
+ * Answers a request to KEYSET_PATH (public as `worker.keySetEndpoint`, keygate/worker).
+ * `pushTarget(env)` returns `{ store, maxBytes? }` (`store` keeps an accepted envelope, as
+ * text, for the other isolates), or null: pushes disabled.
  */
 export async function keySetEndpoint(request, env, waitUntil, source, pushTarget) {
   if (request.method === 'GET' || request.method === 'HEAD') {
     const gate = await source.get(env, waitUntil);
-    if (!gate) return unavailable();
+    if (!gate) return unavailable(source);
     const { revision, issuedAt, payloadSha256, keys } = gate.info;
-    return json(200, { revision, issued_at: issuedAt, payload_sha256: payloadSha256, keys });
+    return jsonResponse(200, { revision, issued_at: issuedAt, payload_sha256: payloadSha256, keys });
   }
   if (request.method !== 'PUT') {
-    return errorResponse(405, 'method_not_allowed', `${KEYSET_PATH} takes GET or PUT`, { allow: 'GET, HEAD, PUT' });
+    return errorResponse('method_not_allowed', `${KEYSET_PATH} takes GET or PUT`, { headers: { allow: 'GET, HEAD, PUT' } });
   }
   const target = source.publisherKeys(env) ? pushTarget(env) : null;
   if (!target) {
     return errorResponse(
-      404,
       'not_found',
       'key set pushes are disabled: they need pinned publisher keys (KEYGATE_PUBLISHER_KEYS) and the KEYGATE_KV binding',
     );
@@ -119,10 +111,9 @@ export async function keySetEndpoint(request, env, waitUntil, source, pushTarget
   } catch (e) {
     source.log('keyset_store_failed', { revision: result.revision, message: String(e?.message ?? e) });
     return errorResponse(
-      503,
       'keyset_store_failed',
       `revision ${result.revision} is in use here but could not be stored for the other isolates; push it again`,
     );
   }
-  return json(200, { revision: result.revision, keys: result.keys });
+  return jsonResponse(200, { revision: result.revision, keys: result.keys });
 }

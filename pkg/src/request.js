@@ -133,6 +133,7 @@ export function toDecision(w) {
   if (w.allowed) {
     const d = { allowed: true, status: w.status, keyId: w.key_id ?? null, scopes: Object.freeze([...w.scopes]) };
     if (w.route != null) d.route = w.route;
+    if (w.path != null) d.path = w.path;
     return Object.freeze(d);
   }
   const headers = {};
@@ -142,6 +143,7 @@ export function toDecision(w) {
   const d = { allowed: false, status: w.status, reason: w.reason, message: w.message };
   if (w.key_id != null) d.keyId = w.key_id;
   if (w.route != null) d.route = w.route;
+  if (w.path != null) d.path = w.path;
   d.headers = Object.freeze(headers);
   return Object.freeze(d);
 }

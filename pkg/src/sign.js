@@ -3,7 +3,7 @@
 // (extractable or not) never enters wasm: the signature base is built there and signed with
 // crypto.subtle.
 
-import { wasm } from '#wasm';
+import { wasm } from './wasm/facade.js';
 import { KeygateError, base64, base64url, callWasm, describe, invalidOptions } from './errors.js';
 import { checkRequest, headerPairs, keySetText, millis } from './request.js';
 import { bodyBytes } from './body.js';

@@ -17,7 +17,38 @@ export type KeygateHandler<Env, Ctx> = (
 ) => Response | Promise<Response>;
 
 export interface KeygateWorker<Env, Ctx> {
+  /** Decides the request; a refusal is answered here, an allowed request reaches the handler. */
   fetch(request: Request, env: Env, ctx: Ctx): Promise<Response>;
+  /**
+   * The key set endpoint for this Worker's key set, wherever you route it (usually
+   * `KEYSET_PATH`): GET/HEAD → 200 `{revision, issued_at, payload_sha256, keys}` (503
+   * `keyset_unavailable` when none is loaded); PUT → a signed envelope, applied and stored
+   * through `options.push` (404 `not_found` unless publisher keys are pinned and `push` gives
+   * a target; refusals: docs/deployment.md); other methods → 405. No API key is checked: a
+   * push is authenticated by its publisher signature.
+   */
+  keySetEndpoint(request: Request, env: Env, ctx: Ctx): Promise<Response>;
+}
+
+/** Where an accepted key set push is kept for the other isolates (e.g. Workers KV). */
+export interface PushTarget<Env> {
+  /** Stores the accepted envelope (JSON text). A rejection answers 503 `keyset_store_failed`. */
+  store(envelope: string, env: Env): unknown;
+  /**
+   * The largest push body accepted, in bytes: default `MAX_PUSH_BYTES` (16 MiB), at most
+   * `MAX_PUSH_BYTES_LIMIT` (24 MiB). A fixed `push` object must give an integer in that range
+   * (checked at creation); from `push(env)` a string is accepted too (an environment variable)
+   * and anything out of range means the default.
+   */
+  maxBytes?: number | string | undefined;
+}
+
+export interface WorkerOptions<Env> extends EdgeOptions<Env> {
+  /**
+   * Enables `PUT` on `keySetEndpoint` (with `publisherKeys` pinned): a target, or a function of
+   * env returning one (null/undefined: pushes disabled in that environment).
+   */
+  push?: PushTarget<Env> | ((env: Env) => PushTarget<Env> | null | undefined);
 }
 
 /**
@@ -26,8 +57,66 @@ export interface KeygateWorker<Env, Ctx> {
  */
 export declare function withKeygate<Env = unknown, Ctx extends WaitUntilContext = WaitUntilContext>(
   handler: KeygateHandler<Env, Ctx>,
-  options: EdgeOptions<Env>,
+  options: WorkerOptions<Env>,
 ): KeygateWorker<Env, Ctx>;
+
+/** `/.well-known/keygate/keyset`: where the gateway mounts `keySetEndpoint`. */
+export declare const KEYSET_PATH: '/.well-known/keygate/keyset';
+/** The default push body bound: 16 MiB. */
+export declare const MAX_PUSH_BYTES: number;
+/** The highest push body bound that may be configured: 24 MiB (a Workers KV value holds 25 MiB). */
+export declare const MAX_PUSH_BYTES_LIMIT: number;
+
+/** Every error code a keygate edge answers with itself (docs/reasons.md). */
+export type WireErrorCode =
+  | 'envelope_invalid'
+  | 'envelope_signature_invalid'
+  | 'keyset_invalid'
+  | 'keyset_rollback'
+  | 'malformed_request'
+  | 'keyset_unavailable'
+  | 'verifier_unavailable'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'payload_too_large'
+  | 'keyset_store_failed'
+  | 'internal_error'
+  | 'origin_misconfigured'
+  | 'origin_unreachable';
+
+/** The HTTP status of every wire error code: the one table the middleware and the gateway use. */
+export declare const WIRE_STATUS: Readonly<Record<WireErrorCode, number>>;
+
+/**
+ * The error response of a wire code: its status from WIRE_STATUS, body
+ * `{"error": code, "message", ...fields}`, `cache-control: no-store`, plus `headers`.
+ */
+export declare function errorResponse(
+  code: WireErrorCode,
+  message: string,
+  options?: { headers?: Record<string, string>; fields?: Record<string, unknown> },
+): Response;
+
+export interface ForwardOptions {
+  /** Set on the forwarded request after the identity headers, e.g. a secret the origin checks. */
+  headers?: Record<string, string> | Headers;
+  /** Sends the request instead of the global fetch, e.g. an mTLS certificate binding's `fetch`. */
+  fetch?: (input: URL, init: RequestInit) => Promise<Response>;
+}
+
+/**
+ * Forwards an allowed request to `origin` (absolute URL; its path is a prefix of the request's):
+ * the path as the decision judged it (`decision.path`, canonical) with the request's query, so
+ * the origin acts on the path that was decided on; method, headers and body kept, the client's `X-Keygate-*` headers removed, `X-Keygate-Key-Id`
+ * and `X-Keygate-Scopes` set from the decision, then `options.headers`. Redirects are returned,
+ * not followed. 502 `origin_misconfigured` / `origin_unreachable` when it cannot be forwarded.
+ */
+export declare function forwardToOrigin(
+  request: Request,
+  decision: AllowedDecision,
+  origin: string | URL,
+  options?: ForwardOptions,
+): Promise<Response>;
 
 /** The decision of a request that withKeygate let through. */
 export declare function getDecision(request: Request): AllowedDecision | undefined;

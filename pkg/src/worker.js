@@ -8,10 +8,20 @@
 // `{"error", "message"}`, WWW-Authenticate on 401s); an allowed request reaches the handler
 // with its decision as the fourth argument (and through `getDecision(request)`). Every
 // decision is logged as one JSON line. The client address comes from CF-Connecting-IP.
+//
+// The returned Worker also answers the key set endpoint for the same key set:
+// `worker.keySetEndpoint(request, env, ctx)` (GET: the set in use; PUT: a signed push, stored
+// through `options.push`). Mount it where you route, usually at KEYSET_PATH.
 
-import { KeygateError } from './errors.js';
-import { KeySetSource, checkEdgeOptions, decide, errorResponse, logDecision, unavailable } from './edge.js';
-import { KEYSET_PATH, keySetEndpoint } from './push.js';
+import '#wasm'; // instantiates the wasm module at import (see index.js)
+import { KeygateError, describe, invalidOptions } from './errors.js';
+import { KeySetSource, checkEdgeOptions, decide, logDecision, unavailable } from './edge.js';
+import { MAX_PUSH_BYTES_LIMIT, keySetEndpoint } from './push.js';
+import { refusalResponse } from './wire.js';
+
+export { KEYSET_PATH, MAX_PUSH_BYTES, MAX_PUSH_BYTES_LIMIT } from './push.js';
+export { WIRE_STATUS, errorResponse } from './wire.js';
+export { forwardToOrigin } from './forward.js';
 
 const decisions = new WeakMap();
 
@@ -20,38 +30,78 @@ export function getDecision(request) {
   return decisions.get(request);
 }
 
-export function withKeygate(handler, options) {
-  return keygateWorker('withKeygate', handler, options);
+/** A `{ store, maxBytes }` push target, checked; `where` names it in errors. */
+function checkTarget(target, where) {
+  if (target === null || typeof target !== 'object') {
+    throw invalidOptions(`${where} must be an object { store(envelope, env), maxBytes? }, got ${describe(target)}`);
+  }
+  for (const k of Object.keys(target)) {
+    if (k !== 'store' && k !== 'maxBytes') throw invalidOptions(`${where}: unknown member ${JSON.stringify(k)}`);
+  }
+  if (typeof target.store !== 'function') throw invalidOptions(`${where}.store must be a function (envelope, env)`);
+  return target;
 }
 
 /**
- * withKeygate, plus (for the ready gateway) the key set endpoint at KEYSET_PATH when
- * `pushTarget` is given: a function of env returning `{ store(envelopeText), maxBytes? }`,
- * or null (pushes disabled).
+ * `options.push` as the endpoint's `pushTarget(env)`: `{ store(text), maxBytes }` or null
+ * (pushes disabled). A fixed object is checked now; a function of env when it is called.
  */
-export function keygateWorker(where, handler, options, pushTarget) {
-  if (typeof handler !== 'function') {
-    throw new KeygateError('ERR_INVALID_OPTIONS', `${where}: handler must be a function (request, env, ctx, decision)`);
+function pushTargetOf(push) {
+  if (push === undefined || push === null) return () => null;
+  if (typeof push === 'function') {
+    return (env) => {
+      const t = push(env);
+      if (t === undefined || t === null) return null;
+      checkTarget(t, 'withKeygate: options.push(env)');
+      return { store: (text) => t.store(text, env), maxBytes: t.maxBytes };
+    };
   }
-  const opts = checkEdgeOptions(where, options);
+  const t = checkTarget(push, 'withKeygate: options.push');
+  const { maxBytes } = t;
+  if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes > 0 && maxBytes <= MAX_PUSH_BYTES_LIMIT)) {
+    throw invalidOptions(`withKeygate: options.push.maxBytes must be an integer from 1 to ${MAX_PUSH_BYTES_LIMIT}`);
+  }
+  return (env) => ({ store: (text) => t.store(text, env), maxBytes });
+}
+
+function waitUntilOf(ctx) {
+  return ctx && typeof ctx.waitUntil === 'function' ? (p) => ctx.waitUntil(p) : undefined;
+}
+
+/**
+ * Wraps a fetch handler: `{ fetch, keySetEndpoint }`. Options (those of every keygate
+ * middleware, plus `push`) are checked here, once; the caller's object is not kept.
+ */
+export function withKeygate(handler, options) {
+  if (typeof handler !== 'function') {
+    throw new KeygateError('ERR_INVALID_OPTIONS', `withKeygate: handler must be a function (request, env, ctx, decision)`);
+  }
+  const isObject = options !== null && typeof options === 'object';
+  const { push, ...edgeOptions } = isObject ? options : {};
+  const opts = checkEdgeOptions('withKeygate', isObject ? edgeOptions : options);
+  const pushTarget = pushTargetOf(push);
   const source = new KeySetSource(opts);
 
   return {
     async fetch(request, env, ctx) {
-      const waitUntil = ctx && typeof ctx.waitUntil === 'function' ? (p) => ctx.waitUntil(p) : undefined;
-      if (pushTarget && new URL(request.url).pathname === KEYSET_PATH) {
-        return keySetEndpoint(request, env, waitUntil, source, pushTarget);
-      }
-      const gate = await source.get(env, waitUntil);
-      if (!gate) return unavailable();
+      const gate = await source.get(env, waitUntilOf(ctx));
+      if (!gate) return unavailable(source);
       const header = request.headers.get('cf-connecting-ip') ?? undefined;
       const { decision, clientIp } = await decide(gate, request, header, opts.nonceStore(env));
       logDecision(opts, decision, request.method, clientIp);
-      if (!decision.allowed) {
-        return errorResponse(decision.status, decision.reason, decision.message, decision.headers);
-      }
+      if (!decision.allowed) return refusalResponse(decision);
       decisions.set(request, decision);
       return handler(request, env, ctx, decision);
+    },
+
+    /**
+     * The key set endpoint for this Worker's key set, at whatever path the caller routes to
+     * it: GET/HEAD → the set in use; PUT → a signed push (needs pinned publisher keys and
+     * `options.push`, else 404); other methods → 405. Not decided by an API key: a push is
+     * authenticated by its publisher signature.
+     */
+    keySetEndpoint(request, env, ctx) {
+      return keySetEndpoint(request, env, waitUntilOf(ctx), source, pushTarget);
     },
   };
 }

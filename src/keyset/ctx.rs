@@ -145,27 +145,39 @@ impl Ctx {
         }
     }
 
-    /// Parses CIDR texts (already known to be strings).
-    pub(super) fn cidr_list(
+    /// Parses CIDR texts (already known to be strings), keeping each one's index.
+    pub(super) fn cidr_entries(
         &mut self,
         items: &[(usize, Cow<'_, str>)],
         path: &JsonPath<'_>,
-    ) -> Vec<Cidr> {
+    ) -> Vec<(usize, Cidr)> {
         let mut out = Vec::with_capacity(items.len());
         for (i, s) in items {
             match Cidr::parse(s) {
-                Ok(c) => out.push(c),
+                Ok(c) => out.push((*i, c)),
                 Err(e) => self.err(&path.index(*i), e),
             }
         }
         out
     }
 
-    pub(super) fn cidrs(&mut self, v: Option<&Value>, path: &JsonPath<'_>) -> Vec<Cidr> {
-        let Some(items) = v.and_then(|v| self.strings(v, path)) else {
-            return Vec::new();
-        };
-        self.cidr_list(&items, path)
+    /// Refuses allow entries that lie inside a deny entry (`deny`, read from `deny_at`): the
+    /// deny list is checked first, so they can never admit a client.
+    pub(super) fn covered_allows(
+        &mut self,
+        allow: &[(usize, Cidr)],
+        allow_at: &JsonPath<'_>,
+        deny: &[(usize, Cidr)],
+        deny_at: &str,
+    ) {
+        for (i, a) in allow {
+            if let Some((j, d)) = deny.iter().find(|(_, d)| d.covers(a)) {
+                self.err(
+                    &allow_at.index(*i),
+                    format!("{a} lies inside {deny_at}[{j}] ({d}), which is checked first, so it can never admit a client"),
+                );
+            }
+        }
     }
 
     /// Checks scope texts (already known to be strings); `true` when all are valid.

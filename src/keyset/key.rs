@@ -257,13 +257,16 @@ pub(super) fn finish(
     let allow = f
         .allow_cidrs
         .valid()
-        .map(|v| cx.cidr_list(&v, &path.field("allow_cidrs")))
+        .map(|v| cx.cidr_entries(&v, &path.field("allow_cidrs")))
         .unwrap_or_default();
     let deny = f
         .deny_cidrs
         .valid()
-        .map(|v| cx.cidr_list(&v, &path.field("deny_cidrs")))
+        .map(|v| cx.cidr_entries(&v, &path.field("deny_cidrs")))
         .unwrap_or_default();
+    cx.covered_allows(&allow, &path.field("allow_cidrs"), &deny, "deny_cidrs");
+    let allow: Vec<Cidr> = allow.into_iter().map(|(_, c)| c).collect();
+    let deny: Vec<Cidr> = deny.into_iter().map(|(_, c)| c).collect();
     let name = f.name.valid().map(|s| {
         if s.chars().count() > 256 {
             cx.err(&path.field("name"), "a name is at most 256 characters");

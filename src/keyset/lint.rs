@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use super::{KeySet, KeyStatus, Route};
+use super::{KeySet, KeyStatus, Route, SignaturePolicy};
 use crate::time::UnixTime;
 
 const DAY: i64 = 86_400;
@@ -41,12 +41,37 @@ fn methods_covered(later: &Route, earlier: &Route) -> bool {
     }
 }
 
+/// What the policy's required components leave unbound: the method, the target (`@target-uri`,
+/// or `@authority` with `@path` or `@request-target`), or both.
+fn unbound(sp: &SignaturePolicy) -> Vec<&'static str> {
+    let has = |n: &str| sp.required_components.iter().any(|c| c.name() == n);
+    let mut out = Vec::new();
+    if !has("@method") {
+        out.push("the method (\"@method\")");
+    }
+    if !(has("@target-uri") || has("@authority") && (has("@path") || has("@request-target"))) {
+        out.push("the target (\"@target-uri\", or \"@authority\" with \"@path\")");
+    }
+    out
+}
+
 impl KeySet {
-    /// Warnings about this set at `now`: keys that never expire or live over 90 days, active
-    /// keys expiring within 7 days with no successor, routes shadowed by earlier ones, and
-    /// the wildcard `*` scope.
+    /// Warnings about this set at `now`: signature policies that do not bind the method and
+    /// target, keys that never expire or live over 90 days, active keys expiring within 7 days
+    /// with no successor, routes shadowed by earlier ones, and the wildcard `*` scope.
     pub fn lint(&self, now: UnixTime) -> Vec<Lint> {
         let mut out = Vec::new();
+        let missing = unbound(&self.policy.signature);
+        if !missing.is_empty() {
+            out.push(Lint {
+                code: "signature_unbound",
+                path: "$.policy.required_components".into(),
+                message: format!(
+                    "signatures need not cover {}, so a signed request can be replayed with another one",
+                    missing.join(" or ")
+                ),
+            });
+        }
         for (j, later) in self.routes.iter().enumerate() {
             if let Some(i) = self.routes[..j]
                 .iter()
@@ -238,6 +263,44 @@ mod tests {
             {{"id":"a2","api_key_hash":"{H2}","scopes":["x","y"],"not_before":"2026-11-28T00:00:00Z","expires_at":"2027-02-01T00:00:00Z"}}]}}"#
         );
         assert!(lint(&rotated, "2026-11-29T00:00:00Z").is_empty());
+    }
+
+    #[test]
+    fn signature_policies_must_bind_method_and_target() {
+        let with = |components: &str| {
+            let json = format!(
+                r#"{{"keygate":1,"revision":1,"policy":{{"required_components":{components}}},
+                "keys":[{{"id":"a","api_key_hash":"{H1}","not_before":"2026-11-01T00:00:00Z","expires_at":"2026-12-31T00:00:00Z"}}]}}"#
+            );
+            let ks = KeySet::from_json(json.as_bytes()).unwrap();
+            ks.lint(UnixTime::parse_rfc3339("2026-11-29T00:00:00Z").unwrap())
+                .into_iter()
+                .map(|l| (l.code, l.path, l.message))
+                .collect::<Vec<_>>()
+        };
+        for ok in [
+            r#"["@method","@target-uri"]"#,
+            r#"["@target-uri","@method","content-digest"]"#,
+            r#"["@method","@authority","@path"]"#,
+            r#"["@method","@authority","@request-target"]"#,
+        ] {
+            assert!(with(ok).is_empty(), "{ok}");
+        }
+        for (weak, says) in [
+            (r#"["@target-uri"]"#, "the method"),
+            (r#"["@method","@path"]"#, "the target"),
+            (r#"["@method","@authority"]"#, "the target"),
+            (
+                r#"["content-digest"]"#,
+                "the method (\"@method\") or the target",
+            ),
+        ] {
+            let got = with(weak);
+            assert_eq!(got.len(), 1, "{weak}");
+            assert_eq!(got[0].0, "signature_unbound");
+            assert_eq!(got[0].1, "$.policy.required_components");
+            assert!(got[0].2.contains(says), "{weak}: {}", got[0].2);
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod index;
 mod key;
 mod lint;
 mod parse;
+mod rules;
 mod signing;
 mod sigparse;
 mod stream;
@@ -108,6 +109,30 @@ pub enum StalePolicy {
     ServeStale,
 }
 
+/// How route patterns treat letter case (see `docs/security.md`, "Paths").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PathCase {
+    /// Patterns also match their ASCII case variants, so a rule still applies when the
+    /// origin ignores case (IIS, Express and Spring by default). The default.
+    Insensitive,
+    /// Patterns match only the case they are written in: for origins that are all
+    /// case-sensitive.
+    Sensitive,
+}
+
+/// How route patterns treat a trailing slash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrailingSlash {
+    /// `/a` also matches `/a/` and the reverse, so a rule still applies when the origin
+    /// ignores the trailing slash (Express's non-strict routing, older Spring MVC). The
+    /// default.
+    Optional,
+    /// `/a` and `/a/` are different paths: for origins that all tell them apart.
+    Significant,
+}
+
 /// Key-set wide policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -120,6 +145,10 @@ pub struct Policy {
     pub signature: SignaturePolicy,
     /// What happens past the set's own `expires_at`.
     pub stale_policy: StalePolicy,
+    /// Whether route patterns also match other letter cases.
+    pub path_case: PathCase,
+    /// Whether route patterns also match with the trailing slash added or removed.
+    pub trailing_slash: TrailingSlash,
 }
 
 impl Default for Policy {
@@ -129,6 +158,8 @@ impl Default for Policy {
             default_route: DefaultRoute::Authenticate,
             signature: SignaturePolicy::default(),
             stale_policy: StalePolicy::FailClosed,
+            path_case: PathCase::Insensitive,
+            trailing_slash: TrailingSlash::Optional,
         }
     }
 }
@@ -137,7 +168,9 @@ impl Default for Policy {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Route {
-    /// Methods this rule applies to; `None` means all. `GET` also covers `HEAD`.
+    /// Methods this rule applies to; `None` means all. `GET` also covers `HEAD`. (A request
+    /// is read under its method as sent, its standard upper-case spelling and any method
+    /// override it carries; see `docs/security.md`.)
     pub methods: Option<Vec<String>>,
     /// The path pattern.
     pub path: PathPattern,

@@ -1,13 +1,13 @@
 //! Key set validation: JSON in, a [`KeySet`] or every error with its JSON path out.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
-use super::ctx::{Ctx, check_method};
-use super::{
-    DefaultRoute, KeyEntry, KeySet, KeysetError, KeysetErrors, Policy, Route, StalePolicy,
-};
+use super::ctx::Ctx;
+use super::{KeyEntry, KeySet, KeysetError, KeysetErrors, Policy};
+use crate::cidr::Cidr;
 use crate::json::{JsonPath, suggest};
-use crate::route::PathPattern;
 
 /// Revisions stay within JavaScript's exact integer range (2^53 - 1).
 pub const MAX_REVISION: u64 = (1 << 53) - 1;
@@ -21,24 +21,6 @@ const TOP_FIELDS: &[&str] = &[
     "deny_cidrs",
     "routes",
     "keys",
-];
-const POLICY_FIELDS: &[&str] = &[
-    "clock_skew_seconds",
-    "default_route",
-    "stale_policy",
-    "max_signature_age_seconds",
-    "required_components",
-    "require_content_digest",
-    "require_nonce",
-    "signature_tag",
-];
-const ROUTE_FIELDS: &[&str] = &[
-    "methods",
-    "path",
-    "public",
-    "scopes",
-    "require_signature",
-    "required_components",
 ];
 
 pub(super) fn parse(bytes: &[u8]) -> Result<KeySet, KeysetErrors> {
@@ -217,17 +199,23 @@ fn build(
         );
     }
     let policy = match top.get("policy") {
-        Some(v) => parse_policy(cx, v, &root.field("policy")),
+        Some(v) => super::rules::policy(cx, v, &root.field("policy")),
         None => Some(Policy::default()),
     };
-    let deny_cidrs = cx.cidrs(top.get("deny_cidrs"), &root.field("deny_cidrs"));
+    let deny_path = root.field("deny_cidrs");
+    let deny_entries = top
+        .get("deny_cidrs")
+        .and_then(|v| cx.strings(v, &deny_path))
+        .map(|items| cx.cidr_entries(&items, &deny_path))
+        .unwrap_or_default();
+    let deny_cidrs: Vec<Cidr> = deny_entries.iter().map(|(_, c)| *c).collect();
 
     let mut routes = Vec::new();
     if let Some(v) = top.get("routes") {
         let p = root.field("routes");
         if let Some(items) = cx.array(v, &p) {
             for (i, item) in items.iter().enumerate() {
-                if let Some(r) = parse_route(cx, item, &p.index(i)) {
+                if let Some(r) = super::rules::route(cx, item, &p.index(i)) {
                     routes.push(r);
                 }
             }
@@ -246,6 +234,10 @@ fn build(
         );
     }
 
+    if !deny_entries.is_empty() {
+        covered_by_global_deny(cx, &keys, &deny_entries);
+    }
+
     let revision = revision?;
     keys.keys.shrink_to_fit();
     Some(KeySet {
@@ -261,106 +253,29 @@ fn build(
     })
 }
 
-fn parse_policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Policy> {
-    let map = cx.object(v, path, POLICY_FIELDS)?;
-    let mut policy = Policy::default();
-    if let Some(v) = map.get("clock_skew_seconds")
-        && let Some(n) = cx.uint(v, &path.field("clock_skew_seconds"), 0, 3600)
-    {
-        policy.clock_skew_seconds = n as u32;
+/// Key allow entries inside the key set's own deny list can never admit a client. (Keys whose
+/// allow list already has errors are skipped: their entries' indexes are not known.)
+fn covered_by_global_deny(cx: &mut Ctx, keys: &KeysAcc, deny: &[(usize, Cidr)]) {
+    let broken: HashSet<usize> = cx
+        .errors
+        .iter()
+        .filter_map(|e| {
+            let rest = e.path.strip_prefix("$.keys[")?;
+            let (i, rest) = rest.split_once(']')?;
+            rest.starts_with(".allow_cidrs").then(|| i.parse().ok())?
+        })
+        .collect();
+    let keys_path = JsonPath::root();
+    let keys_path = keys_path.field("keys");
+    for (n, key) in keys.keys.iter().enumerate() {
+        let i = keys.doc_index[n] as usize;
+        if key.allow_cidrs.is_empty() || broken.contains(&i) {
+            continue;
+        }
+        let allow: Vec<(usize, Cidr)> = key.allow_cidrs.iter().copied().enumerate().collect();
+        let at = keys_path.index(i);
+        cx.covered_allows(&allow, &at.field("allow_cidrs"), deny, "$.deny_cidrs");
     }
-    if let Some(v) = map.get("default_route") {
-        let p = path.field("default_route");
-        match cx.string(v, &p) {
-            Some("authenticate") => policy.default_route = DefaultRoute::Authenticate,
-            Some("deny") => policy.default_route = DefaultRoute::Deny,
-            Some(other) => cx.err(
-                &p,
-                format!("expected \"authenticate\" or \"deny\", found {other:?}"),
-            ),
-            None => {}
-        }
-    }
-    if let Some(v) = map.get("stale_policy") {
-        let p = path.field("stale_policy");
-        match cx.string(v, &p) {
-            Some("fail_closed") => policy.stale_policy = StalePolicy::FailClosed,
-            Some("serve_stale") => policy.stale_policy = StalePolicy::ServeStale,
-            Some(other) => cx.err(
-                &p,
-                format!("expected \"fail_closed\" or \"serve_stale\", found {other:?}"),
-            ),
-            None => {}
-        }
-    }
-    super::sigparse::policy(cx, map, path, &mut policy.signature);
-    Some(policy)
-}
-
-fn parse_route(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Route> {
-    let map = cx.object(v, path, ROUTE_FIELDS)?;
-    let methods = match map.get("methods") {
-        None => None,
-        Some(v) => {
-            let p = path.field("methods");
-            let items = cx.array(v, &p)?;
-            if items.is_empty() {
-                cx.err(
-                    &p,
-                    "an empty method list matches nothing; omit the field to match every method",
-                );
-            }
-            let mut ms: Vec<String> = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                let ip = p.index(i);
-                if let Some(m) = cx.string(item, &ip) {
-                    match check_method(m) {
-                        Ok(()) => ms.push(m.to_string()),
-                        Err(e) => cx.err(&ip, e),
-                    }
-                }
-            }
-            Some(ms)
-        }
-    };
-    let pattern = match map.get("path") {
-        None => {
-            cx.err(
-                &path.field("path"),
-                "required field missing (a path pattern such as \"/v1/orders/**\")",
-            );
-            None
-        }
-        Some(v) => {
-            let p = path.field("path");
-            cx.string(v, &p).and_then(|s| match PathPattern::parse(s) {
-                Ok(pp) => Some(pp),
-                Err(e) => {
-                    cx.err(&p, e);
-                    None
-                }
-            })
-        }
-    };
-    let public = map
-        .get("public")
-        .and_then(|v| cx.bool(v, &path.field("public")))
-        .unwrap_or(false);
-    let scopes = cx.scopes(map.get("scopes"), &path.field("scopes"), false);
-    if public && !scopes.is_empty() {
-        cx.err(
-            &path.field("scopes"),
-            "a public route examines no credentials, so it cannot require scopes",
-        );
-    }
-    let signature = super::sigparse::route(cx, map, path, public);
-    Some(Route {
-        methods,
-        path: pattern?,
-        public,
-        scopes,
-        signature,
-    })
 }
 
 #[cfg(test)]

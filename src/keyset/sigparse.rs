@@ -46,7 +46,16 @@ pub(super) fn policy(
         }
     }
     if let Some(v) = map.get("required_components") {
-        sp.required_components = components(cx, v, &path.field("required_components"));
+        let p = path.field("required_components");
+        sp.required_components = components(cx, v, &p);
+        if v.as_array().is_some_and(Vec::is_empty) {
+            // GHSA-x9cc-346q-g27m: a signature covering nothing but its own parameters
+            // verifies for any method, URL and body.
+            cx.err(
+                &p,
+                "an empty list lets a signature cover nothing but its own parameters, valid for any request; list at least \"@method\" and \"@target-uri\"",
+            );
+        }
     }
     if let Some(v) = map.get("require_content_digest")
         && let Some(b) = cx.bool(v, &path.field("require_content_digest"))

@@ -242,7 +242,7 @@ fn field_source(name: &str, item: &Item) -> Result<Source, String> {
         }
         (_, false, Some(k)) => FieldMode::Member(k),
         (true, false, None) => {
-            if super::derive::structured_type(name).is_none() {
+            if structured_type(name).is_none() {
                 return Err(format!(
                     "the structured type of field {name:?} is not known; cover it without \"sf\""
                 ));
@@ -253,6 +253,47 @@ fn field_source(name: &str, item: &Item) -> Result<Source, String> {
         (false, false, None) => FieldMode::Plain,
     };
     Ok(Source::Field(name.to_string(), mode))
+}
+
+/// The structured type of a known header field (RFC 9651 §2), for `;sf`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SfType {
+    Dictionary,
+    List,
+    Item,
+}
+
+/// Header fields registered with a structured type (IANA HTTP Field Name registry).
+const STRUCTURED: &[(&str, SfType)] = &[
+    ("accept-ch", SfType::List),
+    ("accept-signature", SfType::Dictionary),
+    ("cache-status", SfType::List),
+    ("cdn-cache-control", SfType::Dictionary),
+    ("client-cert", SfType::Item),
+    ("client-cert-chain", SfType::List),
+    ("content-digest", SfType::Dictionary),
+    ("cross-origin-embedder-policy", SfType::Item),
+    ("cross-origin-opener-policy", SfType::Item),
+    ("document-policy", SfType::Dictionary),
+    ("origin-agent-cluster", SfType::Item),
+    ("permissions-policy", SfType::Dictionary),
+    ("priority", SfType::Dictionary),
+    ("proxy-status", SfType::List),
+    ("repr-digest", SfType::Dictionary),
+    ("reporting-endpoints", SfType::Dictionary),
+    ("sec-fetch-dest", SfType::Item),
+    ("sec-fetch-mode", SfType::Item),
+    ("sec-fetch-site", SfType::Item),
+    ("sec-fetch-user", SfType::Item),
+    ("signature", SfType::Dictionary),
+    ("signature-input", SfType::Dictionary),
+    ("unencoded-digest", SfType::Dictionary),
+    ("want-content-digest", SfType::Dictionary),
+    ("want-repr-digest", SfType::Dictionary),
+];
+
+pub(crate) fn structured_type(name: &str) -> Option<SfType> {
+    STRUCTURED.iter().find(|(n, _)| *n == name).map(|&(_, t)| t)
 }
 
 #[cfg(test)]

@@ -10,50 +10,9 @@ use std::rc::Rc;
 
 use sfv::{Dictionary, FieldType, Item, List, ListEntry, Parser};
 
-use super::components::{ComponentId, Derived, FieldMode, Source};
+use super::components::{ComponentId, Derived, FieldMode, SfType, Source, structured_type};
 use super::query;
 use crate::request::Request;
-
-/// The structured type of a known header field (RFC 9651 §2), for `;sf`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SfType {
-    Dictionary,
-    List,
-    Item,
-}
-
-/// Header fields registered with a structured type (IANA HTTP Field Name registry).
-const STRUCTURED: &[(&str, SfType)] = &[
-    ("accept-ch", SfType::List),
-    ("accept-signature", SfType::Dictionary),
-    ("cache-status", SfType::List),
-    ("cdn-cache-control", SfType::Dictionary),
-    ("client-cert", SfType::Item),
-    ("client-cert-chain", SfType::List),
-    ("content-digest", SfType::Dictionary),
-    ("cross-origin-embedder-policy", SfType::Item),
-    ("cross-origin-opener-policy", SfType::Item),
-    ("document-policy", SfType::Dictionary),
-    ("origin-agent-cluster", SfType::Item),
-    ("permissions-policy", SfType::Dictionary),
-    ("priority", SfType::Dictionary),
-    ("proxy-status", SfType::List),
-    ("repr-digest", SfType::Dictionary),
-    ("reporting-endpoints", SfType::Dictionary),
-    ("sec-fetch-dest", SfType::Item),
-    ("sec-fetch-mode", SfType::Item),
-    ("sec-fetch-site", SfType::Item),
-    ("sec-fetch-user", SfType::Item),
-    ("signature", SfType::Dictionary),
-    ("signature-input", SfType::Dictionary),
-    ("unencoded-digest", SfType::Dictionary),
-    ("want-content-digest", SfType::Dictionary),
-    ("want-repr-digest", SfType::Dictionary),
-];
-
-pub(crate) fn structured_type(name: &str) -> Option<SfType> {
-    STRUCTURED.iter().find(|(n, _)| *n == name).map(|&(_, t)| t)
-}
 
 /// `@authority`: the host lower-cased and the scheme's default port removed (RFC 9110 §4.2.3).
 pub(crate) fn authority(req: &Request) -> String {

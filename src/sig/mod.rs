@@ -1,8 +1,8 @@
-//! HTTP Message Signatures (RFC 9421) over requests, with `Content-Digest` (RFC 9530).
-//!
-//! keygate verifies `hmac-sha256` and `ed25519` signatures as part of
-//! [`Verifier::decide`](crate::Verifier::decide) and produces them with [`Signer`]. The
-//! pieces, in the order a request flows through them:
+//! HTTP Message Signatures (RFC 9421) over requests, with `Content-Digest` (RFC 9530): the
+//! protocol alone. This module knows nothing of key sets, policies or reasons; the decision
+//! (`src/decide/`) applies the key set's policy on top of it. It verifies and produces
+//! `hmac-sha256` and `ed25519` signatures ([`Signer`]). The pieces, in the order a request
+//! flows through them:
 //!
 //! - `parse`: `Signature-Input` / `Signature` as Structured Field dictionaries (`sfv`);
 //! - `components`, `derive`, `query`: component identifiers and their values;
@@ -10,19 +10,17 @@
 //! - `alg`: the algorithms and their keys;
 //! - `digest`: `Content-Digest` against the body (or its streamed digests, see
 //!   [`BodyHasher`](crate::BodyHasher));
-//! - `replay`: the nonce store;
-//! - `check`: the policy checks in their fixed order.
+//! - `replay`: the nonce store.
 //!
 //! See `docs/signatures.md` for the policy knobs and the order of checks.
 
 mod alg;
-mod base;
-pub(crate) mod check;
+pub(crate) mod base;
 mod components;
 pub(crate) mod derive;
 pub(crate) mod digest;
 mod keytext;
-mod parse;
+pub(crate) mod parse;
 mod query;
 mod replay;
 mod sign;
@@ -34,7 +32,7 @@ pub use parse::{MAX_COMPONENTS, MAX_SIGNATURES, SignatureParams};
 pub use replay::{MemoryNonceStore, NonceClaim, NonceStore};
 pub use sign::{SignError, SignedHeaders, Signer};
 
-pub(crate) use parse::{Presented, presented};
+pub(crate) use parse::{Parsed, Presented, presented};
 
 use crate::request::Request;
 

@@ -8,7 +8,7 @@
 //! [`Decision`](crate::Decision) carries and record it authoritatively.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::fmt;
 use std::sync::Mutex;
 
@@ -53,34 +53,137 @@ fn fingerprint(key_id: &str, nonce: &str) -> Fingerprint {
     out
 }
 
-#[derive(Default)]
-struct Inner {
-    expiry: HashMap<Fingerprint, i64>,
+/// The nonces of one key.
+struct Bucket {
+    key_id: Box<str>,
+    /// Live entries.
+    len: usize,
+    /// This key's entries by expiry (may hold entries already pruned: skipped on pop).
     by_expiry: BinaryHeap<Reverse<(i64, Fingerprint)>>,
-    /// Every entry forgotten to make room expired at or before this instant.
+    /// Every entry of this key forgotten to make room expired at or before this instant.
     forgotten_until: Option<i64>,
 }
 
+#[derive(Default)]
+struct Inner {
+    /// Live entries: expiry and bucket.
+    entries: HashMap<Fingerprint, (i64, u64)>,
+    /// Every entry by expiry, for pruning (entries already evicted are skipped).
+    by_expiry: BinaryHeap<Reverse<(i64, Fingerprint)>>,
+    buckets: HashMap<u64, Bucket>,
+    ids: HashMap<Box<str>, u64>,
+    next_id: u64,
+    /// Buckets by size, to find the largest.
+    by_len: BTreeSet<(usize, u64)>,
+}
+
 impl Inner {
+    fn set_len(&mut self, id: u64, len: usize) {
+        if let Some(b) = self.buckets.get_mut(&id) {
+            self.by_len.remove(&(b.len, id));
+            b.len = len;
+            if len > 0 {
+                self.by_len.insert((len, id));
+            }
+        }
+    }
+
+    /// Drops a bucket that holds nothing and remembers nothing still relevant at `now`.
+    fn maybe_drop(&mut self, id: u64, now: i64) {
+        let Some(b) = self.buckets.get_mut(&id) else {
+            return;
+        };
+        if b.len > 0 {
+            // Entries pruned globally stay in the bucket's heap until popped: keep it small.
+            if b.by_expiry.len() > 2 * b.len + 16 {
+                let entries = &self.entries;
+                b.by_expiry
+                    .retain(|Reverse((e, fp))| entries.get(fp) == Some(&(*e, id)));
+            }
+            return;
+        }
+        b.by_expiry.clear();
+        if b.forgotten_until.is_none_or(|f| f < now)
+            && let Some(b) = self.buckets.remove(&id)
+        {
+            self.ids.remove(&b.key_id);
+        }
+    }
+
     fn prune(&mut self, now: i64) {
         while let Some(Reverse((exp, fp))) = self.by_expiry.peek().copied() {
             if exp >= now {
                 break;
             }
             self.by_expiry.pop();
-            self.expiry.remove(&fp);
+            if let Some(&(e, id)) = self.entries.get(&fp)
+                && e == exp
+            {
+                self.entries.remove(&fp);
+                let len = self.buckets.get(&id).map_or(0, |b| b.len.saturating_sub(1));
+                self.set_len(id, len);
+                self.maybe_drop(id, now);
+            }
         }
+    }
+
+    fn bucket_id(&mut self, key_id: &str) -> u64 {
+        if let Some(&id) = self.ids.get(key_id) {
+            return id;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.ids.insert(key_id.into(), id);
+        self.buckets.insert(
+            id,
+            Bucket {
+                key_id: key_id.into(),
+                len: 0,
+                by_expiry: BinaryHeap::new(),
+                forgotten_until: None,
+            },
+        );
+        id
+    }
+
+    /// Forgets the soonest-expiring live entry of the key with the most entries, and
+    /// remembers its expiry for that key alone.
+    fn evict_from_largest(&mut self, now: i64) {
+        let Some(&(_, id)) = self.by_len.last() else {
+            return;
+        };
+        let Some(b) = self.buckets.get_mut(&id) else {
+            return;
+        };
+        while let Some(Reverse((exp, fp))) = b.by_expiry.pop() {
+            if self.entries.get(&fp) == Some(&(exp, id)) {
+                self.entries.remove(&fp);
+                b.forgotten_until = Some(b.forgotten_until.map_or(exp, |f| f.max(exp)));
+                let len = b.len.saturating_sub(1);
+                self.set_len(id, len);
+                self.maybe_drop(id, now);
+                return;
+            }
+        }
+        // Nothing live was left in its heap: its count was stale.
+        self.set_len(id, 0);
+        self.maybe_drop(id, now);
     }
 }
 
-/// A bounded in-memory [`NonceStore`].
+/// A bounded in-memory [`NonceStore`], fair between keys.
 ///
-/// Each entry is a 128-bit fingerprint of (key id, nonce) and an expiry, about 60 bytes with
-/// the map and heap overhead; the default bound of [`MemoryNonceStore::DEFAULT_CAPACITY`]
-/// entries is a few MiB. Entries leave when their signature's acceptance window closes. When
-/// the store is full, the entry expiring soonest is forgotten and the store remembers that
-/// instant: any later nonce whose window closes no later than that is refused as possibly
-/// replayed, so a flood can cost availability but never lets a replay through.
+/// Each entry is a 128-bit fingerprint of (key id, nonce) and an expiry. Entries leave when
+/// their signature's acceptance window closes. When the store is full, the key holding the
+/// **most** entries loses its soonest-expiring one, and that key alone remembers the instant:
+/// a later nonce *of that key* whose window closes no later than that is refused as possibly
+/// replayed. So a flood can cost availability, but only to the key that floods (as long as it
+/// is the heaviest user), and never lets a replay through.
+///
+/// Memory: at most `capacity` entries of about 115 bytes (the map slot and two heap slots),
+/// plus about 370 bytes for each key that has entries (its id and bookkeeping), as measured
+/// with a counting allocator: with the default capacity about 7.5 MB for a few keys, 32 MB
+/// in the worst case of one nonce for each of 65,536 keys (`docs/signatures.md`).
 pub struct MemoryNonceStore {
     capacity: usize,
     inner: Mutex<Inner>,
@@ -119,7 +222,7 @@ impl MemoryNonceStore {
 
     /// How many nonces are remembered now.
     pub fn len(&self) -> usize {
-        self.lock().expiry.len()
+        self.lock().entries.len()
     }
 
     /// Whether no nonce is remembered.
@@ -132,29 +235,47 @@ impl NonceStore for MemoryNonceStore {
     fn seen(&self, key_id: &str, nonce: &str, expires_at: UnixTime, now: UnixTime) -> bool {
         let mut inner = self.lock();
         inner.prune(now.as_secs());
-        inner.expiry.contains_key(&fingerprint(key_id, nonce))
-            || inner
-                .forgotten_until
-                .is_some_and(|f| expires_at.as_secs() <= f)
+        if inner.entries.contains_key(&fingerprint(key_id, nonce)) {
+            return true;
+        }
+        let forgotten = inner
+            .ids
+            .get(key_id)
+            .and_then(|id| inner.buckets.get(id))
+            .and_then(|b| b.forgotten_until);
+        forgotten.is_some_and(|f| expires_at.as_secs() <= f)
     }
 
     fn record(&self, claim: &NonceClaim, now: UnixTime) -> bool {
         let fp = fingerprint(&claim.key_id, &claim.nonce);
+        let now = now.as_secs();
         let mut inner = self.lock();
-        inner.prune(now.as_secs());
-        if inner.expiry.contains_key(&fp) {
+        inner.prune(now);
+        if inner.entries.contains_key(&fp) {
             return false;
         }
-        while inner.expiry.len() >= self.capacity {
-            let Some(Reverse((exp, old))) = inner.by_expiry.pop() else {
+        let id = inner.bucket_id(&claim.key_id);
+        while inner.entries.len() >= self.capacity {
+            let before = inner.entries.len();
+            inner.evict_from_largest(now);
+            if inner.entries.len() == before && inner.by_len.is_empty() {
                 break;
-            };
-            inner.expiry.remove(&old);
-            inner.forgotten_until = Some(inner.forgotten_until.map_or(exp, |f| f.max(exp)));
+            }
         }
+        // Eviction may have dropped this key's (empty) bucket.
+        let id = if inner.buckets.contains_key(&id) {
+            id
+        } else {
+            inner.bucket_id(&claim.key_id)
+        };
         let exp = claim.expires_at.as_secs();
-        inner.expiry.insert(fp, exp);
+        inner.entries.insert(fp, (exp, id));
         inner.by_expiry.push(Reverse((exp, fp)));
+        let len = inner.buckets.get(&id).map_or(0, |b| b.len) + 1;
+        if let Some(b) = inner.buckets.get_mut(&id) {
+            b.by_expiry.push(Reverse((exp, fp)));
+        }
+        inner.set_len(id, len);
         true
     }
 }
@@ -209,5 +330,50 @@ mod tests {
         // A nonce whose window closes later than anything forgotten is judged normally.
         assert!(!s.seen("k", "fresh", T(31), T(1)));
         assert!(s.seen("k", "fresh-but-old", T(5), T(1)));
+    }
+
+    #[test]
+    fn one_keys_flood_costs_only_that_key() {
+        let s = MemoryNonceStore::with_capacity(100);
+        for i in 0..10 {
+            assert!(s.record(&claim("honest", &format!("h{i}"), 300), T(0)));
+        }
+        // The flood: far more fresh nonces than the store holds, all from one key.
+        for i in 0..10_000 {
+            assert!(s.record(&claim("flood", &format!("f{i}"), 300), T(0)));
+        }
+        assert_eq!(s.len(), 100);
+        // The honest key's nonces are all still remembered, and its new nonces with the same
+        // window are judged on their own: no watermark of the flooder's applies to it.
+        for i in 0..10 {
+            assert!(s.seen("honest", &format!("h{i}"), T(300), T(1)));
+        }
+        assert!(!s.seen("honest", "new", T(300), T(1)));
+        assert!(s.record(&claim("honest", "new", 300), T(1)));
+        // The flooder pays: its forgotten window is refused.
+        assert!(s.seen("flood", "f0", T(300), T(1)));
+        assert!(s.seen("flood", "never-seen", T(300), T(1)));
+    }
+
+    #[test]
+    fn the_largest_user_yields_and_buckets_are_freed() {
+        let s = MemoryNonceStore::with_capacity(4);
+        assert!(s.record(&claim("a", "1", 10), T(0)));
+        assert!(s.record(&claim("b", "1", 10), T(0)));
+        assert!(s.record(&claim("b", "2", 20), T(0)));
+        assert!(s.record(&claim("b", "3", 30), T(0)));
+        // Full: "a" holds 1, "b" holds 3; a new nonce for "a" evicts from "b".
+        assert!(s.record(&claim("a", "2", 40), T(0)));
+        assert!(s.seen("a", "1", T(10), T(0)));
+        assert!(!s.seen("a", "3", T(10), T(0)), "a has no watermark");
+        assert!(s.seen("b", "x", T(10), T(0)), "b remembers what it lost");
+        // After every window closes, nothing is left: no entries and no buckets.
+        assert!(!s.seen("a", "1", T(100), T(100)));
+        let inner = s.lock();
+        assert!(inner.entries.is_empty() && inner.by_len.is_empty());
+        assert!(
+            inner.buckets.is_empty() && inner.ids.is_empty(),
+            "buckets freed"
+        );
     }
 }

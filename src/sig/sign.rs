@@ -15,9 +15,9 @@ use super::alg::SignerKey;
 use super::base::{params_value, signature_base};
 use super::components::ComponentId;
 use super::derive::FieldCache;
-use super::digest::content_digest;
-use crate::body::{Body, DigestAlgorithm};
+use super::digest::{DigestAlgorithm, content_digest};
 use crate::request::Request;
+use crate::request::body::Body;
 use crate::time::UnixTime;
 
 /// Why a request could not be signed.

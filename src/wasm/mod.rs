@@ -131,6 +131,7 @@ fn decision_json(d: &Decision) -> String {
         "key_id": d.key_id,
         "scopes": d.scopes,
         "route": d.route,
+        "path": d.path,
         "headers": d.headers,
         "nonce": d.nonce.as_ref().map(|c| json!({
             "key_id": c.key_id,

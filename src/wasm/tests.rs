@@ -45,8 +45,22 @@ fn decisions_cross_as_the_documented_json() {
         ok,
         json!({"allowed": true, "status": 200, "reason": null, "message": "",
                "key_id": "demo-reader", "scopes": ["orders:read"],
-               "route": "/api/orders/**", "headers": [], "nonce": null})
+               "route": "/api/orders/**", "path": "/api/orders/1", "headers": [], "nonce": null})
     );
+    // The judged path: what a proxy forwards.
+    let dotted = decide(
+        &v,
+        json!({"method": "GET", "url": "https://gw.example/api/public/%2e%2e/orders//1",
+               "headers": [["authorization", format!("Bearer {READER}")]], "now_ms": NOW_MS}),
+    );
+    assert_eq!(dotted["path"], "/api/orders/1");
+    let ambiguous = decide(
+        &v,
+        json!({"method": "GET", "url": "https://gw.example/api/public/..;/admin/x", "now_ms": NOW_MS}),
+    );
+    assert_eq!(ambiguous["reason"], "ambiguous_path");
+    assert_eq!(ambiguous["status"], 400);
+    assert_eq!(ambiguous["path"], serde_json::Value::Null);
     let none = decide(
         &v,
         json!({"method": "GET", "url": "https://gw.example/api/x", "now_ms": NOW_MS}),

@@ -185,8 +185,19 @@ pub fn build_request(r: &Value) -> Request {
 }
 
 /// Checks a decision against a vector's `expect`: allowed, status, reason, key id, the scopes
-/// of an allowed request, a message on every refusal and a challenge on every 401.
+/// of an allowed request, a message on every refusal and a challenge on every 401; and when
+/// the vector states them, the judged `path` and the `accept_signature` field.
 pub fn assert_decision(name: &str, d: &Decision, exp: &Value) {
+    if let Some(p) = exp.get("path") {
+        assert_eq!(&json!(d.path), p, "{name}: judged path");
+    }
+    if let Some(a) = exp.get("accept_signature") {
+        assert_eq!(
+            &json!(header(d, "Accept-Signature")),
+            a,
+            "{name}: Accept-Signature"
+        );
+    }
     let got = d.to_json();
     assert_eq!(got["allowed"], exp["allowed"], "{name}: {got}");
     assert_eq!(got["status"], exp["status"], "{name}: {got}");

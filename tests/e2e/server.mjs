@@ -30,7 +30,7 @@ export async function startGateway(root, { startupMs = 60_000 } = {}) {
   const port = await freePort();
   const inspector = await freePort();
   const args = [
-    join(root, 'node_modules/wrangler/bin/wrangler.js'), 'dev',
+    join(root, 'node_modules/wrangler/bin/wrangler.js'), 'dev', '--env', 'dev',
     '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-ip', '127.0.0.1', '--inspector-port', String(inspector),
     '--show-interactive-dev-session=false',

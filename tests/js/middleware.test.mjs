@@ -174,3 +174,26 @@ test('a failing onWarning callback does not fail a load', async () => {
   const gate = await Keygate.load(DEMO_KEYSET, { onWarning: () => { throw new Error('callback broke'); } });
   assert.equal(gate.info.revision, 1);
 });
+
+test('a signed envelope without publisherKeys: the 503 and the log name the missing publisher keys', async () => {
+  const { generateSigningKey, signKeySet } = await import('keygate');
+  const publisher = generateSigningKey({ alg: 'ed25519' });
+  const envelope = signKeySet(keySet(1, [generateApiKey({ id: 'a' }).entry]), publisher.key);
+  const lines = [];
+  const worker = withKeygate(() => new Response('ok'), { keySet: () => envelope, log: (l) => lines.push(l) });
+  const app = new Hono();
+  app.use('*', keygate({ keySet: () => envelope, log: false }));
+  app.get('*', () => new Response('ok'));
+  for (const res of [await worker.fetch(get('https://x.example/a'), {}, {}), await app.request('https://x.example/a')]) {
+    assert.equal(res.status, 503);
+    const body = await res.json();
+    assert.equal(body.error, 'keyset_unavailable');
+    assert.match(body.message, /signed envelope, but no publisher keys are configured.*publisherKeys/);
+  }
+  const rejected = lines.find((l) => l.event === 'keygate.keyset_rejected');
+  assert.equal(rejected.code, 'ERR_INVALID_OPTIONS');
+  assert.match(rejected.hint, /KEYGATE_PUBLISHER_KEYS/);
+  // Once a set loads, the fault is gone (here: the same envelope with its key pinned).
+  const pinned = withKeygate(() => new Response('ok'), { keySet: () => envelope, publisherKeys: [publisher.signing.public_key], log: false });
+  assert.equal((await pinned.fetch(get('https://x.example/a'), {}, {})).status, 401);
+});

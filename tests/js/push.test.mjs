@@ -1,9 +1,10 @@
-// Layer 3: the key set endpoint's store step, driven from Node through the internal factory
-// the gateway is built with (the endpoint itself is tested in workerd, tests/worker/).
+// Layer 3: the public key set endpoint of withKeygate (`push` option, `worker.keySetEndpoint`),
+// driven from Node: the store step, option checks, the body bound (the gateway's use of it
+// is tested in workerd, tests/worker/).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateApiKey, generateSigningKey, signKeySet } from 'keygate';
-import { keygateWorker } from '../../pkg/src/worker.js';
+import { KEYSET_PATH, withKeygate } from 'keygate/worker';
 import { keySet } from './helpers.mjs';
 
 const publisher = generateSigningKey({ alg: 'ed25519' });
@@ -11,15 +12,15 @@ const [a, b] = ['a', 'b'].map((id) => generateApiKey({ id }));
 
 function worker(store, maxBytes) {
   const lines = [];
-  const w = keygateWorker(
-    'test',
-    () => new Response('ok'),
-    { keySet: signKeySet(keySet(1, [a.entry]), publisher.key), publisherKeys: [publisher.signing.public_key], log: (l) => lines.push(l) },
-    () => ({ store, maxBytes }),
-  );
+  const w = withKeygate(() => new Response('ok'), {
+    keySet: signKeySet(keySet(1, [a.entry]), publisher.key),
+    publisherKeys: [publisher.signing.public_key],
+    log: (l) => lines.push(l),
+    push: () => ({ store, maxBytes }),
+  });
   return { w, lines };
 }
-const put = (w, body) => w.fetch(new Request('https://gw.example/.well-known/keygate/keyset', { method: 'PUT', body }), {}, {});
+const put = (w, body) => w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body }), {}, {});
 const ask = async (w, key) => (await w.fetch(new Request('https://gw.example/x', { headers: { 'x-api-key': key } }), {}, {})).status;
 
 test('a push that verified but could not be stored: 503, in use here, and a retry stores it', async () => {
@@ -65,7 +66,7 @@ test('stale while revalidate: a slow key set source never delays a request; the 
     if (reads === 2) await new Promise((r) => (release = r)); // the second read hangs until released
     return v2;
   };
-  const w = keygateWorker('test', () => new Response('ok'), { keySet: source, publisherKeys: [publisher.signing.public_key], refreshSeconds: 0, log: false });
+  const w = withKeygate(() => new Response('ok'), { keySet: source, publisherKeys: [publisher.signing.public_key], refreshSeconds: 0, log: false });
   const pending = [];
   const ctx = { waitUntil: (p) => pending.push(p) };
   const ask2 = async (key) => (await w.fetch(new Request('https://gw.example/x', { headers: { 'x-api-key': key } }), {}, ctx)).status;
@@ -95,4 +96,51 @@ test('the push body bound: 16 MiB by default, as configured up to 24 MiB, never 
     assert.equal((await at.json()).error, 'envelope_invalid', `${configured}: up to the bound the body is judged`);
     assert.equal(await ask(w, a.key), 200);
   }
+});
+
+test('options.push: checked at creation; a fixed target gets env; no target or no publisher keys: 404', async () => {
+  const bad = [
+    [{ store: 'kv' }, /push\.store must be a function/],
+    [{ store() {}, where: 'kv' }, /unknown member "where"/],
+    [{ store() {}, maxBytes: 0 }, /maxBytes must be an integer/],
+    [{ store() {}, maxBytes: 25 * 1024 * 1024 }, /maxBytes must be an integer/],
+    [{ store() {}, maxBytes: '4096' }, /maxBytes must be an integer/],
+    ['kv', /options\.push must be an object/],
+  ];
+  const base = { keySet: signKeySet(keySet(1, [a.entry]), publisher.key), publisherKeys: [publisher.signing.public_key], log: false };
+  for (const [push, message] of bad) {
+    assert.throws(() => withKeygate(() => new Response('ok'), { ...base, push }), (e) => e.code === 'ERR_INVALID_OPTIONS' && message.test(e.message));
+  }
+  const stored = [];
+  const options = { ...base, push: { store: (text, env) => stored.push([text, env.name]), maxBytes: 8192 } };
+  const w = withKeygate(() => new Response('ok'), options);
+  options.push = null; // the caller's object is not kept
+  const v2 = signKeySet(keySet(2, [b.entry]), publisher.key);
+  const env = { name: 'prod' };
+  const ok = await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body: v2 }), env, {});
+  assert.deepEqual([ok.status, await ok.json()], [200, { revision: 2, keys: 1 }]);
+  assert.deepEqual(stored, [[v2, 'prod']]);
+  const big = await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body: new Uint8Array(8193) }), env, {});
+  assert.deepEqual([big.status, (await big.json()).max_bytes], [413, 8192]);
+
+  // Pushes disabled: no push option, a push function answering null, or no publisher keys.
+  for (const opts of [base, { ...base, push: () => null }, { ...base, publisherKeys: undefined, keySet: keySet(1, [a.entry]), push: { store() {} } }]) {
+    const off = withKeygate(() => new Response('ok'), opts);
+    const r = await off.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body: v2 }), {}, {});
+    assert.equal(r.status, 404);
+    assert.equal((await r.json()).error, 'not_found');
+    const info = await off.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`), {}, {});
+    assert.equal(info.status, 200, 'GET answers whether pushes are enabled or not');
+    assert.equal((await info.json()).revision, 1);
+  }
+});
+
+test('the endpoint is mounted by the caller: fetch decides the key set path like any other', async () => {
+  const { w } = worker(async () => {});
+  const r = await w.fetch(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body: 'x' }), {}, {});
+  assert.equal(r.status, 401);
+  assert.equal((await r.json()).error, 'missing_credentials');
+  const wrong = await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'POST', body: 'x' }), {}, {});
+  assert.equal(wrong.status, 405);
+  assert.equal(wrong.headers.get('allow'), 'GET, HEAD, PUT');
 });

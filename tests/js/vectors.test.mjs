@@ -88,6 +88,53 @@ test('request vectors decide as the Rust verifier does', async () => {
   assert.ok(skipped < count, 'most cases must run');
 });
 
+/** Checks a JS decision against a vector's `expect` (the Rust runners check the same). */
+function assertDecision(name, d, exp) {
+  assert.equal(d.allowed, exp.allowed, `${name}: ${JSON.stringify(d)}`);
+  assert.equal(d.status, exp.status, `${name}: ${JSON.stringify(d)}`);
+  assert.equal(d.reason ?? null, exp.reason ?? null, `${name}: ${JSON.stringify(d)}`);
+  assert.equal(d.keyId ?? null, exp.key_id, name);
+  if ('path' in exp) assert.equal(d.path ?? null, exp.path, `${name}: judged path`);
+  if ('accept_signature' in exp) {
+    assert.equal(d.headers?.['Accept-Signature'] ?? null, exp.accept_signature, `${name}: Accept-Signature`);
+  }
+  if (exp.allowed) assert.deepEqual([...d.scopes], exp.scopes, name);
+  else assert.ok(d.message.length > 0, `${name}: a refusal explains itself`);
+}
+
+// tests/vectors/attacks/: every case twice. As a request-like object the URL reaches the
+// verifier as spelled (as from a raw HTTP reader): the Rust expectation. As a WHATWG Request
+// the URL parser has already rewritten some spellings (backslashes, tabs, dot segments): the
+// vector's `whatwg.path` says what the parser makes of it, and `whatwg.expect` the decision.
+test('attack vectors: as spelled, and as a WHATWG Request reads them', async () => {
+  let spelled = 0;
+  let parsed = 0;
+  let rewritten = 0;
+  for (const f of vectorFiles('attacks').filter((f) => 'cases' in readJson(f))) {
+    const doc = readJson(f);
+    const gate = await Keygate.load(readText(join(dirname(f), doc.keyset)));
+    for (const c of doc.cases) {
+      const name = `${basename(f)}: ${c.name}`;
+      const r = c.request;
+      const options = { clientIp: c.client_ip, now: new Date(c.now ?? doc.now) };
+      const d = await gate.verify({ method: r.method, url: r.url, headers: r.headers }, options);
+      assertDecision(`${name} (as spelled)`, d, c.expect);
+      spelled++;
+      const request = new Request(r.url, { method: r.method, headers: r.headers });
+      const pathname = new URL(r.url).pathname;
+      if (c.whatwg) {
+        assert.equal(pathname, c.whatwg.path, `${name}: the WHATWG URL parser reads ${r.url} as ${pathname}`);
+        rewritten++;
+      }
+      const w = await gate.verify(request, options);
+      assertDecision(`${name} (WHATWG Request)`, w, c.whatwg?.expect ?? c.expect);
+      parsed++;
+    }
+  }
+  assert.ok(spelled >= 100 && parsed === spelled, `${spelled} spelled, ${parsed} parsed`);
+  assert.ok(rewritten >= 5, `only ${rewritten} cases the WHATWG parser rewrites`);
+});
+
 test('API key format vectors: digests and shapes', async () => {
   const doc = readJson(join(dirname(vectorFiles('requests')[0]), '../apikey/format.json'));
   for (const k of doc.keys) assert.equal(hashApiKey(k.api_key), k.api_key_hash, k.api_key);

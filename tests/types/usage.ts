@@ -3,7 +3,8 @@
 // did, tsc would report the unused directive and the test would fail.
 import { Keygate, KeygateError, generateApiKey, hashApiKey, checkKeySet } from 'keygate';
 import type { Decision, KeygateErrorCode, ReasonCode } from 'keygate';
-import { withKeygate, getDecision } from 'keygate/worker';
+import { KEYSET_PATH, WIRE_STATUS, errorResponse, forwardToOrigin, withKeygate, getDecision } from 'keygate/worker';
+import type { WireErrorCode } from 'keygate/worker';
 import { keygate } from 'keygate/hono';
 import type { KeygateVariables } from 'keygate/hono';
 import gateway from 'keygate/gateway';
@@ -68,6 +69,39 @@ export const worker = withKeygate<Env>(
 
 // @ts-expect-error keySet is required
 withKeygate(async () => new Response('x'), {});
+
+interface KvEnv {
+  KV: { put(key: string, value: string): Promise<void> };
+  ORIGIN: string;
+  MAX?: string;
+}
+
+// The key set endpoint, mounted by the user's own router; pushes stored in KV.
+const pushing = withKeygate<KvEnv>(
+  (request, env, _ctx, decision) => forwardToOrigin(request, decision, env.ORIGIN, { headers: { 'x-origin-auth': 's3cret' } }),
+  {
+    keySet: () => null,
+    publisherKeys: ['-XPkqSbfSNlaMrZtXET242NCaRZXgZnY9QeTFBAk_G8'],
+    push: (env) => ({ store: (envelope) => env.KV.put('keyset', envelope), maxBytes: env.MAX }),
+  },
+);
+export const router = {
+  fetch(request: Request, env: KvEnv, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<Response> {
+    if (new URL(request.url).pathname === KEYSET_PATH) return pushing.keySetEndpoint(request, env, ctx);
+    return pushing.fetch(request, env, ctx);
+  },
+};
+withKeygate<KvEnv>(async () => new Response('x'), { keySet: () => null, push: { store: (text, env) => env.KV.put('k', text), maxBytes: 1024 } });
+// @ts-expect-error a push target needs store
+withKeygate(async () => new Response('x'), { keySet: () => null, push: { maxBytes: 1024 } });
+
+const status: number = WIRE_STATUS.not_found;
+const code: WireErrorCode = 'method_not_allowed';
+export const notFound: Response = errorResponse(code, `status ${status}`, { headers: { allow: 'GET' }, fields: { max_bytes: 1 } });
+// @ts-expect-error wire codes are a closed union (decision reasons carry their own status)
+errorResponse('scope_missing', 'no');
+// @ts-expect-error forwarding needs an allowed decision
+void forwardToOrigin(new Request('https://x.example/'), { allowed: false }, 'https://origin.example');
 
 const app = new Hono<{ Bindings: Env; Variables: KeygateVariables }>();
 app.use('/api/*', keygate<Env>({ keySet: (env) => env.KEYGATE_KEYSET, clientIp: (c) => c.req.header('x-real-ip') }));

@@ -216,3 +216,28 @@ test('signed requests with bodies: verified by streaming, then proxied with the 
   assert.match(refused.headers.get('accept-signature'), /"content-digest"/);
   assert.equal(seen.length, 1, 'a refused request never reaches the origin');
 });
+
+test('an envelope without KEYGATE_PUBLISHER_KEYS: the 503 and the log say exactly that', async () => {
+  const doc = readJson(join(VECTORS, 'envelopes/envelopes.json'));
+  const signed = doc.cases.find((c) => c.expect.revision === 7 && !c.publisher_keys.includes(','));
+  for (const where of ['var', 'kv']) {
+    const gw = await gateway(where === 'var' ? { KEYGATE_KEYSET: JSON.stringify(signed.envelope) } : {});
+    if (where === 'kv') await (await gw.kv()).put('keyset', JSON.stringify(signed.envelope));
+    const res = await gw.fetch('/api/hello', bearer(DEMO.reader));
+    assert.equal(res.status, 503, where);
+    const body = await res.json();
+    assert.equal(body.error, 'keyset_unavailable');
+    assert.match(body.message, /signed envelope, but no publisher keys are configured.*KEYGATE_PUBLISHER_KEYS/, where);
+    const [rejected] = gw.events('keyset_rejected');
+    assert.match(rejected.hint, /KEYGATE_PUBLISHER_KEYS/, where);
+    // The key set endpoint answers the same.
+    assert.match((await (await gw.fetch('/.well-known/keygate/keyset')).json()).message, /KEYGATE_PUBLISHER_KEYS/);
+  }
+  const unreadable = await gateway({ KEYGATE_KEYSET: JSON.stringify(signed.envelope), KEYGATE_PUBLISHER_KEYS: 'not-a-key' });
+  assert.match((await (await unreadable.fetch('/api/hello')).json()).message, /publisher keys cannot be read \(KEYGATE_PUBLISHER_KEYS/);
+  // A fault of the set itself is logged, never told to the client.
+  const invalid = await gateway({ KEYGATE_KEYSET: '{"keygate": 1, "revision": 2, "keys": [{"id": "x"}]}' });
+  const message = (await (await invalid.fetch('/api/hello')).json()).message;
+  assert.equal(message, 'no valid key set is loaded; requests are refused until one is');
+  assert.equal(invalid.events('keyset_rejected')[0].hint, undefined);
+});

@@ -13,15 +13,19 @@ import { ROOT } from '../js/helpers.mjs';
 // The modules of the bundle: the entry first, then the wasm module it imports by file name.
 export const DIST = join(ROOT, 'dist');
 const BUNDLE = [
-  { type: 'ESModule', path: join(DIST, 'gateway.js') },
+  { type: 'ESModule', path: join(DIST, 'index.js') },
   ...readdirSync(DIST)
     .filter((f) => f.endsWith('.wasm'))
     .map((f) => ({ type: 'CompiledWasm', path: join(DIST, f) })),
 ];
 assert.equal(BUNDLE.length, 2, 'dist/ holds the gateway and one wasm module (run `make bundle`)');
 
-/** The KV namespace id of wrangler.toml (so `wrangler kv key put --local` writes there). */
-export const KV_ID = '00000000000000000000000000000000';
+/**
+ * The local id of wrangler.toml's KEYGATE_KV binding: it has no id (production provisions
+ * one), and locally wrangler names such a namespace after its binding, so
+ * `wrangler kv key put --local --binding KEYGATE_KV` writes where these isolates read.
+ */
+export const KV_ID = 'KEYGATE_KV';
 
 const started = [];
 after(() => Promise.all(started.map((mf) => mf.dispose())));
@@ -30,9 +34,9 @@ after(() => Promise.all(started.map((mf) => mf.dispose())));
  * A fresh isolate with the given bindings; `logs` collects the Worker's console lines.
  * `persist`: a directory holding local state as wrangler lays it out (`<dir>/v3/kv`), shared
  * by every isolate (and every `wrangler kv ... --local --persist-to <dir>`) given the same one.
- * `kv: false` leaves out the KEYGATE_KV binding.
+ * `kv: false` leaves out the KEYGATE_KV binding; `serviceBindings` adds Fetcher bindings.
  */
-export async function gateway(bindings = {}, { persist, kv = true } = {}) {
+export async function gateway(bindings = {}, { persist, kv = true, serviceBindings } = {}) {
   const logs = [];
   // Miniflare 5 takes a new options shape; wrangler itself builds its instances from the
   // v4 shape with convertV4MiniflareOptions, and so do these tests.
@@ -41,6 +45,7 @@ export async function gateway(bindings = {}, { persist, kv = true } = {}) {
     modules: BUNDLE,
     compatibilityDate: '2026-11-01',
     kvNamespaces: kv ? { KEYGATE_KV: KV_ID } : {},
+    ...(serviceBindings ? { serviceBindings } : {}),
     bindings: { KEYSET_REFRESH_SECONDS: '30', ...bindings },
     cf: false,
     handleStructuredLogs: ({ message }) => logs.push(message),

@@ -89,7 +89,7 @@ test('without the endpoint: `wrangler kv key put --local` of an envelope is pick
   // The documented command (docs/deployment.md), against the same local state directory.
   await promisify(execFile)(
     process.execPath,
-    [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'kv', 'key', 'put', '--local', '--persist-to', persist,
+    [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'kv', 'key', 'put', '--env', 'dev', '--local', '--persist-to', persist,
       '--binding', 'KEYGATE_KV', 'keyset', '--path', file],
     { cwd: ROOT, timeout: 30_000, env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' } },
   );

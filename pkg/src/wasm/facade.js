@@ -1,18 +1,45 @@
-// The facade every loader (node.js, workerd.js, browser.js) hands out once it has
-// instantiated the module: one object, so a bundler that honours "sideEffects": false keeps
-// the loader (and its init) whenever the package uses any of it.
-export function facade(glue) {
-  return Object.freeze({
-    WasmBodyHasher: glue.WasmBodyHasher,
-    WasmVerifier: glue.WasmVerifier,
-    checkKeySet: glue.checkKeySet,
-    envelopePayload: glue.envelopePayload,
-    generateApiKey: glue.generateApiKey,
-    generateSigningKey: glue.generateSigningKey,
-    hashApiKey: glue.hashApiKey,
-    signEnvelope: glue.signEnvelope,
-    signRequest: glue.signRequest,
-    signatureBase: glue.signatureBase,
-    resetWasm: glue.__wbg_reset_state,
-  });
+// The wasm module's functions and classes as the rest of the package uses them, and whether
+// the module is instantiated yet. The wasm-bindgen glue (--target web) defines them when it is
+// imported; they work once the module is instantiated: at import time by the loader the
+// `#wasm` import resolves to (node.js, workerd.js, browser.js; only the default entries import
+// it), or when the application calls initWasm (keygate/init). callWasm refuses to call in
+// before that.
+import * as glue from '../../wasm/keygate.js';
+
+let ready = false;
+
+export const wasm = Object.freeze({
+  WasmBodyHasher: glue.WasmBodyHasher,
+  WasmVerifier: glue.WasmVerifier,
+  checkKeySet: glue.checkKeySet,
+  envelopePayload: glue.envelopePayload,
+  generateApiKey: glue.generateApiKey,
+  generateSigningKey: glue.generateSigningKey,
+  hashApiKey: glue.hashApiKey,
+  signEnvelope: glue.signEnvelope,
+  signRequest: glue.signRequest,
+  signatureBase: glue.signatureBase,
+  resetWasm: glue.__wbg_reset_state,
+});
+
+/** Whether the module is instantiated (by a loader or by initWasm). */
+export function wasmReady() {
+  return ready;
+}
+
+/** Instantiates synchronously from a compiled WebAssembly.Module or its bytes (Node, workerd). */
+export function instantiateSync(module) {
+  if (ready) return;
+  glue.initSync({ module });
+  ready = true;
+}
+
+/**
+ * Instantiates asynchronously from a compiled WebAssembly.Module, or fetches a URL first
+ * (streaming compilation when served as application/wasm).
+ */
+export async function instantiate(moduleOrUrl) {
+  if (ready) return;
+  await glue.default({ module_or_path: moduleOrUrl });
+  ready = true;
 }

@@ -1,15 +1,21 @@
-//! `Content-Digest` (RFC 9530): a Dictionary of digests of the message content, keyed by
-//! algorithm. keygate checks `sha-256` and `sha-512`; other algorithms are ignored, as the
-//! RFC asks, but a value naming none of the two does not count as a digest at all.
+//! `Content-Digest` (RFC 9530), all of it: a Dictionary of digests of the message content,
+//! keyed by algorithm, checked against the body (`body.rs`: the bytes, or digests computed as
+//! the body streamed past). keygate checks `sha-256` and `sha-512`; other algorithms are
+//! ignored, as the RFC asks, but a value naming none of the two does not count as a digest at
+//! all.
+
+mod hasher;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sfv::{BareItem, ListEntry, Parser};
-
-use super::parse::{UniqueKeys, field};
 use sha2::Digest as _;
 
-use crate::body::{Body, DigestAlgorithm};
+pub use hasher::{BodyHasher, DigestAlgorithm};
+
+use crate::request::body::Body;
+
+use super::parse::{UniqueKeys, field};
 use crate::request::Request;
 
 /// The supported digests a `Content-Digest` value carries, in order.
@@ -18,7 +24,7 @@ pub(crate) struct ContentDigest(Vec<(DigestAlgorithm, Vec<u8>)>);
 
 /// The supported algorithms a `Content-Digest` value names (empty when it names none or
 /// cannot be read).
-pub(crate) fn named_algorithms(value: &str) -> Vec<DigestAlgorithm> {
+fn named_algorithms(value: &str) -> Vec<DigestAlgorithm> {
     Parser::new(value)
         .parse_dictionary_with_visitor(UniqueKeys::default())
         .map(|d| {
@@ -27,6 +33,17 @@ pub(crate) fn named_algorithms(value: &str) -> Vec<DigestAlgorithm> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+impl BodyHasher {
+    /// A hasher for the supported algorithms a `Content-Digest` value names (both when the
+    /// value is absent or unreadable, so a later check never lacks a digest it needs).
+    pub fn for_content_digest(header: Option<&str>) -> Self {
+        match header.map(named_algorithms) {
+            Some(algs) if !algs.is_empty() => BodyHasher::new(&algs),
+            _ => BodyHasher::new(&DigestAlgorithm::ALL),
+        }
+    }
 }
 
 /// The request's `Content-Digest`: `Ok(None)` when absent, `Err` when unreadable.
@@ -177,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_digest_not_computed_fails_closed() {
-        let mut h = crate::body::BodyHasher::new(&[DigestAlgorithm::Sha256]);
+        let mut h = BodyHasher::new(&[DigestAlgorithm::Sha256]);
         h.update(HELLO);
         let body = Body::Digests(h.finish());
         let good512 = content_digest(HELLO, DigestAlgorithm::Sha512);

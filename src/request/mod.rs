@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use crate::body::{Body, BodyDigests};
+pub(crate) mod body;
+
+use body::{Body, BodyDigests};
 
 /// Header section limits; a request beyond them is refused as `malformed_request`.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;

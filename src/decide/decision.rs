@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 pub enum Reason {
     /// The request itself is malformed (a bad header line, oversized headers).
     MalformedRequest,
+    /// The path is spelled so that origins would read it as different paths (an encoded
+    /// `/`, a `;` path parameter, a backslash, ...): see `docs/security.md`.
+    AmbiguousPath,
     /// No API key (nor signature) was presented.
     MissingCredentials,
     /// Credentials were presented but could not be read (bad checksum, bad syntax, ...).
@@ -70,6 +73,7 @@ impl Reason {
     /// Every reason, in the order they are documented.
     pub const ALL: &'static [Reason] = &[
         Reason::MalformedRequest,
+        Reason::AmbiguousPath,
         Reason::MissingCredentials,
         Reason::MalformedCredentials,
         Reason::UnknownKey,
@@ -101,6 +105,7 @@ impl Reason {
     pub fn code(self) -> &'static str {
         match self {
             Reason::MalformedRequest => "malformed_request",
+            Reason::AmbiguousPath => "ambiguous_path",
             Reason::MissingCredentials => "missing_credentials",
             Reason::MalformedCredentials => "malformed_credentials",
             Reason::UnknownKey => "unknown_key",
@@ -133,7 +138,7 @@ impl Reason {
     /// authenticate, 403 when they do but the request is not permitted.
     pub fn http_status(self) -> u16 {
         match self {
-            Reason::MalformedRequest => 400,
+            Reason::MalformedRequest | Reason::AmbiguousPath => 400,
             Reason::IpDenied
             | Reason::IpNotAllowed
             | Reason::ScopeMissing
@@ -194,6 +199,11 @@ pub struct Decision {
     pub scopes: Vec<String>,
     /// The route pattern that matched, if any (for audit logs).
     pub route: Option<String>,
+    /// The request path as judged, in canonical form (`/v1/orders/7`): the spelling a gateway
+    /// forwards to its origin, so that the origin acts on the path that was decided on.
+    /// `None` only when the path itself was refused (`ambiguous_path`) or the request was
+    /// malformed.
+    pub path: Option<String>,
     /// Response headers a gateway should send with a refusal (`WWW-Authenticate`,
     /// `Accept-Signature`, ...).
     pub headers: Vec<(String, String)>,
@@ -218,6 +228,7 @@ impl Decision {
             key_id,
             scopes,
             route,
+            path: None,
             headers: Vec::new(),
             nonce: None,
             pending_body: false,
@@ -244,6 +255,7 @@ impl Decision {
             key_id: None,
             scopes: Vec::new(),
             route: None,
+            path: None,
             headers,
             nonce: None,
             pending_body: false,
@@ -265,15 +277,29 @@ impl Decision {
         self
     }
 
+    pub(crate) fn with_path(mut self, path: String) -> Self {
+        self.path = Some(path);
+        self
+    }
+
     /// The reason code, when refused.
     pub fn code(&self) -> Option<&'static str> {
         self.reason.map(Reason::code)
     }
 
     /// The decision as the JSON object the CLI prints:
-    /// `{"allowed": true, "status": 200, "key_id": ..., "scopes": [...]}` or
-    /// `{"allowed": false, "status": 401, "reason": ..., "message": ..., "key_id"?: ...}`.
+    /// `{"allowed": true, "status": 200, "key_id": ..., "scopes": [...], "path": ...}` or
+    /// `{"allowed": false, "status": 401, "reason": ..., "message": ..., "key_id"?: ...,
+    /// "path"?: ...}`.
     pub fn to_json(&self) -> Value {
+        let mut v = self.json_core();
+        if let Some(p) = &self.path {
+            v["path"] = Value::String(p.clone());
+        }
+        v
+    }
+
+    fn json_core(&self) -> Value {
         if self.allowed {
             json!({ "allowed": true, "status": self.status, "key_id": self.key_id, "scopes": self.scopes })
         } else {
@@ -312,6 +338,7 @@ mod tests {
         // must be added here, with its status, or this test fails.
         let table: &[(&str, u16)] = &[
             ("malformed_request", 400),
+            ("ambiguous_path", 400),
             ("missing_credentials", 401),
             ("malformed_credentials", 401),
             ("unknown_key", 401),
@@ -353,10 +380,15 @@ mod tests {
         assert_eq!(v["status"], 401);
         assert_eq!(v["key_id"], "k1");
         assert!(d.headers.iter().any(|(n, _)| n == "WWW-Authenticate"));
-        let ok = Decision::allow(Some("k".into()), vec!["a".into()], None).to_json();
+        let ok = Decision::allow(Some("k".into()), vec!["a".into()], None)
+            .with_path("/v1/x".into())
+            .to_json();
         assert_eq!(
             ok,
-            json!({"allowed": true, "status": 200, "key_id": "k", "scopes": ["a"]})
+            json!({"allowed": true, "status": 200, "key_id": "k", "scopes": ["a"], "path": "/v1/x"})
         );
+        let bad = Decision::refuse(Reason::AmbiguousPath, "x").to_json();
+        assert_eq!(bad["status"], 400);
+        assert!(bad.get("path").is_none());
     }
 }

@@ -1,0 +1,74 @@
+// The keygate gateway: a Cloudflare Worker in front of an origin (wrangler.toml `main`). Built
+// only on the keygate package's public exports, as any user's Worker would be.
+//
+// Key set: KV binding KEYGATE_KV, key `keyset`, when present; else the KEYGATE_KEYSET var;
+// else every request gets 503 keyset_unavailable. When KEYGATE_PUBLISHER_KEYS is set, the
+// set must be a JWS envelope signed by one of those keys. There is deliberately no built-in
+// fallback: the demo set reaches `wrangler dev` only through the gitignored .dev.vars
+// (`make dev`).
+//
+// Allowed requests: with no ORIGIN_URL, an echo of the identity; else forwarded to ORIGIN_URL
+// with client-sent X-Keygate-* headers removed, X-Keygate-Key-Id / X-Keygate-Scopes added, and
+// the proof of origin configured in origin.js (ORIGIN_AUTH_HEADER, ORIGIN_MTLS).
+//
+// The gateway's own endpoints (routes.js) live under /.well-known/keygate/:
+//   keyset  GET/HEAD the set in use; PUT a signed envelope, stored in KV (docs/deployment.md)
+//   demo    GET/HEAD the demo page's starting files, only under `make dev` (404 elsewhere)
+
+import { KEYSET_PATH, withKeygate } from 'keygate/worker';
+import { toOrigin } from './origin.js';
+import { WELL_KNOWN_PREFIX, wellKnownRouter } from './routes.js';
+
+async function keySetFromEnv(env) {
+  if (env.KEYGATE_KV) {
+    const stored = await env.KEYGATE_KV.get('keyset');
+    if (stored !== null) return stored;
+  }
+  return env.KEYGATE_KEYSET ?? null;
+}
+
+function echo(request, decision) {
+  // The path as judged: what the proxy would forward.
+  const path = decision.path ?? new URL(request.url).pathname;
+  const body = { allowed: true, key_id: decision.keyId, scopes: decision.scopes, method: request.method, path };
+  return Response.json(body, { headers: { 'cache-control': 'no-store' } });
+}
+
+const worker = withKeygate(
+  (request, env, _ctx, decision) => (env.ORIGIN_URL ? toOrigin(request, env, decision) : echo(request, decision)),
+  {
+    keySet: keySetFromEnv,
+    // With publisher keys pinned, only signed envelopes load (from KV, the var and pushes).
+    publisherKeys: (env) => env.KEYGATE_PUBLISHER_KEYS || undefined,
+    refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? 30,
+    // Accepted pushes go to KV, read by every isolate on its next refresh. The body bound is
+    // KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB.
+    push: (env) =>
+      env.KEYGATE_KV ? { store: (envelope) => env.KEYGATE_KV.put('keyset', envelope), maxBytes: env.KEYSET_MAX_BYTES } : null,
+  },
+);
+
+/**
+ * `make dev` only: the demo page's starting key set and the DEMO publisher key, handed over in
+ * the KEYGATE_DEMO var that scripts/dev-vars.mjs writes to the gitignored .dev.vars. A
+ * deployed gateway has no such var, so the route is not enabled there (404), and the demo
+ * files are not static assets either.
+ */
+const DEMO_PATH = `${WELL_KNOWN_PREFIX}demo`;
+
+function demoFiles(_request, env) {
+  return new Response(env.KEYGATE_DEMO, {
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  });
+}
+
+const route = wellKnownRouter({
+  [KEYSET_PATH]: { methods: ['GET', 'HEAD', 'PUT'], handle: (request, env, ctx) => worker.keySetEndpoint(request, env, ctx) },
+  [DEMO_PATH]: { methods: ['GET', 'HEAD'], enabled: (env) => Boolean(env.KEYGATE_DEMO), handle: demoFiles },
+});
+
+export default {
+  fetch(request, env, ctx) {
+    return route(request, env, ctx) ?? worker.fetch(request, env, ctx);
+  },
+};

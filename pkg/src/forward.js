@@ -1,0 +1,79 @@
+// Forwarding an allowed request to the origin behind the edge (keygate/worker).
+//
+// The origin learns who called from two headers the edge sets: X-Keygate-Key-Id and
+// X-Keygate-Scopes. Every header whose name starts with `x-keygate-` that the client sent is
+// removed first, so a client can never forge them; the origin must accept traffic only from
+// the edge (docs/deployment.md, "Locking the origin").
+
+import { KeygateError, invalidOptions } from './errors.js';
+import { errorResponse } from './wire.js';
+
+/**
+ * The origin URL for a request: the origin's path prefix, then the path as the decision judged
+ * it (canonical: dot segments resolved, escapes decoded, slashes merged) and the request's
+ * query. Forwarding the judged spelling means the origin acts on the path that was decided on,
+ * never on a spelling it might read differently. (A decision without `path`, from before it
+ * existed, falls back to the request's own path.)
+ */
+function targetUrl(origin, requestUrl, judgedPath) {
+  const base = new URL(origin);
+  const url = new URL(requestUrl);
+  const target = new URL(base);
+  const path = typeof judgedPath === 'string' && judgedPath.startsWith('/') ? judgedPath : url.pathname;
+  target.pathname = base.pathname.replace(/\/$/, '') + path;
+  target.search = url.search;
+  return target;
+}
+
+function extraHeaders(headers) {
+  if (headers === undefined) return [];
+  const list = headers instanceof Headers ? [...headers] : Object.entries(headers);
+  for (const [name, value] of list) {
+    if (typeof value !== 'string') {
+      throw new KeygateError('ERR_INVALID_OPTIONS', `forwardToOrigin: options.headers[${JSON.stringify(name)}] must be a string`);
+    }
+  }
+  return list;
+}
+
+/**
+ * Forwards an allowed request to `origin` (an absolute URL; its path is a prefix): the path the
+ * decision judged (`decision.path`) with the request's query, same method, headers and body, the client's `X-Keygate-*` headers removed, `X-Keygate-Key-Id` and
+ * `X-Keygate-Scopes` set from the decision, then `options.headers` set (e.g. a secret the
+ * origin checks). `options.fetch` sends it instead of the global fetch (e.g. an mTLS
+ * certificate binding's `fetch`). Redirects are passed back to the client, not followed.
+ * Resolves to the origin's response, or a 502 `origin_misconfigured` / `origin_unreachable`
+ * error response.
+ */
+export async function forwardToOrigin(request, decision, origin, options = {}) {
+  const extra = extraHeaders(options.headers);
+  const send = options.fetch ?? fetch;
+  if (typeof send !== 'function') throw invalidOptions('forwardToOrigin: options.fetch must be a function (input, init)');
+  let target;
+  try {
+    target = targetUrl(origin, request.url, decision.path);
+  } catch {
+    return errorResponse('origin_misconfigured', 'the origin URL is not an absolute URL');
+  }
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    if (!name.startsWith('x-keygate-')) headers.append(name, value);
+  }
+  if (decision.keyId) headers.set('X-Keygate-Key-Id', decision.keyId);
+  headers.set('X-Keygate-Scopes', decision.scopes.join(' '));
+  for (const [name, value] of extra) headers.set(name, value);
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  try {
+    return await send(target, {
+      method: request.method,
+      headers,
+      body: hasBody ? request.body : undefined,
+      redirect: 'manual',
+      // A streamed body needs this outside Workers (Node's fetch); workerd accepts it too.
+      ...(hasBody ? { duplex: 'half' } : {}),
+    });
+  } catch (e) {
+    console.error(JSON.stringify({ event: 'keygate.origin_error', message: String(e?.message ?? e) }));
+    return errorResponse('origin_unreachable', 'the origin could not be reached');
+  }
+}

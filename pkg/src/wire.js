@@ -1,0 +1,60 @@
+// The wire errors: every error code a keygate edge answers with itself, and its HTTP status.
+// One table, used by the middleware (edge.js), the key set endpoint (push.js) and the gateway
+// application; nothing else in the package spells an error status.
+//
+// Decision refusals (`missing_credentials`, `scope_missing`, ...) carry their status in the
+// decision itself, from the Rust core (docs/reasons.md); the two of them the edge can also
+// answer without a decision (`malformed_request`, `keyset_unavailable`) are listed here too.
+// docs/reasons.md documents every row, and a test keeps the two in step.
+
+/** The HTTP status of every wire error code (frozen). */
+export const WIRE_STATUS = Object.freeze({
+  // A refused key set (load, refresh or push); KeygateError.error names one of these, and its
+  // `status` (from the core) equals this table's.
+  envelope_invalid: 400,
+  envelope_signature_invalid: 401,
+  keyset_invalid: 400,
+  keyset_rollback: 409,
+  // Requests the edge answers without a decision.
+  malformed_request: 400,
+  keyset_unavailable: 503,
+  verifier_unavailable: 503,
+  // The key set endpoint and the gateway's routes.
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  keyset_store_failed: 503,
+  internal_error: 500,
+  // Forwarding to the origin.
+  origin_misconfigured: 502,
+  origin_unreachable: 502,
+});
+
+/** The status of a wire error code; throws a TypeError for a code not in WIRE_STATUS. */
+export function wireStatus(code) {
+  if (!Object.hasOwn(WIRE_STATUS, code)) throw new TypeError(`unknown wire error code ${JSON.stringify(code)}`);
+  return WIRE_STATUS[code];
+}
+
+const JSON_NO_STORE = Object.freeze({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+
+/** A JSON response that is never cached (`cache-control: no-store`). */
+export function jsonResponse(status, body, headers = {}) {
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_NO_STORE, ...headers } });
+}
+
+/**
+ * The error response of a wire code: its status from WIRE_STATUS and the body
+ * `{"error": code, "message": message, ...fields}`, never cached. `headers` are added (e.g.
+ * `Allow` on a 405).
+ */
+export function errorResponse(code, message, { headers = {}, fields = {} } = {}) {
+  const body = { error: code, message: String(message) };
+  for (const [k, v] of Object.entries(fields)) if (k !== 'error' && k !== 'message') body[k] = v;
+  return jsonResponse(wireStatus(code), body, headers);
+}
+
+/** The response to a refusal decision: its own status, `{"error": reason, "message"}` and its headers. */
+export function refusalResponse(decision) {
+  return jsonResponse(decision.status, { error: decision.reason, message: decision.message }, decision.headers);
+}

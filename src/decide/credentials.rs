@@ -1,0 +1,235 @@
+//! Credentials on the wire, the keys they name, and what a key says about itself.
+//!
+//! The API key (`Authorization: Bearer` or `X-API-Key`) is looked up by digest: that is its
+//! own proof of possession. Labelled signatures (`Signature-Input` / `Signature`) are proven
+//! only by their cryptographic check (`signature.rs`). Only then are a key's own state and
+//! networks checked (`check_state`, `check_network`): before proof they would tell a caller
+//! without the key whether it exists and how it stands.
+
+use std::net::IpAddr;
+
+use crate::apikey::{self, ApiKeyDigest, Shape};
+use crate::cidr::any_contains;
+use crate::keyset::{KeyEntry, KeySet, KeyStatus};
+use crate::request::Request;
+use crate::sig::Presented;
+use crate::time::UnixTime;
+
+use super::Refusal;
+use super::decision::Reason;
+
+/// Longest API key accepted on the wire.
+pub const MAX_API_KEY_LEN: usize = 512;
+
+/// What a request presents.
+pub(super) struct Credentials<'k> {
+    /// The key its API key identifies (the lookup is the proof).
+    pub(super) api: Option<&'k KeyEntry>,
+    /// Its labelled signatures, in `Signature-Input` order (empty when unsigned).
+    pub(super) signatures: Vec<Presented>,
+}
+
+/// Why the credentials could not be read; `signature` when the fault is in the signature
+/// fields (the refusal then carries `Accept-Signature`).
+pub(super) struct Unreadable<'k> {
+    pub(super) refusal: Refusal,
+    pub(super) api: Option<&'k KeyEntry>,
+    pub(super) signature: bool,
+}
+
+/// Reads the credentials: `missing_credentials`, `malformed_credentials` and, for an API
+/// key, `unknown_key`.
+pub(super) fn read<'k>(ks: &'k KeySet, req: &Request) -> Result<Credentials<'k>, Unreadable<'k>> {
+    let plain = |refusal| Unreadable {
+        refusal,
+        api: None,
+        signature: false,
+    };
+    let api_key = presented_key(req).map_err(plain)?;
+    let signed = req.header_values("signature-input").next().is_some()
+        || req.header_values("signature").next().is_some();
+    if api_key.is_none() && !signed {
+        return Err(plain(Refusal::new(
+            Reason::MissingCredentials,
+            "no credentials: send Authorization: Bearer <key>, X-API-Key: <key>, or a signed request",
+        )));
+    }
+    let api = match api_key {
+        Some(k) => Some(lookup_api_key(ks, k).map_err(plain)?),
+        None => None,
+    };
+    let signatures = crate::sig::presented(req)
+        .map_err(|m| Unreadable {
+            refusal: Refusal::new(Reason::MalformedCredentials, m),
+            api,
+            signature: true,
+        })?
+        .unwrap_or_default();
+    Ok(Credentials { api, signatures })
+}
+
+/// The API key presented via `Authorization: Bearer` or `X-API-Key`, if any.
+fn presented_key(req: &Request) -> Result<Option<&str>, Refusal> {
+    let malformed = |m: &str| Refusal::new(Reason::MalformedCredentials, m);
+    let mut bearer = None;
+    let mut auth = req.header_values("authorization");
+    if let Some(v) = auth.next() {
+        if auth.next().is_some() {
+            return Err(malformed("more than one Authorization header"));
+        }
+        let (scheme, rest) = v.split_once([' ', '\t']).unwrap_or((v, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            bearer = Some(rest.trim_matches([' ', '\t']));
+        }
+    }
+    let mut xkey = req.header_values("x-api-key");
+    let header = xkey.next();
+    if xkey.next().is_some() {
+        return Err(malformed("more than one X-API-Key header"));
+    }
+    for (name, v) in [("Authorization: Bearer", bearer), ("X-API-Key", header)] {
+        if let Some(v) = v {
+            if v.is_empty() {
+                return Err(malformed(&format!("empty API key in {name}")));
+            }
+            if v.len() > MAX_API_KEY_LEN {
+                return Err(malformed(&format!(
+                    "API key in {name} is longer than {MAX_API_KEY_LEN} bytes"
+                )));
+            }
+            if !v.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+                return Err(malformed(&format!(
+                    "API key in {name} contains characters outside visible ASCII"
+                )));
+            }
+        }
+    }
+    match (bearer, header) {
+        (Some(a), Some(b)) if a != b => Err(malformed(
+            "Authorization and X-API-Key carry different keys",
+        )),
+        (Some(a), _) => Ok(Some(a)),
+        (None, b) => Ok(b),
+    }
+}
+
+fn lookup_api_key<'k>(ks: &'k KeySet, key: &str) -> Result<&'k KeyEntry, Refusal> {
+    if apikey::classify(key) == Shape::BadChecksum {
+        return Err(Refusal::new(
+            Reason::MalformedCredentials,
+            "the API key's checksum does not match (a typo or a truncated key)",
+        ));
+    }
+    ks.key_by_digest(&ApiKeyDigest::of(key))
+        .ok_or_else(|| Refusal::new(Reason::UnknownKey, "the API key is not in the key set"))
+}
+
+/// A key to try: the key (when the set has it), whether the API key proved it, and the
+/// signature naming it.
+pub(super) struct Candidate<'k, 'r> {
+    pub(super) key: Option<&'k KeyEntry>,
+    pub(super) by_api_key: bool,
+    pub(super) sig: Option<&'r Presented>,
+}
+
+/// The candidates, in order. With an API key: the signatures naming its key (or the key
+/// alone when none does). Without: every signature, whether or not the set has its key, so
+/// that an unknown `keyid` is refused exactly like a forged signature for a known one.
+/// Signatures naming other keys than the API key's are returned apart, as `foreign`.
+pub(super) fn candidates<'k, 'r>(
+    ks: &'k KeySet,
+    creds: &'r Credentials<'k>,
+) -> (Vec<Candidate<'k, 'r>>, Vec<&'r Presented>) {
+    let Some(api) = creds.api else {
+        let all = creds
+            .signatures
+            .iter()
+            .map(|p| Candidate {
+                key: p.keyid.as_deref().and_then(|id| ks.key_by_id(id)),
+                by_api_key: false,
+                sig: Some(p),
+            })
+            .collect();
+        return (all, Vec::new());
+    };
+    let (own, foreign): (Vec<&Presented>, Vec<&Presented>) = creds
+        .signatures
+        .iter()
+        .partition(|p| p.keyid.as_deref() == Some(api.id.as_str()));
+    let mut out: Vec<Candidate<'k, 'r>> = own
+        .into_iter()
+        .map(|p| Candidate {
+            key: Some(api),
+            by_api_key: true,
+            sig: Some(p),
+        })
+        .collect();
+    if out.is_empty() {
+        out.push(Candidate {
+            key: Some(api),
+            by_api_key: true,
+            sig: None,
+        });
+    }
+    (out, foreign)
+}
+
+/// `key_disabled`, `key_revoked`, `key_not_yet_valid`, `key_expired`.
+pub(super) fn check_state(key: &KeyEntry, now: UnixTime) -> Result<(), Refusal> {
+    match key.status {
+        KeyStatus::Disabled => {
+            return Err(Refusal::new(
+                Reason::KeyDisabled,
+                format!("key {:?} is disabled", key.id),
+            ));
+        }
+        KeyStatus::Revoked => {
+            return Err(Refusal::new(
+                Reason::KeyRevoked,
+                format!("key {:?} is revoked", key.id),
+            ));
+        }
+        KeyStatus::Active => {}
+    }
+    if let Some(nb) = key.not_before.filter(|nb| now < *nb) {
+        return Err(Refusal::new(
+            Reason::KeyNotYetValid,
+            format!("key {:?} is not valid before {nb}", key.id),
+        ));
+    }
+    if let Some(ex) = key.expires_at.filter(|ex| now >= *ex) {
+        return Err(Refusal::new(
+            Reason::KeyExpired,
+            format!("key {:?} expired at {ex}", key.id),
+        ));
+    }
+    Ok(())
+}
+
+/// The key's `deny_cidrs` (`ip_denied`), then its `allow_cidrs` (`ip_not_allowed`, also for
+/// an unknown client address).
+pub(super) fn check_network(key: &KeyEntry, ip: Option<IpAddr>) -> Result<(), Refusal> {
+    if let Some(ip) = ip
+        && any_contains(&key.deny_cidrs, ip)
+    {
+        return Err(Refusal::new(
+            Reason::IpDenied,
+            format!("key {:?} may not be used from this address", key.id),
+        ));
+    }
+    if !key.allow_cidrs.is_empty() && !ip.is_some_and(|ip| any_contains(&key.allow_cidrs, ip)) {
+        let why = if ip.is_some() {
+            "this address is not in its allow list"
+        } else {
+            "the client address is unknown"
+        };
+        return Err(Refusal::new(
+            Reason::IpNotAllowed,
+            format!(
+                "key {:?} is restricted to listed networks and {why}",
+                key.id
+            ),
+        ));
+    }
+    Ok(())
+}

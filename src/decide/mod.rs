@@ -1,0 +1,319 @@
+//! The decision: one request in, one [`Decision`] out, in a fixed order of checks (see
+//! `docs/reasons.md`), so a request with several faults always gets the same reason.
+//!
+//! 0. the request (`malformed_request`), its path (`ambiguous_path`), the key set
+//!    (`keyset_stale`);
+//! 1. the rules the path falls under, read every way an origin may read it (`routes.rs`);
+//! 2. the key set's deny list (`ip_denied`), then public rules (allowed, no credentials);
+//! 3. the credentials (`credentials.rs`): `missing_credentials`, `malformed_credentials`,
+//!    an API key's lookup (`unknown_key`);
+//! 4. proof of possession: an API key in the set is its own proof; a signature is proven by
+//!    its policy checks and its cryptographic check (`signature.rs`), which depend on nothing
+//!    about the key it names;
+//! 5. only then what the key itself says (`credentials.rs`): status, validity, networks; then
+//!    the signature checks an API-key request still owes;
+//! 6. the rules (`route_denied`, `scope_missing`), the body's digest, the nonce.
+//!
+//! Protocol (`crate::sig`) and data (`crate::keyset`) come in; nothing here reaches back.
+
+mod credentials;
+pub(crate) mod decision;
+mod routes;
+mod signature;
+
+use std::net::IpAddr;
+
+use crate::cidr::any_contains;
+use crate::keyset::{KeySet, StalePolicy};
+use crate::request::Request;
+use crate::route::NormalizedPath;
+use crate::sig::NonceStore;
+use crate::sig::derive::FieldCache;
+use crate::time::UnixTime;
+
+use credentials::Candidate;
+pub use credentials::MAX_API_KEY_LEN;
+use decision::{Decision, Reason};
+use routes::RouteMatch;
+
+/// What the verifier needs from the caller besides the request: the clock and the client.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Context {
+    /// The current time (never read inside the core).
+    pub now: UnixTime,
+    /// The client's address, when known. A key with an allow list refuses an unknown address.
+    pub client_ip: Option<IpAddr>,
+}
+
+impl Context {
+    /// A context at `now` with no known client address.
+    pub fn new(now: UnixTime) -> Self {
+        Context {
+            now,
+            client_ip: None,
+        }
+    }
+
+    /// Sets the client address.
+    pub fn with_client_ip(mut self, ip: Option<IpAddr>) -> Self {
+        self.client_ip = ip;
+        self
+    }
+}
+
+/// A refusal before it becomes a [`Decision`] (small, so `Result`s stay cheap).
+pub(crate) struct Refusal {
+    pub(crate) reason: Reason,
+    pub(crate) message: String,
+    /// Not a refusal yet: the decision now depends on a pending body's digests.
+    pub(crate) pending_body: bool,
+}
+
+impl Refusal {
+    pub(crate) fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Refusal {
+            reason,
+            message: message.into(),
+            pending_body: false,
+        }
+    }
+
+    /// The decision needs the digests of a [`Body::Pending`](crate::Body::Pending). Decided
+    /// without them (`Verifier::decide`), it stands as a `digest_mismatch` refusal.
+    pub(crate) fn pending_body() -> Self {
+        Refusal {
+            pending_body: true,
+            ..Refusal::new(
+                Reason::DigestMismatch,
+                "the body's digests were not supplied, so Content-Digest cannot be checked",
+            )
+        }
+    }
+}
+
+/// Everything one decision reads.
+struct Judge<'a> {
+    ks: &'a KeySet,
+    store: &'a dyn NonceStore,
+    req: &'a Request,
+    cx: &'a Context,
+    routes: RouteMatch<'a>,
+    /// Header fields read so far (shared by every signature tried).
+    fields: FieldCache,
+}
+
+/// Decides one request against `ks`, remembering accepted nonces in `store`.
+pub(crate) fn decide(ks: &KeySet, store: &dyn NonceStore, req: &Request, cx: &Context) -> Decision {
+    if let Some(defect) = req.defects().first() {
+        return Decision::refuse(
+            Reason::MalformedRequest,
+            format!("malformed request: {defect}"),
+        );
+    }
+    let path = match NormalizedPath::parse(req.path()) {
+        Ok(p) => p,
+        Err(e) => {
+            return Decision::refuse(Reason::AmbiguousPath, format!("ambiguous path: {e}"));
+        }
+    };
+    let judged = path.as_string();
+    if let Some(exp) = ks.expires_at()
+        && cx.now >= exp
+        && ks.policy().stale_policy == StalePolicy::FailClosed
+    {
+        return Decision::refuse(
+            Reason::KeysetStale,
+            format!(
+                "the key set (revision {}) expired at {exp}; publish a fresh one",
+                ks.revision()
+            ),
+        )
+        .with_path(judged);
+    }
+    let j = Judge {
+        ks,
+        store,
+        req,
+        cx,
+        routes: routes::judge(ks, req, &path),
+        fields: FieldCache::default(),
+    };
+    j.decide().with_route(j.routes.name).with_path(judged)
+}
+
+impl Judge<'_> {
+    fn decide(&self) -> Decision {
+        if let Some(ip) = self.cx.client_ip
+            && any_contains(self.ks.deny_cidrs(), ip)
+        {
+            return Decision::refuse(
+                Reason::IpDenied,
+                "the client address is in the key set's deny list",
+            );
+        }
+        if self.routes.public {
+            return Decision::allow(None, Vec::new(), None);
+        }
+        let creds = match credentials::read(self.ks, self.req) {
+            Ok(c) => c,
+            Err(u) => {
+                let d = self.refusal(u.refusal, u.api, u.signature);
+                return match u.api {
+                    Some(k) => d.with_key(&k.id),
+                    None => d,
+                };
+            }
+        };
+        let (candidates, foreign) = credentials::candidates(self.ks, &creds);
+        if let Some(api) = creds.api
+            && let Some(d) = self.foreign_signature(api, &foreign)
+        {
+            return d;
+        }
+        // The first allowed candidate decides; so does one waiting for the body's digests,
+        // since whether it is allowed now depends on them. Else the first refusal of a
+        // candidate that proved its key, else the first refusal.
+        let mut proven = None;
+        let mut unproven = None;
+        for cand in &candidates {
+            let (r, is_proven) = match self.evaluate(cand) {
+                Ok(d) => return d,
+                Err(x) => x,
+            };
+            let key = cand.key.filter(|_| is_proven);
+            let mut d = self.refusal(r, key, false);
+            if let Some(k) = key {
+                d = d.with_key(&k.id);
+            }
+            if d.pending_body {
+                return d;
+            }
+            if is_proven {
+                proven.get_or_insert(d);
+            } else {
+                unproven.get_or_insert(d);
+            }
+        }
+        proven.or(unproven).unwrap_or_else(|| {
+            Decision::refuse(Reason::MissingCredentials, "no credentials were presented")
+        })
+    }
+
+    /// A refusal as a decision: `Accept-Signature` on signature reasons (and on faults in
+    /// the signature fields), naming the key only when it is proven.
+    fn refusal(
+        &self,
+        r: Refusal,
+        proven: Option<&crate::keyset::KeyEntry>,
+        from_signature: bool,
+    ) -> Decision {
+        let mut d = Decision::refuse(r.reason, r.message);
+        d.pending_body = r.pending_body;
+        if from_signature || r.reason.is_signature() {
+            let accept = signature::accept_signature(self.ks, proven, &self.routes, self.req);
+            d = d.with_header("Accept-Signature", accept);
+        }
+        d
+    }
+
+    /// A signature naming another key than the API key's: `key_mismatch` once it verifies
+    /// (the caller then holds both keys), else ignored like a stranger's (a proxy may have
+    /// signed for someone else), at the same cost either way.
+    fn foreign_signature(
+        &self,
+        api: &crate::keyset::KeyEntry,
+        foreign: &[&crate::sig::Presented],
+    ) -> Option<Decision> {
+        for p in foreign {
+            let Ok(parsed) = &p.parsed else { continue };
+            let other = p.keyid.as_deref().and_then(|id| self.ks.key_by_id(id));
+            if matches!(
+                signature::prove(other, parsed, self.req, &self.fields),
+                Ok(true)
+            ) && let Some(other) = other
+            {
+                let r = Refusal::new(
+                    Reason::KeyMismatch,
+                    format!(
+                        "the API key is key {:?} but signature {:?} is made with key {:?}",
+                        api.id, p.label, other.id
+                    ),
+                );
+                return Some(self.refusal(r, Some(api), true).with_key(&api.id));
+            }
+        }
+        None
+    }
+
+    /// Steps 4 to 6 for one candidate: the decision, or the refusal and whether the caller had
+    /// proven the key by then.
+    fn evaluate(&self, cand: &Candidate<'_, '_>) -> Result<Decision, (Refusal, bool)> {
+        let Judge { ks, req, cx, .. } = *self;
+        let at = |proven: bool| move |r: Refusal| (r, proven);
+        // The key, once proven (a candidate without a key never gets that far).
+        let proven_key = || {
+            cand.key.ok_or_else(|| {
+                let r = Refusal::new(Reason::SignatureInvalid, "the signature does not verify");
+                (r, false)
+            })
+        };
+        let by_api_key = cand.by_api_key;
+        if by_api_key {
+            let key = proven_key()?;
+            credentials::check_state(key, cx.now).map_err(at(true))?;
+            credentials::check_network(key, cx.client_ip).map_err(at(true))?;
+        }
+        let signed = match cand.sig {
+            None => {
+                signature::required(proven_key()?, &self.routes).map_err(at(by_api_key))?;
+                None
+            }
+            Some(p) => {
+                let parsed = signature::label(ks, p).map_err(at(by_api_key))?;
+                if by_api_key {
+                    signature::algorithm(proven_key()?, parsed).map_err(at(true))?;
+                }
+                let covered = signature::policy(ks, &self.routes, req, parsed, cx.now)
+                    .map_err(at(by_api_key))?;
+                let valid = signature::prove(cand.key, parsed, req, &self.fields)
+                    .map_err(at(by_api_key))?;
+                if !valid {
+                    let m = match cand.key.filter(|_| by_api_key) {
+                        Some(k) => format!("the signature does not verify with key {:?}", k.id),
+                        None => "the signature does not verify".to_string(),
+                    };
+                    return Err((Refusal::new(Reason::SignatureInvalid, m), by_api_key));
+                }
+                Some((parsed, covered))
+            }
+        };
+        // Proven from here on.
+        let key = proven_key()?;
+        if !by_api_key {
+            credentials::check_state(key, cx.now).map_err(at(true))?;
+            credentials::check_network(key, cx.client_ip).map_err(at(true))?;
+        }
+        routes::check(ks, &self.routes, key).map_err(at(true))?;
+        let claim = match signed {
+            None => None,
+            Some((parsed, covered)) => {
+                signature::content(req, covered).map_err(at(true))?;
+                signature::replay(ks, self.store, key, parsed, cx.now).map_err(at(true))?
+            }
+        };
+        let mut d = Decision::allow(Some(key.id.clone()), key.scopes.to_vec(), None);
+        // A nonce is recorded only now that the whole decision allows the request.
+        if let Some(claim) = claim {
+            if !self.store.record(&claim, cx.now) {
+                let r = Refusal::new(
+                    Reason::NonceReplayed,
+                    "this signature's nonce was already used with this key",
+                );
+                return Err((r, true));
+            }
+            d.nonce = Some(claim);
+        }
+        Ok(d)
+    }
+}

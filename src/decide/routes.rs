@@ -1,0 +1,271 @@
+//! Which route rules a request falls under, read every way an origin may read it.
+//!
+//! The canonical path (`route::NormalizedPath`) still leaves two things to the origin's
+//! taste: letter case and the trailing slash. And the method an origin acts on may be the
+//! one sent, its upper-case form (`patch` is PATCH to Express and to Node's parser), or an
+//! override (`X-HTTP-Method-Override`, Symfony's and Laravel's `_method`). Each combination
+//! is a *reading*; the first rule that matches each reading applies, and the request must
+//! satisfy all of them: it is public only when every reading lands on a public rule, it
+//! needs the scopes of every rule reached, and `route_denied` when any reading falls to a
+//! `deny` default. So whichever way the origin reads the request, the rule for that reading
+//! was checked.
+
+use crate::keyset::{DefaultRoute, KeyEntry, KeySet, PathCase, Route, TrailingSlash};
+use crate::request::Request;
+use crate::route::{NormalizedPath, Reading};
+use crate::sig::ComponentId;
+
+use super::Refusal;
+use super::decision::Reason;
+
+/// The methods RFC 9110 and RFC 5789 define; a token equal to one of them ignoring case is
+/// also read as that method.
+const STANDARD_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// Headers through which frameworks let a request override its method.
+const OVERRIDE_HEADERS: [&str; 3] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// The rules a request falls under.
+pub(super) struct RouteMatch<'k> {
+    /// Every reading reached a public rule.
+    pub(super) public: bool,
+    /// The non-public rules reached, in key-set order, each once.
+    pub(super) rules: Vec<&'k Route>,
+    /// Some reading matched no rule, so the default route applies too.
+    pub(super) default: bool,
+    /// The pattern reported on the decision: the first non-public rule reached, else the
+    /// public rule of the request as sent.
+    pub(super) name: Option<&'k str>,
+}
+
+fn method_readings(req: &Request) -> Vec<String> {
+    // The method exactly as sent is a reading of its own (RFC 9110: methods are
+    // case-sensitive), next to its standard spelling and any override.
+    let mut out: Vec<String> = vec![req.method().to_string()];
+    let mut add = |m: &str| {
+        if !crate::request::is_token(m) {
+            return;
+        }
+        let m = STANDARD_METHODS
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(m))
+            .map_or_else(|| m.to_string(), |s| (*s).to_string());
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    };
+    add(req.method());
+    for name in OVERRIDE_HEADERS {
+        for v in req.header_values(name) {
+            add(v.trim());
+        }
+    }
+    for pair in req.query().unwrap_or("").split('&') {
+        if let Some((name, value)) = pair.split_once('=')
+            && form_decode(name) == "_method"
+        {
+            add(&form_decode(value));
+        }
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded` decoding, lossy (enough to read a method name).
+fn form_decode(s: &str) -> String {
+    let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], hex(b.get(i + 1)), hex(b.get(i + 2))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 2;
+            }
+            (b'+', _, _) => out.push(b' '),
+            (c, _, _) => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The rules `req` falls under, read every way the key set's policy admits.
+pub(super) fn judge<'k>(ks: &'k KeySet, req: &Request, path: &NormalizedPath) -> RouteMatch<'k> {
+    let policy = ks.policy();
+    let readings: Vec<Reading> = Reading::all(
+        policy.path_case == PathCase::Sensitive,
+        policy.trailing_slash == TrailingSlash::Significant,
+    )
+    .collect();
+    let methods = method_readings(req);
+    // For each rule, the path readings it matches (a bit per reading), computed once.
+    let masks: Vec<u8> = ks
+        .routes()
+        .iter()
+        .map(|r| {
+            readings
+                .iter()
+                .enumerate()
+                .filter(|(_, rd)| r.path.matches_reading(path, **rd))
+                .fold(0u8, |m, (i, _)| m | (1 << i))
+        })
+        .collect();
+    let mut m = RouteMatch {
+        public: true,
+        rules: Vec::new(),
+        default: false,
+        name: None,
+    };
+    let mut reached: Vec<usize> = Vec::new();
+    for method in &methods {
+        for bit in 0..readings.len() {
+            let first = ks
+                .routes()
+                .iter()
+                .enumerate()
+                .find(|(i, r)| masks[*i] & (1 << bit) != 0 && r.applies_to_method(method));
+            match first {
+                None => {
+                    m.public = false;
+                    m.default = true;
+                }
+                Some((i, r)) => {
+                    if !r.public {
+                        m.public = false;
+                    }
+                    if !reached.contains(&i) {
+                        reached.push(i);
+                    }
+                }
+            }
+        }
+    }
+    reached.sort_unstable();
+    let routes = ks.routes();
+    m.rules = reached
+        .iter()
+        .map(|&i| &routes[i])
+        .filter(|r| !r.public)
+        .collect();
+    m.name = match m.rules.first() {
+        Some(r) => Some(r.path.as_str()),
+        None if m.public => reached.first().map(|&i| routes[i].path.as_str()),
+        None => None,
+    };
+    m
+}
+
+/// `route_denied` (some reading fell to a `deny` default) and `scope_missing` (the key lacks
+/// a scope of a rule reached).
+pub(super) fn check(ks: &KeySet, m: &RouteMatch<'_>, key: &KeyEntry) -> Result<(), Refusal> {
+    if m.default && ks.policy().default_route == DefaultRoute::Deny {
+        return Err(Refusal::new(
+            Reason::RouteDenied,
+            if m.rules.is_empty() {
+                "no route allows this method and path"
+            } else {
+                "no route allows this method and path as some origins read it (letter case, trailing slash or method override)"
+            },
+        ));
+    }
+    for route in &m.rules {
+        let missing: Vec<&str> = route
+            .scopes
+            .iter()
+            .filter(|s| !key.grants(s))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(Refusal::new(
+                Reason::ScopeMissing,
+                format!(
+                    "key {:?} lacks scope {} required by {}",
+                    key.id,
+                    missing.join(", "),
+                    route.path
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl RouteMatch<'_> {
+    /// Whether a rule reached requires a signed request.
+    pub(super) fn requires_signature(&self) -> bool {
+        self.rules.iter().any(|r| r.signature.require_signature)
+    }
+
+    /// The components the rules reached add to the policy's, each once.
+    pub(super) fn components(&self) -> Vec<&ComponentId> {
+        let mut out: Vec<&ComponentId> = Vec::new();
+        for c in self
+            .rules
+            .iter()
+            .flat_map(|r| r.signature.required_components.iter())
+        {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn methods(m: &str, url: &str, headers: &[(&str, &str)]) -> Vec<String> {
+        let mut r = Request::new(m, url).unwrap();
+        for (n, v) in headers {
+            r.push_header(n, v);
+        }
+        method_readings(&r)
+    }
+
+    #[test]
+    fn method_readings_cover_case_and_overrides() {
+        assert_eq!(methods("GET", "https://h/", &[]), ["GET"]);
+        assert_eq!(methods("patch", "https://h/", &[]), ["patch", "PATCH"]);
+        assert_eq!(methods("PURGE", "https://h/", &[]), ["PURGE"]);
+        assert_eq!(
+            methods(
+                "POST",
+                "https://h/",
+                &[("X-HTTP-Method-Override", "delete")]
+            ),
+            ["POST", "DELETE"]
+        );
+        assert_eq!(
+            methods("POST", "https://h/x?a=1&_method=PUT", &[]),
+            ["POST", "PUT"]
+        );
+        assert_eq!(
+            methods("POST", "https://h/x?%5Fmethod=p%61tch", &[]),
+            ["POST", "PATCH"]
+        );
+        assert_eq!(
+            methods(
+                "POST",
+                "https://h/",
+                &[("X-Method-Override", "not a token")]
+            ),
+            ["POST"]
+        );
+    }
+
+    #[test]
+    fn form_decoding_is_total() {
+        assert_eq!(form_decode("a+b%41%"), "a bA%");
+        assert_eq!(form_decode("%zz%4%+1"), "%zz%4% 1");
+        assert_eq!(form_decode("%c3%a9"), "é");
+    }
+}

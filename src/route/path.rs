@@ -1,0 +1,398 @@
+//! Request paths as origins read them: one canonical spelling, or a refusal.
+//!
+//! The gateway judges a path and the origin behind it acts on the path as *it* reads it. Every
+//! spelling that two common origins read as two different paths is either normalised here to
+//! the one reading they share, or refused (`ambiguous_path`), so no spelling reaches a weaker
+//! rule than the resource deserves. The classes, and the origin behaviour each one models, are
+//! in `docs/security.md` ("Paths"):
+//!
+//! - refused: `\` and `%5C` (IIS and WHATWG URL read `/`), `;` and `%3B` (Tomcat and Jetty
+//!   strip path parameters), `%2F` (nginx and old Tomcat read `/`), `%00` and other encoded or
+//!   raw control characters, `%25` (double encoding: `%252e` is `.` to a double-decoding
+//!   origin), `%` not followed by two hex digits (IIS `%u002e`), escapes that do not decode to
+//!   UTF-8 (overlong `%c0%ae`), non-ASCII characters some origin folds to ASCII (`／`, `ı`),
+//!   segments ending in `.` or a space (Windows strips them), a raw `#`, and `..` after an
+//!   empty segment (nginx merges slashes before resolving dots, WHATWG URL after);
+//! - normalised: every escape decoded (origins route on the decoded path), `.` and `..` in
+//!   every encoding resolved (RFC 3986 §5.2.4, as WHATWG URL and nginx do), repeated slashes
+//!   merged (nginx `merge_slashes`).
+//!
+//! Letter case and the trailing slash are kept: route matching reads them both ways
+//! (see [`Reading`](super::Reading)).
+
+use std::fmt;
+
+use super::confusable::folds_to_ascii;
+
+/// A request path in canonical form: decoded segments, no dot or empty segments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NormalizedPath {
+    /// Decoded, non-empty segments.
+    pub(super) segs: Vec<String>,
+    /// Whether the path ends with `/` (never for the root).
+    pub(super) trailing_slash: bool,
+    /// Set by the lenient [`normalize_path`] for a path [`NormalizedPath::parse`] refuses:
+    /// such a path matches no pattern.
+    pub(super) refused: bool,
+}
+
+/// Why a path was refused as ambiguous (`ambiguous_path`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AmbiguousPath {
+    /// Byte offset in the path where the ambiguity starts.
+    pub offset: usize,
+    /// What origins would read differently, in words.
+    pub message: String,
+}
+
+impl fmt::Display for AmbiguousPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at byte {})", self.message, self.offset)
+    }
+}
+
+impl std::error::Error for AmbiguousPath {}
+
+/// One segment's problem: offset in the segment and a description.
+pub(super) type SegmentError = (usize, String);
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes one raw segment (between slashes) to its text, or says why origins would read it
+/// differently. Also used for the literal segments of route patterns.
+pub(super) fn decode_segment(raw: &str) -> Result<String, SegmentError> {
+    let b = raw.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    // Where each decoded byte came from, for error offsets.
+    let mut from: Vec<usize> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let refuse = |what: &str| Err((i, what.to_string()));
+        match c {
+            b'\\' => return refuse("a backslash, which IIS and WHATWG URL parsers read as '/'"),
+            b';' => {
+                return refuse(
+                    "';' starts a path parameter, which Tomcat and Jetty strip before routing",
+                );
+            }
+            b'#' => return refuse("a raw '#', which URL parsers read as the start of a fragment"),
+            0..=0x1f | 0x7f => return refuse("a control character"),
+            b'%' => {
+                let (Some(h), Some(l)) = (
+                    b.get(i + 1).copied().and_then(hex),
+                    b.get(i + 2).copied().and_then(hex),
+                ) else {
+                    return refuse(
+                        "'%' not followed by two hex digits (IIS reads %uXXXX escapes, others refuse)",
+                    );
+                };
+                let v = h * 16 + l;
+                let why = match v {
+                    b'/' => {
+                        "an encoded '/' (%2F), which nginx and some servlet containers read as a separator"
+                    }
+                    b'\\' => "an encoded backslash (%5C), which IIS reads as a separator",
+                    0 => "an encoded NUL (%00), which C-based origins read as the end of the path",
+                    1..=0x1f | 0x7f => "an encoded control character",
+                    b';' => {
+                        "an encoded ';' (%3B), which double-decoding origins read as a path parameter"
+                    }
+                    b'%' => {
+                        "an encoded '%' (%25): double encoding, which double-decoding origins decode twice"
+                    }
+                    _ => {
+                        out.push(v);
+                        from.push(i);
+                        i += 3;
+                        continue;
+                    }
+                };
+                return refuse(why);
+            }
+            _ => {
+                out.push(c);
+                from.push(i);
+            }
+        }
+        i += 1;
+    }
+    let at = |decoded: usize| from.get(decoded).copied().unwrap_or(raw.len());
+    let text = String::from_utf8(out).map_err(|e| {
+        (
+            at(e.utf8_error().valid_up_to()),
+            "escapes that do not decode to UTF-8 (overlong forms such as %C0%AE are read as '.' by some decoders)"
+                .to_string(),
+        )
+    })?;
+    if let Some((i, c)) = text.char_indices().find(|&(_, c)| folds_to_ascii(c)) {
+        return Err((
+            at(i),
+            format!(
+                "U+{:04X}, which origins that fold Unicode (NFKC, best-fit code pages, simple case mapping) read as ASCII",
+                u32::from(c)
+            ),
+        ));
+    }
+    if text != "." && text != ".." && (text.ends_with('.') || text.ends_with(' ')) {
+        return Err((
+            raw.len() - 1,
+            "a segment ending in '.' or a space, which Windows and IIS strip".to_string(),
+        ));
+    }
+    Ok(text)
+}
+
+/// A raw segment, classified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Seg {
+    Empty,
+    Dot,
+    DotDot,
+    Text(String),
+}
+
+/// Resolves dot segments. With `keep_empty` empty segments stay until the end, so a `..` can
+/// remove one (WHATWG URL); without, they are merged away first (nginx). Climbing above the
+/// root stays at the root (RFC 3986 §5.2.4).
+fn resolve(segs: &[Seg], keep_empty: bool) -> (Vec<&str>, bool) {
+    let mut out: Vec<&str> = Vec::with_capacity(segs.len());
+    for s in segs {
+        match s {
+            Seg::Empty if keep_empty => out.push(""),
+            Seg::Empty | Seg::Dot => {}
+            Seg::DotDot => {
+                out.pop();
+            }
+            Seg::Text(t) => out.push(t),
+        }
+    }
+    let trailing = matches!(segs.last(), Some(Seg::Empty | Seg::Dot | Seg::DotDot));
+    out.retain(|s| !s.is_empty());
+    let trailing = trailing && !out.is_empty();
+    (out, trailing)
+}
+
+impl NormalizedPath {
+    /// Reads a request path (without its query) into its canonical form.
+    ///
+    /// # Errors
+    /// An [`AmbiguousPath`] when origins would read the path differently (see the module
+    /// documentation and `docs/security.md`).
+    pub fn parse(path: &str) -> Result<NormalizedPath, AmbiguousPath> {
+        let Some(rest) = path.strip_prefix('/') else {
+            return Err(AmbiguousPath {
+                offset: 0,
+                message: "the path does not start with '/'".into(),
+            });
+        };
+        let mut segs = Vec::new();
+        let mut offset = 1;
+        for raw in rest.split('/') {
+            let seg = if raw.is_empty() {
+                Seg::Empty
+            } else {
+                match decode_segment(raw) {
+                    Ok(t) if t == "." => Seg::Dot,
+                    Ok(t) if t == ".." => Seg::DotDot,
+                    Ok(t) => Seg::Text(t),
+                    Err((at, message)) => {
+                        return Err(AmbiguousPath {
+                            offset: offset + at,
+                            message,
+                        });
+                    }
+                }
+            };
+            segs.push(seg);
+            offset += raw.len() + 1;
+        }
+        let whatwg = resolve(&segs, true);
+        let merged = resolve(&segs, false);
+        if whatwg != merged {
+            let at = path.find("//").unwrap_or(0);
+            return Err(AmbiguousPath {
+                offset: at,
+                message: "'..' after an empty segment: origins that merge slashes first (nginx) \
+                          and those that do not (WHATWG URL) resolve it to different paths"
+                    .into(),
+            });
+        }
+        let (segs, trailing_slash) = merged;
+        Ok(NormalizedPath {
+            segs: segs.into_iter().map(str::to_string).collect(),
+            trailing_slash,
+            refused: false,
+        })
+    }
+
+    /// The path written back out in canonical form, e.g. `/v1/orders/7`: characters outside
+    /// RFC 3986 `pchar` are percent-encoded with upper-case hex, everything else is literal.
+    /// This is the spelling a gateway forwards (`Decision::path`).
+    pub fn as_string(&self) -> String {
+        let mut s = String::with_capacity(self.segs.iter().map(|x| x.len() + 1).sum());
+        for seg in &self.segs {
+            s.push('/');
+            encode_segment(seg, &mut s);
+        }
+        if s.is_empty() || self.trailing_slash {
+            s.push('/');
+        }
+        s
+    }
+
+    /// The decoded segments.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.segs.iter().map(String::as_str)
+    }
+
+    /// Whether the path ends with `/` (never for `/` itself).
+    pub fn has_trailing_slash(&self) -> bool {
+        self.trailing_slash
+    }
+}
+
+fn encode_segment(seg: &str, out: &mut String) {
+    for c in seg.chars() {
+        if c.is_ascii_alphanumeric() || "-._~!$&'()*+,=:@".contains(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push('%');
+                out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+                out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+            }
+        }
+    }
+}
+
+/// Normalises the path of a request target (anything after `?` or `#` is dropped).
+///
+/// Lenient: a path that [`NormalizedPath::parse`] refuses comes back marked so that it
+/// matches no pattern, and written out as `/`. The verifier refuses such paths
+/// (`ambiguous_path`); use `NormalizedPath::parse` to do the same.
+#[deprecated(note = "use NormalizedPath::parse, which refuses ambiguous paths")]
+pub fn normalize_path(target: &str) -> NormalizedPath {
+    let path = target.split(['?', '#']).next().unwrap_or("");
+    let path = if path.is_empty() { "/" } else { path };
+    NormalizedPath::parse(path).unwrap_or(NormalizedPath {
+        segs: Vec::new(),
+        trailing_slash: false,
+        refused: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(p: &str) -> String {
+        NormalizedPath::parse(p)
+            .unwrap_or_else(|e| panic!("{p}: {e}"))
+            .as_string()
+    }
+
+    fn refused(p: &str) -> String {
+        NormalizedPath::parse(p).unwrap_err().message
+    }
+
+    #[test]
+    fn dot_segments_in_every_encoding_resolve() {
+        for p in [
+            "/a/../b",
+            "/a/%2e%2e/b",
+            "/a/%2E%2e/b",
+            "/a/.%2e/b",
+            "/a/%2e./b",
+            "/./b",
+            "/%2e/b",
+            "/a/x/../../b",
+            "/../../b",
+        ] {
+            assert_eq!(ok(p), "/b", "{p}");
+        }
+        assert_eq!(ok("/a/b/.."), "/a/");
+        assert_eq!(ok("/a/."), "/a/");
+        assert_eq!(ok("/.."), "/");
+    }
+
+    #[test]
+    fn escapes_decode_and_re_encode_canonically() {
+        assert_eq!(ok("/%61dmin/x"), "/admin/x");
+        assert_eq!(ok("/a%3Ab/%7e"), "/a:b/~");
+        assert_eq!(ok("/caf%C3%A9/x%20y"), "/caf%C3%A9/x%20y");
+        assert_eq!(ok("/café"), "/caf%C3%A9");
+        assert_eq!(ok("/a%3fb"), "/a%3Fb");
+        assert_eq!(ok("//a///b/"), "/a/b/");
+        assert_eq!(ok("/"), "/");
+        assert_eq!(ok("/ADMIN/X/"), "/ADMIN/X/");
+    }
+
+    #[test]
+    fn ambiguous_spellings_are_refused() {
+        for (p, why) in [
+            ("/a\\b", "backslash"),
+            ("/a/..;/b", "path parameter"),
+            ("/a;x/b", "path parameter"),
+            ("/a%3bx", "%3B"),
+            ("/a/..%2Fb", "%2F"),
+            ("/a%5c..", "%5C"),
+            ("/a%00.json", "NUL"),
+            ("/a%0d%0ab", "control"),
+            ("/a\tb", "control"),
+            ("/a/%252e%252e/b", "%25"),
+            ("/a/%%32%65", "two hex"),
+            ("/a/%u002e", "two hex"),
+            ("/a/%2", "two hex"),
+            ("/a/%c0%ae%c0%ae/b", "UTF-8"),
+            ("/a/%ed%a0%80", "UTF-8"),
+            ("/a/%e9t%e9", "UTF-8"),
+            ("/a\u{FF0F}b", "U+FF0F"),
+            ("/adm\u{0131}n", "U+0131"),
+            ("/a/%EF%BC%8F", "U+FF0F"),
+            ("/admin./x", "ending in '.'"),
+            ("/admin%2e/x", "ending in '.'"),
+            ("/admin%20/x", "ending in '.' or a space"),
+            ("/.../x", "ending in '.'"),
+            ("/a#b", "fragment"),
+            ("/a/b//../c", "merge slashes"),
+            ("*", "start with '/'"),
+            ("", "start with '/'"),
+        ] {
+            let m = refused(p);
+            assert!(m.contains(why), "{p}: {m}");
+        }
+    }
+
+    #[test]
+    fn empty_segments_before_dots_only_refused_when_readings_differ() {
+        // WHATWG keeps "//" and lets ".." remove the empty segment; nginx merges first.
+        assert_eq!(ok("/a//b/../c"), "/a/c");
+        assert!(NormalizedPath::parse("/a/b//..").is_err());
+        assert_eq!(ok("//../a"), "/a");
+    }
+
+    #[test]
+    fn offsets_point_at_the_problem() {
+        let e = NormalizedPath::parse("/api/public/..%2Fadmin").unwrap_err();
+        assert_eq!(e.offset, 14);
+        assert!(e.to_string().ends_with("(at byte 14)"));
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn the_lenient_helper_marks_refused_paths() {
+        assert_eq!(normalize_path("/a/../b?x=1").as_string(), "/b");
+        assert!(normalize_path("/a;b").refused);
+        assert_eq!(normalize_path("").as_string(), "/");
+    }
+}

@@ -1,0 +1,86 @@
+// Layer 3: forwardToOrigin (keygate/worker) against a real HTTP origin on 127.0.0.1: the path
+// joined under the origin's prefix, client X-Keygate-* headers removed, the identity and the
+// caller's extra headers set, redirects passed back, and the 502 answers.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { forwardToOrigin } from 'keygate/worker';
+
+const seen = [];
+const origin = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+    if (req.url.startsWith('/base/moved')) return res.writeHead(302, { location: '/elsewhere' }).end();
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('from origin');
+  });
+});
+await new Promise((r) => origin.listen(0, '127.0.0.1', r));
+after(() => origin.close());
+const ORIGIN = `http://127.0.0.1:${origin.address().port}/base/`;
+const decision = Object.freeze({ allowed: true, status: 200, keyId: 'reader', scopes: ['orders:read', 'x'] });
+
+test('forwarded with the identity; forged identity and auth headers replaced', async () => {
+  const request = new Request('https://api.example/v1/orders/7?full=1', {
+    method: 'POST',
+    headers: { 'x-keygate-key-id': 'admin', 'X-Keygate-Anything': '1', 'x-origin-auth': 'guess', accept: 'text/plain' },
+    body: '{"n":1}',
+  });
+  const res = await forwardToOrigin(request, decision, ORIGIN, { headers: { 'X-Origin-Auth': 's3cret' } });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'from origin');
+  const got = seen.at(-1);
+  assert.equal(got.url, '/base/v1/orders/7?full=1');
+  assert.equal(got.method, 'POST');
+  assert.equal(got.body, '{"n":1}');
+  assert.equal(got.headers['x-keygate-key-id'], 'reader');
+  assert.equal(got.headers['x-keygate-scopes'], 'orders:read x');
+  assert.equal(got.headers['x-keygate-anything'], undefined);
+  assert.equal(got.headers['x-origin-auth'], 's3cret', 'the caller\'s header replaces the client\'s copy');
+  assert.equal(got.headers.accept, 'text/plain');
+});
+
+test('the judged path is forwarded, not the spelling the client sent', async () => {
+  // A spelling an origin could read differently: merged slashes, an encoded letter. The
+  // decision's canonical path goes to the origin, with the request's own query.
+  const request = new Request('https://api.example//v1//%6Frders/7?x=%2F&y=1');
+  const res = await forwardToOrigin(request, { ...decision, path: '/v1/orders/7' }, ORIGIN);
+  assert.equal(res.status, 200);
+  assert.equal(seen.at(-1).url, '/base/v1/orders/7?x=%2F&y=1');
+  // A decision from before `path` existed: the request's own path, as before.
+  await forwardToOrigin(new Request('https://api.example/v1/a'), decision, ORIGIN);
+  assert.equal(seen.at(-1).url, '/base/v1/a');
+});
+
+test('a public route (no key) forwards no key id; redirects are passed back, not followed', async () => {
+  const res = await forwardToOrigin(new Request('https://api.example/moved'), { ...decision, keyId: null, scopes: [] }, new URL(ORIGIN));
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get('location'), '/elsewhere');
+  const got = seen.at(-1);
+  assert.equal(got.headers['x-keygate-key-id'], undefined);
+  assert.equal(got.headers['x-keygate-scopes'], '');
+});
+
+test('502 with a code when the origin cannot be used; extra headers must be strings', async () => {
+  const bad = await forwardToOrigin(new Request('https://api.example/x'), decision, 'origin.example');
+  assert.deepEqual([bad.status, (await bad.json()).error], [502, 'origin_misconfigured']);
+  const closed = createServer();
+  await new Promise((r) => closed.listen(0, '127.0.0.1', r));
+  const port = closed.address().port;
+  await new Promise((r) => closed.close(r));
+  const errors = [];
+  const orig = console.error;
+  console.error = (line) => errors.push(line);
+  try {
+    const down = await forwardToOrigin(new Request('https://api.example/x'), decision, `http://127.0.0.1:${port}`);
+    assert.deepEqual([down.status, (await down.json()).error], [502, 'origin_unreachable']);
+  } finally {
+    console.error = orig;
+  }
+  assert.equal(JSON.parse(errors[0]).event, 'keygate.origin_error');
+  await assert.rejects(
+    forwardToOrigin(new Request('https://api.example/x'), decision, ORIGIN, { headers: { 'x-n': 1 } }),
+    (e) => e.code === 'ERR_INVALID_OPTIONS' && /x-n/.test(e.message),
+  );
+});

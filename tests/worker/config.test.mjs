@@ -1,0 +1,29 @@
+// Layer 4: wrangler.toml as wrangler reads it. Production (the top level) serves no demo page
+// and no asset, carries no key set, logs to Workers Logs and binds KV; the `dev` environment
+// of `make dev` alone has the page, with every non-page path running the Worker first.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { unstable_readConfig } from 'wrangler';
+import { ROOT } from '../js/helpers.mjs';
+
+const read = (env) => unstable_readConfig({ config: join(ROOT, 'wrangler.toml'), env });
+
+test('production: no assets, no key set or demo var, observability on, KV bound', () => {
+  const prod = read(undefined);
+  assert.equal(prod.main, join(ROOT, 'gateway/src/index.js'));
+  assert.equal(prod.assets, undefined, 'no static assets in production');
+  assert.equal(prod.observability?.enabled, true);
+  assert.deepEqual(prod.kv_namespaces.map((k) => k.binding), ['KEYGATE_KV']);
+  for (const name of ['KEYGATE_KEYSET', 'KEYGATE_DEMO', 'KEYGATE_PUBLISHER_KEYS', 'ORIGIN_AUTH_HEADER']) {
+    assert.equal(prod.vars[name], undefined, `${name} is not a var of the deployed config`);
+  }
+});
+
+test('dev: the demo page as assets, run_worker_first for everything else, local KV', () => {
+  const dev = read('dev');
+  assert.equal(dev.assets.directory, 'www');
+  assert.deepEqual(dev.assets.run_worker_first, ['/*', '!/', '!/index.html', '!/demo/*', '!/vendor/*']);
+  assert.deepEqual(dev.kv_namespaces.map((k) => k.binding), ['KEYGATE_KV']);
+  assert.equal(dev.vars.KEYSET_REFRESH_SECONDS, read(undefined).vars.KEYSET_REFRESH_SECONDS);
+});
