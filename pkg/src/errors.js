@@ -12,6 +12,8 @@ export const ERROR_CODES = Object.freeze([
   'ERR_ENVELOPE_INVALID',
   'ERR_ENVELOPE_SIGNATURE',
   'ERR_KEYSET_ROLLBACK',
+  'ERR_AUDIENCE_MISMATCH',
+  'ERR_ENVELOPE_STALE',
   'ERR_INVALID_OPTIONS',
   'ERR_REQUEST_INVALID',
   'ERR_KEY_INVALID',
@@ -25,7 +27,14 @@ export const ERROR_CODES = Object.freeze([
 const KNOWN = new Set(ERROR_CODES);
 
 /** The wire codes a key set push is answered with (docs/reasons.md). */
-const WIRE_ERRORS = new Set(['envelope_invalid', 'envelope_signature_invalid', 'keyset_invalid', 'keyset_rollback']);
+const WIRE_ERRORS = new Set([
+  'envelope_invalid',
+  'envelope_signature_invalid',
+  'keyset_invalid',
+  'audience_mismatch',
+  'keyset_rollback',
+  'envelope_stale',
+]);
 
 export class KeygateError extends Error {
   /**

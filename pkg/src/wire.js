@@ -14,7 +14,9 @@ export const WIRE_STATUS = Object.freeze({
   envelope_invalid: 400,
   envelope_signature_invalid: 401,
   keyset_invalid: 400,
+  audience_mismatch: 400,
   keyset_rollback: 409,
+  envelope_stale: 409,
   // Requests the edge answers without a decision.
   malformed_request: 400,
   keyset_unavailable: 503,
@@ -23,6 +25,7 @@ export const WIRE_STATUS = Object.freeze({
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
+  push_in_progress: 429,
   keyset_store_failed: 503,
   internal_error: 500,
   // Forwarding to the origin.
