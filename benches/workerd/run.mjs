@@ -11,13 +11,16 @@
 // `ratio <case> <value>` lines. Then the key set load, the cold start (fresh isolates) and the
 // wasm size, as a table and `metric <name> <value>` lines; everything also in BENCH_JSON.
 //
-// Options (environment): BENCH_ROUNDS (31), BENCH_SLICES (10), BENCH_SLICE_MS (5),
-// BENCH_SLICE_OPS (most operations in a slice, 4096), BENCH_WARMUP_MS (per side, 300), BENCH_CASES (comma list of
-// api_key,hmac_get,ed25519_get,hmac_post_1k,hmac_post_1m), BENCH_PARTS (comma list of
-// cases,nonce,load,cold; also body: ways of hashing a body in workerd, without keygate), BENCH_COLD (fresh isolates of each kind, 9), BENCH_SCALE_KEYS (100000),
-// BENCH_SCALE_RUNS (7), BENCH_JSON (default target/bench/workerd.json). BENCH_SMOKE=1: one tiny round of everything, which
-// proves the harness and measures nothing. BENCH_BROKEN=1 signs the HMAC cases with a key
-// the set does not hold: the run must then fail.
+// Options (environment):
+//   BENCH_ROUNDS (31), BENCH_SLICES (10 a side per round), BENCH_SLICE_MS (5),
+//   BENCH_SLICE_OPS (most operations in a slice, 4096), BENCH_WARMUP_MS (per side, 300),
+//   BENCH_CASES (comma list of api_key,hmac_get,ed25519_get,hmac_post_1k,hmac_post_1m),
+//   BENCH_PARTS (comma list of cases,nonce,load,cold, the default; also body: ways of reading
+//   a body in workerd, without keygate), BENCH_COLD (fresh isolates of each kind, 9),
+//   BENCH_SCALE_KEYS (100000), BENCH_SCALE_RUNS (7), BENCH_JSON (target/bench/workerd.json).
+//   BENCH_SMOKE=1: one tiny round of everything, which proves the harness and measures
+//   nothing. BENCH_BROKEN=1 signs the HMAC cases with a key the set does not hold: the run
+//   must then fail.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -64,6 +67,8 @@ const opts = {
   json: env.BENCH_JSON ?? join(ROOT, 'target/bench/workerd.json'),
 };
 for (const c of opts.cases) if (!(c in CASES)) throw new Error(`BENCH_CASES: unknown case ${c} (expected ${Object.keys(CASES)})`);
+const PARTS = ['cases', 'nonce', 'load', 'cold', 'body'];
+for (const p of opts.parts) if (!PARTS.includes(p)) throw new Error(`BENCH_PARTS: unknown part ${p} (expected ${PARTS})`);
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -99,7 +104,12 @@ async function isolate(modules = BUNDLE) {
     const res = await mf.dispatchFetch(`http://bench.test${path}`, init);
     const text = await res.text();
     if (res.status !== 200) {
-      const e = JSON.parse(text);
+      let e;
+      try {
+        e = JSON.parse(text);
+      } catch {
+        e = { error: `${res.status} ${text.slice(0, 2000)}` };
+      }
       throw new Error(`${path}: ${e.error}${e.stack ? `\n${e.stack}` : ''}${logs.length ? `\n${logs.join('\n')}` : ''}`);
     }
     return JSON.parse(text);
@@ -113,7 +123,7 @@ async function isolate(modules = BUNDLE) {
  * One case in a fresh isolate with a 100-key set. Each side's slice size k is calibrated so
  * that a slice takes about BENCH_SLICE_MS (at most BENCH_SLICE_OPS operations). A round runs
  * BENCH_SLICES slices of each side, alternating (A B B A A B ..., the first side alternating
- * between rounds); a side's time in a round is the sum of its slices. One round of warm-up.
+ * between rounds); a side's time in a round is the sum of its slices. Two rounds of warm-up.
  */
 async function measureCase(name, [sa, sb] = ['keygate', 'bare']) {
   const { mf, call } = await isolate();

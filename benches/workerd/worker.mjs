@@ -142,9 +142,10 @@ async function pool(name, side, count) {
 }
 
 /**
- * Ways of getting a body's SHA-256 in workerd, without keygate (BENCH_PARTS=body): each reads
- * a clone, as a verifier that leaves the body to the caller must, and hashes what it read.
- * `digest` is the floor: the bytes already in memory.
+ * Ways of reading a body in workerd, without keygate (BENCH_PARTS=body), each from a clone, as
+ * a verifier that leaves the body to the caller must: `stream` only reads it chunk by chunk
+ * (keygate then hashes the chunks in wasm), `buffer` and `digeststream` also hash it with the
+ * runtime. The `digest` side is the floor: the bytes already in memory, hashed.
  */
 const BODY_READS = {
   async stream(request) {
