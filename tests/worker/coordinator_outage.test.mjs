@@ -3,8 +3,10 @@
 // cold isolate serves the KV copy under KV-only guarantees (said in GET and logged as an
 // error), or, with KEYGATE_REQUIRE_COORDINATOR, answers 503 until it is back; pushes are
 // refused (coordinator_unavailable), nothing is written.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey } from 'keygate';
 import { OTHER_PUBLISHER, PUBLISHER, bearer, gateway, joseSigned, payloadSha256, push, set, signed } from './helpers.mjs';
@@ -78,4 +80,51 @@ test('KEYGATE_REQUIRE_COORDINATOR=true: a cold isolate answers 503 keyset_unavai
   assert.equal(body.error, 'keyset_unavailable');
   assert.match(body.message, /coordinator is unreachable.*KEYGATE_REQUIRE_COORDINATOR/);
   assert.equal(cl.events('coordinator_fallback').length, 0);
+});
+
+test('back from an outage, an isolate that loaded the KV copy follows the coordinator, older or newer', async () => {
+  const flaky = {
+    name: 'flaky',
+    modules: [{ type: 'ESModule', path: join(ROOT, 'tests/worker/fixtures/flaky-coordinator.mjs') }],
+    compatibilityDate: '2026-11-01',
+    kvNamespaces: { KEYGATE_KV: 'KEYGATE_KV' },
+    durableObjects: {
+      KEYGATE_COORDINATOR: { className: 'KeygateCoordinator', useSQLite: true },
+      REAL: { className: 'KeygateCoordinator', scriptName: 'host', useSQLite: true },
+    },
+  };
+  const persist = mkdtempSync(join(tmpdir(), 'keygate-flaky-'));
+  after(() => rmSync(persist, { recursive: true, force: true }));
+  const cl = await cluster({ persist, extra: [flaky], coordinatorScript: 'flaky', bindings: { KEYGATE_PUBLISHER_KEYS: PUB, KEYSET_REFRESH_SECONDS: '1' } });
+  const kv = await cl.kv();
+  const [gwA, gwB] = [await cl.gw('gw-a'), await cl.gw('gw-b')];
+  // The coordinator holds revision 2 (b removed); KV holds revision 1 (b still there).
+  assert.equal((await push(gwB, signed(set(2, [a.entry])))).status, 200);
+  await new Promise((r) => setTimeout(r, 300)); // the coordinator's alarm publishes revision 2
+  await kv.put('keyset', V1);
+  await kv.put('test:down', '1');
+  assert.equal((await gwA.fetch('/api/x', bearer(b.key))).status, 200, 'down: gw-a serves the older KV copy');
+  assert.equal((await (await gwA.fetch('/.well-known/keygate/keyset')).json()).mode, 'kv_fallback');
+  await kv.delete('test:down');
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.equal((await gwA.fetch('/api/x', bearer(b.key))).status, 200, 'the first request after the outage polls in the background');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await gwA.fetch('/api/x', bearer(b.key))).status, 401, 'back: the coordinator revision 2 is enforced');
+  const info = await (await gwA.fetch('/.well-known/keygate/keyset')).json();
+  assert.deepEqual([info.revision, info.mode], [2, 'coordinator']);
+  // A newer set written straight into KV while the coordinator was down does not win either.
+  const V3 = signed(set(3, [a.entry, b.entry]));
+  await kv.put('keyset', V3);
+  await kv.put('test:down', '1');
+  await cl.restart();
+  const cold = await cl.gw('gw-a');
+  assert.equal((await (await cold.fetch('/.well-known/keygate/keyset')).json()).revision, 3, 'down: the KV copy, revision 3');
+  await (await cl.kv()).delete('test:down');
+  await new Promise((r) => setTimeout(r, 1100));
+  await cold.fetch('/api/x', bearer(a.key));
+  await new Promise((r) => setTimeout(r, 300));
+  const back = await (await cold.fetch('/.well-known/keygate/keyset')).json();
+  assert.deepEqual([back.revision, back.mode], [2, 'coordinator'], 'the coordinator order wins over a set it never took');
+  assert.equal((await cold.fetch('/api/x', bearer(b.key))).status, 401);
+  assert.ok(cl.events('keyset_reset').some((e) => e.from === 3 && e.revision === 2));
 });
