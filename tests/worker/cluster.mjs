@@ -75,6 +75,11 @@ export async function cluster({ gateways = ['gw-a', 'gw-b'], bindings = {}, pers
     logs.length = 0;
     c.mf = await start();
   };
+  /** Stops every isolate for good (its persisted state stays for another cluster). */
+  c.dispose = async () => {
+    await c.mf.dispose();
+    started.delete(c.mf);
+  };
   /** The coordinator's namespace, from Node (RPC to its instances). */
   c.coordinator = () => c.mf.getDurableObjectNamespace('KEYGATE_COORDINATOR', 'host');
   /** SQL against an instance's storage (default: the key set's). */

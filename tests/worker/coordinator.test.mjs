@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateApiKey } from 'keygate';
-import { PUBLISHER, bearer, payloadSha256, push, set, signed } from './helpers.mjs';
+import { generateApiKey, signKeySet } from 'keygate';
+import { OTHER_PUBLISHER, PUBLISHER, bearer, payloadSha256, push, set, signed } from './helpers.mjs';
 import { cluster } from './cluster.mjs';
 
 const PUB = PUBLISHER.signing.public_key;
@@ -174,4 +174,26 @@ test('deltas: applied everywhere; another base is refused with the state in use;
   assert.equal(await status(gwB, c.key), 200);
   assert.deepEqual([(await info(gwB)).revision, (await info(gwB)).payload_sha256], [6, payloadSha256(d6.target)]);
   assert.ok(cl.events('keyset_updated').some((e) => e.revision === 4 && e.origin === 'coordinator'), 'the base was loaded');
+});
+
+test('a new publisher key: the set the coordinator holds no longer verifies; a full set signed by the new key replaces it', async () => {
+  const persist = mkdtempSync(join(tmpdir(), 'keygate-rotate-'));
+  try {
+    const first = await cluster({ persist, bindings: { KEYGATE_PUBLISHER_KEYS: PUB } });
+    assert.equal((await push(await first.gw('gw-a'), signed(set(5, [a.entry, b.entry])))).status, 200);
+    await first.dispose();
+    // Redeployed pinning only the new publisher key.
+    const cl = await cluster({ persist, bindings: { KEYGATE_PUBLISHER_KEYS: OTHER_PUBLISHER.signing.public_key } });
+    const [gwA, gwB] = [await cl.gw('gw-a'), await cl.gw('gw-b')];
+    assert.equal(await status(gwA, a.key), 503, 'nothing here verifies');
+    assert.ok(cl.events('keyset_rejected').some((e) => e.origin === 'coordinator' && e.code === 'ERR_ENVELOPE_SIGNATURE'));
+    const older = await push(gwA, signKeySet(set(4, [a.entry]), OTHER_PUBLISHER.key));
+    assert.deepEqual([older.status, older.body.error, older.body.current_revision], [409, 'keyset_rollback', 5], 'the mark stays');
+    assert.equal((await push(gwA, signKeySet(set(6, [a.entry]), OTHER_PUBLISHER.key))).status, 200);
+    assert.equal(await status(gwA, a.key), 200);
+    assert.equal(await status(gwB, b.key), 401);
+    assert.equal(await status(gwB, a.key), 200);
+  } finally {
+    rmSync(persist, { recursive: true, force: true });
+  }
 });
