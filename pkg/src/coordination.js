@@ -17,11 +17,12 @@
 //   (compare-and-swap), then applied here.
 
 import { Keygate, PREPARE } from './keygate.js';
-import { KeygateError, base64url, callWasm } from './errors.js';
-import { wasm } from './wasm/facade.js';
+import { KeygateError } from './errors.js';
 import { KeySetSource } from './edge.js';
 import { coordinatorNonceStore } from './coordinated-nonces.js';
-import { WireRefusal } from './wire.js';
+import { payloadDigest, refusalOf, unavailable } from './coordinator-binding.js';
+
+export { coordinatorOption } from './coordinator-binding.js';
 
 /** The default refresh interval with a coordinator (a poll is one tiny request). */
 export const COORDINATED_REFRESH_SECONDS = 5;
@@ -31,48 +32,6 @@ export const POLL_WAIT_MS = 1000;
 const BLOB_CACHE_TTL = 86400;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * `options.coordinator` (withKeygate) as a function of env returning the binding in use:
- * `{ namespace, name, kv, require, nonceShards }` or null (KV-only).
- */
-export function coordinatorOption(option) {
-  if (option === undefined || option === null) return () => null;
-  if (typeof option !== 'function') {
-    throw new KeygateError('ERR_INVALID_OPTIONS', 'withKeygate: options.coordinator must be a function of env');
-  }
-  return (env) => {
-    const c = option(env);
-    if (c === undefined || c === null || c === false) return null;
-    const binding = typeof c.getByName === 'function' || typeof c.idFromName === 'function' ? { namespace: c } : c;
-    if (!binding.namespace || typeof binding.namespace.getByName !== 'function') {
-      throw new KeygateError('ERR_INVALID_OPTIONS', 'withKeygate: options.coordinator(env) must give a Durable Object namespace or { namespace, ... }');
-    }
-    return {
-      namespace: binding.namespace,
-      name: binding.name || 'keyset',
-      kv: binding.kv ?? null,
-      require: binding.require === true || binding.require === 'true',
-      nonceShards: Number.isSafeInteger(Number(binding.nonceShards)) && Number(binding.nonceShards) > 0 ? Number(binding.nonceShards) : 16,
-    };
-  };
-}
-
-function refusalOf(r) {
-  const code = { keyset_rollback: 'ERR_KEYSET_ROLLBACK', delta_base_mismatch: 'ERR_DELTA_BASE', delta_chain_full: 'ERR_DELTA_CHAIN_FULL' }[r.error];
-  if (!code) return new WireRefusal('internal_error', `the coordinator answered ${JSON.stringify(r.error)}: ${r.message}`);
-  return new KeygateError(code, r.message, {
-    error: r.error,
-    status: 409,
-    currentRevision: r.current_revision,
-    currentPayloadSha256: r.current_payload_sha256,
-  });
-}
-
-const unavailable = (e) =>
-  new WireRefusal('coordinator_unavailable', `the key set coordinator could not be reached; nothing was changed, push again (${String(e?.message ?? e).slice(0, 200)})`, {
-    headers: { 'retry-after': '5' },
-  });
 
 export class CoordinatedSource {
   #opts;
@@ -408,9 +367,4 @@ export class CoordinatedSource {
     this.#pushing = result.catch(() => {});
     return result;
   }
-}
-
-/** base64url SHA-256 of an envelope's payload (not verified: loading verifies). */
-async function payloadDigest(bytes) {
-  return base64url(await crypto.subtle.digest('SHA-256', callWasm(() => wasm.envelopePayload(bytes))));
 }

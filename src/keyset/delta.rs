@@ -14,9 +14,10 @@ use serde_json::{Map, Value};
 
 use super::ctx::{Ctx, check_key_id};
 use super::key::{self, Interner};
+pub use super::state::SetState;
+use super::state::parse_sha;
 use super::{KeyEntry, KeyStatus, KeysetError, KeysetErrors};
 use crate::apikey::ApiKeyDigest;
-use crate::encoding::{b64url_decode, b64url_encode};
 use crate::json::{JsonPath, parse_strict, suggest, type_name};
 use crate::keyset::MAX_REVISION;
 use crate::time::UnixTime;
@@ -38,48 +39,6 @@ const TOP_FIELDS: &[&str] = &[
     "changes",
 ];
 const OPS: &[&str] = &["add", "replace", "disable", "revoke", "remove"];
-
-/// The name of one key set state: its revision and the SHA-256 of its key set JSON bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SetState {
-    /// The revision.
-    pub revision: u64,
-    /// SHA-256 of the exact key set JSON (an envelope's decoded payload).
-    pub payload_sha256: [u8; 32],
-}
-
-impl SetState {
-    /// The digest as the wire shows it: base64url without padding (43 characters).
-    pub fn sha_text(&self) -> String {
-        b64url_encode(&self.payload_sha256)
-    }
-}
-
-impl fmt::Debug for SetState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SetState({}, {})", self.revision, self.sha_text())
-    }
-}
-
-impl fmt::Display for SetState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "revision {} (payload_sha256 {})",
-            self.revision,
-            self.sha_text()
-        )
-    }
-}
-
-/// A SHA-256 in the wire form (base64url, 43 characters), or why not.
-pub(crate) fn parse_sha(s: &str) -> Result<[u8; 32], String> {
-    b64url_decode(s)
-        .ok()
-        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-        .filter(|_| s.len() == 43)
-        .ok_or_else(|| "expected a SHA-256 as base64url without padding (43 characters)".into())
-}
 
 /// One change of a delta.
 #[derive(Clone, Debug)]

@@ -18,6 +18,7 @@ mod rules;
 pub(crate) mod scan;
 mod signing;
 mod sigparse;
+mod state;
 mod stream;
 
 use std::fmt;
