@@ -295,6 +295,7 @@ export class CoordinatedSource {
       const loaded = await this.#fromSource(env);
       if (!loaded) return;
       if (!this.#gate) {
+        await this.#publishedChain(c, loaded.gate);
         this.#gate = loaded.gate;
         this.#mode = 'kv_fallback';
         console.error(JSON.stringify({
@@ -305,9 +306,34 @@ export class CoordinatedSource {
         this.log('keyset_loaded', { revision: loaded.gate.revision, keys: loaded.gate.info.keys, origin: 'kv_fallback' });
       } else if (this.#mode === 'kv_fallback') {
         await this.#apply(env, loaded.text, 'kv_fallback').catch(() => {});
+        await this.#publishedChain(c, this.#gate);
       }
     } catch (e) {
       this.#rejected(env, e);
+    }
+  }
+
+  /**
+   * The deltas the coordinator published to KV (`keyset/deltas`) on top of the full set `gate`
+   * holds, applied (each verified) when they start from it: a revocation pushed as a delta is
+   * kept by a cold isolate that cannot reach the coordinator too.
+   */
+  async #publishedChain(c, gate) {
+    let chain = null;
+    try {
+      chain = c.kv ? await c.kv.get('keyset/deltas', { type: 'json' }) : null;
+    } catch {
+      return;
+    }
+    const base = chain?.base;
+    if (!Array.isArray(chain?.deltas) || base?.payloadSha256 !== gate.info.payloadSha256 || base?.revision !== gate.revision) return;
+    for (const d of chain.deltas) {
+      try {
+        await gate.update(d);
+      } catch (e) {
+        this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: gate.revision, origin: 'kv_fallback' });
+        return;
+      }
     }
   }
 

@@ -50,19 +50,23 @@ const broken = {
   durableObjects: { KEYGATE_COORDINATOR: { className: 'KeygateCoordinator', useSQLite: true } },
 };
 
-test('coordinator unreachable at a cold start: the KV copy under KV-only guarantees, said and logged; pushes refused', async () => {
+test('coordinator unreachable at a cold start: the KV copy and its published deltas under KV-only guarantees, said and logged; pushes refused', async () => {
   const cl = await cluster({ gateways: ['gw-a'], extra: [broken], coordinatorScript: 'broken', bindings: { KEYGATE_PUBLISHER_KEYS: PUB, KEYSET_REFRESH_SECONDS: '1' } });
+  // As the coordinator publishes them: the last full set, and the deltas since (b revoked).
   await (await cl.kv()).put('keyset', V1);
+  const chain = { base: { revision: 1, payloadSha256: payloadSha256(V1) }, deltas: [signed({ ...revoke(V1), changes: [{ op: 'revoke', id: 'b' }] })] };
+  await (await cl.kv()).put('keyset/deltas', JSON.stringify(chain));
   const gw = await cl.gw('gw-a');
-  assert.equal((await gw.fetch('/api/x', bearer(b.key))).status, 200);
+  assert.equal((await gw.fetch('/api/x', bearer(a.key))).status, 200);
+  assert.equal((await gw.fetch('/api/x', bearer(b.key))).status, 401, 'the delta published to KV is applied too');
   const info = await (await gw.fetch('/.well-known/keygate/keyset')).json();
-  assert.deepEqual([info.revision, info.mode], [1, 'kv_fallback']);
+  assert.deepEqual([info.revision, info.mode], [2, 'kv_fallback']);
   const loud = cl.events('coordinator_fallback');
   assert.equal(loud.length, 1);
   assert.match(loud[0].message, /KV-only guarantees/);
   const r = await push(gw, signed(set(2, [a.entry])));
   assert.deepEqual([r.status, r.body.error, r.headers.get('retry-after')], [503, 'coordinator_unavailable', '5']);
-  assert.equal((await gw.fetch('/api/x', bearer(b.key))).status, 200, 'nothing applied');
+  assert.equal((await gw.fetch('/api/x', bearer(a.key))).status, 200, 'nothing applied');
   assert.equal(await (await cl.kv()).get('keyset'), V1, 'nothing written');
 });
 
