@@ -33,6 +33,9 @@ const BLOB_CACHE_TTL = 86400;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The coordinator answered, but what it named does not match what was read (never trusted). */
+class Mismatch extends Error {}
+
 export class CoordinatedSource {
   #opts;
   #binding;
@@ -64,7 +67,8 @@ export class CoordinatedSource {
     const c = this.#binding(env);
     if (!c) return this.#kv.get(env, waitUntil);
     if (!this.#gate) {
-      await this.#sync(env, c);
+      // A cold isolate asks at most once per interval while the coordinator fails.
+      if (Date.now() >= this.#retryAt) await this.#sync(env, c);
       return this.#gate;
     }
     const age = Date.now() - this.#syncedAt;
@@ -141,10 +145,12 @@ export class CoordinatedSource {
       await this.#follow(env, c, await stub.poll(state), stub);
     } catch (e) {
       this.#retryAt = Date.now() + Math.max(this.#interval(env), 1000);
-      if (e instanceof KeygateError) {
-        // What the coordinator named did not verify here: keep the set in use.
-        this.log('keyset_rejected', { code: e.code, message: e.message, current_revision: this.#gate?.revision ?? null, origin: 'coordinator' });
-        if (strict) throw e;
+      if (e instanceof KeygateError || e instanceof Mismatch) {
+        // What the coordinator named did not verify here, or did not lead where it said: keep
+        // the set in use (this is not an outage: no fallback).
+        const code = e instanceof Mismatch ? 'coordinator_mismatch' : e.code;
+        this.log('keyset_rejected', { code, message: e.message, current_revision: this.#gate?.revision ?? null, origin: 'coordinator' });
+        if (strict) throw e instanceof Mismatch ? unavailable(e) : e;
         return;
       }
       if (strict) throw unavailable(e);
@@ -171,16 +177,21 @@ export class CoordinatedSource {
       }
       r = await stub.poll(null);
     }
-    if (r.status !== 'base') throw new Error(`unexpected coordinator answer ${JSON.stringify(r.status)}`);
-    const base = await this.#base(c, r.base, stub);
+    if (r.status !== 'base') throw new Mismatch(`unexpected coordinator answer ${JSON.stringify(r.status)}`);
+    let base = await this.#base(c, r.base, stub);
+    if (base === null) {
+      r = await stub.poll(null);
+      base = r.status === 'base' ? await this.#base(c, r.base, stub) : null;
+      if (base === null) throw new Mismatch('the coordinator no longer holds the base it named');
+    }
     if (this.#gate && (await this.#tryUpdate(base, r.base)) && (await this.#tryChain(r.deltas)) && this.#at(r.head)) return;
     // Not reachable from the state in use (this isolate was ahead or forked, e.g. loaded from
     // KV during an outage): the coordinator's state replaces it.
     const fresh = await Keygate.load(base, this.#loadOptions(env));
-    if (fresh.info.payloadSha256 !== r.base.payloadSha256) throw new Error('the base does not have the digest the coordinator names');
+    if (fresh.info.payloadSha256 !== r.base.payloadSha256) throw new Mismatch('the base does not have the digest the coordinator names');
     for (const d of r.deltas) await fresh.update(d);
     if (!(fresh.revision === r.head.revision && fresh.info.payloadSha256 === r.head.payloadSha256)) {
-      throw new Error(`the coordinator's chain did not lead to its head (revision ${r.head.revision})`);
+      throw new Mismatch(`the coordinator's chain did not lead to its head (revision ${r.head.revision})`);
     }
     const from = this.#gate?.revision ?? null;
     this.#gate = fresh;
@@ -246,8 +257,7 @@ export class CoordinatedSource {
       }
     }
     const bytes = await stub.readBlob(base.payloadSha256);
-    if (!bytes) throw new Error('the coordinator no longer holds the base it named');
-    return new Uint8Array(bytes);
+    return bytes ? new Uint8Array(bytes) : null; // a newer base was committed since the poll
   }
 
   #loadOptions(env) {
