@@ -348,40 +348,55 @@ export class CoordinatedSource {
   }
 
   /**
-   * A push: judged here against the coordinator's state, committed there, then applied here.
-   * Resolves to `{ changed, store: false, revision, keys }`; throws the KeygateError of a
-   * refusal, or a WireRefusal (coordinator_unavailable).
+   * A push: authenticated and judged here first (a forged or invalid push never reaches the
+   * coordinator), judged again if a poll moved the set in use, committed there
+   * (compare-and-swap), then applied here. Resolves to `{ changed, store: false, revision,
+   * keys }`; throws the KeygateError of a refusal, or a WireRefusal (coordinator_unavailable).
    */
   push(env, bytes, { maxAgeSeconds } = {}) {
     const c = this.#binding(env);
     if (!c) return this.#kv.push(env, bytes, { maxAgeSeconds });
     const run = async () => {
+      if (!this.#gate) await this.get(env);
+      const judge = async () => {
+        const gate = this.#gate;
+        if (gate) return { gate, ...(await gate[PREPARE](bytes, { maxAgeSeconds })) };
+        // Nothing anywhere yet: this set is the first (validated as it loads).
+        const first = await Keygate.load(bytes, { ...this.#loadOptions(env), maxAgeSeconds });
+        return { gate: null, first, kind: 'full', revision: first.revision, payloadSha256: first.info.payloadSha256, base: null, discard() {} };
+      };
+      const state = () => (this.#gate ? `${this.#gate.revision}:${this.#gate.info.payloadSha256}` : null);
+      let p = null;
+      let refusal = null;
+      try {
+        p = await judge();
+      } catch (e) {
+        // Only a refusal by the state in use may change once it follows the coordinator.
+        if (e?.code !== 'ERR_KEYSET_ROLLBACK' && e?.code !== 'ERR_DELTA_BASE') throw e;
+        refusal = e;
+      }
+      const seen = state();
+      const gateSeen = this.#gate;
       await this.#polling;
       try {
         await this.#sync(env, c, true);
       } catch (e) {
         // The coordinator's state does not verify here (the publisher key was replaced, say):
         // a full set above its mark may still replace it, so the push goes on.
-        if (!(e instanceof KeygateError)) throw e;
+        if (!(e instanceof KeygateError)) {
+          p?.discard();
+          throw e;
+        }
       }
-      const stub = c.namespace.getByName(c.name);
-      if (!this.#gate) {
-        // Nothing anywhere yet: this set is the first.
-        const gate = await Keygate.load(bytes, { ...this.#loadOptions(env), maxAgeSeconds });
-        const r = await stub.commit({ kind: 'full', revision: gate.revision, payloadSha256: gate.info.payloadSha256, base: null, bytes }).catch((e) => {
-          throw unavailable(e);
-        });
-        if (r.error) throw refusalOf(r);
-        this.#gate = gate;
-        this.#mode = 'coordinator';
-        this.log('keyset_loaded', { revision: gate.revision, keys: gate.info.keys, origin: 'push' });
-        return { changed: true, store: false, revision: gate.revision, keys: gate.info.keys };
+      if (state() !== seen || this.#gate !== gateSeen) {
+        p?.discard();
+        p = await judge();
+      } else if (refusal) {
+        throw refusal;
       }
-      const gate = this.#gate;
-      const p = await gate[PREPARE](bytes, { maxAgeSeconds });
       let r;
       try {
-        r = await stub.commit({ kind: p.kind, revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, bytes });
+        r = await c.namespace.getByName(c.name).commit({ kind: p.kind, revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, bytes });
       } catch (e) {
         p.discard();
         throw unavailable(e);
@@ -390,12 +405,19 @@ export class CoordinatedSource {
         p.discard();
         throw refusalOf(r);
       }
-      try {
-        if (gate !== this.#gate) throw new Error('the set in use moved');
-        const local = p.commit();
-        if (local.changed) this.log('keyset_updated', { revision: local.revision, keys: gate.info.keys, origin: 'push', kind: local.kind });
-      } catch {
-        await this.#poll(env, c).catch(() => {}); // the coordinator holds it: follow it
+      if (p.first && !this.#gate) {
+        this.#gate = p.first;
+        this.#mode = 'coordinator';
+        this.log('keyset_loaded', { revision: p.first.revision, keys: p.first.info.keys, origin: 'push' });
+      } else {
+        try {
+          if (p.first || p.gate !== this.#gate) throw new Error('the set in use moved');
+          const local = p.commit();
+          if (local.changed) this.log('keyset_updated', { revision: local.revision, keys: p.gate.info.keys, origin: 'push', kind: local.kind });
+        } catch {
+          await this.#polling; // the coordinator holds it: follow it
+          await this.#sync(env, c);
+        }
       }
       return { changed: r.changed, store: false, revision: this.#gate.revision, keys: this.#gate.info.keys };
     };

@@ -64,7 +64,10 @@ test('coordinator unreachable at a cold start: the KV copy and its published del
   const loud = cl.events('coordinator_fallback');
   assert.equal(loud.length, 1);
   assert.match(loud[0].message, /KV-only guarantees/);
-  const r = await push(gw, signed(set(2, [a.entry])));
+  // A forged or invalid push is refused here, before the coordinator is asked.
+  assert.deepEqual((await push(gw, JSON.stringify(set(3, [a.entry])))).body.error, 'envelope_invalid');
+  assert.deepEqual((await push(gw, await joseSigned(JSON.stringify(set(3, [a.entry])), { key: OTHER_PUBLISHER }))).status, 401);
+  const r = await push(gw, signed(set(3, [a.entry])));
   assert.deepEqual([r.status, r.body.error, r.headers.get('retry-after')], [503, 'coordinator_unavailable', '5']);
   assert.equal((await gw.fetch('/api/x', bearer(a.key))).status, 200, 'nothing applied');
   assert.equal(await (await cl.kv()).get('keyset'), V1, 'nothing written');
