@@ -4,6 +4,7 @@
 
 mod apikey;
 mod cidr;
+pub mod codes;
 mod decide;
 mod encoding;
 mod envelope;
@@ -22,6 +23,7 @@ mod wasm;
 
 pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape};
 pub use cidr::Cidr;
+pub use codes::ErrorCode;
 pub use decide::decision::{Decision, Reason};
 pub use decide::{Context, MAX_API_KEY_LEN};
 pub use envelope::{

@@ -3,29 +3,13 @@
 // wasm module goes through callWasm, which also recovers from a trap (see below).
 
 import { wasm, wasmReady } from './wasm/facade.js';
+import { ERROR_CODES, KEYSET_WIRE_STATUS } from './codes.js';
 
 const { resetWasm } = wasm;
 
-/** The closed set of error codes (see index.d.ts `KeygateErrorCode`). */
-export const ERROR_CODES = Object.freeze([
-  'ERR_KEYSET_INVALID',
-  'ERR_ENVELOPE_INVALID',
-  'ERR_ENVELOPE_SIGNATURE',
-  'ERR_KEYSET_ROLLBACK',
-  'ERR_INVALID_OPTIONS',
-  'ERR_REQUEST_INVALID',
-  'ERR_KEY_INVALID',
-  'ERR_SIGN_FAILED',
-  'ERR_NONCE_STORE',
-  'ERR_INTERNAL',
-  'ERR_WASM_NOT_INITIALIZED',
-  'ERR_WASM_INIT_FAILED',
-]);
+export { ERROR_CODES };
 
 const KNOWN = new Set(ERROR_CODES);
-
-/** The wire codes a key set push is answered with (docs/reasons.md). */
-const WIRE_ERRORS = new Set(['envelope_invalid', 'envelope_signature_invalid', 'keyset_invalid', 'keyset_rollback']);
 
 export class KeygateError extends Error {
   /**
@@ -126,8 +110,8 @@ function fromWasm(thrown) {
   return new KeygateError(v.code, String(v.message), {
     errors: Array.isArray(v.errors) ? v.errors : [],
     currentRevision: typeof v.current_revision === 'number' ? v.current_revision : undefined,
-    error: WIRE_ERRORS.has(v.error) ? v.error : undefined,
-    status: typeof v.status === 'number' && WIRE_ERRORS.has(v.error) ? v.status : undefined,
+    error: Object.hasOwn(KEYSET_WIRE_STATUS, v.error) ? v.error : undefined,
+    status: Object.hasOwn(KEYSET_WIRE_STATUS, v.error) ? KEYSET_WIRE_STATUS[v.error] : undefined,
   });
 }
 

@@ -70,7 +70,7 @@ pub(super) fn read<'k>(ks: &'k KeySet, req: &Request) -> Result<Credentials<'k>,
 
 /// The API key presented via `Authorization: Bearer` or `X-API-Key`, if any.
 fn presented_key(req: &Request) -> Result<Option<&str>, Refusal> {
-    let malformed = |m: &str| Refusal::new(Reason::MalformedCredentials, m);
+    let malformed = |m: &str| Refusal::new(Reason::MalformedCredentials, m.to_string());
     let mut bearer = None;
     let mut auth = req.header_values("authorization");
     if let Some(v) = auth.next() {

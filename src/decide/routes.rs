@@ -39,9 +39,9 @@ pub(super) struct RouteMatch<'k> {
     pub(super) rules: Vec<&'k Route>,
     /// Some reading matched no rule, so the default route applies too.
     pub(super) default: bool,
-    /// The pattern reported on the decision: the first non-public rule reached, else the
-    /// public rule of the request as sent.
-    pub(super) name: Option<&'k str>,
+    /// The rule reported on the decision (its index in the key set): the first non-public
+    /// rule reached, else the public rule of the request as sent.
+    pub(super) name: Option<u32>,
 }
 
 fn method_readings(req: &Request) -> Vec<String> {
@@ -154,9 +154,10 @@ pub(super) fn judge<'k>(ks: &'k KeySet, req: &Request, path: &NormalizedPath) ->
         .map(|&i| &routes[i])
         .filter(|r| !r.public)
         .collect();
-    m.name = match m.rules.first() {
-        Some(r) => Some(r.path.as_str()),
-        None if m.public => reached.first().map(|&i| routes[i].path.as_str()),
+    let first_rule = reached.iter().copied().find(|&i| !routes[i].public);
+    m.name = match first_rule {
+        Some(i) => Some(i as u32),
+        None if m.public => reached.first().map(|&i| i as u32),
         None => None,
     };
     m

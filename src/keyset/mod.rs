@@ -217,6 +217,9 @@ pub struct KeyEntry {
     pub deny_cidrs: Arc<[Cidr]>,
     /// A human-readable name.
     pub name: Option<String>,
+    /// The `meta` object, as compact JSON text (members in document order); the verifier
+    /// only passes it on to allowed decisions.
+    pub meta: Option<Box<str>>,
     /// The key that verifies this key's request signatures, when it has one.
     pub signing: Option<Box<VerifierKey>>,
     /// Requests with this key must carry a valid signature (default: when `signing` is set).
@@ -328,6 +331,13 @@ impl KeySet {
         self.index
             .find_digest(&self.keys, digest)
             .map(|i| &self.keys[i as usize])
+    }
+
+    /// The position of `key` in [`keys`](Self::keys), when it is an entry of this set.
+    pub(crate) fn index_of(&self, key: &KeyEntry) -> Option<u32> {
+        self.index
+            .find_id(&self.keys, &key.id)
+            .filter(|&i| std::ptr::eq(&self.keys[i as usize], key))
     }
 
     /// Whether `other` was loaded from byte-identical JSON (compared by a 128-bit

@@ -34,7 +34,7 @@ impl RequestError {
 
     /// The stable code of this error at the JS boundary.
     pub fn code(&self) -> &'static str {
-        "ERR_REQUEST_INVALID"
+        crate::ErrorCode::RequestInvalid.as_str()
     }
 }
 

@@ -147,6 +147,14 @@ impl VerifierKey {
         Ok(VerifierKey::Ed25519(key))
     }
 
+    /// The 32-byte public key of an Ed25519 key (for a runtime's own verifier).
+    pub(crate) fn ed25519_public(&self) -> Option<[u8; 32]> {
+        match self {
+            VerifierKey::Ed25519(k) => Some(k.to_bytes()),
+            VerifierKey::HmacSha256(_) => None,
+        }
+    }
+
     /// Whether `signature` is a valid signature of `message` under this key.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {

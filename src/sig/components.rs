@@ -97,6 +97,18 @@ fn kind(b: &BareItem) -> &'static str {
 }
 
 impl ComponentId {
+    /// The identifier without quotes around its name, as [`ComponentId::parse`] and the
+    /// signers take it: `@method`, `content-digest;sf`, `@query-param;name="id"`.
+    pub fn unquoted(&self) -> String {
+        let s = self.item.serialize();
+        // A component name is a token or `@`-name: it never holds a quote or a backslash, so
+        // its string ends at the second quote.
+        match s.strip_prefix('"').and_then(|r| r.split_once('"')) {
+            Some((name, params)) => format!("{name}{params}"),
+            None => s,
+        }
+    }
+
     /// Reads one member of a covered-components inner list. The error says what was expected.
     pub(crate) fn from_item(item: &Item) -> Result<ComponentId, String> {
         let BareItem::String(name) = &item.bare_item else {

@@ -19,6 +19,7 @@ pub(crate) mod base;
 mod components;
 pub(crate) mod derive;
 pub(crate) mod digest;
+pub(crate) mod ed25519;
 mod keytext;
 pub(crate) mod parse;
 mod query;

@@ -14,12 +14,12 @@ use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
 use crate::{
-    ApiKeyDigest, Context, Decision, KeySet, KeysetErrors, LoadError, PublisherKeys,
+    ApiKeyDigest, Context, Decision, ErrorCode, KeySet, KeysetErrors, LoadError, PublisherKeys,
     PublisherSecret, Request, UnixTime, Verifier, load_keyset, sign_envelope,
 };
 
-fn throw(code: &str, message: impl Into<String>) -> JsValue {
-    JsValue::from_str(&json!({ "code": code, "message": message.into() }).to_string())
+fn throw(code: ErrorCode, message: impl Into<String>) -> JsValue {
+    JsValue::from_str(&json!({ "code": code.as_str(), "message": message.into() }).to_string())
 }
 
 fn error_list(e: &KeysetErrors) -> Vec<Value> {
@@ -33,13 +33,13 @@ fn error_list(e: &KeysetErrors) -> Vec<Value> {
 /// code a push endpoint answers with), `status` (its HTTP status) and details.
 fn load_error(e: &LoadError) -> JsValue {
     let code = match e {
-        LoadError::Keyset(_) => "ERR_KEYSET_INVALID",
-        LoadError::SignatureInvalid(_) => "ERR_ENVELOPE_SIGNATURE",
-        LoadError::PublisherKeysMissing => "ERR_INVALID_OPTIONS",
-        _ => "ERR_ENVELOPE_INVALID",
+        LoadError::Keyset(_) => ErrorCode::KeysetInvalid,
+        LoadError::SignatureInvalid(_) => ErrorCode::EnvelopeSignature,
+        LoadError::PublisherKeysMissing => ErrorCode::InvalidOptions,
+        _ => ErrorCode::EnvelopeInvalid,
     };
     let mut v = json!({
-        "code": code,
+        "code": code.as_str(),
         "error": e.code(),
         "status": e.http_status(),
         "message": e.to_string(),
@@ -56,7 +56,7 @@ fn publisher_keys(config: Option<String>) -> Result<Option<PublisherKeys>, JsVal
         None | Some("") => Ok(None),
         Some(c) => PublisherKeys::parse(c)
             .map(Some)
-            .map_err(|e| throw("ERR_INVALID_OPTIONS", format!("publisherKeys: {e}"))),
+            .map_err(|e| throw(ErrorCode::InvalidOptions, format!("publisherKeys: {e}"))),
     }
 }
 
@@ -89,7 +89,7 @@ pub(crate) fn build_request(
     headers: &[(String, String)],
 ) -> Result<Request, JsValue> {
     let mut req =
-        Request::new(method, url).map_err(|e| throw("ERR_REQUEST_INVALID", e.to_string()))?;
+        Request::new(method, url).map_err(|e| throw(ErrorCode::RequestInvalid, e.to_string()))?;
     for (n, v) in headers {
         req.push_header(n, v);
     }
@@ -100,7 +100,7 @@ pub(crate) fn build_request(
 fn wire_request(request_json: &str) -> Result<(Request, Context), JsValue> {
     let wire: WireRequest = serde_json::from_str(request_json).map_err(|e| {
         throw(
-            "ERR_REQUEST_INVALID",
+            ErrorCode::RequestInvalid,
             format!("invalid request description: {e}"),
         )
     })?;
@@ -109,13 +109,13 @@ fn wire_request(request_json: &str) -> Result<(Request, Context), JsValue> {
         None | Some("") => None,
         Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {
             throw(
-                "ERR_INVALID_OPTIONS",
+                ErrorCode::InvalidOptions,
                 format!("clientIp {s:?} is not an IP address"),
             )
         })?),
     };
     if !wire.now_ms.is_finite() {
-        return Err(throw("ERR_INVALID_OPTIONS", "now is not a finite time"));
+        return Err(throw(ErrorCode::InvalidOptions, "now is not a finite time"));
     }
     let cx = Context::new(UnixTime::from_millis(wire.now_ms as i64)).with_client_ip(ip);
     Ok((req, cx))
@@ -184,7 +184,7 @@ impl WasmVerifier {
             Ok(crate::Update::Unchanged) => Ok("unchanged".into()),
             Ok(_) => Ok("replaced".into()),
             Err(r) => Err(JsValue::from_str(
-                &json!({"code": "ERR_KEYSET_ROLLBACK", "error": "keyset_rollback", "status": 409, "message": r.to_string(), "current_revision": r.current}).to_string(),
+                &json!({"code": ErrorCode::KeysetRollback.as_str(), "error": r.code(), "status": 409, "message": r.to_string(), "current_revision": r.current}).to_string(),
             )),
         }
     }
@@ -202,6 +202,13 @@ impl WasmVerifier {
         })
         .to_string()
     }
+}
+
+/// The fingerprint of the codes this module sends by index (`codes::fingerprint`): the JS glue
+/// checks once that it equals `pkg/src/codes.js`'s, i.e. that both come from one build.
+#[wasm_bindgen(js_name = codesFingerprint)]
+pub fn codes_fingerprint() -> u32 {
+    crate::codes::fingerprint()
 }
 
 /// Validates key set JSON without building a verifier:
@@ -228,7 +235,7 @@ pub fn sign_envelope_js(
     kid: Option<String>,
 ) -> Result<String, JsValue> {
     let mut secret = PublisherSecret::parse(private_key)
-        .map_err(|e| throw("ERR_INVALID_OPTIONS", e.to_string()))?;
+        .map_err(|e| throw(ErrorCode::InvalidOptions, e.to_string()))?;
     if let Some(k) = kid.filter(|k| !k.is_empty()) {
         secret = secret.with_kid(&k);
     }
@@ -253,7 +260,7 @@ pub fn envelope_payload(input: &[u8]) -> Vec<u8> {
 #[wasm_bindgen(js_name = publisherKeyIds)]
 pub fn publisher_key_ids(config: &str) -> Result<String, JsValue> {
     let keys = publisher_keys(Some(config.to_string()))?
-        .ok_or_else(|| throw("ERR_INVALID_OPTIONS", "no publisher key given"))?;
+        .ok_or_else(|| throw(ErrorCode::InvalidOptions, "no publisher key given"))?;
     let list: Vec<Value> = keys
         .keys()
         .iter()
@@ -265,7 +272,7 @@ pub fn publisher_key_ids(config: &str) -> Result<String, JsValue> {
 /// Generates an API key: `{"api_key": ..., "api_key_hash": ...}`.
 #[wasm_bindgen(js_name = generateApiKey)]
 pub fn generate_api_key(prefix: &str) -> Result<String, JsValue> {
-    let k = crate::api_key::generate(prefix).map_err(|e| throw("ERR_INVALID_OPTIONS", e))?;
+    let k = crate::api_key::generate(prefix).map_err(|e| throw(ErrorCode::InvalidOptions, e))?;
     Ok(json!({"api_key": k.expose_secret(), "api_key_hash": k.digest().to_string()}).to_string())
 }
 

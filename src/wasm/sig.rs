@@ -39,11 +39,11 @@ use wasm_bindgen::prelude::*;
 
 use super::{WasmVerifier, decision_json, throw, wire_request};
 use crate::sig::{Algorithm, ComponentId, Signer, SignerKey};
-use crate::{Body, BodyDigests, BodyHasher, DigestAlgorithm, UnixTime};
+use crate::{Body, BodyDigests, BodyHasher, DigestAlgorithm, ErrorCode, UnixTime};
 
 fn options<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T, JsValue> {
     serde_json::from_str(json)
-        .map_err(|e| throw("ERR_INVALID_OPTIONS", format!("invalid {what}: {e}")))
+        .map_err(|e| throw(ErrorCode::InvalidOptions, format!("invalid {what}: {e}")))
 }
 
 #[derive(Deserialize)]
@@ -60,10 +60,13 @@ fn digest<const N: usize>(v: Option<&str>, name: &str) -> Result<Option<[u8; N]>
     let Some(s) = v else { return Ok(None) };
     let bytes = STANDARD
         .decode(s)
-        .map_err(|_| throw("ERR_INVALID_OPTIONS", format!("{name} is not base64")))?;
-    let arr: [u8; N] = bytes
-        .try_into()
-        .map_err(|_| throw("ERR_INVALID_OPTIONS", format!("{name} must be {N} bytes")))?;
+        .map_err(|_| throw(ErrorCode::InvalidOptions, format!("{name} is not base64")))?;
+    let arr: [u8; N] = bytes.try_into().map_err(|_| {
+        throw(
+            ErrorCode::InvalidOptions,
+            format!("{name} must be {N} bytes"),
+        )
+    })?;
     Ok(Some(arr))
 }
 
@@ -178,7 +181,7 @@ struct SignOptions {
 fn ms(v: f64, what: &str) -> Result<UnixTime, JsValue> {
     if !v.is_finite() {
         return Err(throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             format!("{what} is not a finite time"),
         ));
     }
@@ -188,7 +191,7 @@ fn ms(v: f64, what: &str) -> Result<UnixTime, JsValue> {
 fn algorithm(name: &str) -> Result<Algorithm, JsValue> {
     Algorithm::from_name(name).ok_or_else(|| {
         throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             format!("alg {name:?}: expected \"hmac-sha256\" or \"ed25519\""),
         )
     })
@@ -204,20 +207,20 @@ pub fn sign_request(
 ) -> Result<String, JsValue> {
     let wire: WireSignRequest = serde_json::from_str(request_json).map_err(|e| {
         throw(
-            "ERR_REQUEST_INVALID",
+            ErrorCode::RequestInvalid,
             format!("invalid request description: {e}"),
         )
     })?;
     let mut req = super::build_request(&wire.method, &wire.url, &wire.headers)?;
     if let Some(d) = req.defects().first() {
-        return Err(throw("ERR_REQUEST_INVALID", d.clone()));
+        return Err(throw(ErrorCode::RequestInvalid, d.clone()));
     }
     if let Some(b) = body {
         req = req.with_body(b);
     }
     let o: SignOptions = options(options_json, "signing options")?;
     let alg = o.alg.as_deref().map(algorithm).transpose()?;
-    let key = SignerKey::from_text(key_text, alg).map_err(|e| throw("ERR_KEY_INVALID", e))?;
+    let key = SignerKey::from_text(key_text, alg).map_err(|e| throw(ErrorCode::KeyInvalid, e))?;
     let mut s = Signer::new(key, &o.keyid, ms(o.created_ms, "created_ms")?);
     if let Some(l) = &o.label {
         s = s.label(l);
@@ -225,7 +228,7 @@ pub fn sign_request(
     if let Some(list) = &o.components {
         let comps = list
             .iter()
-            .map(|c| ComponentId::parse(c).map_err(|e| throw("ERR_INVALID_OPTIONS", e)))
+            .map(|c| ComponentId::parse(c).map_err(|e| throw(ErrorCode::InvalidOptions, e)))
             .collect::<Result<Vec<_>, _>>()?;
         s = s.components(comps);
     }
@@ -233,7 +236,7 @@ pub fn sign_request(
         Some(NonceOption::Fresh(true)) => {
             s = s
                 .random_nonce()
-                .map_err(|e| throw("ERR_SIGN_FAILED", e.to_string()))?;
+                .map_err(|e| throw(ErrorCode::SignFailed, e.to_string()))?;
         }
         Some(NonceOption::Given(n)) => s = s.nonce(&n),
         Some(NonceOption::Fresh(false)) | None => {}
@@ -250,7 +253,7 @@ pub fn sign_request(
     if let Some(d) = &o.digest {
         let a = DigestAlgorithm::from_key(d).ok_or_else(|| {
             throw(
-                "ERR_INVALID_OPTIONS",
+                ErrorCode::InvalidOptions,
                 format!("digest {d:?}: expected \"sha-256\" or \"sha-512\""),
             )
         })?;
@@ -258,14 +261,14 @@ pub fn sign_request(
     }
     let signed = s
         .sign(&req)
-        .map_err(|e| throw("ERR_SIGN_FAILED", e.to_string()))?;
+        .map_err(|e| throw(ErrorCode::SignFailed, e.to_string()))?;
     Ok(json!({"headers": signed.fields(), "signature_base": signed.base}).to_string())
 }
 
 /// A new signing key as `keygate keygen` prints it (the secret included).
 #[wasm_bindgen(js_name = generateSigningKey)]
 pub fn generate_signing_key(alg: &str) -> Result<String, JsValue> {
-    let key = SignerKey::generate(algorithm(alg)?).map_err(|e| throw("ERR_SIGN_FAILED", e))?;
+    let key = SignerKey::generate(algorithm(alg)?).map_err(|e| throw(ErrorCode::SignFailed, e))?;
     Ok(key.to_keygen_json().to_string())
 }
 
@@ -274,7 +277,7 @@ pub fn generate_signing_key(alg: &str) -> Result<String, JsValue> {
 pub fn content_digest(body: &[u8], alg: &str) -> Result<String, JsValue> {
     let a = DigestAlgorithm::from_key(alg).ok_or_else(|| {
         throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             format!("{alg:?}: expected \"sha-256\" or \"sha-512\""),
         )
     })?;

@@ -5,6 +5,7 @@
 // it), or when the application calls initWasm (keygate/init). callWasm refuses to call in
 // before that.
 import * as glue from '../../wasm/keygate.js';
+import { FINGERPRINT } from '../codes.js';
 
 let ready = false;
 
@@ -22,6 +23,19 @@ export const wasm = Object.freeze({
   resetWasm: glue.__wbg_reset_state,
 });
 
+/**
+ * The module sends reasons and errors as indices into codes.js's tables: both must come from
+ * one build (a stale copy of either would mislabel every refusal).
+ */
+function checkCodes() {
+  const got = glue.codesFingerprint();
+  if (got !== FINGERPRINT) {
+    throw new Error(
+      `keygate: the wasm module and the package's codes.js come from different builds (codes fingerprint ${got} vs ${FINGERPRINT})`,
+    );
+  }
+}
+
 /** Whether the module is instantiated (by a loader or by initWasm). */
 export function wasmReady() {
   return ready;
@@ -31,6 +45,7 @@ export function wasmReady() {
 export function instantiateSync(module) {
   if (ready) return;
   glue.initSync({ module });
+  checkCodes();
   ready = true;
 }
 
@@ -41,5 +56,6 @@ export function instantiateSync(module) {
 export async function instantiate(moduleOrUrl) {
   if (ready) return;
   await glue.default({ module_or_path: moduleOrUrl });
+  checkCodes();
   ready = true;
 }
