@@ -23,6 +23,10 @@ pub enum ErrorCode {
     EnvelopeSignature,
     /// A key set update would not move the revision forward.
     KeysetRollback,
+    /// A key set does not name the audience this verifier is configured with.
+    AudienceMismatch,
+    /// A pushed key set is too old (or has no `issued_at`).
+    EnvelopeStale,
     /// An option is missing, of the wrong type or unusable.
     InvalidOptions,
     /// A request cannot be read at all (not an absolute URL, not a method token, ...).
@@ -48,6 +52,8 @@ impl ErrorCode {
         ErrorCode::EnvelopeInvalid,
         ErrorCode::EnvelopeSignature,
         ErrorCode::KeysetRollback,
+        ErrorCode::AudienceMismatch,
+        ErrorCode::EnvelopeStale,
         ErrorCode::InvalidOptions,
         ErrorCode::RequestInvalid,
         ErrorCode::KeyInvalid,
@@ -65,6 +71,8 @@ impl ErrorCode {
             ErrorCode::EnvelopeInvalid => "ERR_ENVELOPE_INVALID",
             ErrorCode::EnvelopeSignature => "ERR_ENVELOPE_SIGNATURE",
             ErrorCode::KeysetRollback => "ERR_KEYSET_ROLLBACK",
+            ErrorCode::AudienceMismatch => "ERR_AUDIENCE_MISMATCH",
+            ErrorCode::EnvelopeStale => "ERR_ENVELOPE_STALE",
             ErrorCode::InvalidOptions => "ERR_INVALID_OPTIONS",
             ErrorCode::RequestInvalid => "ERR_REQUEST_INVALID",
             ErrorCode::KeyInvalid => "ERR_KEY_INVALID",
@@ -96,7 +104,9 @@ pub const KEYSET_WIRE_CODES: &[(&str, u16)] = &[
     ("envelope_invalid", 400),
     ("envelope_signature_invalid", 401),
     ("keyset_invalid", 400),
+    ("audience_mismatch", 400),
     ("keyset_rollback", 409),
+    ("envelope_stale", 409),
 ];
 
 /// A 32-bit FNV-1a digest of every code above in order, with statuses and challenges: equal
@@ -151,6 +161,8 @@ mod tests {
             LoadError::SignatureInvalid("x".into()),
             LoadError::Keyset(errs),
             LoadError::SignatureRequired,
+            LoadError::AudienceMismatch("x".into()),
+            LoadError::Stale("x".into()),
         ] {
             assert!(
                 KEYSET_WIRE_CODES.contains(&(e.code(), e.http_status())),

@@ -28,6 +28,56 @@ pub fn b64url_decode(s: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("invalid base64url: {}", describe_b64_error(&e)))
 }
 
+/// Checks that `s` is strict base64url exactly as [`b64url_decode`] does (same verdict, same
+/// message) without decoding it; returns the decoded length. Used on unauthenticated input,
+/// where a multi-megabyte string must not be copied just to be judged.
+pub fn b64url_check(s: &[u8]) -> Result<usize, String> {
+    if let Some(i) = s
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'))
+    {
+        let hint = match s[i] {
+            b'+' | b'/' => " (this looks like standard base64; use base64url: '-' and '_')",
+            b'=' => " (base64url here is written without '=' padding)",
+            _ => "",
+        };
+        return Err(format!("invalid base64url character at byte {i}{hint}"));
+    }
+    let n = s.len();
+    // The bits of the last character that no output byte holds must be zero (canonical).
+    let spare_mask = match n % 4 {
+        1 => {
+            return Err(format!(
+                "invalid base64url: {}",
+                describe_b64_error(&base64::DecodeError::InvalidLength(n))
+            ));
+        }
+        2 => 0b1111,
+        3 => 0b11,
+        _ => 0,
+    };
+    if let Some(&last) = s.last()
+        && sextet(last) & spare_mask != 0
+    {
+        return Err(format!(
+            "invalid base64url: {}",
+            describe_b64_error(&base64::DecodeError::InvalidLastSymbol(n - 1, last))
+        ));
+    }
+    Ok(n / 4 * 3 + (n % 4).saturating_sub(1))
+}
+
+/// The value of a base64url character (the caller has checked the alphabet).
+fn sextet(c: u8) -> u8 {
+    match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        _ => 63,
+    }
+}
+
 fn describe_b64_error(e: &base64::DecodeError) -> String {
     match e {
         base64::DecodeError::InvalidLength(n) => {
@@ -144,5 +194,33 @@ mod tests {
         assert!(b64url_decode("AQJ").unwrap_err().contains("non-canonical"));
         assert!(b64url_decode("A").is_err());
         assert_eq!(b64url_encode(&[0xfb, 0xff]), "-_8");
+    }
+
+    #[test]
+    fn b64url_check_agrees_with_decoding() {
+        // Every string of up to 5 characters over an alphabet covering each case: canonical
+        // and non-canonical final characters, padding, standard-base64 characters, junk.
+        let alphabet = b"AQgw_-B9=+/ .";
+        let mut strings = vec![Vec::new()];
+        for _ in 0..5 {
+            let last: Vec<Vec<u8>> = strings
+                .iter()
+                .filter(|s| s.len() == strings.last().map_or(0, Vec::len))
+                .cloned()
+                .collect();
+            for s in last {
+                for &c in alphabet {
+                    let mut t = s.clone();
+                    t.push(c);
+                    strings.push(t);
+                }
+            }
+        }
+        assert!(strings.len() > 100_000);
+        for s in &strings {
+            let text = std::str::from_utf8(s).unwrap();
+            let decoded = b64url_decode(text).map(|v| v.len());
+            assert_eq!(b64url_check(s), decoded, "{text:?}");
+        }
     }
 }

@@ -84,12 +84,18 @@ impl<'de> Visitor<'de> for StrictVisitor {
 /// containing escapes are returned undecoded.
 #[cfg(test)]
 pub fn top_level_names(bytes: &[u8]) -> Option<Vec<&str>> {
-    top_level_names_until(bytes, |_| false)
+    let mut names = Vec::new();
+    each_top_level_name(bytes, |n| {
+        names.push(n);
+        true
+    })
+    .then_some(names)
 }
 
-/// Like [`top_level_names`], but stops early (returning the names so far) once `stop` is true
-/// for a name.
-pub fn top_level_names_until(bytes: &[u8], stop: impl Fn(&str) -> bool) -> Option<Vec<&str>> {
+/// Calls `f` with each top-level member name of a JSON object (see [`top_level_names`]) until
+/// it returns false. True when the object was read to its end or `f` stopped the scan; false
+/// when the text is not a structurally well-formed object. Allocates nothing.
+pub fn each_top_level_name<'a>(bytes: &'a [u8], mut f: impl FnMut(&'a str) -> bool) -> bool {
     let ws = |i: &mut usize| {
         while bytes
             .get(*i)
@@ -109,57 +115,58 @@ pub fn top_level_names_until(bytes: &[u8], stop: impl Fn(&str) -> bool) -> Optio
             }
         }
     };
-    let mut i = 0;
-    ws(&mut i);
-    if bytes.get(i) != Some(&b'{') {
-        return None;
-    }
-    i += 1;
-    let mut names = Vec::new();
-    ws(&mut i);
-    if bytes.get(i) == Some(&b'}') {
-        return Some(names);
-    }
-    loop {
+    let mut scan = || -> Option<bool> {
+        let mut i = 0;
         ws(&mut i);
-        if bytes.get(i) != Some(&b'"') {
-            return None;
-        }
-        let end = string_end(i)?;
-        let name = std::str::from_utf8(&bytes[i + 1..end - 1]).ok()?;
-        names.push(name);
-        if stop(name) {
-            return Some(names);
-        }
-        i = end;
-        ws(&mut i);
-        if bytes.get(i) != Some(&b':') {
+        if bytes.get(i) != Some(&b'{') {
             return None;
         }
         i += 1;
-        // Skip one value: strings are skipped whole, brackets are counted.
-        let mut depth = 0usize;
+        ws(&mut i);
+        if bytes.get(i) == Some(&b'}') {
+            return Some(true);
+        }
         loop {
-            match *bytes.get(i)? {
-                b'"' => i = string_end(i)?,
-                b'{' | b'[' => {
-                    depth += 1;
-                    i += 1;
+            ws(&mut i);
+            if bytes.get(i) != Some(&b'"') {
+                return None;
+            }
+            let end = string_end(i)?;
+            let name = std::str::from_utf8(&bytes[i + 1..end - 1]).ok()?;
+            if !f(name) {
+                return Some(true);
+            }
+            i = end;
+            ws(&mut i);
+            if bytes.get(i) != Some(&b':') {
+                return None;
+            }
+            i += 1;
+            // Skip one value: strings are skipped whole, brackets are counted.
+            let mut depth = 0usize;
+            loop {
+                match *bytes.get(i)? {
+                    b'"' => i = string_end(i)?,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        i += 1;
+                    }
+                    b'}' | b']' if depth > 0 => {
+                        depth -= 1;
+                        i += 1;
+                    }
+                    b',' | b'}' | b']' if depth == 0 => break,
+                    _ => i += 1,
                 }
-                b'}' | b']' if depth > 0 => {
-                    depth -= 1;
-                    i += 1;
-                }
-                b',' | b'}' | b']' if depth == 0 => break,
-                _ => i += 1,
+            }
+            match bytes.get(i)? {
+                b',' => i += 1,
+                b'}' => return Some(true),
+                _ => return None,
             }
         }
-        match bytes.get(i)? {
-            b',' => i += 1,
-            b'}' => return Some(names),
-            _ => return None,
-        }
-    }
+    };
+    scan().unwrap_or(false)
 }
 
 /// A JSON path such as `$.keys[3].allow_cidrs[0]`, built as the validator descends.
@@ -317,12 +324,12 @@ mod tests {
             ["a", "b\\\"c", "payload", "e", "f"]
         );
         assert_eq!(top_level_names(b"{}").unwrap(), Vec::<&str>::new());
-        assert_eq!(
-            top_level_names_until(doc, |n| n == "payload")
-                .unwrap()
-                .len(),
-            3
-        );
+        let mut seen = 0;
+        assert!(each_top_level_name(doc, |n| {
+            seen += 1;
+            n != "payload"
+        }));
+        assert_eq!(seen, 3);
         assert!(top_level_names(b"[1]").is_none());
         assert!(top_level_names(b"{\"a\": ").is_none());
         assert!(top_level_names(b"{\"a\" 1}").is_none());

@@ -7,11 +7,9 @@ mod cidr;
 pub mod codes;
 mod decide;
 mod encoding;
-mod envelope;
 pub mod http1;
 mod json;
 mod keyset;
-mod publisher;
 mod request;
 mod route;
 pub mod sig;
@@ -26,15 +24,18 @@ pub use cidr::Cidr;
 pub use codes::ErrorCode;
 pub use decide::decision::{Decision, Reason};
 pub use decide::{Context, MAX_API_KEY_LEN};
-pub use envelope::{
-    Envelope, LoadError, is_envelope, load_keyset, looks_like_envelope, sign_envelope,
+pub use keyset::envelope::{
+    DEFAULT_MAX_PUSH_AGE_SECONDS, Envelope, LoadError, LoadOptions, MAX_JWS_HEADER_BYTES,
+    check_audience, check_push_fresh, is_envelope, load_keyset, load_keyset_with,
+    looks_like_envelope, sign_envelope,
+};
+pub use keyset::publisher::{
+    PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
 };
 pub use keyset::{
-    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_REVISION,
-    PathCase, Policy, Route, RouteSignature, SignaturePolicy, StalePolicy, TrailingSlash,
-};
-pub use publisher::{
-    PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
+    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_AUDIENCE_LEN,
+    MAX_REVISION, PathCase, Policy, Route, RouteSignature, SignaturePolicy, StalePolicy,
+    TrailingSlash, check_audience_name,
 };
 pub use request::body::{Body, BodyDigests};
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Request, RequestError};

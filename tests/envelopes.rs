@@ -87,3 +87,36 @@ fn anti_rollback_over_envelopes() {
         Err(LoadError::SignatureRequired)
     ));
 }
+
+/// The junk shapes of tests/vectors/envelopes/junk.json, built small here (their memory bound at
+/// 8 MiB is tests/envelope_memory.rs): each refused with its code and message, as a pushed
+/// envelope and as a file given to `Envelope::from_bytes` (the CLI's `keyset verify`).
+#[test]
+fn junk_envelopes_are_refused_with_their_codes() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/envelopes/junk.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let keys = PublisherKeys::parse(doc["publisher_keys"].as_str().unwrap()).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        assert!(
+            !c["models"].as_str().unwrap().is_empty(),
+            "{name}: say what it models"
+        );
+        let unit = c["unit"].as_str().unwrap();
+        let text = format!(
+            "{}{}{}",
+            c["head"].as_str().unwrap(),
+            unit.repeat(64 * 1024 / unit.len()),
+            c["tail"].as_str().unwrap()
+        );
+        let e = load_keyset(text.as_bytes(), Some(&keys)).unwrap_err();
+        assert_eq!(e.code(), c["expect"]["error"], "{name}: {e}");
+        let fragment = c["expect"]["message"].as_str().unwrap();
+        assert!(e.to_string().contains(fragment), "{name}: {e}");
+        let direct =
+            keygate::Envelope::from_bytes(text.as_bytes()).and_then(|env| env.verify(&keys));
+        assert_eq!(direct.unwrap_err().code(), e.code(), "{name}");
+    }
+}

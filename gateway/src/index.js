@@ -3,7 +3,8 @@
 //
 // Key set: KV binding KEYGATE_KV, key `keyset`, when present; else the KEYGATE_KEYSET var;
 // else every request gets 503 keyset_unavailable. When KEYGATE_PUBLISHER_KEYS is set, the
-// set must be a JWS envelope signed by one of those keys. There is deliberately no built-in
+// set must be a JWS envelope signed by one of those keys; when KEYGATE_AUDIENCE is set, the
+// set must name it in its `audience`. There is deliberately no built-in
 // fallback: the demo set reaches `wrangler dev` only through the gitignored .dev.vars
 // (`make dev`).
 //
@@ -40,11 +41,20 @@ const worker = withKeygate(
     keySet: keySetFromEnv,
     // With publisher keys pinned, only signed envelopes load (from KV, the var and pushes).
     publisherKeys: (env) => env.KEYGATE_PUBLISHER_KEYS || undefined,
+    // With an audience, only sets naming this gateway in their `audience` load.
+    audience: (env) => env.KEYGATE_AUDIENCE || undefined,
     refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? 30,
-    // Accepted pushes go to KV, read by every isolate on its next refresh. The body bound is
-    // KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB.
+    // Accepted pushes that moved the revision forward go to KV, read by every isolate on its
+    // next refresh. The body bound is KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB;
+    // a pushed set's issued_at may be KEYSET_MAX_AGE_SECONDS old (up to 7 days), else 15 min.
     push: (env) =>
-      env.KEYGATE_KV ? { store: (envelope) => env.KEYGATE_KV.put('keyset', envelope), maxBytes: env.KEYSET_MAX_BYTES } : null,
+      env.KEYGATE_KV
+        ? {
+            store: (envelope) => env.KEYGATE_KV.put('keyset', envelope),
+            maxBytes: env.KEYSET_MAX_BYTES,
+            maxAgeSeconds: env.KEYSET_MAX_AGE_SECONDS,
+          }
+        : null,
   },
 );
 

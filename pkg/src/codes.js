@@ -40,6 +40,8 @@ export const ERROR_CODES = Object.freeze([
   'ERR_ENVELOPE_INVALID',
   'ERR_ENVELOPE_SIGNATURE',
   'ERR_KEYSET_ROLLBACK',
+  'ERR_AUDIENCE_MISMATCH',
+  'ERR_ENVELOPE_STALE',
   'ERR_INVALID_OPTIONS',
   'ERR_REQUEST_INVALID',
   'ERR_KEY_INVALID',
@@ -55,7 +57,9 @@ export const KEYSET_WIRE_STATUS = Object.freeze({
   envelope_invalid: 400,
   envelope_signature_invalid: 401,
   keyset_invalid: 400,
+  audience_mismatch: 400,
   keyset_rollback: 409,
+  envelope_stale: 409,
 });
 
-export const FINGERPRINT = 0x1dea00ce;
+export const FINGERPRINT = 0x8a6e762f;

@@ -37,6 +37,11 @@ export interface EdgeOptions<Env> {
   keySet: KeySetInput | ((env: Env) => KeySetInput | null | undefined | Promise<KeySetInput | null | undefined>);
   /** Pinned publisher keys (or a function of env): then only signed envelopes load. */
   publisherKeys?: PublisherKeys | ((env: Env) => PublisherKeys | null | undefined);
+  /**
+   * The gateway this is (or a function of env, e.g. `env.KEYGATE_AUDIENCE`): then only sets
+   * whose `audience` names it load, from the source and from pushes (`audience_mismatch`).
+   */
+  audience?: string | ((env: Env) => string | null | undefined);
   /** How often a key set function is re-read, in the background (default 30). */
   refreshSeconds?: number | ((env: Env) => number | string);
   /** true (default): console.log one JSON line per record; false: silent; or your sink. */

@@ -1,7 +1,7 @@
 // Shared by the Workers and Hono middleware: option checks, the per-isolate key set source
 // (load once, refresh in the background), the audit log line and the refusal response.
 
-import { Keygate, publisherKeysText } from './keygate.js';
+import { Keygate, audienceText, publisherKeysText } from './keygate.js';
 import { checkKeySet } from './keys.js';
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { checkNonceStore } from './request.js';
@@ -17,15 +17,25 @@ export function checkEdgeOptions(where, options, extra = {}) {
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`${where}: options must be an object with a keySet, got ${describe(options)}`);
   }
-  const known = new Set(['keySet', 'publisherKeys', 'refreshSeconds', 'log', 'onWarning', 'nonceStore', ...Object.keys(extra)]);
+  const known = new Set([
+    'keySet',
+    'publisherKeys',
+    'audience',
+    'refreshSeconds',
+    'log',
+    'onWarning',
+    'nonceStore',
+    ...Object.keys(extra),
+  ]);
   for (const k of Object.keys(options)) {
     if (!known.has(k)) throw invalidOptions(`${where}: unknown option ${JSON.stringify(k)}`);
   }
-  const { keySet, publisherKeys, refreshSeconds, log, onWarning, nonceStore } = options;
+  const { keySet, publisherKeys, audience, refreshSeconds, log, onWarning, nonceStore } = options;
   if (keySet === undefined || keySet === null) {
     throw invalidOptions(`${where}: options.keySet is required (key set JSON, object, or a function of env)`);
   }
   const pinned = typeof publisherKeys === 'function' ? publisherKeys : publisherKeysText(publisherKeys, where);
+  const served = typeof audience === 'function' ? audience : audienceText(audience, where);
   if (typeof keySet !== 'function' && pinned === undefined) {
     // A fixed key set is validated now, so a bad one fails at deploy time, not per request.
     // (A signed envelope is checked on first use, with its publisher keys.)
@@ -58,6 +68,7 @@ export function checkEdgeOptions(where, options, extra = {}) {
   }
   const copy = {
     publisherKeys: pinned,
+    audience: served,
     keySet: typeof keySet === 'function' ? keySet : keySetText(keySet),
     refreshSeconds: refreshSeconds ?? DEFAULT_REFRESH_SECONDS,
     log: log === undefined || log === true ? logLine : log === false ? null : log,
@@ -88,8 +99,9 @@ function seconds(refresh, env) {
  * The key set of one isolate. A fixed set is loaded once. A function of env is called on the
  * first request and then again every `refreshSeconds`, in the background (the request is
  * answered with the set in use: stale while revalidate). A new set replaces the old one
- * atomically through `Keygate.update`, so an invalid, unsigned or older set is refused,
- * logged, and the old one stays. `push` applies a set given directly (the push endpoint).
+ * atomically through `Keygate.update`, so an invalid, unsigned, foreign (audience) or older
+ * set is refused, logged, and the old one stays. `push` applies a set given directly (the push
+ * endpoint), which must also be fresh.
  */
 export class KeySetSource {
   #opts;
@@ -99,6 +111,8 @@ export class KeySetSource {
   #checkedAt = -Infinity;
   #pending = null;
   #pushing = Promise.resolve();
+  #pushBusy = false;
+  #unstored = false;
 
   constructor(opts) {
     this.#opts = opts;
@@ -129,6 +143,12 @@ export class KeySetSource {
     return (typeof publisherKeys === 'function' ? publisherKeys(env) : publisherKeys) || undefined;
   }
 
+  /** The audience this environment serves (undefined: none). */
+  audience(env) {
+    const { audience } = this.#opts;
+    return (typeof audience === 'function' ? audience(env) : audience) || undefined;
+  }
+
   async #refresh(env) {
     this.#checkedAt = Date.now();
     let input;
@@ -153,20 +173,28 @@ export class KeySetSource {
     }
   }
 
-  /** Loads or updates to `input`; logs the outcome; throws the KeygateError of a refusal. */
-  async #apply(env, input, origin) {
+  /**
+   * Loads or updates to `input`; logs the outcome; throws the KeygateError of a refusal.
+   * `maxAgeSeconds` (pushes only) is the freshness a set must have to replace the current one.
+   */
+  async #apply(env, input, origin, maxAgeSeconds) {
     try {
       if (this.#gate) {
-        const r = await this.#gate.update(input);
+        const r = await this.#gate.update(input, { maxAgeSeconds });
         if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin });
+        if (r.changed && origin === 'refresh') this.#unstored = false;
         return r;
       }
       const { onWarning } = this.#opts;
-      this.#gate = await Keygate.load(input, { publisherKeys: this.publisherKeys(env), onWarning });
+      const audience = this.audience(env);
+      this.#gate = await Keygate.load(input, { publisherKeys: this.publisherKeys(env), audience, maxAgeSeconds, onWarning });
       this.log('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys, origin });
       this.#fault = null;
       return { changed: true, revision: this.#gate.revision };
     } catch (e) {
+      // The source holds a set older than the one in use (a lagging replica, or a replayed
+      // envelope written there): the next push writes the set in use again, even unchanged.
+      if (origin === 'refresh' && e?.code === 'ERR_KEYSET_ROLLBACK') this.#unstored = true;
       const fault = configurationFault(e, this.publisherKeys(env));
       if (!this.#gate) this.#fault = fault;
       this.log('keyset_rejected', {
@@ -190,12 +218,31 @@ export class KeySetSource {
   }
 
   /**
+   * Claims the push slot of this isolate: a release function, or null while another push is
+   * being read or applied (the caller then refuses without reading its body).
+   */
+  beginPush() {
+    if (this.#pushBusy) return null;
+    this.#pushBusy = true;
+    let held = true;
+    return () => {
+      if (held) {
+        held = false;
+        this.#pushBusy = false;
+      }
+    };
+  }
+
+  /**
    * Applies a pushed set (bytes), one push at a time. It first re-reads the source, so a
    * newer set another isolate already stored is in use before the push is judged (a push
-   * can then never move the stored set backwards from what this isolate could see).
-   * Resolves to `{ changed, revision, keys }`; throws the KeygateError of a refusal.
+   * can then never move the stored set backwards from what this isolate could see). A set
+   * that would replace the one in use must be fresh: `issued_at` at most `maxAgeSeconds` old
+   * (`envelope_stale` otherwise). Resolves to `{ changed, store, revision, keys }`: `store` is
+   * true when the set in use should be written for the other isolates (it changed, or an
+   * earlier write of it failed; see `stored`); throws the KeygateError of a refusal.
    */
-  push(env, bytes) {
+  push(env, bytes, { maxAgeSeconds } = {}) {
     const run = async () => {
       if (typeof this.#opts.keySet === 'function') {
         await this.#pending;
@@ -204,13 +251,19 @@ export class KeySetSource {
       } else if (!this.#gate) {
         await this.get(env);
       }
-      const r = await this.#apply(env, bytes, 'push');
+      const r = await this.#apply(env, bytes, 'push', maxAgeSeconds);
       this.#lastText = new TextDecoder().decode(bytes);
-      return { changed: r.changed, revision: r.revision, keys: this.#gate.info.keys };
+      if (r.changed) this.#unstored = true;
+      return { changed: r.changed, store: this.#unstored, revision: r.revision, keys: this.#gate.info.keys };
     };
     const result = this.#pushing.then(run, run);
     this.#pushing = result.catch(() => {});
     return result;
+  }
+
+  /** Records that the set in use was written for the other isolates. */
+  stored() {
+    this.#unstored = false;
   }
 
   /** One key set lifecycle log record (`keygate.<event>`). */
@@ -239,6 +292,9 @@ const PUBLISHER_KEYS_WHERE = 'KEYGATE_PUBLISHER_KEYS on the gateway, the publish
 /** A configuration fault behind a refused key set (see KeySetSource#fault), or null. */
 function configurationFault(e, publisherKeys) {
   if (e?.code !== 'ERR_INVALID_OPTIONS') return null;
+  if (/^audience:/.test(e.message)) {
+    return 'the configured audience is not a valid audience name (KEYGATE_AUDIENCE on the gateway, the audience option in code)';
+  }
   return publisherKeys === undefined
     ? `the key set is a signed envelope, but no publisher keys are configured to verify it: set the publisher's public key (${PUBLISHER_KEYS_WHERE})`
     : `the configured publisher keys cannot be read (${PUBLISHER_KEYS_WHERE}); see the log`;

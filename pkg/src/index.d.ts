@@ -8,6 +8,10 @@ export type KeygateErrorCode =
   | 'ERR_ENVELOPE_INVALID'
   | 'ERR_ENVELOPE_SIGNATURE'
   | 'ERR_KEYSET_ROLLBACK'
+  /** The set does not name the `audience` this verifier serves. */
+  | 'ERR_AUDIENCE_MISMATCH'
+  /** A set given with `maxAgeSeconds` (a push) has no `issued_at`, or one too old or in the future. */
+  | 'ERR_ENVELOPE_STALE'
   | 'ERR_INVALID_OPTIONS'
   | 'ERR_REQUEST_INVALID'
   /** A signing key is unusable (wrong form, length or algorithm). */
@@ -28,7 +32,9 @@ export type KeySetErrorWireCode =
   | 'envelope_invalid'
   | 'envelope_signature_invalid'
   | 'keyset_invalid'
-  | 'keyset_rollback';
+  | 'audience_mismatch'
+  | 'keyset_rollback'
+  | 'envelope_stale';
 
 export declare const ERROR_CODES: readonly KeygateErrorCode[];
 
@@ -171,6 +177,16 @@ export interface NonceStore {
 export interface LoadOptions {
   /** When given, only JWS envelopes signed by one of these keys load (now and on update). */
   publisherKeys?: PublisherKeys;
+  /**
+   * The gateway this verifier serves (1 to 256 visible ASCII characters): only a set whose
+   * `audience` names it loads, now and on update (`ERR_AUDIENCE_MISMATCH`).
+   */
+  audience?: string;
+  /**
+   * For this load only (a pushed set): the set must carry an `issued_at` at most this many
+   * seconds old and not in the future beyond its clock skew (`ERR_ENVELOPE_STALE`).
+   */
+  maxAgeSeconds?: number;
   /** Called with each lint warning of a loaded set (the set still loads). */
   onWarning?: (warning: KeySetWarning) => void;
   /** The default shared replay store for `verify` (the per-isolate store is always used). */
@@ -207,6 +223,14 @@ export interface KeySetInfo {
   readonly payloadSha256: string;
 }
 
+export interface UpdateOptions {
+  /**
+   * A pushed set: one that would replace the set in use must carry an `issued_at` at most
+   * this many seconds old and not in the future beyond its clock skew (`ERR_ENVELOPE_STALE`).
+   */
+  maxAgeSeconds?: number;
+}
+
 export interface UpdateResult {
   /** False when the same revision with the same content was pushed again (a no-op). */
   readonly changed: boolean;
@@ -215,7 +239,11 @@ export interface UpdateResult {
 
 export declare class Keygate {
   private constructor();
-  /** Validates a key set and returns a verifier; throws KeygateError `ERR_KEYSET_INVALID`. */
+  /**
+   * Validates a key set and returns a verifier; throws KeygateError (`ERR_KEYSET_INVALID`,
+   * `ERR_ENVELOPE_INVALID`, `ERR_ENVELOPE_SIGNATURE`, `ERR_AUDIENCE_MISMATCH`,
+   * `ERR_ENVELOPE_STALE`, `ERR_INVALID_OPTIONS`).
+   */
   static load(keySet: KeySetInput, options?: LoadOptions): Promise<Keygate>;
   /**
    * Decides one request. A refusal resolves; only unusable input rejects. The body of a
@@ -225,10 +253,11 @@ export declare class Keygate {
   /**
    * Atomically swaps in a newer revision; on any error throws KeygateError
    * (`ERR_ENVELOPE_INVALID`, `ERR_ENVELOPE_SIGNATURE`, `ERR_KEYSET_INVALID`,
-   * `ERR_KEYSET_ROLLBACK`, checked in that order, with `error` and `status`) and keeps the
-   * set in use.
+   * `ERR_AUDIENCE_MISMATCH`, `ERR_KEYSET_ROLLBACK`, `ERR_ENVELOPE_STALE`, checked in that
+   * order, with `error` and `status`) and keeps the set in use. An envelope's payload is
+   * decoded only after its signature verified.
    */
-  update(next: KeySetInput): Promise<UpdateResult>;
+  update(next: KeySetInput, options?: UpdateOptions): Promise<UpdateResult>;
   readonly info: KeySetInfo;
   readonly revision: number;
 }

@@ -6,7 +6,8 @@ import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request
 import { bodySource, discard, hashBody, isSigned, openBody } from './body.js';
 
 const { WasmVerifier, envelopePayload } = wasm;
-const LOAD_OPTIONS = new Set(['publisherKeys', 'onWarning', 'nonceStore']);
+const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore']);
+const UPDATE_OPTIONS = new Set(['maxAgeSeconds']);
 const CONSTRUCT = Symbol('Keygate.load');
 
 /**
@@ -35,7 +36,9 @@ function checkLoadOptions(options) {
   }
   for (const k of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(k)) {
-      throw invalidOptions(`Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, onWarning, nonceStore)`);
+      throw invalidOptions(
+        `Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, audience, maxAgeSeconds, onWarning, nonceStore)`,
+      );
     }
   }
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
@@ -44,8 +47,39 @@ function checkLoadOptions(options) {
   return {
     onWarning: options.onWarning,
     publisherKeys: publisherKeysText(options.publisherKeys, 'Keygate.load'),
+    audience: audienceText(options.audience, 'Keygate.load'),
+    maxAgeSeconds: maxAge(options.maxAgeSeconds, 'Keygate.load'),
     nonceStore: checkNonceStore(options.nonceStore, 'Keygate.load: options.nonceStore'),
   };
+}
+
+/** An `audience` option: a non-empty string (its syntax is checked by the core), or none. */
+export function audienceText(audience, where) {
+  if (audience === undefined || audience === null) return undefined;
+  if (typeof audience !== 'string' || audience === '') {
+    throw invalidOptions(`${where}: audience must be a non-empty string, got ${describe(audience)}`);
+  }
+  return audience;
+}
+
+/** A `maxAgeSeconds` option: a whole number of seconds >= 0, or none. */
+function maxAge(value, where) {
+  if (value === undefined || value === null) return undefined;
+  if (!(Number.isInteger(value) && value >= 0)) {
+    throw invalidOptions(`${where}: maxAgeSeconds must be a whole number of seconds >= 0, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkUpdateOptions(options) {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') {
+    throw invalidOptions(`update: options must be an object, got ${describe(options)}`);
+  }
+  for (const k of Object.keys(options)) {
+    if (!UPDATE_OPTIONS.has(k)) throw invalidOptions(`update: unknown option ${JSON.stringify(k)} (expected maxAgeSeconds)`);
+  }
+  return { maxAgeSeconds: maxAge(options.maxAgeSeconds, 'update') };
 }
 
 /** Reports the set's lint warnings (judged now) to onWarning. */
@@ -61,9 +95,23 @@ function warn(verifier, onWarning) {
   }
 }
 
-/** base64url SHA-256 of the key set bytes (or of an envelope's decoded payload), by WebCrypto. */
-async function payloadDigest(bytes) {
-  return base64url(await crypto.subtle.digest('SHA-256', callWasm(() => envelopePayload(bytes))));
+/** Frees a wasm object now (one of an instance replaced after a trap is already gone). */
+function release(object) {
+  try {
+    object.free();
+  } catch {
+    // stale: its instance was replaced, and its memory with it
+  }
+}
+
+/** base64url SHA-256 of bytes, by WebCrypto. */
+async function sha256(bytes) {
+  return base64url(await crypto.subtle.digest('SHA-256', bytes));
+}
+
+/** base64url SHA-256 of the key set bytes (or of an envelope's decoded payload). */
+function payloadDigest(bytes) {
+  return sha256(callWasm(() => envelopePayload(bytes)));
 }
 
 /** What `gate.info` shows about the set in use (no secrets). */
@@ -96,6 +144,7 @@ export class Keygate {
   #generation;
   #bytes;
   #publisherKeys;
+  #audience;
   #info;
   #onWarning;
   #nonceStore;
@@ -107,6 +156,7 @@ export class Keygate {
     this.#generation = wasmGeneration();
     this.#bytes = bytes;
     this.#publisherKeys = opts.publisherKeys;
+    this.#audience = opts.audience;
     this.#info = setInfo;
     this.#onWarning = opts.onWarning;
     this.#nonceStore = opts.nonceStore;
@@ -115,14 +165,25 @@ export class Keygate {
   /**
    * Validates a key set (JSON text, parsed object, UTF-8 bytes, or a signed JWS envelope when
    * `publisherKeys` are given) and returns a verifier for it. With `publisherKeys`, only
-   * envelopes signed by one of them load, now and on every `update`. Throws KeygateError
+   * envelopes signed by one of them load, now and on every `update`; with `audience`, only
+   * sets naming it. With `maxAgeSeconds` (this load only, as for a pushed set), the set must
+   * carry an `issued_at` no older than that and not in the future. Throws KeygateError
    * (`ERR_KEYSET_INVALID` with every error and its JSON path, `ERR_ENVELOPE_INVALID`,
-   * `ERR_ENVELOPE_SIGNATURE`, `ERR_INVALID_OPTIONS`). Lint warnings go to `onWarning`.
+   * `ERR_ENVELOPE_SIGNATURE`, `ERR_AUDIENCE_MISMATCH`, `ERR_ENVELOPE_STALE`,
+   * `ERR_INVALID_OPTIONS`). Lint warnings go to `onWarning`.
    */
   static async load(keySet, options) {
     const opts = checkLoadOptions(options);
     const bytes = keySetBytes(keySet, 'Keygate.load');
-    const verifier = callWasm(() => new WasmVerifier(bytes, opts.publisherKeys));
+    const verifier = callWasm(() => WasmVerifier.load(bytes, opts.publisherKeys, opts.audience));
+    if (opts.maxAgeSeconds !== undefined) {
+      try {
+        callWasm(() => verifier.checkFresh(Date.now(), opts.maxAgeSeconds));
+      } catch (e) {
+        release(verifier);
+        throw e;
+      }
+    }
     warn(verifier, opts.onWarning);
     return new Keygate(CONSTRUCT, verifier, bytes, opts, info(verifier, await payloadDigest(bytes)));
   }
@@ -134,7 +195,7 @@ export class Keygate {
   #current() {
     if (this.#generation !== wasmGeneration()) {
       const generation = wasmGeneration();
-      this.#verifier = callWasm(() => new WasmVerifier(this.#bytes, this.#publisherKeys));
+      this.#verifier = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience));
       this.#generation = generation;
     }
     return this.#verifier;
@@ -194,16 +255,28 @@ export class Keygate {
 
   /**
    * Atomically replaces the key set with a newer revision. On any error (invalid set,
-   * rollback) it throws a KeygateError (with `error` and `status`, the wire code and HTTP
-   * status a push endpoint answers with) and the current set stays in use.
+   * audience, rollback, staleness) it throws a KeygateError (with `error` and `status`, the
+   * wire code and HTTP status a push endpoint answers with) and the current set stays in use.
+   * With `maxAgeSeconds` (a push), a set that would replace the current one must carry an
+   * `issued_at` no older than that and not in the future (`ERR_ENVELOPE_STALE`).
    * Resolves to `{ changed, revision }`: `changed` is false for an identical re-push.
    */
-  async update(next) {
+  async update(next, options) {
+    const { maxAgeSeconds } = checkUpdateOptions(options);
     const bytes = keySetBytes(next, 'update');
-    // Digest first, so the swap and the new info happen together, with no await between.
-    const digest = await payloadDigest(bytes);
+    // Verified and validated first (nothing of an envelope is decoded before its signature
+    // verified); then its payload is hashed, and the swap and the new info happen together,
+    // with no await between.
+    const pending = callWasm(() => this.#current().prepare(bytes));
+    let digest;
+    try {
+      digest = await sha256(callWasm(() => pending.payload()));
+    } catch (e) {
+      release(pending);
+      throw e;
+    }
     const verifier = this.#current();
-    const result = callWasm(() => verifier.update(bytes));
+    const result = callWasm(() => verifier.commit(pending, Date.now(), maxAgeSeconds));
     if (result === 'replaced') {
       this.#bytes = bytes;
       this.#info = info(verifier, digest);

@@ -3,14 +3,21 @@
 //
 //   GET  → 200 {"revision", "issued_at", "payload_sha256", "keys"} (never a secret or a
 //          digest of one), or 503 keyset_unavailable when no set is loaded.
-//   PUT  → a signed JWS envelope. 200 {"revision", "keys"}; else, checked in this order,
-//          400 envelope_invalid, 401 envelope_signature_invalid, 400 keyset_invalid (with
-//          every error and its path), 409 keyset_rollback (with current_revision). 404 when
-//          pushes are disabled (no publisher key, or nowhere to store the set); 413 beyond
-//          the body bound (MAX_PUSH_BYTES unless configured lower).
+//   PUT  → a signed JWS envelope. 200 {"revision", "keys", "changed"}; else, checked in this
+//          order, 400 envelope_invalid, 401 envelope_signature_invalid, 400 keyset_invalid
+//          (with every error and its path), 400 audience_mismatch, 409 keyset_rollback (with
+//          current_revision), 409 envelope_stale (no issued_at, or older than the maximum
+//          age, or in the future). 404 when pushes are disabled (no publisher key, or nowhere
+//          to store the set); 429 push_in_progress (Retry-After) while this isolate is
+//          reading or applying another push, before this one's body is read; 413 beyond the
+//          body bound (MAX_PUSH_BYTES unless configured lower).
 //
-// An accepted envelope replaces this isolate's set atomically (Keygate.update) and is then
-// stored (Workers KV), from where every other isolate picks it up on its next refresh.
+// An accepted envelope that moved the revision forward replaces this isolate's set
+// atomically (Keygate.update) and is then stored (Workers KV), from where every other isolate
+// picks it up on its next refresh. The same envelope again answers 200 and is not stored
+// (unless its first write failed): only what advanced is ever written. The signature is
+// checked over the envelope's text before its payload is decoded or parsed, so a forged push
+// costs about its own size in memory, and only one push body is held at a time.
 
 import { KeygateError } from './errors.js';
 import { unavailable } from './edge.js';
@@ -28,6 +35,31 @@ export const MAX_PUSH_BYTES_LIMIT = 24 * 1024 * 1024;
 export function pushBound(value) {
   const n = Number(value);
   return value !== undefined && Number.isInteger(n) && n > 0 && n <= MAX_PUSH_BYTES_LIMIT ? n : MAX_PUSH_BYTES;
+}
+
+/** How old a pushed set's `issued_at` may be by default: 15 minutes. */
+export const MAX_PUSH_AGE_SECONDS = 15 * 60;
+
+/** The highest maximum age that may be configured: 7 days. */
+export const MAX_PUSH_AGE_SECONDS_LIMIT = 7 * 24 * 3600;
+
+/** A configured maximum age (seconds) if it is an integer from 1 to the limit, else the default. */
+export function pushMaxAge(value) {
+  const n = Number(value);
+  return value !== undefined && value !== '' && Number.isInteger(n) && n > 0 && n <= MAX_PUSH_AGE_SECONDS_LIMIT
+    ? n
+    : MAX_PUSH_AGE_SECONDS;
+}
+
+/** Seconds a client is asked to wait before pushing again while another push is applied. */
+const PUSH_RETRY_AFTER_SECONDS = 1;
+
+function busy() {
+  return errorResponse(
+    'push_in_progress',
+    'another key set push is being applied here; push again in a moment (the body was not read)',
+    { headers: { 'retry-after': String(PUSH_RETRY_AFTER_SECONDS) } },
+  );
 }
 
 function tooLarge(max) {
@@ -97,23 +129,38 @@ export async function keySetEndpoint(request, env, waitUntil, source, pushTarget
       'key set pushes are disabled: they need pinned publisher keys (KEYGATE_PUBLISHER_KEYS) and the KEYGATE_KV binding',
     );
   }
+  // One push at a time per isolate, refused before its body is read: concurrent pushes
+  // cannot each buffer up to the bound.
+  const release = source.beginPush();
+  if (!release) return busy();
+  try {
+    return await applyPush(request, env, source, target);
+  } finally {
+    release();
+  }
+}
+
+async function applyPush(request, env, source, target) {
   const max = pushBound(target.maxBytes);
   const bytes = await boundedBody(request, max);
   if (bytes === null) return tooLarge(max);
   let result;
   try {
-    result = await source.push(env, bytes);
+    result = await source.push(env, bytes, { maxAgeSeconds: pushMaxAge(target.maxAgeSeconds) });
   } catch (e) {
     return refused(e);
   }
-  try {
-    await target.store(new TextDecoder().decode(bytes));
-  } catch (e) {
-    source.log('keyset_store_failed', { revision: result.revision, message: String(e?.message ?? e) });
-    return errorResponse(
-      'keyset_store_failed',
-      `revision ${result.revision} is in use here but could not be stored for the other isolates; push it again`,
-    );
+  if (result.store) {
+    try {
+      await target.store(new TextDecoder().decode(bytes));
+      source.stored();
+    } catch (e) {
+      source.log('keyset_store_failed', { revision: result.revision, message: String(e?.message ?? e) });
+      return errorResponse(
+        'keyset_store_failed',
+        `revision ${result.revision} is in use here but could not be stored for the other isolates; push it again`,
+      );
+    }
   }
-  return jsonResponse(200, { revision: result.revision, keys: result.keys });
+  return jsonResponse(200, { revision: result.revision, keys: result.keys, changed: result.changed });
 }

@@ -22,6 +22,7 @@ export const WIRE_STATUS = Object.freeze({
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
+  push_in_progress: 429,
   keyset_store_failed: 503,
   internal_error: 500,
   // Forwarding to the origin.

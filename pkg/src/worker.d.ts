@@ -22,10 +22,12 @@ export interface KeygateWorker<Env, Ctx> {
   /**
    * The key set endpoint for this Worker's key set, wherever you route it (usually
    * `KEYSET_PATH`): GET/HEAD → 200 `{revision, issued_at, payload_sha256, keys}` (503
-   * `keyset_unavailable` when none is loaded); PUT → a signed envelope, applied and stored
-   * through `options.push` (404 `not_found` unless publisher keys are pinned and `push` gives
-   * a target; refusals: docs/deployment.md); other methods → 405. No API key is checked: a
-   * push is authenticated by its publisher signature.
+   * `keyset_unavailable` when none is loaded); PUT → a signed envelope, applied and, when it
+   * moved the revision forward, stored through `options.push` (200 `{revision, keys,
+   * changed}`; 404 `not_found` unless publisher keys are pinned and `push` gives a target;
+   * 429 `push_in_progress` with `Retry-After` while another push is applied; refusals:
+   * docs/deployment.md); other methods → 405. No API key is checked: a push is
+   * authenticated by its publisher signature.
    */
   keySetEndpoint(request: Request, env: Env, ctx: Ctx): Promise<Response>;
 }
@@ -41,6 +43,14 @@ export interface PushTarget<Env> {
    * and anything out of range means the default.
    */
   maxBytes?: number | string | undefined;
+  /**
+   * How old a pushed set's `issued_at` may be, in seconds: default `MAX_PUSH_AGE_SECONDS` (15
+   * minutes), at most `MAX_PUSH_AGE_SECONDS_LIMIT` (7 days). A set without `issued_at`, older,
+   * or in the future beyond its clock skew is refused with 409 `envelope_stale`. A fixed `push`
+   * object must give an integer in that range; from `push(env)` a string is accepted too and
+   * anything out of range means the default.
+   */
+  maxAgeSeconds?: number | string | undefined;
 }
 
 export interface WorkerOptions<Env> extends EdgeOptions<Env> {
@@ -66,19 +76,26 @@ export declare const KEYSET_PATH: '/.well-known/keygate/keyset';
 export declare const MAX_PUSH_BYTES: number;
 /** The highest push body bound that may be configured: 24 MiB (a Workers KV value holds 25 MiB). */
 export declare const MAX_PUSH_BYTES_LIMIT: number;
+/** How old a pushed set's `issued_at` may be by default: 900 seconds. */
+export declare const MAX_PUSH_AGE_SECONDS: number;
+/** The highest maximum push age that may be configured: 7 days. */
+export declare const MAX_PUSH_AGE_SECONDS_LIMIT: number;
 
 /** Every error code a keygate edge answers with itself (docs/reasons.md). */
 export type WireErrorCode =
   | 'envelope_invalid'
   | 'envelope_signature_invalid'
   | 'keyset_invalid'
+  | 'audience_mismatch'
   | 'keyset_rollback'
+  | 'envelope_stale'
   | 'malformed_request'
   | 'keyset_unavailable'
   | 'verifier_unavailable'
   | 'not_found'
   | 'method_not_allowed'
   | 'payload_too_large'
+  | 'push_in_progress'
   | 'keyset_store_failed'
   | 'internal_error'
   | 'origin_misconfigured'

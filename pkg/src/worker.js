@@ -16,10 +16,16 @@
 import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { KeySetSource, checkEdgeOptions, decide, logDecision, unavailable } from './edge.js';
-import { MAX_PUSH_BYTES_LIMIT, keySetEndpoint } from './push.js';
+import { MAX_PUSH_AGE_SECONDS_LIMIT, MAX_PUSH_BYTES_LIMIT, keySetEndpoint } from './push.js';
 import { refusalResponse } from './wire.js';
 
-export { KEYSET_PATH, MAX_PUSH_BYTES, MAX_PUSH_BYTES_LIMIT } from './push.js';
+export {
+  KEYSET_PATH,
+  MAX_PUSH_AGE_SECONDS,
+  MAX_PUSH_AGE_SECONDS_LIMIT,
+  MAX_PUSH_BYTES,
+  MAX_PUSH_BYTES_LIMIT,
+} from './push.js';
 export { WIRE_STATUS, errorResponse } from './wire.js';
 export { forwardToOrigin } from './forward.js';
 
@@ -30,21 +36,26 @@ export function getDecision(request) {
   return decisions.get(request);
 }
 
-/** A `{ store, maxBytes }` push target, checked; `where` names it in errors. */
+const TARGET_MEMBERS = new Set(['store', 'maxBytes', 'maxAgeSeconds']);
+
+/** A `{ store, maxBytes, maxAgeSeconds }` push target, checked; `where` names it in errors. */
 function checkTarget(target, where) {
   if (target === null || typeof target !== 'object') {
-    throw invalidOptions(`${where} must be an object { store(envelope, env), maxBytes? }, got ${describe(target)}`);
+    throw invalidOptions(
+      `${where} must be an object { store(envelope, env), maxBytes?, maxAgeSeconds? }, got ${describe(target)}`,
+    );
   }
   for (const k of Object.keys(target)) {
-    if (k !== 'store' && k !== 'maxBytes') throw invalidOptions(`${where}: unknown member ${JSON.stringify(k)}`);
+    if (!TARGET_MEMBERS.has(k)) throw invalidOptions(`${where}: unknown member ${JSON.stringify(k)}`);
   }
   if (typeof target.store !== 'function') throw invalidOptions(`${where}.store must be a function (envelope, env)`);
   return target;
 }
 
 /**
- * `options.push` as the endpoint's `pushTarget(env)`: `{ store(text), maxBytes }` or null
- * (pushes disabled). A fixed object is checked now; a function of env when it is called.
+ * `options.push` as the endpoint's `pushTarget(env)`: `{ store(text), maxBytes, maxAgeSeconds }`
+ * or null (pushes disabled). A fixed object is checked now; a function of env when it is
+ * called (where numbers may come as strings, from environment variables).
  */
 function pushTargetOf(push) {
   if (push === undefined || push === null) return () => null;
@@ -53,15 +64,23 @@ function pushTargetOf(push) {
       const t = push(env);
       if (t === undefined || t === null) return null;
       checkTarget(t, 'withKeygate: options.push(env)');
-      return { store: (text) => t.store(text, env), maxBytes: t.maxBytes };
+      return { store: (text) => t.store(text, env), maxBytes: t.maxBytes, maxAgeSeconds: t.maxAgeSeconds };
     };
   }
   const t = checkTarget(push, 'withKeygate: options.push');
-  const { maxBytes } = t;
+  const { maxBytes, maxAgeSeconds } = t;
   if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes > 0 && maxBytes <= MAX_PUSH_BYTES_LIMIT)) {
     throw invalidOptions(`withKeygate: options.push.maxBytes must be an integer from 1 to ${MAX_PUSH_BYTES_LIMIT}`);
   }
-  return (env) => ({ store: (text) => t.store(text, env), maxBytes });
+  if (
+    maxAgeSeconds !== undefined &&
+    !(Number.isInteger(maxAgeSeconds) && maxAgeSeconds > 0 && maxAgeSeconds <= MAX_PUSH_AGE_SECONDS_LIMIT)
+  ) {
+    throw invalidOptions(
+      `withKeygate: options.push.maxAgeSeconds must be an integer from 1 to ${MAX_PUSH_AGE_SECONDS_LIMIT}`,
+    );
+  }
+  return (env) => ({ store: (text) => t.store(text, env), maxBytes, maxAgeSeconds });
 }
 
 function waitUntilOf(ctx) {

@@ -12,6 +12,8 @@ const DAY: i64 = 86_400;
 pub(crate) const MAX_LIFETIME_DAYS: i64 = 90;
 /// Active keys expiring within this many days need a successor.
 pub(crate) const EXPIRY_WARNING_DAYS: i64 = 7;
+/// Revisions above this (half of the range up to `MAX_REVISION`) are flagged.
+pub(crate) const REVISION_WARNING: u64 = 1 << 52;
 
 /// One warning about a key set, located by its JSON path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,11 +58,22 @@ fn unbound(sp: &SignaturePolicy) -> Vec<&'static str> {
 }
 
 impl KeySet {
-    /// Warnings about this set at `now`: signature policies that do not bind the method and
-    /// target, keys that never expire or live over 90 days, active keys expiring within 7 days
+    /// Warnings about this set at `now`: a revision near the limit, signature policies that do
+    /// not bind the method and target, keys that never expire or live over 90 days, active keys expiring within 7 days
     /// with no successor, routes shadowed by earlier ones, and the wildcard `*` scope.
     pub fn lint(&self, now: UnixTime) -> Vec<Lint> {
         let mut out = Vec::new();
+        if self.revision > REVISION_WARNING {
+            out.push(Lint {
+                code: "revision_near_limit",
+                path: "$.revision".into(),
+                message: format!(
+                    "revision {} is past 2^52: a verifier that takes it refuses every lower revision, and only {} are left above it; count revisions up by one (keygate keyset bump) or use Unix time in seconds",
+                    self.revision,
+                    super::MAX_REVISION - self.revision
+                ),
+            });
+        }
         let missing = unbound(&self.policy.signature);
         if !missing.is_empty() {
             out.push(Lint {
@@ -314,5 +327,20 @@ mod tests {
             lint(&json, "2026-11-29T00:00:00Z"),
             vec![("route_shadowed", "$.routes[2]".to_string())]
         );
+    }
+
+    #[test]
+    fn a_revision_near_the_limit_is_flagged() {
+        let at = |rev: u64| format!(r#"{{"keygate":1,"revision":{rev},"keys":[]}}"#);
+        assert!(lint(&at(1 << 52), "2026-11-29T00:00:00Z").is_empty());
+        assert!(lint(&at(1_796_000_000), "2026-11-29T00:00:00Z").is_empty());
+        let max = at(crate::keyset::MAX_REVISION);
+        assert_eq!(
+            lint(&max, "2026-11-29T00:00:00Z"),
+            vec![("revision_near_limit", "$.revision".to_string())]
+        );
+        let ks = KeySet::from_json(max.as_bytes()).unwrap();
+        let l = &ks.lint(UnixTime::from_secs(0))[0];
+        assert!(l.message.contains("only 0 are left"), "{}", l.message);
     }
 }

@@ -3,12 +3,16 @@
 //! A [`KeySet`] can only be built by validating JSON ([`KeySet::from_json`]); once built it is
 //! immutable and internally consistent. See `docs/keyset.md` for the format.
 
+mod audience;
 mod ctx;
+pub(crate) mod envelope;
 mod index;
 mod key;
 mod lint;
 mod parse;
+pub(crate) mod publisher;
 mod rules;
+pub(crate) mod scan;
 mod signing;
 mod sigparse;
 mod stream;
@@ -22,6 +26,7 @@ use crate::route::PathPattern;
 use crate::sig::VerifierKey;
 use crate::time::UnixTime;
 
+pub use audience::{MAX_AUDIENCE_LEN, check_audience_name};
 pub use lint::Lint;
 pub use parse::MAX_REVISION;
 pub use signing::{RouteSignature, SignaturePolicy};
@@ -257,6 +262,7 @@ impl KeyEntry {
 #[derive(Clone)]
 pub struct KeySet {
     pub(crate) revision: u64,
+    pub(crate) audience: Vec<String>,
     pub(crate) issued_at: Option<UnixTime>,
     pub(crate) expires_at: Option<UnixTime>,
     pub(crate) policy: Policy,

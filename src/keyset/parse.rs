@@ -15,6 +15,7 @@ pub const MAX_REVISION: u64 = (1 << 53) - 1;
 const TOP_FIELDS: &[&str] = &[
     "keygate",
     "revision",
+    "audience",
     "issued_at",
     "expires_at",
     "policy",
@@ -184,6 +185,10 @@ fn build(
         }
         Some(v) => cx.uint(v, &root.field("revision"), 1, MAX_REVISION),
     };
+    let audience = top
+        .get("audience")
+        .map(|v| super::audience::parse(cx, v, &root.field("audience")))
+        .unwrap_or_default();
     let issued_at = top
         .get("issued_at")
         .and_then(|v| cx.time(v, &root.field("issued_at")));
@@ -242,6 +247,7 @@ fn build(
     keys.keys.shrink_to_fit();
     Some(KeySet {
         revision,
+        audience,
         issued_at,
         expires_at,
         policy: policy?,

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
 use crate::{
-    ApiKeyDigest, Context, Decision, ErrorCode, KeySet, KeysetErrors, LoadError, PublisherKeys,
-    PublisherSecret, Request, UnixTime, Verifier, load_keyset, sign_envelope,
+    ApiKeyDigest, Context, Decision, ErrorCode, KeySet, KeysetErrors, LoadError, LoadOptions,
+    PublisherKeys, PublisherSecret, Request, UnixTime, Verifier, sign_envelope,
 };
 
 fn throw(code: ErrorCode, message: impl Into<String>) -> JsValue {
@@ -36,6 +36,8 @@ fn load_error(e: &LoadError) -> JsValue {
         LoadError::Keyset(_) => ErrorCode::KeysetInvalid,
         LoadError::SignatureInvalid(_) => ErrorCode::EnvelopeSignature,
         LoadError::PublisherKeysMissing => ErrorCode::InvalidOptions,
+        LoadError::AudienceMismatch(_) => ErrorCode::AudienceMismatch,
+        LoadError::Stale(_) => ErrorCode::EnvelopeStale,
         _ => ErrorCode::EnvelopeInvalid,
     };
     let mut v = json!({
@@ -142,12 +144,48 @@ fn decision_json(d: &Decision) -> String {
     .to_string()
 }
 
-/// A verifier holding one key set (see the Rust `Verifier`), and the publisher keys that
-/// every later update must be signed with, if any.
+/// A time in milliseconds from JS (`ERR_INVALID_OPTIONS` when it is not finite).
+fn js_time(now_ms: f64) -> Result<UnixTime, JsValue> {
+    if !now_ms.is_finite() {
+        return Err(throw(ErrorCode::InvalidOptions, "now is not a finite time"));
+    }
+    Ok(UnixTime::from_millis(now_ms as i64))
+}
+
+/// A maximum age in seconds from JS (`ERR_INVALID_OPTIONS` unless a whole number >= 0).
+fn max_age(seconds: f64) -> Result<u64, JsValue> {
+    if !(seconds.is_finite() && seconds >= 0.0 && seconds.fract() == 0.0) {
+        return Err(throw(
+            ErrorCode::InvalidOptions,
+            "maxAgeSeconds must be a whole number of seconds >= 0",
+        ));
+    }
+    Ok(seconds as u64)
+}
+
+/// A verifier holding one key set (see the Rust `Verifier`), and what every later update must
+/// also satisfy: the publisher keys it must be signed with and the audience it must name.
 #[wasm_bindgen]
 pub struct WasmVerifier {
     inner: Verifier,
     publisher: Option<PublisherKeys>,
+    audience: Option<String>,
+}
+
+/// A key set that verified and validated, waiting to be swapped in by `WasmVerifier::commit`
+/// (the caller hashes its payload in between).
+#[wasm_bindgen]
+pub struct WasmPending {
+    set: KeySet,
+    payload: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl WasmPending {
+    /// The key set bytes it was read from (an envelope's verified, decoded payload).
+    pub fn payload(&self) -> Vec<u8> {
+        self.payload.clone()
+    }
 }
 
 #[wasm_bindgen]
@@ -157,12 +195,36 @@ impl WasmVerifier {
     /// given, from a signed envelope only. Throws the load error JSON.
     #[wasm_bindgen(constructor)]
     pub fn new(input: &[u8], publisher_keys: Option<String>) -> Result<WasmVerifier, JsValue> {
+        WasmVerifier::load(input, publisher_keys, None)
+    }
+
+    /// As `new`, and when `audience` is given, only a set naming it loads, now and on every
+    /// update (`ERR_AUDIENCE_MISMATCH`).
+    pub fn load(
+        input: &[u8],
+        publisher_keys: Option<String>,
+        audience: Option<String>,
+    ) -> Result<WasmVerifier, JsValue> {
         let publisher = self::publisher_keys(publisher_keys)?;
-        let ks = load_keyset(input, publisher.as_ref()).map_err(|e| load_error(&e))?;
+        let audience = audience.filter(|a| !a.is_empty());
+        let options = Self::options(publisher.as_ref(), audience.as_deref())?;
+        let (ks, _) =
+            crate::keyset::envelope::load::load(input, &options).map_err(|e| load_error(&e))?;
         Ok(WasmVerifier {
             inner: Verifier::new(ks),
             publisher,
+            audience,
         })
+    }
+
+    fn options<'a>(
+        publisher: Option<&'a PublisherKeys>,
+        audience: Option<&'a str>,
+    ) -> Result<LoadOptions<'a>, JsValue> {
+        LoadOptions::new()
+            .publisher_keys(publisher)
+            .audience(audience)
+            .map_err(|e| throw(ErrorCode::InvalidOptions, e))
     }
 
     /// Lint warnings about the set in use at `now_ms`: `[{"code", "path", "message"}]`.
@@ -176,11 +238,36 @@ impl WasmVerifier {
         Ok(decision_json(&self.inner.decide(&req, &cx)))
     }
 
-    /// Replaces the key set with a newer revision; throws `ERR_KEYSET_INVALID` or
-    /// `ERR_KEYSET_ROLLBACK` and keeps the current set. Returns `"replaced"` or `"unchanged"`.
-    pub fn update(&mut self, input: &[u8]) -> Result<String, JsValue> {
-        let next = load_keyset(input, self.publisher.as_ref()).map_err(|e| load_error(&e))?;
-        match self.inner.update(next) {
+    /// The first half of an update: verifies and validates `input` (publisher keys, content,
+    /// audience) without using it. Nothing of an envelope is decoded before its signature
+    /// verified. Throws the load error JSON.
+    pub fn prepare(&self, input: &[u8]) -> Result<WasmPending, JsValue> {
+        let options = Self::options(self.publisher.as_ref(), self.audience.as_deref())?;
+        let (set, payload) =
+            crate::keyset::envelope::load::load(input, &options).map_err(|e| load_error(&e))?;
+        Ok(WasmPending {
+            set,
+            payload: payload.into_owned(),
+        })
+    }
+
+    /// The second half: swaps a prepared set in when its revision is newer (`"replaced"`),
+    /// or answers `"unchanged"` for the same revision with the same bytes; else throws
+    /// `ERR_KEYSET_ROLLBACK`. With `max_age_seconds`, a set that would replace the current one
+    /// must also be fresh at `now_ms` (`ERR_ENVELOPE_STALE`; see `check_push_fresh`).
+    pub fn commit(
+        &mut self,
+        pending: WasmPending,
+        now_ms: f64,
+        max_age_seconds: Option<f64>,
+    ) -> Result<String, JsValue> {
+        if let Some(age) = max_age_seconds
+            && pending.set.revision() > self.inner.keyset().revision()
+        {
+            crate::check_push_fresh(&pending.set, js_time(now_ms)?, max_age(age)?)
+                .map_err(|e| load_error(&e))?;
+        }
+        match self.inner.update(pending.set) {
             Ok(crate::Update::Unchanged) => Ok("unchanged".into()),
             Ok(_) => Ok("replaced".into()),
             Err(r) => Err(JsValue::from_str(
@@ -189,9 +276,21 @@ impl WasmVerifier {
         }
     }
 
+    /// Throws `ERR_ENVELOPE_STALE` unless the set in use is fresh at `now_ms` as a pushed set
+    /// must be (for a verifier built from a push).
+    #[wasm_bindgen(js_name = checkFresh)]
+    pub fn check_fresh(&self, now_ms: f64, max_age_seconds: f64) -> Result<(), JsValue> {
+        crate::check_push_fresh(
+            self.inner.keyset(),
+            js_time(now_ms)?,
+            max_age(max_age_seconds)?,
+        )
+        .map_err(|e| load_error(&e))
+    }
+
     /// `{"revision", "issued_at", "expires_at", "keys"}` of the set in use (no secrets). The
     /// payload's SHA-256 is computed by the caller (WebCrypto is far faster than wasm at
-    /// hashing megabytes): see `envelopePayload`.
+    /// hashing megabytes): see `envelopePayload` and `WasmPending::payload`.
     pub fn info(&self) -> String {
         let ks = self.inner.keyset();
         json!({
@@ -209,6 +308,16 @@ impl WasmVerifier {
 #[wasm_bindgen(js_name = codesFingerprint)]
 pub fn codes_fingerprint() -> u32 {
     crate::codes::fingerprint()
+}
+
+#[cfg(test)]
+impl WasmVerifier {
+    /// `prepare` then `commit` without a maximum age (the JS glue calls the two itself, hashing
+    /// the payload in between).
+    pub fn update(&mut self, input: &[u8]) -> Result<String, JsValue> {
+        let pending = self.prepare(input)?;
+        self.commit(pending, 0.0, None)
+    }
 }
 
 /// Validates key set JSON without building a verifier:
@@ -244,14 +353,15 @@ pub fn sign_envelope_js(
 }
 
 /// The key set bytes inside `input`: the decoded payload of an envelope, or `input` itself
-/// when it is a bare key set. Nothing is verified; this is for hashing (`payload_sha256`).
+/// when it is a bare key set. Nothing is verified (hash only what already loaded); no JSON
+/// tree is built.
 #[wasm_bindgen(js_name = envelopePayload)]
 pub fn envelope_payload(input: &[u8]) -> Vec<u8> {
     if !crate::looks_like_envelope(input) {
         return input.to_vec();
     }
     crate::Envelope::from_bytes(input)
-        .map(|e| e.payload().to_vec())
+        .map(|e| e.unverified_payload())
         .unwrap_or_default()
 }
 

@@ -207,3 +207,137 @@ fn envelopes_need_pinned_keys_and_a_valid_signature() {
         "ERR_INVALID_OPTIONS"
     );
 }
+
+/// A set with `audience` and `issued_at` added to `keyset(revision, hash)`.
+fn keyset_for(revision: u64, audience: Value, issued_at: &str) -> String {
+    let mut v: Value = serde_json::from_str(&keyset(revision, &hash_api_key("k"))).unwrap();
+    v["audience"] = audience;
+    v["issued_at"] = Value::String(issued_at.into());
+    v.to_string()
+}
+
+#[wasm_bindgen_test]
+fn an_audience_binds_the_verifier_and_every_update() {
+    let t = "2026-11-29T00:00:00Z";
+    let aud = || Some("api-prod".to_string());
+    let mut v =
+        WasmVerifier::load(keyset_for(1, json!("api-prod"), t).as_bytes(), None, aud()).unwrap();
+    let e = thrown(
+        v.update(keyset_for(2, json!(["api-staging"]), t).as_bytes())
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (&e["code"], &e["error"], &e["status"]),
+        (
+            &json!("ERR_AUDIENCE_MISMATCH"),
+            &json!("audience_mismatch"),
+            &json!(400)
+        )
+    );
+    assert_eq!(
+        thrown(v.update(keyset(2, "x").as_bytes()).unwrap_err())["code"],
+        "ERR_KEYSET_INVALID"
+    );
+    assert_eq!(
+        thrown(
+            v.update(keyset(2, &hash_api_key("k")).as_bytes())
+                .unwrap_err()
+        )["code"],
+        "ERR_AUDIENCE_MISMATCH"
+    );
+    assert_eq!(
+        v.update(keyset_for(2, json!(["x", "api-prod"]), t).as_bytes())
+            .unwrap(),
+        "replaced"
+    );
+    let e = WasmVerifier::load(
+        keyset(1, &hash_api_key("k")).as_bytes(),
+        None,
+        Some("a b".into()),
+    );
+    assert_eq!(thrown(e.err().unwrap())["code"], "ERR_INVALID_OPTIONS");
+    // Without an audience, any set loads.
+    assert!(WasmVerifier::load(keyset_for(1, json!("other"), t).as_bytes(), None, None).is_ok());
+}
+
+#[wasm_bindgen_test]
+fn a_push_commits_only_a_fresh_newer_set() {
+    let now = 1_796_000_000_000.0; // 2026-11-30T00:53:20Z
+    let fresh = "2026-11-30T00:50:00Z";
+    let old = "2026-11-30T00:30:00Z";
+    let mut v = WasmVerifier::new(keyset_for(2, json!("a"), old).as_bytes(), None).unwrap();
+    // Unchanged: answered as such, however old (nothing is stored or swapped).
+    let same = v
+        .prepare(keyset_for(2, json!("a"), old).as_bytes())
+        .unwrap();
+    assert_eq!(v.commit(same, now, Some(900.0)).unwrap(), "unchanged");
+    // A newer revision issued too long ago: stale, and the set in use stays.
+    let stale = v
+        .prepare(keyset_for(3, json!("a"), old).as_bytes())
+        .unwrap();
+    let e = thrown(v.commit(stale, now, Some(900.0)).unwrap_err());
+    assert_eq!(
+        (&e["code"], &e["error"], &e["status"]),
+        (
+            &json!("ERR_ENVELOPE_STALE"),
+            &json!("envelope_stale"),
+            &json!(409)
+        )
+    );
+    // An older revision is a rollback before it is judged stale.
+    let older = v
+        .prepare(keyset_for(1, json!("a"), old).as_bytes())
+        .unwrap();
+    assert_eq!(
+        thrown(v.commit(older, now, Some(900.0)).unwrap_err())["code"],
+        "ERR_KEYSET_ROLLBACK"
+    );
+    let info: Value = serde_json::from_str(&v.info()).unwrap();
+    assert_eq!(info["revision"], 2);
+    let next = v
+        .prepare(keyset_for(3, json!("a"), fresh).as_bytes())
+        .unwrap();
+    assert_eq!(
+        next.payload(),
+        keyset_for(3, json!("a"), fresh).into_bytes()
+    );
+    assert_eq!(v.commit(next, now, Some(900.0)).unwrap(), "replaced");
+    // Without a maximum age (a refresh from storage), an old set is taken.
+    let later = v
+        .prepare(keyset_for(4, json!("a"), old).as_bytes())
+        .unwrap();
+    assert_eq!(v.commit(later, now, None).unwrap(), "replaced");
+    assert_eq!(
+        thrown(v.check_fresh(now, 900.0).unwrap_err())["code"],
+        "ERR_ENVELOPE_STALE"
+    );
+    assert!(v.check_fresh(now, 3600.0).is_ok());
+    assert_eq!(
+        thrown(v.check_fresh(now, -1.0).unwrap_err())["code"],
+        "ERR_INVALID_OPTIONS"
+    );
+}
+
+#[wasm_bindgen_test]
+fn junk_envelopes_are_refused_in_wasm_too() {
+    let doc: Value =
+        serde_json::from_str(include_str!("../../tests/vectors/envelopes/junk.json")).unwrap();
+    let keys = doc["publisher_keys"].as_str().unwrap().to_string();
+    for c in doc["cases"].as_array().unwrap() {
+        let unit = c["unit"].as_str().unwrap();
+        let text = format!(
+            "{}{}{}",
+            c["head"].as_str().unwrap(),
+            unit.repeat(16 * 1024 / unit.len()),
+            c["tail"].as_str().unwrap()
+        );
+        let e = thrown(
+            WasmVerifier::new(text.as_bytes(), Some(keys.clone()))
+                .err()
+                .unwrap(),
+        );
+        assert_eq!(e["error"], c["expect"]["error"], "{}", c["name"]);
+        // envelopePayload never builds a tree either; a non-envelope is returned as is.
+        let _ = envelope_payload(text.as_bytes());
+    }
+}

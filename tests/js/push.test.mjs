@@ -9,6 +9,9 @@ import { keySet } from './helpers.mjs';
 
 const publisher = generateSigningKey({ alg: 'ed25519' });
 const [a, b] = ['a', 'b'].map((id) => generateApiKey({ id }));
+/** A signed set issued now (a push must be fresh), or `ago` seconds ago. */
+const pushed = (revision, keys, ago = 0) =>
+  signKeySet(keySet(revision, keys, { issued_at: new Date(Date.now() - ago * 1000).toISOString() }), publisher.key);
 
 function worker(store, maxBytes) {
   const lines = [];
@@ -30,7 +33,7 @@ test('a push that verified but could not be stored: 503, in use here, and a retr
     if (fail) throw new Error('KV unavailable');
     stored.push(text);
   });
-  const v2 = signKeySet(keySet(2, [b.entry]), publisher.key);
+  const v2 = pushed(2, [b.entry]);
   const first = await put(w, v2);
   assert.equal(first.status, 503);
   const body = await first.json();
@@ -41,8 +44,104 @@ test('a push that verified but could not be stored: 503, in use here, and a retr
   fail = false;
   const retry = await put(w, v2);
   assert.equal(retry.status, 200);
-  assert.deepEqual(await retry.json(), { revision: 2, keys: 1 });
+  assert.deepEqual(await retry.json(), { revision: 2, keys: 1, changed: false });
   assert.deepEqual(stored, [v2], 'the identical re-push stores it');
+  const again = await put(w, v2);
+  assert.deepEqual(await again.json(), { revision: 2, keys: 1, changed: false });
+  assert.deepEqual(stored, [v2], 'once stored, an identical push is not written again');
+});
+
+test('only what advanced is stored: an unchanged push is 200 and not written; a stale one is 409', async () => {
+  const stored = [];
+  const { w, lines } = worker(async (text) => stored.push(text));
+  const v2 = pushed(2, [b.entry]);
+  assert.deepEqual(await put(w, v2).then((r) => r.json()), { revision: 2, keys: 1, changed: true });
+  assert.deepEqual(await put(w, v2).then((r) => r.json()), { revision: 2, keys: 1, changed: false });
+  assert.deepEqual(stored, [v2]);
+  // Not fresh: too old, in the future beyond the clock skew (30 s), or no issued_at at all.
+  const cases = [
+    ['issued 16 minutes ago', pushed(3, [a.entry], 16 * 60), /before now/],
+    ['issued 2 minutes ahead', pushed(3, [a.entry], -120), /after now/],
+    ['without issued_at', signKeySet(keySet(3, [a.entry]), publisher.key), /must carry issued_at/],
+  ];
+  for (const [name, body, message] of cases) {
+    const r = await put(w, body);
+    const j = await r.json();
+    assert.deepEqual([r.status, j.error], [409, 'envelope_stale'], name);
+    assert.match(j.message, message, name);
+    assert.equal(await ask(w, b.key), 200, `${name}: the set in use stays`);
+  }
+  assert.deepEqual(stored, [v2], 'nothing refused is stored');
+  assert.ok(lines.some((l) => l.event === 'keygate.keyset_rejected' && l.code === 'ERR_ENVELOPE_STALE'));
+  // An older revision is a rollback before it is judged stale.
+  const old = await put(w, pushed(1, [a.entry], 3600));
+  assert.deepEqual([old.status, (await old.json()).error], [409, 'keyset_rollback']);
+});
+
+test('a stored copy moved back (a replay, a lagging writer) is repaired by pushing the newest set again', async () => {
+  let kv = pushed(1, [a.entry]);
+  const writes = [];
+  const w = withKeygate(() => new Response('ok'), {
+    keySet: () => kv,
+    publisherKeys: [publisher.signing.public_key],
+    log: false,
+    push: () => ({ store: (text) => writes.push((kv = text)) }),
+  });
+  const v3 = pushed(3, [b.entry]);
+  assert.equal((await put(w, v3)).status, 200);
+  assert.equal(writes.length, 1);
+  assert.equal((await put(w, v3)).status, 200);
+  assert.equal(writes.length, 1, 'unchanged, and the store holds it: not written');
+  kv = pushed(2, [a.entry]); // someone wrote an older (signed, fresh) set to the store
+  const again = await put(w, v3);
+  assert.deepEqual(await again.json(), { revision: 3, keys: 1, changed: false });
+  assert.equal(writes.length, 2, 'the re-read found an older set stored: the newest is written again');
+  assert.equal(kv, v3);
+  assert.equal(await ask(w, b.key), 200);
+});
+
+test('the maximum push age: 15 minutes by default, as configured up to 7 days', async () => {
+  for (const [configured, ok, stale] of [[undefined, 14 * 60, 16 * 60], ['60', 50, 70], [3600, 3500, 3700], ['0', 14 * 60, 16 * 60], ['abc', 14 * 60, 16 * 60]]) {
+    const w = withKeygate(() => new Response('ok'), {
+      keySet: signKeySet(keySet(1, [a.entry]), publisher.key),
+      publisherKeys: [publisher.signing.public_key],
+      log: false,
+      push: () => ({ store() {}, maxAgeSeconds: configured }),
+    });
+    assert.equal((await put(w, pushed(3, [b.entry], stale))).status, 409, `${configured}`);
+    assert.equal((await put(w, pushed(2, [b.entry], ok))).status, 200, `${configured}`);
+  }
+});
+
+test('one push at a time: a concurrent push is refused (429, Retry-After) before its body is read', async () => {
+  const stored = [];
+  const { w } = worker(async (text) => stored.push(text));
+  const v2 = new TextEncoder().encode(pushed(2, [b.entry]));
+  // The first push's body arrives slowly: half now, the rest when released.
+  let finish;
+  const slow = new ReadableStream({
+    start(c) {
+      c.enqueue(v2.subarray(0, 100));
+      finish = () => {
+        c.enqueue(v2.subarray(100));
+        c.close();
+      };
+    },
+  });
+  const first = w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body: slow, duplex: 'half' }), {}, {});
+  await new Promise((r) => setTimeout(r, 20));
+  const second = new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body: v2 });
+  const busy = await w.keySetEndpoint(second, {}, {});
+  assert.equal(busy.status, 429);
+  assert.equal(busy.headers.get('retry-after'), '1');
+  assert.equal((await busy.json()).error, 'push_in_progress');
+  assert.equal(second.bodyUsed, false, 'the refused push body is not read');
+  assert.equal(await ask(w, a.key), 200, 'decisions are served meanwhile');
+  finish();
+  assert.equal((await first).status, 200);
+  assert.deepEqual(stored.length, 1);
+  // The slot is free again.
+  assert.equal((await put(w, pushed(3, [a.entry]))).status, 200);
 });
 
 test('a refused push never reaches the store', async () => {
@@ -105,6 +204,8 @@ test('options.push: checked at creation; a fixed target gets env; no target or n
     [{ store() {}, maxBytes: 0 }, /maxBytes must be an integer/],
     [{ store() {}, maxBytes: 25 * 1024 * 1024 }, /maxBytes must be an integer/],
     [{ store() {}, maxBytes: '4096' }, /maxBytes must be an integer/],
+    [{ store() {}, maxAgeSeconds: 0 }, /maxAgeSeconds must be an integer/],
+    [{ store() {}, maxAgeSeconds: 8 * 24 * 3600 }, /maxAgeSeconds must be an integer/],
     ['kv', /options\.push must be an object/],
   ];
   const base = { keySet: signKeySet(keySet(1, [a.entry]), publisher.key), publisherKeys: [publisher.signing.public_key], log: false };
@@ -115,10 +216,10 @@ test('options.push: checked at creation; a fixed target gets env; no target or n
   const options = { ...base, push: { store: (text, env) => stored.push([text, env.name]), maxBytes: 8192 } };
   const w = withKeygate(() => new Response('ok'), options);
   options.push = null; // the caller's object is not kept
-  const v2 = signKeySet(keySet(2, [b.entry]), publisher.key);
+  const v2 = pushed(2, [b.entry]);
   const env = { name: 'prod' };
   const ok = await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body: v2 }), env, {});
-  assert.deepEqual([ok.status, await ok.json()], [200, { revision: 2, keys: 1 }]);
+  assert.deepEqual([ok.status, await ok.json()], [200, { revision: 2, keys: 1, changed: true }]);
   assert.deepEqual(stored, [[v2, 'prod']]);
   const big = await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body: new Uint8Array(8193) }), env, {});
   assert.deepEqual([big.status, (await big.json()).max_bytes], [413, 8192]);

@@ -65,10 +65,13 @@ test('a trap fails its call closed; the module is re-instantiated and the last g
   assert.equal(checkKeySet(keySet(1, [])).valid, true);
   assert.match(generateApiKey().key, /^kg_/);
 
-  // A trap in the middle of an update: the update fails, the set in use stays.
-  trapNext(glue.WasmVerifier, 'update');
-  assert.ok(isInternal(await gate.update(keySet(3, [three.entry])).catch((e) => e)));
-  assert.equal(gate.revision, 2);
+  // A trap in the middle of an update (verifying the new set, or swapping it in): the update
+  // fails, the set in use stays.
+  for (const step of ['prepare', 'commit']) {
+    trapNext(glue.WasmVerifier, step);
+    assert.ok(isInternal(await gate.update(keySet(3, [three.entry])).catch((e) => e)), step);
+    assert.equal(gate.revision, 2, step);
+  }
   assert.equal(await ask(gate, two.key), 'allowed');
   assert.equal(await ask(gate, three.key), 'unknown_key');
   assert.deepEqual(await gate.update(keySet(3, [three.entry])), { changed: true, revision: 3 });

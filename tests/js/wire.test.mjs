@@ -25,7 +25,17 @@ test('refused key sets: the core says the same status as the table, for every wi
   const a = generateApiKey({ id: 'a' });
   const gate = await Keygate.load(signKeySet(keySet(2, [a.entry]), publisher.key), { publisherKeys: [publisher.signing.public_key] });
   await assert.rejects(gate.update(signKeySet(keySet(1, [a.entry]), publisher.key)), (e) => (check(e), true));
-  assert.deepEqual([...seen].sort(), ['envelope_invalid', 'envelope_signature_invalid', 'keyset_invalid', 'keyset_rollback']);
+  await assert.rejects(gate.update(signKeySet(keySet(3, [a.entry]), publisher.key), { maxAgeSeconds: 900 }), (e) => (check(e), true));
+  const options = { publisherKeys: [publisher.signing.public_key], audience: 'api-prod' };
+  await assert.rejects(Keygate.load(signKeySet(keySet(2, [a.entry]), publisher.key), options), (e) => (check(e), true));
+  assert.deepEqual([...seen].sort(), [
+    'audience_mismatch',
+    'envelope_invalid',
+    'envelope_signature_invalid',
+    'envelope_stale',
+    'keyset_invalid',
+    'keyset_rollback',
+  ]);
 });
 
 test('docs/reasons.md documents every wire code with the status of the table', () => {

@@ -24,7 +24,10 @@ import { ROOT } from '../js/helpers.mjs';
 import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 
 // The size budget: raise it deliberately (and say why in the commit), never to make a test pass.
-const BUDGET = { packed: 360 * 1024, unpacked: 800 * 1024, wasm: 640 * 1024 };
+// Unpacked 800 -> 840 KiB: the push endpoint's hardening (issue 8: the envelope scanner, the
+// streaming signature check, prepare/commit, audience and freshness) adds 23 KB of wasm and
+// 12 KB of JS, declarations and README.
+const BUDGET = { packed: 360 * 1024, unpacked: 840 * 1024, wasm: 640 * 1024 };
 
 let t;
 let files;

@@ -27,6 +27,8 @@ export async function api(keySetText: string): Promise<string> {
   d.status = 200;
   const r = await gate.update({ keygate: 1, revision: 2, keys: [] });
   const changed: boolean = r.changed;
+  await gate.update(keySetText, { maxAgeSeconds: 900 });
+  await Keygate.load(keySetText, { audience: 'api-prod', maxAgeSeconds: 60 });
   const { key, entry } = generateApiKey({ prefix: 'kg_live' });
   const digest: string = hashApiKey(key) + entry.api_key_hash;
   const ok: boolean = checkKeySet(keySetText).valid;
@@ -42,6 +44,10 @@ export function misuse(gate: Keygate): void {
   generateApiKey({ prefix: 1 });
   // @ts-expect-error Keygate is created with Keygate.load
   new Keygate();
+  // @ts-expect-error an audience is one name
+  void Keygate.load('{}', { audience: ['a', 'b'] });
+  // @ts-expect-error update takes only maxAgeSeconds
+  void gate.update('{}', { audience: 'a' });
 }
 
 export function errors(e: unknown): KeygateErrorCode | null {
@@ -82,7 +88,8 @@ const pushing = withKeygate<KvEnv>(
   {
     keySet: () => null,
     publisherKeys: ['-XPkqSbfSNlaMrZtXET242NCaRZXgZnY9QeTFBAk_G8'],
-    push: (env) => ({ store: (envelope) => env.KV.put('keyset', envelope), maxBytes: env.MAX }),
+    audience: (env) => env.ORIGIN,
+    push: (env) => ({ store: (envelope) => env.KV.put('keyset', envelope), maxBytes: env.MAX, maxAgeSeconds: env.MAX }),
   },
 );
 export const router = {
@@ -97,6 +104,8 @@ withKeygate(async () => new Response('x'), { keySet: () => null, push: { maxByte
 
 const status: number = WIRE_STATUS.not_found;
 const code: WireErrorCode = 'method_not_allowed';
+export const busy: WireErrorCode[] = ['push_in_progress', 'envelope_stale', 'audience_mismatch'];
+export const staleCode: KeygateErrorCode[] = ['ERR_ENVELOPE_STALE', 'ERR_AUDIENCE_MISMATCH'];
 export const notFound: Response = errorResponse(code, `status ${status}`, { headers: { allow: 'GET' }, fields: { max_bytes: 1 } });
 // @ts-expect-error wire codes are a closed union (decision reasons carry their own status)
 errorResponse('scope_missing', 'no');

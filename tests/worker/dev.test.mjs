@@ -37,9 +37,10 @@ test('make dev by default: the DEMO publisher key is pinned and the demo page ma
   const gw = await gateway(vars);
   assert.equal((await gw.fetch('/api/hello', bearer(DEMO.reader))).status, 200);
   // What the demo page does: edit the set, sign it with the DEMO key, push it.
-  const next = { ...demoSet, revision: 2, keys: demoSet.keys.filter((k) => k.id !== 'demo-reader') };
+  // (The page's Bump sets issued_at to now: a pushed set must be recent.)
+  const next = { ...demoSet, revision: 2, issued_at: new Date().toISOString(), keys: demoSet.keys.filter((k) => k.id !== 'demo-reader') };
   const r = await push(gw, signKeySet(next, demoPublisher));
-  assert.deepEqual([r.status, r.body], [200, { revision: 2, keys: demoSet.keys.length - 1 }]);
+  assert.deepEqual([r.status, r.body], [200, { revision: 2, keys: demoSet.keys.length - 1, changed: true }]);
   assert.equal((await gw.fetch('/api/hello', bearer(DEMO.reader))).status, 401);
 });
 

@@ -98,8 +98,11 @@ export async function joseSigned(payloadText, { key = PUBLISHER, kid } = {}) {
   return JSON.stringify(jws);
 }
 
-/** A key set with a fixed issue time. */
-export const set = (revision, keys, extra = {}) => ({ keygate: 1, revision, issued_at: '2026-11-29T00:00:00Z', keys, ...extra });
+/** When the sets of these tests were issued: the start of the test run (a push must be fresh). */
+export const ISSUED = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
+/** A key set issued at ISSUED. */
+export const set = (revision, keys, extra = {}) => ({ keygate: 1, revision, issued_at: ISSUED, keys, ...extra });
 
 /** PUT an envelope to the key set endpoint; resolves to `{ status, body }`. */
 export async function push(gw, body, init = {}) {

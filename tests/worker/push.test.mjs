@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateApiKey, generateSigningKey, signKeySet } from 'keygate';
-import { OTHER_PUBLISHER, PUBLISHER, bearer, gateway, joseSigned, payloadSha256, push, set, signed } from './helpers.mjs';
+import { ISSUED, OTHER_PUBLISHER, PUBLISHER, bearer, gateway, joseSigned, payloadSha256, push, set, signed } from './helpers.mjs';
 
 const PUB = PUBLISHER.signing.public_key;
 const a = generateApiKey({ id: 'a' });
@@ -22,7 +22,7 @@ test('PUT of a newer signed set: 200, the new key works at once, KV holds the en
   assert.equal(info.status, 200);
   assert.equal(info.headers.get('cache-control'), 'no-store');
   const text = await info.text();
-  assert.deepEqual(JSON.parse(text), { revision: 1, issued_at: '2026-11-29T00:00:00Z', payload_sha256: payloadSha256(V1), keys: 2 });
+  assert.deepEqual(JSON.parse(text), { revision: 1, issued_at: ISSUED, payload_sha256: payloadSha256(V1), keys: 2 });
   // Never a secret or a digest of one: no HMAC secret, no API key digest, no key material.
   for (const leak of [hmac.signing.secret, a.entry.api_key_hash, a.entry.api_key_hash.slice(7), 'secret', 'sha256:', 'signing']) {
     assert.ok(!text.includes(leak), `GET must not show ${leak.slice(0, 12)}...`);
@@ -31,15 +31,15 @@ test('PUT of a newer signed set: 200, the new key works at once, KV holds the en
 
   const ok = await push(gw, V2);
   assert.equal(ok.status, 200);
-  assert.deepEqual(ok.body, { revision: 2, keys: 1 });
+  assert.deepEqual(ok.body, { revision: 2, keys: 1, changed: true });
   assert.equal(await status(gw, b.key), 200, 'the pushed key works in this isolate at once');
   assert.equal(await status(gw, a.key), 401);
   assert.equal(await (await gw.kv()).get('keyset'), V2, 'the accepted envelope is stored in KV as sent');
   const after = await (await gw.fetch('/.well-known/keygate/keyset')).json();
-  assert.deepEqual(after, { revision: 2, issued_at: '2026-11-29T00:00:00Z', payload_sha256: payloadSha256(V2), keys: 1 });
+  assert.deepEqual(after, { revision: 2, issued_at: ISSUED, payload_sha256: payloadSha256(V2), keys: 1 });
 
   // The same revision with the same bytes again is an idempotent success.
-  assert.deepEqual(await push(gw, V2).then((r) => [r.status, r.body]), [200, { revision: 2, keys: 1 }]);
+  assert.deepEqual(await push(gw, V2).then((r) => [r.status, r.body]), [200, { revision: 2, keys: 1, changed: false }]);
   const updated = gw.events('keyset_updated');
   assert.deepEqual(updated.map((e) => [e.revision, e.origin]), [[2, 'push']]);
   assert.ok(!gw.logs.join('\n').includes(hmac.signing.secret), 'no secret in the logs');
@@ -113,7 +113,7 @@ test('pushes are disabled (404) without publisher keys or without KV; GET still 
   assert.equal(none.status, 503);
   assert.equal((await none.json()).error, 'keyset_unavailable');
   // The first push to a gateway with no set at all loads it.
-  assert.deepEqual(await push(empty, V1).then((x) => [x.status, x.body]), [200, { revision: 1, keys: 2 }]);
+  assert.deepEqual(await push(empty, V1).then((x) => [x.status, x.body]), [200, { revision: 1, keys: 2, changed: true }]);
   assert.equal(await status(empty, a.key), 200);
 });
 

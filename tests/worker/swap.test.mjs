@@ -134,7 +134,7 @@ test('a swap under load: no 5xx, and every answer is the old set\'s or the new s
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const r = await pushed;
-  assert.deepEqual([r.status, r.body], [200, { revision: 2, keys: 2 }]);
+  assert.deepEqual([r.status, r.body], [200, { revision: 2, keys: 2, changed: true }]);
   assert.equal(results.length, total, 'every request finished within the time limit');
   let sawOld = 0;
   let sawNew = 0;

@@ -1,6 +1,7 @@
 // Step 2, the push: the key set is signed in the page with the DEMO publisher key (a JWS
 // envelope) and PUT to the local gateway, which checks the signature against the key it pins,
-// validates the set and refuses an older revision. The gateway's answer is shown as is.
+// validates the set, refuses an older revision and a set not issued recently. The gateway's
+// answer is shown as is.
 
 import { signKeySet } from 'keygate';
 import { $, busy, el, isoNow, plural } from './ui.js';
@@ -40,6 +41,14 @@ export async function refreshGatewayInfo() {
   }
 }
 
+/** A pushed set must have been issued recently (the gateway's default: 15 minutes). */
+const FRESH_MS = 10 * 60 * 1000;
+
+function issuedLongAgo(doc) {
+  const t = Date.parse(doc.issued_at ?? '');
+  return !(t > Date.now() - FRESH_MS);
+}
+
 /** Revision + 1 (and past the gateway's), issued now. */
 function bump() {
   const doc = validateKeySet();
@@ -54,7 +63,8 @@ async function push() {
     result('refused', el('p', { class: 'bad' }, 'Not pushed: fix the key set errors above first.'));
     return;
   }
-  if ($('ks-autobump').checked && state.gatewayRevision !== null && doc.revision <= state.gatewayRevision) {
+  const behind = state.gatewayRevision !== null && doc.revision <= state.gatewayRevision;
+  if ($('ks-autobump').checked && (behind || issuedLongAgo(doc))) {
     doc = bump();
   }
   const text = $('ks-editor').value;
@@ -91,6 +101,9 @@ async function push() {
     state.gatewayRevision = body.current_revision;
     parts.push(el('p', {}, `The gateway holds revision ${body.current_revision}; it accepts only a higher one (or the identical set again). The old set keeps serving.`));
     refreshGatewayInfo();
+  }
+  if (code === 'envelope_stale') {
+    parts.push(el('p', {}, 'The gateway takes a pushed set only when its issued_at is recent, so that an old signed set cannot be replayed. "Bump revision" sets it to now.'));
   }
   if (body?.message) parts.push(el('p', {}, body.message));
   if (Array.isArray(body?.errors)) {

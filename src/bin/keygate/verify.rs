@@ -26,6 +26,9 @@ pub struct VerifyArgs {
     /// file holding one, a JWK or a JWKS.
     #[arg(long)]
     publisher_key: Option<String>,
+    /// Decide only with a key set whose `audience` names this gateway.
+    #[arg(long)]
+    audience: Option<String>,
     /// The scheme the requests arrived on (raw HTTP/1.1 text does not carry one).
     #[arg(long, default_value = "https")]
     scheme: String,
@@ -45,6 +48,7 @@ pub fn load_keyset(path: &Path) -> Result<KeySet, LoadError> {
 pub fn run(args: &VerifyArgs) -> Result<ExitCode, LoadError> {
     let now = time_or_now(args.now.as_deref())?;
     let publisher = crate::keyset::publisher_keys(args.publisher_key.as_deref())?;
+    let audience = crate::keyset::audience(args.audience.as_deref())?;
     let keyset = match publisher {
         None => load_keyset(&args.keyset)?,
         Some(keys) => {
@@ -59,6 +63,10 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode, LoadError> {
             }
         }
     };
+    if let Some(aud) = audience {
+        keygate::check_audience(&keyset, aud)
+            .map_err(|e| LoadError(format!("{}: {e}", args.keyset.display())))?;
+    }
     let mut requests = Vec::with_capacity(args.request.len());
     for path in &args.request {
         let bytes = read(path)?;

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use keygate::{KeySet, LoadError as KgLoad, PublisherKeys, load_keyset};
+use keygate::{KeySet, LoadError as KgLoad, LoadOptions, PublisherKeys, load_keyset_with};
 use serde_json::{Value, json};
 
 use super::CheckArgs;
@@ -22,13 +22,25 @@ pub fn publisher_keys(arg: Option<&str>) -> Result<Option<PublisherKeys>, LoadEr
     }
 }
 
+/// `--audience`, checked as an audience name.
+pub fn audience(arg: Option<&str>) -> Result<Option<&str>, LoadError> {
+    if let Some(a) = arg {
+        keygate::check_audience_name(a).map_err(|e| LoadError(format!("--audience: {e}")))?;
+    }
+    Ok(arg)
+}
+
 /// `check` (errors; lints as warnings) and `lint` (lints). Exit 0 valid, 2 invalid.
 pub fn check(a: &CheckArgs, lint_only: bool) -> Result<ExitCode, LoadError> {
     let now = time_or_now(a.now.as_deref())?;
     let keys = publisher_keys(a.publisher_key.as_deref())?;
+    let options = LoadOptions::new()
+        .publisher_keys(keys.as_ref())
+        .audience(audience(a.audience.as_deref())?)
+        .map_err(LoadError)?;
     let bytes = read(&a.file)?;
     let name = a.file.display();
-    let ks = match load_keyset(&bytes, keys.as_ref()) {
+    let ks = match load_keyset_with(&bytes, &options) {
         Ok(ks) => ks,
         Err(KgLoad::Keyset(errs)) => {
             for e in errs.errors() {

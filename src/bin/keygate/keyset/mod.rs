@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-pub use inspect::publisher_keys;
+pub use inspect::{audience, publisher_keys};
 
 use crate::LoadError;
 
@@ -59,6 +59,9 @@ pub struct CheckArgs {
     /// Publisher key(s) to check an envelope with.
     #[arg(long)]
     pub publisher_key: Option<String>,
+    /// Refuse a set whose `audience` does not name this gateway.
+    #[arg(long)]
+    pub audience: Option<String>,
     /// The time lints are judged at: Unix seconds or RFC 3339 (default: now).
     #[arg(long)]
     pub now: Option<String>,

@@ -30,6 +30,9 @@ pub struct VerifyArgs {
     /// Pinned publisher key(s): base64url raw public key(s), or a file holding one, a JWK or a JWKS.
     #[arg(long)]
     publisher_key: String,
+    /// Refuse a set whose `audience` does not name this gateway.
+    #[arg(long)]
+    audience: Option<String>,
     /// The envelope file.
     file: PathBuf,
 }
@@ -52,6 +55,7 @@ pub fn sign(a: &SignArgs) -> Result<ExitCode, LoadError> {
 
 pub fn verify(a: &VerifyArgs) -> Result<ExitCode, LoadError> {
     let keys = publisher_keys(Some(&a.publisher_key))?.expect("given");
+    let audience = super::audience(a.audience.as_deref())?;
     let bytes = read(&a.file)?;
     let name = a.file.display();
     let env = Envelope::from_bytes(&bytes).map_err(|e| LoadError(format!("{name}: {e}")))?;
@@ -62,7 +66,13 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode, LoadError> {
             return Ok(ExitCode::from(1));
         }
     };
-    match KeySet::from_json(payload) {
+    let checked = KeySet::from_json(&payload)
+        .map_err(KgLoad::Keyset)
+        .and_then(|ks| match audience {
+            Some(aud) => keygate::check_audience(&ks, aud).map(|()| ks),
+            None => Ok(ks),
+        });
+    match checked {
         Ok(ks) => {
             println!(
                 "{}",
@@ -71,13 +81,13 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode, LoadError> {
                     "revision": ks.revision(),
                     "issued_at": ks.issued_at().map(|t| t.to_rfc3339()),
                     "keys": ks.keys().len(),
-                    "payload_sha256": keygate::encoding_util::b64url_encode(&sha2::Sha256::digest(payload)),
+                    "payload_sha256": keygate::encoding_util::b64url_encode(&sha2::Sha256::digest(&payload)),
                 })
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(errs) => {
-            eprintln!("{name}: {}", KgLoad::Keyset(errs));
+        Err(e) => {
+            eprintln!("{name}: {e}");
             Ok(ExitCode::from(1))
         }
     }

@@ -1,0 +1,159 @@
+//! Loading a key set from bytes that may be an envelope, and the checks a verifier applies
+//! beyond the set's own validity: its audience, and (for pushes) its freshness.
+
+use std::borrow::Cow;
+
+use super::{Envelope, LoadError, looks_like_envelope, not_json, read};
+use crate::keyset::KeySet;
+use crate::keyset::publisher::PublisherKeys;
+use crate::time::UnixTime;
+
+/// How [`load_keyset_with`] loads: the pinned publisher keys (then only a verified envelope
+/// is accepted) and the audience this verifier serves (then only a set naming it is).
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct LoadOptions<'a> {
+    /// With keys, only an envelope signed by one of them loads; without, only a bare set.
+    pub publisher_keys: Option<&'a PublisherKeys>,
+    /// With an audience, a set loads only when its `audience` names it.
+    pub audience: Option<&'a str>,
+}
+
+impl<'a> LoadOptions<'a> {
+    /// No publisher keys, no audience: bare key sets load.
+    pub fn new() -> Self {
+        LoadOptions::default()
+    }
+
+    /// Pins publisher keys (or none).
+    pub fn publisher_keys(mut self, keys: Option<&'a PublisherKeys>) -> Self {
+        self.publisher_keys = keys;
+        self
+    }
+
+    /// The audience this verifier serves (or none). Errors (in words) when it is not a
+    /// valid audience name: 1 to 256 visible ASCII characters.
+    pub fn audience(mut self, audience: Option<&'a str>) -> Result<Self, String> {
+        if let Some(a) = audience {
+            crate::keyset::check_audience_name(a).map_err(|e| format!("audience: {e}"))?;
+        }
+        self.audience = audience;
+        Ok(self)
+    }
+}
+
+/// Loads key set bytes that may be a bare key set or an envelope. With publisher keys, only
+/// a verified envelope is accepted; without them, only a bare key set.
+/// Checks run in the push endpoint's order: envelope shape, signature, key set content.
+pub fn load_keyset(
+    bytes: &[u8],
+    publisher_keys: Option<&PublisherKeys>,
+) -> Result<KeySet, LoadError> {
+    load_keyset_with(bytes, &LoadOptions::new().publisher_keys(publisher_keys))
+}
+
+/// [`load_keyset`] with options: envelope shape, signature, key set content, then audience.
+pub fn load_keyset_with(bytes: &[u8], options: &LoadOptions<'_>) -> Result<KeySet, LoadError> {
+    load(bytes, options).map(|(ks, _)| ks)
+}
+
+/// Loads, returning the set and the key set bytes it was read from (an envelope's payload).
+///
+/// With publisher keys, an unauthenticated input costs one scan and no copy: the signature is
+/// checked over the input text before the payload is decoded or parsed.
+pub(crate) fn load<'b>(
+    bytes: &'b [u8],
+    options: &LoadOptions<'_>,
+) -> Result<(KeySet, Cow<'b, [u8]>), LoadError> {
+    let (ks, payload) = match options.publisher_keys {
+        Some(keys) => {
+            let top = read::scan(bytes).map_err(|e| not_json(&e))?;
+            if !top.is_envelope() {
+                return Err(LoadError::SignatureRequired);
+            }
+            let (payload_b64, signatures) = top.into_parts(bytes)?;
+            let payload = Envelope {
+                payload_b64,
+                signatures,
+            }
+            .verify(keys)?;
+            let ks = KeySet::from_json(&payload).map_err(LoadError::Keyset)?;
+            (ks, Cow::Owned(payload))
+        }
+        None if looks_like_envelope(bytes) => return Err(LoadError::PublisherKeysMissing),
+        None => (
+            KeySet::from_json(bytes).map_err(LoadError::Keyset)?,
+            Cow::Borrowed(bytes),
+        ),
+    };
+    if let Some(audience) = options.audience {
+        check_audience(&ks, audience)?;
+    }
+    Ok((ks, payload))
+}
+
+/// Refuses a set whose `audience` does not name `audience` (a set naming none is refused too:
+/// a verifier configured with an audience loads only sets meant for it).
+pub fn check_audience(ks: &KeySet, audience: &str) -> Result<(), LoadError> {
+    if ks.names_audience(audience) {
+        return Ok(());
+    }
+    let shown = |a: &str| {
+        let mut s: String = a.chars().take(64).collect();
+        if s.len() < a.len() {
+            s.push('\u{2026}');
+        }
+        format!("{s:?}")
+    };
+    let named: Vec<String> = ks.audience().iter().take(8).map(|a| shown(a)).collect();
+    Err(LoadError::AudienceMismatch(if named.is_empty() {
+        format!(
+            "this verifier serves audience {}, and the key set names no audience ($.audience)",
+            shown(audience)
+        )
+    } else {
+        format!(
+            "this verifier serves audience {}, and the key set is for {}{} ($.audience)",
+            shown(audience),
+            named.join(", "),
+            if ks.audience().len() > named.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        )
+    }))
+}
+
+/// The default for the maximum age of a pushed set's `issued_at`: 15 minutes.
+pub const DEFAULT_MAX_PUSH_AGE_SECONDS: u64 = 15 * 60;
+
+/// Refuses a pushed set that is not fresh at `now`: it must carry `issued_at`, issued at most
+/// `max_age_seconds` ago and not later than `now` plus its own `policy.clock_skew_seconds`.
+/// This bounds how long a captured older envelope can be replayed to a location whose stored
+/// copy is older still (see docs/security.md). Only pushes are judged so: a stored copy read
+/// back later is legitimately old.
+pub fn check_push_fresh(ks: &KeySet, now: UnixTime, max_age_seconds: u64) -> Result<(), LoadError> {
+    let Some(issued) = ks.issued_at() else {
+        return Err(LoadError::Stale(
+            "a pushed key set must carry issued_at ($.issued_at), so that an old envelope cannot be replayed".into(),
+        ));
+    };
+    let age = now.as_secs().saturating_sub(issued.as_secs());
+    let max_age = i64::try_from(max_age_seconds).unwrap_or(i64::MAX);
+    if age > max_age {
+        return Err(LoadError::Stale(format!(
+            "issued_at {} is {age} s before now, more than the {max_age} s a push may be old ($.issued_at); sign it again (keygate keyset bump)",
+            issued.to_rfc3339()
+        )));
+    }
+    let skew = i64::from(ks.policy().clock_skew_seconds);
+    if -age > skew {
+        return Err(LoadError::Stale(format!(
+            "issued_at {} is {} s after now, beyond the clock skew of {skew} s ($.issued_at)",
+            issued.to_rfc3339(),
+            -age
+        )));
+    }
+    Ok(())
+}
