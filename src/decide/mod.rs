@@ -135,11 +135,10 @@ pub(crate) async fn judge(
             return Outcome::refuse(Reason::AmbiguousPath, format!("ambiguous path: {e}"));
         }
     };
-    let judged = path.as_string();
-    let judged = if judged == req.path() {
+    let judged = if path.is_as_sent() {
         JudgedPath::AsSent
     } else {
-        JudgedPath::Canonical(judged)
+        JudgedPath::Canonical(path.as_string())
     };
     if let Some(exp) = ks.expires_at()
         && cx.now >= exp

@@ -49,29 +49,44 @@ impl fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
+/// A span of [`Request`]'s text.
+type Span = (u32, u32);
+
 /// An HTTP request: method, target URI parts, header fields and body.
+///
+/// Its text lives in one buffer, which every part points into: building one request is a
+/// handful of copies, and a request cleared with [`Request::reset`] is refilled without
+/// allocating.
 #[derive(Clone)]
 pub struct Request {
-    pub(crate) method: String,
-    pub(crate) scheme: String,
-    pub(crate) authority: String,
-    pub(crate) path: String,
-    pub(crate) query: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
+    text: String,
+    method: Span,
+    scheme: Span,
+    authority: Span,
+    path: Span,
+    query: Option<Span>,
+    /// Names (lower-cased) and values (trimmed).
+    headers: Vec<(Span, Span)>,
     pub(crate) body: Body,
     pub(crate) defects: Vec<String>,
     header_bytes: usize,
 }
 
+impl Default for Request {
+    fn default() -> Self {
+        Request::empty("GET", "https", "")
+    }
+}
+
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Header values may hold credentials: print names only.
-        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| self.at(*n)).collect();
         f.debug_struct("Request")
-            .field("method", &self.method)
-            .field("scheme", &self.scheme)
-            .field("authority", &self.authority)
-            .field("path", &self.path)
+            .field("method", &self.method())
+            .field("scheme", &self.scheme())
+            .field("authority", &self.authority())
+            .field("path", &self.path())
             .field("header_names", &names)
             .field("body", &self.body)
             .finish_non_exhaustive()
@@ -90,6 +105,23 @@ pub(crate) fn is_token(s: &str) -> bool {
 impl Request {
     /// A request for `method` on an absolute URL such as `https://api.example.com/v1/x?y=1`.
     pub fn new(method: &str, url: &str) -> Result<Request, RequestError> {
+        let mut req = Request::default();
+        req.start(method, url)?;
+        Ok(req)
+    }
+
+    /// Empties the request for reuse (its buffers keep their capacity).
+    pub(crate) fn reset(&mut self) {
+        self.text.clear();
+        self.headers.clear();
+        self.defects.clear();
+        self.body = Body::None;
+        self.query = None;
+        self.header_bytes = 0;
+    }
+
+    /// Resets the request and starts it again with `method` and an absolute `url`.
+    pub(crate) fn start(&mut self, method: &str, url: &str) -> Result<(), RequestError> {
         if !is_token(method) {
             return Err(RequestError::new(
                 None,
@@ -131,23 +163,52 @@ impl Request {
                 format!("URL authority {authority:?} is invalid"),
             ));
         }
-        let mut req = Request::empty(method, &scheme.to_ascii_lowercase(), authority);
-        req.set_target(target);
-        Ok(req)
+        self.begin(method, scheme, authority);
+        self.set_target(target);
+        Ok(())
     }
 
     pub(crate) fn empty(method: &str, scheme: &str, authority: &str) -> Request {
-        Request {
-            method: method.to_string(),
-            scheme: scheme.to_string(),
-            authority: authority.to_string(),
-            path: "/".to_string(),
+        let mut r = Request {
+            text: String::new(),
+            method: (0, 0),
+            scheme: (0, 0),
+            authority: (0, 0),
+            path: (0, 0),
             query: None,
             headers: Vec::new(),
             body: Body::None,
             defects: Vec::new(),
             header_bytes: 0,
-        }
+        };
+        r.begin(method, scheme, authority);
+        r
+    }
+
+    /// Resets the request to `method`, `scheme` (lower-cased) and `authority`, path `/`.
+    fn begin(&mut self, method: &str, scheme: &str, authority: &str) {
+        self.reset();
+        self.method = self.push_text(method);
+        self.scheme = self.push_text(scheme);
+        let (a, b) = self.scheme;
+        self.text[a as usize..b as usize].make_ascii_lowercase();
+        self.authority = self.push_text(authority);
+        self.path = self.push_text("/");
+    }
+
+    fn push_text(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        (start as u32, self.text.len() as u32)
+    }
+
+    fn at(&self, (a, b): Span) -> &str {
+        &self.text[a as usize..b as usize]
+    }
+
+    /// Sets the authority (the `Host` of an origin-form request).
+    pub(crate) fn set_authority(&mut self, authority: &str) {
+        self.authority = self.push_text(authority);
     }
 
     /// Sets path and query from an origin-form target (`/path?query`).
@@ -157,15 +218,15 @@ impl Request {
                 .push(format!("request target exceeds {MAX_TARGET_BYTES} bytes"));
         }
         let (path, query) = match target.split_once('?') {
-            Some((p, q)) => (p, Some(q.to_string())),
+            Some((p, q)) => (p, Some(q)),
             None => (target, None),
         };
         self.path = if path.is_empty() {
-            "/".to_string()
+            self.push_text("/")
         } else {
-            path.to_string()
+            self.push_text(path)
         };
-        self.query = query;
+        self.query = query.map(|q| self.push_text(q));
     }
 
     /// Adds a header field (names are case-insensitive and stored lower-cased). A name or
@@ -198,10 +259,10 @@ impl Request {
             self.defects
                 .push(format!("more than {MAX_HEADERS} header fields"));
         }
-        self.headers.push((
-            name.to_ascii_lowercase(),
-            value.trim_matches([' ', '\t']).to_string(),
-        ));
+        let n = self.push_text(name);
+        self.text[n.0 as usize..n.1 as usize].make_ascii_lowercase();
+        let v = self.push_text(value.trim_matches([' ', '\t']));
+        self.headers.push((n, v));
     }
 
     /// Sets the body.
@@ -224,27 +285,27 @@ impl Request {
 
     /// The method, as sent.
     pub fn method(&self) -> &str {
-        &self.method
+        self.at(self.method)
     }
 
     /// The scheme, lower-cased.
     pub fn scheme(&self) -> &str {
-        &self.scheme
+        self.at(self.scheme)
     }
 
     /// The authority (host and optional port), as sent.
     pub fn authority(&self) -> &str {
-        &self.authority
+        self.at(self.authority)
     }
 
     /// The path, as sent (never empty).
     pub fn path(&self) -> &str {
-        &self.path
+        self.at(self.path)
     }
 
     /// The query without its `?`, when present.
     pub fn query(&self) -> Option<&str> {
-        self.query.as_deref()
+        self.query.map(|q| self.at(q))
     }
 
     /// The body's bytes, when present as bytes.
@@ -264,8 +325,13 @@ impl Request {
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.headers
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .filter(move |(n, _)| self.at(*n).eq_ignore_ascii_case(name))
+            .map(|(_, v)| self.at(*v))
+    }
+
+    /// Every header field as (lower-case name, value), in order.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.headers.iter().map(|(n, v)| (self.at(*n), self.at(*v)))
     }
 
     /// Problems found while reading the request; a request with any is refused.
