@@ -1,34 +1,28 @@
 // Request bodies for verification and signing.
 //
-// Verification first decides a signed request without its body (`decideDeferred`); only when
-// every other check passed does it stream the body through the wasm `WasmBodyHasher` (only
-// the algorithms the request's Content-Digest names) and hand the verifier the digests, so a
-// body is hashed only for a validly signed request and keygate never holds it. It reads a
-// clone (a tee), so the caller's body stays unread: a gateway can still forward it.
+// Verification decides a signed request before reading its body. Only when every other check
+// has passed does the decision ask for the body's digests (the algorithms its Content-Digest
+// names); the body is then read from a clone, so the caller's body stays unread (a gateway can
+// still forward it), and hashed by the runtime: `crypto.DigestStream` in workerd (the body is
+// piped through native code), WebCrypto elsewhere, the wasm hasher only where neither exists.
 
 import { wasm } from './wasm/facade.js';
 import { KeygateError, callWasm, describe } from './errors.js';
 
 const { WasmBodyHasher } = wasm;
 
-/** The value of a header in `[name, value]` pairs (names are lower-case from Headers). */
-function header(pairs, name) {
-  const values = pairs.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
-  return values.length === 0 ? undefined : values.join(', ');
-}
+const ALGORITHMS = [
+  { bit: 1, name: 'SHA-256', key: 'sha-256', at: 0 },
+  { bit: 2, name: 'SHA-512', key: 'sha-512', at: 32 },
+];
 
-/** Whether a request carries signature fields (only then does its body matter). */
-export function isSigned(pairs) {
-  return pairs.some(([n]) => {
-    const l = n.toLowerCase();
-    return l === 'signature-input' || l === 'signature';
-  });
-}
+const readFailed = (e) =>
+  new KeygateError('ERR_REQUEST_INVALID', `verify: reading the request body failed: ${e?.message ?? e}`, { cause: e });
 
 /**
- * The body of a Request (a stream read from a clone) or of a request-like object (bytes or
- * text), or null when there is none.
- * @returns {ReadableStream<Uint8Array> | Uint8Array | null}
+ * The body of a Request (its stream, read later from a clone) or of a request-like object
+ * (bytes or text), or null when there is none.
+ * @returns {{ request: Request } | { bytes: Uint8Array } | null}
  */
 export function bodySource(request, where) {
   const { body } = request;
@@ -37,66 +31,102 @@ export function bodySource(request, where) {
     if (request.bodyUsed) {
       throw new KeygateError('ERR_REQUEST_INVALID', `${where}: the request body was already read`);
     }
-    return request.clone().body;
+    return { request };
   }
-  if (typeof body === 'string') return new TextEncoder().encode(body);
-  if (body instanceof Uint8Array) return body;
-  if (body instanceof ArrayBuffer) return new Uint8Array(body);
-  throw new KeygateError(
-    'ERR_REQUEST_INVALID',
-    `${where}: request.body must be a ReadableStream (of a Request), bytes or text, got ${describe(body)}`,
-  );
+  let bytes;
+  if (typeof body === 'string') bytes = new TextEncoder().encode(body);
+  else if (body instanceof Uint8Array) bytes = body;
+  else if (body instanceof ArrayBuffer) bytes = new Uint8Array(body);
+  else {
+    throw new KeygateError(
+      'ERR_REQUEST_INVALID',
+      `${where}: request.body must be a ReadableStream (of a Request), bytes or text, got ${describe(body)}`,
+    );
+  }
+  return { bytes };
 }
 
-/**
- * Opens a body for reading: `null` when it turns out to be empty (one read at most), else a
- * handle to hash it with `hashBody` or to `discard` it unread.
- */
-export async function openBody(source) {
-  if (source instanceof Uint8Array) {
-    return source.length === 0 ? null : { first: source, reader: null };
-  }
-  const reader = source.getReader();
-  let next;
+/** Whether a Request's body turns out empty (one read of a clone). */
+export async function isEmpty(source) {
+  if (!source.request) return source.bytes.length === 0;
+  const reader = source.request.clone().body.getReader();
   try {
-    next = await reader.read();
+    return (await reader.read()).done;
   } catch (e) {
-    throw new KeygateError('ERR_REQUEST_INVALID', `verify: reading the request body failed: ${e?.message ?? e}`, { cause: e });
+    throw readFailed(e);
+  } finally {
+    reader.cancel().catch(() => {});
   }
-  if (next.done) return null;
-  return { first: chunkOf(next.value), reader };
-}
-
-const chunkOf = (v) => (v instanceof Uint8Array ? v : new Uint8Array(v));
-
-/** Stops reading a body that will not be hashed (frees the clone's buffered data). */
-export function discard(body) {
-  body.reader?.cancel().catch(() => {});
 }
 
 /**
- * Hashes an opened body chunk by chunk; resolves to the digests JSON of
- * `WasmBodyHasher.finish` (`{"len", "sha-256", "sha-512"}`).
+ * The digests the module asked for (`mask`: 1 SHA-256, 2 SHA-512) of a body: `{ len, have,
+ * digests }` with `digests` 96 bytes, SHA-256 in the first 32 and SHA-512 in the rest.
  */
-export async function hashBody(body, headers) {
-  const hasher = callWasm(() => new WasmBodyHasher(header(headers, 'content-digest')));
+export async function digestBody(source, mask) {
+  const algs = ALGORITHMS.filter((a) => mask & a.bit);
+  const out = new Uint8Array(96);
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return hashInWasm(source, algs, out);
+  let len;
+  if (source.bytes) {
+    len = source.bytes.length;
+    await Promise.all(algs.map(async (a) => out.set(new Uint8Array(await subtle.digest(a.name, source.bytes)), a.at)));
+  } else if (typeof crypto.DigestStream === 'function') {
+    len = await digestStream(source.request.clone().body, algs, out);
+  } else {
+    let buffer;
+    try {
+      buffer = await source.request.clone().arrayBuffer();
+    } catch (e) {
+      throw readFailed(e);
+    }
+    len = buffer.byteLength;
+    await Promise.all(algs.map(async (a) => out.set(new Uint8Array(await subtle.digest(a.name, buffer)), a.at)));
+  }
+  return { len, have: algs.reduce((m, a) => m | a.bit, 0), digests: out };
+}
+
+/** workerd: the body piped through one `crypto.DigestStream` per algorithm (a tee for two). */
+async function digestStream(body, algs, out) {
+  const streams = algs.map((a) => new crypto.DigestStream(a.name));
+  const branches = streams.length === 1 ? [body] : body.tee();
+  try {
+    await Promise.all(streams.map((s, i) => branches[i].pipeTo(s)));
+  } catch (e) {
+    throw readFailed(e);
+  }
+  const digests = await Promise.all(streams.map((s) => s.digest));
+  digests.forEach((d, i) => out.set(new Uint8Array(d), algs[i].at));
+  return Number(streams[0].bytesWritten);
+}
+
+/** No WebCrypto (an insecure browser context): the wasm hasher, chunk by chunk. */
+async function hashInWasm(source, algs, out) {
+  const hasher = callWasm(() => new WasmBodyHasher(algs.map((a) => `${a.key}=:AA==:`).join(', ')));
+  let len = 0;
   let finished = false;
   try {
-    callWasm(() => hasher.update(body.first));
-    for (;;) {
-      if (body.reader === null) break;
-      let next;
-      try {
-        next = await body.reader.read();
-      } catch (e) {
-        throw new KeygateError('ERR_REQUEST_INVALID', `verify: reading the request body failed: ${e?.message ?? e}`, { cause: e });
+    if (source.bytes) {
+      len = source.bytes.length;
+      callWasm(() => hasher.update(source.bytes));
+    } else {
+      const reader = source.request.clone().body.getReader();
+      for (;;) {
+        let next;
+        try {
+          next = await reader.read();
+        } catch (e) {
+          throw readFailed(e);
+        }
+        if (next.done) break;
+        const chunk = next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value);
+        len += chunk.length;
+        callWasm(() => hasher.update(chunk));
       }
-      if (next.done) break;
-      const chunk = chunkOf(next.value);
-      callWasm(() => hasher.update(chunk));
     }
     finished = true;
-    return callWasm(() => hasher.finish());
+    out.set(callWasm(() => hasher.finish()));
   } finally {
     if (!finished) {
       try {
@@ -106,12 +136,13 @@ export async function hashBody(body, headers) {
       }
     }
   }
+  return { len, have: algs.reduce((m, a) => m | a.bit, 0), digests: out };
 }
 
 /** The bytes of a body to sign (a Request's body is read from a clone), or undefined. */
 export async function bodyBytes(request, where) {
   const source = bodySource(request, where);
   if (source === null) return undefined;
-  if (source instanceof Uint8Array) return source;
-  return new Uint8Array(await new Response(source).arrayBuffer());
+  if (source.bytes) return source.bytes;
+  return new Uint8Array(await source.request.clone().arrayBuffer());
 }

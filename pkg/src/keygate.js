@@ -2,8 +2,12 @@
 
 import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
-import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request.js';
-import { bodySource, discard, hashBody, isSigned, openBody } from './body.js';
+import { checkNonceStore, keySetBytes, verifyInput } from './request.js';
+import { bodySource, digestBody, isEmpty } from './body.js';
+import { ERROR_CODES } from './codes.js';
+import { KeyTable, decisionOf } from './decision.js';
+import { externalEd25519, verifyEd25519 } from './ed25519.js';
+import { FLAG, KIND, RUN, readOut, textBytes, textFields, writeBytes, writeRequest } from './io.js';
 
 const { WasmVerifier, envelopePayload } = wasm;
 const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore']);
@@ -126,17 +130,18 @@ function info(verifier, payloadSha256) {
   });
 }
 
-/** A refusal for a nonce the shared store has already seen (when the verifier cannot say). */
-function replayed(w) {
-  return {
-    allowed: false,
-    status: 401,
-    reason: 'nonce_replayed',
-    message: `the signature's nonce was already used with key ${JSON.stringify(w.key_id)}`,
-    key_id: w.key_id,
-    route: w.route,
-    headers: [['WWW-Authenticate', 'Bearer realm="keygate", error="invalid_token", error_description="nonce_replayed"']],
-  };
+/** The store's answer to a claim, checked (`ERR_NONCE_STORE` when it fails). */
+async function claim(store, c) {
+  let fresh;
+  try {
+    fresh = await store.claim(c);
+  } catch (e) {
+    throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim failed: ${e?.message ?? e}`, { cause: e });
+  }
+  if (typeof fresh !== 'boolean') {
+    throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim must resolve to a boolean, got ${describe(fresh)}`);
+  }
+  return fresh;
 }
 
 export class Keygate {
@@ -148,6 +153,7 @@ export class Keygate {
   #info;
   #onWarning;
   #nonceStore;
+  #table;
 
   /** Use `Keygate.load()`. */
   constructor(token, verifier, bytes, opts, setInfo) {
@@ -160,6 +166,7 @@ export class Keygate {
     this.#info = setInfo;
     this.#onWarning = opts.onWarning;
     this.#nonceStore = opts.nonceStore;
+    this.#table = new KeyTable(verifier);
   }
 
   /**
@@ -197,6 +204,7 @@ export class Keygate {
       const generation = wasmGeneration();
       this.#verifier = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience));
       this.#generation = generation;
+      this.#table = new KeyTable(this.#verifier);
     }
     return this.#verifier;
   }
@@ -206,51 +214,101 @@ export class Keygate {
    * `ERR_REQUEST_INVALID` or `ERR_INVALID_OPTIONS` when the input cannot be processed,
    * `ERR_NONCE_STORE` when the nonce store fails, `ERR_INTERNAL` after a wasm trap.
    *
-   * A signed request's body is streamed from a clone through the digest hasher (only the
-   * algorithms its Content-Digest names), and only once every other check has passed; the
-   * caller's body is left unread.
+   * The wasm module decides it once: it may pause for the runtime's Ed25519, for the body's
+   * digests (a signed request's body is read from a clone and hashed only once every other
+   * check has passed, with only the algorithms its Content-Digest names; the caller's body is
+   * left unread) and for the nonce store's claim, then resumes where it stopped.
    */
   async verify(request, options = {}) {
-    const { json, headers, nonceStore } = wireRequest(request, options);
-    const store = nonceStore ?? this.#nonceStore;
-    let digests = null;
-    const decide = () => {
-      const v = this.#current();
-      return JSON.parse(callWasm(() => (digests === null ? v.decide(json) : v.decideWithDigests(json, digests))));
+    const input = verifyInput(request, options);
+    const store = input.nonceStore ?? this.#nonceStore;
+    const v = this.#current();
+    const generation = this.#generation;
+    const { len, signed } = writeRequest(input.method, input.url, input.ip, input.headers);
+    let source = signed ? bodySource(request, 'verify') : null;
+    if (source?.bytes?.length === 0) source = null;
+    const run = () => {
+      let flags = source === null ? 0 : RUN.BODY;
+      if (externalEd25519()) flags |= RUN.EXTERNAL_ED25519;
+      if (store) flags |= RUN.CLAIM;
+      return callWasm(() => v.run(len, input.now, flags));
     };
-    let w;
-    const source = isSigned(headers) ? bodySource(request, 'verify') : null;
-    const body = source === null ? null : await openBody(source);
-    if (body === null) {
-      w = decide();
-    } else {
-      // Decide without the body first: it is hashed only when everything else passed.
-      const early = callWasm(() => this.#current().decideDeferred(json));
-      if (early !== undefined) {
-        discard(body);
-        w = JSON.parse(early);
-      } else {
-        digests = await hashBody(body, headers);
-        w = decide();
+    run();
+    let o = readOut();
+    let handle = null;
+    const resumed = (call) => {
+      if (generation !== wasmGeneration()) {
+        handle = null;
+        throw new KeygateError('ERR_INTERNAL', 'the wasm module trapped while this request was decided; it failed closed');
+      }
+      const h = handle;
+      handle = null;
+      callWasm(() => call(h));
+      return readOut();
+    };
+    // Decides again as a request without a body (it turned out empty).
+    const withoutBody = () => {
+      if (handle !== null) callWasm(() => v.abandon(handle));
+      handle = null;
+      source = null;
+      writeRequest(input.method, input.url, input.ip, input.headers);
+      run();
+      return readOut();
+    };
+    try {
+      for (;;) {
+        switch (o.kind) {
+          case KIND.ALLOWED:
+            return decisionOf(o, input.url, this.#table);
+          case KIND.REFUSED:
+            if (o.flags & FLAG.BODY_ASSUMED && source !== null && (await isEmpty(source))) {
+              o = withoutBody();
+              break;
+            }
+            return decisionOf(o, input.url, this.#table);
+          case KIND.NEED_ED25519: {
+            handle = o.handle;
+            const ok = await verifyEd25519(textBytes(o));
+            o = resumed((h) => v.resumeVerify(h, ok));
+            break;
+          }
+          case KIND.NEED_BODY: {
+            handle = o.handle;
+            const d = await digestBody(source, (o.flags & FLAG.SHA256 ? 1 : 0) | (o.flags & FLAG.SHA512 ? 2 : 0));
+            if (d.len === 0) {
+              o = withoutBody();
+              break;
+            }
+            o = resumed((h) => {
+              writeBytes(0, d.digests);
+              return v.resumeBody(h, d.have, d.len);
+            });
+            break;
+          }
+          case KIND.NEED_CLAIM: {
+            handle = o.handle;
+            const [keyId, nonce] = textFields(o);
+            const fresh = await claim(store, Object.freeze({ keyId, nonce, expiresAt: o.claimExpires * 1000 }));
+            o = resumed((h) => v.resumeClaim(h, fresh));
+            break;
+          }
+          default: {
+            const [message] = textFields(o);
+            throw new KeygateError(ERROR_CODES[o.code] ?? 'ERR_INTERNAL', message ?? 'the wasm module failed');
+          }
+        }
+      }
+    } finally {
+      // Stopped before the end (a failing store, a body that could not be read, a throw):
+      // nothing is left waiting in the module.
+      if (handle !== null && generation === wasmGeneration()) {
+        try {
+          v.abandon(handle);
+        } catch {
+          // the instance is gone (after a trap), and its decisions with it
+        }
       }
     }
-    if (!w.allowed || !w.nonce || !store) return toDecision(w);
-    let fresh;
-    try {
-      fresh = await store.claim(
-        Object.freeze({ keyId: w.nonce.key_id, nonce: w.nonce.nonce, expiresAt: w.nonce.expires_at * 1000 }),
-      );
-    } catch (e) {
-      throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim failed: ${e?.message ?? e}`, { cause: e });
-    }
-    if (fresh === true) return toDecision(w);
-    if (fresh !== false) {
-      throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim must resolve to a boolean, got ${describe(fresh)}`);
-    }
-    // The shared store has seen this nonce. This isolate has now recorded it too, so deciding
-    // again yields the verifier's own refusal (with its Accept-Signature field).
-    const again = decide();
-    return toDecision(again.reason === 'nonce_replayed' ? again : replayed(w));
   }
 
   /**
@@ -279,6 +337,7 @@ export class Keygate {
     const result = callWasm(() => verifier.commit(pending, Date.now(), maxAgeSeconds));
     if (result === 'replaced') {
       this.#bytes = bytes;
+      this.#table = new KeyTable(verifier);
       this.#info = info(verifier, digest);
       warn(verifier, this.#onWarning);
     }

@@ -98,11 +98,22 @@ export function checkRequest(request, where) {
   }
 }
 
+/** A genuine `Headers` for `headers` (the Fetch standard's checks applied to anything else). */
+function fetchHeaders(headers, where) {
+  if (typeof Headers === 'function' && headers instanceof Headers) return headers;
+  try {
+    return new Headers(headers ?? undefined);
+  } catch (e) {
+    throw new KeygateError('ERR_REQUEST_INVALID', `${where}: request.headers: ${e?.message ?? e}`);
+  }
+}
+
 /**
- * Reads `verify`'s request and options: `{ json, headers, nonceStore }` with the facade's
- * request JSON, the header pairs, and the nonce store given for this call (if any).
+ * Reads `verify`'s request and options: `{ method, url, ip, headers, now, nonceStore }` with
+ * a genuine `Headers`, the client address (`''` when unknown), the time in milliseconds and
+ * the nonce store given for this call (if any).
  */
-export function wireRequest(request, options) {
+export function verifyInput(request, options) {
   checkRequest(request, 'verify');
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`verify: options must be an object, got ${describe(options)}`);
@@ -116,34 +127,18 @@ export function wireRequest(request, options) {
   if (clientIp !== undefined && clientIp !== null && typeof clientIp !== 'string') {
     throw invalidOptions(`verify: options.clientIp must be a string, got ${describe(clientIp)}`);
   }
-  const nonceStore = checkNonceStore(options.nonceStore, 'verify: options.nonceStore');
-  const headers = headerPairs(request.headers, 'verify');
-  const wire = {
-    method: request.method,
-    url: request.url,
-    headers,
-    now_ms: millis(options.now, 'verify: options.now', Date.now()),
+  const { method, url } = request;
+  const ip = clientIp ?? '';
+  // The module reads NUL as a separator: a Request never has one here, a request-like might.
+  if (method.includes('\0') || url.includes('\0') || ip.includes('\0')) {
+    throw new KeygateError('ERR_REQUEST_INVALID', 'verify: the request method, URL or client address contains NUL');
+  }
+  return {
+    method,
+    url,
+    ip,
+    headers: fetchHeaders(request.headers, 'verify'),
+    now: millis(options.now, 'verify: options.now', Date.now()),
+    nonceStore: checkNonceStore(options.nonceStore, 'verify: options.nonceStore'),
   };
-  if (clientIp) wire.client_ip = clientIp;
-  return { json: JSON.stringify(wire), headers, nonceStore };
-}
-
-/** The JS decision for the facade's decision JSON (camelCase, frozen). */
-export function toDecision(w) {
-  if (w.allowed) {
-    const d = { allowed: true, status: w.status, keyId: w.key_id ?? null, scopes: Object.freeze([...w.scopes]) };
-    if (w.route != null) d.route = w.route;
-    if (w.path != null) d.path = w.path;
-    return Object.freeze(d);
-  }
-  const headers = {};
-  for (const [name, value] of w.headers ?? []) {
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-  }
-  const d = { allowed: false, status: w.status, reason: w.reason, message: w.message };
-  if (w.key_id != null) d.keyId = w.key_id;
-  if (w.route != null) d.route = w.route;
-  if (w.path != null) d.path = w.path;
-  d.headers = Object.freeze(headers);
-  return Object.freeze(d);
 }

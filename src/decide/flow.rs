@@ -116,7 +116,7 @@ impl Future for Ask<'_> {
 }
 
 /// Polls a decision once: `Some` when it is done (it only ever waits on its [`Exchange`]).
-pub(crate) fn poll_once<T>(fut: Pin<&mut impl Future<Output = T>>) -> Option<T> {
+pub(crate) fn poll_once<T, F: Future<Output = T> + ?Sized>(fut: Pin<&mut F>) -> Option<T> {
     match fut.poll(&mut TaskCx::from_waker(Waker::noop())) {
         Poll::Ready(t) => Some(t),
         Poll::Pending => None,

@@ -70,6 +70,8 @@ pub struct Request {
     pub(crate) body: Body,
     pub(crate) defects: Vec<String>,
     header_bytes: usize,
+    /// Where the path is in the URL given to [`Request::new`] (bytes), when it is there.
+    pub(crate) url_path: Option<(u32, u32)>,
 }
 
 impl Default for Request {
@@ -118,6 +120,7 @@ impl Request {
         self.body = Body::None;
         self.query = None;
         self.header_bytes = 0;
+        self.url_path = None;
     }
 
     /// Resets the request and starts it again with `method` and an absolute `url`.
@@ -165,6 +168,11 @@ impl Request {
         }
         self.begin(method, scheme, authority);
         self.set_target(target);
+        let path_len = target.find('?').unwrap_or(target.len());
+        if path_len > 0 {
+            let start = scheme.len() + 3 + auth_end;
+            self.url_path = Some((start as u32, (start + path_len) as u32));
+        }
         Ok(())
     }
 
@@ -180,6 +188,7 @@ impl Request {
             body: Body::None,
             defects: Vec::new(),
             header_bytes: 0,
+            url_path: None,
         };
         r.begin(method, scheme, authority);
         r
@@ -351,8 +360,12 @@ mod tests {
         assert_eq!(r.authority(), "api.example.com:8443");
         assert_eq!(r.path(), "/v1/x");
         assert_eq!(r.query(), Some("y=1&z"));
+        let url = "HTTPS://api.example.com:8443/v1/x?y=1&z#frag";
+        let (a, b) = r.url_path.unwrap();
+        assert_eq!(&url[a as usize..b as usize], "/v1/x");
         let r = Request::new("GET", "https://h?q").unwrap();
         assert_eq!((r.path(), r.query()), ("/", Some("q")));
+        assert_eq!(r.url_path, None);
         assert!(Request::new("GET", "/relative").is_err());
         assert!(Request::new("GE T", "https://h/").is_err());
         let e = Request::new("GET", "https://user:hunter2@h/").unwrap_err();

@@ -1,21 +1,22 @@
 //! The wasm-bindgen facade used by the npm package's JS glue (`pkg/src/`).
 //!
-//! Values cross the boundary as JSON text: it keeps this surface small, and the glue turns
-//! the snake_case wire objects into the camelCase JS API. Errors are thrown as JSON text
+//! Per request nothing crosses as JSON: requests and decisions go through the lean boundary of
+//! `io.rs` (numbers and a shared memory area; `decide.rs`). Calls made once per key set or per
+//! signing (loading, info, signing, keys) exchange JSON text, which the glue turns into the
+//! camelCase JS API; their errors are thrown as JSON text
 //! `{"code": "ERR_...", "message": ..., "errors"?: [{"path", "message"}]}`.
 
 mod base;
+mod decide;
+mod io;
 mod sig;
 
-use std::net::IpAddr;
-
-use serde::Deserialize;
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
 use crate::{
-    ApiKeyDigest, Context, Decision, ErrorCode, KeySet, KeysetErrors, LoadError, LoadOptions,
-    PublisherKeys, PublisherSecret, Request, UnixTime, Verifier, sign_envelope,
+    ApiKeyDigest, ErrorCode, KeySet, KeysetErrors, LoadError, LoadOptions, PublisherKeys,
+    PublisherSecret, Request, UnixTime, Verifier, sign_envelope,
 };
 
 fn throw(code: ErrorCode, message: impl Into<String>) -> JsValue {
@@ -70,19 +71,6 @@ fn lints(ks: &KeySet, now_ms: f64) -> Vec<Value> {
         .collect()
 }
 
-/// A request as the JS glue describes it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireRequest {
-    method: String,
-    url: String,
-    #[serde(default)]
-    headers: Vec<(String, String)>,
-    #[serde(default)]
-    client_ip: Option<String>,
-    now_ms: f64,
-}
-
 /// A request from its method, absolute URL and header pairs (`ERR_REQUEST_INVALID` when the
 /// URL or method is unusable; bad header fields are recorded and refused by the verifier).
 pub(crate) fn build_request(
@@ -96,52 +84,6 @@ pub(crate) fn build_request(
         req.push_header(n, v);
     }
     Ok(req)
-}
-
-/// Reads a request description (`WireRequest`) into a request and its context.
-fn wire_request(request_json: &str) -> Result<(Request, Context), JsValue> {
-    let wire: WireRequest = serde_json::from_str(request_json).map_err(|e| {
-        throw(
-            ErrorCode::RequestInvalid,
-            format!("invalid request description: {e}"),
-        )
-    })?;
-    let req = build_request(&wire.method, &wire.url, &wire.headers)?;
-    let ip = match wire.client_ip.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {
-            throw(
-                ErrorCode::InvalidOptions,
-                format!("clientIp {s:?} is not an IP address"),
-            )
-        })?),
-    };
-    if !wire.now_ms.is_finite() {
-        return Err(throw(ErrorCode::InvalidOptions, "now is not a finite time"));
-    }
-    let cx = Context::new(UnixTime::from_millis(wire.now_ms as i64)).with_client_ip(ip);
-    Ok((req, cx))
-}
-
-/// A decision as the JSON the glue reads.
-fn decision_json(d: &Decision) -> String {
-    json!({
-        "allowed": d.allowed,
-        "status": d.status,
-        "reason": d.code(),
-        "message": d.message,
-        "key_id": d.key_id,
-        "scopes": d.scopes,
-        "route": d.route,
-        "path": d.path,
-        "headers": d.headers,
-        "nonce": d.nonce.as_ref().map(|c| json!({
-            "key_id": c.key_id,
-            "nonce": c.nonce,
-            "expires_at": c.expires_at.as_secs(),
-        })),
-    })
-    .to_string()
 }
 
 /// A time in milliseconds from JS (`ERR_INVALID_OPTIONS` when it is not finite).
@@ -170,6 +112,10 @@ pub struct WasmVerifier {
     inner: Verifier,
     publisher: Option<PublisherKeys>,
     audience: Option<String>,
+    /// The request being decided, reused (`decide.rs`).
+    scratch: Request,
+    /// Decisions waiting for JS (`decide.rs`).
+    paused: decide::Slab,
 }
 
 /// A key set that verified and validated, waiting to be swapped in by `WasmVerifier::commit`
@@ -214,6 +160,8 @@ impl WasmVerifier {
             inner: Verifier::new(ks),
             publisher,
             audience,
+            scratch: Request::default(),
+            paused: decide::Slab::default(),
         })
     }
 
@@ -230,12 +178,6 @@ impl WasmVerifier {
     /// Lint warnings about the set in use at `now_ms`: `[{"code", "path", "message"}]`.
     pub fn lint(&self, now_ms: f64) -> String {
         Value::Array(lints(self.inner.keyset(), now_ms)).to_string()
-    }
-
-    /// Decides a request given as JSON; returns the decision as JSON.
-    pub fn decide(&self, request_json: &str) -> Result<String, JsValue> {
-        let (req, cx) = wire_request(request_json)?;
-        Ok(decision_json(&self.inner.decide(&req, &cx)))
     }
 
     /// The first half of an update: verifies and validates `input` (publisher keys, content,
@@ -392,5 +334,7 @@ pub fn hash_api_key(key: &str) -> String {
     ApiKeyDigest::of(key).to_string()
 }
 
+#[cfg(test)]
+mod decide_tests;
 #[cfg(test)]
 mod tests;
