@@ -158,8 +158,9 @@ test-js: pkg
 	node --test 'tests/js/*.test.mjs'
 	tsc -p tests/types
 
-test-worker: bundle
-	node --test 'tests/worker/*.test.mjs'
+# The gateway in workerd; cli_push.test.mjs drives it with the native CLI (`keygate push`).
+test-worker: bundle $(CLI)
+	KEYGATE=$(CLI) node --test 'tests/worker/*.test.mjs'
 
 # The package as users get it: `npm pack` (its files, size and every export checked),
 # installed offline into a fresh temporary project, then imported and required from Node 22

@@ -77,9 +77,10 @@ fn keygen_api_key_prints_the_key_once_and_only_a_digest_in_the_entry() {
     );
     assert!(entry["id"].as_str().unwrap().starts_with("kg-live-"));
     assert!(!v["entry"].to_string().contains(key));
+    // A malformed flag value is a usage error (64), not invalid input.
     assert_eq!(
         code(&keygate(&["keygen", "api-key", "--prefix", "Bad-Prefix"])),
-        2
+        64
     );
 }
 
@@ -193,7 +194,7 @@ fn verify_load_errors_exit_2_and_name_the_problem() {
         "--now",
         "next tuesday",
     ]);
-    assert_eq!(code(&o), 2);
+    assert_eq!(code(&o), 64, "a malformed flag value is a usage error");
 }
 
 #[test]
@@ -391,6 +392,8 @@ fn signed_key_sets_through_the_cli() {
         "203.0.113.1",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // An envelope whose signature fails is a key set that cannot be loaded: exit 2, not the
+    // "refused" of a request decision (and nothing is decided).
     let o = keygate(&[
         "verify",
         "--keyset",
@@ -402,7 +405,13 @@ fn signed_key_sets_through_the_cli() {
         "--now",
         NOW,
     ]);
-    assert_eq!(code(&o), 1);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("envelope signature refused"),
+        "{}",
+        stderr(&o)
+    );
 
     // Signing refuses an invalid key set.
     let bad = write(&d, "bad.json", r#"{"keygate":1,"revision":0,"keys":[]}"#);
@@ -438,7 +447,7 @@ fn key_management_edits() {
     );
     assert_eq!(
         code(&keygate(&["keyset", "new", &ks])),
-        2,
+        73,
         "never overwrites"
     );
 
@@ -611,7 +620,8 @@ fn a_failed_edit_leaves_the_file_untouched() {
         vec!["keyset", "rotate", &ks, "a", "--grace", "forever"],
     ] {
         let o = keygate(&args);
-        assert_eq!(code(&o), 2, "{args:?}");
+        let want = if args.contains(&"forever") { 64 } else { 2 };
+        assert_eq!(code(&o), want, "{args:?}");
         assert!(
             stdout(&o).is_empty(),
             "{args:?}: a refused edit prints no secret"

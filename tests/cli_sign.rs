@@ -56,10 +56,13 @@ fn keygen_output_shapes() {
     assert_eq!(ed["signing"]["alg"], "ed25519");
     assert_eq!(ed["private_key"].as_str().unwrap().len(), 43);
     assert_eq!(ed["signing"]["public_key"].as_str().unwrap().len(), 43);
-    assert_eq!(ed.as_object().unwrap().len(), 2);
+    // {key, signing} as the JS generateSigningKey, and the 0.1 name of the key beside it.
+    assert_eq!(ed.as_object().unwrap().len(), 3);
+    assert_eq!(ed["key"], ed["private_key"]);
     let h = stdout_json(&keygate(&["keygen", "hmac"]));
     assert_eq!(h["signing"]["alg"], "hmac-sha256");
     assert_eq!(h["secret"], h["signing"]["secret"]);
+    assert_eq!(h["key"], h["secret"]);
     assert_eq!(h["secret"].as_str().unwrap().len(), 43);
     assert_ne!(
         stdout_json(&keygate(&["keygen", "hmac"]))["secret"],
@@ -313,7 +316,11 @@ fn hmac_with_options_bare_key_and_jwk() {
         "--components",
         "@nope",
     ]);
-    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(
+        bad.status.code(),
+        Some(64),
+        "a malformed flag value is a usage error"
+    );
 }
 
 #[test]

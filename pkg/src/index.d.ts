@@ -305,8 +305,12 @@ export interface PrivateJwk {
   readonly alg?: string;
 }
 
-/** `keygate keygen` output (the private half included). */
+/**
+ * `keygate keygen` output (the private half included), or `generateSigningKey()`'s result:
+ * `key` is the secret (`private_key` / `secret`: its 0.1 CLI names, still printed).
+ */
 export interface KeygenOutput {
+  readonly key?: string;
   readonly private_key?: string;
   readonly secret?: string;
   readonly signing: SigningEntry;

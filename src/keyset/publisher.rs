@@ -231,6 +231,18 @@ impl PublisherSecret {
                 .ok_or_else(|| err("private key: expected a JSON object"))?;
             if let Some(Value::String(pk)) = o.get("private_key") {
                 (Zeroizing::new(pk.clone()), None, None)
+            } else if let Some(Value::String(pk)) = o.get("key").or_else(|| o.get("signing_key")) {
+                // `keygate keygen ed25519` / JS `generateSigningKey` output: `{"key", "signing"}`.
+                let signing = o.get("signing");
+                if signing.and_then(|s| s.get("alg")).and_then(Value::as_str) != Some("ed25519") {
+                    return Err(err(
+                        "private key: \"key\" must come with \"signing\": {\"alg\": \"ed25519\", ...}",
+                    ));
+                }
+                let x = signing
+                    .and_then(|s| s.get("public_key"))
+                    .and_then(Value::as_str);
+                (Zeroizing::new(pk.clone()), None, x.map(str::to_string))
             } else if o.contains_key("d") {
                 check_okp(o)?;
                 let d = str_member(o, "d")?.unwrap_or_default();
@@ -241,7 +253,7 @@ impl PublisherSecret {
                 )
             } else {
                 return Err(err(
-                    "private key: expected \"private_key\" (keygate keygen ed25519 output) or a JWK with \"d\"",
+                    "private key: expected \"key\" (keygate keygen ed25519 output) or a JWK with \"d\"",
                 ));
             }
         } else {
@@ -262,7 +274,9 @@ impl PublisherSecret {
         if let Some(x) = expect_x
             && x != b64url_encode(&public)
         {
-            return Err(err("private key: the JWK's \"x\" does not match its \"d\""));
+            return Err(err(
+                "private key: the stated public key (\"x\" or \"signing.public_key\") does not match it",
+            ));
         }
         let kid = kid.unwrap_or_else(|| jwk_thumbprint(&public));
         Ok(PublisherSecret { key, kid })

@@ -39,7 +39,8 @@ fn check_public(key: &SignerKey, v: &Value, field: &str) -> Result<(), String> {
 
 impl SignerKey {
     /// Reads a signing key from text: the JSON `keygate keygen ed25519|hmac` prints
-    /// (`{"private_key": ...}` / `{"secret": ...}`), a JWK (`{"kty":"OKP","crv":"Ed25519",
+    /// (`{"key": ..., "signing": {"alg": ...}}`, or its 0.1 form `{"private_key": ...}` /
+    /// `{"secret": ...}`), `keygate keyset add` output (`"signing_key"`), a JWK (`{"kty":"OKP","crv":"Ed25519",
     /// "d":...}` or `{"kty":"oct","k":...}`), or a bare base64url key, which needs `alg`.
     /// When `alg` is given it must agree with the key.
     ///
@@ -59,6 +60,22 @@ impl SignerKey {
         } else if v.get("secret").is_some() {
             let key = from_bytes(Algorithm::HmacSha256, decode(&v, "secret")?)?;
             (Algorithm::HmacSha256, key)
+        } else if let Some(field) = ["signing_key", "key"]
+            .into_iter()
+            .find(|f| v.get(f).is_some())
+        {
+            // `{"key", "signing"}` (keygen, JS generateSigningKey) or `{"signing_key", "signing"}`
+            // (keyset add): the algorithm is the entry's.
+            let alg = v
+                .pointer("/signing/alg")
+                .and_then(Value::as_str)
+                .and_then(Algorithm::from_name)
+                .ok_or_else(|| {
+                    format!("expected \"signing\": {{\"alg\": ...}} beside {field:?} (an API key is not a signing key)")
+                })?;
+            let key = from_bytes(alg, decode(&v, field)?)?;
+            check_public(&key, &v, "/signing/public_key")?;
+            (alg, key)
         } else {
             match v.get("kty").and_then(Value::as_str) {
                 Some("OKP") => {
@@ -74,7 +91,7 @@ impl SignerKey {
                     from_bytes(Algorithm::HmacSha256, decode(&v, "k")?)?,
                 ),
                 _ => {
-                    return Err("expected keygen output ({\"private_key\": ...} or {\"secret\": ...}) or a JWK with \"kty\" \"OKP\" or \"oct\"".into());
+                    return Err("expected keygen output ({\"key\": ..., \"signing\": ...}) or a JWK with \"kty\" \"OKP\" or \"oct\"".into());
                 }
             }
         };

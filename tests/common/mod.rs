@@ -224,11 +224,58 @@ pub fn assert_decision(name: &str, d: &Decision, exp: &Value) {
     }
 }
 
-/// Runs the CLI built for this test run.
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod server;
+
+/// Runs the CLI built for this test run (stdin empty).
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub fn keygate(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_keygate"))
-        .args(args)
-        .output()
-        .unwrap()
+    keygate_with(args, Some(b""), false)
+}
+
+/// Runs the CLI with `stdin` piped in (None: a closed stdin), and stdout on /dev/full when
+/// `stdout_full` (every write fails with ENOSPC). Proxy settings are cleared: the tests talk
+/// to loopback only.
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub fn keygate_with(
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    stdout_full: bool,
+) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keygate"));
+    cmd.args(args).stderr(Stdio::piped());
+    for v in [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ] {
+        cmd.env_remove(v);
+    }
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    if stdout_full {
+        cmd.stdout(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        );
+    } else {
+        cmd.stdout(Stdio::piped());
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        // The command may exit before reading everything (a usage error): ignore EPIPE.
+        let _ = pipe.write_all(input);
+    }
+    child.wait_with_output().unwrap()
 }

@@ -44,6 +44,8 @@ test('every key form signs a request the verifier allows; the caller\'s request 
     ['ed25519 private JWK', 'ed', { key: { kty: 'OKP', crv: 'Ed25519', d: ed.key, x: ed.signing.public_key } }],
     ['keygen output (object)', 'ed', { key: { private_key: ed.key, signing: ed.signing } }],
     ['keygen output (text)', 'ed', { key: JSON.stringify({ private_key: ed.key, signing: ed.signing }) }],
+    ['generateSigningKey output / keygen {key, signing}', 'ed', { key: ed }],
+    ['hmac generateSigningKey output', 'hm', { key: hm }],
     ['non-extractable Ed25519 CryptoKey', 'ed', { key: edCrypto }],
     ['hmac base64url secret', 'hm', { key: hm.key, alg: 'hmac-sha256' }],
     ['hmac Uint8Array', 'hm', { key: new Uint8Array(Buffer.from(hm.key, 'base64url')) }],
@@ -172,7 +174,7 @@ test('signing errors are KeygateErrors with precise codes', async () => {
 
 test('signKeySet: an envelope keygate loads and jose verifies; key forms and errors', async () => {
   const pub = ed.signing.public_key;
-  const forms = [ed.key, Buffer.from(ed.key, 'base64url'), { private_key: ed.key, signing: ed.signing }, JSON.stringify({ kty: 'OKP', crv: 'Ed25519', d: ed.key, x: pub })];
+  const forms = [ed.key, Buffer.from(ed.key, 'base64url'), { private_key: ed.key, signing: ed.signing }, ed, JSON.stringify({ kty: 'OKP', crv: 'Ed25519', d: ed.key, x: pub })];
   for (const key of forms) {
     const envelope = signKeySet(keySet, key);
     assert.equal(typeof envelope, 'string');
@@ -188,6 +190,9 @@ test('signKeySet: an envelope keygate loads and jose verifies; key forms and err
 
   assert.throws(() => signKeySet({ keygate: 1, revision: 0, keys: [] }, ed.key), (e) => e.code === 'ERR_KEYSET_INVALID' && e.errors[0].path === '$.revision');
   assert.throws(() => signKeySet(keySet, 'nope'), { code: 'ERR_INVALID_OPTIONS' });
+  // {key, signing}: the signing object must be an Ed25519 one, and agree with the key.
+  assert.throws(() => signKeySet(keySet, hm), { code: 'ERR_INVALID_OPTIONS' });
+  assert.throws(() => signKeySet(keySet, { key: ed.key, signing: generateSigningKey({ alg: 'ed25519' }).signing }), { code: 'ERR_INVALID_OPTIONS' });
   assert.throws(() => signKeySet(keySet, 7), { code: 'ERR_INVALID_OPTIONS' });
   assert.throws(() => signKeySet(keySet, ed.key, { kid: 3 }), { code: 'ERR_INVALID_OPTIONS' });
   assert.throws(() => signKeySet(keySet, ed.key, { kidd: 'x' }), { code: 'ERR_INVALID_OPTIONS' });

@@ -7,27 +7,42 @@
 use std::path::Path;
 
 use keygate::sig::{Algorithm, SignerKey};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::LoadError;
+use crate::exit::Fail;
+use crate::io::{name, read_text};
 
-/// Reads a key file. `alg` is required for a bare key and must agree with any other.
-pub fn load(path: &Path, alg: Option<Algorithm>) -> Result<SignerKey, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError(format!("{}: cannot read: {e}", path.display())))?;
+/// Reads a key file (`-`: stdin). `alg` is required for a bare key and must agree with any other.
+pub fn load(path: &Path, alg: Option<Algorithm>) -> Result<SignerKey, Fail> {
+    let text = read_text(path)?;
     SignerKey::from_text(&text, alg).map_err(|e| {
         let hint = if e.contains("needs its algorithm") {
             " (use --alg)"
         } else {
             ""
         };
-        LoadError(format!("{}: {e}{hint}", path.display()))
+        Fail::input(format!("{}: {e}{hint}", name(path)))
     })
 }
 
-/// `keygate keygen ed25519|hmac` output.
-pub fn keygen(alg: Algorithm) -> Result<Value, LoadError> {
-    Ok(SignerKey::generate(alg)
-        .map_err(LoadError)?
-        .to_keygen_json())
+/// `keygate keygen ed25519|hmac` output: `{"key", "signing"}` as the JS
+/// `generateSigningKey` returns it, and the 0.1 name of the secret beside `key`
+/// (`private_key` for Ed25519, `secret` for HMAC; deprecated).
+pub fn keygen(alg: Algorithm) -> Result<Value, Fail> {
+    let generated = SignerKey::generate(alg)
+        .map_err(Fail::internal)?
+        .to_keygen_json();
+    let Value::Object(old) = generated else {
+        return Err(Fail::internal("key generation returned no object"));
+    };
+    let mut out = Map::new();
+    let legacy = if old.contains_key("private_key") {
+        "private_key"
+    } else {
+        "secret"
+    };
+    out.insert("key".into(), old[legacy].clone());
+    out.insert("signing".into(), old["signing"].clone());
+    out.insert(legacy.into(), old[legacy].clone());
+    Ok(Value::Object(out))
 }

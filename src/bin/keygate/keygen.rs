@@ -1,56 +1,85 @@
-use std::process::ExitCode;
+//! `keygate keygen`: new API keys and signing keys. Secrets are written once: to stdout, or
+//! to a new 0600 file with `--out`.
 
-use clap::Subcommand;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::LoadError;
+use crate::exit::{Exit, Fail, Outcome, help};
+use crate::io::SecretOut;
+use crate::util::parse_prefix;
 
 #[derive(Subcommand)]
 pub enum Keygen {
-    /// A new API key: prints {"api_key": ..., "entry": {"id": ..., "api_key_hash": ...}}.
+    /// A new API key: prints {"key": ..., "entry": {"id": ..., "api_key_hash": ...}}
+    /// ("api_key": the same key, deprecated).
+    #[command(after_help = help("keygen api-key"))]
     ApiKey {
         /// Recognisable prefix for secret scanners, e.g. kg_live.
-        #[arg(long, default_value = "kg")]
+        #[arg(long, default_value = "kg", value_parser = parse_prefix)]
         prefix: String,
         /// The key entry's id (default: derived from the prefix and random characters).
         #[arg(long)]
         id: Option<String>,
+        #[command(flatten)]
+        out: OutArg,
     },
-    /// A new Ed25519 signing key: prints {"private_key": ..., "signing": {"alg": "ed25519", "public_key": ...}}.
-    Ed25519,
-    /// A new HMAC-SHA256 secret: prints {"secret": ..., "signing": {"alg": "hmac-sha256", "secret": ...}}.
-    Hmac,
+    /// A new Ed25519 signing key: prints {"key": ..., "signing": {"alg": "ed25519", "public_key": ...}}
+    /// ("private_key": the same key, deprecated).
+    #[command(after_help = help("keygen ed25519"))]
+    Ed25519 {
+        #[command(flatten)]
+        out: OutArg,
+    },
+    /// A new HMAC-SHA256 secret: prints {"key": ..., "signing": {"alg": "hmac-sha256", "secret": ...}}
+    /// ("secret": the same key, deprecated).
+    #[command(after_help = help("keygen hmac"))]
+    Hmac {
+        #[command(flatten)]
+        out: OutArg,
+    },
 }
 
-pub fn run(k: Keygen) -> Result<ExitCode, LoadError> {
+#[derive(Args)]
+pub struct OutArg {
+    /// Write the secrets to this new file, created with mode 0600 (never overwrites; `-`: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(k: Keygen) -> Outcome {
     match k {
-        Keygen::ApiKey { prefix, id } => {
-            let key = keygate::api_key::generate(&prefix).map_err(LoadError)?;
+        Keygen::ApiKey { prefix, id, out } => {
+            let sink = SecretOut::open(out.out.as_deref())?;
+            let key = keygate::api_key::generate(&prefix).map_err(Fail::internal)?;
             let id = match id {
                 Some(id) => id,
                 None => default_id(&prefix)?,
             };
-            let out = json!({
-                "api_key": key.expose_secret(),
+            sink.write(&json!({
+                "key": key.expose_secret(),
                 "entry": { "id": id, "api_key_hash": key.digest().to_string() },
-            });
-            println!("{out}");
-            Ok(ExitCode::SUCCESS)
+                "api_key": key.expose_secret(),
+            }))?;
+            Ok(Exit::Success)
         }
-        Keygen::Ed25519 => signing_key(keygate::sig::Algorithm::Ed25519),
-        Keygen::Hmac => signing_key(keygate::sig::Algorithm::HmacSha256),
+        Keygen::Ed25519 { out } => signing_key(keygate::sig::Algorithm::Ed25519, out),
+        Keygen::Hmac { out } => signing_key(keygate::sig::Algorithm::HmacSha256, out),
     }
 }
 
-fn signing_key(alg: keygate::sig::Algorithm) -> Result<ExitCode, LoadError> {
-    println!("{}", crate::keyfile::keygen(alg)?);
-    Ok(ExitCode::SUCCESS)
+fn signing_key(alg: keygate::sig::Algorithm, out: OutArg) -> Outcome {
+    let sink = SecretOut::open(out.out.as_deref())?;
+    sink.write(&crate::keyfile::keygen(alg)?)?;
+    Ok(Exit::Success)
 }
 
 /// `<prefix>-<8 random base62 characters>`, with `_` turned into `-`.
-pub fn default_id(prefix: &str) -> Result<String, LoadError> {
+pub fn default_id(prefix: &str) -> Result<String, Fail> {
     let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes).map_err(|e| LoadError(format!("no secure random source: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Fail::internal(format!("no secure random source: {e}")))?;
     let tail = keygate::encoding_util::base62_encode(&bytes, 9);
     Ok(format!("{}-{}", prefix.replace('_', "-"), &tail[1..]))
 }

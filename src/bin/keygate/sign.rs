@@ -1,26 +1,25 @@
 //! `keygate sign`: adds `Content-Digest` (when there is a body), `Signature-Input` and
 //! `Signature` to a raw HTTP/1.1 request and writes it to stdout.
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use keygate::UnixTime;
 use keygate::sig::{Algorithm, ComponentId, Signer};
 
-use crate::LoadError;
-use crate::util::time_or_now as now_or;
+use crate::exit::{Exit, Fail, Outcome};
+use crate::io::{name, print_bytes, read};
+use crate::util::{parse_time, time_or_now};
 
 #[derive(Args)]
 pub struct SignArgs {
-    /// The signing key: keygen output, a JWK, or a bare base64url key (with --alg).
+    /// The signing key file (`-`: stdin): keygen output, a JWK, or a bare base64url key (with --alg).
     #[arg(long)]
     key: PathBuf,
     /// The key's id in the key set (the keyid parameter).
     #[arg(long)]
     keyid: String,
-    /// The raw HTTP/1.1 request to sign.
+    /// The raw HTTP/1.1 request to sign (`-`: stdin).
     #[arg(long)]
     request: PathBuf,
     /// Covered components, comma-separated, unquoted: @method,@target-uri,content-digest
@@ -31,11 +30,11 @@ pub struct SignArgs {
     #[arg(long)]
     nonce: bool,
     /// The created time: Unix seconds or RFC 3339 (default: now).
-    #[arg(long)]
-    created: Option<String>,
+    #[arg(long, value_parser = parse_time)]
+    created: Option<UnixTime>,
     /// An expires time: Unix seconds or RFC 3339.
-    #[arg(long)]
-    expires: Option<String>,
+    #[arg(long, value_parser = parse_time)]
+    expires: Option<UnixTime>,
     /// The signature's label.
     #[arg(long, default_value = "sig1")]
     label: String,
@@ -70,10 +69,6 @@ fn split_components(list: &str) -> Vec<String> {
         .collect()
 }
 
-fn time(flag: &str, s: &str) -> Result<UnixTime, LoadError> {
-    UnixTime::parse_flexible(s).map_err(|e| LoadError(format!("{flag} {s:?}: {e}")))
-}
-
 /// Where the header section ends in `raw` (the offset of the empty line) and the line end
 /// the request uses.
 fn header_end(raw: &[u8]) -> (usize, &'static [u8]) {
@@ -99,33 +94,33 @@ fn header_end(raw: &[u8]) -> (usize, &'static [u8]) {
     (raw.len(), eol)
 }
 
-pub fn run(a: &SignArgs) -> Result<ExitCode, LoadError> {
+pub fn run(a: &SignArgs) -> Outcome {
     let alg = a.alg.as_deref().and_then(Algorithm::from_name);
+    let mut signer_parts = Vec::new();
+    if let Some(list) = &a.components {
+        for c in split_components(list) {
+            signer_parts.push(
+                ComponentId::parse(&c).map_err(|e| Fail::usage(format!("--components: {e}")))?,
+            );
+        }
+    }
     let key = crate::keyfile::load(&a.key, alg)?;
-    let raw = std::fs::read(&a.request)
-        .map_err(|e| LoadError(format!("{}: cannot read: {e}", a.request.display())))?;
+    let raw = read(&a.request)?;
     let req = keygate::http1::parse_request(&raw, &a.scheme)
-        .map_err(|e| LoadError(format!("{}: {e}", a.request.display())))?;
+        .map_err(|e| Fail::input(format!("{}: {e}", name(&a.request))))?;
     if let Some(d) = req.defects().first() {
-        return Err(LoadError(format!(
+        return Err(Fail::input(format!(
             "{}: cannot sign a malformed request: {d}",
-            a.request.display()
+            name(&a.request)
         )));
     }
-    let created = match &a.created {
-        Some(t) => time("--created", t)?,
-        None => now_or(None)?,
-    };
+    let created = time_or_now(a.created);
     let mut signer = Signer::new(key, &a.keyid, created).label(&a.label);
-    if let Some(list) = &a.components {
-        let comps = split_components(list)
-            .iter()
-            .map(|c| ComponentId::parse(c).map_err(|e| LoadError(format!("--components: {e}"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        signer = signer.components(comps);
+    if a.components.is_some() {
+        signer = signer.components(signer_parts);
     }
-    if let Some(t) = &a.expires {
-        signer = signer.expires(time("--expires", t)?);
+    if let Some(t) = a.expires {
+        signer = signer.expires(t);
     }
     if let Some(t) = &a.tag {
         signer = signer.tag(t);
@@ -133,11 +128,11 @@ pub fn run(a: &SignArgs) -> Result<ExitCode, LoadError> {
     if a.nonce {
         signer = signer
             .random_nonce()
-            .map_err(|e| LoadError(e.to_string()))?;
+            .map_err(|e| Fail::internal(e.to_string()))?;
     }
     let signed = signer
         .sign(&req)
-        .map_err(|e| LoadError(format!("cannot sign: {e}")))?;
+        .map_err(|e| Fail::input(format!("cannot sign: {e}")))?;
 
     let (end, eol) = header_end(&raw);
     let mut out = Vec::with_capacity(raw.len() + 512);
@@ -153,10 +148,8 @@ pub fn run(a: &SignArgs) -> Result<ExitCode, LoadError> {
         out.extend_from_slice(eol);
     }
     out.extend_from_slice(&raw[end..]);
-    std::io::stdout()
-        .write_all(&out)
-        .map_err(|e| LoadError(format!("cannot write the signed request: {e}")))?;
-    Ok(ExitCode::SUCCESS)
+    print_bytes(&out)?;
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

@@ -1,14 +1,14 @@
-//! Small helpers shared by the CLI commands.
+//! Small helpers shared by the CLI commands: flag value parsers, the clock, key set loading.
 
 use std::path::Path;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use keygate::{KeySet, UnixTime};
 
-use crate::LoadError;
+use crate::exit::Fail;
+use crate::io::name;
 
-/// Parses a duration such as `30s`, `15m`, `24h`, `90d` or `2w` into seconds.
+/// Parses a duration such as `30s`, `15m`, `24h`, `90d` or `2w` into seconds (a flag value).
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -32,46 +32,41 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("duration {s:?} is too large"))
 }
 
-/// The text of `arg` if it names a readable file, else `arg` itself (for inline key material).
-pub fn file_or_inline(arg: &str) -> Result<String, LoadError> {
-    let p = Path::new(arg);
-    if p.is_file() {
-        std::fs::read_to_string(p).map_err(|e| LoadError(format!("{arg}: cannot read: {e}")))
-    } else if arg.contains(['/', '\\']) || arg.ends_with(".json") {
-        Err(LoadError(format!("{arg}: no such file")))
-    } else {
-        Ok(arg.to_string())
-    }
+/// Parses a time given as Unix seconds or RFC 3339 (a flag value).
+pub fn parse_time(s: &str) -> Result<UnixTime, String> {
+    UnixTime::parse_flexible(s).map_err(|e| format!("{s:?}: {e} (Unix seconds or RFC 3339)"))
 }
 
-/// Reads a file, naming it in the error.
-pub fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|e| LoadError(format!("{}: cannot read: {e}", path.display())))
+/// Checks an API key prefix (a flag value).
+pub fn parse_prefix(s: &str) -> Result<String, String> {
+    keygate::api_key::validate_prefix(s).map(|()| s.to_string())
 }
 
-/// A time from `--now` or similar (Unix seconds or RFC 3339), or the current time.
-pub fn time_or_now(arg: Option<&str>) -> Result<UnixTime, LoadError> {
-    match arg {
-        Some(s) => UnixTime::parse_flexible(s).map_err(|e| LoadError(format!("--now {s:?}: {e}"))),
-        None => {
-            let secs = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            Ok(UnixTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX)))
-        }
-    }
+/// Checks an audience name (a flag value): 1 to 256 visible ASCII characters.
+pub fn parse_audience(s: &str) -> Result<String, String> {
+    keygate::check_audience_name(s).map(|()| s.to_string())
 }
 
-/// Reads and validates a key set file; `doing` says what an invalid one is refused for.
+/// The time given by a flag, or the current time.
+pub fn time_or_now(arg: Option<UnixTime>) -> UnixTime {
+    arg.unwrap_or_else(|| {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        UnixTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX))
+    })
+}
+
+/// Validates a key set read from `path`; `doing` says what an invalid one is refused for.
 /// Every error is listed with the file and its JSON path.
-pub fn valid_keyset(path: &Path, bytes: &[u8], doing: &str) -> Result<KeySet, LoadError> {
+pub fn valid_keyset(path: &Path, bytes: &[u8], doing: &str) -> Result<KeySet, Fail> {
     KeySet::from_json(bytes).map_err(|errs| {
         let lines: Vec<String> = errs
             .errors()
             .iter()
-            .map(|e| format!("{}: {e}", path.display()))
+            .map(|e| format!("{}: {e}", name(path)))
             .collect();
-        LoadError(format!(
+        Fail::input(format!(
             "refusing to {doing} an invalid key set:\n{}",
             lines.join("\n")
         ))

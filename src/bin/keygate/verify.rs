@@ -1,77 +1,79 @@
+//! `keygate verify`: decides raw HTTP/1.1 requests against a key set, one JSON decision per
+//! line. Exit 0 when every request is allowed, 1 when one is refused, 2 when an input
+//! cannot be used: a key set that does not load is always 2, envelope refusals included.
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
-use keygate::{Context, KeySet, Verifier};
+use keygate::{Context, KeySet, LoadOptions, UnixTime, Verifier};
 
-use crate::LoadError;
-use crate::util::{read, time_or_now, valid_keyset};
+use crate::exit::{Exit, Fail, Outcome};
+use crate::io::{name, println, read};
+use crate::util::{parse_audience, parse_time, time_or_now, valid_keyset};
 
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The key set JSON file.
+    /// The key set JSON file, or a signed envelope with --publisher-key (`-`: stdin).
     #[arg(long)]
     keyset: PathBuf,
-    /// A raw HTTP/1.1 request file; repeat to decide several requests in order with one verifier.
+    /// A raw HTTP/1.1 request file (`-`: stdin); repeat to decide several requests in order
+    /// with one verifier.
     #[arg(long, required = true)]
     request: Vec<PathBuf>,
     /// The client's IP address.
     #[arg(long)]
     client_ip: Option<IpAddr>,
     /// The time to decide at: Unix seconds or RFC 3339 (default: now).
-    #[arg(long)]
-    now: Option<String>,
-    /// Pinned publisher key(s) for a signed key set envelope: base64url raw public key(s), or a
-    /// file holding one, a JWK or a JWKS.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_time)]
+    now: Option<UnixTime>,
+    /// Pinned publisher PUBLIC key(s) for a signed key set envelope: base64url raw public
+    /// key(s), or a file holding one, a JWK or a JWKS (`-`: stdin).
+    #[arg(long, value_name = "KEYS")]
     publisher_key: Option<String>,
     /// Decide only with a key set whose `audience` names this gateway.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_audience)]
     audience: Option<String>,
     /// The scheme the requests arrived on (raw HTTP/1.1 text does not carry one).
     #[arg(long, default_value = "https")]
     scheme: String,
 }
 
-pub fn load_keyset(path: &Path) -> Result<KeySet, LoadError> {
+/// Loads the key set to decide with: a bare key set, or (with publisher keys) a verified
+/// envelope, naming `audience` when one is given. Every failure is invalid input.
+pub fn load_keyset(path: &Path, options: &LoadOptions<'_>) -> Result<KeySet, Fail> {
     let bytes = read(path)?;
+    let refused = |e: keygate::LoadError| Fail::input(format!("{}: {e}", name(path)));
+    if options.publisher_keys.is_some() {
+        return keygate::load_keyset_with(&bytes, options).map_err(refused);
+    }
     if keygate::looks_like_envelope(&bytes) {
-        return Err(LoadError(format!(
+        return Err(Fail::input(format!(
             "{}: this is a signed envelope; pass --publisher-key to check its signature",
-            path.display()
+            name(path)
         )));
     }
-    valid_keyset(path, &bytes, "decide with")
+    // A bare set: every content error, each with the file and its JSON path.
+    let ks = valid_keyset(path, &bytes, "decide with")?;
+    if let Some(audience) = options.audience {
+        keygate::check_audience(&ks, audience).map_err(refused)?;
+    }
+    Ok(ks)
 }
 
-pub fn run(args: &VerifyArgs) -> Result<ExitCode, LoadError> {
-    let now = time_or_now(args.now.as_deref())?;
+pub fn run(args: &VerifyArgs) -> Outcome {
+    let now = time_or_now(args.now);
     let publisher = crate::keyset::publisher_keys(args.publisher_key.as_deref())?;
-    let audience = crate::keyset::audience(args.audience.as_deref())?;
-    let keyset = match publisher {
-        None => load_keyset(&args.keyset)?,
-        Some(keys) => {
-            let bytes = read(&args.keyset)?;
-            match keygate::load_keyset(&bytes, Some(&keys)) {
-                Ok(ks) => ks,
-                Err(e @ keygate::LoadError::SignatureInvalid(_)) => {
-                    eprintln!("keygate: {}: {e}", args.keyset.display());
-                    return Ok(ExitCode::from(1));
-                }
-                Err(e) => return Err(LoadError(format!("{}: {e}", args.keyset.display()))),
-            }
-        }
-    };
-    if let Some(aud) = audience {
-        keygate::check_audience(&keyset, aud)
-            .map_err(|e| LoadError(format!("{}: {e}", args.keyset.display())))?;
-    }
+    let options = LoadOptions::new()
+        .publisher_keys(publisher.as_ref())
+        .audience(args.audience.as_deref())
+        .map_err(Fail::usage)?;
+    let keyset = load_keyset(&args.keyset, &options)?;
     let mut requests = Vec::with_capacity(args.request.len());
     for path in &args.request {
         let bytes = read(path)?;
         let req = keygate::http1::parse_request(&bytes, &args.scheme)
-            .map_err(|e| LoadError(format!("{}: {e}", path.display())))?;
+            .map_err(|e| Fail::input(format!("{}: {e}", name(path))))?;
         requests.push(req);
     }
     let verifier = Verifier::new(keyset);
@@ -80,11 +82,11 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode, LoadError> {
     for req in &requests {
         let d = verifier.decide(req, &cx);
         all_allowed &= d.allowed;
-        println!("{}", d.to_json());
+        println(d.to_json())?;
     }
     Ok(if all_allowed {
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
-        ExitCode::from(1)
+        Exit::Refused
     })
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use keygate::{KeySet, UnixTime};
 use serde_json::{Map, Value};
 
-use crate::LoadError;
+use crate::exit::Fail;
 
 /// A key set document being edited. Field order is preserved on write.
 pub struct Doc {
@@ -17,12 +17,17 @@ pub struct Doc {
 
 impl Doc {
     /// Reads and validates a key set file (an invalid file is not edited).
-    pub fn open(path: &Path) -> Result<Doc, LoadError> {
-        let bytes = crate::util::read(path)?;
+    pub fn open(path: &Path) -> Result<Doc, Fail> {
+        let bytes = crate::io::read(path)?;
         crate::util::valid_keyset(path, &bytes, "edit")?;
         let root = match serde_json::from_slice(&bytes) {
             Ok(Value::Object(m)) => m,
-            _ => return Err(LoadError(format!("{}: not a JSON object", path.display()))),
+            _ => {
+                return Err(Fail::input(format!(
+                    "{}: not a JSON object",
+                    path.display()
+                )));
+            }
         };
         Ok(Doc {
             path: path.to_path_buf(),
@@ -43,12 +48,12 @@ impl Doc {
     }
 
     /// The index of the key with this id.
-    pub fn find(&mut self, id: &str) -> Result<usize, LoadError> {
+    pub fn find(&mut self, id: &str) -> Result<usize, Fail> {
         let path = self.path.display().to_string();
         self.keys_mut()
             .iter()
             .position(|k| k.get("id").and_then(Value::as_str) == Some(id))
-            .ok_or_else(|| LoadError(format!("{path}: no key with id {id:?}")))
+            .ok_or_else(|| Fail::input(format!("{path}: no key with id {id:?}")))
     }
 
     /// Revision + 1 and `issued_at` = now.
@@ -65,12 +70,12 @@ impl Doc {
 
     /// Validates the edited document and replaces the file atomically. On any error the file
     /// is left untouched. Returns the validated set (for lints).
-    pub fn save(&self) -> Result<KeySet, LoadError> {
+    pub fn save(&self) -> Result<KeySet, Fail> {
         let mut text = serde_json::to_string_pretty(&Value::Object(self.root.clone()))
-            .map_err(|e| LoadError(format!("cannot serialise the key set: {e}")))?;
+            .map_err(|e| Fail::internal(format!("cannot serialise the key set: {e}")))?;
         text.push('\n');
         let ks = KeySet::from_json(text.as_bytes()).map_err(|errs| {
-            LoadError(format!(
+            Fail::input(format!(
                 "the edit would make the key set invalid; {} left untouched:\n{errs}",
                 self.path.display()
             ))
@@ -82,7 +87,7 @@ impl Doc {
 
 /// Writes `bytes` to a temporary file beside `path`, fsyncs it, and renames it over `path`.
 /// New files are created readable by the owner only: key sets may hold HMAC secrets.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Fail> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -92,7 +97,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let fail = |e: std::io::Error| LoadError(format!("{}: cannot write: {e}", path.display()));
+    let fail = |e: std::io::Error| Fail::output(format!("{}: cannot write: {e}", path.display()));
     let result = (|| {
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create_new(true);

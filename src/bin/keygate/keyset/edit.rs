@@ -1,11 +1,13 @@
-//! Edits: `new`, `add`, `disable`/`enable`/`revoke`, `rotate`, `bump`, `import-jwks`.
+//! Edits: `new`, `add`, `disable`/`enable`/`revoke`, `bump` (`rotate` and `import-jwks`
+//! have their own files).
 //!
 //! Every edit validates the whole resulting key set and replaces the file atomically; an
 //! error leaves the file untouched. Edits bump the revision (and issued_at) so the result can
-//! be pushed straight away, unless `--no-bump` is given. Secrets go to stdout, once.
+//! be pushed straight away, unless `--no-bump` is given. Secrets are written once: to
+//! stdout, or to a new 0600 file with `--out` (created before the edit, so an existing file
+//! stops the command before anything changes).
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use keygate::UnixTime;
@@ -13,8 +15,10 @@ use keygate::sig::{Algorithm, SignerKey};
 use serde_json::{Map, Value, json};
 
 use super::doc::{Doc, write_atomic};
-use crate::LoadError;
-use crate::util::{parse_duration, read, time_or_now};
+use crate::exit::{Exit, Fail, Outcome};
+use crate::io::{SecretOut, editable};
+use crate::keygen::OutArg;
+use crate::util::{parse_duration, parse_prefix, parse_time, time_or_now};
 
 #[derive(Args)]
 pub struct Common {
@@ -24,8 +28,8 @@ pub struct Common {
     #[arg(long)]
     pub no_bump: bool,
     /// The time to edit at: Unix seconds or RFC 3339 (default: now).
-    #[arg(long)]
-    pub now: Option<String>,
+    #[arg(long, value_parser = parse_time)]
+    pub now: Option<UnixTime>,
 }
 
 #[derive(Args)]
@@ -39,8 +43,8 @@ pub struct NewArgs {
     #[arg(long)]
     pub force: bool,
     /// The time to stamp as issued_at (default: now).
-    #[arg(long)]
-    pub now: Option<String>,
+    #[arg(long, value_parser = parse_time)]
+    pub now: Option<UnixTime>,
 }
 
 #[derive(Args)]
@@ -54,7 +58,7 @@ pub struct AddArgs {
     #[arg(long)]
     pub api_key: bool,
     /// API key prefix, for secret scanners.
-    #[arg(long, default_value = "kg")]
+    #[arg(long, default_value = "kg", value_parser = parse_prefix)]
     pub prefix: String,
     /// Give the key a signing key: hmac-sha256 (a new shared secret) or ed25519 (a new key pair,
     /// or --public-key to register a key whose private half the client holds).
@@ -67,11 +71,11 @@ pub struct AddArgs {
     #[arg(long, value_delimiter = ',')]
     pub scopes: Vec<String>,
     /// Lifetime from now (e.g. 90d); default 90d.
-    #[arg(long, conflicts_with_all = ["expires_at", "no_expiry"])]
-    pub expires_in: Option<String>,
-    /// Absolute expiry (RFC 3339).
-    #[arg(long, conflicts_with = "no_expiry")]
-    pub expires_at: Option<String>,
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["expires_at", "no_expiry"])]
+    pub expires_in: Option<i64>,
+    /// Absolute expiry: RFC 3339 or Unix seconds.
+    #[arg(long, value_parser = parse_time, conflicts_with = "no_expiry")]
+    pub expires_at: Option<UnixTime>,
     /// Create a key that never expires (flagged by lint).
     #[arg(long)]
     pub no_expiry: bool,
@@ -84,6 +88,8 @@ pub struct AddArgs {
     /// A human-readable name.
     #[arg(long)]
     pub name: Option<String>,
+    #[command(flatten)]
+    pub out: OutArg,
 }
 
 #[derive(Args)]
@@ -99,46 +105,12 @@ pub struct IdlessArgs {
     /// The key set file.
     pub file: PathBuf,
     /// The time to stamp as issued_at (default: now).
-    #[arg(long)]
-    pub now: Option<String>,
+    #[arg(long, value_parser = parse_time)]
+    pub now: Option<UnixTime>,
 }
 
-#[derive(Args)]
-pub struct RotateArgs {
-    #[command(flatten)]
-    pub common: Common,
-    /// The key to replace.
-    pub id: String,
-    /// How long the old key keeps working (its expires_at becomes now + grace, never later than before).
-    #[arg(long)]
-    pub grace: String,
-    /// The new key's id (default: ID-r2, ID-r3, ...).
-    #[arg(long)]
-    pub new_id: Option<String>,
-    /// API key prefix for the new key.
-    #[arg(long, default_value = "kg")]
-    pub prefix: String,
-    /// Lifetime of the new key from now; default: 90d.
-    #[arg(long, default_value = "90d")]
-    pub expires_in: String,
-}
-
-#[derive(Args)]
-pub struct ImportArgs {
-    #[command(flatten)]
-    pub common: Common,
-    /// The JWKS file: {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": ..., "kid": ...}, {"kty": "oct", "k": ..., "kid": ...}]}.
-    #[arg(long)]
-    pub jwks: PathBuf,
-    /// Comma-separated scopes for every imported key.
-    #[arg(long, value_delimiter = ',')]
-    pub scopes: Vec<String>,
-    /// Lifetime from now; default 90d.
-    #[arg(long, default_value = "90d")]
-    pub expires_in: String,
-}
-
-fn finish(doc: &mut Doc, common: &Common, now: UnixTime) -> Result<(), LoadError> {
+/// Bumps (unless --no-bump), validates and saves; prints the lints of the result.
+pub(super) fn finish(doc: &mut Doc, common: &Common, now: UnixTime) -> Result<(), Fail> {
     if !common.no_bump {
         doc.bump(now);
     }
@@ -149,12 +121,13 @@ fn finish(doc: &mut Doc, common: &Common, now: UnixTime) -> Result<(), LoadError
     Ok(())
 }
 
-pub fn new(a: &NewArgs) -> Result<ExitCode, LoadError> {
-    let now = time_or_now(a.now.as_deref())?;
-    if a.file.exists() && !a.force {
-        return Err(LoadError(format!(
+pub fn new(a: &NewArgs) -> Outcome {
+    let file = editable(&a.file)?;
+    let now = time_or_now(a.now);
+    if file.exists() && !a.force {
+        return Err(Fail::output(format!(
             "{}: already exists (use --force to overwrite)",
-            a.file.display()
+            file.display()
         )));
     }
     let doc = json!({
@@ -168,79 +141,102 @@ pub fn new(a: &NewArgs) -> Result<ExitCode, LoadError> {
     });
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
-    write_atomic(&a.file, text.as_bytes())?;
-    eprintln!("{}: created (revision 1)", a.file.display());
-    Ok(ExitCode::SUCCESS)
+    write_atomic(file, text.as_bytes())?;
+    eprintln!("{}: created (revision 1)", file.display());
+    Ok(Exit::Success)
 }
 
-/// New credentials: the entry fields and the secrets to print.
-struct Fresh {
-    entry: Map<String, Value>,
-    secrets: Map<String, Value>,
+/// New credentials: the entry fields, and the secrets to write once.
+pub(super) struct Fresh {
+    pub entry: Map<String, Value>,
+    pub secrets: Map<String, Value>,
 }
 
-fn api_key(prefix: &str, f: &mut Fresh) -> Result<(), LoadError> {
-    let k = keygate::api_key::generate(prefix).map_err(LoadError)?;
-    f.entry
-        .insert("api_key_hash".into(), Value::String(k.digest().to_string()));
-    f.secrets.insert(
-        "api_key".into(),
-        Value::String(k.expose_secret().to_string()),
-    );
-    Ok(())
-}
-
-fn signing(alg: &str, public_key: Option<&str>, f: &mut Fresh) -> Result<(), LoadError> {
-    let algorithm = Algorithm::from_name(alg)
-        .ok_or_else(|| LoadError(format!("unknown signing algorithm {alg:?}")))?;
-    match (algorithm, public_key) {
-        // A key pair or shared secret generated here: the same output as `keygate keygen`.
-        (_, None) => {
-            let generated = SignerKey::generate(algorithm)
-                .map_err(LoadError)?
-                .to_keygen_json();
-            let Value::Object(secrets) = generated else {
-                return Err(LoadError("key generation failed".into()));
-            };
-            f.entry.insert("signing".into(), secrets["signing"].clone());
-            f.secrets.extend(secrets);
-        }
-        // A client-held Ed25519 key: only its public half is registered.
-        (Algorithm::Ed25519, Some(pk)) => {
-            f.entry.insert(
-                "signing".into(),
-                json!({"alg": "ed25519", "public_key": pk}),
-            );
-        }
-        (_, Some(_)) => return Err(LoadError("--public-key goes with --signing ed25519".into())),
+impl Fresh {
+    pub fn new(id: &str) -> Fresh {
+        let mut entry = Map::new();
+        entry.insert("id".into(), Value::String(id.to_string()));
+        let mut secrets = Map::new();
+        secrets.insert("id".into(), Value::String(id.to_string()));
+        Fresh { entry, secrets }
     }
-    Ok(())
-}
 
-fn print_secrets(id: &str, secrets: Map<String, Value>, extra: Option<(&str, Value)>) {
-    let mut out = Map::new();
-    out.insert("id".into(), Value::String(id.to_string()));
-    out.extend(secrets);
-    if let Some((k, v)) = extra {
-        out.insert(k.into(), v);
+    /// A new API key: its digest in the entry, the key as `api_key`.
+    pub fn api_key(&mut self, prefix: &str) -> Result<(), Fail> {
+        let k = keygate::api_key::generate(prefix).map_err(Fail::internal)?;
+        self.entry
+            .insert("api_key_hash".into(), Value::String(k.digest().to_string()));
+        self.secrets.insert(
+            "api_key".into(),
+            Value::String(k.expose_secret().to_string()),
+        );
+        Ok(())
     }
-    println!("{}", Value::Object(out));
+
+    /// A signing key: generated here (the secret as `signing_key`, beside its 0.1 name
+    /// `private_key`/`secret`, deprecated), or a client-held Ed25519 public key.
+    pub fn signing(&mut self, alg: &str, public_key: Option<&str>) -> Result<(), Fail> {
+        let algorithm = Algorithm::from_name(alg)
+            .ok_or_else(|| Fail::input(format!("unknown signing algorithm {alg:?}")))?;
+        match (algorithm, public_key) {
+            (_, None) => {
+                let generated = SignerKey::generate(algorithm)
+                    .map_err(Fail::internal)?
+                    .to_keygen_json();
+                let Value::Object(g) = generated else {
+                    return Err(Fail::internal("key generation returned no object"));
+                };
+                let legacy = if g.contains_key("private_key") {
+                    "private_key"
+                } else {
+                    "secret"
+                };
+                self.entry.insert("signing".into(), g["signing"].clone());
+                self.secrets.insert("signing_key".into(), g[legacy].clone());
+                self.secrets.insert("signing".into(), g["signing"].clone());
+                self.secrets.insert(legacy.into(), g[legacy].clone());
+            }
+            (Algorithm::Ed25519, Some(pk)) => {
+                self.entry.insert(
+                    "signing".into(),
+                    json!({"alg": "ed25519", "public_key": pk}),
+                );
+            }
+            (_, Some(_)) => {
+                return Err(Fail::usage("--public-key goes with --signing ed25519"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the secrets (with `extra` members); the key set is already saved, so a failure
+    /// says what to do about a key whose secret was lost.
+    pub fn deliver(mut self, sink: SecretOut, extra: Option<(&str, Value)>) -> Result<(), Fail> {
+        if let Some((k, v)) = extra {
+            self.secrets.insert(k.into(), v);
+        }
+        let id = self.secrets["id"].as_str().unwrap_or_default().to_string();
+        sink.write(&Value::Object(self.secrets)).map_err(|e| {
+            Fail::new(
+                e.exit,
+                format!("the key set was saved with key {id:?}, but its secrets could not be written ({e}); revoke that key and add another"),
+            )
+        })
+    }
 }
 
-fn expiry(now: UnixTime, a: &AddArgs) -> Result<Option<UnixTime>, LoadError> {
+fn expiry(now: UnixTime, a: &AddArgs) -> Option<UnixTime> {
     if a.no_expiry {
-        return Ok(None);
+        return None;
     }
-    if let Some(t) = &a.expires_at {
-        return UnixTime::parse_flexible(t)
-            .map(Some)
-            .map_err(|e| LoadError(format!("--expires-at {t:?}: {e}")));
+    if let Some(t) = a.expires_at {
+        return Some(t);
     }
-    let secs = parse_duration(a.expires_in.as_deref().unwrap_or("90d")).map_err(LoadError)?;
-    Ok(Some(now.saturating_add(secs)))
+    Some(now.saturating_add(a.expires_in.unwrap_or(90 * 86_400)))
 }
 
-fn unused_id(doc: &mut Doc, want: Option<&str>, base: &str) -> Result<String, LoadError> {
+/// `want` if no key has it yet, else the first free `base`, `base-2`, `base-3`, ...
+pub(super) fn unused_id(doc: &mut Doc, want: Option<&str>, base: &str) -> Result<String, Fail> {
     let taken: Vec<String> = doc
         .keys_mut()
         .iter()
@@ -248,7 +244,7 @@ fn unused_id(doc: &mut Doc, want: Option<&str>, base: &str) -> Result<String, Lo
         .collect();
     if let Some(id) = want {
         if taken.iter().any(|t| t == id) {
-            return Err(LoadError(format!("a key with id {id:?} already exists")));
+            return Err(Fail::input(format!("a key with id {id:?} already exists")));
         }
         return Ok(id.to_string());
     }
@@ -261,36 +257,30 @@ fn unused_id(doc: &mut Doc, want: Option<&str>, base: &str) -> Result<String, Lo
             }
         })
         .find(|c| !taken.contains(c))
-        .ok_or_else(|| LoadError("no free key id; pass --id".into()))
+        .ok_or_else(|| Fail::input("no free key id; pass --id"))
 }
 
-pub fn add(a: &AddArgs) -> Result<ExitCode, LoadError> {
-    let now = time_or_now(a.common.now.as_deref())?;
-    let mut doc = Doc::open(&a.common.file)?;
+pub fn add(a: &AddArgs) -> Outcome {
+    let now = time_or_now(a.common.now);
+    if a.public_key.is_some() && a.signing.as_deref() != Some("ed25519") {
+        return Err(Fail::usage("--public-key goes with --signing ed25519"));
+    }
+    let file = editable(&a.common.file)?;
+    let sink = SecretOut::open(a.out.out.as_deref())?;
+    let mut doc = Doc::open(file)?;
     let id = unused_id(&mut doc, a.id.as_deref(), &a.prefix.replace('_', "-"))?;
-    let mut fresh = Fresh {
-        entry: Map::new(),
-        secrets: Map::new(),
-    };
-    fresh.entry.insert("id".into(), Value::String(id.clone()));
+    let mut fresh = Fresh::new(&id);
     if a.api_key || a.signing.is_none() {
-        api_key(&a.prefix, &mut fresh)?;
+        fresh.api_key(&a.prefix)?;
     }
     if let Some(alg) = &a.signing {
-        signing(alg, a.public_key.as_deref(), &mut fresh)?;
-    } else if a.public_key.is_some() {
-        return Err(LoadError("--public-key goes with --signing ed25519".into()));
+        fresh.signing(alg, a.public_key.as_deref())?;
     }
-    fresh
-        .entry
-        .insert("status".into(), Value::String("active".into()));
-    fresh
-        .entry
-        .insert("not_before".into(), Value::String(now.to_rfc3339()));
-    if let Some(exp) = expiry(now, a)? {
-        fresh
-            .entry
-            .insert("expires_at".into(), Value::String(exp.to_rfc3339()));
+    let e = &mut fresh.entry;
+    e.insert("status".into(), Value::String("active".into()));
+    e.insert("not_before".into(), Value::String(now.to_rfc3339()));
+    if let Some(exp) = expiry(now, a) {
+        e.insert("expires_at".into(), Value::String(exp.to_rfc3339()));
     }
     let scopes: Vec<&str> = a
         .scopes
@@ -298,228 +288,55 @@ pub fn add(a: &AddArgs) -> Result<ExitCode, LoadError> {
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
         .collect();
-    fresh.entry.insert("scopes".into(), json!(scopes));
+    e.insert("scopes".into(), json!(scopes));
     if !a.allow_cidrs.is_empty() {
-        fresh
-            .entry
-            .insert("allow_cidrs".into(), json!(a.allow_cidrs));
+        e.insert("allow_cidrs".into(), json!(a.allow_cidrs));
     }
     if !a.deny_cidrs.is_empty() {
-        fresh.entry.insert("deny_cidrs".into(), json!(a.deny_cidrs));
+        e.insert("deny_cidrs".into(), json!(a.deny_cidrs));
     }
     if let Some(n) = &a.name {
-        fresh.entry.insert("name".into(), Value::String(n.clone()));
+        e.insert("name".into(), Value::String(n.clone()));
     }
-    doc.keys_mut().push(Value::Object(fresh.entry));
+    doc.keys_mut().push(Value::Object(fresh.entry.clone()));
     finish(&mut doc, &a.common, now)?;
-    print_secrets(&id, fresh.secrets, None);
-    Ok(ExitCode::SUCCESS)
+    fresh.deliver(sink, None)?;
+    Ok(Exit::Success)
 }
 
-pub fn set_status(a: &IdArgs, status: &str) -> Result<ExitCode, LoadError> {
-    let now = time_or_now(a.common.now.as_deref())?;
-    let mut doc = Doc::open(&a.common.file)?;
+pub fn set_status(a: &IdArgs, status: &str) -> Outcome {
+    let now = time_or_now(a.common.now);
+    let mut doc = Doc::open(editable(&a.common.file)?)?;
     let i = doc.find(&a.id)?;
     let key = doc.keys_mut()[i]
         .as_object_mut()
-        .ok_or_else(|| LoadError("key entry is not an object".into()))?;
+        .ok_or_else(|| Fail::input("key entry is not an object"))?;
     let current = key
         .get("status")
         .and_then(Value::as_str)
         .unwrap_or("active")
         .to_string();
     if current == "revoked" && status != "revoked" {
-        return Err(LoadError(format!(
+        return Err(Fail::input(format!(
             "key {:?} is revoked; revocation is final (add a new key instead)",
             a.id
         )));
     }
     if current == status {
         eprintln!("key {:?} is already {status}; nothing to do", a.id);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     key.insert("status".into(), Value::String(status.to_string()));
     finish(&mut doc, &a.common, now)?;
     eprintln!("key {:?}: {current} -> {status}", a.id);
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn next_rotation_id(old: &str) -> String {
-    if let Some((base, n)) = old.rsplit_once("-r")
-        && let Ok(n) = n.parse::<u32>()
-    {
-        return format!("{base}-r{}", n + 1);
-    }
-    format!("{old}-r2")
-}
-
-pub fn rotate(a: &RotateArgs) -> Result<ExitCode, LoadError> {
-    let now = time_or_now(a.common.now.as_deref())?;
-    let grace = parse_duration(&a.grace).map_err(|e| LoadError(format!("--grace: {e}")))?;
-    let lifetime =
-        parse_duration(&a.expires_in).map_err(|e| LoadError(format!("--expires-in: {e}")))?;
-    let mut doc = Doc::open(&a.common.file)?;
-    let i = doc.find(&a.id)?;
-    let old = doc.keys_mut()[i].clone();
-    if old.get("status").and_then(Value::as_str) == Some("revoked") {
-        return Err(LoadError(format!(
-            "key {:?} is revoked; add a new key instead of rotating it",
-            a.id
-        )));
-    }
-    let mut want = a.new_id.clone();
-    if want.is_none() {
-        let mut candidate = next_rotation_id(&a.id);
-        while doc.find(&candidate).is_ok() {
-            candidate = next_rotation_id(&candidate);
-        }
-        want = Some(candidate);
-    }
-    let new_id = unused_id(&mut doc, want.as_deref(), "")?;
-    let mut fresh = Fresh {
-        entry: Map::new(),
-        secrets: Map::new(),
-    };
-    fresh
-        .entry
-        .insert("id".into(), Value::String(new_id.clone()));
-    if old.get("api_key_hash").is_some() {
-        api_key(&a.prefix, &mut fresh)?;
-    }
-    if let Some(alg) = old
-        .get("signing")
-        .and_then(|s| s.get("alg"))
-        .and_then(Value::as_str)
-    {
-        signing(alg, None, &mut fresh)?;
-    }
-    fresh
-        .entry
-        .insert("status".into(), Value::String("active".into()));
-    fresh
-        .entry
-        .insert("not_before".into(), Value::String(now.to_rfc3339()));
-    fresh.entry.insert(
-        "expires_at".into(),
-        Value::String(now.saturating_add(lifetime).to_rfc3339()),
-    );
-    for field in [
-        "scopes",
-        "allow_cidrs",
-        "deny_cidrs",
-        "require_signature",
-        "name",
-    ] {
-        if let Some(v) = old.get(field) {
-            fresh.entry.insert(field.into(), v.clone());
-        }
-    }
-    fresh
-        .entry
-        .insert("meta".into(), json!({"rotated_from": a.id}));
-    // The old key keeps working for the grace period, never longer than it already would.
-    let grace_end = now.saturating_add(grace);
-    let old_exp = old
-        .get("expires_at")
-        .and_then(Value::as_str)
-        .and_then(|s| UnixTime::parse_rfc3339(s).ok());
-    let new_old_exp = old_exp.map_or(grace_end, |e| e.min(grace_end));
-    let old_nb = old
-        .get("not_before")
-        .and_then(Value::as_str)
-        .and_then(|s| UnixTime::parse_rfc3339(s).ok());
-    if old_nb.is_some_and(|nb| nb >= new_old_exp) {
-        return Err(LoadError(format!(
-            "key {:?} only becomes valid after the grace period ends; remove or revoke it instead",
-            a.id
-        )));
-    }
-    if let Some(o) = doc.keys_mut()[i].as_object_mut() {
-        o.insert("expires_at".into(), Value::String(new_old_exp.to_rfc3339()));
-    }
-    doc.keys_mut().insert(i + 1, Value::Object(fresh.entry));
-    finish(&mut doc, &a.common, now)?;
-    print_secrets(
-        &new_id,
-        fresh.secrets,
-        Some((
-            "old",
-            json!({"id": a.id, "expires_at": new_old_exp.to_rfc3339()}),
-        )),
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn bump(a: &IdlessArgs) -> Result<ExitCode, LoadError> {
-    let now = time_or_now(a.now.as_deref())?;
-    let mut doc = Doc::open(&a.file)?;
+pub fn bump(a: &IdlessArgs) -> Outcome {
+    let now = time_or_now(a.now);
+    let mut doc = Doc::open(editable(&a.file)?)?;
     doc.bump(now);
     let ks = doc.save()?;
     eprintln!("{}: revision {}", a.file.display(), ks.revision());
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn import_jwks(a: &ImportArgs) -> Result<ExitCode, LoadError> {
-    let now = time_or_now(a.common.now.as_deref())?;
-    let lifetime =
-        parse_duration(&a.expires_in).map_err(|e| LoadError(format!("--expires-in: {e}")))?;
-    let jwks: Value = serde_json::from_slice(&read(&a.jwks)?)
-        .map_err(|e| LoadError(format!("{}: not JSON: {e}", a.jwks.display())))?;
-    let list = jwks.get("keys").and_then(Value::as_array).ok_or_else(|| {
-        LoadError(format!(
-            "{}: expected a JWKS ({{\"keys\": [...]}})",
-            a.jwks.display()
-        ))
-    })?;
-    let mut doc = Doc::open(&a.common.file)?;
-    let mut added = Vec::new();
-    for (i, jwk) in list.iter().enumerate() {
-        let at = format!("{}: $.keys[{i}]", a.jwks.display());
-        let kid = jwk.get("kid").and_then(Value::as_str).ok_or_else(|| {
-            LoadError(format!(
-                "{at}: a JWK needs a \"kid\" (it becomes the key id)"
-            ))
-        })?;
-        if jwk.get("d").is_some() {
-            return Err(LoadError(format!(
-                "{at}: holds a private key (\"d\"); import only public keys"
-            )));
-        }
-        let signing = match jwk.get("kty").and_then(Value::as_str) {
-            Some("OKP") => {
-                let mut pub_jwk = Map::new();
-                for m in ["kty", "crv", "x"] {
-                    if let Some(v) = jwk.get(m) {
-                        pub_jwk.insert(m.into(), v.clone());
-                    }
-                }
-                json!({"alg": "ed25519", "jwk": pub_jwk})
-            }
-            Some("oct") => {
-                let k = jwk
-                    .get("k")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| LoadError(format!("{at}: missing \"k\"")))?;
-                json!({"alg": "hmac-sha256", "secret": k})
-            }
-            other => {
-                return Err(LoadError(format!(
-                    "{at}: unsupported kty {other:?} (expected OKP or oct)"
-                )));
-            }
-        };
-        let id = unused_id(&mut doc, Some(kid), "")?;
-        doc.keys_mut().push(json!({
-            "id": id,
-            "signing": signing,
-            "status": "active",
-            "not_before": now.to_rfc3339(),
-            "expires_at": now.saturating_add(lifetime).to_rfc3339(),
-            "scopes": a.scopes,
-        }));
-        added.push(id);
-    }
-    finish(&mut doc, &a.common, now)?;
-    println!("{}", json!({"imported": added}));
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,80 +1,102 @@
 //! `check`, `lint` and `show`.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use keygate::{KeySet, LoadError as KgLoad, LoadOptions, PublisherKeys, load_keyset_with};
 use serde_json::{Value, json};
 
 use super::CheckArgs;
-use crate::LoadError;
-use crate::util::{file_or_inline, read, time_or_now};
+use crate::exit::{Exit, Fail, Outcome};
+use crate::io::{file_or_inline, name, println, read};
+use crate::util::time_or_now;
 
-pub fn publisher_keys(arg: Option<&str>) -> Result<Option<PublisherKeys>, LoadError> {
+/// Pinned publisher public keys from `--publisher-key` (inline, a file, or `-`).
+pub fn publisher_keys(arg: Option<&str>) -> Result<Option<PublisherKeys>, Fail> {
     match arg {
         None => Ok(None),
         Some(a) => {
             let text = file_or_inline(a)?;
             PublisherKeys::parse(&text)
                 .map(Some)
-                .map_err(|e| LoadError(format!("--publisher-key: {e}")))
+                .map_err(|e| Fail::input(format!("--publisher-key: {e}")))
         }
     }
 }
 
-/// `--audience`, checked as an audience name.
-pub fn audience(arg: Option<&str>) -> Result<Option<&str>, LoadError> {
-    if let Some(a) = arg {
-        keygate::check_audience_name(a).map_err(|e| LoadError(format!("--audience: {e}")))?;
+/// The `--json` result of `check` and `lint`, shaped as the JS `checkKeySet` result:
+/// `{"valid", "errors": [{"path", "message"}], "warnings": [{"code", "path", "message"}]}`,
+/// plus `error` (the wire code: keyset_invalid, envelope_invalid, ...) when not valid.
+fn result_json(loaded: &Result<KeySet, KgLoad>, lints: &[keygate::Lint]) -> Value {
+    let warnings: Vec<Value> = lints
+        .iter()
+        .map(|l| json!({"code": l.code, "path": l.path, "message": l.message}))
+        .collect();
+    match loaded {
+        Ok(_) => json!({"valid": true, "errors": [], "warnings": warnings}),
+        Err(e) => {
+            let errors: Vec<Value> = match e {
+                KgLoad::Keyset(errs) => errs
+                    .errors()
+                    .iter()
+                    .map(|x| json!({"path": x.path, "message": x.message}))
+                    .collect(),
+                other => vec![json!({"path": "$", "message": other.to_string()})],
+            };
+            json!({"valid": false, "error": e.code(), "errors": errors, "warnings": []})
+        }
     }
-    Ok(arg)
 }
 
-/// `check` (errors; lints as warnings) and `lint` (lints). Exit 0 valid, 2 invalid.
-pub fn check(a: &CheckArgs, lint_only: bool) -> Result<ExitCode, LoadError> {
-    let now = time_or_now(a.now.as_deref())?;
+/// `check` (errors; lints as warnings) and `lint` (lints). Exit 0 valid, 2 invalid (or any
+/// warning with --strict).
+pub fn check(a: &CheckArgs, lint_only: bool) -> Outcome {
+    let now = time_or_now(a.now);
     let keys = publisher_keys(a.publisher_key.as_deref())?;
     let options = LoadOptions::new()
         .publisher_keys(keys.as_ref())
-        .audience(audience(a.audience.as_deref())?)
-        .map_err(LoadError)?;
+        .audience(a.audience.as_deref())
+        .map_err(Fail::usage)?;
     let bytes = read(&a.file)?;
-    let name = a.file.display();
-    let ks = match load_keyset_with(&bytes, &options) {
+    let name = name(&a.file);
+    let loaded = load_keyset_with(&bytes, &options);
+    let lints = loaded.as_ref().map(|ks| ks.lint(now)).unwrap_or_default();
+    let failed = loaded.is_err() || (a.strict && !lints.is_empty());
+    let exit = if failed { Exit::Invalid } else { Exit::Success };
+    if a.json {
+        println(result_json(&loaded, &lints))?;
+        return Ok(exit);
+    }
+    let ks = match loaded {
         Ok(ks) => ks,
         Err(KgLoad::Keyset(errs)) => {
             for e in errs.errors() {
                 eprintln!("{name}: error: {e}");
             }
-            return Ok(ExitCode::from(2));
+            return Ok(exit);
         }
         Err(e) => {
             eprintln!("{name}: error: {e}");
-            return Ok(ExitCode::from(2));
+            return Ok(exit);
         }
     };
-    let lints = ks.lint(now);
     let level = if a.strict { "error" } else { "warning" };
     for l in &lints {
         if lint_only {
-            println!("{name}: {level}: {l}");
+            println(format_args!("{name}: {level}: {l}"))?;
         } else {
             eprintln!("{name}: {level}: {l}");
         }
     }
-    if a.strict && !lints.is_empty() {
-        return Ok(ExitCode::from(2));
-    }
-    if !lint_only {
-        println!(
+    if !lint_only && !failed {
+        println(format_args!(
             "{name}: valid key set, revision {}, {} keys, {} routes, {} warnings",
             ks.revision(),
             ks.keys().len(),
             ks.routes().len(),
             lints.len()
-        );
+        ))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit)
 }
 
 fn summary(ks: &KeySet, doc: &Value) -> Value {
@@ -116,29 +138,29 @@ fn summary(ks: &KeySet, doc: &Value) -> Value {
     })
 }
 
-pub fn show(file: &Path, as_json: bool) -> Result<ExitCode, LoadError> {
+pub fn show(file: &Path, as_json: bool) -> Outcome {
     let bytes = read(file)?;
-    let ks = KeySet::from_json(&bytes)
-        .map_err(|e| LoadError(format!("{}: invalid key set:\n{e}", file.display())))?;
-    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| LoadError(e.to_string()))?;
+    let ks = crate::util::valid_keyset(file, &bytes, "show")?;
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Fail::input(e.to_string()))?;
     let s = summary(&ks, &doc);
     if as_json {
-        println!("{s}");
-        return Ok(ExitCode::SUCCESS);
+        println(s)?;
+        return Ok(Exit::Success);
     }
-    println!(
-        "revision {} issued {}{}",
+    let mut out = String::new();
+    out.push_str(&format!(
+        "revision {} issued {}{}\n",
         ks.revision(),
         s["issued_at"].as_str().unwrap_or("-"),
         s["expires_at"]
             .as_str()
             .map(|e| format!(", set expires {e}"))
             .unwrap_or_default()
-    );
-    println!(
-        "{:<24} {:<9} {:<22} {:<21} SCOPES",
+    ));
+    out.push_str(&format!(
+        "{:<24} {:<9} {:<22} {:<21} SCOPES\n",
         "ID", "STATUS", "CREDENTIALS", "EXPIRES"
-    );
+    ));
     for k in s["keys"].as_array().into_iter().flatten() {
         let creds: Vec<&str> = k["credentials"]
             .as_array()
@@ -152,14 +174,15 @@ pub fn show(file: &Path, as_json: bool) -> Result<ExitCode, LoadError> {
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        println!(
-            "{:<24} {:<9} {:<22} {:<21} {}",
+        out.push_str(&format!(
+            "{:<24} {:<9} {:<22} {:<21} {}\n",
             k["id"].as_str().unwrap_or(""),
             k["status"].as_str().unwrap_or(""),
             creds.join("+"),
             k["expires_at"].as_str().unwrap_or("never"),
             scopes.join(" ")
-        );
+        ));
     }
-    Ok(ExitCode::SUCCESS)
+    crate::io::print_bytes(out.as_bytes())?;
+    Ok(Exit::Success)
 }
