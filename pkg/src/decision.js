@@ -37,6 +37,8 @@ export class KeyTable {
   #verifier;
   #keys = new Map();
   #routes = new Map();
+  /** Imported Ed25519 keys by key index (-1: the stand-in), for ed25519.js. */
+  ed25519 = new Map();
 
   constructor(verifier) {
     this.#verifier = verifier;

@@ -5,8 +5,8 @@
 // than the module's (src/sig/ed25519.rs has the measurements behind this split). Where
 // WebCrypto has no Ed25519, or fails its self-test, the module verifies itself.
 //
-// Imported keys are cached per public key, at most MAX_KEYS (the oldest is dropped first), so
-// a key set of 100,000 keys pins no more than that.
+// Imported keys are cached per key set and key (the caller's map: a KeyTable's), at most
+// MAX_KEYS (the oldest is dropped first), so a key set of 100,000 keys pins no more than that.
 
 const MAX_KEYS = 4096;
 
@@ -25,7 +25,6 @@ function hex(s) {
 /** undefined: not tried yet; then whether WebCrypto verifies Ed25519 correctly here. */
 let support;
 let detecting = null;
-const keys = new Map();
 
 async function detect() {
   try {
@@ -47,33 +46,33 @@ export function externalEd25519() {
   return support !== false;
 }
 
-async function cryptoKey(pk) {
-  const id = String.fromCharCode(...pk);
-  let key = keys.get(id);
-  if (key === undefined) {
-    if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value);
-    key = crypto.subtle.importKey('raw', pk, { name: 'Ed25519' }, false, ['verify']);
-    keys.set(id, key);
-    key.catch(() => keys.delete(id));
-  }
-  return key;
-}
-
 /**
  * Answers an Ed25519 job of the module (public key, signature and message, 32 + 64 + rest
- * bytes, a copy): 1 valid, 0 invalid, 2 when this runtime cannot say (the module then
- * verifies it).
+ * bytes, a copy) with the key cached in `keys` under `slot` (a KeyTable's: per key set):
+ * 1 valid, 0 invalid, 2 when this runtime cannot say (the module then verifies it).
  */
-export async function verifyEd25519(job) {
-  if (support === undefined) {
-    detecting ??= detect();
-    support = await detecting;
+export async function verifyEd25519(job, keys, slot) {
+  if (support !== true) {
+    if (support === undefined) {
+      detecting ??= detect();
+      support = await detecting;
+    }
+    if (!support) return 2;
   }
-  if (!support) return 2;
   try {
-    const key = await cryptoKey(job.subarray(0, 32));
+    let key = keys.get(slot);
+    if (key === undefined) {
+      if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value);
+      key = crypto.subtle.importKey('raw', job.slice(0, 32), { name: 'Ed25519' }, false, ['verify']);
+      keys.set(slot, key);
+      key = await key;
+      keys.set(slot, key);
+    } else if (key instanceof Promise) {
+      key = await key;
+    }
     return (await crypto.subtle.verify('Ed25519', key, job.subarray(32, 96), job.subarray(96))) ? 1 : 0;
   } catch {
+    keys.delete(slot);
     return 2;
   }
 }

@@ -50,9 +50,10 @@ function views() {
     generation = wasmGeneration();
     memory = callWasm(() => ioMemory());
     out = callWasm(() => ioOut()) >>> 2;
-    input = new Uint8Array(0);
+    bytes = new Uint8Array(0);
   }
-  if (bytes.byteLength === 0 || bytes.buffer !== memory.buffer) {
+  // A view over a memory that has grown since reads as empty (its buffer was detached).
+  if (bytes.byteLength === 0) {
     const buffer = memory.buffer;
     bytes = new Uint8Array(buffer);
     words = new Uint32Array(buffer);

@@ -2,7 +2,7 @@
 
 import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
-import { checkNonceStore, keySetBytes, verifyInput } from './request.js';
+import { NO_OPTIONS, checkNonceStore, keySetBytes, verifyInput } from './request.js';
 import { bodySource, digestBody, isEmpty } from './body.js';
 import { ERROR_CODES } from './codes.js';
 import { KeyTable, decisionOf } from './decision.js';
@@ -219,11 +219,12 @@ export class Keygate {
    * check has passed, with only the algorithms its Content-Digest names; the caller's body is
    * left unread) and for the nonce store's claim, then resumes where it stopped.
    */
-  async verify(request, options = {}) {
+  async verify(request, options = NO_OPTIONS) {
     const input = verifyInput(request, options);
     const store = input.nonceStore ?? this.#nonceStore;
     const v = this.#current();
     const generation = this.#generation;
+    const table = this.#table;
     const { len, signed } = writeRequest(input.method, input.url, input.ip, input.headers);
     let source = signed ? bodySource(request, 'verify') : null;
     if (source?.bytes?.length === 0) source = null;
@@ -259,16 +260,16 @@ export class Keygate {
       for (;;) {
         switch (o.kind) {
           case KIND.ALLOWED:
-            return decisionOf(o, input.url, this.#table);
+            return decisionOf(o, input.url, table);
           case KIND.REFUSED:
             if (o.flags & FLAG.BODY_ASSUMED && source !== null && (await isEmpty(source))) {
               o = withoutBody();
               break;
             }
-            return decisionOf(o, input.url, this.#table);
+            return decisionOf(o, input.url, table);
           case KIND.NEED_ED25519: {
             handle = o.handle;
-            const ok = await verifyEd25519(textBytes(o));
+            const ok = await verifyEd25519(textBytes(o), table.ed25519, o.key);
             o = resumed((h) => v.resumeVerify(h, ok));
             break;
           }

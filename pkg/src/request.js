@@ -4,6 +4,9 @@ import { KeygateError, describe, invalidOptions } from './errors.js';
 
 const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore']);
 
+/** `verify`'s options when none are given. */
+export const NO_OPTIONS = Object.freeze({});
+
 /**
  * Key set input as JSON text: a string, a parsed object, or UTF-8 bytes.
  * @returns {string}
@@ -114,7 +117,13 @@ function fetchHeaders(headers, where) {
  * the nonce store given for this call (if any).
  */
 export function verifyInput(request, options) {
-  checkRequest(request, 'verify');
+  // A genuine Request: its method is a token, its URL serialized (no NUL), its headers a
+  // genuine Headers. Each of its getters is read once.
+  const genuine = typeof Request === 'function' && request instanceof Request;
+  if (genuine && options === NO_OPTIONS) {
+    return { method: request.method, url: request.url, ip: '', headers: request.headers, now: Date.now(), nonceStore: undefined };
+  }
+  if (!genuine) checkRequest(request, 'verify');
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`verify: options must be an object, got ${describe(options)}`);
   }
@@ -129,15 +138,15 @@ export function verifyInput(request, options) {
   }
   const { method, url } = request;
   const ip = clientIp ?? '';
-  // The module reads NUL as a separator: a Request never has one here, a request-like might.
-  if (method.includes('\0') || url.includes('\0') || ip.includes('\0')) {
+  // The module reads NUL as a separator.
+  if (ip.includes('\0') || (!genuine && (method.includes('\0') || url.includes('\0')))) {
     throw new KeygateError('ERR_REQUEST_INVALID', 'verify: the request method, URL or client address contains NUL');
   }
   return {
     method,
     url,
     ip,
-    headers: fetchHeaders(request.headers, 'verify'),
+    headers: genuine ? request.headers : fetchHeaders(request.headers, 'verify'),
     now: millis(options.now, 'verify: options.now', Date.now()),
     nonceStore: checkNonceStore(options.nonceStore, 'verify: options.nonceStore'),
   };

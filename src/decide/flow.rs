@@ -41,8 +41,10 @@ pub(crate) struct Mode {
 /// What a paused decision waits for.
 #[derive(Debug)]
 pub(crate) enum Need {
-    /// Verify `sig` over `msg` with the Ed25519 public key `pk`.
+    /// Verify `sig` over `msg` with the Ed25519 public key `pk`: the key at `key` in the set,
+    /// or the stand-in (`None`).
     Ed25519 {
+        key: Option<u32>,
         pk: [u8; 32],
         sig: [u8; 64],
         msg: Vec<u8>,

@@ -264,6 +264,7 @@ impl Judge<'_> {
             let answer = self
                 .ex
                 .ask(Need::Ed25519 {
+                    key: key.filter(|_| job.real).and_then(|k| self.ks.index_of(k)),
                     pk: job.pk,
                     sig: job.sig,
                     msg: job.msg,

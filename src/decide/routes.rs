@@ -101,20 +101,24 @@ fn method_readings(req: &Request, mut visit: impl FnMut(&str)) {
             add(v.trim());
         }
     }
-    for pair in req.query().unwrap_or("").split('&') {
-        if let Some((name, value)) = pair.split_once('=')
-            && may_spell_method_param(name)
-            && form_decode(name) == "_method"
+    // Query parameters named `_method` in any spelling (each character literal or `%XX`, so
+    // the raw name starts with `_` or `%`): one pass over the bytes, decoding only those.
+    let query = req.query().unwrap_or("");
+    let b = query.as_bytes();
+    let mut start = 0;
+    while start <= b.len() {
+        let end = b[start..]
+            .iter()
+            .position(|&c| c == b'&')
+            .map_or(b.len(), |i| start + i);
+        if matches!(b.get(start), Some(b'_' | b'%'))
+            && let Some((name, value)) = query[start..end].split_once('=')
+            && (name == "_method" || (name.len() <= 21 && form_decode(name) == "_method"))
         {
             add(&form_decode(value));
         }
+        start = end + 1;
     }
-}
-
-/// Whether a raw query parameter name can decode to `_method` (each character literal or
-/// `%XX`): the cheap test before decoding.
-fn may_spell_method_param(name: &str) -> bool {
-    name == "_method" || (name.len() > 7 && name.len() <= 21 && name.contains('%'))
 }
 
 /// `application/x-www-form-urlencoded` decoding, lossy (enough to read a method name).

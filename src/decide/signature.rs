@@ -15,7 +15,7 @@ use sfv::{BareItem, Dictionary, FieldType, InnerList, Item, KeyRef, ListEntry, S
 
 use crate::keyset::{KeyEntry, KeySet};
 use crate::request::Request;
-use crate::sig::base::{params_value, signature_base};
+use crate::sig::base::{Params, signature_base};
 use crate::sig::derive::FieldCache;
 use crate::sig::digest::{self, ContentDigest, DigestCheck};
 use crate::sig::{
@@ -252,7 +252,7 @@ pub(super) fn prove<'k>(
 ) -> Result<Proof<'k>, Refusal> {
     let base = signature_base(
         &parsed.components,
-        &params_value(&parsed.inner),
+        Params::Inner(&parsed.inner),
         req,
         fields,
     )

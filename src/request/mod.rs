@@ -52,6 +52,27 @@ impl std::error::Error for RequestError {}
 /// A span of [`Request`]'s text.
 type Span = (u32, u32);
 
+/// The header fields a decision looks up on every request, most often to find them absent:
+/// a request notes which it has, so looking up an absent one scans nothing.
+const KNOWN: [&str; 8] = [
+    "authorization",
+    "x-api-key",
+    "signature",
+    "signature-input",
+    "content-digest",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// The bit of a [`KNOWN`] field name (any case), if it is one.
+fn known_bit(name: &str) -> Option<u16> {
+    KNOWN
+        .iter()
+        .position(|k| k.len() == name.len() && k.eq_ignore_ascii_case(name))
+        .map(|i| 1 << i)
+}
+
 /// An HTTP request: method, target URI parts, header fields and body.
 ///
 /// Its text lives in one buffer, which every part points into: building one request is a
@@ -70,6 +91,8 @@ pub struct Request {
     pub(crate) body: Body,
     pub(crate) defects: Vec<String>,
     header_bytes: usize,
+    /// The [`KNOWN`] fields present (a bit each).
+    known: u16,
     /// Where the path is in the URL given to [`Request::new`] (bytes), when it is there.
     pub(crate) url_path: Option<(u32, u32)>,
 }
@@ -120,6 +143,7 @@ impl Request {
         self.body = Body::None;
         self.query = None;
         self.header_bytes = 0;
+        self.known = 0;
         self.url_path = None;
     }
 
@@ -131,13 +155,18 @@ impl Request {
                 format!("{method:?} is not an HTTP method token"),
             ));
         }
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        let b = url.as_bytes();
+        let colon = b.iter().position(|&c| c == b':');
+        let (scheme, rest) = match colon {
+            Some(i) if b[i + 1..].starts_with(b"//") => (&url[..i], &url[i + 3..]),
             // The URL itself is not repeated: it may carry credentials.
-            RequestError::new(
-                None,
-                "the URL is not absolute (expected scheme://authority/path)",
-            )
-        })?;
+            _ => {
+                return Err(RequestError::new(
+                    None,
+                    "the URL is not absolute (expected scheme://authority/path)",
+                ));
+            }
+        };
         let scheme_ok = scheme
             .bytes()
             .next()
@@ -151,8 +180,14 @@ impl Request {
                 format!("URL scheme {scheme:?} is invalid"),
             ));
         }
-        let rest = rest.split('#').next().unwrap_or("");
-        let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let rest = match rest.bytes().position(|c| c == b'#') {
+            Some(i) => &rest[..i],
+            None => rest,
+        };
+        let auth_end = rest
+            .bytes()
+            .position(|c| c == b'/' || c == b'?')
+            .unwrap_or(rest.len());
         let (authority, target) = rest.split_at(auth_end);
         if authority.contains('@') {
             return Err(RequestError::new(
@@ -188,6 +223,7 @@ impl Request {
             body: Body::None,
             defects: Vec::new(),
             header_bytes: 0,
+            known: 0,
             url_path: None,
         };
         r.begin(method, scheme, authority);
@@ -270,6 +306,9 @@ impl Request {
         }
         let n = self.push_text(name);
         self.text[n.0 as usize..n.1 as usize].make_ascii_lowercase();
+        if let Some(bit) = known_bit(name) {
+            self.known |= bit;
+        }
         let v = self.push_text(value.trim_matches([' ', '\t']));
         self.headers.push((n, v));
     }
@@ -332,7 +371,9 @@ impl Request {
 
     /// The values of every field with this name, in order.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
+        let absent = known_bit(name).is_some_and(|bit| self.known & bit == 0);
+        let headers = if absent { &[][..] } else { &self.headers[..] };
+        headers
             .iter()
             .filter(move |(n, _)| self.at(*n).eq_ignore_ascii_case(name))
             .map(|(_, v)| self.at(*v))
@@ -372,6 +413,19 @@ mod tests {
         assert!(!e.message.contains("hunter2"), "{e}");
         let e = Request::new("GET", "/relative?token=s3cret").unwrap_err();
         assert!(!e.message.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn known_fields_are_found_in_any_case_and_absent_ones_without_a_scan() {
+        let r = Request::new("GET", "https://h/")
+            .unwrap()
+            .with_header("X-Api-Key", "a")
+            .with_header("x-api-key", "b")
+            .with_header("Other", "c");
+        assert_eq!(r.header_values("X-API-KEY").collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(r.header_values("other").collect::<Vec<_>>(), ["c"]);
+        assert_eq!(r.header_values("authorization").count(), 0);
+        assert_eq!(r.header_values("Signature").count(), 0);
     }
 
     #[test]

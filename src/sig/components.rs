@@ -97,6 +97,14 @@ fn kind(b: &BareItem) -> &'static str {
 }
 
 impl ComponentId {
+    /// Appends the identifier as written in `Signature-Input` (see `Display`) to `out`.
+    pub(crate) fn write_to(&self, out: &mut String) {
+        let _ = sfv::ItemSerializer::with_buffer(out)
+            .bare_item(&self.item.bare_item)
+            .parameters(&self.item.params)
+            .finish();
+    }
+
     /// The identifier without quotes around its name, as [`ComponentId::parse`] and the
     /// signers take it: `@method`, `content-digest;sf`, `@query-param;name="id"`.
     pub fn unquoted(&self) -> String {

@@ -52,7 +52,7 @@ pub fn signature_base(req: &Request, label: &str) -> Result<String, String> {
     let parsed = p.parsed?;
     base::signature_base(
         &parsed.components,
-        &base::params_value(&parsed.inner),
+        base::Params::Inner(&parsed.inner),
         req,
         &derive::FieldCache::default(),
     )

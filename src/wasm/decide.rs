@@ -202,7 +202,8 @@ fn write_need(need: Need, handle: u32) -> u32 {
     let mut out = Out::new(kind);
     out.set(5, handle);
     match need {
-        Need::Ed25519 { pk, sig, msg } => {
+        Need::Ed25519 { key, pk, sig, msg } => {
+            out.set(2, key.map_or(0, |k| k + 1));
             out.bytes(&pk);
             out.bytes(&sig);
             out.bytes(&msg);

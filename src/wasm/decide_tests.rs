@@ -283,6 +283,10 @@ fn ed25519_waits_for_the_runtime_and_resumes_where_it_stopped() {
     let h = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
     let o = run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519);
     assert_eq!(o.kind(), NEED_ED25519);
+    assert_eq!(
+        o.head[2], 1,
+        "the job names its key (index 0), for the runtime's key cache"
+    );
     let job = o.text.clone();
     assert!(job.len() > 96);
     let handle = o.head[5];

@@ -11,7 +11,7 @@
 //! |---:|---|
 //! | 0 | kind: 0 allowed, 1 refused, 2 needs Ed25519, 3 needs the body, 4 needs a nonce claim, 5 error |
 //! | 1 | reason (index in `codes.js` `REASONS`) or error (index in `ERROR_CODES`) |
-//! | 2 | key index + 1 (0: none) |
+//! | 2 | key index + 1 (0: none; for an Ed25519 job, 0 is the stand-in key) |
 //! | 3 | route index + 1 (0: none) |
 //! | 4 | flags (`FLAG_*`) |
 //! | 5 | handle of a paused decision |
