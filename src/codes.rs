@@ -37,6 +37,8 @@ pub enum ErrorCode {
     SignFailed,
     /// The shared nonce store failed (raised by the JS glue).
     NonceStore,
+    /// A signed body is larger than `verify`'s `maxBodyBytes` (raised by the JS glue).
+    BodyTooLarge,
     /// The wasm module trapped and was re-instantiated (raised by the JS glue).
     Internal,
     /// `keygate/init`: a call before `initWasm` resolved (raised by the JS glue).
@@ -59,6 +61,7 @@ impl ErrorCode {
         ErrorCode::KeyInvalid,
         ErrorCode::SignFailed,
         ErrorCode::NonceStore,
+        ErrorCode::BodyTooLarge,
         ErrorCode::Internal,
         ErrorCode::WasmNotInitialized,
         ErrorCode::WasmInitFailed,
@@ -78,6 +81,7 @@ impl ErrorCode {
             ErrorCode::KeyInvalid => "ERR_KEY_INVALID",
             ErrorCode::SignFailed => "ERR_SIGN_FAILED",
             ErrorCode::NonceStore => "ERR_NONCE_STORE",
+            ErrorCode::BodyTooLarge => "ERR_BODY_TOO_LARGE",
             ErrorCode::Internal => "ERR_INTERNAL",
             ErrorCode::WasmNotInitialized => "ERR_WASM_NOT_INITIALIZED",
             ErrorCode::WasmInitFailed => "ERR_WASM_INIT_FAILED",

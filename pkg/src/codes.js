@@ -47,6 +47,7 @@ export const ERROR_CODES = Object.freeze([
   'ERR_KEY_INVALID',
   'ERR_SIGN_FAILED',
   'ERR_NONCE_STORE',
+  'ERR_BODY_TOO_LARGE',
   'ERR_INTERNAL',
   'ERR_WASM_NOT_INITIALIZED',
   'ERR_WASM_INIT_FAILED',
@@ -62,4 +63,4 @@ export const KEYSET_WIRE_STATUS = Object.freeze({
   envelope_stale: 409,
 });
 
-export const FINGERPRINT = 0x8a6e762f;
+export const FINGERPRINT = 0x81902a52;

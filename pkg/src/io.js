@@ -72,16 +72,27 @@ function reserve(n) {
 
 /**
  * Writes a request into the input area: `method`, absolute `url`, client address (`''` when
- * unknown) and a genuine `Headers` (names lower-case, values without NUL, CR or LF: the Fetch
- * standard's guarantees). Returns `{ len, signed }`: the bytes written, and whether the request
- * carries signature fields.
+ * unknown) and its headers. A genuine `Headers` holds no NUL (names are tokens, values have no
+ * NUL, CR or LF: the Fetch standard's guarantees). Another headers-like object is read with
+ * `forEach`, and a NUL in it becomes a CR, which the core refuses the same way
+ * (`malformed_request`), so it cannot split a field. Returns `{ len, signed }`: the bytes
+ * written, and whether the request carries signature fields.
  */
 export function writeRequest(method, url, ip, headers) {
   let s = `${method}\0${url}\0${ip}\0`;
   let signed = false;
-  for (const [name, value] of headers) {
-    s += `${name}\0${value}\0`;
-    if (!signed && (name === 'signature' || name === 'signature-input')) signed = true;
+  if (typeof Headers === 'function' && headers instanceof Headers) {
+    for (const [name, value] of headers) {
+      s += `${name}\0${value}\0`;
+      if (!signed && (name === 'signature' || name === 'signature-input')) signed = true;
+    }
+  } else {
+    headers.forEach((value, name) => {
+      const n = String(name);
+      s += `${n.replaceAll('\0', '\r')}\0${String(value).replaceAll('\0', '\r')}\0`;
+      const l = n.toLowerCase();
+      if (l === 'signature' || l === 'signature-input') signed = true;
+    });
   }
   views();
   if (input.byteLength === 0) reserve(16 * 1024);

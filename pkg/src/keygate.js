@@ -3,7 +3,7 @@
 import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
 import { NO_OPTIONS, checkNonceStore, keySetBytes, verifyInput } from './request.js';
-import { bodySource, digestBody, isEmpty } from './body.js';
+import { bodySource, declaredLength, digestBody, isEmpty } from './body.js';
 import { ERROR_CODES } from './codes.js';
 import { KeyTable, decisionOf } from './decision.js';
 import { externalEd25519, verifyEd25519 } from './ed25519.js';
@@ -212,12 +212,15 @@ export class Keygate {
   /**
    * Decides one request. Resolves to a Decision (a refusal is not an error); rejects with
    * `ERR_REQUEST_INVALID` or `ERR_INVALID_OPTIONS` when the input cannot be processed,
+   * `ERR_BODY_TOO_LARGE` when a signed body that would be hashed exceeds `maxBodyBytes`,
    * `ERR_NONCE_STORE` when the nonce store fails, `ERR_INTERNAL` after a wasm trap.
    *
    * The wasm module decides it once: it may pause for the runtime's Ed25519, for the body's
    * digests (a signed request's body is read from a clone and hashed only once every other
    * check has passed, with only the algorithms its Content-Digest names; the caller's body is
-   * left unread) and for the nonce store's claim, then resumes where it stopped.
+   * left unread; a body declared larger than `maxBodyBytes` is never read, one that streams
+   * past it stops being read there) and for the nonce store's claim, then resumes where it
+   * stopped.
    */
   async verify(request, options = NO_OPTIONS) {
     const input = verifyInput(request, options);
@@ -227,7 +230,11 @@ export class Keygate {
     const table = this.#table;
     const { len, signed } = writeRequest(input.method, input.url, input.ip, input.headers);
     let source = signed ? bodySource(request, 'verify') : null;
-    if (source?.bytes?.length === 0) source = null;
+    // Whether the body is empty is known from bytes or a declared length; only a stream
+    // without one may turn out empty (then the module decides again without it).
+    const declared = source?.request ? declaredLength(input.headers) : null;
+    if (source?.bytes?.length === 0 || declared === 0) source = null;
+    const mayBeEmpty = source?.request !== undefined && declared === null;
     const run = () => {
       let flags = source === null ? 0 : RUN.BODY;
       if (externalEd25519()) flags |= RUN.EXTERNAL_ED25519;
@@ -262,7 +269,7 @@ export class Keygate {
           case KIND.ALLOWED:
             return decisionOf(o, input.url, table);
           case KIND.REFUSED:
-            if (o.flags & FLAG.BODY_ASSUMED && source !== null && (await isEmpty(source))) {
+            if (o.flags & FLAG.BODY_ASSUMED && source !== null && mayBeEmpty && (await isEmpty(source))) {
               o = withoutBody();
               break;
             }
@@ -275,7 +282,8 @@ export class Keygate {
           }
           case KIND.NEED_BODY: {
             handle = o.handle;
-            const d = await digestBody(source, (o.flags & FLAG.SHA256 ? 1 : 0) | (o.flags & FLAG.SHA512 ? 2 : 0));
+            const mask = (o.flags & FLAG.SHA256 ? 1 : 0) | (o.flags & FLAG.SHA512 ? 2 : 0);
+            const d = await digestBody(source, mask, input.maxBodyBytes, input.headers);
             if (d.len === 0) {
               o = withoutBody();
               break;

@@ -2,7 +2,7 @@
 
 import { KeygateError, describe, invalidOptions } from './errors.js';
 
-const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore']);
+const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes']);
 
 /** `verify`'s options when none are given. */
 export const NO_OPTIONS = Object.freeze({});
@@ -101,9 +101,13 @@ export function checkRequest(request, where) {
   }
 }
 
-/** A genuine `Headers` for `headers` (the Fetch standard's checks applied to anything else). */
+/**
+ * The headers to read: a `Headers`, or a headers-like object (`forEach` and `get`, taken as it
+ * is, so that the core's own rules judge what it holds), else a `Headers` made of a record or
+ * pairs (the Fetch standard's checks apply).
+ */
 function fetchHeaders(headers, where) {
-  if (typeof Headers === 'function' && headers instanceof Headers) return headers;
+  if (headers && typeof headers.forEach === 'function' && typeof headers.get === 'function') return headers;
   try {
     return new Headers(headers ?? undefined);
   } catch (e) {
@@ -112,16 +116,17 @@ function fetchHeaders(headers, where) {
 }
 
 /**
- * Reads `verify`'s request and options: `{ method, url, ip, headers, now, nonceStore }` with
- * a genuine `Headers`, the client address (`''` when unknown), the time in milliseconds and
- * the nonce store given for this call (if any).
+ * Reads `verify`'s request and options: `{ method, url, ip, headers, now, nonceStore,
+ * maxBodyBytes }` with a genuine `Headers`, the client address (`''` when unknown), the time
+ * in milliseconds, the nonce store given for this call (if any) and the bound of a signed body
+ * to hash (Infinity when not given).
  */
 export function verifyInput(request, options) {
   // A genuine Request: its method is a token, its URL serialized (no NUL), its headers a
   // genuine Headers. Each of its getters is read once.
   const genuine = typeof Request === 'function' && request instanceof Request;
   if (genuine && options === NO_OPTIONS) {
-    return { method: request.method, url: request.url, ip: '', headers: request.headers, now: Date.now(), nonceStore: undefined };
+    return { method: request.method, url: request.url, ip: '', headers: request.headers, now: Date.now(), nonceStore: undefined, maxBodyBytes: Infinity };
   }
   if (!genuine) checkRequest(request, 'verify');
   if (options === null || typeof options !== 'object') {
@@ -129,12 +134,16 @@ export function verifyInput(request, options) {
   }
   for (const k of Object.keys(options)) {
     if (!VERIFY_OPTIONS.has(k)) {
-      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore)`);
+      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore, maxBodyBytes)`);
     }
   }
   const { clientIp } = options;
   if (clientIp !== undefined && clientIp !== null && typeof clientIp !== 'string') {
     throw invalidOptions(`verify: options.clientIp must be a string, got ${describe(clientIp)}`);
+  }
+  const { maxBodyBytes = Infinity } = options;
+  if (maxBodyBytes !== Infinity && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 0)) {
+    throw invalidOptions(`verify: options.maxBodyBytes must be an integer number of bytes >= 0, got ${describe(maxBodyBytes)}`);
   }
   const { method, url } = request;
   const ip = clientIp ?? '';
@@ -149,5 +158,6 @@ export function verifyInput(request, options) {
     headers: genuine ? request.headers : fetchHeaders(request.headers, 'verify'),
     now: millis(options.now, 'verify: options.now', Date.now()),
     nonceStore: checkNonceStore(options.nonceStore, 'verify: options.nonceStore'),
+    maxBodyBytes,
   };
 }

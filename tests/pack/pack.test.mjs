@@ -27,7 +27,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Unpacked 800 -> 840 KiB: the push endpoint's hardening (issue 8: the envelope scanner, the
 // streaming signature check, prepare/commit, audience and freshness) adds 23 KB of wasm and
 // 12 KB of JS, declarations and README.
-const BUDGET = { packed: 360 * 1024, unpacked: 840 * 1024, wasm: 640 * 1024 };
+// Unpacked 840 -> 880 KiB: the middleware options (issue 12 item 4, issue 9 items 6-7:
+// onRefused, key sources, requestUrl, log modes, the signed body bound) add about 36 KB of JS,
+// declarations and README.
+const BUDGET = { packed: 360 * 1024, unpacked: 880 * 1024, wasm: 640 * 1024 };
 
 let t;
 let files;
