@@ -128,6 +128,46 @@ mod tests {
         assert_eq!(all.len(), 14);
     }
 
+    /// The split the wasm module makes: a key keygate loads, a signature passing
+    /// [`strict_signature`], then a cofactorless verification that compares encodings (the
+    /// ref10 formula of BoringSSL and OpenSSL, here ed25519-dalek's non-strict `verify`):
+    /// exactly `verify_strict` on every CCTV and speccheck vector.
+    #[test]
+    fn the_checks_plus_a_ref10_verifier_are_verify_strict() {
+        use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
+        let hex = |s: &str| -> Vec<u8> {
+            (0..s.len() / 2)
+                .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+                .collect()
+        };
+        let cctv: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/vectors/ed25519/cctv.json")).unwrap();
+        let spec: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/vectors/ed25519/speccheck.json"))
+                .unwrap();
+        let mut cases: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = Vec::new();
+        for v in cctv.as_array().unwrap() {
+            let s = |k: &str| v[k].as_str().unwrap();
+            cases.push((hex(s("key")), hex(s("sig")), s("msg").as_bytes().to_vec()));
+        }
+        for c in spec.as_array().unwrap() {
+            let s = |k: &str| c[k].as_str().unwrap();
+            cases.push((hex(s("pub_key")), hex(s("signature")), hex(s("message"))));
+        }
+        let mut reached = 0;
+        for (i, (pk, sig, msg)) in cases.iter().enumerate() {
+            let strict = crate::sig::VerifierKey::ed25519(pk).is_ok_and(|k| k.verify(msg, sig));
+            let split = crate::sig::VerifierKey::ed25519(pk).is_ok()
+                && strict_signature(sig).is_some_and(|sig| {
+                    reached += 1;
+                    let key = VerifyingKey::from_bytes(pk.as_slice().try_into().unwrap()).unwrap();
+                    key.verify(msg, &Signature::from_bytes(&sig)).is_ok()
+                });
+            assert_eq!(split, strict, "case {i}");
+        }
+        assert!(reached > 100, "{reached}");
+    }
+
     #[test]
     fn scalars_at_and_above_the_order_are_refused() {
         let mut sig = [0u8; 64];

@@ -10,6 +10,7 @@ mod base;
 mod decide;
 mod io;
 mod sig;
+mod testing;
 
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
