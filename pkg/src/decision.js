@@ -143,3 +143,36 @@ export function hasScope(decision, scope) {
   }
   return false;
 }
+
+/** `requireScopes`'s arguments, checked once: one or more non-empty strings. */
+export function checkScopes(where, scopes) {
+  if (scopes.length === 0) throw invalidOptions(`${where}: expected at least one scope`);
+  for (const [i, s] of scopes.entries()) {
+    if (typeof s !== 'string' || s === '') {
+      throw invalidOptions(`${where}: scope ${i} must be a non-empty string, got ${s === '' ? 'an empty string' : `a ${typeof s}`}`);
+    }
+  }
+  return Object.freeze([...scopes]);
+}
+
+const SCOPE_MISSING = REASONS.find((r) => r.code === 'scope_missing');
+
+/**
+ * The refusal of an allowed decision that lacks one of `scopes` (403 `scope_missing`, like a
+ * route rule's), or null when it grants them all.
+ */
+export function scopeRefusal(decision, scopes) {
+  const missing = scopes.filter((s) => !hasScope(decision, s));
+  if (missing.length === 0) return null;
+  const d = {
+    allowed: false,
+    status: SCOPE_MISSING.status,
+    reason: SCOPE_MISSING.code,
+    message: `key ${JSON.stringify(decision?.keyId ?? null)} lacks scope ${missing.join(', ')} required here`,
+  };
+  if (decision?.keyId) d.keyId = decision.keyId;
+  if (decision?.route !== undefined) d.route = decision.route;
+  if (decision?.path !== undefined) d.path = decision.path;
+  d.headers = EMPTY;
+  return Object.freeze(d);
+}
