@@ -33,10 +33,9 @@ pub(crate) fn signature_base(
 ) -> Result<String, String> {
     let mut out = String::with_capacity(64 * (components.len() + 1));
     for c in components {
-        let value = derive::value(c, req, fields)?;
         c.write_to(&mut out);
         out.push_str(": ");
-        out.push_str(&value);
+        derive::write_value(c, req, fields, &mut out)?;
         out.push('\n');
     }
     out.push_str("\"@signature-params\": ");

@@ -108,12 +108,26 @@ impl ComponentId {
     /// The identifier without quotes around its name, as [`ComponentId::parse`] and the
     /// signers take it: `@method`, `content-digest;sf`, `@query-param;name="id"`.
     pub fn unquoted(&self) -> String {
-        let s = self.item.serialize();
-        // A component name is a token or `@`-name: it never holds a quote or a backslash, so
-        // its string ends at the second quote.
-        match s.strip_prefix('"').and_then(|r| r.split_once('"')) {
-            Some((name, params)) => format!("{name}{params}"),
-            None => s,
+        // A component name is a token or `@`-name: it never needs quoting within the string.
+        match &self.item.bare_item {
+            BareItem::String(name) => {
+                let mut out = String::with_capacity(name.as_str().len() + 8);
+                out.push_str(name.as_str());
+                // Parameters as RFC 9651 §4.1.1.2 serializes them: `;key`, and `=value`
+                // unless the value is true.
+                for (k, v) in &self.item.params {
+                    out.push(';');
+                    out.push_str(k.as_str());
+                    if *v != BareItem::Boolean(true) {
+                        out.push('=');
+                        let _ = sfv::ItemSerializer::with_buffer(&mut out)
+                            .bare_item(v)
+                            .finish();
+                    }
+                }
+                out
+            }
+            _ => self.item.serialize(),
         }
     }
 
@@ -322,6 +336,19 @@ mod tests {
 
     fn err(text: &str) -> String {
         ComponentId::parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn unquoted_reads_back_as_itself() {
+        for c in [
+            "@method",
+            "@query-param;name=\"id\"",
+            "example-dict;key=\"a\"",
+            "content-digest;sf",
+            "x-thing;bs",
+        ] {
+            assert_eq!(ComponentId::parse(c).unwrap().unquoted(), c);
+        }
     }
 
     #[test]
