@@ -15,13 +15,14 @@ use super::query;
 use crate::request::Request;
 
 /// `@authority`: the host lower-cased and the scheme's default port removed (RFC 9110 §4.2.3).
-pub(crate) fn authority(req: &Request) -> String {
+#[cfg(test)]
+fn authority(req: &Request) -> String {
     let mut out = String::new();
     write_authority(req, &mut out);
     out
 }
 
-/// [`authority`], appended to `out`.
+/// `@authority` (see `authority`), appended to `out`.
 fn write_authority(req: &Request, out: &mut String) {
     let raw = req.authority();
     // An IPv6 literal keeps its colons inside the brackets.
@@ -213,17 +214,17 @@ fn field_value(
 /// The value `component` contributes for `req`. An error means the component cannot be
 /// derived from this request (a covered header is missing, a dictionary member is absent),
 /// so no signature over it can verify.
-pub(crate) fn value(
-    component: &ComponentId,
-    req: &Request,
-    cache: &FieldCache,
-) -> Result<String, String> {
+#[cfg(test)]
+fn value(component: &ComponentId, req: &Request, cache: &FieldCache) -> Result<String, String> {
     let mut out = String::new();
     write_value(component, req, cache, &mut out)?;
     Ok(out)
 }
 
-/// [`value`], appended to `out` (on an error, `out` may hold part of it).
+/// The value `component` contributes for `req`, appended to `out` (on an error, `out` may
+/// hold part of it). An error means the component cannot be derived from this request (a
+/// covered header is missing, a dictionary member is absent), so no signature over it can
+/// verify.
 pub(crate) fn write_value(
     component: &ComponentId,
     req: &Request,
