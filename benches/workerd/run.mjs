@@ -41,8 +41,8 @@ const CASES = {
   api_key: 'API key (vs one SHA-256 digest of the key)',
   hmac_get: 'HMAC-SHA256 signed GET (vs one HMAC verify)',
   ed25519_get: 'Ed25519 signed GET (vs one Ed25519 verify)',
-  hmac_post_1k: 'HMAC POST, 1 KiB body + Content-Digest (vs digest + HMAC verify)',
-  hmac_post_1m: 'HMAC POST, 1 MiB body + Content-Digest (vs digest + HMAC verify)',
+  hmac_post_1k: 'HMAC POST, 1 KiB body + Content-Digest (vs reading the body, digest + HMAC verify)',
+  hmac_post_1m: 'HMAC POST, 1 MiB body + Content-Digest (vs reading the body, digest + HMAC verify)',
 };
 
 const env = process.env;

@@ -176,7 +176,11 @@ async function prepare(name, side, k) {
   const items = [];
   for (let i = 0; i < k; i++) {
     const p = inputs[i % inputs.length];
-    items.push(side === 'bare' || side === 'digest' ? p : new Request(p.url, { method: p.method, headers: p.headers, body: p.body }));
+    const request = () => new Request(p.url, { method: p.method, headers: p.headers, body: p.body });
+    // The bare side of a case with a body reads it from the same kind of Request keygate gets,
+    // as a hand-written Worker must: it has no body in memory to start from.
+    if (side === 'bare' && p.body) items.push({ ...p, request: request() });
+    else items.push(side === 'bare' || side === 'digest' ? p : request());
   }
   if (side in BODY_READS || side === 'digest') {
     if (!bench.bodies[name]) throw new BenchError(`${name} has no body`);
@@ -212,11 +216,13 @@ function bareRun(name) {
       for (const p of ops) if (!(await subtle.verify(alg, key, p.sig, p.base))) throw fail();
     };
   }
-  const { body, digest } = bench.bodies[name];
+  const { digest } = bench.bodies[name];
   const key = bench.hmacKey;
   return async (ops) => {
     for (const p of ops) {
-      const d = new Uint8Array(await subtle.digest('SHA-256', body));
+      // What a hand-written Worker does with the Request: read the body, digest it, compare
+      // with the signed Content-Digest, verify the HMAC.
+      const d = new Uint8Array(await subtle.digest('SHA-256', await p.request.arrayBuffer()));
       let same = d.length === digest.length;
       for (let j = 0; j < d.length; j++) same = d[j] === digest[j] && same;
       if (!same || !(await subtle.verify('HMAC', key, p.sig, p.base))) throw fail();
