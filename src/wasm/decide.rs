@@ -82,7 +82,14 @@ fn read_input(input: &[u8], req: &mut Request) -> Result<Option<IpAddr>, (ErrorC
             "the request is not UTF-8".to_string(),
         )
     })?;
-    let mut parts = text.split('\0');
+    // Fields end at each NUL (one pass over the bytes; a NUL is always one byte in UTF-8).
+    let mut at = 0;
+    let mut parts = std::iter::from_fn(|| {
+        let rest = text.get(at..)?;
+        let end = rest.bytes().position(|b| b == 0).unwrap_or(rest.len());
+        at += end + 1;
+        Some(&rest[..end])
+    });
     let (Some(method), Some(url), Some(ip)) = (parts.next(), parts.next(), parts.next()) else {
         return Err((ErrorCode::RequestInvalid, "incomplete request".to_string()));
     };
