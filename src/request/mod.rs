@@ -128,8 +128,37 @@ impl fmt::Debug for Request {
     }
 }
 
+/// RFC 9110 `tchar`, as a table (checked for every byte of every header name).
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    t
+};
+
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
 
 /// Checks an HTTP token (method, header name).
@@ -299,7 +328,10 @@ impl Request {
                 .push(format!("header name {name:?} is not a valid token"));
             return;
         }
-        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        if value
+            .bytes()
+            .any(|b| b <= b'\r' && (b == b'\r' || b == b'\n' || b == 0))
+        {
             self.defects
                 .push(format!("header {name:?} contains CR, LF or NUL"));
             return;
@@ -423,6 +455,15 @@ mod tests {
         assert!(!e.message.contains("hunter2"), "{e}");
         let e = Request::new("GET", "/relative?token=s3cret").unwrap_err();
         assert!(!e.message.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn tchar_is_rfc_9110s() {
+        let listed =
+            b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        for b in 0..=255u8 {
+            assert_eq!(is_tchar(b), listed.contains(&b), "{b:#04x}");
+        }
     }
 
     #[test]
