@@ -234,9 +234,10 @@ impl Proof<'_> {
 }
 
 /// The cryptographic check, with work that depends only on the signature: one HMAC-SHA256
-/// always, and one Ed25519 verification unless the signature declares `alg="hmac-sha256"`,
-/// each against the named key when it has that algorithm (and the declared `alg`, if any,
-/// agrees), else against a stand-in key whose answer is discarded. With
+/// and one Ed25519 verification, or only the one its declared `alg` names (a key of the other
+/// algorithm could not verify it anyway), each against the named key when it has that
+/// algorithm (and the declared `alg`, if any, agrees), else against a stand-in key whose
+/// answer is discarded. With
 /// `mode.external_ed25519` the Ed25519 curve equation is left to the caller
 /// ([`Proof::external`]) once the signature passed `verify_strict`'s encoding checks
 /// (`crate::sig::ed25519`); a signature that fails them does not verify, whatever the key.
@@ -273,7 +274,8 @@ pub(super) fn prove<'k>(
         let v = std::hint::black_box(k.verify(base.as_bytes(), &parsed.signature));
         v && is_real
     };
-    let by_hmac = pick(Algorithm::HmacSha256).is_some_and(|k| check(k, &base));
+    let by_hmac = declared != Some(Algorithm::Ed25519.as_str())
+        && pick(Algorithm::HmacSha256).is_some_and(|k| check(k, &base));
     let mut proof = Proof {
         base,
         by_hmac,
