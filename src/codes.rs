@@ -27,6 +27,12 @@ pub enum ErrorCode {
     AudienceMismatch,
     /// A pushed key set is too old (or has no `issued_at`).
     EnvelopeStale,
+    /// A delta applies to another key set state than the one in use (carries the revision and
+    /// payload digest in use).
+    DeltaBase,
+    /// Too many deltas applied since the last full key set (raised by the JS glue): push a
+    /// full set.
+    DeltaChainFull,
     /// An option is missing, of the wrong type or unusable.
     InvalidOptions,
     /// A request cannot be read at all (not an absolute URL, not a method token, ...).
@@ -56,6 +62,8 @@ impl ErrorCode {
         ErrorCode::KeysetRollback,
         ErrorCode::AudienceMismatch,
         ErrorCode::EnvelopeStale,
+        ErrorCode::DeltaBase,
+        ErrorCode::DeltaChainFull,
         ErrorCode::InvalidOptions,
         ErrorCode::RequestInvalid,
         ErrorCode::KeyInvalid,
@@ -76,6 +84,8 @@ impl ErrorCode {
             ErrorCode::KeysetRollback => "ERR_KEYSET_ROLLBACK",
             ErrorCode::AudienceMismatch => "ERR_AUDIENCE_MISMATCH",
             ErrorCode::EnvelopeStale => "ERR_ENVELOPE_STALE",
+            ErrorCode::DeltaBase => "ERR_DELTA_BASE",
+            ErrorCode::DeltaChainFull => "ERR_DELTA_CHAIN_FULL",
             ErrorCode::InvalidOptions => "ERR_INVALID_OPTIONS",
             ErrorCode::RequestInvalid => "ERR_REQUEST_INVALID",
             ErrorCode::KeyInvalid => "ERR_KEY_INVALID",
@@ -102,8 +112,9 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// The wire codes a refused key set is answered with (`error` on a `KeygateError`, the body of
-/// a push endpoint's answer), with their HTTP status. `LoadError::code` and
-/// `Rollback::code` give one of these for every refusal a client can cause.
+/// a push endpoint's answer), with their HTTP status. `LoadError::code`, `Rollback::code` and
+/// `DeltaRefused::code` give one of these for every refusal a client can cause; the JS glue
+/// adds `delta_chain_full`.
 pub const KEYSET_WIRE_CODES: &[(&str, u16)] = &[
     ("envelope_invalid", 400),
     ("envelope_signature_invalid", 401),
@@ -111,6 +122,8 @@ pub const KEYSET_WIRE_CODES: &[(&str, u16)] = &[
     ("audience_mismatch", 400),
     ("keyset_rollback", 409),
     ("envelope_stale", 409),
+    ("delta_base_mismatch", 409),
+    ("delta_chain_full", 409),
 ];
 
 /// A 32-bit FNV-1a digest of every code above in order, with statuses and challenges: equal
@@ -183,5 +196,14 @@ mod tests {
                 .iter()
                 .any(|(c, s)| *c == r.code() && *s == 409)
         );
+        let d = crate::DeltaRefused::BaseMismatch {
+            base: crate::SetState {
+                revision: 1,
+                payload_sha256: [0; 32],
+            },
+            current: None,
+            current_revision: 2,
+        };
+        assert!(KEYSET_WIRE_CODES.contains(&(d.code(), d.http_status())));
     }
 }

@@ -42,6 +42,8 @@ export const ERROR_CODES = Object.freeze([
   'ERR_KEYSET_ROLLBACK',
   'ERR_AUDIENCE_MISMATCH',
   'ERR_ENVELOPE_STALE',
+  'ERR_DELTA_BASE',
+  'ERR_DELTA_CHAIN_FULL',
   'ERR_INVALID_OPTIONS',
   'ERR_REQUEST_INVALID',
   'ERR_KEY_INVALID',
@@ -61,6 +63,8 @@ export const KEYSET_WIRE_STATUS = Object.freeze({
   audience_mismatch: 400,
   keyset_rollback: 409,
   envelope_stale: 409,
+  delta_base_mismatch: 409,
+  delta_chain_full: 409,
 });
 
-export const FINGERPRINT = 0x81902a52;
+export const FINGERPRINT = 0xac4f5299;

@@ -347,7 +347,9 @@ export async function judge(opts, source, request, env, waitUntil, args) {
     try {
       clientIp = await clientAddress(opts, request, args);
       const seen = await verifiable(opts, request, args);
-      ({ decision, clientIp } = await decide(gate, seen, clientIp, opts.nonceStore(env), opts.maxBodyBytes(env)));
+      // A bound coordinator's global store unless the options give one (coordination.js).
+      const nonceStore = opts.nonceStore(env) ?? source.nonceStore?.(env);
+      ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, opts.maxBodyBytes(env)));
     } catch (e) {
       // The cause (a nonce store's connection string, a trap, an option callback's error)
       // stays in the server's log; the client is told only that the request was not decided.

@@ -15,7 +15,7 @@ export class KeygateError extends Error {
   /**
    * @param {string} code one of ERROR_CODES
    * @param {string} message lowercase, says what was expected and where
-   * @param {{errors?: {path: string, message: string}[], currentRevision?: number,
+   * @param {{errors?: {path: string, message: string}[], currentRevision?: number, currentPayloadSha256?: string,
    *          error?: string, status?: number, cause?: unknown}} [extra]
    */
   constructor(code, message, extra = {}) {
@@ -27,6 +27,7 @@ export class KeygateError extends Error {
       (extra.errors ?? []).map((e) => Object.freeze({ path: String(e.path), message: String(e.message) })),
     );
     if (extra.currentRevision !== undefined) this.currentRevision = extra.currentRevision;
+    if (extra.currentPayloadSha256 !== undefined) this.currentPayloadSha256 = extra.currentPayloadSha256;
     if (extra.error !== undefined) this.error = extra.error;
     if (extra.status !== undefined) this.status = extra.status;
   }
@@ -110,6 +111,7 @@ function fromWasm(thrown) {
   return new KeygateError(v.code, String(v.message), {
     errors: Array.isArray(v.errors) ? v.errors : [],
     currentRevision: typeof v.current_revision === 'number' ? v.current_revision : undefined,
+    currentPayloadSha256: typeof v.current_payload_sha256 === 'string' ? v.current_payload_sha256 : undefined,
     error: Object.hasOwn(KEYSET_WIRE_STATUS, v.error) ? v.error : undefined,
     status: Object.hasOwn(KEYSET_WIRE_STATUS, v.error) ? KEYSET_WIRE_STATUS[v.error] : undefined,
   });

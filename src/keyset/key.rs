@@ -127,6 +127,7 @@ impl Interner {
 }
 
 /// Slow path: reads the fields from a JSON tree, reporting type errors and unknown fields.
+#[inline(never)]
 pub(super) fn extract<'a>(
     cx: &mut Ctx,
     v: &'a Value,
@@ -185,6 +186,7 @@ pub(super) fn extract<'a>(
 }
 
 /// The semantic checks shared by both paths.
+#[inline(never)]
 pub(super) fn finish(
     cx: &mut Ctx,
     f: KeyFields<'_>,

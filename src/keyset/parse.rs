@@ -156,7 +156,16 @@ fn build(
     root: &JsonPath<'_>,
 ) -> Option<KeySet> {
     for k in top.keys() {
-        if !TOP_FIELDS.contains(&k.as_str()) {
+        if k == "kind" {
+            // Only a delta has a kind; one read as a key set was too large to be one.
+            cx.err(
+                &root.field(k),
+                format!(
+                    "unknown field (a key set has no \"kind\"; a delta document is at most {} bytes: push a full set instead)",
+                    super::delta::MAX_DELTA_BYTES
+                ),
+            );
+        } else if !TOP_FIELDS.contains(&k.as_str()) {
             let hint = suggest(k, TOP_FIELDS)
                 .map(|s| format!(" (did you mean {s:?}?)"))
                 .unwrap_or_default();

@@ -114,6 +114,15 @@ impl RecentKeys {
     }
 }
 
+impl RecentKeys {
+    /// Forgets every key (the set's keys moved: a delta was applied).
+    pub(crate) fn clear(&mut self) {
+        if let Ok(slots) = self.slots.get_mut() {
+            slots.clear();
+        }
+    }
+}
+
 impl Clone for RecentKeys {
     /// A copy of a set remembers nothing yet.
     fn clone(&self) -> RecentKeys {

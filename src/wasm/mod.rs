@@ -8,6 +8,7 @@
 
 mod base;
 mod decide;
+mod delta;
 mod io;
 mod sig;
 mod testing;
@@ -277,9 +278,9 @@ pub fn check_keyset(keyset_json: &str, now_ms: Option<f64>) -> String {
     }
 }
 
-/// Signs key set JSON into a flattened JWS envelope (JSON text). `private_key` is
-/// `keygate keygen ed25519` output, a JWK with `d`, or a base64url seed. The key set must be
-/// valid. Throws `ERR_INVALID_OPTIONS` or `ERR_KEYSET_INVALID`.
+/// Signs key set JSON (or a delta document) into a flattened JWS envelope (JSON text).
+/// `private_key` is `keygate keygen ed25519` output, a JWK with `d`, or a base64url seed. The
+/// document must be valid. Throws `ERR_INVALID_OPTIONS` or `ERR_KEYSET_INVALID`.
 #[wasm_bindgen(js_name = signEnvelope)]
 pub fn sign_envelope_js(
     keyset_json: &str,
@@ -291,7 +292,7 @@ pub fn sign_envelope_js(
     if let Some(k) = kid.filter(|k| !k.is_empty()) {
         secret = secret.with_kid(&k);
     }
-    KeySet::from_json(keyset_json.as_bytes()).map_err(|e| load_error(&LoadError::Keyset(e)))?;
+    delta::check_document(keyset_json.as_bytes()).map_err(|e| load_error(&LoadError::Keyset(e)))?;
     Ok(sign_envelope(keyset_json.as_bytes(), &secret).to_string())
 }
 

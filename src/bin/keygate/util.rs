@@ -73,6 +73,26 @@ pub fn valid_keyset(path: &Path, bytes: &[u8], doing: &str) -> Result<KeySet, Fa
     })
 }
 
+/// A key set or a delta document (`keyset diff`) that is valid, else exit 2 with every error.
+pub fn valid_document(path: &Path, bytes: &[u8], doing: &str) -> Result<(), Fail> {
+    if !keygate::is_delta(bytes) {
+        return valid_keyset(path, bytes, doing).map(|_| ());
+    }
+    keygate::Delta::from_json(bytes)
+        .map(|_| ())
+        .map_err(|errs| {
+            let lines: Vec<String> = errs
+                .errors()
+                .iter()
+                .map(|e| format!("{}: {e}", name(path)))
+                .collect();
+            Fail::input(format!(
+                "refusing to {doing} an invalid delta:\n{}",
+                lines.join("\n")
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
