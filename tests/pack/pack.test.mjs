@@ -34,7 +34,9 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // (issue 11) add 34 KB of wasm (delta parsing, judging and applying in place: measured by
 // function, BENCHMARKS.md) and about 49 KB of JS, declarations and README (the Durable Object
 // class and its storage, the isolate's side that follows it, the global nonce store).
-const BUDGET = { packed: 384 * 1024, unpacked: 960 * 1024, wasm: 672 * 1024 };
+// Wasm 672 -> 704 KiB: the fixes found by fuzzing (issue 9 item 9) add about 5 KB of wasm:
+// blanking secrets out of key set errors, the stricter dot-segment and Unicode path rules.
+const BUDGET = { packed: 384 * 1024, unpacked: 960 * 1024, wasm: 704 * 1024 };
 
 let t;
 let files;
