@@ -4,7 +4,7 @@ import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
 import { NO_OPTIONS, checkNonceStore, keySetBytes, verifyInput } from './request.js';
 import { bodySource, declaredLength, digestBody, isEmpty } from './body.js';
-import { ERROR_CODES } from './codes.js';
+import { ERROR_CODES, KEYSET_WIRE_STATUS } from './codes.js';
 import { KeyTable, decisionOf } from './decision.js';
 import { externalEd25519, verifyEd25519 } from './ed25519.js';
 import { FLAG, KIND, RUN, readOut, textBytes, textFields, writeBytes, writeRequest } from './io.js';
@@ -421,7 +421,7 @@ export class Keygate {
       throw new KeygateError(
         'ERR_DELTA_CHAIN_FULL',
         `this verifier has applied ${this.#deltas.length} deltas (${this.#deltaBytes} bytes) since its last full set; update it with a full set`,
-        { error: 'delta_chain_full', status: 409 },
+        { error: 'delta_chain_full', status: KEYSET_WIRE_STATUS.delta_chain_full },
       );
     }
     return {
