@@ -101,7 +101,9 @@ fn verify_decides_each_request_on_its_own_line() {
     let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"allowed": true, "status": 200, "key_id": "ci-pipeline", "scopes": ["orders:read"], "path": "/v1/orders/1"})
+        serde_json::json!({"allowed": true, "status": 200, "key_id": "ci-pipeline", "scopes": ["orders:read"],
+                           "name": "CI pipeline", "meta": {"owner": "platform-team", "ticket": 1234},
+                           "expires_at": "2027-01-31T00:00:00Z", "path": "/v1/orders/1"})
     );
 
     let o = keygate(&[

@@ -115,8 +115,17 @@ export interface AllowedDecision {
   readonly status: 200;
   /** The identified key; null on a public route (credentials are not examined there). */
   readonly keyId: string | null;
-  /** The key's scopes (empty on a public route). */
+  /**
+   * The key's scopes as granted (empty on a public route): a grant ending in `*` covers a
+   * prefix, so ask `hasScope(decision, scope)` rather than `scopes.includes(scope)`.
+   */
   readonly scopes: readonly string[];
+  /** The key's `name`; null when it has none (and on a public route). */
+  readonly name: string | null;
+  /** The key's `meta` object (frozen); null when it has none (and on a public route). */
+  readonly meta: Readonly<Record<string, unknown>> | null;
+  /** When the key expires (RFC 3339, like `KeySetInfo.expiresAt`); null when it does not. */
+  readonly expiresAt: string | null;
   /** The route pattern that matched, when one did. */
   readonly route?: string;
   /**
@@ -124,7 +133,36 @@ export interface AllowedDecision {
    * the origin (with the original query) so it acts on the path that was decided on.
    */
   readonly path?: string;
+  /** The signature that proved the request (RFC 9421), when it was signed. */
+  readonly signature?: VerifiedSignature;
 }
+
+/** The verified signature of an allowed request. */
+export interface VerifiedSignature {
+  /** Its label in `Signature-Input`, e.g. `sig1`. */
+  readonly label: string;
+  /**
+   * The covered components, spelled as `SignOptions.components` takes them (`@method`,
+   * `content-digest`, `@query-param;name="id"`).
+   */
+  readonly components: readonly string[];
+  /** Its parameters; times in Unix seconds, as signed. */
+  readonly params: {
+    readonly keyid: string;
+    readonly alg?: SignatureAlgorithm;
+    readonly created: number;
+    readonly expires?: number;
+    readonly nonce?: string;
+    readonly tag?: string;
+  };
+}
+
+/**
+ * Whether an allowed decision's key grants `scope`, by the rule route scopes are checked with:
+ * a grant ending in `*` grants every scope it is a prefix of (`orders:*` grants
+ * `orders:write`), any other only itself. False for a refusal and on a public route.
+ */
+export declare function hasScope(decision: Decision, scope: string): boolean;
 
 export interface RefusedDecision {
   readonly allowed: false;

@@ -36,7 +36,7 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // class and its storage, the isolate's side that follows it, the global nonce store).
 // Wasm 672 -> 704 KiB: the fixes found by fuzzing (issue 9 item 9) add about 5 KB of wasm:
 // blanking secrets out of key set errors, the stricter dot-segment and Unicode path rules.
-const BUDGET = { packed: 384 * 1024, unpacked: 960 * 1024, wasm: 704 * 1024 };
+const BUDGET = { packed: 384 * 1024, unpacked: 992 * 1024, wasm: 704 * 1024 };
 
 let t;
 let files;
