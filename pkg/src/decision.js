@@ -4,7 +4,7 @@
 // decision reads three numbers and no text.
 
 import { REASONS } from './codes.js';
-import { callWasm, invalidOptions } from './errors.js';
+import { KeygateError, callWasm, invalidOptions } from './errors.js';
 import { FLAG, KIND, textFields } from './io.js';
 
 const EMPTY = Object.freeze({});
@@ -32,32 +32,49 @@ function keyRecord(json) {
 /**
  * The keys and routes of one key set as decisions show them, each asked from the module the
  * first time a decision names it. A new table is made for every key set (and after a trap).
+ * It answers only for the set it was made for: the module names, in every output, the serial
+ * of the set its key and route indices refer to, and an index of another set (or asked after
+ * the set was replaced) is refused with `ERR_INTERNAL` rather than read in the wrong set.
  */
 export class KeyTable {
   #verifier;
   #keys = new Map();
   #routes = new Map();
-  /** Imported Ed25519 keys by key index (-1: the stand-in), for ed25519.js. */
-  ed25519 = new Map();
+  /** The serial of the key set this table is for (`WasmVerifier.keySetSerial`). */
+  serial;
 
   constructor(verifier) {
     this.#verifier = verifier;
+    this.serial = callWasm(() => verifier.keySetSerial());
   }
 
-  key(i) {
+  /** Fails unless the output `o`'s indices and the set in use are both this table's set. */
+  #check(o) {
+    if (o.serial !== this.serial || callWasm(() => this.#verifier.keySetSerial()) !== this.serial) {
+      throw new KeygateError('ERR_INTERNAL', 'a decision named a key or route of another key set; it failed closed');
+    }
+  }
+
+  key(i, o) {
     let k = this.#keys.get(i);
     if (k === undefined) {
+      this.#check(o);
       k = keyRecord(callWasm(() => this.#verifier.keyInfo(i)));
       this.#keys.set(i, k);
+    } else if (o.serial !== this.serial) {
+      this.#check(o);
     }
     return k;
   }
 
-  route(i) {
+  route(i, o) {
     let r = this.#routes.get(i);
     if (r === undefined) {
+      this.#check(o);
       r = callWasm(() => this.#verifier.routePattern(i));
       this.#routes.set(i, r);
+    } else if (o.serial !== this.serial) {
+      this.#check(o);
     }
     return r;
   }
@@ -92,8 +109,8 @@ export function decisionOf(o, url, table) {
   if (o.flags & FLAG.PATH_AS_SENT) path = url.slice(o.pathStart, o.pathEnd);
   else if (o.flags & FLAG.PATH_TEXT) path = fields[at++];
   // A decision that waited while the key set was replaced names its key and route itself.
-  const key = o.key < 0 ? null : o.flags & FLAG.KEY_TEXT ? keyRecord(fields[at++]) : table.key(o.key);
-  const route = o.route < 0 ? undefined : o.flags & FLAG.ROUTE_TEXT ? fields[at++] : table.route(o.route);
+  const key = o.key < 0 ? null : o.flags & FLAG.KEY_TEXT ? keyRecord(fields[at++]) : table.key(o.key, o);
+  const route = o.route < 0 ? undefined : o.flags & FLAG.ROUTE_TEXT ? fields[at++] : table.route(o.route, o);
   if (o.kind === KIND.ALLOWED) {
     const d = {
       allowed: true,

@@ -5,8 +5,10 @@
 // than the module's (src/sig/ed25519.rs has the measurements behind this split). Where
 // WebCrypto has no Ed25519, or fails its self-test, the module verifies itself.
 //
-// Imported keys are cached per key set and key (the caller's map: a KeyTable's), at most
-// MAX_KEYS (the oldest is dropped first), so a key set of 100,000 keys pins no more than that.
+// Imported keys are cached by their 32 public key bytes (the caller's map, one per Keygate),
+// never by a key's index: an index names another key after an update, and a cache keyed by it
+// would verify one key's signatures with another's public key. At most MAX_KEYS are kept (the
+// oldest is dropped first), so a key set of 100,000 keys pins no more than that.
 
 const MAX_KEYS = 4096;
 
@@ -46,12 +48,17 @@ export function externalEd25519() {
   return support !== false;
 }
 
+/** The cache key of a public key: its 32 bytes as a string (one char per byte). */
+function keyName(pk) {
+  return String.fromCharCode.apply(null, pk);
+}
+
 /**
  * Answers an Ed25519 job of the module (public key, signature and message, 32 + 64 + rest
- * bytes, a copy) with the key cached in `keys` under `slot` (a KeyTable's: per key set):
+ * bytes, a copy) with the public key imported once and cached in `keys` under its bytes:
  * 1 valid, 0 invalid, 2 when this runtime cannot say (the module then verifies it).
  */
-export async function verifyEd25519(job, keys, slot) {
+export async function verifyEd25519(job, keys) {
   if (support !== true) {
     if (support === undefined) {
       detecting ??= detect();
@@ -59,20 +66,22 @@ export async function verifyEd25519(job, keys, slot) {
     }
     if (!support) return 2;
   }
+  const pk = job.subarray(0, 32);
+  const name = keyName(pk);
   try {
-    let key = keys.get(slot);
+    let key = keys.get(name);
     if (key === undefined) {
       if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value);
-      key = crypto.subtle.importKey('raw', job.slice(0, 32), { name: 'Ed25519' }, false, ['verify']);
-      keys.set(slot, key);
+      key = crypto.subtle.importKey('raw', pk.slice(), { name: 'Ed25519' }, false, ['verify']);
+      keys.set(name, key);
       key = await key;
-      keys.set(slot, key);
+      keys.set(name, key);
     } else if (key instanceof Promise) {
       key = await key;
     }
     return (await crypto.subtle.verify('Ed25519', key, job.subarray(32, 96), job.subarray(96))) ? 1 : 0;
   } catch {
-    keys.delete(slot);
+    keys.delete(name);
     return 2;
   }
 }

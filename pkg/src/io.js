@@ -131,6 +131,7 @@ export function readOut() {
     created: floats[(w + 10) >> 1],
     expires: floats[(w + 12) >> 1],
     claimExpires: floats[(w + 14) >> 1],
+    serial: words[w + 18],
   };
 }
 

@@ -171,6 +171,8 @@ export class Keygate {
   #onWarning;
   #nonceStore;
   #table;
+  /** Imported Ed25519 public keys by their bytes (ed25519.js), kept across key set updates. */
+  #ed25519 = new Map();
 
   /** Use `Keygate.load()`. */
   constructor(token, verifier, bytes, opts, setInfo, sha) {
@@ -255,9 +257,8 @@ export class Keygate {
   async verify(request, options = NO_OPTIONS) {
     const input = verifyInput(request, options);
     const store = input.nonceStore ?? this.#nonceStore;
-    const v = this.#current();
-    const generation = this.#generation;
-    const table = this.#table;
+    let v = this.#current();
+    let generation = this.#generation;
     const { len, signed } = writeRequest(input.method, input.url, input.ip, input.headers);
     let source = signed ? bodySource(request, 'verify') : null;
     // Whether the body is empty is known from bytes or a declared length; only a stream
@@ -269,10 +270,14 @@ export class Keygate {
       let flags = source === null ? 0 : RUN.BODY;
       if (externalEd25519()) flags |= RUN.EXTERNAL_ED25519;
       if (store) flags |= RUN.CLAIM;
-      return callWasm(() => v.run(len, input.now, flags));
+      callWasm(() => v.run(len, input.now, flags));
+      return readOut();
     };
-    run();
-    let o = readOut();
+    // An outcome becomes a Decision at once, in the same turn as the call that wrote it: its
+    // key and route indices are read in the key table of the set in use then (the module also
+    // names that set's serial, which the table checks), never in a table kept across an await.
+    const decided = (o) => decisionOf(o, input.url, this.#table);
+    let o = run();
     let handle = null;
     const resumed = (call) => {
       if (generation !== wasmGeneration()) {
@@ -284,29 +289,33 @@ export class Keygate {
       callWasm(() => call(h));
       return readOut();
     };
-    // Decides again as a request without a body (it turned out empty).
+    // Decides again as a request without a body (it turned out empty), under the verifier and
+    // key set in use now.
     const withoutBody = () => {
-      if (handle !== null) callWasm(() => v.abandon(handle));
+      if (handle !== null && generation === wasmGeneration()) callWasm(() => v.abandon(handle));
       handle = null;
       source = null;
+      v = this.#current();
+      generation = this.#generation;
       writeRequest(input.method, input.url, input.ip, input.headers);
-      run();
-      return readOut();
+      return run();
     };
     try {
       for (;;) {
         switch (o.kind) {
           case KIND.ALLOWED:
-            return decisionOf(o, input.url, table);
-          case KIND.REFUSED:
+            return decided(o);
+          case KIND.REFUSED: {
+            const refusal = decided(o);
             if (o.flags & FLAG.BODY_ASSUMED && source !== null && mayBeEmpty && (await isEmpty(source))) {
               o = withoutBody();
               break;
             }
-            return decisionOf(o, input.url, table);
+            return refusal;
+          }
           case KIND.NEED_ED25519: {
             handle = o.handle;
-            const ok = await verifyEd25519(textBytes(o), table.ed25519, o.key);
+            const ok = await verifyEd25519(textBytes(o), this.#ed25519);
             o = resumed((h) => v.resumeVerify(h, ok));
             break;
           }

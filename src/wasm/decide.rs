@@ -30,6 +30,8 @@ pub(super) struct Paused {
     ex: Rc<Exchange>,
     /// The set it is decided under (an update meanwhile does not change the answer).
     keyset: Arc<KeySet>,
+    /// That set's serial (`WasmVerifier::serial`).
+    serial: u32,
 }
 
 /// Paused decisions by handle: a slot index in the low 16 bits, the slot's generation above
@@ -134,13 +136,14 @@ fn key_json(ks: &KeySet, i: u32) -> Option<String> {
     Some(v.to_string())
 }
 
-/// Writes a finished decision.
-fn write_outcome(ks: &KeySet, req: &Request, o: Outcome, set_changed: bool) -> u32 {
+/// Writes a finished decision, decided under `ks` (whose serial is `serial`).
+fn write_outcome(ks: &KeySet, serial: u32, req: &Request, o: Outcome, set_changed: bool) -> u32 {
     let mut out = Out::new(if o.reason.is_none() {
         io::ALLOWED
     } else {
         io::REFUSED
     });
+    out.set(18, serial);
     if let Some(r) = o.reason {
         out.set(1, r.index());
     }
@@ -238,7 +241,7 @@ impl WasmVerifier {
         match flow::poll_once(p.decision.as_mut()) {
             Some((o, mut req)) => {
                 let changed = !Arc::ptr_eq(&p.keyset, self.inner.keyset_arc());
-                let kind = write_outcome(&p.keyset, &req, o, changed);
+                let kind = write_outcome(&p.keyset, p.serial, &req, o, changed);
                 req.reset();
                 self.scratch = req;
                 kind
@@ -301,7 +304,7 @@ impl WasmVerifier {
                 judge(&keyset, self.inner.nonce_store(), &req, &cx, &ex, mode),
                 || Outcome::refuse(crate::Reason::MalformedRequest, "undecided"),
             );
-            let kind = write_outcome(&keyset, &req, o, false);
+            let kind = write_outcome(&keyset, self.serial, &req, o, false);
             self.scratch = req;
             return kind;
         }
@@ -317,6 +320,7 @@ impl WasmVerifier {
             decision,
             ex,
             keyset,
+            serial: self.serial,
         })
     }
 

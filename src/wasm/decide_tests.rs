@@ -18,7 +18,7 @@ const NOW: i64 = 1_796_000_000;
 /// What a call wrote, as JS reads it.
 #[derive(Debug)]
 struct Out {
-    head: [u32; 16],
+    head: [u32; io::HEAD_WORDS],
     fields: Vec<String>,
     text: Vec<u8>,
 }

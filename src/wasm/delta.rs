@@ -132,6 +132,9 @@ impl WasmVerifier {
             .inner
             .apply_delta(&pending.delta)
             .map_err(|e| refused(&e))?;
+        if !matches!(update, crate::Update::Unchanged) {
+            self.serial = self.serial.wrapping_add(1);
+        }
         let target = pending.delta.target();
         Ok(format!(
             r#"{{"result":"{}","revision":{},"payload_sha256":"{}"}}"#,

@@ -5,7 +5,7 @@
 //!   `METHOD \0 URL \0 CLIENT_IP \0 (NAME \0 VALUE \0)*`, then calls `WasmVerifier.run(len,
 //!   ...)`. A body's digests come back the same way (`resumeBody`).
 //! - **Out**: every call that decides writes a fixed header at a static address (`ioOut()`),
-//!   sixteen little-endian `u32` words, 8-byte aligned:
+//!   twenty little-endian `u32` words, 8-byte aligned:
 //!
 //! | word | meaning |
 //! |---:|---|
@@ -18,6 +18,8 @@
 //! | 6, 7 | address and length of the text block |
 //! | 8, 9 | the judged path as a byte range of the URL, when it is the path as sent |
 //! | 10–11, 12–13, 14–15 | three `f64`: the signature's `created`, its `expires`, a claim's `expiresAt` (Unix seconds) |
+//! | 16–17 | (reserved) |
+//! | 18 | the serial of the key set the key and route indices refer to (`keySetSerial()`) |
 //!
 //! The text block holds `\0`-terminated fields, in this order, each present only when its flag
 //! says so: the message (refusals, errors), `Accept-Signature`, the canonical path, the key
@@ -66,7 +68,10 @@ pub(super) const RUN_CLAIM: u32 = 1 << 2;
 
 #[derive(Clone, Copy, Default)]
 #[repr(C, align(8))]
-struct Head([u32; 16]);
+struct Head([u32; HEAD_WORDS]);
+
+/// Words in the output header.
+pub(super) const HEAD_WORDS: usize = 20;
 
 thread_local! {
     static INPUT: RefCell<Vec<u8>> = RefCell::new(vec![0; 16 * 1024]);
@@ -103,7 +108,7 @@ pub(super) fn out_address() -> u32 {
 
 /// The output being written for one call.
 pub(super) struct Out {
-    head: [u32; 16],
+    head: [u32; HEAD_WORDS],
     text: Vec<u8>,
 }
 
@@ -111,7 +116,7 @@ impl Out {
     pub(super) fn new(kind: u32) -> Out {
         let text = TEXT.with(|t| std::mem::take(&mut *t.borrow_mut()));
         let mut o = Out {
-            head: [0; 16],
+            head: [0; HEAD_WORDS],
             text,
         };
         o.text.clear();
@@ -170,7 +175,7 @@ pub(super) fn set_input(b: &[u8]) {
 
 /// Tests: the last output header and text block, as JS reads them.
 #[cfg(test)]
-pub(super) fn output() -> ([u32; 16], Vec<u8>) {
+pub(super) fn output() -> ([u32; HEAD_WORDS], Vec<u8>) {
     let head = HEAD.with(|h| h.get().0);
     let text = TEXT.with(|t| t.borrow().clone());
     (head, text)

@@ -118,6 +118,10 @@ pub struct WasmVerifier {
     scratch: Request,
     /// Decisions waiting for JS (`decide.rs`).
     paused: decide::Slab,
+    /// Counts the key sets this verifier has used (bumped by every update that replaced the
+    /// set): outputs name the serial their key and route indices refer to, so JS can never
+    /// read them in another set's key table.
+    serial: u32,
 }
 
 /// A key set that verified and validated, waiting to be swapped in by `WasmVerifier::commit`
@@ -164,6 +168,7 @@ impl WasmVerifier {
             audience,
             scratch: Request::default(),
             paused: decide::Slab::default(),
+            serial: 0,
         })
     }
 
@@ -213,7 +218,10 @@ impl WasmVerifier {
         }
         match self.inner.update(pending.set) {
             Ok(crate::Update::Unchanged) => Ok("unchanged".into()),
-            Ok(_) => Ok("replaced".into()),
+            Ok(_) => {
+                self.serial = self.serial.wrapping_add(1);
+                Ok("replaced".into())
+            }
             Err(r) => Err(JsValue::from_str(
                 &json!({"code": ErrorCode::KeysetRollback.as_str(), "error": r.code(), "status": 409, "message": r.to_string(), "current_revision": r.current}).to_string(),
             )),
@@ -230,6 +238,13 @@ impl WasmVerifier {
             max_age(max_age_seconds)?,
         )
         .map_err(|e| load_error(&e))
+    }
+
+    /// The serial of the key set in use (see the output header's word 18): a JS key table
+    /// records it and reads only outputs that name it.
+    #[wasm_bindgen(js_name = keySetSerial)]
+    pub fn key_set_serial(&self) -> u32 {
+        self.serial
     }
 
     /// `{"revision", "issued_at", "expires_at", "keys"}` of the set in use (no secrets). The

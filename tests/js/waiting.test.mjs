@@ -1,0 +1,92 @@
+// Decisions that wait (for a body, the runtime's Ed25519 or a nonce store) while the key set
+// changes, and the module's table of waiting decisions. Regression tests for holes found in
+// review of the lean boundary (never released); tests/vectors/README.md says why these are
+// JS tests and not vector files.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Keygate, generateSigningKey, signRequest } from '../../pkg/src/index.js';
+
+const NOW = Date.parse('2026-11-29T12:00:00Z');
+
+/** A body stream that stays open: `pulled` resolves once it is read; `end(bytes)` ends it. */
+function openStream() {
+  let pulled;
+  const pulling = new Promise((r) => (pulled = r));
+  let ctl;
+  const stream = new ReadableStream({
+    start(c) {
+      ctl = c;
+    },
+    pull() {
+      pulled();
+      return new Promise(() => {});
+    },
+  });
+  const end = (bytes) => {
+    if (bytes) ctl.enqueue(bytes);
+    ctl.close();
+  };
+  return { stream, pulling, end };
+}
+
+/** `signed`'s request with its body replaced by a stream of no declared length. */
+function streamed(signed, stream) {
+  const headers = new Headers(signed.headers);
+  headers.delete('content-length');
+  return new Request(signed.url, { method: signed.method, headers, body: stream, duplex: 'half' });
+}
+
+test('an update while verify() checks whether a body is empty: the attacker key never verifies as the victim', async () => {
+  // The attacker's key A is at index 0, the victim's B at index 1. The forged request names
+  // the victim but is signed with A. A key table or Ed25519 key cache from before the update
+  // (where index 0 was A) must not decide it after the update moved B to index 0.
+  const A = generateSigningKey({ alg: 'ed25519' });
+  const B = generateSigningKey({ alg: 'ed25519' });
+  const routes = [{ path: '/v1/admin/**', scopes: ['admin'] }, { path: '/v1/**', scopes: ['read'] }];
+  const s1 = { keygate: 1, revision: 1, routes, keys: [
+    { id: 'attacker', scopes: ['read'], signing: A.signing },
+    { id: 'victim', scopes: ['admin', 'read'], signing: B.signing },
+  ] };
+  const s2 = { keygate: 1, revision: 2, routes, keys: [{ id: 'victim', scopes: ['admin', 'read'], signing: B.signing }] };
+  for (const how of ['full set', 'delta']) {
+    const gate = await Keygate.load(s1);
+    const ok = await signRequest(new Request('https://api.example.com/v1/x'), { keyId: 'attacker', key: A.key, alg: 'ed25519', created: NOW });
+    assert.equal((await gate.verify(ok, { now: NOW })).allowed, true, 'A is imported and cached');
+    const url = 'https://api.example.com/v1/admin/users';
+    const head = await signRequest(new Request(url, { method: 'POST' }), { keyId: 'victim', key: A.key, alg: 'ed25519', created: NOW });
+    const { stream, pulling, end } = openStream();
+    const pending = gate.verify(streamed(head, stream), { now: NOW });
+    await pulling; // verify() awaits isEmpty()
+    if (how === 'full set') {
+      await gate.update(s2);
+    } else {
+      // A removal swaps the last key into the removed one's place: the victim moves to index 0.
+      const base = { revision: 1, payload_sha256: gate.info.payloadSha256 };
+      const target = createHash('sha256').update(JSON.stringify(s2)).digest('base64url');
+      await gate.update({ keygate: 1, kind: 'delta', base, revision: 2, payload_sha256: target, changes: [{ op: 'remove', id: 'attacker' }] });
+    }
+    assert.equal(gate.revision, 2);
+    end();
+    const d = await pending;
+    assert.equal(d.allowed, false, `${how}: forged victim signature allowed: ${JSON.stringify(d)}`);
+    assert.equal(d.reason, 'signature_invalid', how);
+    // The victim's own signature is allowed, as the victim.
+    const real = await signRequest(new Request(url, { method: 'POST' }), { keyId: 'victim', key: B.key, alg: 'ed25519', created: NOW });
+    const r = await gate.verify(real, { now: NOW });
+    assert.deepEqual([r.allowed, r.keyId], [true, 'victim'], how);
+  }
+});
+
+test('an Ed25519 key is cached by its public key bytes: the same index after an update is another key', async () => {
+  const A = generateSigningKey({ alg: 'ed25519' });
+  const B = generateSigningKey({ alg: 'ed25519' });
+  const set = (revision, signing) => ({ keygate: 1, revision, keys: [{ id: 'k', signing }] });
+  const gate = await Keygate.load(set(1, A.signing));
+  const byA = await signRequest(new Request('https://api.example.com/x'), { keyId: 'k', key: A.key, alg: 'ed25519', created: NOW });
+  assert.equal((await gate.verify(byA, { now: NOW })).allowed, true);
+  await gate.update(set(2, B.signing)); // key "k" rotated to B, at the same index
+  assert.equal((await gate.verify(byA.clone(), { now: NOW })).reason, 'signature_invalid');
+  const byB = await signRequest(new Request('https://api.example.com/x'), { keyId: 'k', key: B.key, alg: 'ed25519', created: NOW });
+  assert.equal((await gate.verify(byB, { now: NOW })).allowed, true);
+});
