@@ -446,7 +446,8 @@ export class Keygate {
         if (r.result === 'replaced') {
           this.#deltas.push(bytes);
           this.#deltaBytes += bytes.byteLength;
-          // Keys moved and changed: a new table (decisions in flight hold their own set).
+          // Keys moved and changed: a new table (a decision that waited is made again under
+          // the set in use).
           this.#table = new KeyTable(verifier);
           this.#info = info(verifier, r.payload_sha256);
         }

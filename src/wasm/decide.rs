@@ -2,7 +2,12 @@
 //! request written into the input area, and a decision that must wait (the runtime's
 //! Ed25519, a body's digests, an outer nonce store) is kept here under a handle until JS
 //! answers with `resumeVerify`, `resumeBody` or `resumeClaim`, or drops it with `abandon`.
-//! The decision is made once: resuming continues it where it stopped (`crate::decide::flow`).
+//! Resuming continues the decision where it stopped (`crate::decide::flow`).
+//!
+//! A decision that ends allowed under a key set that is no longer the one in use (an update
+//! arrived while it waited) is decided again under the set in use, with what it already has
+//! (the body's digests, the nonce it claimed): a key revoked, disabled, removed or re-keyed
+//! while a body was still arriving is refused at once. A refusal stands.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -20,18 +25,65 @@ use crate::decide::outcome::{JudgedPath, Outcome};
 use crate::decide::{Context, judge};
 use crate::keyset::KeySet;
 use crate::request::Request;
+use crate::sig::{NonceClaim, NonceStore};
 use crate::{Body, BodyDigests, DigestAlgorithm, ErrorCode, UnixTime};
 
 type Decision = Pin<Box<dyn Future<Output = (Outcome, Request)>>>;
+
+/// The decision of `req` under `ks`, to be polled (`flow::poll_once`).
+fn start(
+    ks: Arc<KeySet>,
+    store: Arc<dyn NonceStore>,
+    req: Request,
+    cx: Context,
+    ex: Rc<Exchange>,
+    mode: Mode,
+) -> Decision {
+    Box::pin(async move {
+        let o = judge(&ks, &*store, &req, &cx, &ex, mode).await;
+        (o, req)
+    })
+}
 
 /// A decision that may wait for JS.
 pub(super) struct Paused {
     decision: Decision,
     ex: Rc<Exchange>,
-    /// The set it is decided under (an update meanwhile does not change the answer).
+    /// The set it is being decided under.
     keyset: Arc<KeySet>,
     /// That set's serial (`WasmVerifier::serial`).
     serial: u32,
+    cx: Context,
+    mode: Mode,
+    /// The body's digests, once JS gave them (a decision made again does not ask twice).
+    digests: Option<BodyDigests>,
+    /// The nonce this request holds: recorded, and claimed in the outer store, by an earlier
+    /// decision of it under a set since replaced.
+    claimed: Option<NonceClaim>,
+}
+
+/// A nonce store for deciding a request again: the nonce the request already holds is new to
+/// it (it recorded and claimed it itself); any other is asked of the verifier's store.
+#[derive(Debug)]
+struct Reclaimed {
+    inner: Arc<dyn NonceStore>,
+    held: NonceClaim,
+}
+
+impl Reclaimed {
+    fn holds(&self, key_id: &str, nonce: &str) -> bool {
+        self.held.key_id == key_id && self.held.nonce == nonce
+    }
+}
+
+impl NonceStore for Reclaimed {
+    fn seen(&self, key_id: &str, nonce: &str, expires_at: UnixTime, now: UnixTime) -> bool {
+        !self.holds(key_id, nonce) && self.inner.seen(key_id, nonce, expires_at, now)
+    }
+
+    fn record(&self, claim: &NonceClaim, now: UnixTime) -> bool {
+        self.holds(&claim.key_id, &claim.nonce) || self.inner.record(claim, now)
+    }
 }
 
 /// Paused decisions by handle: a slot index in the low 16 bits, the slot's generation above
@@ -238,27 +290,79 @@ fn write_need(need: Need, handle: u32) -> u32 {
 impl WasmVerifier {
     /// Polls a decision: its outcome, or what it waits for under a new handle.
     fn step(&mut self, mut p: Paused) -> u32 {
-        match flow::poll_once(p.decision.as_mut()) {
-            Some((o, mut req)) => {
-                let changed = !Arc::ptr_eq(&p.keyset, self.inner.keyset_arc());
-                let kind = write_outcome(&p.keyset, p.serial, &req, o, changed);
-                req.reset();
-                self.scratch = req;
-                kind
-            }
-            None => match p.ex.take_need() {
-                Some(need) => {
-                    let handle = self.paused.insert(p);
-                    write_need(need, handle)
+        loop {
+            match flow::poll_once(p.decision.as_mut()) {
+                Some((o, req)) if o.reason.is_none() && !self.in_use(&p.keyset) => {
+                    p = self.again(p, o.claim, req);
                 }
-                None => error(ErrorCode::Internal, "a decision stopped without a reason"),
-            },
+                Some((o, mut req)) => {
+                    let changed = !self.in_use(&p.keyset);
+                    let kind = write_outcome(&p.keyset, p.serial, &req, o, changed);
+                    req.reset();
+                    self.scratch = req;
+                    return kind;
+                }
+                None => match p.ex.take_need() {
+                    // Made again, the decision asks for the nonce this request already holds.
+                    Some(Need::Claim(c))
+                        if p
+                            .claimed
+                            .as_ref()
+                            .is_some_and(|h| h.key_id == c.key_id && h.nonce == c.nonce) =>
+                    {
+                        p.ex.answer(Answer::Claimed(true));
+                    }
+                    Some(need) => {
+                        let handle = self.paused.insert(p);
+                        return write_need(need, handle);
+                    }
+                    None => {
+                        return error(ErrorCode::Internal, "a decision stopped without a reason");
+                    }
+                },
+            }
+        }
+    }
+
+    fn in_use(&self, ks: &Arc<KeySet>) -> bool {
+        Arc::ptr_eq(ks, self.inner.keyset_arc())
+    }
+
+    /// The decision of a request that was allowed under a set since replaced, made again
+    /// under the set in use with the body's digests and the nonce it already holds.
+    fn again(&self, p: Paused, claim: Option<NonceClaim>, mut req: Request) -> Paused {
+        let keyset = Arc::clone(self.inner.keyset_arc());
+        if let Some(d) = &p.digests {
+            req.set_body(Body::Digests(d.clone()));
+        }
+        let claimed = claim.or(p.claimed);
+        let store: Arc<dyn NonceStore> = match &claimed {
+            Some(held) => Arc::new(Reclaimed {
+                inner: Arc::clone(self.inner.nonce_store_arc()),
+                held: held.clone(),
+            }),
+            None => Arc::clone(self.inner.nonce_store_arc()),
+        };
+        let ex = Rc::new(Exchange::default());
+        let decision = start(Arc::clone(&keyset), store, req, p.cx, Rc::clone(&ex), p.mode);
+        Paused {
+            decision,
+            ex,
+            keyset,
+            serial: self.serial,
+            cx: p.cx,
+            mode: p.mode,
+            digests: p.digests,
+            claimed,
         }
     }
 
     fn resume(&mut self, handle: u32, answer: Answer) -> u32 {
         match self.paused.take(handle) {
-            Some(p) => {
+            Some(mut p) => {
+                if let Answer::Digests(d) = &answer {
+                    p.digests = Some(d.clone());
+                }
                 p.ex.answer(answer);
                 self.step(p)
             }
@@ -310,17 +414,16 @@ impl WasmVerifier {
         }
         let store = Arc::clone(self.inner.nonce_store_arc());
         let ex = Rc::new(Exchange::default());
-        let asked = Rc::clone(&ex);
-        let ks = Arc::clone(&keyset);
-        let decision: Decision = Box::pin(async move {
-            let o = judge(&ks, &*store, &req, &cx, &asked, mode).await;
-            (o, req)
-        });
+        let decision = start(Arc::clone(&keyset), store, req, cx, Rc::clone(&ex), mode);
         self.step(Paused {
             decision,
             ex,
             keyset,
             serial: self.serial,
+            cx,
+            mode,
+            digests: None,
+            claimed: None,
         })
     }
 

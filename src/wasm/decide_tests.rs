@@ -409,28 +409,119 @@ fn the_outer_store_claims_the_nonce_and_its_refusal_is_the_verifiers() {
     assert_eq!(o.head[2], 2, "the proven key");
 }
 
+/// `signing_verifier`'s set at `revision`, with key `hm` in `status` and one more key.
+fn signing_set(revision: u64, hm_status: &str) -> String {
+    let b64 = crate::encoding_util::b64url_encode;
+    json!({"keygate": 1, "revision": revision,
+    "routes": [{"path": "/v1/**", "scopes": ["orders:read"]}],
+    "keys": [
+        {"id": "new", "api_key_hash": crate::ApiKeyDigest::of("x").to_string()},
+        {"id": "hm", "status": hm_status, "scopes": ["orders:read"], "signing": {"alg": "hmac-sha256", "secret": b64(&HMAC)}}
+    ]})
+    .to_string()
+}
+
+/// Answers every Ed25519 job with "valid" (as a runtime would for a signature that verifies
+/// with the job's key) until the decision ends or waits for something else.
+fn answer_jobs(v: &mut WasmVerifier, mut o: Out) -> Out {
+    while o.kind() == NEED_ED25519 {
+        v.resume_verify(o.head[5], 2);
+        o = Out::read();
+    }
+    o
+}
+
 #[wasm_bindgen_test]
-fn a_decision_that_waited_through_an_update_names_its_own_key() {
+fn an_allowed_decision_that_waited_through_an_update_is_made_again_under_the_set_in_use() {
+    // The key is gone from the set in use when the runtime answers: refused, not allowed under
+    // the set the decision started with.
     let (mut v, ed) = signing_verifier();
     let url = "https://api.example.com/v1/orders/3";
     let h = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
     let o = run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519);
-    let handle = o.head[5];
+    assert_eq!((o.kind(), o.head[18]), (NEED_ED25519, 0));
+    assert_eq!(v.update(signing_set(2, "active").as_bytes()).unwrap(), "replaced");
+    assert_eq!(v.key_set_serial(), 1);
+    v.resume_verify(o.head[5], 1);
+    let o = answer_jobs(&mut v, Out::read());
+    assert_eq!(o.reason(), "signature_invalid", "{o:?}");
+    assert_eq!(o.head[18], 1, "decided under the set in use");
+    assert_eq!(v.paused_count(), 0);
+}
+
+#[wasm_bindgen_test]
+fn a_key_revoked_while_its_body_arrives_is_refused_when_the_digests_come() {
+    let url = "https://api.example.com/v1/orders";
+    let body = b"{\"n\": 1}";
+    let hmac = || SignerKey::HmacSha256(HmacSecret::new(HMAC.to_vec()).unwrap());
+    let req = Request::new("POST", url).unwrap().with_body(body.to_vec());
+    let h = signed(req, hmac(), "hm", None);
+    let mut digests = [0u8; 96];
+    digests[..32].copy_from_slice(&<sha2::Sha256 as sha2::Digest>::digest(body));
+    for (status, want) in [("revoked", Some("key_revoked")), ("disabled", Some("key_disabled")), ("active", None)] {
+        let mut v = WasmVerifier::new(signing_set(1, "active").as_bytes(), None).unwrap();
+        let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY);
+        assert_eq!(o.kind(), NEED_BODY, "{o:?}");
+        assert_eq!(v.update(signing_set(2, status).as_bytes()).unwrap(), "replaced");
+        io::set_input(&digests);
+        v.resume_body(o.head[5], 1, body.len() as f64);
+        let o = Out::read();
+        match want {
+            Some(reason) => assert_eq!(o.reason(), reason, "{status}"),
+            None => {
+                // Allowed under the set in use: its key index is that set's, named by serial.
+                assert_eq!(o.kind(), ALLOWED, "{o:?}");
+                assert_eq!((o.head[2], o.head[18], o.has(FLAG_KEY_TEXT)), (2, 1, false));
+            }
+        }
+        assert_eq!(v.paused_count(), 0);
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_decision_made_again_keeps_the_nonce_it_holds_and_asks_the_outer_store_once() {
+    let (mut v, _) = signing_verifier();
+    let url = "https://api.example.com/v1/orders";
+    let body = b"{}";
+    let hmac = SignerKey::HmacSha256(HmacSecret::new(HMAC.to_vec()).unwrap());
+    let req = Request::new("POST", url).unwrap().with_body(body.to_vec());
+    let h = signed(req, hmac, "hm", Some("n-9"));
+    let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY | RUN_CLAIM);
+    assert_eq!(o.kind(), NEED_BODY);
+    assert_eq!(v.update(signing_set(2, "active").as_bytes()).unwrap(), "replaced");
+    let mut digests = [0u8; 96];
+    digests[..32].copy_from_slice(&<sha2::Sha256 as sha2::Digest>::digest(body));
+    io::set_input(&digests);
+    assert_eq!(v.resume_body(o.head[5], 1, body.len() as f64), NEED_CLAIM);
+    // The outer store is asked once; the decision made again under revision 2 holds the nonce.
+    assert_eq!(v.resume_claim(Out::read().head[5], true), ALLOWED, "{:?}", Out::read());
+    let o = Out::read();
+    assert_eq!((o.head[2], o.head[18]), (2, 1));
+    assert_eq!(v.paused_count(), 0);
+    // The same request again is a replay.
+    let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY | RUN_CLAIM);
+    io::set_input(&digests);
+    assert_eq!(v.resume_body(o.head[5], 1, body.len() as f64), REFUSED);
+    assert_eq!(Out::read().reason(), "nonce_replayed");
+}
+
+#[wasm_bindgen_test]
+fn a_refusal_that_waited_through_an_update_stands_and_names_its_own_key() {
+    let (mut v, _) = signing_verifier();
+    let url = "https://api.example.com/v1/orders/2";
+    let hmac = SignerKey::HmacSha256(HmacSecret::new(HMAC.to_vec()).unwrap());
+    let h = signed(Request::new("GET", url).unwrap(), hmac, "hm", Some("n-2"));
+    let o = run(&mut v, "GET", url, "", &pairs(&h), RUN_CLAIM);
+    assert_eq!(o.kind(), NEED_CLAIM);
     let next = json!({"keygate": 1, "revision": 2, "keys": [{"id": "other", "api_key_hash": crate::ApiKeyDigest::of("x").to_string()}]});
     assert_eq!(v.update(next.to_string().as_bytes()).unwrap(), "replaced");
-    assert_eq!(
-        v.resume_verify(handle, 1),
-        ALLOWED,
-        "decided under the set it started with"
-    );
+    assert_eq!(v.resume_claim(o.head[5], false), REFUSED);
     let o = Out::read();
+    assert_eq!(o.reason(), "nonce_replayed");
     assert!(o.has(FLAG_KEY_TEXT) && o.has(FLAG_ROUTE_TEXT));
-    let key: Value = serde_json::from_str(&o.fields[0]).unwrap();
-    assert_eq!(
-        (key["id"].as_str(), key["meta"].clone()),
-        (Some("ed"), json!({"team": "a"}))
-    );
-    assert_eq!(o.fields[1], "/v1/**");
+    let key: Value = serde_json::from_str(&o.fields[2]).unwrap();
+    assert_eq!(key["id"], "hm");
+    assert_eq!(o.head[18], 0, "the serial of the set its indices refer to");
 }
 
 #[wasm_bindgen_test]

@@ -90,3 +90,30 @@ test('an Ed25519 key is cached by its public key bytes: the same index after an 
   const byB = await signRequest(new Request('https://api.example.com/x'), { keyId: 'k', key: B.key, alg: 'ed25519', created: NOW });
   assert.equal((await gate.verify(byB, { now: NOW })).allowed, true);
 });
+
+test('a key revoked, disabled or removed while its request body streams is refused when the body ends', async () => {
+  const K = generateSigningKey({ alg: 'hmac-sha256' });
+  const url = 'https://api.example.com/v1/orders';
+  const routes = [{ path: '/v1/**', scopes: ['write'] }];
+  const set = (revision, key) => ({ keygate: 1, revision, routes, keys: key ? [{ id: 'k', scopes: ['write'], signing: K.signing, ...key }] : [] });
+  const body = new TextEncoder().encode('{"order":1}');
+  const signed = await signRequest(new Request(url, { method: 'POST', body }), { keyId: 'k', key: K.key, alg: 'hmac-sha256', created: NOW, nonce: 'n-1' });
+  for (const [next, reason] of [[{ status: 'revoked' }, 'key_revoked'], [{ status: 'disabled' }, 'key_disabled'], [null, 'signature_invalid'], [{}, null]]) {
+    const gate = await Keygate.load(set(1, {}));
+    const { stream, pulling, end } = openStream();
+    const pending = gate.verify(streamed(signed, stream), { now: NOW });
+    await pulling; // the decision waits for the body's digests
+    await gate.update(set(2, next));
+    end(body);
+    const d = await pending;
+    if (reason === null) {
+      // A key unchanged by the update: allowed, its nonce held once (not a replay of itself).
+      assert.deepEqual([d.allowed, d.keyId, d.signature?.params.nonce], [true, 'k', 'n-1'], JSON.stringify(d));
+      const again = await gate.verify(new Request(url, { method: 'POST', headers: signed.headers, body }), { now: NOW });
+      assert.equal(again.reason, 'nonce_replayed');
+    } else {
+      assert.equal(d.allowed, false, `allowed after the update (${reason}): ${JSON.stringify(d)}`);
+      assert.equal(d.reason, reason);
+    }
+  }
+});
