@@ -47,6 +47,9 @@ pub enum ErrorCode {
     BodyTooLarge,
     /// The wasm module trapped and was re-instantiated (raised by the JS glue).
     Internal,
+    /// Too many decisions of one verifier wait (for a body, the runtime's Ed25519 or a nonce
+    /// store) to keep another one waiting: the request is not decided (fail closed).
+    VerifierBusy,
     /// `keygate/init`: a call before `initWasm` resolved (raised by the JS glue).
     WasmNotInitialized,
     /// `keygate/init`: the module could not be fetched, compiled or instantiated.
@@ -71,6 +74,7 @@ impl ErrorCode {
         ErrorCode::NonceStore,
         ErrorCode::BodyTooLarge,
         ErrorCode::Internal,
+        ErrorCode::VerifierBusy,
         ErrorCode::WasmNotInitialized,
         ErrorCode::WasmInitFailed,
     ];
@@ -93,6 +97,7 @@ impl ErrorCode {
             ErrorCode::NonceStore => "ERR_NONCE_STORE",
             ErrorCode::BodyTooLarge => "ERR_BODY_TOO_LARGE",
             ErrorCode::Internal => "ERR_INTERNAL",
+            ErrorCode::VerifierBusy => "ERR_VERIFIER_BUSY",
             ErrorCode::WasmNotInitialized => "ERR_WASM_NOT_INITIALIZED",
             ErrorCode::WasmInitFailed => "ERR_WASM_INIT_FAILED",
         }

@@ -51,6 +51,7 @@ export const ERROR_CODES = Object.freeze([
   'ERR_NONCE_STORE',
   'ERR_BODY_TOO_LARGE',
   'ERR_INTERNAL',
+  'ERR_VERIFIER_BUSY',
   'ERR_WASM_NOT_INITIALIZED',
   'ERR_WASM_INIT_FAILED',
 ]);
@@ -67,4 +68,4 @@ export const KEYSET_WIRE_STATUS = Object.freeze({
   delta_chain_full: 409,
 });
 
-export const FINGERPRINT = 0xac4f5299;
+export const FINGERPRINT = 0x3c9ae573;

@@ -28,6 +28,11 @@ export type KeygateErrorCode =
   | 'ERR_BODY_TOO_LARGE'
   /** The wasm module trapped; it was re-instantiated with the last good key set. */
   | 'ERR_INTERNAL'
+  /**
+   * 4096 decisions of this verifier already wait (for a body, the runtime's Ed25519 or a
+   * nonce store): the request is not decided (the middleware answers 503).
+   */
+  | 'ERR_VERIFIER_BUSY'
   /** `keygate/init` only: a call before `initWasm` resolved. */
   | 'ERR_WASM_NOT_INITIALIZED'
   /** `keygate/init` only: `initWasm` could not fetch, compile or instantiate the module. */

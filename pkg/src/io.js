@@ -123,7 +123,6 @@ export function readOut() {
     key: words[w + 2] - 1,
     route: words[w + 3] - 1,
     flags,
-    handle: words[w + 5],
     textAt: words[w + 6],
     textLen,
     pathStart: words[w + 8],
@@ -131,6 +130,7 @@ export function readOut() {
     created: floats[(w + 10) >> 1],
     expires: floats[(w + 12) >> 1],
     claimExpires: floats[(w + 14) >> 1],
+    handle: floats[(w + 16) >> 1],
     serial: words[w + 18],
   };
 }

@@ -23,6 +23,12 @@ const CONSTRUCT = Symbol('Keygate.load');
  */
 export const PREPARE = Symbol('keygate.prepareUpdate');
 
+/**
+ * Package-internal (tests): `gate[WAITING_LIMIT](n)` sets how many of its decisions may wait
+ * at once (4096 unless set), so the bound can be tested without 4096 requests.
+ */
+export const WAITING_LIMIT = Symbol('keygate.waitingLimit');
+
 /** How many deltas a Keygate applies after a full set (it keeps them to rebuild after a trap). */
 export const MAX_DELTA_CHAIN = 4096;
 /** How many bytes of deltas a Keygate keeps after a full set. */
@@ -454,6 +460,11 @@ export class Keygate {
         return Object.freeze({ changed: r.result === 'replaced', revision: this.#info.revision, kind: 'delta' });
       },
     };
+  }
+
+  /** See WAITING_LIMIT. */
+  [WAITING_LIMIT](n) {
+    callWasm(() => this.#current().setWaitingLimit(n));
   }
 
   /** Revision, issue time, key count and payload digest of the set in use (no secrets). */

@@ -9,6 +9,7 @@
 //! (the body's digests, the nonce it claimed): a key revoked, disabled, removed or re-keyed
 //! while a body was still arriving is refused at once. A refusal stands.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -86,38 +87,68 @@ impl NonceStore for Reclaimed {
     }
 }
 
-/// Paused decisions by handle: a slot index in the low 16 bits, the slot's generation above
-/// (a stale handle finds nothing).
-#[derive(Default)]
+/// How many decisions of one verifier may wait at once. Each holds its request (at most the
+/// 64 KiB header section), so this bounds the module's memory; past it a new signed request
+/// fails closed with `ERR_VERIFIER_BUSY`.
+pub(super) const MAX_WAITING: usize = 4096;
+
+/// Handles stay below 2^53, so JS carries them exactly as numbers.
+const MAX_HANDLE: u64 = 1 << 53;
+
+/// Paused decisions by handle. A handle is a counter that never repeats (an `f64` in JS, a
+/// whole number below 2^53), so a handle names one pause of one decision: a stale handle
+/// finds nothing, and no handle can name another request's decision.
 pub(super) struct Slab {
-    slots: Vec<(u16, Option<Paused>)>,
-    free: Vec<usize>,
+    waiting: BTreeMap<u64, Paused>,
+    next: u64,
+    limit: usize,
+}
+
+impl Default for Slab {
+    fn default() -> Self {
+        Slab {
+            waiting: BTreeMap::new(),
+            next: 0,
+            limit: MAX_WAITING,
+        }
+    }
+}
+
+/// A handle from JS as the counter it names (`None` for anything that is not one).
+fn handle_id(handle: f64) -> Option<u64> {
+    (handle.is_finite() && handle >= 0.0 && handle.fract() == 0.0 && handle < MAX_HANDLE as f64)
+        .then_some(handle as u64)
 }
 
 impl Slab {
-    fn insert(&mut self, p: Paused) -> u32 {
-        let i = self.free.pop().unwrap_or_else(|| {
-            self.slots.push((0, None));
-            self.slots.len() - 1
-        });
-        let slot = &mut self.slots[i];
-        slot.1 = Some(p);
-        (u32::from(slot.0) << 16) | i as u32
-    }
-
-    fn take(&mut self, handle: u32) -> Option<Paused> {
-        let i = (handle & 0xffff) as usize;
-        let slot = self.slots.get_mut(i)?;
-        if slot.0 != (handle >> 16) as u16 || slot.1.is_none() {
+    /// Keeps `p` waiting; `None` (and `p` dropped) when `limit` decisions already wait.
+    fn insert(&mut self, p: Paused) -> Option<f64> {
+        if self.waiting.len() >= self.limit || self.next >= MAX_HANDLE {
             return None;
         }
-        slot.0 = slot.0.wrapping_add(1);
-        self.free.push(i);
-        slot.1.take()
+        let id = self.next;
+        self.next += 1;
+        self.waiting.insert(id, p);
+        Some(id as f64)
+    }
+
+    fn take(&mut self, handle: f64) -> Option<Paused> {
+        self.waiting.remove(&handle_id(handle)?)
     }
 
     pub(super) fn len(&self) -> usize {
-        self.slots.iter().filter(|s| s.1.is_some()).count()
+        self.waiting.len()
+    }
+
+    /// Sets how many decisions may wait (`MAX_WAITING` unless changed: a test lowers it).
+    pub(super) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    /// Tests: the next handle (to start near a boundary).
+    #[cfg(test)]
+    pub(super) fn skip_to(&mut self, next: u64) {
+        self.next = next;
     }
 }
 
@@ -255,14 +286,14 @@ fn write_outcome(ks: &KeySet, serial: u32, req: &Request, o: Outcome, set_change
 }
 
 /// Writes what a paused decision waits for.
-fn write_need(need: Need, handle: u32) -> u32 {
+fn write_need(need: Need, handle: f64) -> u32 {
     let kind = match &need {
         Need::Ed25519 { .. } => io::NEED_ED25519,
         Need::Body(_) => io::NEED_BODY,
         Need::Claim(_) => io::NEED_CLAIM,
     };
     let mut out = Out::new(kind);
-    out.set(5, handle);
+    out.float(3, handle);
     match need {
         Need::Ed25519 { key, pk, sig, msg } => {
             out.set(2, key.map_or(0, |k| k + 1));
@@ -313,8 +344,16 @@ impl WasmVerifier {
                         p.ex.answer(Answer::Claimed(true));
                     }
                     Some(need) => {
-                        let handle = self.paused.insert(p);
-                        return write_need(need, handle);
+                        let waiting = self.paused.len();
+                        return match self.paused.insert(p) {
+                            Some(handle) => write_need(need, handle),
+                            None => error(
+                                ErrorCode::VerifierBusy,
+                                &format!(
+                                    "{waiting} decisions already wait for a body, an Ed25519 verification or a nonce claim in this verifier; this request was not decided"
+                                ),
+                            ),
+                        };
                     }
                     None => {
                         return error(ErrorCode::Internal, "a decision stopped without a reason");
@@ -357,7 +396,7 @@ impl WasmVerifier {
         }
     }
 
-    fn resume(&mut self, handle: u32, answer: Answer) -> u32 {
+    fn resume(&mut self, handle: f64, answer: Answer) -> u32 {
         match self.paused.take(handle) {
             Some(mut p) => {
                 if let Answer::Digests(d) = &answer {
@@ -430,7 +469,7 @@ impl WasmVerifier {
     /// Answers a paused decision's Ed25519 job: `1` valid, `0` invalid, `2` the runtime could
     /// not verify (then `verify_strict` decides here).
     #[wasm_bindgen(js_name = resumeVerify)]
-    pub fn resume_verify(&mut self, handle: u32, ok: u32) -> u32 {
+    pub fn resume_verify(&mut self, handle: f64, ok: u32) -> u32 {
         let a = match ok {
             0 => Answer::Verified(false),
             1 => Answer::Verified(true),
@@ -442,7 +481,7 @@ impl WasmVerifier {
     /// Answers a paused decision's body: the digests JS wrote into the input area (SHA-256 at
     /// bytes 0–31 when `have & 1`, SHA-512 at 32–95 when `have & 2`) of a body of `len` bytes.
     #[wasm_bindgen(js_name = resumeBody)]
-    pub fn resume_body(&mut self, handle: u32, have: u32, len: f64) -> u32 {
+    pub fn resume_body(&mut self, handle: f64, have: u32, len: f64) -> u32 {
         let d = io::with_input(96, |b| {
             let sha256 = (have & 1 != 0)
                 .then(|| b.get(..32).and_then(|s| s.try_into().ok()))
@@ -457,13 +496,20 @@ impl WasmVerifier {
 
     /// Answers a paused decision's nonce claim: `fresh` when the outer store had not seen it.
     #[wasm_bindgen(js_name = resumeClaim)]
-    pub fn resume_claim(&mut self, handle: u32, fresh: bool) -> u32 {
+    pub fn resume_claim(&mut self, handle: f64, fresh: bool) -> u32 {
         self.resume(handle, Answer::Claimed(fresh))
     }
 
     /// Drops a paused decision (JS calls it whenever it stops before the end).
-    pub fn abandon(&mut self, handle: u32) {
+    pub fn abandon(&mut self, handle: f64) {
         drop(self.paused.take(handle));
+    }
+
+    /// Sets how many decisions of this verifier may wait at once (`MAX_WAITING`, 4096, unless
+    /// set; for tests, which lower it).
+    #[wasm_bindgen(js_name = setWaitingLimit)]
+    pub fn set_waiting_limit(&mut self, limit: u32) {
+        self.paused.set_limit(limit as usize);
     }
 
     /// How many decisions wait (for tests: none may be left behind).

@@ -47,6 +47,9 @@ impl Out {
     fn has(&self, flag: u32) -> bool {
         self.head[4] & flag != 0
     }
+    fn handle(&self) -> f64 {
+        self.float(3)
+    }
     fn float(&self, slot: usize) -> f64 {
         f64::from_bits(
             u64::from(self.head[10 + 2 * slot]) | u64::from(self.head[11 + 2 * slot]) << 32,
@@ -289,7 +292,7 @@ fn ed25519_waits_for_the_runtime_and_resumes_where_it_stopped() {
     );
     let job = o.text.clone();
     assert!(job.len() > 96);
-    let handle = o.head[5];
+    let handle = o.handle();
     assert_eq!(v.paused_count(), 1);
     // The runtime says valid: the decision continues (state, route, scopes) and allows.
     assert_eq!(v.resume_verify(handle, 1), ALLOWED);
@@ -306,11 +309,11 @@ fn ed25519_waits_for_the_runtime_and_resumes_where_it_stopped() {
     // Invalid per the runtime: refused. "Cannot say": verify_strict decides here.
     for (answer, want) in [(0, REFUSED), (2, ALLOWED)] {
         let o = run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519);
-        assert_eq!(v.resume_verify(o.head[5], answer), want);
+        assert_eq!(v.resume_verify(o.handle(), answer), want);
     }
     // Abandoned: nothing is left behind.
     let o = run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519);
-    v.abandon(o.head[5]);
+    v.abandon(o.handle());
     assert_eq!(v.paused_count(), 0);
     // Without the runtime's Ed25519 the module verifies in place.
     assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), 0).kind(), ALLOWED);
@@ -360,7 +363,7 @@ fn a_body_is_asked_for_last_and_its_digests_decide() {
     let mut digests = [0u8; 96];
     digests[..32].copy_from_slice(&good);
     io::set_input(&digests);
-    assert_eq!(v.resume_body(o.head[5], 1, body.len() as f64), ALLOWED);
+    assert_eq!(v.resume_body(o.handle(), 1, body.len() as f64), ALLOWED);
     // A body that does not match: digest_mismatch.
     let o = run(
         &mut v,
@@ -372,7 +375,7 @@ fn a_body_is_asked_for_last_and_its_digests_decide() {
     );
     digests[0] ^= 1;
     io::set_input(&digests);
-    assert_eq!(v.resume_body(o.head[5], 1, body.len() as f64), REFUSED);
+    assert_eq!(v.resume_body(o.handle(), 1, body.len() as f64), REFUSED);
     assert_eq!(Out::read().reason(), "digest_mismatch");
     // A forged signature is refused before the body is asked for.
     let mut forged = h.clone();
@@ -402,7 +405,7 @@ fn the_outer_store_claims_the_nonce_and_its_refusal_is_the_verifiers() {
     assert_eq!(o.kind(), NEED_CLAIM);
     assert_eq!(o.fields, ["hm", "n-1"]);
     assert_eq!(o.float(2), (NOW + 300 + 30) as f64);
-    assert_eq!(v.resume_claim(o.head[5], false), REFUSED);
+    assert_eq!(v.resume_claim(o.handle(), false), REFUSED);
     let o = Out::read();
     assert_eq!(o.reason(), "nonce_replayed");
     assert!(o.has(FLAG_ACCEPT_SIGNATURE));
@@ -425,7 +428,7 @@ fn signing_set(revision: u64, hm_status: &str) -> String {
 /// with the job's key) until the decision ends or waits for something else.
 fn answer_jobs(v: &mut WasmVerifier, mut o: Out) -> Out {
     while o.kind() == NEED_ED25519 {
-        v.resume_verify(o.head[5], 2);
+        v.resume_verify(o.handle(), 2);
         o = Out::read();
     }
     o
@@ -442,7 +445,7 @@ fn an_allowed_decision_that_waited_through_an_update_is_made_again_under_the_set
     assert_eq!((o.kind(), o.head[18]), (NEED_ED25519, 0));
     assert_eq!(v.update(signing_set(2, "active").as_bytes()).unwrap(), "replaced");
     assert_eq!(v.key_set_serial(), 1);
-    v.resume_verify(o.head[5], 1);
+    v.resume_verify(o.handle(), 1);
     let o = answer_jobs(&mut v, Out::read());
     assert_eq!(o.reason(), "signature_invalid", "{o:?}");
     assert_eq!(o.head[18], 1, "decided under the set in use");
@@ -464,7 +467,7 @@ fn a_key_revoked_while_its_body_arrives_is_refused_when_the_digests_come() {
         assert_eq!(o.kind(), NEED_BODY, "{o:?}");
         assert_eq!(v.update(signing_set(2, status).as_bytes()).unwrap(), "replaced");
         io::set_input(&digests);
-        v.resume_body(o.head[5], 1, body.len() as f64);
+        v.resume_body(o.handle(), 1, body.len() as f64);
         let o = Out::read();
         match want {
             Some(reason) => assert_eq!(o.reason(), reason, "{status}"),
@@ -492,16 +495,16 @@ fn a_decision_made_again_keeps_the_nonce_it_holds_and_asks_the_outer_store_once(
     let mut digests = [0u8; 96];
     digests[..32].copy_from_slice(&<sha2::Sha256 as sha2::Digest>::digest(body));
     io::set_input(&digests);
-    assert_eq!(v.resume_body(o.head[5], 1, body.len() as f64), NEED_CLAIM);
+    assert_eq!(v.resume_body(o.handle(), 1, body.len() as f64), NEED_CLAIM);
     // The outer store is asked once; the decision made again under revision 2 holds the nonce.
-    assert_eq!(v.resume_claim(Out::read().head[5], true), ALLOWED, "{:?}", Out::read());
+    assert_eq!(v.resume_claim(Out::read().handle(), true), ALLOWED, "{:?}", Out::read());
     let o = Out::read();
     assert_eq!((o.head[2], o.head[18]), (2, 1));
     assert_eq!(v.paused_count(), 0);
     // The same request again is a replay.
     let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY | RUN_CLAIM);
     io::set_input(&digests);
-    assert_eq!(v.resume_body(o.head[5], 1, body.len() as f64), REFUSED);
+    assert_eq!(v.resume_body(o.handle(), 1, body.len() as f64), REFUSED);
     assert_eq!(Out::read().reason(), "nonce_replayed");
 }
 
@@ -515,7 +518,7 @@ fn a_refusal_that_waited_through_an_update_stands_and_names_its_own_key() {
     assert_eq!(o.kind(), NEED_CLAIM);
     let next = json!({"keygate": 1, "revision": 2, "keys": [{"id": "other", "api_key_hash": crate::ApiKeyDigest::of("x").to_string()}]});
     assert_eq!(v.update(next.to_string().as_bytes()).unwrap(), "replaced");
-    assert_eq!(v.resume_claim(o.head[5], false), REFUSED);
+    assert_eq!(v.resume_claim(o.handle(), false), REFUSED);
     let o = Out::read();
     assert_eq!(o.reason(), "nonce_replayed");
     assert!(o.has(FLAG_KEY_TEXT) && o.has(FLAG_ROUTE_TEXT));
@@ -563,7 +566,7 @@ fn what_the_signer_signs_is_allowed_with_the_body_hashed_in_wasm_or_by_the_runti
         assert_eq!(o.kind(), NEED_BODY, "{alg}: {o:?}");
         io::set_input(&digests);
         assert_eq!(
-            v.resume_body(o.head[5], 1, body.len() as f64),
+            v.resume_body(o.handle(), 1, body.len() as f64),
             ALLOWED,
             "{alg}"
         );
@@ -571,9 +574,73 @@ fn what_the_signer_signs_is_allowed_with_the_body_hashed_in_wasm_or_by_the_runti
         // The same nonce again: a replay, refused with Accept-Signature.
         let o = run(&mut v, "POST", url, "", &pairs(&headers), RUN_BODY);
         io::set_input(&digests);
-        assert_eq!(v.resume_body(o.head[5], 1, body.len() as f64), REFUSED);
+        assert_eq!(v.resume_body(o.handle(), 1, body.len() as f64), REFUSED);
         let o = Out::read();
         assert_eq!(o.reason(), "nonce_replayed");
         assert!(o.has(FLAG_ACCEPT_SIGNATURE));
     }
+}
+
+/// A pausing request for each of two keys: the Ed25519 key `ed` (waits for the runtime) and the
+/// HMAC key `hm` with a nonce (waits for the outer store's claim).
+fn two_waiting(v: &mut WasmVerifier, ed: SignerKey, nonce: &str) -> (Out, Out) {
+    let url = "https://api.example.com/v1/orders/7";
+    let by_ed = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
+    let hmac = SignerKey::HmacSha256(HmacSecret::new(HMAC.to_vec()).unwrap());
+    let by_hm = signed(Request::new("GET", url).unwrap(), hmac, "hm", Some(nonce));
+    let a = run(v, "GET", url, "", &pairs(&by_ed), RUN_EXTERNAL_ED25519 | RUN_CLAIM);
+    assert_eq!(a.kind(), NEED_ED25519, "{a:?}");
+    let b = run(v, "GET", url, "", &pairs(&by_hm), RUN_EXTERNAL_ED25519 | RUN_CLAIM);
+    assert_eq!(b.kind(), NEED_CLAIM, "{b:?}");
+    (a, b)
+}
+
+#[wasm_bindgen_test]
+fn a_handle_names_one_decision_past_16_and_32_bits() {
+    // The handle that came after 65,535 (and after 2^32 - 1) must not name the first
+    // decision: before, slot 65,536's handle named slot 0.
+    for start in [0, 65_535, (1 << 32) - 1, (1 << 53) - 2] {
+        let (mut v, ed) = signing_verifier();
+        v.paused.skip_to(start);
+        let (a, b) = two_waiting(&mut v, ed, &format!("n-{start}"));
+        assert_eq!((a.handle(), b.handle()), (start as f64, (start + 1) as f64));
+        // Neither a handle's low bits nor anything that is not a whole number names a decision.
+        for bogus in [(start + 1) as f64 % 65_536.0, (start + 1) as f64 % 4_294_967_296.0, -1.0, 0.5, f64::NAN, f64::INFINITY, 2f64.powi(53)] {
+            if bogus == a.handle() || bogus == b.handle() {
+                continue;
+            }
+            assert_eq!(v.resume_claim(bogus, true), ERROR, "{start}: {bogus}");
+        }
+        assert_eq!(v.paused_count(), 2);
+        // Each handle resumes its own decision: the HMAC key's claim, then the Ed25519 job.
+        assert_eq!(v.resume_claim(b.handle(), true), ALLOWED);
+        assert_eq!(Out::read().head[2], 2, "key hm");
+        assert_eq!(v.resume_verify(a.handle(), 1), ALLOWED);
+        assert_eq!(Out::read().head[2], 1, "key ed");
+        assert_eq!(v.paused_count(), 0);
+    }
+    // The last handle below 2^53 is the last one: then a decision that would wait fails closed.
+    let (mut v, ed) = signing_verifier();
+    v.paused.skip_to(1 << 53);
+    let url = "https://api.example.com/v1/orders/7";
+    let h = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
+    assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).error(), "ERR_VERIFIER_BUSY");
+}
+
+#[wasm_bindgen_test]
+fn past_the_waiting_limit_a_signed_request_fails_closed() {
+    let (mut v, ed) = signing_verifier();
+    v.set_waiting_limit(2);
+    let (a, _) = two_waiting(&mut v, ed.clone(), "n-1");
+    let url = "https://api.example.com/v1/orders/7";
+    let h = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
+    let o = run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519);
+    assert_eq!(o.error(), "ERR_VERIFIER_BUSY");
+    assert!(o.fields[0].contains("2 decisions already wait"), "{o:?}");
+    assert_eq!(v.paused_count(), 2, "the refused one is not kept");
+    // A request that needs no wait is still decided; one freed slot takes the next decision.
+    assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), 0).kind(), ALLOWED);
+    v.abandon(a.handle());
+    assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).kind(), NEED_ED25519);
+    assert_eq!(super::decide::MAX_WAITING, 4096);
 }

@@ -14,11 +14,11 @@
 //! | 2 | key index + 1 (0: none; for an Ed25519 job, 0 is the stand-in key) |
 //! | 3 | route index + 1 (0: none) |
 //! | 4 | flags (`FLAG_*`) |
-//! | 5 | handle of a paused decision |
+//! | 5 | (unused) |
 //! | 6, 7 | address and length of the text block |
 //! | 8, 9 | the judged path as a byte range of the URL, when it is the path as sent |
 //! | 10–11, 12–13, 14–15 | three `f64`: the signature's `created`, its `expires`, a claim's `expiresAt` (Unix seconds) |
-//! | 16–17 | (reserved) |
+//! | 16–17 | an `f64`: the handle of a paused decision (a whole number below 2^53, never reused) |
 //! | 18 | the serial of the key set the key and route indices refer to (`keySetSerial()`) |
 //!
 //! The text block holds `\0`-terminated fields, in this order, each present only when its flag
@@ -132,7 +132,7 @@ impl Out {
         self.head[4] |= f;
     }
 
-    /// An `f64` in slot 0, 1 or 2 (words 10–11, 12–13, 14–15).
+    /// An `f64` in slot 0, 1, 2 or 3 (words 10–11, 12–13, 14–15, 16–17).
     pub(super) fn float(&mut self, slot: usize, v: f64) {
         let b = v.to_bits();
         self.head[10 + 2 * slot] = b as u32;

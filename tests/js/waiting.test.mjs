@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Keygate, generateSigningKey, signRequest } from '../../pkg/src/index.js';
+import { WAITING_LIMIT } from '../../pkg/src/keygate.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 
@@ -116,4 +117,48 @@ test('a key revoked, disabled or removed while its request body streams is refus
       assert.equal(d.reason, reason);
     }
   }
+});
+
+test('past the waiting limit a request fails closed, and each waiting request gets its own decision', async () => {
+  // The review's case, at a limit of 4 instead of 65,537 waiting decisions: requests wait at
+  // an outer nonce store that answers when told; the victim's and the attacker's decisions
+  // must each come back to their own verify().
+  const A = generateSigningKey({ alg: 'hmac-sha256' });
+  const V = generateSigningKey({ alg: 'hmac-sha256' });
+  const gate = await Keygate.load({ keygate: 1, revision: 1,
+    routes: [{ path: '/v1/admin/**', scopes: ['admin'] }, { path: '/v1/**', scopes: ['read'] }],
+    keys: [{ id: 'attacker', scopes: ['read'], signing: A.signing }, { id: 'victim', scopes: ['admin', 'read'], signing: V.signing }] });
+  gate[WAITING_LIMIT](4);
+  const waiting = new Map();
+  const nonceStore = { claim: (c) => new Promise((r) => waiting.set(c.nonce, r)) };
+  const start = async (url, keyId, key, nonce) => {
+    const req = await signRequest(new Request(url), { keyId, key, alg: 'hmac-sha256', created: NOW, nonce });
+    const p = gate.verify(req, { now: NOW, nonceStore });
+    p.catch(() => {});
+    while (!waiting.has(nonce)) await new Promise((r) => setImmediate(r));
+    return [p]; // (an array: an async function returning the promise would wait for it)
+  };
+  const fillers = [];
+  for (let i = 0; i < 2; i++) fillers.push((await start('https://api.example.com/v1/x', 'attacker', A.key, `f${i}`))[0]);
+  const [victim] = await start('https://api.example.com/v1/admin/users', 'victim', V.key, 'y');
+  const [attacker] = await start('https://api.example.com/v1/x', 'attacker', A.key, 'x');
+  // Full: the next request that would wait is not decided; one that needs no wait is.
+  const over = await signRequest(new Request('https://api.example.com/v1/x'), { keyId: 'attacker', key: A.key, alg: 'hmac-sha256', created: NOW, nonce: 'z' });
+  await assert.rejects(gate.verify(over, { now: NOW, nonceStore }), { code: 'ERR_VERIFIER_BUSY', message: /4 decisions already wait/ });
+  const noNonce = await signRequest(new Request('https://api.example.com/v1/x'), { keyId: 'attacker', key: A.key, alg: 'hmac-sha256', created: NOW });
+  assert.equal((await gate.verify(noNonce, { now: NOW, nonceStore })).allowed, true);
+  waiting.get('x')(true);
+  const d = await attacker;
+  assert.deepEqual([d.keyId, d.scopes, d.route], ['attacker', ['read'], '/v1/**']);
+  waiting.get('y')(true);
+  const dv = await victim;
+  assert.deepEqual([dv.keyId, dv.route], ['victim', '/v1/admin/**']);
+  for (const [i, f] of fillers.entries()) {
+    waiting.get(`f${i}`)(true);
+    assert.equal((await f).keyId, 'attacker');
+  }
+  // Room again.
+  const [next] = await start('https://api.example.com/v1/x', 'attacker', A.key, 'z2');
+  waiting.get('z2')(true);
+  assert.equal((await next).allowed, true);
 });
