@@ -276,7 +276,9 @@ export class Keygate {
       let flags = source === null ? 0 : RUN.BODY;
       if (externalEd25519()) flags |= RUN.EXTERNAL_ED25519;
       if (store) flags |= RUN.CLAIM;
-      callWasm(() => v.run(len, input.now, flags));
+      // The wall clock (not `now`, which a caller may pin) says how long a decision waited:
+      // a full table drops those that started over a minute ago.
+      callWasm(() => v.run(len, input.now, flags, Date.now()));
       return readOut();
     };
     // An outcome becomes a Decision at once, in the same turn as the call that wrote it: its

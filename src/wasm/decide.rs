@@ -9,7 +9,7 @@
 //! (the body's digests, the nonce it claimed): a key revoked, disabled, removed or re-keyed
 //! while a body was still arriving is refused at once. A refusal stands.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -61,6 +61,8 @@ pub(super) struct Paused {
     /// The nonce this request holds: recorded, and claimed in the outer store, by an earlier
     /// decision of it under a set since replaced.
     claimed: Option<NonceClaim>,
+    /// The wall clock (ms, from JS) when the request was first run.
+    since_ms: f64,
 }
 
 /// A nonce store for deciding a request again: the nonce the request already holds is new to
@@ -92,6 +94,11 @@ impl NonceStore for Reclaimed {
 /// fails closed with `ERR_VERIFIER_BUSY`.
 pub(super) const MAX_WAITING: usize = 4096;
 
+/// When the table is full, a decision that started longer ago than this (by the wall clock JS
+/// passes to `run`) is dropped to make room: a runtime that dropped a cancelled request's
+/// promises, or a nonce store that never answers, cannot fill the table for good.
+pub(super) const MAX_WAIT_MS: f64 = 60_000.0;
+
 /// Handles stay below 2^53, so JS carries them exactly as numbers.
 const MAX_HANDLE: u64 = 1 << 53;
 
@@ -102,6 +109,9 @@ pub(super) struct Slab {
     waiting: BTreeMap<u64, Paused>,
     next: u64,
     limit: usize,
+    /// The handles of the latest decisions dropped for waiting too long (at most `limit`), so
+    /// their requests are told why.
+    dropped: VecDeque<u64>,
 }
 
 impl Default for Slab {
@@ -110,6 +120,7 @@ impl Default for Slab {
             waiting: BTreeMap::new(),
             next: 0,
             limit: MAX_WAITING,
+            dropped: VecDeque::new(),
         }
     }
 }
@@ -121,8 +132,15 @@ fn handle_id(handle: f64) -> Option<u64> {
 }
 
 impl Slab {
-    /// Keeps `p` waiting; `None` (and `p` dropped) when `limit` decisions already wait.
-    fn insert(&mut self, p: Paused) -> Option<f64> {
+    /// Keeps `p` waiting; `None` (and `p` dropped) when `limit` decisions already wait and,
+    /// with the wall clock `clock_ms` known, none of them started more than `MAX_WAIT_MS`
+    /// before it (those are dropped first).
+    fn insert(&mut self, p: Paused, clock_ms: Option<f64>) -> Option<f64> {
+        if self.waiting.len() >= self.limit
+            && let Some(now) = clock_ms.filter(|c| c.is_finite())
+        {
+            self.drop_older_than(now - MAX_WAIT_MS);
+        }
         if self.waiting.len() >= self.limit || self.next >= MAX_HANDLE {
             return None;
         }
@@ -132,8 +150,30 @@ impl Slab {
         Some(id as f64)
     }
 
+    /// Drops every decision that started at or before `cutoff_ms`.
+    fn drop_older_than(&mut self, cutoff_ms: f64) {
+        let old: Vec<u64> = self
+            .waiting
+            .iter()
+            .filter(|(_, p)| p.since_ms <= cutoff_ms)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in old {
+            self.waiting.remove(&id);
+            if self.dropped.len() >= self.limit.max(1) {
+                self.dropped.pop_front();
+            }
+            self.dropped.push_back(id);
+        }
+    }
+
     fn take(&mut self, handle: f64) -> Option<Paused> {
         self.waiting.remove(&handle_id(handle)?)
+    }
+
+    /// Whether `handle` named a decision dropped for waiting too long.
+    fn was_dropped(&self, handle: f64) -> bool {
+        handle_id(handle).is_some_and(|id| self.dropped.contains(&id))
     }
 
     pub(super) fn len(&self) -> usize {
@@ -320,7 +360,8 @@ fn write_need(need: Need, handle: f64) -> u32 {
 
 impl WasmVerifier {
     /// Polls a decision: its outcome, or what it waits for under a new handle.
-    fn step(&mut self, mut p: Paused) -> u32 {
+    /// `clock_ms`: the wall clock, for a decision that starts waiting now (`run`).
+    fn step(&mut self, mut p: Paused, clock_ms: Option<f64>) -> u32 {
         loop {
             match flow::poll_once(p.decision.as_mut()) {
                 Some((o, req)) if o.reason.is_none() && !self.in_use(&p.keyset) => {
@@ -345,7 +386,7 @@ impl WasmVerifier {
                     }
                     Some(need) => {
                         let waiting = self.paused.len();
-                        return match self.paused.insert(p) {
+                        return match self.paused.insert(p, clock_ms) {
                             Some(handle) => write_need(need, handle),
                             None => error(
                                 ErrorCode::VerifierBusy,
@@ -393,6 +434,7 @@ impl WasmVerifier {
             mode: p.mode,
             digests: p.digests,
             claimed,
+            since_ms: p.since_ms,
         }
     }
 
@@ -403,8 +445,12 @@ impl WasmVerifier {
                     p.digests = Some(d.clone());
                 }
                 p.ex.answer(answer);
-                self.step(p)
+                self.step(p, None)
             }
+            None if self.paused.was_dropped(handle) => error(
+                ErrorCode::VerifierBusy,
+                "this decision waited over 60 s while the verifier was full, and was dropped to make room; it was not decided",
+            ),
             None => error(ErrorCode::Internal, "no decision waits under this handle"),
         }
     }
@@ -414,8 +460,10 @@ impl WasmVerifier {
 impl WasmVerifier {
     /// Decides the request JS wrote into the input area (`len` bytes) at `now_ms`; `flags`:
     /// `RUN_BODY` (a body that was not read), `RUN_EXTERNAL_ED25519`, `RUN_CLAIM` (an outer
-    /// nonce store). Returns the kind; the output is at `ioOut()`.
-    pub fn run(&mut self, len: u32, now_ms: f64, flags: u32) -> u32 {
+    /// nonce store). `clock_ms` is the wall clock (the decision's `now` may be pinned by the
+    /// caller), for how long a decision has waited. Returns the kind; the output is at
+    /// `ioOut()`.
+    pub fn run(&mut self, len: u32, now_ms: f64, flags: u32, clock_ms: f64) -> u32 {
         let mut req = std::mem::take(&mut self.scratch);
         let ip = match io::with_input(len as usize, |input| read_input(input, &mut req)) {
             Ok(ip) => ip,
@@ -463,7 +511,8 @@ impl WasmVerifier {
             mode,
             digests: None,
             claimed: None,
-        })
+            since_ms: clock_ms,
+        }, Some(clock_ms))
     }
 
     /// Answers a paused decision's Ed25519 job: `1` valid, `0` invalid, `2` the runtime could

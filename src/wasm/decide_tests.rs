@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 use super::WasmVerifier;
+use super::decide::MAX_WAIT_MS;
 use super::io::{self, *};
 use crate::sig::{HmacSecret, Signer, SignerKey};
 use crate::{ErrorCode, Reason, Request, UnixTime};
@@ -14,6 +15,11 @@ const DEMO: &str = include_str!("../../demo/keyset.json");
 const READER: &str = "kg_demo_sShpJC3TNbwKN9OeKaxNThwrEUHyPMufAZRt6Q8yapa2m9M5j";
 const NOW_MS: f64 = 1_796_000_000_000.0; // 2026-11-29
 const NOW: i64 = 1_796_000_000;
+
+thread_local! {
+    /// The wall clock `run` is given (ms): tests move it.
+    static CLOCK: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
 
 /// What a call wrote, as JS reads it.
 #[derive(Debug)]
@@ -74,7 +80,7 @@ fn run(
         s.push('\0');
     }
     io::set_input(s.as_bytes());
-    let kind = v.run(s.len() as u32, NOW_MS, flags);
+    let kind = v.run(s.len() as u32, NOW_MS, flags, CLOCK.get());
     let out = Out::read();
     assert_eq!(kind, out.kind());
     out
@@ -178,7 +184,7 @@ fn unusable_input_is_an_error_with_its_code() {
     assert_eq!(o.error(), "ERR_REQUEST_INVALID");
     assert!(o.fields[0].contains("NUL"), "{o:?}");
     io::set_input(b"GET\0https://x/\0\0");
-    assert_eq!(v.run(16, f64::NAN, 0), ERROR);
+    assert_eq!(v.run(16, f64::NAN, 0, 0.0), ERROR);
     assert_eq!(Out::read().error(), "ERR_INVALID_OPTIONS");
 }
 
@@ -643,4 +649,39 @@ fn past_the_waiting_limit_a_signed_request_fails_closed() {
     v.abandon(a.handle());
     assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).kind(), NEED_ED25519);
     assert_eq!(super::decide::MAX_WAITING, 4096);
+}
+
+#[wasm_bindgen_test]
+fn a_full_verifier_drops_decisions_that_waited_over_a_minute() {
+    // Decisions nobody will answer (a runtime dropped their promises, or a nonce store never
+    // answers) must not keep the table full for good.
+    let (mut v, ed) = signing_verifier();
+    v.set_waiting_limit(2);
+    CLOCK.set(1_000.0);
+    let (a, b) = two_waiting(&mut v, ed.clone(), "n-old");
+    let url = "https://api.example.com/v1/orders/7";
+    let h = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
+    // Full, and nothing has waited a minute: the new one fails closed.
+    CLOCK.set(1_000.0 + MAX_WAIT_MS - 1.0);
+    assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).error(), "ERR_VERIFIER_BUSY");
+    assert_eq!(v.paused_count(), 2);
+    // Over a minute: both are dropped and the new one waits.
+    CLOCK.set(1_000.0 + MAX_WAIT_MS);
+    let c = run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519);
+    assert_eq!(c.kind(), NEED_ED25519);
+    assert_eq!(v.paused_count(), 1);
+    // A dropped decision's request is told why, and fails closed.
+    assert_eq!(v.resume_verify(a.handle(), 1), ERROR);
+    let o = Out::read();
+    assert_eq!(o.error(), "ERR_VERIFIER_BUSY");
+    assert!(o.fields[0].contains("waited over 60 s"), "{o:?}");
+    assert_eq!(v.resume_claim(b.handle(), true), ERROR);
+    assert_eq!(v.resume_verify(c.handle(), 1), ALLOWED);
+    // Not full: nothing is dropped however old (a slow upload is not cut short).
+    CLOCK.set(1_000.0);
+    let d = run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519);
+    CLOCK.set(1_000_000.0);
+    assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).kind(), NEED_ED25519);
+    assert_eq!(v.resume_verify(d.handle(), 1), ALLOWED);
+    CLOCK.set(0.0);
 }

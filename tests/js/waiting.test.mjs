@@ -162,3 +162,27 @@ test('past the waiting limit a request fails closed, and each waiting request ge
   waiting.get('z2')(true);
   assert.equal((await next).allowed, true);
 });
+
+test('decisions nobody will resume cannot fill the table for good: a full table drops those over a minute old', async (t) => {
+  // A nonce store that never answers stands for a runtime that dropped a cancelled request's
+  // promises: their decisions are never resumed nor abandoned.
+  t.mock.timers.enable({ apis: ['Date'], now: NOW });
+  const K = generateSigningKey({ alg: 'hmac-sha256' });
+  const gate = await Keygate.load({ keygate: 1, revision: 1, keys: [{ id: 'k', signing: K.signing }] });
+  gate[WAITING_LIMIT](2);
+  const hung = { claim: () => new Promise(() => {}) };
+  const send = async (nonce, store) => {
+    const req = await signRequest(new Request('https://api.example.com/x'), { keyId: 'k', key: K.key, alg: 'hmac-sha256', created: NOW, nonce });
+    return gate.verify(req, { now: NOW, nonceStore: store });
+  };
+  const leaked = [send('a', hung), send('b', hung)];
+  for (const p of leaked) p.catch(() => {});
+  await new Promise((r) => setImmediate(r));
+  const answering = { claim: async () => true };
+  await assert.rejects(send('c', answering), { code: 'ERR_VERIFIER_BUSY' });
+  t.mock.timers.tick(59_000);
+  await assert.rejects(send('d', answering), { code: 'ERR_VERIFIER_BUSY' }, 'under a minute: kept');
+  t.mock.timers.tick(1_000);
+  const d = await send('e', answering);
+  assert.deepEqual([d.allowed, d.keyId], [true, 'k'], 'the leaked decisions were dropped');
+});

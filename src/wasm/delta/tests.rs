@@ -18,7 +18,7 @@ fn outcome(v: &mut WasmVerifier, api_key: &str, now_ms: f64) -> String {
     // Written into the input area and decided as the JS glue does (io.rs).
     let req = format!("GET\0https://api.example.com/x\0\0authorization\0Bearer {api_key}\0");
     io::set_input(req.as_bytes());
-    let kind = v.run(req.len() as u32, now_ms, 0);
+    let kind = v.run(req.len() as u32, now_ms, 0, 0.0);
     let (head, _) = io::output();
     match kind {
         io::ALLOWED => {
