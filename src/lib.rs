@@ -8,9 +8,11 @@ mod decide;
 mod encoding;
 pub mod http1;
 mod json;
+mod jwk;
 mod keyset;
 mod request;
 mod route;
+mod seal;
 pub mod sig;
 mod time;
 mod verifier;
@@ -40,6 +42,7 @@ pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Request, Requ
 #[allow(deprecated)]
 pub use route::normalize_path;
 pub use route::{AmbiguousPath, NormalizedPath, PathPattern};
+pub use seal::{MAX_SEAL_KEYS, SealKey, SealKeyError, SealKeys, Unseal};
 pub use sig::digest::{BodyHasher, DigestAlgorithm};
 pub use time::{TimeError, UnixTime};
 pub use verifier::{Rollback, Update, Verifier};

@@ -12,6 +12,7 @@ use serde::de::{self, Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::ctx::{Ctx, check_key_id};
+use super::secrets::SecretForms;
 use super::{KeyEntry, KeyStatus};
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
@@ -128,12 +129,12 @@ impl Interner {
 
 /// Slow path: reads the fields from a JSON tree, reporting type errors and unknown fields.
 pub(super) fn extract<'a>(
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     v: &'a Value,
     path: &JsonPath<'_>,
 ) -> Option<KeyFields<'a>> {
     let map = cx.object(v, path, KEY_FIELDS)?;
-    let text = |cx: &mut Ctx, name: &str| -> F<Cow<'a, str>> {
+    let text = |cx: &mut Ctx<'_>, name: &str| -> F<Cow<'a, str>> {
         match map.get(name) {
             None => F::Absent,
             Some(v) => cx
@@ -141,7 +142,7 @@ pub(super) fn extract<'a>(
                 .map_or(F::Invalid, |s| F::Valid(Cow::Borrowed(s))),
         }
     };
-    let list = |cx: &mut Ctx, name: &str| -> F<Strings<'a>> {
+    let list = |cx: &mut Ctx<'_>, name: &str| -> F<Strings<'a>> {
         match map.get(name) {
             None => F::Absent,
             Some(v) => cx
@@ -186,7 +187,7 @@ pub(super) fn extract<'a>(
 
 /// The semantic checks shared by both paths.
 pub(super) fn finish(
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     f: KeyFields<'_>,
     path: &JsonPath<'_>,
     interner: &mut Interner,
@@ -211,7 +212,7 @@ pub(super) fn finish(
             "a key needs at least one credential: \"api_key_hash\" or \"signing\"",
         );
     }
-    let (signing, require_signature) =
+    let (signing, require_signature, signing_form) =
         super::sigparse::key(cx, f.signing.valid().as_deref(), f.require_signature, path);
     let api_key_hash = f.api_key_hash.valid().and_then(|s| {
         ApiKeyDigest::parse(&s)
@@ -286,6 +287,11 @@ pub(super) fn finish(
         name,
         signing: signing.map(Box::new),
         require_signature,
+        secrets: SecretForms {
+            signing: signing_form,
+            ..SecretForms::default()
+        }
+        .boxed(),
     })
 }
 

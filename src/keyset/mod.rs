@@ -13,6 +13,7 @@ mod parse;
 pub(crate) mod publisher;
 mod rules;
 pub(crate) mod scan;
+pub(crate) mod secrets;
 mod signing;
 mod sigparse;
 mod stream;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
 use crate::route::PathPattern;
+use crate::seal::Unseal;
 use crate::sig::VerifierKey;
 use crate::time::UnixTime;
 
@@ -226,6 +228,8 @@ pub struct KeyEntry {
     pub signing: Option<Box<VerifierKey>>,
     /// Requests with this key must carry a valid signature (default: when `signing` is set).
     pub require_signature: bool,
+    /// How the entry's secrets are written (clear or sealed), when it has any.
+    pub(crate) secrets: Option<Box<secrets::SecretForms>>,
 }
 
 impl fmt::Debug for KeyEntry {
@@ -283,8 +287,18 @@ impl fmt::Debug for KeySet {
 impl KeySet {
     /// Validates key set JSON. Every problem is reported, each with its JSON path; on any
     /// problem nothing is built.
+    ///
+    /// A sealed secret in the set is an error at its path: use
+    /// [`from_json_with`](Self::from_json_with) with the seal keys.
     pub fn from_json(bytes: &[u8]) -> Result<KeySet, KeysetErrors> {
-        parse::parse(bytes)
+        parse::parse(bytes, Unseal::Refuse)
+    }
+
+    /// [`from_json`](Self::from_json), opening sealed secrets as `unseal` says: with seal keys
+    /// (every sealed value must open), or by form only (for tools that publish a set without
+    /// its seal keys: those secrets then verify nothing).
+    pub fn from_json_with(bytes: &[u8], unseal: Unseal<'_>) -> Result<KeySet, KeysetErrors> {
+        parse::parse(bytes, unseal)
     }
 
     /// The revision number (>= 1); a verifier only moves forward.
@@ -334,6 +348,20 @@ impl KeySet {
         self.index
             .find_digest(&self.keys, digest)
             .map(|i| &self.keys[i as usize])
+    }
+
+    /// How many secrets of the set are sealed (`crate::seal`).
+    pub fn sealed_count(&self) -> usize {
+        self.keys
+            .iter()
+            .filter_map(|k| k.secrets.as_deref())
+            .map(|s| {
+                [&s.signing, &s.webhook]
+                    .iter()
+                    .filter(|f| matches!(f, secrets::Form::Sealed { .. }))
+                    .count()
+            })
+            .sum()
     }
 
     /// Whether `other` was loaded from byte-identical JSON (compared by a 128-bit

@@ -32,7 +32,7 @@ const ROUTE_FIELDS: &[&str] = &[
 /// One of the documented strings of an enum-valued field (`None` when absent or wrong; a wrong
 /// value is reported with the accepted ones).
 fn choice<T: Copy>(
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     v: Option<&Value>,
     path: &JsonPath<'_>,
     options: &[(&str, T)],
@@ -49,7 +49,7 @@ fn choice<T: Copy>(
     None
 }
 
-pub(super) fn policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Policy> {
+pub(super) fn policy(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<Policy> {
     let map = cx.object(v, path, POLICY_FIELDS)?;
     let mut policy = Policy::default();
     if let Some(v) = map.get("clock_skew_seconds")
@@ -104,7 +104,7 @@ pub(super) fn policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Pol
     Some(policy)
 }
 
-pub(super) fn route(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Route> {
+pub(super) fn route(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<Route> {
     let map = cx.object(v, path, ROUTE_FIELDS)?;
     let methods = match map.get("methods") {
         None => None,

@@ -39,6 +39,24 @@ pub enum Keygen {
         #[command(flatten)]
         out: OutArg,
     },
+    /// A new seal key (AES-256) for sealed key set secrets: prints a JWK
+    /// {"kty": "oct", "k": ..., "kid": ..., "alg": "dir", "use": "enc"}.
+    #[command(after_help = help("keygen seal-key"))]
+    SealKey {
+        /// The key id sealed secrets will name (default: seal- and 8 random characters).
+        #[arg(long, value_parser = parse_seal_kid)]
+        kid: Option<String>,
+        #[command(flatten)]
+        out: OutArg,
+    },
+}
+
+/// A seal key id: 1 to 128 characters (a flag value).
+fn parse_seal_kid(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.chars().count() > 128 {
+        return Err("a seal key id is 1 to 128 characters".into());
+    }
+    Ok(s.to_string())
 }
 
 #[derive(Args)]
@@ -66,6 +84,12 @@ pub fn run(k: Keygen) -> Outcome {
         }
         Keygen::Ed25519 { out } => signing_key(keygate::sig::Algorithm::Ed25519, out),
         Keygen::Hmac { out } => signing_key(keygate::sig::Algorithm::HmacSha256, out),
+        Keygen::SealKey { kid, out } => {
+            let sink = SecretOut::open(out.out.as_deref())?;
+            let key = keygate::SealKey::generate(kid.as_deref()).map_err(Fail::internal)?;
+            sink.write(&key.to_jwk())?;
+            Ok(Exit::Success)
+        }
     }
 }
 

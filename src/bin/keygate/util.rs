@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use keygate::{KeySet, UnixTime};
+use keygate::{KeySet, UnixTime, Unseal};
 
 use crate::exit::Fail;
 use crate::io::name;
@@ -58,9 +58,15 @@ pub fn time_or_now(arg: Option<UnixTime>) -> UnixTime {
 }
 
 /// Validates a key set read from `path`; `doing` says what an invalid one is refused for.
-/// Every error is listed with the file and its JSON path.
-pub fn valid_keyset(path: &Path, bytes: &[u8], doing: &str) -> Result<KeySet, Fail> {
-    KeySet::from_json(bytes).map_err(|errs| {
+/// Every error is listed with the file and its JSON path. Sealed secrets are opened, or
+/// checked by form only, as `unseal` says.
+pub fn valid_keyset(
+    path: &Path,
+    bytes: &[u8],
+    doing: &str,
+    unseal: Unseal<'_>,
+) -> Result<KeySet, Fail> {
+    KeySet::from_json_with(bytes, unseal).map_err(|errs| {
         let lines: Vec<String> = errs
             .errors()
             .iter()

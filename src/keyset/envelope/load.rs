@@ -6,10 +6,12 @@ use std::borrow::Cow;
 use super::{Envelope, LoadError, looks_like_envelope, not_json, read};
 use crate::keyset::KeySet;
 use crate::keyset::publisher::PublisherKeys;
+use crate::seal::{SealKeys, Unseal};
 use crate::time::UnixTime;
 
 /// How [`load_keyset_with`] loads: the pinned publisher keys (then only a verified envelope
-/// is accepted) and the audience this verifier serves (then only a set naming it is).
+/// is accepted), the audience this verifier serves (then only a set naming it is) and what
+/// happens to sealed secrets.
 #[derive(Clone, Copy, Debug, Default)]
 #[non_exhaustive]
 pub struct LoadOptions<'a> {
@@ -17,6 +19,8 @@ pub struct LoadOptions<'a> {
     pub publisher_keys: Option<&'a PublisherKeys>,
     /// With an audience, a set loads only when its `audience` names it.
     pub audience: Option<&'a str>,
+    /// Sealed secrets: refused (the default), opened with seal keys, or checked by form only.
+    pub unseal: Unseal<'a>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -28,6 +32,22 @@ impl<'a> LoadOptions<'a> {
     /// Pins publisher keys (or none).
     pub fn publisher_keys(mut self, keys: Option<&'a PublisherKeys>) -> Self {
         self.publisher_keys = keys;
+        self
+    }
+
+    /// The seal keys that open the set's sealed secrets (or none: a sealed secret is then a
+    /// load error at its path).
+    pub fn seal_keys(mut self, keys: Option<&'a SealKeys>) -> Self {
+        self.unseal = keys.map_or(Unseal::Refuse, Unseal::Keys);
+        self
+    }
+
+    /// Checks sealed secrets by form only when no seal keys were given: for tools that check,
+    /// sign or edit a set without holding its seal keys. Such secrets verify nothing.
+    pub fn sealed_form_only(mut self) -> Self {
+        if matches!(self.unseal, Unseal::Refuse) {
+            self.unseal = Unseal::FormOnly;
+        }
         self
     }
 
@@ -77,12 +97,12 @@ pub(crate) fn load<'b>(
                 signatures,
             }
             .verify(keys)?;
-            let ks = KeySet::from_json(&payload).map_err(LoadError::Keyset)?;
+            let ks = KeySet::from_json_with(&payload, options.unseal).map_err(LoadError::Keyset)?;
             (ks, Cow::Owned(payload))
         }
         None if looks_like_envelope(bytes) => return Err(LoadError::PublisherKeysMissing),
         None => (
-            KeySet::from_json(bytes).map_err(LoadError::Keyset)?,
+            KeySet::from_json_with(bytes, options.unseal).map_err(LoadError::Keyset)?,
             Cow::Borrowed(bytes),
         ),
     };

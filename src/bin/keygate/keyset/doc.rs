@@ -4,7 +4,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use keygate::{KeySet, UnixTime};
+use keygate::{KeySet, UnixTime, Unseal};
 use serde_json::{Map, Value};
 
 use crate::exit::Fail;
@@ -19,7 +19,8 @@ impl Doc {
     /// Reads and validates a key set file (an invalid file is not edited).
     pub fn open(path: &Path) -> Result<Doc, Fail> {
         let bytes = crate::io::read(path)?;
-        crate::util::valid_keyset(path, &bytes, "edit")?;
+        // Editing needs no seal keys: sealed secrets are carried as they are.
+        crate::util::valid_keyset(path, &bytes, "edit", Unseal::FormOnly)?;
         let root = match serde_json::from_slice(&bytes) {
             Ok(Value::Object(m)) => m,
             _ => {
@@ -74,7 +75,7 @@ impl Doc {
         let mut text = serde_json::to_string_pretty(&Value::Object(self.root.clone()))
             .map_err(|e| Fail::internal(format!("cannot serialise the key set: {e}")))?;
         text.push('\n');
-        let ks = KeySet::from_json(text.as_bytes()).map_err(|errs| {
+        let ks = KeySet::from_json_with(text.as_bytes(), Unseal::FormOnly).map_err(|errs| {
             Fail::input(format!(
                 "the edit would make the key set invalid; {} left untouched:\n{errs}",
                 self.path.display()

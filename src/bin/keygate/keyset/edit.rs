@@ -18,7 +18,9 @@ use super::doc::{Doc, write_atomic};
 use crate::exit::{Exit, Fail, Outcome};
 use crate::io::{SecretOut, editable};
 use crate::keygen::OutArg;
+use crate::seal::SealArg;
 use crate::util::{parse_duration, parse_prefix, parse_time, time_or_now};
+use keygate::SealKey;
 
 #[derive(Args)]
 pub struct Common {
@@ -89,6 +91,8 @@ pub struct AddArgs {
     #[arg(long)]
     pub name: Option<String>,
     #[command(flatten)]
+    pub seal: SealArg,
+    #[command(flatten)]
     pub out: OutArg,
 }
 
@@ -115,7 +119,12 @@ pub(super) fn finish(doc: &mut Doc, common: &Common, now: UnixTime) -> Result<()
         doc.bump(now);
     }
     let ks = doc.save()?;
-    for l in ks.lint(now) {
+    // Edits carry sealed secrets without opening them: that they were not opened is no news.
+    for l in ks
+        .lint(now)
+        .iter()
+        .filter(|l| l.code != "sealed_not_opened")
+    {
         eprintln!("{}: warning: {l}", doc.path.display());
     }
     Ok(())
@@ -235,6 +244,39 @@ fn expiry(now: UnixTime, a: &AddArgs) -> Option<UnixTime> {
     Some(now.saturating_add(a.expires_in.unwrap_or(90 * 86_400)))
 }
 
+/// Seals the clear secrets of a new entry with `--seal-key` (when given). A set that already
+/// seals its secrets refuses a new clear one: the flag is then required.
+pub(super) fn seal_new(
+    doc: &mut Doc,
+    entry: &mut Map<String, Value>,
+    sealer: Option<&SealKey>,
+) -> Result<(), Fail> {
+    for credential in ["signing", "webhook"] {
+        let Some(Value::Object(obj)) = entry.get_mut(credential) else {
+            continue;
+        };
+        let clear = obj.contains_key("secret")
+            || obj.contains_key("jwk")
+                && obj.get("alg").and_then(Value::as_str) == Some("hmac-sha256");
+        if !clear {
+            continue;
+        }
+        match sealer {
+            Some(key) => {
+                crate::seal::seal_credential(credential, obj, key)?;
+            }
+            None if crate::seal::doc_seals(doc.keys_mut()) => {
+                return Err(Fail::usage(format!(
+                    "{}: this key set seals its secrets; pass --seal-key FILE so the new secret is sealed too",
+                    doc.path.display()
+                )));
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
 /// `want` if no key has it yet, else the first free `base`, `base-2`, `base-3`, ...
 pub(super) fn unused_id(doc: &mut Doc, want: Option<&str>, base: &str) -> Result<String, Fail> {
     let taken: Vec<String> = doc
@@ -266,6 +308,7 @@ pub fn add(a: &AddArgs) -> Outcome {
         return Err(Fail::usage("--public-key goes with --signing ed25519"));
     }
     let file = editable(&a.common.file)?;
+    let sealer = crate::seal::sealer(&a.seal)?;
     let sink = SecretOut::open(a.out.out.as_deref())?;
     let mut doc = Doc::open(file)?;
     let id = unused_id(&mut doc, a.id.as_deref(), &a.prefix.replace('_', "-"))?;
@@ -298,6 +341,7 @@ pub fn add(a: &AddArgs) -> Outcome {
     if let Some(n) = &a.name {
         e.insert("name".into(), Value::String(n.clone()));
     }
+    seal_new(&mut doc, &mut fresh.entry, sealer.as_ref().map(|s| &s.1))?;
     doc.keys_mut().push(Value::Object(fresh.entry.clone()));
     finish(&mut doc, &a.common, now)?;
     fresh.deliver(sink, None)?;

@@ -5,6 +5,7 @@ mod edit;
 mod import;
 mod inspect;
 mod rotate;
+mod seal;
 pub mod sign;
 
 use std::path::PathBuf;
@@ -64,6 +65,9 @@ pub enum KeysetCmd {
     /// Add signing keys from a JWKS file (each JWK's kid becomes the key id).
     #[command(after_help = help("keyset import-jwks"))]
     ImportJwks(import::ImportArgs),
+    /// Seal every clear secret of a key set with a seal key (--reseal: also move sealed ones to it).
+    #[command(after_help = help("keyset seal"))]
+    Seal(seal::SealArgs),
 }
 
 #[derive(Args)]
@@ -82,6 +86,8 @@ pub struct CheckArgs {
     /// The time lints are judged at: Unix seconds or RFC 3339 (default: now).
     #[arg(long, value_parser = parse_time)]
     pub now: Option<UnixTime>,
+    #[command(flatten)]
+    pub seal: crate::seal::OpenArg,
     /// Print {"valid", "errors": [{"path", "message"}], "warnings": [{"code", "path", "message"}]}
     /// on stdout (the shape of the JS checkKeySet result).
     #[arg(long)]
@@ -103,5 +109,6 @@ pub fn run(cmd: KeysetCmd) -> Outcome {
         KeysetCmd::Rotate(a) => rotate::rotate(&a),
         KeysetCmd::Bump(a) => edit::bump(&a),
         KeysetCmd::ImportJwks(a) => import::import_jwks(&a),
+        KeysetCmd::Seal(a) => seal::seal(&a),
     }
 }

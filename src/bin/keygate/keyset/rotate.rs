@@ -31,6 +31,8 @@ pub struct RotateArgs {
     #[arg(long, default_value = "90d", value_parser = parse_duration)]
     pub expires_in: i64,
     #[command(flatten)]
+    pub seal: crate::seal::SealArg,
+    #[command(flatten)]
     pub out: OutArg,
 }
 
@@ -52,6 +54,7 @@ fn rfc3339(old: &Value, field: &str) -> Option<UnixTime> {
 pub fn rotate(a: &RotateArgs) -> Outcome {
     let now = time_or_now(a.common.now);
     let file = editable(&a.common.file)?;
+    let sealer = crate::seal::sealer(&a.seal)?;
     let sink = SecretOut::open(a.out.out.as_deref())?;
     let mut doc = Doc::open(file)?;
     let i = doc.find(&a.id)?;
@@ -103,6 +106,7 @@ pub fn rotate(a: &RotateArgs) -> Outcome {
         }
     }
     e.insert("meta".into(), json!({"rotated_from": a.id}));
+    super::edit::seal_new(&mut doc, &mut fresh.entry, sealer.as_ref().map(|s| &s.1))?;
     // The old key keeps working for the grace period, never longer than it already would.
     let grace_end = now.saturating_add(a.grace);
     let new_old_exp = rfc3339(&old, "expires_at").map_or(grace_end, |e| e.min(grace_end));
