@@ -4,7 +4,8 @@
 // Key set: KV binding KEYGATE_KV, key `keyset`, when present; else the KEYGATE_KEYSET var;
 // else every request gets 503 keyset_unavailable. When KEYGATE_PUBLISHER_KEYS is set, the
 // set must be a JWS envelope signed by one of those keys; when KEYGATE_AUDIENCE is set, the
-// set must name it in its `audience`. There is deliberately no built-in
+// set must name it in its `audience`; KEYGATE_SEAL_KEYS (a secret) opens its sealed secrets.
+// There is deliberately no built-in
 // fallback: the demo set reaches `wrangler dev` only through the gitignored .dev.vars
 // (`make dev`).
 //
@@ -43,6 +44,8 @@ const worker = withKeygate(
     publisherKeys: (env) => env.KEYGATE_PUBLISHER_KEYS || undefined,
     // With an audience, only sets naming this gateway in their `audience` load.
     audience: (env) => env.KEYGATE_AUDIENCE || undefined,
+    // Seal keys (a wrangler secret: a JWK or a JWKS) open the set's sealed secrets.
+    sealKeys: (env) => env.KEYGATE_SEAL_KEYS || undefined,
     refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? 30,
     // Accepted pushes that moved the revision forward go to KV, read by every isolate on its
     // next refresh. The body bound is KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB;

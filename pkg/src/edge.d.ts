@@ -1,5 +1,5 @@
 // Options shared by keygate/worker and keygate/hono.
-import type { KeySetInput, LoadOptions, NonceStore, PublisherKeys } from './index.js';
+import type { KeySetInput, LoadOptions, NonceStore, PublisherKeys, SealKeys } from './index.js';
 
 /** One JSON line per decision (never a secret, a key or a query string). */
 export interface DecisionLogRecord {
@@ -42,6 +42,11 @@ export interface EdgeOptions<Env> {
    * whose `audience` names it load, from the source and from pushes (`audience_mismatch`).
    */
   audience?: string | ((env: Env) => string | null | undefined);
+  /**
+   * Seal keys (or a function of env, e.g. `env.KEYGATE_SEAL_KEYS`) that open the set's
+   * sealed secrets, from the source and from pushes; they never leave the wasm module.
+   */
+  sealKeys?: SealKeys | ((env: Env) => SealKeys | null | undefined);
   /** How often a key set function is re-read, in the background (default 30). */
   refreshSeconds?: number | ((env: Env) => number | string);
   /** true (default): console.log one JSON line per record; false: silent; or your sink. */

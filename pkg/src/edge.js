@@ -1,7 +1,7 @@
 // Shared by the Workers and Hono middleware: option checks, the per-isolate key set source
 // (load once, refresh in the background), the audit log line and the refusal response.
 
-import { Keygate, audienceText, publisherKeysText } from './keygate.js';
+import { Keygate, audienceText, publisherKeysText, sealKeysText } from './keygate.js';
 import { checkKeySet } from './keys.js';
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { checkNonceStore } from './request.js';
@@ -21,6 +21,7 @@ export function checkEdgeOptions(where, options, extra = {}) {
     'keySet',
     'publisherKeys',
     'audience',
+    'sealKeys',
     'refreshSeconds',
     'log',
     'onWarning',
@@ -30,16 +31,17 @@ export function checkEdgeOptions(where, options, extra = {}) {
   for (const k of Object.keys(options)) {
     if (!known.has(k)) throw invalidOptions(`${where}: unknown option ${JSON.stringify(k)}`);
   }
-  const { keySet, publisherKeys, audience, refreshSeconds, log, onWarning, nonceStore } = options;
+  const { keySet, publisherKeys, audience, sealKeys, refreshSeconds, log, onWarning, nonceStore } = options;
   if (keySet === undefined || keySet === null) {
     throw invalidOptions(`${where}: options.keySet is required (key set JSON, object, or a function of env)`);
   }
   const pinned = typeof publisherKeys === 'function' ? publisherKeys : publisherKeysText(publisherKeys, where);
   const served = typeof audience === 'function' ? audience : audienceText(audience, where);
+  const sealed = typeof sealKeys === 'function' ? sealKeys : sealKeysText(sealKeys, where);
   if (typeof keySet !== 'function' && pinned === undefined) {
     // A fixed key set is validated now, so a bad one fails at deploy time, not per request.
     // (A signed envelope is checked on first use, with its publisher keys.)
-    const check = checkKeySet(keySet);
+    const check = checkKeySet(keySet, typeof sealed === 'string' ? { sealKeys: sealed } : {});
     if (!check.valid) {
       const first = check.errors[0];
       throw new KeygateError('ERR_KEYSET_INVALID', `${where}: invalid key set: ${first.path}: ${first.message}`, {
@@ -69,6 +71,7 @@ export function checkEdgeOptions(where, options, extra = {}) {
   const copy = {
     publisherKeys: pinned,
     audience: served,
+    sealKeys: sealed,
     keySet: typeof keySet === 'function' ? keySet : keySetText(keySet),
     refreshSeconds: refreshSeconds ?? DEFAULT_REFRESH_SECONDS,
     log: log === undefined || log === true ? logLine : log === false ? null : log,
@@ -143,6 +146,13 @@ export class KeySetSource {
     return (typeof publisherKeys === 'function' ? publisherKeys(env) : publisherKeys) || undefined;
   }
 
+  /** The seal keys of this environment, as configuration text (undefined: none). */
+  sealKeys(env) {
+    const { sealKeys } = this.#opts;
+    const keys = typeof sealKeys === 'function' ? sealKeys(env) : sealKeys;
+    return keys ? sealKeysText(keys, 'sealKeys') : undefined;
+  }
+
   /** The audience this environment serves (undefined: none). */
   audience(env) {
     const { audience } = this.#opts;
@@ -187,7 +197,13 @@ export class KeySetSource {
       }
       const { onWarning } = this.#opts;
       const audience = this.audience(env);
-      this.#gate = await Keygate.load(input, { publisherKeys: this.publisherKeys(env), audience, maxAgeSeconds, onWarning });
+      this.#gate = await Keygate.load(input, {
+        publisherKeys: this.publisherKeys(env),
+        audience,
+        sealKeys: this.sealKeys(env),
+        maxAgeSeconds,
+        onWarning,
+      });
       this.log('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys, origin });
       this.#fault = null;
       return { changed: true, revision: this.#gate.revision };
@@ -292,6 +308,9 @@ const PUBLISHER_KEYS_WHERE = 'KEYGATE_PUBLISHER_KEYS on the gateway, the publish
 /** A configuration fault behind a refused key set (see KeySetSource#fault), or null. */
 function configurationFault(e, publisherKeys) {
   if (e?.code !== 'ERR_INVALID_OPTIONS') return null;
+  if (/^sealKeys:/.test(e.message)) {
+    return 'the configured seal keys cannot be read (KEYGATE_SEAL_KEYS on the gateway, the sealKeys option in code)';
+  }
   if (/^audience:/.test(e.message)) {
     return 'the configured audience is not a valid audience name (KEYGATE_AUDIENCE on the gateway, the audience option in code)';
   }

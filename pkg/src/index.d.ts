@@ -149,11 +149,16 @@ export interface KeySetWarning {
  */
 export type PublisherKeys = string | readonly (string | PublisherJwk)[];
 
+/** An Ed25519 public JWK, as written or as `crypto.subtle.exportKey('jwk', publicKey)` gives it. */
 export interface PublisherJwk {
   readonly kty: 'OKP';
   readonly crv: 'Ed25519';
   readonly x: string;
   readonly kid?: string;
+  readonly alg?: 'EdDSA' | 'Ed25519';
+  readonly use?: 'sig';
+  readonly key_ops?: readonly 'verify'[];
+  readonly ext?: boolean;
 }
 
 /** A nonce accepted by the verifier, to be claimed in a shared store. */
@@ -174,9 +179,28 @@ export interface NonceStore {
   claim(claim: NonceClaim): Promise<boolean>;
 }
 
+/** A seal key: a JWK `{kty: "oct", k, kid?}` of 256 bits (as `keygate keygen seal-key` prints it, or a WebCrypto AES-GCM export). */
+export interface SealJwk {
+  readonly kty: 'oct';
+  readonly k: string;
+  readonly kid?: string;
+  readonly alg?: 'dir' | 'A256GCM';
+  readonly use?: 'enc';
+  readonly key_ops?: readonly ('encrypt' | 'decrypt')[];
+  readonly ext?: boolean;
+}
+
+/** Seal keys: the KEYGATE_SEAL_KEYS text (a JWK or a JWKS), a JWK, a JWKS, or an array of JWKs. */
+export type SealKeys = string | SealJwk | { readonly keys: readonly SealJwk[] } | readonly SealJwk[];
+
 export interface LoadOptions {
   /** When given, only JWS envelopes signed by one of these keys load (now and on update). */
   publisherKeys?: PublisherKeys;
+  /**
+   * Open the set's sealed secrets (`"sealed": "<JWE>"`) with these keys, now and on update.
+   * Without them a sealed secret is a load error (`ERR_KEYSET_INVALID`) at its JSON path.
+   */
+  sealKeys?: SealKeys;
   /**
    * The gateway this verifier serves (1 to 256 visible ASCII characters): only a set whose
    * `audience` names it loads, now and on update (`ERR_AUDIENCE_MISMATCH`).
@@ -219,6 +243,10 @@ export interface KeySetInfo {
   readonly expiresAt: string | null;
   /** Number of keys. */
   readonly keys: number;
+  /** Number of sealed secrets in the set (opened with `sealKeys`). */
+  readonly sealed: number;
+  /** The ids of the configured seal keys (never the keys). */
+  readonly sealKeyIds: readonly string[];
   /** base64url SHA-256 of the key set bytes (of an envelope: of its decoded payload). */
   readonly payloadSha256: string;
 }
@@ -284,7 +312,11 @@ export declare function hashApiKey(key: string): string;
 /** Validates a key set without loading it; warnings are judged at `now` (default: now). */
 export declare function checkKeySet(
   keySet: KeySetInput,
-  options?: { now?: Date | number },
+  options?: {
+    now?: Date | number;
+    /** Open sealed secrets with these keys; without, they are checked by form only. */
+    sealKeys?: SealKeys;
+  },
 ): {
   valid: boolean;
   errors: KeySetError[];

@@ -6,7 +6,7 @@ import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request
 import { bodySource, discard, hashBody, isSigned, openBody } from './body.js';
 
 const { WasmVerifier, envelopePayload } = wasm;
-const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore']);
+const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys']);
 const UPDATE_OPTIONS = new Set(['maxAgeSeconds']);
 const CONSTRUCT = Symbol('Keygate.load');
 
@@ -29,6 +29,22 @@ export function publisherKeysText(keys, where) {
   throw invalidOptions(`${where}: publisherKeys must be a non-empty array or the KEYGATE_PUBLISHER_KEYS text`);
 }
 
+/**
+ * Seal keys as the facade's configuration text (the KEYGATE_SEAL_KEYS format): a string is
+ * passed as is (a JWK or a JWKS); a JWK or JWKS object, or an array of JWKs, becomes JSON.
+ * The keys are read (and refused: ERR_INVALID_OPTIONS) inside the wasm module, where the
+ * sealed secrets are opened and stay.
+ */
+export function sealKeysText(keys, where) {
+  if (keys === undefined || keys === null) return undefined;
+  if (typeof keys === 'string') return keys;
+  if (Array.isArray(keys) && keys.length > 0 && keys.every((k) => k !== null && typeof k === 'object' && !Array.isArray(k))) {
+    return JSON.stringify({ keys });
+  }
+  if (typeof keys === 'object' && !Array.isArray(keys)) return JSON.stringify(keys);
+  throw invalidOptions(`${where}: sealKeys must be a JWK, a JWKS, a non-empty array of JWKs or the KEYGATE_SEAL_KEYS text`);
+}
+
 function checkLoadOptions(options) {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object') {
@@ -37,7 +53,7 @@ function checkLoadOptions(options) {
   for (const k of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(k)) {
       throw invalidOptions(
-        `Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, audience, maxAgeSeconds, onWarning, nonceStore)`,
+        `Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, audience, sealKeys, maxAgeSeconds, onWarning, nonceStore)`,
       );
     }
   }
@@ -48,6 +64,7 @@ function checkLoadOptions(options) {
     onWarning: options.onWarning,
     publisherKeys: publisherKeysText(options.publisherKeys, 'Keygate.load'),
     audience: audienceText(options.audience, 'Keygate.load'),
+    sealKeys: sealKeysText(options.sealKeys, 'Keygate.load'),
     maxAgeSeconds: maxAge(options.maxAgeSeconds, 'Keygate.load'),
     nonceStore: checkNonceStore(options.nonceStore, 'Keygate.load: options.nonceStore'),
   };
@@ -122,6 +139,8 @@ function info(verifier, payloadSha256) {
     issuedAt: v.issued_at ?? null,
     expiresAt: v.expires_at ?? null,
     keys: v.keys,
+    sealed: v.sealed,
+    sealKeyIds: Object.freeze(v.seal_key_ids),
     payloadSha256,
   });
 }
@@ -145,6 +164,7 @@ export class Keygate {
   #bytes;
   #publisherKeys;
   #audience;
+  #sealKeys;
   #info;
   #onWarning;
   #nonceStore;
@@ -157,6 +177,7 @@ export class Keygate {
     this.#bytes = bytes;
     this.#publisherKeys = opts.publisherKeys;
     this.#audience = opts.audience;
+    this.#sealKeys = opts.sealKeys;
     this.#info = setInfo;
     this.#onWarning = opts.onWarning;
     this.#nonceStore = opts.nonceStore;
@@ -166,7 +187,8 @@ export class Keygate {
    * Validates a key set (JSON text, parsed object, UTF-8 bytes, or a signed JWS envelope when
    * `publisherKeys` are given) and returns a verifier for it. With `publisherKeys`, only
    * envelopes signed by one of them load, now and on every `update`; with `audience`, only
-   * sets naming it. With `maxAgeSeconds` (this load only, as for a pushed set), the set must
+   * sets naming it. With `sealKeys`, the set's sealed secrets are opened (inside the wasm
+   * module) now and on every update; without them a sealed secret is a load error. With `maxAgeSeconds` (this load only, as for a pushed set), the set must
    * carry an `issued_at` no older than that and not in the future. Throws KeygateError
    * (`ERR_KEYSET_INVALID` with every error and its JSON path, `ERR_ENVELOPE_INVALID`,
    * `ERR_ENVELOPE_SIGNATURE`, `ERR_AUDIENCE_MISMATCH`, `ERR_ENVELOPE_STALE`,
@@ -175,7 +197,7 @@ export class Keygate {
   static async load(keySet, options) {
     const opts = checkLoadOptions(options);
     const bytes = keySetBytes(keySet, 'Keygate.load');
-    const verifier = callWasm(() => WasmVerifier.load(bytes, opts.publisherKeys, opts.audience));
+    const verifier = callWasm(() => WasmVerifier.load(bytes, opts.publisherKeys, opts.audience, opts.sealKeys));
     if (opts.maxAgeSeconds !== undefined) {
       try {
         callWasm(() => verifier.checkFresh(Date.now(), opts.maxAgeSeconds));
@@ -195,7 +217,9 @@ export class Keygate {
   #current() {
     if (this.#generation !== wasmGeneration()) {
       const generation = wasmGeneration();
-      this.#verifier = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience));
+      this.#verifier = callWasm(() =>
+        WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys),
+      );
       this.#generation = generation;
     }
     return this.#verifier;

@@ -32,7 +32,13 @@ export async function api(keySetText: string): Promise<string> {
   const { key, entry } = generateApiKey({ prefix: 'kg_live' });
   const digest: string = hashApiKey(key) + entry.api_key_hash;
   const ok: boolean = checkKeySet(keySetText).valid;
-  return `${reason} ${challenge} ${changed} ${digest} ${ok} ${gate.info.revision}`;
+  const seal = { kty: 'oct', k: 'AAAA', kid: 'seal-1', alg: 'dir', use: 'enc' } as const;
+  const sealed = await Keygate.load(keySetText, { sealKeys: [seal] });
+  await Keygate.load(keySetText, { sealKeys: '{"keys":[]}' });
+  checkKeySet(keySetText, { sealKeys: { keys: [seal] } });
+  const kids: readonly string[] = sealed.info.sealKeyIds;
+  const count: number = sealed.info.sealed + kids.length;
+  return `${reason} ${challenge} ${changed} ${digest} ${ok} ${gate.info.revision} ${count}`;
 }
 
 export function misuse(gate: Keygate): void {
@@ -46,6 +52,8 @@ export function misuse(gate: Keygate): void {
   new Keygate();
   // @ts-expect-error an audience is one name
   void Keygate.load('{}', { audience: ['a', 'b'] });
+  // @ts-expect-error a seal key is a symmetric (oct) JWK
+  void Keygate.load('{}', { sealKeys: { kty: 'OKP', k: 'AAAA' } });
   // @ts-expect-error update takes only maxAgeSeconds
   void gate.update('{}', { audience: 'a' });
 }
