@@ -16,13 +16,14 @@ mod seal;
 pub mod sig;
 mod time;
 mod verifier;
+pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
 pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape};
 pub use cidr::Cidr;
-pub use decide::decision::{Decision, Reason};
+pub use decide::decision::{Decision, Reason, WebhookInfo};
 pub use decide::{Context, MAX_API_KEY_LEN};
 pub use keyset::envelope::{
     DEFAULT_MAX_PUSH_AGE_SECONDS, Envelope, LoadError, LoadOptions, MAX_JWS_HEADER_BYTES,

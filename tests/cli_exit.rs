@@ -182,6 +182,16 @@ fn matrix(f: &Fixture, push_ok: &str, push_refused: &str, push_later: &str) -> V
             case(64, &["keygen", "seal-key", "--kid", ""]),
             case(73, &["keygen", "seal-key", "--out", &exists]),
         ]),
+        ("keygen webhook-v1", vec![
+            case(0, &["keygen", "webhook-v1"]),
+            case(64, &["keygen", "webhook-v1", "--v1a"]),
+            case(73, &["keygen", "webhook-v1", "--out", &exists]),
+        ]),
+        ("keygen webhook-v1a", vec![
+            case(0, &["keygen", "webhook-v1a", "--out", &f.path("new-v1a.json")]),
+            case(64, &["keygen", "webhook-v1a", "extra"]),
+            full(73, &["keygen", "webhook-v1a"]),
+        ]),
         ("keygen hmac", vec![
             case(0, &["keygen", "hmac", "--out", &f.path("new-hmac.json")]),
             case(64, &["keygen", "hmac", "extra"]),

@@ -212,7 +212,7 @@ fn credentials_and_requirements() {
     has(
         &errors(json!([{"id": "k"}]), json!({}), json!([])),
         "$.keys[0]",
-        "\"api_key_hash\" or \"signing\"",
+        "\"api_key_hash\", \"signing\" or \"webhook\"",
     );
     let api = keygate::ApiKeyDigest::of("z").to_string();
     has(

@@ -207,11 +207,28 @@ pub struct Decision {
     /// Response headers a gateway should send with a refusal (`WWW-Authenticate`,
     /// `Accept-Signature`, ...).
     pub headers: Vec<(String, String)>,
-    /// On an allowed request whose signature carried a nonce: the nonce, recorded in the
-    /// verifier's store, for an outer strongly consistent store to record too.
+    /// On an allowed request whose signature carried a nonce (or a webhook delivery): the
+    /// claim recorded in the verifier's store, for an outer strongly consistent store to
+    /// record too.
     pub nonce: Option<crate::sig::NonceClaim>,
+    /// On an allowed Standard Webhooks delivery: what identifies it.
+    pub webhook: Option<WebhookInfo>,
     /// Set when the decision waits for a pending body's digests (`Verifier::decide_deferred`).
     pub(crate) pending_body: bool,
+    /// Set (with `pending_body`) when it waits for a webhook delivery's body bytes instead.
+    pub(crate) pending_webhook_body: bool,
+}
+
+/// The delivery an allowed webhook decision is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebhookInfo {
+    /// `webhook-id`: the sender keeps it across retries; deduplicate deliveries on it.
+    pub id: String,
+    /// `webhook-timestamp` (Unix seconds).
+    pub timestamp: i64,
+    /// The scheme of the key that verified it.
+    pub scheme: crate::webhook::Scheme,
 }
 
 impl Decision {
@@ -231,7 +248,9 @@ impl Decision {
             path: None,
             headers: Vec::new(),
             nonce: None,
+            webhook: None,
             pending_body: false,
+            pending_webhook_body: false,
         }
     }
 
@@ -258,7 +277,9 @@ impl Decision {
             path: None,
             headers,
             nonce: None,
+            webhook: None,
             pending_body: false,
+            pending_webhook_body: false,
         }
     }
 
@@ -301,7 +322,12 @@ impl Decision {
 
     fn json_core(&self) -> Value {
         if self.allowed {
-            json!({ "allowed": true, "status": self.status, "key_id": self.key_id, "scopes": self.scopes })
+            let mut v = json!({ "allowed": true, "status": self.status, "key_id": self.key_id, "scopes": self.scopes });
+            if let Some(w) = &self.webhook {
+                v["webhook"] =
+                    json!({"id": w.id, "timestamp": w.timestamp, "scheme": w.scheme.as_str()});
+            }
+            v
         } else {
             let mut v = json!({
                 "allowed": false,

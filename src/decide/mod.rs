@@ -20,6 +20,7 @@ mod credentials;
 pub(crate) mod decision;
 mod routes;
 mod signature;
+mod webhook;
 
 use std::net::IpAddr;
 
@@ -154,6 +155,10 @@ impl Judge<'_> {
         }
         if self.routes.public {
             return Decision::allow(None, Vec::new(), None);
+        }
+        // A route that accepts webhooks accepts nothing else (docs/webhooks.md).
+        if let Some(keys) = self.routes.webhook_keys() {
+            return webhook::decide(self, &keys);
         }
         let creds = match credentials::read(self.ks, self.req) {
             Ok(c) => c,

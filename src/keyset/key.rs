@@ -31,6 +31,7 @@ pub(super) const KEY_FIELDS: &[&str] = &[
     "meta",
     "signing",
     "require_signature",
+    "webhook",
 ];
 
 /// A field that is absent, present with the wrong type (already reported), or usable.
@@ -68,6 +69,7 @@ pub(super) struct KeyFields<'a> {
     meta: F<()>,
     signing: F<Cow<'a, Value>>,
     require_signature: F<bool>,
+    webhook: F<Cow<'a, Value>>,
 }
 
 /// The interner's keys are already hashes.
@@ -172,6 +174,9 @@ pub(super) fn extract<'a>(
             .get("signing")
             .map_or(F::Absent, |v| F::Valid(Cow::Borrowed(v))),
         require_signature,
+        webhook: map
+            .get("webhook")
+            .map_or(F::Absent, |v| F::Valid(Cow::Borrowed(v))),
         id: text(cx, "id"),
         api_key_hash: text(cx, "api_key_hash"),
         status: text(cx, "status"),
@@ -206,12 +211,19 @@ pub(super) fn finish(
             }
         },
     };
-    if matches!(f.api_key_hash, F::Absent) && matches!(f.signing, F::Absent) {
+    if matches!(f.api_key_hash, F::Absent)
+        && matches!(f.signing, F::Absent)
+        && matches!(f.webhook, F::Absent)
+    {
         cx.err(
             path,
-            "a key needs at least one credential: \"api_key_hash\" or \"signing\"",
+            "a key needs at least one credential: \"api_key_hash\", \"signing\" or \"webhook\"",
         );
     }
+    let (webhook, webhook_form) = match f.webhook.valid() {
+        Some(v) => super::webhook::key(cx, &v, &path.field("webhook")),
+        None => (None, super::secrets::Form::None),
+    };
     let (signing, require_signature, signing_form) =
         super::sigparse::key(cx, f.signing.valid().as_deref(), f.require_signature, path);
     let api_key_hash = f.api_key_hash.valid().and_then(|s| {
@@ -289,9 +301,10 @@ pub(super) fn finish(
         require_signature,
         secrets: SecretForms {
             signing: signing_form,
-            ..SecretForms::default()
+            webhook: webhook_form,
         }
         .boxed(),
+        webhook: webhook.map(Box::new),
     })
 }
 
@@ -405,6 +418,8 @@ pub(super) struct FastKey<'a> {
     signing: Option<StrictValue>,
     #[serde(default, deserialize_with = "present")]
     require_signature: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    webhook: Option<StrictValue>,
 }
 
 impl fmt::Debug for FastKey<'_> {
@@ -438,6 +453,9 @@ impl<'a> FastKey<'a> {
                 .signing
                 .map_or(F::Absent, |v| F::Valid(Cow::Owned(v.0))),
             require_signature: self.require_signature.map_or(F::Absent, F::Valid),
+            webhook: self
+                .webhook
+                .map_or(F::Absent, |v| F::Valid(Cow::Owned(v.0))),
         }
     }
 }

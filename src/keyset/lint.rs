@@ -109,9 +109,29 @@ impl KeySet {
                     .any(|f| matches!(f, Form::Sealed { .. }))
             })
         });
+        let listed: std::collections::HashSet<&str> = self
+            .routes
+            .iter()
+            .flat_map(|r| r.webhook_keys.iter().map(String::as_str))
+            .collect();
         for (i, key) in self.keys.iter().enumerate() {
             let path = format!("$.keys[{i}]");
             secret_lints(&mut out, key, &path, any_sealed);
+            let has_webhook = key.webhook.is_some()
+                || key
+                    .secrets
+                    .as_deref()
+                    .is_some_and(|s| s.webhook != Form::None);
+            if has_webhook && !listed.contains(key.id.as_str()) {
+                out.push(Lint {
+                    code: "webhook_key_unlisted",
+                    path: format!("{path}.webhook"),
+                    message: format!(
+                        "key {:?} has a webhook key, but no route lists it in webhook_keys, so no delivery can use it",
+                        key.id
+                    ),
+                });
+            }
             if key.status == KeyStatus::Revoked {
                 continue;
             }

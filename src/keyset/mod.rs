@@ -17,6 +17,7 @@ pub(crate) mod secrets;
 mod signing;
 mod sigparse;
 mod stream;
+pub(crate) mod webhook;
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use crate::route::PathPattern;
 use crate::seal::Unseal;
 use crate::sig::VerifierKey;
 use crate::time::UnixTime;
+use crate::webhook::WebhookKey;
 
 pub use audience::{MAX_AUDIENCE_LEN, check_audience_name};
 pub use lint::Lint;
@@ -187,6 +189,9 @@ pub struct Route {
     pub scopes: Vec<String>,
     /// Signature requirements this route adds.
     pub signature: RouteSignature,
+    /// The keys whose Standard Webhooks deliveries this route accepts (ids, in order). A route
+    /// that lists any accepts only webhook deliveries; empty: no webhooks.
+    pub webhook_keys: Vec<String>,
 }
 
 impl Route {
@@ -230,6 +235,9 @@ pub struct KeyEntry {
     pub require_signature: bool,
     /// How the entry's secrets are written (clear or sealed), when it has any.
     pub(crate) secrets: Option<Box<secrets::SecretForms>>,
+    /// The key that verifies this key's Standard Webhooks deliveries, when it has one (and
+    /// its secret, if sealed, was opened).
+    pub webhook: Option<Box<WebhookKey>>,
 }
 
 impl fmt::Debug for KeyEntry {
@@ -245,6 +253,7 @@ impl fmt::Debug for KeyEntry {
                 "signing",
                 &self.signing.as_deref().map(VerifierKey::algorithm),
             )
+            .field("webhook", &self.webhook.as_deref().map(WebhookKey::scheme))
             .finish_non_exhaustive()
     }
 }

@@ -229,6 +229,7 @@ fn build(
         if let Some(items) = cx.array(v, &p) {
             for (i, item) in items.iter().enumerate() {
                 if let Some(r) = super::rules::route(cx, item, &p.index(i)) {
+                    webhook_routes(cx, &keys, &r, &p.index(i));
                     routes.push(r);
                 }
             }
@@ -265,6 +266,33 @@ fn build(
         index: keys.index,
         fingerprint: [0; 16],
     })
+}
+
+/// Each id a route's `webhook_keys` lists must name a key with `webhook` (the keys are read
+/// by now: `keys` streams before `build`).
+fn webhook_routes(cx: &mut Ctx<'_>, keys: &KeysAcc, route: &super::Route, at: &JsonPath<'_>) {
+    // A key entry with errors of its own was not accepted: saying again that its id names no
+    // (webhook) key would only repeat them.
+    if route.webhook_keys.is_empty() || cx.errors.iter().any(|e| e.path.starts_with("$.keys")) {
+        return;
+    }
+    let p = at.field("webhook_keys");
+    for (j, id) in route.webhook_keys.iter().enumerate() {
+        let problem = match keys.index.find_id(&keys.keys, id) {
+            None => Some(format!("no key has id {id:?}")),
+            Some(k) => {
+                let k = &keys.keys[k as usize];
+                let has = k.webhook.is_some()
+                    || k.secrets
+                        .as_deref()
+                        .is_some_and(|s| !matches!(s.webhook, super::secrets::Form::None));
+                (!has).then(|| format!("key {id:?} has no \"webhook\" key"))
+            }
+        };
+        if let Some(m) = problem {
+            cx.err(&p.index(j), m);
+        }
+    }
 }
 
 /// Key allow entries inside the key set's own deny list can never admit a client. (Keys whose

@@ -27,6 +27,7 @@ const ROUTE_FIELDS: &[&str] = &[
     "scopes",
     "require_signature",
     "required_components",
+    "webhook_keys",
 ];
 
 /// One of the documented strings of an enum-valued field (`None` when absent or wrong; a wrong
@@ -161,11 +162,34 @@ pub(super) fn route(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<
         );
     }
     let signature = super::sigparse::route(cx, map, path, public);
+    let webhook_keys = match map.get("webhook_keys") {
+        None => Vec::new(),
+        Some(v) => {
+            let p = path.field("webhook_keys");
+            let keys = super::webhook::route_keys(cx, v, &p);
+            if public {
+                cx.err(
+                    &p,
+                    "a public route examines no credentials, so it cannot accept webhooks",
+                );
+            }
+            for knob in ["require_signature", "required_components"] {
+                if map.contains_key(knob) {
+                    cx.err(
+                        &path.field(knob),
+                        "a route with webhook_keys accepts only Standard Webhooks deliveries, so RFC 9421 requirements never apply there",
+                    );
+                }
+            }
+            keys
+        }
+    };
     Some(Route {
         methods,
         path: pattern?,
         public,
         scopes,
         signature,
+        webhook_keys,
     })
 }

@@ -22,10 +22,33 @@ use crate::time::UnixTime;
 pub struct NonceClaim {
     /// The key the signature was made with.
     pub key_id: String,
-    /// The signature's `nonce` parameter.
+    /// The signature's `nonce` parameter, or a webhook delivery's `<webhook-id>.<timestamp>`.
     pub nonce: String,
     /// The last instant at which the signature could still be accepted.
     pub expires_at: UnixTime,
+    /// What the nonce comes from (an outer store should key on kind, key and nonce).
+    pub kind: ClaimKind,
+}
+
+/// What a [`NonceClaim`] comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ClaimKind {
+    /// An RFC 9421 signature's `nonce` parameter.
+    #[default]
+    Signature,
+    /// A Standard Webhooks delivery: its `webhook-id` and `webhook-timestamp`.
+    Webhook,
+}
+
+impl ClaimKind {
+    /// `signature` or `webhook`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimKind::Signature => "signature",
+            ClaimKind::Webhook => "webhook",
+        }
+    }
 }
 
 /// Where nonces of accepted signatures are remembered.
@@ -286,6 +309,7 @@ mod tests {
 
     fn claim(key: &str, nonce: &str, exp: i64) -> NonceClaim {
         NonceClaim {
+            kind: ClaimKind::Signature,
             key_id: key.into(),
             nonce: nonce.into(),
             expires_at: UnixTime::from_secs(exp),

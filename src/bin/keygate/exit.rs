@@ -112,6 +112,8 @@ const TABLE: &[(&str, &[(u8, &str)])] = &[
     ),
     ("keygen ed25519", &[KEYGEN_OK, USAGE, KEYGEN_OUT]),
     ("keygen hmac", &[KEYGEN_OK, USAGE, KEYGEN_OUT]),
+    ("keygen webhook-v1", &[KEYGEN_OK, USAGE, KEYGEN_OUT]),
+    ("keygen webhook-v1a", &[KEYGEN_OK, USAGE, KEYGEN_OUT]),
     (
         "keygen seal-key",
         &[

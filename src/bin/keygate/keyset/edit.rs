@@ -69,6 +69,21 @@ pub struct AddArgs {
     /// With --signing ed25519: the client's base64url public key (no private key is generated).
     #[arg(long)]
     pub public_key: Option<String>,
+    /// Give the key a Standard Webhooks key: v1 (a new whsec_ secret) or v1a (a new Ed25519
+    /// key pair); printed once as "webhook_key".
+    #[arg(long, value_parser = ["v1", "v1a"], group = "webhook_key")]
+    pub webhook: Option<String>,
+    /// Register a sender's v1 secret (whsec_…) read from this file (`-`: stdin), never from
+    /// the command line.
+    #[arg(long, value_name = "FILE", group = "webhook_key")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Register a sender's v1a public key (whpk_…).
+    #[arg(long, value_name = "WHPK", group = "webhook_key")]
+    pub webhook_public_key: Option<String>,
+    /// Accept this key's webhooks on the route with this path (added to its webhook_keys; a
+    /// new POST route first in the list when there is none).
+    #[arg(long, value_name = "PATH", requires = "webhook_key")]
+    pub webhook_route: Option<String>,
     /// Comma-separated scopes.
     #[arg(long, value_delimiter = ',')]
     pub scopes: Vec<String>,
@@ -218,6 +233,38 @@ impl Fresh {
         Ok(())
     }
 
+    /// A Standard Webhooks key: generated (its secret as `webhook_key`), or a sender's v1
+    /// secret or v1a public key registered as given.
+    pub fn webhook(&mut self, a: &AddArgs) -> Result<(), Fail> {
+        use keygate::webhook::{Scheme, WebhookKey, WebhookSecret, WebhookSigner};
+        let entry = if let Some(scheme) = &a.webhook {
+            let scheme = if scheme == "v1" {
+                Scheme::V1
+            } else {
+                Scheme::V1a
+            };
+            let k = WebhookSigner::generate(scheme).map_err(Fail::internal)?;
+            self.secrets
+                .insert("webhook_key".into(), Value::String(k.to_text().to_string()));
+            self.secrets.insert("webhook".into(), k.entry());
+            k.entry()
+        } else if let Some(path) = &a.webhook_secret_file {
+            let text = zeroize::Zeroizing::new(crate::io::read_text(path)?);
+            let text = text.trim();
+            WebhookSecret::from_text(text)
+                .map_err(|e| Fail::input(format!("{}: {e}", crate::io::name(path))))?;
+            json!({"secret": text})
+        } else if let Some(pk) = &a.webhook_public_key {
+            WebhookKey::public_key(pk.trim())
+                .map_err(|e| Fail::input(format!("--webhook-public-key: {e}")))?;
+            json!({"public_key": pk.trim()})
+        } else {
+            return Ok(());
+        };
+        self.entry.insert("webhook".into(), entry);
+        Ok(())
+    }
+
     /// Writes the secrets (with `extra` members); the key set is already saved, so a failure
     /// says what to do about a key whose secret was lost.
     pub fn deliver(mut self, sink: SecretOut, extra: Option<(&str, Value)>) -> Result<(), Fail> {
@@ -313,12 +360,15 @@ pub fn add(a: &AddArgs) -> Outcome {
     let mut doc = Doc::open(file)?;
     let id = unused_id(&mut doc, a.id.as_deref(), &a.prefix.replace('_', "-"))?;
     let mut fresh = Fresh::new(&id);
-    if a.api_key || a.signing.is_none() {
+    let webhook =
+        a.webhook.is_some() || a.webhook_secret_file.is_some() || a.webhook_public_key.is_some();
+    if a.api_key || (a.signing.is_none() && !webhook) {
         fresh.api_key(&a.prefix)?;
     }
     if let Some(alg) = &a.signing {
         fresh.signing(alg, a.public_key.as_deref())?;
     }
+    fresh.webhook(a)?;
     let e = &mut fresh.entry;
     e.insert("status".into(), Value::String("active".into()));
     e.insert("not_before".into(), Value::String(now.to_rfc3339()));
@@ -343,6 +393,9 @@ pub fn add(a: &AddArgs) -> Outcome {
     }
     seal_new(&mut doc, &mut fresh.entry, sealer.as_ref().map(|s| &s.1))?;
     doc.keys_mut().push(Value::Object(fresh.entry.clone()));
+    if let Some(route) = &a.webhook_route {
+        doc.accept_webhooks(route, &id);
+    }
     finish(&mut doc, &a.common, now)?;
     fresh.deliver(sink, None)?;
     Ok(Exit::Success)

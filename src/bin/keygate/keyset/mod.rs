@@ -46,7 +46,7 @@ pub enum KeysetCmd {
     New(edit::NewArgs),
     /// Add a key; writes its secrets once (stdout, or a new 0600 file with --out).
     #[command(after_help = help("keyset add"))]
-    Add(edit::AddArgs),
+    Add(Box<edit::AddArgs>),
     /// Disable a key (reversible with `enable`).
     #[command(after_help = help("keyset disable"))]
     Disable(edit::IdArgs),

@@ -87,6 +87,20 @@ pub fn rotate(a: &RotateArgs) -> Outcome {
     {
         fresh.signing(alg, None)?;
     }
+    // A webhook key is renewed in its scheme (a v1 secret: v1; a public key: a v1a pair).
+    if let Some(w) = old.get("webhook").and_then(Value::as_object) {
+        let scheme = if w.contains_key("public_key") {
+            keygate::webhook::Scheme::V1a
+        } else {
+            keygate::webhook::Scheme::V1
+        };
+        let k = keygate::webhook::WebhookSigner::generate(scheme).map_err(Fail::internal)?;
+        fresh.entry.insert("webhook".into(), k.entry());
+        fresh
+            .secrets
+            .insert("webhook_key".into(), Value::String(k.to_text().to_string()));
+        fresh.secrets.insert("webhook".into(), k.entry());
+    }
     let e = &mut fresh.entry;
     e.insert("status".into(), Value::String("active".into()));
     e.insert("not_before".into(), Value::String(now.to_rfc3339()));
@@ -121,6 +135,7 @@ pub fn rotate(a: &RotateArgs) -> Outcome {
     }
     doc.keys_mut()
         .insert(i + 1, Value::Object(fresh.entry.clone()));
+    doc.follow_webhooks(&a.id, &new_id);
     finish(&mut doc, &a.common, now)?;
     let old_info = json!({"id": a.id, "expires_at": new_old_exp.to_rfc3339()});
     fresh.deliver(sink, Some(("old", old_info)))?;
