@@ -6,6 +6,7 @@
 #                (Node), package (Node, tarball, TypeScript, Vite), gateway (workerd), deployment
 #                runbook (offline), demo page (Chromium), interop
 #   make lint    rustfmt, clippy (native and wasm32)
+#   make bench   keygate beside bare WebCrypto in workerd (about two minutes; BENCHMARKS.md)
 #
 # Incremental: each step is a file rule, so a warm `make test` only re-runs the tests.
 
@@ -38,11 +39,12 @@ GATEWAY_SRC := $(shell find gateway -type f)
 NPM_STAMP := node_modules/.package-lock.json
 VENDOR := www/vendor/keygate/package.json
 WORKER_BUNDLE := dist/index.js
+BENCH_BUNDLE := target/bench/workerd/worker.js
 CLI := target/release/keygate
 
 .PHONY: build tools wasm-target wasm-bindgen-cli wasm pkg vendor bundle cli dev test \
 	system-deps browser python-venv test-setup \
-	test-rust test-wasm test-js test-worker test-pack test-runbook test-e2e test-interop lint clean
+	test-rust test-wasm test-js test-worker test-pack test-runbook test-e2e test-interop test-bench bench lint clean
 
 build: pkg vendor cli
 
@@ -140,7 +142,7 @@ dev: pkg vendor
 # --- tests -----------------------------------------------------------------------------------
 
 # system-deps first: a machine without Chromium stops here, not after the builds.
-test: system-deps test-setup test-rust test-wasm test-js test-worker test-pack test-runbook test-e2e test-interop
+test: system-deps test-setup test-rust test-wasm test-js test-worker test-pack test-runbook test-e2e test-interop test-bench
 
 # scripts/system-deps.sh against stand-in apt-get, id and browser paths (never the system's).
 test-setup:
@@ -182,6 +184,25 @@ test-e2e: pkg vendor | browser
 # the script from PyPI and npm into tests/interop/, gitignored).
 test-interop: $(CLI) | python-venv
 	KEYGATE=$(CLI) tests/interop/run.sh
+
+# The benchmark harness still works: one tiny round of every case (each decision allowed,
+# numbers produced), and a refused decision fails the run. No timing is asserted.
+test-bench: $(BENCH_BUNDLE)
+	node --test 'tests/bench/*.test.mjs'
+
+# --- benchmark -------------------------------------------------------------------------------
+
+# The bench Worker (benches/workerd/), bundled as a user's Worker importing the package would be.
+$(BENCH_BUNDLE): $(PKG_WASM) $(PKG_SRC) benches/workerd/worker.mjs benches/workerd/wrangler.toml $(NPM_STAMP)
+	rm -rf target/bench/workerd
+	mkdir -p target/bench
+	wrangler deploy --dry-run --outdir $(ROOT)/target/bench/workerd -c benches/workerd/wrangler.toml > target/bench/build.log 2>&1 \
+		|| { cat target/bench/build.log >&2; exit 1; }
+	@test -f $@
+
+# keygate in workerd beside bare WebCrypto (options: benches/workerd/run.mjs). Not a test.
+bench: $(BENCH_BUNDLE)
+	node benches/workerd/run.mjs
 
 lint: tools
 	cargo fmt --check

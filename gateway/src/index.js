@@ -47,6 +47,9 @@ const worker = withKeygate(
     // Seal keys (a wrangler secret: a JWK or a JWKS) open the set's sealed secrets.
     sealKeys: (env) => env.KEYGATE_SEAL_KEYS || undefined,
     refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? 30,
+    // A signed body is hashed before it is forwarded, and held (once) meanwhile: at most
+    // KEYGATE_MAX_BODY_BYTES bytes when set, else 8 MiB (413 body_too_large beyond it).
+    maxBodyBytes: (env) => env.KEYGATE_MAX_BODY_BYTES,
     // Accepted pushes that moved the revision forward go to KV, read by every isolate on its
     // next refresh. The body bound is KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB;
     // a pushed set's issued_at may be KEYSET_MAX_AGE_SECONDS old (up to 7 days), else 15 min.

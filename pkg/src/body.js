@@ -5,6 +5,12 @@
 // the algorithms the request's Content-Digest names) and hand the verifier the digests, so a
 // body is hashed only for a validly signed request and keygate never holds it. It reads a
 // clone (a tee), so the caller's body stays unread: a gateway can still forward it.
+//
+// What that costs in memory: while the clone is hashed, the tee keeps every chunk read for
+// the caller's branch, so a body that is hashed is held once, whole, until the caller reads it
+// (forwarding streams it out). `maxBodyBytes` bounds that copy: a body declared larger is
+// refused before any of it is read, one that streams past the bound is refused at the chunk
+// that crosses it (that chunk is not hashed, and nothing more is read).
 
 import { wasm } from './wasm/facade.js';
 import { KeygateError, callWasm, describe } from './errors.js';
@@ -15,6 +21,17 @@ const { WasmBodyHasher } = wasm;
 function header(pairs, name) {
   const values = pairs.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
   return values.length === 0 ? undefined : values.join(', ');
+}
+
+/** The declared Content-Length, or null when absent or not one plain decimal number. */
+export function declaredLength(pairs) {
+  const v = header(pairs, 'content-length');
+  return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null;
+}
+
+/** The error of a signed body larger than `max` bytes. */
+export function bodyTooLarge(max) {
+  return new KeygateError('ERR_BODY_TOO_LARGE', `verify: the signed request body is larger than maxBodyBytes (${max} bytes)`);
 }
 
 /** Whether a request carries signature fields (only then does its body matter). */
@@ -76,9 +93,12 @@ export function discard(body) {
 
 /**
  * Hashes an opened body chunk by chunk; resolves to the digests JSON of
- * `WasmBodyHasher.finish` (`{"len", "sha-256", "sha-512"}`).
+ * `WasmBodyHasher.finish` (`{"len", "sha-256", "sha-512"}`). Throws ERR_BODY_TOO_LARGE at the
+ * first chunk that takes the body past `max` bytes (the caller discards the body).
  */
-export async function hashBody(body, headers) {
+export async function hashBody(body, headers, max = Infinity) {
+  let size = body.first.length;
+  if (size > max) throw bodyTooLarge(max);
   const hasher = callWasm(() => new WasmBodyHasher(header(headers, 'content-digest')));
   let finished = false;
   try {
@@ -93,6 +113,8 @@ export async function hashBody(body, headers) {
       }
       if (next.done) break;
       const chunk = chunkOf(next.value);
+      size += chunk.length;
+      if (size > max) throw bodyTooLarge(max);
       callWasm(() => hasher.update(chunk));
     }
     finished = true;

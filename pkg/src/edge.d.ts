@@ -1,5 +1,16 @@
 // Options shared by keygate/worker and keygate/hono.
-import type { KeySetInput, LoadOptions, NonceStore, PublisherKeys, SealKeys } from './index.js';
+import type { KeySetInput, LoadOptions, NonceStore, PublisherKeys, ReasonCode, RefusedDecision, SealKeys } from './index.js';
+
+/** The codes of the refusals a middleware makes itself, without a decision of the verifier. */
+export type EdgeRefusalCode = 'keyset_unavailable' | 'malformed_request' | 'body_too_large' | 'verifier_unavailable';
+
+/**
+ * A refusal as `onRefused` sees it: the verifier's refused decision, or one the middleware
+ * made itself (`reason` from EdgeRefusalCode, `status` from WIRE_STATUS: 503, 400, 413, 503).
+ */
+export interface EdgeRefusal extends Omit<RefusedDecision, 'reason'> {
+  readonly reason: ReasonCode | EdgeRefusalCode;
+}
 
 /** One JSON line per decision (never a secret, a key or a query string). */
 export interface DecisionLogRecord {
@@ -7,11 +18,13 @@ export interface DecisionLogRecord {
   readonly event: 'keygate.decision';
   readonly allowed: boolean;
   readonly status: number;
-  readonly reason: string | null;
+  readonly reason: ReasonCode | EdgeRefusalCode | null;
   readonly key_id: string | null;
   readonly client_ip: string | null;
   readonly method: string;
   readonly route: string | null;
+  /** On allowed decisions when `logSample` is below 1: the share of them that is logged. */
+  readonly sample_rate?: number;
 }
 
 /** Key set lifecycle events: loaded, updated, rejected (kept the old set), source and store errors. */
@@ -49,8 +62,17 @@ export interface EdgeOptions<Env> {
   sealKeys?: SealKeys | ((env: Env) => SealKeys | null | undefined);
   /** How often a key set function is re-read, in the background (default 30). */
   refreshSeconds?: number | ((env: Env) => number | string);
-  /** true (default): console.log one JSON line per record; false: silent; or your sink. */
-  log?: boolean | ((record: LogRecord) => void);
+  /**
+   * Where records go: `true` or `'all'` (default): console.log, one JSON line each;
+   * `'refusals'`: the same without allowed decisions; a function: your sink; `false`: none.
+   * Refusals and key set events are always logged unless `log` is false.
+   */
+  log?: boolean | 'all' | 'refusals' | ((record: LogRecord) => void);
+  /**
+   * The share of allowed decisions logged, from 0 to 1 (default 1), chosen at random per
+   * request; a logged one carries `sample_rate`. Not with `log: false` or `'refusals'`.
+   */
+  logSample?: number;
   onWarning?: LoadOptions['onWarning'];
   /**
    * A shared replay store (or a function of env returning one, e.g. a Durable Object stub
@@ -58,4 +80,21 @@ export interface EdgeOptions<Env> {
    * another isolate is refused too. A failing store answers 503 (fail closed).
    */
   nonceStore?: NonceStore | ((env: Env) => NonceStore | null | undefined);
+  /**
+   * Take the API key from this header instead of `Authorization: Bearer` / `X-API-Key`
+   * (then those two never count as credentials). Not together with `getKey`.
+   */
+  keyHeader?: string;
+  /**
+   * With `keyHeader`: the authentication scheme before the key (`"Token"` for
+   * `Authorization: Token <key>`), matched ignoring case; a value of another scheme holds no key.
+   */
+  keyPrefix?: string;
+  /**
+   * The largest signed body hashed, in bytes (default `MAX_BODY_BYTES`, 8 MiB), or a function
+   * of env (a decimal string is accepted there; anything but an integer >= 0 means the default).
+   * A signed request whose body is larger is refused 413 `body_too_large`: by Content-Length
+   * before any of it is read, else at the chunk that crosses the bound.
+   */
+  maxBodyBytes?: number | ((env: Env) => number | string | null | undefined);
 }

@@ -1,19 +1,23 @@
 // Shared by the Workers and Hono middleware: option checks, the per-isolate key set source
-// (load once, refresh in the background), the audit log line and the refusal response.
+// (load once, refresh in the background), judging one request (edge-request.js), the audit
+// log line and the refusal response.
 
 import { Keygate, audienceText, publisherKeysText, sealKeysText } from './keygate.js';
 import { checkKeySet } from './keys.js';
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { checkNonceStore } from './request.js';
-import { WIRE_STATUS, errorResponse } from './wire.js';
+import { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
+import { REQUEST_OPTIONS, requestOptions } from './edge-options.js';
+import { OptionFault, clientAddress, verifiable } from './edge-request.js';
 
 const DEFAULT_REFRESH_SECONDS = 30;
 
 /**
  * Checks middleware options once, at creation, and returns a private copy (the caller's
- * object is never mutated or kept). `extra` names options specific to one middleware.
+ * object is never mutated or kept). `extra` names options specific to one middleware;
+ * `onRefusedWords` the values besides a function that its `onRefused` takes.
  */
-export function checkEdgeOptions(where, options, extra = {}) {
+export function checkEdgeOptions(where, options, extra = {}, onRefusedWords = []) {
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`${where}: options must be an object with a keySet, got ${describe(options)}`);
   }
@@ -26,12 +30,13 @@ export function checkEdgeOptions(where, options, extra = {}) {
     'log',
     'onWarning',
     'nonceStore',
+    ...REQUEST_OPTIONS,
     ...Object.keys(extra),
   ]);
   for (const k of Object.keys(options)) {
     if (!known.has(k)) throw invalidOptions(`${where}: unknown option ${JSON.stringify(k)}`);
   }
-  const { keySet, publisherKeys, audience, sealKeys, refreshSeconds, log, onWarning, nonceStore } = options;
+  const { keySet, publisherKeys, audience, sealKeys, refreshSeconds, onWarning, nonceStore } = options;
   if (keySet === undefined || keySet === null) {
     throw invalidOptions(`${where}: options.keySet is required (key set JSON, object, or a function of env)`);
   }
@@ -56,9 +61,6 @@ export function checkEdgeOptions(where, options, extra = {}) {
   ) {
     throw invalidOptions(`${where}: options.refreshSeconds must be a number >= 0 or a function of env`);
   }
-  if (log !== undefined && typeof log !== 'boolean' && typeof log !== 'function') {
-    throw invalidOptions(`${where}: options.log must be a boolean or a function`);
-  }
   if (onWarning !== undefined && typeof onWarning !== 'function') {
     throw invalidOptions(`${where}: options.onWarning must be a function`);
   }
@@ -74,7 +76,7 @@ export function checkEdgeOptions(where, options, extra = {}) {
     sealKeys: sealed,
     keySet: typeof keySet === 'function' ? keySet : keySetText(keySet),
     refreshSeconds: refreshSeconds ?? DEFAULT_REFRESH_SECONDS,
-    log: log === undefined || log === true ? logLine : log === false ? null : log,
+    ...requestOptions(where, options, { onRefusedWords, logLine }),
     onWarning,
     nonceStore: typeof nonceStore === 'function' ? nonceStore : () => nonceStore,
   };
@@ -288,9 +290,16 @@ export class KeySetSource {
   }
 }
 
-/** One audit line per decision: never a secret, a key, a message or a query string. */
-export function logDecision(opts, decision, method, clientIp) {
-  opts.log?.({
+/**
+ * One audit line per decision: never a secret, a key, a message or a query string. Every
+ * refusal is logged; an allowed decision with the probability `logSample` (its line then
+ * carries `sample_rate`, so counts can be scaled back up).
+ */
+function logDecision(opts, decision, method, clientIp) {
+  if (!opts.log) return;
+  const rate = opts.logAllowed;
+  if (decision.allowed && rate < 1 && !(Math.random() < rate)) return;
+  const record = {
     time: new Date().toISOString(),
     event: 'keygate.decision',
     allowed: decision.allowed,
@@ -300,7 +309,9 @@ export function logDecision(opts, decision, method, clientIp) {
     client_ip: clientIp ?? null,
     method,
     route: decision.route ?? null,
-  });
+  };
+  if (decision.allowed && rate < 1) record.sample_rate = rate;
+  opts.log(record);
 }
 
 const PUBLISHER_KEYS_WHERE = 'KEYGATE_PUBLISHER_KEYS on the gateway, the publisherKeys option in code';
@@ -319,36 +330,87 @@ function configurationFault(e, publisherKeys) {
     : `the configured publisher keys cannot be read (${PUBLISHER_KEYS_WHERE}); see the log`;
 }
 
+/** The message of 503 keyset_unavailable: with the source's configuration fault when it has one. */
+function unavailableMessage(source) {
+  const fault = source?.fault;
+  return `no valid key set is loaded; requests are refused until one is${fault ? `: ${fault}` : ''}`;
+}
+
 /** 503 keyset_unavailable; with the source's configuration fault in the message when it has one. */
 export function unavailable(source) {
-  const fault = source?.fault;
-  return errorResponse('keyset_unavailable', `no valid key set is loaded; requests are refused until one is${fault ? `: ${fault}` : ''}`);
+  return errorResponse('keyset_unavailable', unavailableMessage(source));
+}
+
+/** A refusal the edge makes itself, shaped as a decision; its status comes from WIRE_STATUS. */
+function edgeRefusal(reason, message) {
+  return Object.freeze({ allowed: false, status: WIRE_STATUS[reason], reason, message, headers: Object.freeze({}) });
 }
 
 /**
- * Decides a request: `{ decision, clientIp }` with the client address actually used. An
- * unparsable address counts as unknown (allow lists then fail closed); a request the verifier
- * cannot read at all is a 400 `malformed_request`; anything else (a failing nonce store, a wasm
- * trap) is a 503 `verifier_unavailable` whose cause is logged, not sent (fail closed; the next
- * request is decided normally).
+ * Judges one request for a middleware and logs the decision. `args` are what the option
+ * callbacks receive (`[request, env, ctx]` for Workers, `[c]` for Hono). Resolves to the
+ * verifier's decision, or to a refusal the edge makes itself, of the same shape with a
+ * WIRE_STATUS code as its reason: `keyset_unavailable` (no key set loaded),
+ * `malformed_request` (a request the verifier cannot read), `body_too_large` (a signed body
+ * over `maxBodyBytes`), `verifier_unavailable` (anything else: a failing nonce store or option
+ * callback, a wasm trap; the cause is logged, never sent, and the next request is decided
+ * normally).
  */
-export async function decide(gate, request, clientIp, nonceStore) {
-  const options = nonceStore ? { clientIp, nonceStore } : { clientIp };
+export async function judge(opts, source, request, env, waitUntil, args) {
+  const gate = await source.get(env, waitUntil);
+  let decision;
+  let clientIp;
+  if (!gate) {
+    decision = edgeRefusal('keyset_unavailable', unavailableMessage(source));
+  } else {
+    try {
+      clientIp = await clientAddress(opts, request, args);
+      const seen = await verifiable(opts, request, args);
+      ({ decision, clientIp } = await decide(gate, seen, clientIp, opts.nonceStore(env), opts.maxBodyBytes(env)));
+    } catch (e) {
+      // The cause (a nonce store's connection string, a trap, an option callback's error)
+      // stays in the server's log; the client is told only that the request was not decided.
+      const event = e instanceof OptionFault ? 'keygate.option_error' : 'keygate.verifier_error';
+      const fields = e instanceof OptionFault ? { option: e.option } : { code: e?.code ?? null };
+      console.error(JSON.stringify({ event, ...fields, message: String(e?.message ?? e) }));
+      decision = edgeRefusal('verifier_unavailable', 'the request could not be verified right now; try again');
+    }
+  }
+  logDecision(opts, decision, request.method, clientIp);
+  return decision;
+}
+
+/**
+ * `gate.verify` with the middleware's options: `{ decision, clientIp }` with the client
+ * address actually used (an address the verifier cannot parse counts as unknown: allow lists
+ * then fail closed). Errors other than an unreadable request or an oversized body are thrown.
+ */
+async function decide(gate, request, clientIp, nonceStore, maxBodyBytes) {
+  const options = nonceStore ? { clientIp, nonceStore, maxBodyBytes } : { clientIp, maxBodyBytes };
   try {
     return { decision: await gate.verify(request, options), clientIp };
   } catch (e) {
-    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore);
-    const refusal = (reason, message) =>
-      Object.freeze({ allowed: false, status: WIRE_STATUS[reason], reason, message, headers: Object.freeze({}) });
-    if (e?.code === 'ERR_REQUEST_INVALID') {
-      return { decision: refusal('malformed_request', e.message), clientIp };
+    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore, maxBodyBytes);
+    if (e?.code === 'ERR_REQUEST_INVALID') return { decision: edgeRefusal('malformed_request', e.message), clientIp };
+    if (e?.code === 'ERR_BODY_TOO_LARGE') {
+      const message = `a signed request body may carry at most ${maxBodyBytes} bytes here`;
+      return { decision: edgeRefusal('body_too_large', message), clientIp };
     }
-    // The cause of anything else (a nonce store's connection string, a trap) stays in the
-    // server's log; the client is told only that the verifier could not decide.
-    console.error(JSON.stringify({ event: 'keygate.verifier_error', code: e?.code ?? null, message: String(e?.message ?? e) }));
-    return {
-      decision: refusal('verifier_unavailable', 'the request could not be verified right now; try again'),
-      clientIp,
-    };
+    throw e;
   }
+}
+
+/**
+ * The response to a refusal: what `onRefused(decision, context)` returns, else (no callback,
+ * or one that returned no Response: logged) the decision's status, `{"error", "message"}` and
+ * its headers. An exception thrown by the callback propagates (Hono: to `app.onError`).
+ */
+export async function refusalFor(opts, decision, context) {
+  if (typeof opts.onRefused !== 'function') return refusalResponse(decision);
+  const r = await opts.onRefused(decision, context);
+  if (r instanceof Response) return r;
+  console.error(
+    JSON.stringify({ event: 'keygate.option_error', option: 'onRefused', message: `options.onRefused returned ${describe(r)}; expected a Response` }),
+  );
+  return refusalResponse(decision);
 }

@@ -1,9 +1,10 @@
 // keygate/hono: Hono middleware.
 import type { Context, MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { AllowedDecision } from './index.js';
-import type { EdgeOptions } from './edge.js';
+import type { EdgeOptions, EdgeRefusal } from './edge.js';
 
-export type { DecisionLogRecord, KeySetLogRecord, LogRecord, EdgeOptions } from './edge.js';
+export type { DecisionLogRecord, EdgeRefusal, EdgeRefusalCode, KeySetLogRecord, LogRecord, EdgeOptions } from './edge.js';
 
 /** Declare these in your app's Variables to type `c.get('keygate')`. */
 export interface KeygateVariables {
@@ -11,8 +12,32 @@ export interface KeygateVariables {
 }
 
 export interface KeygateHonoOptions<Bindings> extends EdgeOptions<Bindings> {
-  /** The client address (default: the CF-Connecting-IP header). */
-  clientIp?: (c: Context) => string | null | undefined;
+  /**
+   * The client address for IP rules (null/undefined: unknown, and allow lists fail closed).
+   * Without it: CF-Connecting-IP inside workerd, no address anywhere else (Node, Bun, Deno).
+   */
+  clientIp?: (c: Context) => string | null | undefined | Promise<string | null | undefined>;
+  /**
+   * How refusals are answered. Default: the middleware responds (the decision's status, JSON
+   * `{"error", "message"}`, its headers). A function: its Response is sent (an exception it
+   * throws, e.g. an HTTPException, goes to `app.onError`). `'throw'`: a
+   * `KeygateHTTPException` is thrown for `app.onError` (Hono's default handler answers it with
+   * the default response).
+   */
+  onRefused?: 'throw' | ((decision: EdgeRefusal, c: Context) => Response | Promise<Response>);
+  /**
+   * The presented API key (null/undefined: none), instead of `Authorization: Bearer` /
+   * `X-API-Key`, which then never count as credentials. The key is checked by the verifier's
+   * own rules. Not together with `keyHeader`.
+   */
+  getKey?: (c: Context) => string | null | undefined | Promise<string | null | undefined>;
+  /**
+   * The URL the client used, when it differs from `c.req.url` (behind a TLS-terminating
+   * proxy): the public origin (`"https://api.example.com"`; the request's path and query are
+   * kept), or a function returning the whole absolute URL. Signatures over `@target-uri`,
+   * `@authority` and `@scheme` are checked against it, and routes are matched on its path.
+   */
+  requestUrl?: string | URL | ((c: Context) => string | URL | Promise<string | URL>);
 }
 
 /**
@@ -25,3 +50,18 @@ export interface KeygateHonoOptions<Bindings> extends EdgeOptions<Bindings> {
 export declare function keygate<Bindings extends object = object>(
   options: KeygateHonoOptions<Bindings>,
 ): MiddlewareHandler<{ Bindings: Bindings; Variables: KeygateVariables }>;
+
+/**
+ * What `onRefused: 'throw'` throws: an HTTPException with the refusal's status, whose
+ * `getResponse()` is the default refusal response, carrying the refusal (also as `cause`).
+ */
+export declare class KeygateHTTPException extends HTTPException {
+  readonly decision: EdgeRefusal;
+  constructor(decision: EdgeRefusal);
+}
+
+/** The default bound of a signed body the middleware hashes (`maxBodyBytes`): 8 MiB. */
+export declare const MAX_BODY_BYTES: number;
+
+/** The default response to a refusal (status, JSON `{"error", "message"}`, headers, no-store). */
+export declare function refusalResponse(decision: EdgeRefusal): Response;

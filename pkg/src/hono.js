@@ -3,13 +3,32 @@
 //   app.use('/api/*', keygate({ keySet }));
 //   app.get('/api/hello', (c) => c.json({ key: c.get('keygate').keyId }));
 //
-// A refusal is answered by the middleware (status, JSON `{"error", "message"}`, its headers);
-// an allowed request continues with the decision at `c.get('keygate')`. The client address
-// comes from `options.clientIp(c)` when given, else from CF-Connecting-IP.
+// A refusal is answered by the middleware (status, JSON `{"error", "message"}`, its headers),
+// or by `onRefused(decision, c)`, or thrown as a KeygateHTTPException (`onRefused: 'throw'`)
+// for `app.onError`; an allowed request continues with the decision at `c.get('keygate')`.
+// The client address comes from `options.clientIp(c)` when given, else from
+// CF-Connecting-IP inside workerd only (edge-request.js).
 
 import '#wasm'; // instantiates the wasm module at import (see index.js)
-import { KeySetSource, checkEdgeOptions, decide, logDecision, unavailable } from './edge.js';
+import { HTTPException } from 'hono/http-exception';
+import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
 import { refusalResponse } from './wire.js';
+
+export { MAX_BODY_BYTES } from './edge-options.js';
+export { refusalResponse } from './wire.js';
+
+/**
+ * A refusal thrown to Hono's error handling (`onRefused: 'throw'`): an HTTPException whose
+ * status is the decision's, whose `getResponse()` is the default refusal response, and which
+ * carries the decision (`decision`, also as `cause`).
+ */
+export class KeygateHTTPException extends HTTPException {
+  constructor(decision) {
+    super(decision.status, { res: refusalResponse(decision), message: decision.message, cause: decision });
+    this.name = 'KeygateHTTPException';
+    this.decision = decision;
+  }
+}
 
 function executionWaitUntil(c) {
   try {
@@ -21,16 +40,15 @@ function executionWaitUntil(c) {
 }
 
 export function keygate(options) {
-  const opts = checkEdgeOptions('keygate', options, { clientIp: 'function' });
+  const opts = checkEdgeOptions('keygate', options, {}, ['throw']);
   const source = new KeySetSource(opts);
-  const clientIpOf = opts.clientIp ?? ((c) => c.req.header('cf-connecting-ip'));
 
   return async function keygateMiddleware(c, next) {
-    const gate = await source.get(c.env, executionWaitUntil(c));
-    if (!gate) return unavailable(source);
-    const { decision, clientIp } = await decide(gate, c.req.raw, clientIpOf(c) ?? undefined, opts.nonceStore(c.env));
-    logDecision(opts, decision, c.req.method, clientIp);
-    if (!decision.allowed) return refusalResponse(decision);
+    const decision = await judge(opts, source, c.req.raw, c.env, executionWaitUntil(c), [c]);
+    if (!decision.allowed) {
+      if (opts.onRefused === 'throw') throw new KeygateHTTPException(decision);
+      return refusalFor(opts, decision, c);
+    }
     c.set('keygate', decision);
     await next();
   };

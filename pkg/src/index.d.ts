@@ -20,6 +20,8 @@ export type KeygateErrorCode =
   | 'ERR_SIGN_FAILED'
   /** The `nonceStore` threw or did not resolve to a boolean: the request is not decided. */
   | 'ERR_NONCE_STORE'
+  /** A signed body that would be hashed is larger than `maxBodyBytes` (`verify`). */
+  | 'ERR_BODY_TOO_LARGE'
   /** The wasm module trapped; it was re-instantiated with the last good key set. */
   | 'ERR_INTERNAL'
   /** `keygate/init` only: a call before `initWasm` resolved. */
@@ -234,6 +236,12 @@ export interface VerifyOptions {
   now?: Date | number;
   /** A shared replay store for this call (overrides the one given to `load`). */
   nonceStore?: NonceStore;
+  /**
+   * The largest signed body hashed, in bytes (default: no bound). A larger one rejects with
+   * `ERR_BODY_TOO_LARGE` instead of being hashed: a declared Content-Length before any of it
+   * is read, else at the chunk that crosses the bound. The middleware sets 8 MiB by default.
+   */
+  maxBodyBytes?: number;
 }
 
 export interface KeySetInfo {

@@ -3,7 +3,7 @@
 import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
 import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request.js';
-import { bodySource, discard, hashBody, isSigned, openBody } from './body.js';
+import { bodySource, bodyTooLarge, declaredLength, discard, hashBody, isSigned, openBody } from './body.js';
 
 const { WasmVerifier, envelopePayload } = wasm;
 const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys']);
@@ -228,34 +228,53 @@ export class Keygate {
   /**
    * Decides one request. Resolves to a Decision (a refusal is not an error); rejects with
    * `ERR_REQUEST_INVALID` or `ERR_INVALID_OPTIONS` when the input cannot be processed,
+   * `ERR_BODY_TOO_LARGE` when a signed body that would be hashed exceeds `maxBodyBytes`,
    * `ERR_NONCE_STORE` when the nonce store fails, `ERR_INTERNAL` after a wasm trap.
    *
    * A signed request's body is streamed from a clone through the digest hasher (only the
    * algorithms its Content-Digest names), and only once every other check has passed; the
-   * caller's body is left unread.
+   * caller's body is left unread. A body declared (Content-Length) larger than
+   * `maxBodyBytes` is never read; one that streams past it stops being read there.
    */
   async verify(request, options = {}) {
-    const { json, headers, nonceStore } = wireRequest(request, options);
+    const { json, headers, nonceStore, maxBodyBytes } = wireRequest(request, options);
     const store = nonceStore ?? this.#nonceStore;
     let digests = null;
     const decide = () => {
       const v = this.#current();
       return JSON.parse(callWasm(() => (digests === null ? v.decide(json) : v.decideWithDigests(json, digests))));
     };
-    let w;
-    const source = isSigned(headers) ? bodySource(request, 'verify') : null;
-    const body = source === null ? null : await openBody(source);
-    if (body === null) {
-      w = decide();
-    } else {
-      // Decide without the body first: it is hashed only when everything else passed.
+    // Decides without the body: undefined when everything else passed and its digests decide.
+    const deferred = () => {
       const early = callWasm(() => this.#current().decideDeferred(json));
-      if (early !== undefined) {
-        discard(body);
-        w = JSON.parse(early);
-      } else {
-        digests = await hashBody(body, headers);
+      return early === undefined ? undefined : JSON.parse(early);
+    };
+    let w;
+    const hasBody = request.body !== undefined && request.body !== null;
+    if (!isSigned(headers)) {
+      w = decide();
+    } else if (hasBody && declaredLength(headers) > maxBodyBytes) {
+      w = deferred();
+      if (w === undefined) throw bodyTooLarge(maxBodyBytes);
+    } else {
+      const source = bodySource(request, 'verify');
+      const body = source === null ? null : await openBody(source);
+      if (body === null) {
         w = decide();
+      } else {
+        let hashed = false;
+        try {
+          w = deferred();
+          if (w === undefined) {
+            digests = await hashBody(body, headers, maxBodyBytes);
+            hashed = true;
+            w = decide();
+          }
+        } finally {
+          // Not hashed to the end (refused early, too large, a read error, a throw): stop
+          // reading the clone, so the tee does not go on buffering it.
+          if (!hashed) discard(body);
+        }
       }
     }
     if (!w.allowed || !w.nonce || !store) return toDecision(w);

@@ -2,7 +2,7 @@
 
 import { KeygateError, describe, invalidOptions } from './errors.js';
 
-const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore']);
+const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes']);
 
 /**
  * Key set input as JSON text: a string, a parsed object, or UTF-8 bytes.
@@ -99,8 +99,9 @@ export function checkRequest(request, where) {
 }
 
 /**
- * Reads `verify`'s request and options: `{ json, headers, nonceStore }` with the facade's
- * request JSON, the header pairs, and the nonce store given for this call (if any).
+ * Reads `verify`'s request and options: `{ json, headers, nonceStore, maxBodyBytes }` with the
+ * facade's request JSON, the header pairs, the nonce store given for this call (if any) and
+ * the bound of a signed body to hash (Infinity when not given).
  */
 export function wireRequest(request, options) {
   checkRequest(request, 'verify');
@@ -109,7 +110,7 @@ export function wireRequest(request, options) {
   }
   for (const k of Object.keys(options)) {
     if (!VERIFY_OPTIONS.has(k)) {
-      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore)`);
+      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore, maxBodyBytes)`);
     }
   }
   const { clientIp } = options;
@@ -117,6 +118,10 @@ export function wireRequest(request, options) {
     throw invalidOptions(`verify: options.clientIp must be a string, got ${describe(clientIp)}`);
   }
   const nonceStore = checkNonceStore(options.nonceStore, 'verify: options.nonceStore');
+  const { maxBodyBytes = Infinity } = options;
+  if (maxBodyBytes !== Infinity && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 0)) {
+    throw invalidOptions(`verify: options.maxBodyBytes must be an integer number of bytes >= 0, got ${describe(maxBodyBytes)}`);
+  }
   const headers = headerPairs(request.headers, 'verify');
   const wire = {
     method: request.method,
@@ -125,7 +130,7 @@ export function wireRequest(request, options) {
     now_ms: millis(options.now, 'verify: options.now', Date.now()),
   };
   if (clientIp) wire.client_ip = clientIp;
-  return { json: JSON.stringify(wire), headers, nonceStore };
+  return { json: JSON.stringify(wire), headers, nonceStore, maxBodyBytes };
 }
 
 /** The JS decision for the facade's decision JSON (camelCase, frozen). */

@@ -21,6 +21,8 @@ export const WIRE_STATUS = Object.freeze({
   malformed_request: 400,
   keyset_unavailable: 503,
   verifier_unavailable: 503,
+  // A signed body over the middleware's maxBodyBytes (never buffered past it).
+  body_too_large: 413,
   // The key set endpoint and the gateway's routes.
   not_found: 404,
   method_not_allowed: 405,

@@ -1,8 +1,8 @@
 // keygate/worker: withKeygate for module Workers.
 import type { AllowedDecision } from './index.js';
-import type { EdgeOptions } from './edge.js';
+import type { EdgeOptions, EdgeRefusal } from './edge.js';
 
-export type { DecisionLogRecord, KeySetLogRecord, LogRecord, EdgeOptions } from './edge.js';
+export type { DecisionLogRecord, EdgeRefusal, EdgeRefusalCode, KeySetLogRecord, LogRecord, EdgeOptions } from './edge.js';
 
 /** The part of a Workers ExecutionContext that keygate uses. */
 export interface WaitUntilContext {
@@ -53,7 +53,38 @@ export interface PushTarget<Env> {
   maxAgeSeconds?: number | string | undefined;
 }
 
-export interface WorkerOptions<Env> extends EdgeOptions<Env> {
+/** What `onRefused` gets besides the refusal: the fetch handler's arguments. */
+export interface RefusalContext<Env, Ctx> {
+  readonly request: Request;
+  readonly env: Env;
+  readonly ctx: Ctx;
+}
+
+export interface WorkerOptions<Env, Ctx = WaitUntilContext> extends EdgeOptions<Env> {
+  /**
+   * Answers refusals instead of the default (the decision's status, JSON
+   * `{"error", "message"}` and its headers; `refusalResponse(decision)` builds that). Must
+   * return a Response; an exception it throws propagates out of `fetch`.
+   */
+  onRefused?: (decision: EdgeRefusal, context: RefusalContext<Env, Ctx>) => Response | Promise<Response>;
+  /**
+   * The presented API key (null/undefined: none), instead of `Authorization: Bearer` /
+   * `X-API-Key`, which then never count as credentials. The key is checked by the verifier's
+   * own rules. Not together with `keyHeader`.
+   */
+  getKey?: (request: Request, env: Env, ctx: Ctx) => string | null | undefined | Promise<string | null | undefined>;
+  /**
+   * The client address for IP rules (null/undefined: unknown, and allow lists fail closed).
+   * Without it: CF-Connecting-IP inside workerd, no address anywhere else.
+   */
+  clientIp?: (request: Request, env: Env, ctx: Ctx) => string | null | undefined | Promise<string | null | undefined>;
+  /**
+   * The URL the client used, when it differs from `request.url` (behind a TLS-terminating
+   * proxy): the public origin (`"https://api.example.com"`; the request's path and query are
+   * kept), or a function returning the whole absolute URL. Signatures over `@target-uri`,
+   * `@authority` and `@scheme` are checked against it, and routes are matched on its path.
+   */
+  requestUrl?: string | URL | ((request: Request, env: Env, ctx: Ctx) => string | URL | Promise<string | URL>);
   /**
    * Enables `PUT` on `keySetEndpoint` (with `publisherKeys` pinned): a target, or a function of
    * env returning one (null/undefined: pushes disabled in that environment).
@@ -67,8 +98,17 @@ export interface WorkerOptions<Env> extends EdgeOptions<Env> {
  */
 export declare function withKeygate<Env = unknown, Ctx extends WaitUntilContext = WaitUntilContext>(
   handler: KeygateHandler<Env, Ctx>,
-  options: WorkerOptions<Env>,
+  options: WorkerOptions<Env, Ctx>,
 ): KeygateWorker<Env, Ctx>;
+
+/** The default bound of a signed body the middleware hashes (`maxBodyBytes`): 8 MiB. */
+export declare const MAX_BODY_BYTES: number;
+
+/**
+ * The default response to a refusal: its status, JSON `{"error", "message"}`, its headers
+ * (`WWW-Authenticate` on 401s), `cache-control: no-store`. For `onRefused` to start from.
+ */
+export declare function refusalResponse(decision: EdgeRefusal): Response;
 
 /** `/.well-known/keygate/keyset`: where the gateway mounts `keySetEndpoint`. */
 export declare const KEYSET_PATH: '/.well-known/keygate/keyset';
@@ -92,6 +132,7 @@ export type WireErrorCode =
   | 'malformed_request'
   | 'keyset_unavailable'
   | 'verifier_unavailable'
+  | 'body_too_large'
   | 'not_found'
   | 'method_not_allowed'
   | 'payload_too_large'

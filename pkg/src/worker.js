@@ -5,9 +5,11 @@
 //   }, { keySet: (env) => env.KEYGATE_KEYSET });
 //
 // Every request is decided before the handler runs. A refusal is answered here (status, JSON
-// `{"error", "message"}`, WWW-Authenticate on 401s); an allowed request reaches the handler
-// with its decision as the fourth argument (and through `getDecision(request)`). Every
-// decision is logged as one JSON line. The client address comes from CF-Connecting-IP.
+// `{"error", "message"}`, WWW-Authenticate on 401s; or what `onRefused` returns); an allowed
+// request reaches the handler with its decision as the fourth argument (and through
+// `getDecision(request)`). Decisions are logged as JSON lines (`log`, `logSample`). The
+// client address comes from `clientIp(request, env, ctx)` when given, else from
+// CF-Connecting-IP inside workerd only (edge-request.js).
 //
 // The returned Worker also answers the key set endpoint for the same key set:
 // `worker.keySetEndpoint(request, env, ctx)` (GET: the set in use; PUT: a signed push, stored
@@ -15,9 +17,8 @@
 
 import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { KeygateError, describe, invalidOptions } from './errors.js';
-import { KeySetSource, checkEdgeOptions, decide, logDecision, unavailable } from './edge.js';
+import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
 import { MAX_PUSH_AGE_SECONDS_LIMIT, MAX_PUSH_BYTES_LIMIT, keySetEndpoint } from './push.js';
-import { refusalResponse } from './wire.js';
 
 export {
   KEYSET_PATH,
@@ -26,7 +27,8 @@ export {
   MAX_PUSH_BYTES,
   MAX_PUSH_BYTES_LIMIT,
 } from './push.js';
-export { WIRE_STATUS, errorResponse } from './wire.js';
+export { MAX_BODY_BYTES } from './edge-options.js';
+export { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
 export { forwardToOrigin } from './forward.js';
 
 const decisions = new WeakMap();
@@ -103,12 +105,8 @@ export function withKeygate(handler, options) {
 
   return {
     async fetch(request, env, ctx) {
-      const gate = await source.get(env, waitUntilOf(ctx));
-      if (!gate) return unavailable(source);
-      const header = request.headers.get('cf-connecting-ip') ?? undefined;
-      const { decision, clientIp } = await decide(gate, request, header, opts.nonceStore(env));
-      logDecision(opts, decision, request.method, clientIp);
-      if (!decision.allowed) return refusalResponse(decision);
+      const decision = await judge(opts, source, request, env, waitUntilOf(ctx), [request, env, ctx]);
+      if (!decision.allowed) return refusalFor(opts, decision, { request, env, ctx });
       decisions.set(request, decision);
       return handler(request, env, ctx, decision);
     },

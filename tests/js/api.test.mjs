@@ -62,7 +62,7 @@ test('load accepts text, objects and bytes, and reports every error with its JSO
   await assert.rejects(Keygate.load(DEMO_KEYSET, { publisherKey: [] }), { code: 'ERR_INVALID_OPTIONS' });
   assert.throws(() => new Keygate(), TypeError);
   assert.deepEqual([...ERROR_CODES].sort(), [
-    'ERR_AUDIENCE_MISMATCH', 'ERR_ENVELOPE_INVALID', 'ERR_ENVELOPE_SIGNATURE', 'ERR_ENVELOPE_STALE', 'ERR_INTERNAL', 'ERR_INVALID_OPTIONS',
+    'ERR_AUDIENCE_MISMATCH', 'ERR_BODY_TOO_LARGE', 'ERR_ENVELOPE_INVALID', 'ERR_ENVELOPE_SIGNATURE', 'ERR_ENVELOPE_STALE', 'ERR_INTERNAL', 'ERR_INVALID_OPTIONS',
     'ERR_KEYSET_INVALID', 'ERR_KEYSET_ROLLBACK', 'ERR_KEY_INVALID', 'ERR_NONCE_STORE',
     'ERR_REQUEST_INVALID', 'ERR_SIGN_FAILED', 'ERR_WASM_INIT_FAILED', 'ERR_WASM_NOT_INITIALIZED',
   ]);

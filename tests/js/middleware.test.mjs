@@ -17,7 +17,8 @@ test('withKeygate: refusals are answered as JSON; allowed requests reach the han
       assert.equal(getDecision(request), decision);
       return Response.json({ hello: decision.keyId, env: env.NAME });
     },
-    { keySet: DEMO_KEYSET, log: (r) => lines.push(r) },
+    // Outside workerd the client address is only what clientIp says (here: a test header).
+    { keySet: DEMO_KEYSET, log: (r) => lines.push(r), clientIp: (request) => request.headers.get('x-test-ip') },
   );
   const ok = await worker.fetch(get(url('/api/hello'), DEMO.reader), { NAME: 'e' }, {});
   assert.equal(ok.status, 200);
@@ -36,12 +37,12 @@ test('withKeygate: refusals are answered as JSON; allowed requests reach the han
   assert.equal(post.headers.get('www-authenticate'), null);
   assert.equal((await post.json()).error, 'scope_missing');
 
-  // The admin key is loopback-only: the address comes from CF-Connecting-IP.
-  const local = await worker.fetch(get(url('/api/admin/x'), DEMO.admin, { 'cf-connecting-ip': '127.0.0.1' }), {}, {});
+  // The admin key is loopback-only: the address comes from the clientIp option.
+  const local = await worker.fetch(get(url('/api/admin/x'), DEMO.admin, { 'x-test-ip': '127.0.0.1' }), {}, {});
   assert.equal(local.status, 200);
-  const remote = await worker.fetch(get(url('/api/admin/x'), DEMO.admin, { 'cf-connecting-ip': '203.0.113.5' }), {}, {});
+  const remote = await worker.fetch(get(url('/api/admin/x'), DEMO.admin, { 'x-test-ip': '203.0.113.5' }), {}, {});
   assert.equal((await remote.json()).error, 'ip_not_allowed');
-  const garbage = await worker.fetch(get(url('/api/admin/x'), DEMO.admin, { 'cf-connecting-ip': 'garbage' }), {}, {});
+  const garbage = await worker.fetch(get(url('/api/admin/x'), DEMO.admin, { 'x-test-ip': 'garbage' }), {}, {});
   assert.equal((await garbage.json()).error, 'ip_not_allowed', 'an unreadable address is unknown: fail closed');
 
   // One audit line per decision, without secrets.

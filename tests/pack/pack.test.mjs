@@ -27,10 +27,13 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Unpacked 800 -> 840 KiB: the push endpoint's hardening (issue 8: the envelope scanner, the
 // streaming signature check, prepare/commit, audience and freshness) adds 23 KB of wasm and
 // 12 KB of JS, declarations and README.
-// Wasm 640 -> 700 KiB, unpacked 840 -> 900 KiB, packed 360 -> 370 KiB: sealed secrets (issue
+// Unpacked 840 -> 880 KiB: the middleware options (issue 12 item 4, issue 9 items 6-7:
+// onRefused, key sources, requestUrl, log modes, the signed body bound) add about 36 KB of JS,
+// declarations and README.
+// Wasm 640 -> 700 KiB, unpacked 880 -> 940 KiB, packed 360 -> 370 KiB: sealed secrets (issue
 // 13) open inside the module, so AES-256-GCM comes with it (27 KB of the 62 KB, 25 KB gzip,
 // the module grows by), with the JWE and seal key readers and the JWK member checks.
-const BUDGET = { packed: 370 * 1024, unpacked: 900 * 1024, wasm: 700 * 1024 };
+const BUDGET = { packed: 370 * 1024, unpacked: 940 * 1024, wasm: 700 * 1024 };
 
 let t;
 let files;

@@ -1,0 +1,390 @@
+// `make bench`: keygate in workerd beside bare WebCrypto, through Miniflare on the bench
+// Worker's bundle (benches/workerd/worker.mjs, bundled by wrangler into target/bench/workerd).
+//
+//   node benches/workerd/run.mjs
+//
+// Per case, in a fresh isolate: keygate's `gate.verify(request)` and the bare WebCrypto work
+// over the same inputs, in slices (one request each, k operations timed inside the Worker,
+// k calibrated to about BENCH_SLICE_MS). A round runs BENCH_SLICES slices of each side,
+// alternating A B B A ...; BENCH_ROUNDS rounds, the first side alternating between rounds.
+// Reported: medians per operation and the median of the per-round ratios, as a table and as
+// `ratio <case> <value>` lines. Then the key set load, the cold start (fresh isolates) and the
+// wasm size, as a table and `metric <name> <value>` lines; everything also in BENCH_JSON.
+//
+// Options (environment):
+//   BENCH_ROUNDS (31), BENCH_SLICES (10 a side per round), BENCH_SLICE_MS (5),
+//   BENCH_SLICE_OPS (most operations in a slice, 4096), BENCH_WARMUP_MS (per side, 300),
+//   BENCH_CASES (comma list of api_key,hmac_get,ed25519_get,hmac_post_1k,hmac_post_1m),
+//   BENCH_PARTS (comma list of cases,nonce,load,cold, the default; also body: ways of reading
+//   a body in workerd, without keygate), BENCH_COLD (fresh isolates of each kind, 9),
+//   BENCH_SCALE_KEYS (100000), BENCH_SCALE_RUNS (7), BENCH_JSON (target/bench/workerd.json).
+//   BENCH_SMOKE=1: one tiny round of everything, which proves the harness and measures
+//   nothing. BENCH_BROKEN=1 signs the HMAC cases with a key the set does not hold: the run
+//   must then fail.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { fillerKeys, keySetBytes } from './keysets.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const DIST = join(ROOT, 'target/bench/workerd');
+const BODY_READS = {
+  stream: '`request.clone().body` read chunk by chunk, not hashed (how keygate reads it today)',
+  buffer: '`await request.clone().arrayBuffer()`, then `crypto.subtle.digest`',
+  digeststream: '`request.clone().body.pipeTo(new crypto.DigestStream(\'SHA-256\'))`',
+};
+const CASES = {
+  api_key: 'API key (vs one SHA-256 digest of the key)',
+  hmac_get: 'HMAC-SHA256 signed GET (vs one HMAC verify)',
+  ed25519_get: 'Ed25519 signed GET (vs one Ed25519 verify)',
+  hmac_post_1k: 'HMAC POST, 1 KiB body + Content-Digest (vs digest + HMAC verify)',
+  hmac_post_1m: 'HMAC POST, 1 MiB body + Content-Digest (vs digest + HMAC verify)',
+};
+
+const env = process.env;
+const smoke = env.BENCH_SMOKE === '1';
+const int = (name, dflt, smokeValue) => {
+  const v = env[name] ?? String(smoke ? smokeValue : dflt);
+  if (!/^[1-9][0-9]*$/.test(v)) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+};
+const opts = {
+  rounds: int('BENCH_ROUNDS', 31, 1),
+  slices: int('BENCH_SLICES', 10, 1),
+  sliceMs: int('BENCH_SLICE_MS', 5, 1),
+  sliceOps: int('BENCH_SLICE_OPS', 4096, 256),
+  warmupMs: int('BENCH_WARMUP_MS', 300, 1),
+  cold: int('BENCH_COLD', 9, 1),
+  scaleKeys: int('BENCH_SCALE_KEYS', 100_000, 1000),
+  scaleRuns: int('BENCH_SCALE_RUNS', 7, 1),
+  cases: (env.BENCH_CASES ?? Object.keys(CASES).join(',')).split(','),
+  parts: (env.BENCH_PARTS ?? 'cases,nonce,load,cold').split(','),
+  broken: env.BENCH_BROKEN === '1',
+  json: env.BENCH_JSON ?? join(ROOT, 'target/bench/workerd.json'),
+};
+for (const c of opts.cases) if (!(c in CASES)) throw new Error(`BENCH_CASES: unknown case ${c} (expected ${Object.keys(CASES)})`);
+const PARTS = ['cases', 'nonce', 'load', 'cold', 'body'];
+for (const p of opts.parts) if (!PARTS.includes(p)) throw new Error(`BENCH_PARTS: unknown part ${p} (expected ${PARTS})`);
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const fmtUs = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(us < 10 ? 2 : 1)} µs`);
+const log = (...a) => console.error(...a);
+
+// --- workerd through Miniflare ----------------------------------------------------------------
+
+const wasmFile = readdirSync(DIST).find((f) => f.endsWith('.wasm'));
+if (!wasmFile) throw new Error(`no bundle in ${DIST}: run \`make bench\``);
+const BUNDLE = [
+  { type: 'ESModule', path: join(DIST, 'worker.js') },
+  { type: 'CompiledWasm', path: join(DIST, wasmFile) },
+];
+const EMPTY = [{ type: 'ESModule', path: join(DIST, 'empty.mjs'), contents: 'export default { fetch() { return new Response("{}"); } };' }];
+
+/** A fresh workerd (one isolate) running `modules`; resolves once it is ready. */
+async function isolate(modules = BUNDLE) {
+  const logs = [];
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    modulesRoot: DIST,
+    modules,
+    compatibilityDate: '2026-11-01',
+    cf: false,
+    handleStructuredLogs: ({ message }) => logs.push(message),
+  }));
+  await mf.ready;
+  async function call(path, init) {
+    const res = await mf.dispatchFetch(`http://bench.test${path}`, init);
+    const text = await res.text();
+    if (res.status !== 200) {
+      let e;
+      try {
+        e = JSON.parse(text);
+      } catch {
+        e = { error: `${res.status} ${text.slice(0, 2000)}` };
+      }
+      throw new Error(`${path}: ${e.error}${e.stack ? `\n${e.stack}` : ''}${logs.length ? `\n${logs.join('\n')}` : ''}`);
+    }
+    return JSON.parse(text);
+  }
+  return { mf, call };
+}
+
+// --- per-request cases --------------------------------------------------------------------------
+
+/**
+ * One case in a fresh isolate with a 100-key set. Each side's slice size k is calibrated so
+ * that a slice takes about BENCH_SLICE_MS (at most BENCH_SLICE_OPS operations). A round runs
+ * BENCH_SLICES slices of each side, alternating (A B B A A B ..., the first side alternating
+ * between rounds); a side's time in a round is the sum of its slices. Two rounds of warm-up.
+ */
+async function measureCase(name, [sa, sb] = ['keygate', 'bare']) {
+  const { mf, call } = await isolate();
+  try {
+    const now = Date.now();
+    await call('/setup', {
+      method: 'POST',
+      body: JSON.stringify({ filler: fillerKeys(97, now), issuedAt: new Date(now - 60_000).toISOString(), broken: opts.broken }),
+    });
+    const slice = async (side, k) => (await call(`/slice?case=${name}&side=${side}&k=${k}`)).ms;
+    // Warm-up (V8 compiles and optimises the hot paths over the first hundreds of ms), then
+    // k from the time per operation over at least ten slices' worth of small slices.
+    // k from the fastest time per operation seen so far: a slice lasts at least BENCH_SLICE_MS
+    // when the machine is quiet (on a busy one it only gets longer).
+    const k = {};
+    const perOp = {};
+    const sliceSize = (ms) => Math.max(1, Math.min(opts.sliceOps, Math.ceil(opts.sliceMs / ms)));
+    for (const side of [sa, sb]) {
+      let spent = 0;
+      for (let n = 8, i = 0; spent < opts.warmupMs || i < 3; i++) {
+        const t = await slice(side, n);
+        spent += t;
+        if (t < opts.sliceMs) n = Math.min(n * 2, opts.sliceOps);
+      }
+      let ops = 0;
+      spent = 0;
+      for (let n = 4; spent < opts.sliceMs * 10; n = Math.min(n * 2, opts.sliceOps)) {
+        spent += await slice(side, n);
+        ops += n;
+      }
+      perOp[side] = spent / ops;
+      k[side] = sliceSize(perOp[side]);
+    }
+    const round = async (first) => {
+      const spent = { [sa]: 0, [sb]: 0 };
+      let order = first === sa ? [sa, sb] : [sb, sa];
+      for (let i = 0; i < opts.slices; i++) {
+        for (const side of order) spent[side] += await slice(side, k[side]);
+        order = [order[1], order[0]];
+      }
+      return spent;
+    };
+    // Two warm-up rounds, not counted, each refining k.
+    for (let w = 0; w < (smoke ? 0 : 2); w++) {
+      const t = await round(w % 2 === 0 ? sa : sb);
+      for (const side of [sa, sb]) {
+        const ms = t[side] / (opts.slices * k[side]);
+        if (ms > 0 && ms < perOp[side]) perOp[side] = ms;
+        k[side] = sliceSize(perOp[side]);
+      }
+    }
+    const a = [];
+    const b = [];
+    const ratio = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      const t = await round(r % 2 === 0 ? sa : sb);
+      a.push((t[sa] * 1000) / (opts.slices * k[sa]));
+      b.push((t[sb] * 1000) / (opts.slices * k[sb]));
+      ratio.push(a[r] / b[r]);
+    }
+    const res = {
+      case: name, sides: [sa, sb], k, aUs: median(a), bUs: median(b), ratio: median(ratio),
+      ratioP25: quantile(ratio, 0.25), ratioP75: quantile(ratio, 0.75), rounds: { aUs: a, bUs: b, ratio },
+    };
+    log(`${name} ${sa}/${sb}: ${fmtUs(res.aUs)} vs ${fmtUs(res.bUs)}, ratio ${res.ratio.toFixed(2)} (k ${k[sa]}/${k[sb]})`);
+    return res;
+  } finally {
+    await mf.dispose();
+  }
+}
+
+// --- cold start ---------------------------------------------------------------------------------
+
+/**
+ * Fresh isolates, in rotation: the bench bundle answering /cold (import keygate, load the
+ * 100-key set of the body, decide one request), the same bundle answering /cold-baseline (the
+ * same request without keygate), and an empty Worker (start-up only). Timed from Node: from
+ * dispatch to the whole response, and from `new Miniflare` to ready.
+ */
+async function coldStart() {
+  const now = Date.now();
+  const body = keySetBytes(fillerKeys(100, now), now);
+  const init = { method: 'POST', body, headers: { 'x-bench-key': 'key-42' } };
+  const kinds = ['cold', 'baseline', 'empty'];
+  const t = { cold: [], baseline: [], empty: [] };
+  const ready = { cold: [], baseline: [], empty: [] };
+  const inside = [];
+  for (let i = 0; i < opts.cold; i++) {
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(i + k) % kinds.length];
+      const t0 = performance.now();
+      const { mf, call } = await isolate(kind === 'empty' ? EMPTY : BUNDLE);
+      const t1 = performance.now();
+      try {
+        const out = await call(kind === 'cold' ? '/cold' : kind === 'baseline' ? '/cold-baseline' : '/', init);
+        t[kind].push(performance.now() - t1);
+        ready[kind].push(t1 - t0);
+        if (kind === 'cold') inside.push({ ...out, second: (await call('/cold', init)).ms });
+      } finally {
+        await mf.dispose();
+      }
+    }
+  }
+  const paired = t.cold.map((x, i) => x - t.baseline[i]);
+  const startup = ready.cold.map((x, i) => x - ready.empty[i]);
+  const res = {
+    isolates: opts.cold,
+    firstRequestMs: median(paired),
+    coldDispatchMs: median(t.cold),
+    baselineDispatchMs: median(t.baseline),
+    insideMs: median(inside.map((o) => o.ms)),
+    insideInstantiateMs: median(inside.map((o) => o.instantiate)),
+    insideLoadMs: median(inside.map((o) => o.load)),
+    insideDecideMs: median(inside.map((o) => o.decide)),
+    insideSecondMs: median(inside.map((o) => o.second)),
+    startupVsEmptyMs: median(startup),
+    startupVsEmptyP25: quantile(startup, 0.25),
+    startupVsEmptyP75: quantile(startup, 0.75),
+    readyMs: median(ready.cold),
+    emptyReadyMs: median(ready.empty),
+    samples: { cold: t.cold, baseline: t.baseline, ready, inside },
+  };
+  log(`cold start: ${res.firstRequestMs.toFixed(2)} ms first request over baseline; inside ${res.insideMs} ms; start-up vs empty ${res.startupVsEmptyMs.toFixed(1)} ms`);
+  return res;
+}
+
+// --- key set load ---------------------------------------------------------------------------------
+
+async function keySetLoad() {
+  const now = Date.now();
+  const body = keySetBytes(fillerKeys(opts.scaleKeys, now), now);
+  const { mf, call } = await isolate();
+  try {
+    const out = await call(`/scale?runs=${opts.scaleRuns}`, { method: 'POST', body, headers: { 'x-bench-key': 'key-7' } });
+    if (out.keys !== opts.scaleKeys) throw new Error(`loaded ${out.keys} keys, expected ${opts.scaleKeys}`);
+    const ratio = out.load.map((x, i) => x / out.plain[i]);
+    const res = {
+      keys: opts.scaleKeys, bytes: body.length, runs: opts.scaleRuns, firstMs: out.load[0], loadMs: median(out.load),
+      plainMs: median(out.plain), ratio: median(ratio), samples: out,
+    };
+    log(`key set load: ${res.keys} keys, ${res.loadMs} ms median (first ${res.firstMs} ms), JSON.parse + Map ${res.plainMs} ms`);
+    return res;
+  } finally {
+    await mf.dispose();
+  }
+}
+
+// --- sizes and machine --------------------------------------------------------------------------
+
+function sizes() {
+  const wasm = readFileSync(join(DIST, wasmFile));
+  const js = readFileSync(join(DIST, 'worker.js'));
+  return { wasmRaw: wasm.length, wasmGzip: gzipSync(wasm, { level: 9 }).length, jsRaw: js.length, jsGzip: gzipSync(js, { level: 9 }).length };
+}
+
+function git(...args) {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function machine() {
+  const miniflarePkg = JSON.parse(readFileSync(join(ROOT, 'node_modules/miniflare/package.json'), 'utf8'));
+  return {
+    date: new Date().toISOString(),
+    commit: git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? '+dirty' : ''),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.versions.node,
+    workerd: miniflarePkg.dependencies?.workerd ?? 'unknown',
+    miniflare: miniflarePkg.version,
+  };
+}
+
+// --- report ---------------------------------------------------------------------------------------
+
+const m = machine();
+const loadBefore = loadavg();
+log(`bench: ${JSON.stringify(opts)}`);
+const cases = [];
+if (opts.parts.includes('cases')) for (const name of opts.cases) cases.push(await measureCase(name));
+// What a fresh nonce on every signature costs: keygate beside keygate, both freshly signed.
+const nonce = opts.parts.includes('nonce') ? await measureCase('hmac_get', ['nonce', 'fresh']) : undefined;
+// Where a body's time goes in workerd (opt-in): reading a clone three ways, beside a bare digest.
+const bodies = [];
+if (opts.parts.includes('body')) {
+  for (const name of ['hmac_post_1k', 'hmac_post_1m']) for (const way of Object.keys(BODY_READS)) bodies.push(await measureCase(name, [way, 'digest']));
+}
+const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
+const cold = opts.parts.includes('cold') ? await coldStart() : undefined;
+const size = sizes();
+const loadAfter = loadavg();
+
+const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
+console.log(`# keygate in workerd ${m.workerd} (Miniflare ${m.miniflare}), ${m.date}, commit ${m.commit}`);
+console.log(`# ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB; Node ${m.node}; load average ${la(loadBefore)} before, ${la(loadAfter)} after`);
+if (Math.max(loadBefore[0], loadAfter[0]) > m.cores + 1) {
+  console.log(`# WARNING: the load average exceeded the ${m.cores} cores by more than the bench itself: other processes took CPU time in the middle of slices; ` +
+    'paired ratios hold only while the machine is not oversubscribed. Rerun when it is quieter.');
+}
+console.log(`# ${opts.rounds} rounds of ${opts.slices} slices a side, slices of ~${opts.sliceMs} ms (at most ${opts.sliceOps} operations); signatures without nonces (but see the nonce row)${smoke ? ' (SMOKE RUN: no meaningful numbers)' : ''}`);
+if (cases.length) {
+  console.log('');
+  console.log('| case | keygate `gate.verify` | bare WebCrypto | ratio (median) | ratio p25–p75 | slice k (keygate / bare) |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const c of cases) {
+    console.log(`| ${CASES[c.case]} | ${fmtUs(c.aUs)} | ${fmtUs(c.bUs)} | ${c.ratio.toFixed(2)}× | ${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k.keygate} / ${c.k.bare} |`);
+  }
+}
+if (nonce) {
+  console.log('');
+  console.log('| nonce cost | with a fresh nonce | without | ratio (median) | ratio p25–p75 | slice k |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log(`| HMAC-SHA256 signed GET, \`gate.verify\` (each signature made just before its slice) | ${fmtUs(nonce.aUs)} | ${fmtUs(nonce.bUs)} | ` +
+    `${nonce.ratio.toFixed(2)}× | ${nonce.ratioP25.toFixed(2)}–${nonce.ratioP75.toFixed(2)} | ${nonce.k.nonce} / ${nonce.k.fresh} |`);
+}
+if (bodies.length) {
+  console.log('');
+  console.log('| body (no keygate) | this way | `crypto.subtle.digest` of the bytes | ratio (median) | ratio p25–p75 | slice k |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const c of bodies) {
+    const size = c.case === 'hmac_post_1k' ? '1 KiB' : '1 MiB';
+    console.log(`| ${size}: ${BODY_READS[c.sides[0]]} | ${fmtUs(c.aUs)} | ${fmtUs(c.bUs)} | ${c.ratio.toFixed(2)}× | ` +
+      `${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k[c.sides[0]]} / ${c.k.digest} |`);
+  }
+}
+console.log('');
+const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
+console.log('| measurement | median | detail |');
+console.log('|---|---:|---|');
+console.log(`| wasm module (as bundled) | ${kib(size.wasmGzip)} gzip | ${size.wasmRaw} B raw, ${size.wasmGzip} B gzip -9; bundled JS ${size.jsRaw} B raw, ${size.jsGzip} B gzip |`);
+if (cold) {
+  console.log(`| cold start: import (instantiate) + load 100-key set + first decision, inside the Worker | ${cold.insideMs} ms | ` +
+    `${cold.isolates} fresh isolates; instantiate ${cold.insideInstantiateMs} + load ${cold.insideLoadMs} + decide ${cold.insideDecideMs} ms ` +
+    `(1 ms clock steps); a second request to that isolate (load + decision only): ${cold.insideSecondMs} ms |`);
+  console.log(`| cold start seen from outside: first request minus the same request without keygate | ${cold.firstRequestMs.toFixed(1)} ms | ` +
+    `median of paired differences; ${cold.coldDispatchMs.toFixed(1)} vs ${cold.baselineDispatchMs.toFixed(1)} ms |`);
+  console.log(`| isolate start-up (bundle parse, wasm compile) over an empty Worker, not in the above | ${cold.startupVsEmptyMs.toFixed(0)} ms | ` +
+    `rough: p25–p75 ${cold.startupVsEmptyP25.toFixed(0)}–${cold.startupVsEmptyP75.toFixed(0)} ms; start-up ${cold.readyMs.toFixed(0)} vs ${cold.emptyReadyMs.toFixed(0)} ms |`);
+}
+if (scale) {
+  console.log(`| key set load, ${scale.keys} keys (${(scale.bytes / 1e6).toFixed(1)} MB), \`Keygate.load\` | ${scale.loadMs} ms | ` +
+    `${scale.runs} loads in one isolate, first ${scale.firstMs} ms; JSON.parse + Map (no validation) ${scale.plainMs} ms, ratio ${scale.ratio.toFixed(2)} |`);
+}
+console.log('');
+for (const c of cases) console.log(`ratio ${c.case} ${c.ratio.toFixed(3)}`);
+if (nonce) console.log(`metric nonce_cost_ratio ${nonce.ratio.toFixed(3)}`);
+console.log(`metric wasm_raw_bytes ${size.wasmRaw}`);
+console.log(`metric wasm_gzip_bytes ${size.wasmGzip}`);
+if (cold) {
+  console.log(`metric cold_start_ms ${cold.insideMs}`);
+  console.log(`metric cold_start_outside_ms ${cold.firstRequestMs.toFixed(2)}`);
+  console.log(`metric startup_over_empty_ms ${cold.startupVsEmptyMs.toFixed(1)}`);
+}
+if (scale) {
+  console.log(`metric keyset_load_ms ${scale.loadMs}`);
+  console.log(`metric keyset_load_keys ${scale.keys}`);
+}
+
+mkdirSync(dirname(opts.json), { recursive: true });
+writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, cold, scale, size }, null, 1)}\n`);

@@ -1,0 +1,61 @@
+// The workerd benchmark harness (`make bench`) still works: a smoke run (one tiny round of every
+// case, the key set load and the cold start) exits cleanly with a number for everything, and a
+// run whose keygate decisions are refused fails instead of reporting a time. No timing is
+// asserted here: speed claims come from `make bench`, never from a test.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from '../js/helpers.mjs';
+
+const run = promisify(execFile);
+const SCRIPT = join(ROOT, 'benches/workerd/run.mjs');
+const CASES = ['api_key', 'hmac_get', 'ed25519_get', 'hmac_post_1k', 'hmac_post_1m'];
+
+function bench(env) {
+  return run(process.execPath, [SCRIPT], { cwd: ROOT, env: { ...process.env, BENCH_SMOKE: '1', ...env }, timeout: 60_000 });
+}
+
+test('smoke run: every case decided (allowed), a number for every figure', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keygate-bench-'));
+  try {
+    const json = join(dir, 'out.json');
+    const { stdout } = await bench({ BENCH_JSON: json });
+    const lines = stdout.split('\n');
+    // A smoke run's slices are too short to time: a ratio may be 0, Infinity or NaN.
+    for (const c of CASES) {
+      assert.ok(lines.some((l) => new RegExp(`^ratio ${c} \\S+$`).test(l)), `a ratio line for ${c}`);
+    }
+    assert.ok(lines.some((l) => /^metric nonce_cost_ratio \S+$/.test(l)), 'a metric line for nonce_cost_ratio');
+    for (const m of ['wasm_raw_bytes', 'wasm_gzip_bytes', 'cold_start_ms', 'keyset_load_ms', 'keyset_load_keys']) {
+      assert.ok(lines.some((l) => new RegExp(`^metric ${m} [0-9.]+$`).test(l)), `a metric line for ${m}`);
+    }
+    const out = JSON.parse(readFileSync(json, 'utf8'));
+    assert.deepEqual(out.cases.map((c) => c.case), CASES);
+    for (const c of out.cases) {
+      assert.deepEqual(c.sides, ['keygate', 'bare']);
+      for (const v of [c.aUs, c.bUs]) assert.ok(Number.isFinite(v) && v >= 0, `${c.case}: ${v}`);
+      assert.ok(c.k.keygate >= 1 && c.k.bare >= 1);
+    }
+    assert.deepEqual(out.nonce.sides, ['nonce', 'fresh']);
+    for (const v of [out.nonce.aUs, out.nonce.bUs]) assert.ok(Number.isFinite(v) && v >= 0, `nonce: ${v}`);
+    assert.equal(out.scale.keys, 1000);
+    assert.ok(out.scale.samples.load.every(Number.isFinite));
+    assert.equal(out.cold.samples.inside.length, 1);
+    assert.equal(out.cold.samples.inside[0].keys, 100);
+    assert.ok(out.size.wasmRaw > out.size.wasmGzip && out.size.wasmGzip > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a refused decision fails the run with its reason', async () => {
+  await assert.rejects(bench({ BENCH_BROKEN: '1', BENCH_PARTS: 'cases', BENCH_CASES: 'hmac_get' }), (e) => {
+    assert.notEqual(e.code, 0);
+    assert.match(e.stderr, /keygate refused a bench request: 401 signature_invalid/);
+    return true;
+  });
+});
