@@ -50,6 +50,9 @@ const worker = withKeygate(
     // A signed body is hashed before it is forwarded, and held (once) meanwhile: at most
     // KEYGATE_MAX_BODY_BYTES bytes when set, else 8 MiB (413 body_too_large beyond it).
     maxBodyBytes: (env) => env.KEYGATE_MAX_BODY_BYTES,
+    // A Standard Webhooks delivery's body is verified before any proof: at most
+    // KEYGATE_MAX_WEBHOOK_BODY_BYTES when set, else 1 MiB (never more than the bound above).
+    maxWebhookBodyBytes: (env) => env.KEYGATE_MAX_WEBHOOK_BODY_BYTES,
     // Accepted pushes that moved the revision forward go to KV, read by every isolate on its
     // next refresh. The body bound is KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB;
     // a pushed set's issued_at may be KEYSET_MAX_AGE_SECONDS old (up to 7 days), else 15 min.

@@ -29,17 +29,58 @@ export function declaredLength(pairs) {
   return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null;
 }
 
-/** The error of a signed body larger than `max` bytes. */
-export function bodyTooLarge(max) {
-  return new KeygateError('ERR_BODY_TOO_LARGE', `verify: the signed request body is larger than maxBodyBytes (${max} bytes)`);
+/** The error of a signed body larger than `max` bytes (`kind`: which bound: a webhook's, or any signed body's). */
+export function bodyTooLarge(max, kind = 'signed') {
+  const option = kind === 'webhook' ? 'maxWebhookBodyBytes' : 'maxBodyBytes';
+  const e = new KeygateError('ERR_BODY_TOO_LARGE', `verify: the ${kind === 'webhook' ? 'webhook delivery' : 'signed request'} body is larger than ${option} (${max} bytes)`);
+  e.limit = max;
+  return e;
 }
 
-/** Whether a request carries signature fields (only then does its body matter). */
+/** Whether a request carries signature fields, RFC 9421 or Standard Webhooks (only then does its body matter). */
 export function isSigned(pairs) {
   return pairs.some(([n]) => {
     const l = n.toLowerCase();
-    return l === 'signature-input' || l === 'signature';
+    return l === 'signature-input' || l === 'signature' || l === 'webhook-signature';
   });
+}
+
+/** The default bound of a webhook delivery's body (1 MiB): it is verified before any proof. */
+export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Reads an opened body whole, for a webhook delivery (its bytes are what is signed). At most
+ * `max` bytes: ERR_BODY_TOO_LARGE at the first chunk past it (the caller discards the body).
+ *
+ * (The body is gathered here and verified by the module in one call. Streaming it chunk by
+ * chunk into the module's running MACs waits for the lean boundary's continuation; the bound
+ * keeps this copy small meanwhile.)
+ */
+export async function readWebhookBody(body, max) {
+  let size = body.first.length;
+  if (size > max) throw bodyTooLarge(max, 'webhook');
+  const parts = [body.first];
+  while (body.reader !== null) {
+    let next;
+    try {
+      next = await body.reader.read();
+    } catch (e) {
+      throw new KeygateError('ERR_REQUEST_INVALID', `verify: reading the request body failed: ${e?.message ?? e}`, { cause: e });
+    }
+    if (next.done) break;
+    const chunk = chunkOf(next.value);
+    size += chunk.length;
+    if (size > max) throw bodyTooLarge(max, 'webhook');
+    parts.push(chunk);
+  }
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /**

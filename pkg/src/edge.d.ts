@@ -97,4 +97,11 @@ export interface EdgeOptions<Env> {
    * before any of it is read, else at the chunk that crosses the bound.
    */
   maxBodyBytes?: number | ((env: Env) => number | string | null | undefined);
+  /**
+   * The largest Standard Webhooks delivery body verified, in bytes (default
+   * `MAX_WEBHOOK_BODY_BYTES`, 1 MiB; never more than `maxBodyBytes`), or a function of env.
+   * A delivery's body is verified before any proof (it is part of what is signed), hence its
+   * own, smaller bound. Larger: 413 `body_too_large`.
+   */
+  maxWebhookBodyBytes?: number | ((env: Env) => number | string | null | undefined);
 }

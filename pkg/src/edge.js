@@ -366,7 +366,8 @@ export async function judge(opts, source, request, env, waitUntil, args) {
     try {
       clientIp = await clientAddress(opts, request, args);
       const seen = await verifiable(opts, request, args);
-      ({ decision, clientIp } = await decide(gate, seen, clientIp, opts.nonceStore(env), opts.maxBodyBytes(env)));
+      const bounds = { maxBodyBytes: opts.maxBodyBytes(env), maxWebhookBodyBytes: opts.maxWebhookBodyBytes(env) };
+      ({ decision, clientIp } = await decide(gate, seen, clientIp, opts.nonceStore(env), bounds));
     } catch (e) {
       // The cause (a nonce store's connection string, a trap, an option callback's error)
       // stays in the server's log; the client is told only that the request was not decided.
@@ -385,15 +386,16 @@ export async function judge(opts, source, request, env, waitUntil, args) {
  * address actually used (an address the verifier cannot parse counts as unknown: allow lists
  * then fail closed). Errors other than an unreadable request or an oversized body are thrown.
  */
-async function decide(gate, request, clientIp, nonceStore, maxBodyBytes) {
-  const options = nonceStore ? { clientIp, nonceStore, maxBodyBytes } : { clientIp, maxBodyBytes };
+async function decide(gate, request, clientIp, nonceStore, bounds) {
+  const options = nonceStore ? { clientIp, nonceStore, ...bounds } : { clientIp, ...bounds };
   try {
     return { decision: await gate.verify(request, options), clientIp };
   } catch (e) {
-    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore, maxBodyBytes);
+    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore, bounds);
     if (e?.code === 'ERR_REQUEST_INVALID') return { decision: edgeRefusal('malformed_request', e.message), clientIp };
     if (e?.code === 'ERR_BODY_TOO_LARGE') {
-      const message = `a signed request body may carry at most ${maxBodyBytes} bytes here`;
+      const what = e.limit < bounds.maxBodyBytes ? 'a webhook delivery' : 'a signed request body';
+      const message = `${what} may carry at most ${e.limit ?? bounds.maxBodyBytes} bytes here`;
       return { decision: edgeRefusal('body_too_large', message), clientIp };
     }
     throw e;

@@ -14,7 +14,7 @@ import { HTTPException } from 'hono/http-exception';
 import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
 import { refusalResponse } from './wire.js';
 
-export { MAX_BODY_BYTES } from './edge-options.js';
+export { MAX_BODY_BYTES, MAX_WEBHOOK_BODY_BYTES } from './edge-options.js';
 export { refusalResponse } from './wire.js';
 
 /**

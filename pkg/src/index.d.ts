@@ -115,6 +115,18 @@ export interface AllowedDecision {
    * the origin (with the original query) so it acts on the path that was decided on.
    */
   readonly path?: string;
+  /** On a Standard Webhooks delivery: what identifies it (deduplicate retries on `id`). */
+  readonly webhook?: WebhookDelivery;
+}
+
+/** An allowed Standard Webhooks delivery. */
+export interface WebhookDelivery {
+  /** `webhook-id`: stable across the sender's retries of one message. */
+  readonly id: string;
+  /** `webhook-timestamp`, Unix seconds. */
+  readonly timestamp: number;
+  /** The scheme of the key that verified it. */
+  readonly scheme: WebhookScheme;
 }
 
 export interface RefusedDecision {
@@ -169,6 +181,11 @@ export interface NonceClaim {
   readonly nonce: string;
   /** When the signature's acceptance window closes (ms since the epoch): keep it until then. */
   readonly expiresAt: number;
+  /**
+   * `signature`: an RFC 9421 nonce; `webhook`: a Standard Webhooks delivery, `nonce` being
+   * `<webhook-id>.<webhook-timestamp>`. Key a store on kind, key and nonce.
+   */
+  readonly kind: 'signature' | 'webhook';
 }
 
 /**
@@ -242,6 +259,11 @@ export interface VerifyOptions {
    * is read, else at the chunk that crosses the bound. The middleware sets 8 MiB by default.
    */
   maxBodyBytes?: number;
+  /**
+   * The largest Standard Webhooks delivery body verified, in bytes (default 1 MiB, and never
+   * more than `maxBodyBytes`): it is read before any proof. Larger: `ERR_BODY_TOO_LARGE`.
+   */
+  maxWebhookBodyBytes?: number;
 }
 
 export interface KeySetInfo {
@@ -421,3 +443,48 @@ export declare function signKeySet(
   privateKey: string | Uint8Array | PrivateJwk | KeygenOutput,
   options?: { kid?: string },
 ): string;
+
+/** The Standard Webhooks signature schemes: `v1` HMAC-SHA256, `v1a` Ed25519. */
+export type WebhookScheme = 'v1' | 'v1a';
+
+/**
+ * A key that signs webhooks: `whsec_…` (v1) or `whsk_…` (v1a) text, a `Uint8Array` (a raw v1
+ * secret of 24 to 64 bytes), or `generateWebhookKey()`'s result.
+ */
+export type WebhookSigningKey = string | Uint8Array | { readonly key: string };
+
+export interface SignWebhookOptions {
+  /** One key, or several (one token each, in order: the sender's side of a rotation). */
+  key: WebhookSigningKey | readonly WebhookSigningKey[];
+  /** The delivery's bytes, exactly as sent (text is UTF-8). */
+  body: string | Uint8Array | ArrayBuffer;
+  /** Default: `msg_` and 27 random characters. 1 to 256 visible ASCII characters, no `.`. */
+  id?: string;
+  /** Default: now (floored to seconds). */
+  timestamp?: Date | number;
+}
+
+/** The three fields of a signed delivery, ready for `fetch`'s `headers`. */
+export interface WebhookHeaders {
+  readonly 'webhook-id': string;
+  readonly 'webhook-timestamp': string;
+  readonly 'webhook-signature': string;
+}
+
+/** Signs a Standard Webhooks delivery over `<id>.<timestamp>.<body>`. */
+export declare function signWebhook(options: SignWebhookOptions): Promise<WebhookHeaders>;
+
+/** The `webhook` object of a key set entry. */
+export type WebhookEntry =
+  | { readonly secret: string }
+  | { readonly public_key: string }
+  | { readonly sealed: string };
+
+export interface GeneratedWebhookKey {
+  /** `whsec_…` (v1) or `whsk_…` (v1a): give it to the sender, once. */
+  readonly key: string;
+  /** Put this into the key entry as `webhook` (`{secret}` v1: seal it; `{public_key}` v1a). */
+  readonly webhook: WebhookEntry;
+}
+
+export declare function generateWebhookKey(options: { scheme: WebhookScheme }): GeneratedWebhookKey;

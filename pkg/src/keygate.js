@@ -3,7 +3,7 @@
 import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
 import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request.js';
-import { bodySource, bodyTooLarge, declaredLength, discard, hashBody, isSigned, openBody } from './body.js';
+import { bodySource, bodyTooLarge, declaredLength, discard, hashBody, isSigned, openBody, readWebhookBody } from './body.js';
 
 const { WasmVerifier, envelopePayload } = wasm;
 const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys']);
@@ -151,7 +151,10 @@ function replayed(w) {
     allowed: false,
     status: 401,
     reason: 'nonce_replayed',
-    message: `the signature's nonce was already used with key ${JSON.stringify(w.key_id)}`,
+    message:
+      w.nonce?.kind === 'webhook'
+        ? 'this delivery (its webhook-id and webhook-timestamp) was already accepted'
+        : `the signature's nonce was already used with key ${JSON.stringify(w.key_id)}`,
     key_id: w.key_id,
     route: w.route,
     headers: [['WWW-Authenticate', 'Bearer realm="keygate", error="invalid_token", error_description="nonce_replayed"']],
@@ -237,7 +240,10 @@ export class Keygate {
    * `maxBodyBytes` is never read; one that streams past it stops being read there.
    */
   async verify(request, options = {}) {
-    const { json, headers, nonceStore, maxBodyBytes } = wireRequest(request, options);
+    const { json, headers, nonceStore, maxBodyBytes, maxWebhookBodyBytes } = wireRequest(request, options);
+    // A webhook delivery's body is verified before any proof: its own (smaller) bound, never
+    // above the bound of every signed body.
+    const webhookMax = Math.min(maxBodyBytes, maxWebhookBodyBytes);
     const store = nonceStore ?? this.#nonceStore;
     let digests = null;
     const decide = () => {
@@ -254,26 +260,35 @@ export class Keygate {
     if (!isSigned(headers)) {
       w = decide();
     } else if (hasBody && declaredLength(headers) > maxBodyBytes) {
+      // Declared larger than any signed body may be: decided without reading any of it.
       w = deferred();
       if (w === undefined) throw bodyTooLarge(maxBodyBytes);
+      if (w.pending === 'webhook_body') throw bodyTooLarge(webhookMax, 'webhook');
     } else {
       const source = bodySource(request, 'verify');
       const body = source === null ? null : await openBody(source);
       if (body === null) {
         w = decide();
       } else {
-        let hashed = false;
+        let read = false;
         try {
           w = deferred();
           if (w === undefined) {
             digests = await hashBody(body, headers, maxBodyBytes);
-            hashed = true;
+            read = true;
             w = decide();
+          } else if (w.pending === 'webhook_body') {
+            // A webhook delivery whose fields, time and work bound passed: its body is part
+            // of what is signed, so it is verified now (never past its bound).
+            if (declaredLength(headers) > webhookMax) throw bodyTooLarge(webhookMax, 'webhook');
+            const bytes = await readWebhookBody(body, webhookMax);
+            read = true;
+            w = JSON.parse(callWasm(() => this.#current().decideWithBody(json, bytes)));
           }
         } finally {
-          // Not hashed to the end (refused early, too large, a read error, a throw): stop
+          // Not read to the end (refused early, too large, a read error, a throw): stop
           // reading the clone, so the tee does not go on buffering it.
-          if (!hashed) discard(body);
+          if (!read) discard(body);
         }
       }
     }
@@ -281,7 +296,12 @@ export class Keygate {
     let fresh;
     try {
       fresh = await store.claim(
-        Object.freeze({ keyId: w.nonce.key_id, nonce: w.nonce.nonce, expiresAt: w.nonce.expires_at * 1000 }),
+        Object.freeze({
+          keyId: w.nonce.key_id,
+          nonce: w.nonce.nonce,
+          expiresAt: w.nonce.expires_at * 1000,
+          kind: w.nonce.kind,
+        }),
       );
     } catch (e) {
       throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim failed: ${e?.message ?? e}`, { cause: e });
@@ -291,8 +311,9 @@ export class Keygate {
       throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim must resolve to a boolean, got ${describe(fresh)}`);
     }
     // The shared store has seen this nonce. This isolate has now recorded it too, so deciding
-    // again yields the verifier's own refusal (with its Accept-Signature field).
-    const again = decide();
+    // again yields the verifier's own refusal (with its Accept-Signature field). (A webhook
+    // delivery's body was not kept: its refusal is built here.)
+    const again = w.nonce.kind === 'webhook' ? w : decide();
     return toDecision(again.reason === 'nonce_replayed' ? again : replayed(w));
   }
 

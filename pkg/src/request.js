@@ -1,8 +1,9 @@
 // Conversions between the JS API and the wasm facade's JSON wire format.
 
 import { KeygateError, describe, invalidOptions } from './errors.js';
+import { MAX_WEBHOOK_BODY_BYTES } from './body.js';
 
-const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes']);
+const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes', 'maxWebhookBodyBytes']);
 
 /**
  * Key set input as JSON text: a string, a parsed object, or UTF-8 bytes.
@@ -110,7 +111,7 @@ export function wireRequest(request, options) {
   }
   for (const k of Object.keys(options)) {
     if (!VERIFY_OPTIONS.has(k)) {
-      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore, maxBodyBytes)`);
+      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore, maxBodyBytes, maxWebhookBodyBytes)`);
     }
   }
   const { clientIp } = options;
@@ -118,9 +119,11 @@ export function wireRequest(request, options) {
     throw invalidOptions(`verify: options.clientIp must be a string, got ${describe(clientIp)}`);
   }
   const nonceStore = checkNonceStore(options.nonceStore, 'verify: options.nonceStore');
-  const { maxBodyBytes = Infinity } = options;
-  if (maxBodyBytes !== Infinity && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 0)) {
-    throw invalidOptions(`verify: options.maxBodyBytes must be an integer number of bytes >= 0, got ${describe(maxBodyBytes)}`);
+  const { maxBodyBytes = Infinity, maxWebhookBodyBytes = MAX_WEBHOOK_BODY_BYTES } = options;
+  for (const [name, v] of [['maxBodyBytes', maxBodyBytes], ['maxWebhookBodyBytes', maxWebhookBodyBytes]]) {
+    if (v !== Infinity && !(Number.isSafeInteger(v) && v >= 0)) {
+      throw invalidOptions(`verify: options.${name} must be an integer number of bytes >= 0, got ${describe(v)}`);
+    }
   }
   const headers = headerPairs(request.headers, 'verify');
   const wire = {
@@ -130,7 +133,7 @@ export function wireRequest(request, options) {
     now_ms: millis(options.now, 'verify: options.now', Date.now()),
   };
   if (clientIp) wire.client_ip = clientIp;
-  return { json: JSON.stringify(wire), headers, nonceStore, maxBodyBytes };
+  return { json: JSON.stringify(wire), headers, nonceStore, maxBodyBytes, maxWebhookBodyBytes };
 }
 
 /** The JS decision for the facade's decision JSON (camelCase, frozen). */
@@ -139,6 +142,9 @@ export function toDecision(w) {
     const d = { allowed: true, status: w.status, keyId: w.key_id ?? null, scopes: Object.freeze([...w.scopes]) };
     if (w.route != null) d.route = w.route;
     if (w.path != null) d.path = w.path;
+    if (w.webhook != null) {
+      d.webhook = Object.freeze({ id: w.webhook.id, timestamp: w.webhook.timestamp, scheme: w.webhook.scheme });
+    }
     return Object.freeze(d);
   }
   const headers = {};

@@ -103,6 +103,8 @@ export declare function withKeygate<Env = unknown, Ctx extends WaitUntilContext 
 
 /** The default bound of a signed body the middleware hashes (`maxBodyBytes`): 8 MiB. */
 export declare const MAX_BODY_BYTES: number;
+/** The default bound of a webhook delivery's body (`maxWebhookBodyBytes`): 1 MiB. */
+export declare const MAX_WEBHOOK_BODY_BYTES: number;
 
 /**
  * The default response to a refusal: its status, JSON `{"error", "message"}`, its headers

@@ -27,7 +27,7 @@ export {
   MAX_PUSH_BYTES,
   MAX_PUSH_BYTES_LIMIT,
 } from './push.js';
-export { MAX_BODY_BYTES } from './edge-options.js';
+export { MAX_BODY_BYTES, MAX_WEBHOOK_BODY_BYTES } from './edge-options.js';
 export { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
 export { forwardToOrigin } from './forward.js';
 

@@ -6,6 +6,7 @@
 
 mod base;
 mod sig;
+mod webhook;
 
 use std::net::IpAddr;
 
@@ -149,6 +150,12 @@ fn decision_json(d: &Decision) -> String {
             "key_id": c.key_id,
             "nonce": c.nonce,
             "expires_at": c.expires_at.as_secs(),
+            "kind": c.kind.as_str(),
+        })),
+        "webhook": d.webhook.as_ref().map(|w| json!({
+            "id": w.id,
+            "timestamp": w.timestamp,
+            "scheme": w.scheme.as_str(),
         })),
     })
     .to_string()

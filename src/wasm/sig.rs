@@ -78,16 +78,20 @@ impl WasmVerifier {
 
     /// `decide` for a request with a non-empty body that has not been read: the decision
     /// JSON, or `undefined` when every other check passed and the body's digests now decide
-    /// (hash it, then `decideWithDigests`). Nothing is recorded in that case, so a body is
-    /// only ever hashed for a validly signed request.
+    /// (hash it, then `decideWithDigests`), or `{"pending": "webhook_body"}` when a webhook
+    /// delivery's cheap checks passed and its body must now be verified (read it, bounded,
+    /// then `decideWithBody`). Nothing is recorded in either case, so a body is only ever
+    /// read for a request that passed every check before it.
     #[wasm_bindgen(js_name = decideDeferred)]
     pub fn decide_deferred(&self, request_json: &str) -> Result<Option<String>, JsValue> {
         let (mut req, cx) = wire_request(request_json)?;
         req.set_body(Body::Pending);
-        Ok(self
-            .inner
-            .decide_deferred(&req, &cx)
-            .map(|d| decision_json(&d)))
+        let d = self.inner.decide(&req, &cx);
+        Ok(match (d.pending_body, d.pending_webhook_body) {
+            (true, true) => Some(json!({"pending": "webhook_body"}).to_string()),
+            (true, false) => None,
+            _ => Some(decision_json(&d)),
+        })
     }
 
     /// `decide` with the digests of a body hashed while it streamed (`WasmBodyHasher.finish`).

@@ -15,9 +15,11 @@ export const wasm = Object.freeze({
   envelopePayload: glue.envelopePayload,
   generateApiKey: glue.generateApiKey,
   generateSigningKey: glue.generateSigningKey,
+  generateWebhookKey: glue.generateWebhookKey,
   hashApiKey: glue.hashApiKey,
   signEnvelope: glue.signEnvelope,
   signRequest: glue.signRequest,
+  signWebhook: glue.signWebhook,
   signatureBase: glue.signatureBase,
   resetWasm: glue.__wbg_reset_state,
 });
