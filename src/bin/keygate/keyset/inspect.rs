@@ -119,6 +119,14 @@ fn summary(ks: &KeySet, doc: &Value) -> Value {
             {
                 credentials.push(alg.to_string());
             }
+            if let Some(w) = raw.get("webhook") {
+                let scheme = if w.get("public_key").is_some() {
+                    "v1a"
+                } else {
+                    "v1"
+                };
+                credentials.push(format!("webhook-{scheme}"));
+            }
             json!({
                 "id": k.id,
                 "status": k.status.as_str(),
