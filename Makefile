@@ -193,7 +193,7 @@ test-bench: $(BENCH_BUNDLE)
 # --- benchmark -------------------------------------------------------------------------------
 
 # The bench Worker (benches/workerd/), bundled as a user's Worker importing the package would be.
-$(BENCH_BUNDLE): $(PKG_WASM) $(PKG_SRC) benches/workerd/worker.mjs benches/workerd/wrangler.toml $(NPM_STAMP)
+$(BENCH_BUNDLE): $(PKG_WASM) $(PKG_SRC) $(wildcard benches/workerd/*.mjs) benches/workerd/wrangler.toml $(NPM_STAMP)
 	rm -rf target/bench/workerd
 	mkdir -p target/bench
 	wrangler deploy --dry-run --outdir $(ROOT)/target/bench/workerd -c benches/workerd/wrangler.toml > target/bench/build.log 2>&1 \

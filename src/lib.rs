@@ -25,18 +25,19 @@ pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape
 pub use cidr::Cidr;
 pub use decide::decision::{Decision, Reason, WebhookInfo};
 pub use decide::{Context, MAX_API_KEY_LEN};
+pub use keyset::delta::{Delta, MAX_DELTA_BYTES, MAX_DELTA_CHANGES, SetState};
 pub use keyset::envelope::{
     DEFAULT_MAX_PUSH_AGE_SECONDS, Envelope, LoadError, LoadOptions, MAX_JWS_HEADER_BYTES,
-    check_audience, check_push_fresh, is_envelope, load_keyset, load_keyset_with,
-    looks_like_envelope, sign_envelope,
+    check_audience, check_delta_fresh, check_push_fresh, is_delta, is_envelope, load_delta,
+    load_keyset, load_keyset_with, looks_like_envelope, sign_envelope,
 };
 pub use keyset::publisher::{
     PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
 };
 pub use keyset::{
-    DefaultRoute, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint, MAX_AUDIENCE_LEN,
-    MAX_REVISION, PathCase, Policy, Route, RouteSignature, SignaturePolicy, StalePolicy,
-    TrailingSlash, check_audience_name,
+    DefaultRoute, DiffError, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint,
+    MAX_AUDIENCE_LEN, MAX_REVISION, PathCase, Policy, Route, RouteSignature, SignaturePolicy,
+    StalePolicy, TrailingSlash, check_audience_name, diff as diff_keysets,
 };
 pub use request::body::{Body, BodyDigests};
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Request, RequestError};
@@ -46,7 +47,7 @@ pub use route::{AmbiguousPath, NormalizedPath, PathPattern};
 pub use seal::{MAX_SEAL_KEYS, SealKey, SealKeyError, SealKeys, Unseal};
 pub use sig::digest::{BodyHasher, DigestAlgorithm};
 pub use time::{TimeError, UnixTime};
-pub use verifier::{Rollback, Update, Verifier};
+pub use verifier::{DeltaRefused, Rollback, Update, Verifier};
 
 /// API keys: generation, format checks and digests.
 pub mod api_key {

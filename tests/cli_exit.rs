@@ -165,6 +165,10 @@ fn matrix(f: &Fixture, push_ok: &str, push_refused: &str, push_later: &str) -> V
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
         path
     };
+    let mut next: serde_json::Value = serde_json::from_str(&fs::read_to_string(&valid_full).unwrap()).unwrap();
+    next["revision"] = (next["revision"].as_u64().unwrap() + 1).into();
+    next["keys"][0]["status"] = "revoked".into();
+    let newer = f.write("newer.json", &next.to_string());
 
     vec![
         ("keygen api-key", vec![
@@ -249,6 +253,13 @@ fn matrix(f: &Fixture, push_ok: &str, push_refused: &str, push_later: &str) -> V
             case(2, &[&ks_verify[..], &[&invalid]].concat()),
             case(64, &["keyset", "verify", &env]),
             full(73, &[&ks_verify[..], &[&env]].concat()),
+        ]),
+        ("keyset diff", vec![
+            case(0, &["keyset", "diff", &valid_full, &newer]),
+            case(1, &["keyset", "diff", &valid_full, &valid_full]),
+            case(2, &["keyset", "diff", &invalid, &newer]),
+            case(64, &["keyset", "diff", &valid_full]),
+            full(73, &["keyset", "diff", &valid_full, &newer]),
         ]),
         ("keyset new", vec![
             case(0, &["keyset", "new", &f.path("fresh.json")]),

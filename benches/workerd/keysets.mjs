@@ -20,11 +20,11 @@ export function fillerKeys(n, now) {
   return keys;
 }
 
-/** The UTF-8 bytes of a key set holding `keys`, with one GET route. */
-export function keySetBytes(keys, now) {
+/** The UTF-8 bytes of a key set holding `keys`, with one GET route (revision 1 unless given). */
+export function keySetBytes(keys, now, revision = 1) {
   const set = {
     keygate: 1,
-    revision: 1,
+    revision,
     issued_at: iso(now - 60_000),
     routes: [{ methods: ['GET'], path: '/v1/orders/**', scopes: ['orders:read'] }],
     keys,

@@ -17,7 +17,9 @@
 //   BENCH_CASES (comma list of api_key,hmac_get,ed25519_get,hmac_post_1k,hmac_post_1m),
 //   BENCH_PARTS (comma list of cases,nonce,load,cold, the default; also body: ways of reading
 //   a body in workerd, without keygate), BENCH_COLD (fresh isolates of each kind, 9),
-//   BENCH_SCALE_KEYS (100000), BENCH_SCALE_RUNS (7), BENCH_JSON (target/bench/workerd.json).
+//   BENCH_SCALE_KEYS (100000), BENCH_SCALE_RUNS (7), BENCH_JSON (target/bench/workerd.json),
+//   BENCH_DELTA_K (one-key deltas per slice, 32), BENCH_DELTA_ROUNDS (7): the delta part
+//   (deltas.mjs), a signed one-key delta beside the whole signed set at BENCH_SCALE_KEYS keys.
 //   BENCH_SMOKE=1: one tiny round of everything, which proves the harness and measures
 //   nothing. BENCH_BROKEN=1 signs the HMAC cases with a key the set does not hold: the run
 //   must then fail.
@@ -29,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { fillerKeys, keySetBytes } from './keysets.mjs';
+import { deltaApply, deltaMetrics, deltaRows } from './deltas.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(ROOT, 'target/bench/workerd');
@@ -61,13 +64,15 @@ const opts = {
   cold: int('BENCH_COLD', 9, 1),
   scaleKeys: int('BENCH_SCALE_KEYS', 100_000, 1000),
   scaleRuns: int('BENCH_SCALE_RUNS', 7, 1),
+  deltaK: int('BENCH_DELTA_K', 32, 2),
+  deltaRounds: int('BENCH_DELTA_ROUNDS', 7, 1),
   cases: (env.BENCH_CASES ?? Object.keys(CASES).join(',')).split(','),
-  parts: (env.BENCH_PARTS ?? 'cases,nonce,load,cold').split(','),
+  parts: (env.BENCH_PARTS ?? 'cases,nonce,load,cold,delta').split(','),
   broken: env.BENCH_BROKEN === '1',
   json: env.BENCH_JSON ?? join(ROOT, 'target/bench/workerd.json'),
 };
 for (const c of opts.cases) if (!(c in CASES)) throw new Error(`BENCH_CASES: unknown case ${c} (expected ${Object.keys(CASES)})`);
-const PARTS = ['cases', 'nonce', 'load', 'cold', 'body'];
+const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'delta'];
 for (const p of opts.parts) if (!PARTS.includes(p)) throw new Error(`BENCH_PARTS: unknown part ${p} (expected ${PARTS})`);
 
 const median = (xs) => {
@@ -316,6 +321,7 @@ if (opts.parts.includes('body')) {
   for (const name of ['hmac_post_1k', 'hmac_post_1m']) for (const way of Object.keys(BODY_READS)) bodies.push(await measureCase(name, [way, 'digest']));
 }
 const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
+const delta = opts.parts.includes('delta') ? await deltaApply({ isolate, opts, median, quantile, log }) : undefined;
 const cold = opts.parts.includes('cold') ? await coldStart() : undefined;
 const size = sizes();
 const loadAfter = loadavg();
@@ -371,6 +377,7 @@ if (scale) {
   console.log(`| key set load, ${scale.keys} keys (${(scale.bytes / 1e6).toFixed(1)} MB), \`Keygate.load\` | ${scale.loadMs} ms | ` +
     `${scale.runs} loads in one isolate, first ${scale.firstMs} ms; JSON.parse + Map (no validation) ${scale.plainMs} ms, ratio ${scale.ratio.toFixed(2)} |`);
 }
+if (delta) console.log(deltaRows(delta));
 console.log('');
 for (const c of cases) console.log(`ratio ${c.case} ${c.ratio.toFixed(3)}`);
 if (nonce) console.log(`metric nonce_cost_ratio ${nonce.ratio.toFixed(3)}`);
@@ -385,6 +392,7 @@ if (scale) {
   console.log(`metric keyset_load_ms ${scale.loadMs}`);
   console.log(`metric keyset_load_keys ${scale.keys}`);
 }
+if (delta) console.log(deltaMetrics(delta));
 
 mkdirSync(dirname(opts.json), { recursive: true });
-writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, cold, scale, size }, null, 1)}\n`);
+writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, cold, scale, delta, size }, null, 1)}\n`);

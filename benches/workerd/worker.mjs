@@ -14,6 +14,8 @@
 // — instantiating the wasm module, loading a key set, the first decision — runs inside one
 // timed request instead of at isolate start-up.
 
+import { deltaSetup, deltaSlice } from './delta-worker.mjs';
+
 const SCOPES = ['orders:read', 'orders:write'];
 const ORIGIN = 'https://api.example.com';
 const CASES = ['api_key', 'hmac_get', 'ed25519_get', 'hmac_post_1k', 'hmac_post_1m'];
@@ -297,6 +299,10 @@ async function handle(request) {
       return cold(request, true);
     case '/scale':
       return scale(request, Number(q('runs')));
+    case '/delta-setup':
+      return deltaSetup(request, keygate);
+    case '/delta-slice':
+      return deltaSlice(request);
     default:
       throw new BenchError(`no route ${url.pathname}`);
   }

@@ -13,11 +13,18 @@
 // with client-sent X-Keygate-* headers removed, X-Keygate-Key-Id / X-Keygate-Scopes added, and
 // the proof of origin configured in origin.js (ORIGIN_AUTH_HEADER, ORIGIN_MTLS).
 //
+// With the KEYGATE_COORDINATOR binding (a KeygateCoordinator Durable Object, exported below),
+// pushes are ordered by the coordinator: rollback-proof, revocations everywhere within
+// KEYSET_REFRESH_SECONDS (default 5 there) + one round trip, deltas accepted, nonces single-use
+// across isolates. Without it: KV only, as before (docs/deployment.md, "Modes and guarantees").
+//
 // The gateway's own endpoints (routes.js) live under /.well-known/keygate/:
 //   keyset  GET/HEAD the set in use; PUT a signed envelope, stored in KV (docs/deployment.md)
 //   demo    GET/HEAD the demo page's starting files, only under `make dev` (404 elsewhere)
 
 import { KEYSET_PATH, withKeygate } from 'keygate/worker';
+// wrangler binds only Durable Object classes the main module exports.
+export { KeygateCoordinator } from 'keygate/coordinator';
 import { toOrigin } from './origin.js';
 import { WELL_KNOWN_PREFIX, wellKnownRouter } from './routes.js';
 
@@ -46,20 +53,35 @@ const worker = withKeygate(
     audience: (env) => env.KEYGATE_AUDIENCE || undefined,
     // Seal keys (a wrangler secret: a JWK or a JWKS) open the set's sealed secrets.
     sealKeys: (env) => env.KEYGATE_SEAL_KEYS || undefined,
-    refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? 30,
+    // Seconds between polls of the coordinator (5), or re-reads of KV without one (30).
+    refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? (env.KEYGATE_COORDINATOR ? 5 : 30),
     // A signed body is hashed before it is forwarded, and held (once) meanwhile: at most
     // KEYGATE_MAX_BODY_BYTES bytes when set, else 8 MiB (413 body_too_large beyond it).
     maxBodyBytes: (env) => env.KEYGATE_MAX_BODY_BYTES,
     // A Standard Webhooks delivery's body is verified before any proof: at most
     // KEYGATE_MAX_WEBHOOK_BODY_BYTES when set, else 1 MiB (never more than the bound above).
     maxWebhookBodyBytes: (env) => env.KEYGATE_MAX_WEBHOOK_BODY_BYTES,
-    // Accepted pushes that moved the revision forward go to KV, read by every isolate on its
-    // next refresh. The body bound is KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB;
-    // a pushed set's issued_at may be KEYSET_MAX_AGE_SECONDS old (up to 7 days), else 15 min.
-    push: (env) =>
-      env.KEYGATE_KV
+    // The coordinator, when bound: its instance KEYGATE_COORDINATOR_NAME ("keyset"; a new name
+    // starts a new high-water mark), the KV namespace it publishes to (cold starts read the
+    // base there), and whether a cold isolate may fall back to KV while it is unreachable.
+    coordinator: (env) =>
+      env.KEYGATE_COORDINATOR
         ? {
-            store: (envelope) => env.KEYGATE_KV.put('keyset', envelope),
+            namespace: env.KEYGATE_COORDINATOR,
+            name: env.KEYGATE_COORDINATOR_NAME || 'keyset',
+            kv: env.KEYGATE_KV ?? null,
+            require: env.KEYGATE_REQUIRE_COORDINATOR === 'true',
+            nonceShards: env.KEYGATE_NONCE_SHARDS,
+          }
+        : null,
+    // Accepted pushes that moved the revision forward go to the coordinator when it is bound,
+    // else to KV, read by every isolate on its next refresh. The body bound is
+    // KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB; a pushed set's issued_at may be
+    // KEYSET_MAX_AGE_SECONDS old (up to 7 days), else 15 min.
+    push: (env) =>
+      env.KEYGATE_COORDINATOR || env.KEYGATE_KV
+        ? {
+            store: env.KEYGATE_COORDINATOR ? undefined : (envelope) => env.KEYGATE_KV.put('keyset', envelope),
             maxBytes: env.KEYSET_MAX_BYTES,
             maxAgeSeconds: env.KEYSET_MAX_AGE_SECONDS,
           }

@@ -366,8 +366,10 @@ export async function judge(opts, source, request, env, waitUntil, args) {
     try {
       clientIp = await clientAddress(opts, request, args);
       const seen = await verifiable(opts, request, args);
+      // A bound coordinator's global store unless the options give one (coordination.js).
+      const nonceStore = opts.nonceStore(env) ?? source.nonceStore?.(env);
       const bounds = { maxBodyBytes: opts.maxBodyBytes(env), maxWebhookBodyBytes: opts.maxWebhookBodyBytes(env) };
-      ({ decision, clientIp } = await decide(gate, seen, clientIp, opts.nonceStore(env), bounds));
+      ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, bounds));
     } catch (e) {
       // The cause (a nonce store's connection string, a trap, an option callback's error)
       // stays in the server's log; the client is told only that the request was not decided.

@@ -14,6 +14,8 @@ export const ERROR_CODES = Object.freeze([
   'ERR_KEYSET_ROLLBACK',
   'ERR_AUDIENCE_MISMATCH',
   'ERR_ENVELOPE_STALE',
+  'ERR_DELTA_BASE',
+  'ERR_DELTA_CHAIN_FULL',
   'ERR_INVALID_OPTIONS',
   'ERR_REQUEST_INVALID',
   'ERR_KEY_INVALID',
@@ -35,13 +37,15 @@ const WIRE_ERRORS = new Set([
   'audience_mismatch',
   'keyset_rollback',
   'envelope_stale',
+  'delta_base_mismatch',
+  'delta_chain_full',
 ]);
 
 export class KeygateError extends Error {
   /**
    * @param {string} code one of ERROR_CODES
    * @param {string} message lowercase, says what was expected and where
-   * @param {{errors?: {path: string, message: string}[], currentRevision?: number,
+   * @param {{errors?: {path: string, message: string}[], currentRevision?: number, currentPayloadSha256?: string,
    *          error?: string, status?: number, cause?: unknown}} [extra]
    */
   constructor(code, message, extra = {}) {
@@ -53,6 +57,7 @@ export class KeygateError extends Error {
       (extra.errors ?? []).map((e) => Object.freeze({ path: String(e.path), message: String(e.message) })),
     );
     if (extra.currentRevision !== undefined) this.currentRevision = extra.currentRevision;
+    if (extra.currentPayloadSha256 !== undefined) this.currentPayloadSha256 = extra.currentPayloadSha256;
     if (extra.error !== undefined) this.error = extra.error;
     if (extra.status !== undefined) this.status = extra.status;
   }
@@ -136,6 +141,7 @@ function fromWasm(thrown) {
   return new KeygateError(v.code, String(v.message), {
     errors: Array.isArray(v.errors) ? v.errors : [],
     currentRevision: typeof v.current_revision === 'number' ? v.current_revision : undefined,
+    currentPayloadSha256: typeof v.current_payload_sha256 === 'string' ? v.current_payload_sha256 : undefined,
     error: WIRE_ERRORS.has(v.error) ? v.error : undefined,
     status: typeof v.status === 'number' && WIRE_ERRORS.has(v.error) ? v.status : undefined,
   });

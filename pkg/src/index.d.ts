@@ -12,6 +12,10 @@ export type KeygateErrorCode =
   | 'ERR_AUDIENCE_MISMATCH'
   /** A set given with `maxAgeSeconds` (a push) has no `issued_at`, or one too old or in the future. */
   | 'ERR_ENVELOPE_STALE'
+  /** A delta names another base than the set in use (a missed delta, or a fork): load the full set. */
+  | 'ERR_DELTA_BASE'
+  /** 4096 deltas (or 16 MiB of them) were applied since the last full set: update with a full set. */
+  | 'ERR_DELTA_CHAIN_FULL'
   | 'ERR_INVALID_OPTIONS'
   | 'ERR_REQUEST_INVALID'
   /** A signing key is unusable (wrong form, length or algorithm). */
@@ -36,7 +40,9 @@ export type KeySetErrorWireCode =
   | 'keyset_invalid'
   | 'audience_mismatch'
   | 'keyset_rollback'
-  | 'envelope_stale';
+  | 'envelope_stale'
+  | 'delta_base_mismatch'
+  | 'delta_chain_full';
 
 export declare const ERROR_CODES: readonly KeygateErrorCode[];
 
@@ -52,8 +58,10 @@ export declare class KeygateError extends Error {
   readonly code: KeygateErrorCode;
   /** Every key set error (`ERR_KEYSET_INVALID`), else empty. */
   readonly errors: readonly KeySetError[];
-  /** The revision in use, on `ERR_KEYSET_ROLLBACK`. */
+  /** The revision in use, on `ERR_KEYSET_ROLLBACK` and `ERR_DELTA_BASE`. */
   readonly currentRevision?: number;
+  /** The payload digest of the set in use, on `ERR_DELTA_BASE` (absent when unknown). */
+  readonly currentPayloadSha256?: string;
   /** For a refused key set (load or update): the wire code a push endpoint answers with. */
   readonly error?: KeySetErrorWireCode;
   /** For a refused key set: the HTTP status for `error` (400, 401 or 409). */
@@ -64,6 +72,7 @@ export declare class KeygateError extends Error {
     extra?: {
       errors?: readonly KeySetError[];
       currentRevision?: number;
+      currentPayloadSha256?: string;
       error?: KeySetErrorWireCode;
       status?: number;
       cause?: unknown;
@@ -277,7 +286,10 @@ export interface KeySetInfo {
   readonly sealed: number;
   /** The ids of the configured seal keys (never the keys). */
   readonly sealKeyIds: readonly string[];
-  /** base64url SHA-256 of the key set bytes (of an envelope: of its decoded payload). */
+  /**
+   * base64url SHA-256 of the key set bytes (of an envelope: of its decoded payload). After a
+   * delta: its `payload_sha256`, the digest of the full set it turned this one into.
+   */
   readonly payloadSha256: string;
 }
 
@@ -293,6 +305,8 @@ export interface UpdateResult {
   /** False when the same revision with the same content was pushed again (a no-op). */
   readonly changed: boolean;
   readonly revision: number;
+  /** What was given: a full set or a delta. */
+  readonly kind: 'full' | 'delta';
 }
 
 export declare class Keygate {
@@ -309,11 +323,12 @@ export declare class Keygate {
    */
   verify(request: Request | RequestLike, options?: VerifyOptions): Promise<Decision>;
   /**
-   * Atomically swaps in a newer revision; on any error throws KeygateError
+   * Atomically swaps in a newer revision: a full set, or a delta (docs/keyset.md, "Deltas")
+   * whose base is exactly the set in use. On any error throws KeygateError
    * (`ERR_ENVELOPE_INVALID`, `ERR_ENVELOPE_SIGNATURE`, `ERR_KEYSET_INVALID`,
-   * `ERR_AUDIENCE_MISMATCH`, `ERR_KEYSET_ROLLBACK`, `ERR_ENVELOPE_STALE`, checked in that
-   * order, with `error` and `status`) and keeps the set in use. An envelope's payload is
-   * decoded only after its signature verified.
+   * `ERR_AUDIENCE_MISMATCH`, `ERR_KEYSET_ROLLBACK`, `ERR_DELTA_BASE`, `ERR_ENVELOPE_STALE`,
+   * checked in that order, with `error` and `status`; `ERR_DELTA_CHAIN_FULL`) and keeps the
+   * set in use. An envelope's payload is decoded only after its signature verified.
    */
   update(next: KeySetInput, options?: UpdateOptions): Promise<UpdateResult>;
   readonly info: KeySetInfo;
@@ -434,7 +449,7 @@ export interface GeneratedSigningKey {
 export declare function generateSigningKey(options: { alg: SignatureAlgorithm }): GeneratedSigningKey;
 
 /**
- * Signs a (valid) key set into a JWS envelope (JSON text) for pushing. `privateKey`:
+ * Signs a (valid) key set or delta document into a JWS envelope (JSON text) for pushing. `privateKey`:
  * `keygate keygen ed25519` output (text or object), an Ed25519 JWK with `d`, or a base64url
  * seed. `kid` names the publisher key in the protected header.
  */

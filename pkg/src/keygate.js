@@ -5,10 +5,24 @@ import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGenera
 import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request.js';
 import { bodySource, bodyTooLarge, declaredLength, discard, hashBody, isSigned, openBody, readWebhookBody } from './body.js';
 
-const { WasmVerifier, envelopePayload } = wasm;
+const { WasmVerifier, envelopePayload, isDelta } = wasm;
 const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys']);
 const UPDATE_OPTIONS = new Set(['maxAgeSeconds']);
 const CONSTRUCT = Symbol('Keygate.load');
+
+/**
+ * Package-internal: `gate[PREPARE](bytes, { maxAgeSeconds })` authenticates and judges an
+ * update (a full set or a delta) against the set in use without applying it, and resolves to
+ * `{ kind, revision, payloadSha256, base, changed, commit(), discard() }`: `commit()` applies
+ * it (sync), `discard()` drops it.
+ * The coordinator's push records the update between the two.
+ */
+export const PREPARE = Symbol('keygate.prepareUpdate');
+
+/** How many deltas a Keygate applies after a full set (it keeps them to rebuild after a trap). */
+export const MAX_DELTA_CHAIN = 4096;
+/** How many bytes of deltas a Keygate keeps after a full set. */
+export const MAX_DELTA_CHAIN_BYTES = 16 * 1024 * 1024;
 
 /**
  * Publisher keys as the facade's configuration text (the KEYGATE_PUBLISHER_KEYS format):
@@ -121,12 +135,12 @@ function release(object) {
   }
 }
 
-/** base64url SHA-256 of bytes, by WebCrypto. */
+/** SHA-256 of bytes, by WebCrypto. */
 async function sha256(bytes) {
-  return base64url(await crypto.subtle.digest('SHA-256', bytes));
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
 }
 
-/** base64url SHA-256 of the key set bytes (or of an envelope's decoded payload). */
+/** SHA-256 of the key set bytes (or of an envelope's decoded payload). */
 function payloadDigest(bytes) {
   return sha256(callWasm(() => envelopePayload(bytes)));
 }
@@ -165,6 +179,9 @@ export class Keygate {
   #verifier;
   #generation;
   #bytes;
+  #sha;
+  #deltas = [];
+  #deltaBytes = 0;
   #publisherKeys;
   #audience;
   #sealKeys;
@@ -173,11 +190,12 @@ export class Keygate {
   #nonceStore;
 
   /** Use `Keygate.load()`. */
-  constructor(token, verifier, bytes, opts, setInfo) {
+  constructor(token, verifier, bytes, opts, setInfo, sha) {
     if (token !== CONSTRUCT) throw new TypeError('use `await Keygate.load(keySet)` to create a Keygate');
     this.#verifier = verifier;
     this.#generation = wasmGeneration();
     this.#bytes = bytes;
+    this.#sha = sha;
     this.#publisherKeys = opts.publisherKeys;
     this.#audience = opts.audience;
     this.#sealKeys = opts.sealKeys;
@@ -210,7 +228,15 @@ export class Keygate {
       }
     }
     warn(verifier, opts.onWarning);
-    return new Keygate(CONSTRUCT, verifier, bytes, opts, info(verifier, await payloadDigest(bytes)));
+    let sha;
+    try {
+      sha = await payloadDigest(bytes);
+      callWasm(() => verifier.setPayloadSha256(sha));
+    } catch (e) {
+      release(verifier);
+      throw e;
+    }
+    return new Keygate(CONSTRUCT, verifier, bytes, opts, info(verifier, base64url(sha)), sha);
   }
 
   /**
@@ -220,9 +246,11 @@ export class Keygate {
   #current() {
     if (this.#generation !== wasmGeneration()) {
       const generation = wasmGeneration();
-      this.#verifier = callWasm(() =>
-        WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys),
-      );
+      const v = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys));
+      callWasm(() => v.setPayloadSha256(this.#sha));
+      // The deltas applied since: each authenticated again, none judged for age.
+      for (const d of this.#deltas) callWasm(() => v.commitDelta(v.prepareDelta(d, Date.now(), undefined)));
+      this.#verifier = v;
       this.#generation = generation;
     }
     return this.#verifier;
@@ -318,35 +346,96 @@ export class Keygate {
   }
 
   /**
-   * Atomically replaces the key set with a newer revision. On any error (invalid set,
-   * audience, rollback, staleness) it throws a KeygateError (with `error` and `status`, the
-   * wire code and HTTP status a push endpoint answers with) and the current set stays in use.
-   * With `maxAgeSeconds` (a push), a set that would replace the current one must carry an
-   * `issued_at` no older than that and not in the future (`ERR_ENVELOPE_STALE`).
-   * Resolves to `{ changed, revision }`: `changed` is false for an identical re-push.
+   * Atomically replaces the key set with a newer revision: a full set, or a delta whose base
+   * is exactly the set in use (its revision and payload digest). On any error (invalid set or
+   * delta, audience, rollback, another base, staleness) it throws a KeygateError (with `error`
+   * and `status`, the wire code and HTTP status a push endpoint answers with) and the current
+   * set stays in use. With `maxAgeSeconds` (a push), a set or delta that would replace the
+   * current one must carry an `issued_at` no older than that and not in the future
+   * (`ERR_ENVELOPE_STALE`). Resolves to `{ changed, revision, kind }`: `changed` is false for
+   * an identical re-push, `kind` is `'full'` or `'delta'`.
    */
   async update(next, options) {
     const { maxAgeSeconds } = checkUpdateOptions(options);
     const bytes = keySetBytes(next, 'update');
+    return (await this[PREPARE](bytes, { maxAgeSeconds })).commit();
+  }
+
+  /** See PREPARE. */
+  async [PREPARE](bytes, { maxAgeSeconds } = {}) {
+    if (callWasm(() => isDelta(bytes))) return this.#prepareDelta(bytes, maxAgeSeconds);
     // Verified and validated first (nothing of an envelope is decoded before its signature
     // verified); then its payload is hashed, and the swap and the new info happen together,
     // with no await between.
     const pending = callWasm(() => this.#current().prepare(bytes));
     let digest;
+    let revision;
     try {
       digest = await sha256(callWasm(() => pending.payload()));
+      revision = callWasm(() => pending.revision());
+      if (maxAgeSeconds !== undefined && revision > this.#info.revision) {
+        callWasm(() => pending.checkFresh(Date.now(), maxAgeSeconds));
+      }
     } catch (e) {
       release(pending);
       throw e;
     }
-    const verifier = this.#current();
-    const result = callWasm(() => verifier.commit(pending, Date.now(), maxAgeSeconds));
-    if (result === 'replaced') {
-      this.#bytes = bytes;
-      this.#info = info(verifier, digest);
-      warn(verifier, this.#onWarning);
+    const payloadSha256 = base64url(digest);
+    const same = revision === this.#info.revision && payloadSha256 === this.#info.payloadSha256;
+    return {
+      kind: 'full',
+      revision,
+      payloadSha256,
+      base: null,
+      changed: !same,
+      discard: () => release(pending),
+      commit: () => {
+        const verifier = this.#current();
+        const result = callWasm(() => verifier.commit(pending, Date.now(), undefined));
+        callWasm(() => verifier.setPayloadSha256(digest));
+        if (result === 'replaced') {
+          this.#bytes = bytes;
+          this.#sha = digest;
+          this.#deltas = [];
+          this.#deltaBytes = 0;
+          this.#info = info(verifier, payloadSha256);
+          warn(verifier, this.#onWarning);
+        }
+        return Object.freeze({ changed: result === 'replaced', revision: this.#info.revision, kind: 'full' });
+      },
+    };
+  }
+
+  #prepareDelta(bytes, maxAgeSeconds) {
+    const pending = callWasm(() => this.#current().prepareDelta(bytes, Date.now(), maxAgeSeconds));
+    const d = JSON.parse(callWasm(() => pending.info()));
+    const changed = d.result === 'replaced';
+    if (changed && (this.#deltas.length >= MAX_DELTA_CHAIN || this.#deltaBytes + bytes.byteLength > MAX_DELTA_CHAIN_BYTES)) {
+      release(pending);
+      throw new KeygateError(
+        'ERR_DELTA_CHAIN_FULL',
+        `this verifier has applied ${this.#deltas.length} deltas (${this.#deltaBytes} bytes) since its last full set; update it with a full set`,
+        { error: 'delta_chain_full', status: 409 },
+      );
     }
-    return Object.freeze({ changed: result === 'replaced', revision: this.#info.revision });
+    return {
+      kind: 'delta',
+      revision: d.revision,
+      payloadSha256: d.payload_sha256,
+      base: Object.freeze({ revision: d.base_revision, payloadSha256: d.base_payload_sha256 }),
+      changed,
+      discard: () => release(pending),
+      commit: () => {
+        const verifier = this.#current();
+        const r = JSON.parse(callWasm(() => verifier.commitDelta(pending)));
+        if (r.result === 'replaced') {
+          this.#deltas.push(bytes);
+          this.#deltaBytes += bytes.byteLength;
+          this.#info = info(verifier, r.payload_sha256);
+        }
+        return Object.freeze({ changed: r.result === 'replaced', revision: this.#info.revision, kind: 'delta' });
+      },
+    };
   }
 
   /** Revision, issue time, key count and payload digest of the set in use (no secrets). */

@@ -19,9 +19,11 @@
 // checked over the envelope's text before its payload is decoded or parsed, so a forged push
 // costs about its own size in memory, and only one push body is held at a time.
 
-import { KeygateError } from './errors.js';
+import { KeygateError, callWasm } from './errors.js';
 import { unavailable } from './edge.js';
-import { errorResponse, jsonResponse } from './wire.js';
+import { PREPARE } from './keygate.js';
+import { wasm } from './wasm/facade.js';
+import { WireRefusal, errorResponse, jsonResponse } from './wire.js';
 
 export const KEYSET_PATH = '/.well-known/keygate/keyset';
 
@@ -95,6 +97,7 @@ async function boundedBody(request, max) {
 
 /** The refusal of a push, answered from the KeygateError the verifier threw. */
 function refused(e) {
+  if (e instanceof WireRefusal) return errorResponse(e.error, e.message, { fields: e.fields, headers: e.headers });
   if (!(e instanceof KeygateError) || e.error === undefined) {
     // Not a refusal of the envelope (a configuration fault, a trap): fail with a code, and
     // keep the cause in the server's log rather than in the answer.
@@ -103,7 +106,8 @@ function refused(e) {
   }
   const fields = {};
   if (e.error === 'keyset_invalid') fields.errors = e.errors.map((x) => ({ path: x.path, message: x.message }));
-  if (e.error === 'keyset_rollback') fields.current_revision = e.currentRevision;
+  if (e.error === 'keyset_rollback' || e.error === 'delta_base_mismatch') fields.current_revision = e.currentRevision;
+  if (e.error === 'delta_base_mismatch') fields.current_payload_sha256 = e.currentPayloadSha256 ?? null;
   return errorResponse(e.error, e.message, { fields });
 }
 
@@ -117,16 +121,17 @@ export async function keySetEndpoint(request, env, waitUntil, source, pushTarget
     const gate = await source.get(env, waitUntil);
     if (!gate) return unavailable(source);
     const { revision, issuedAt, payloadSha256, keys } = gate.info;
-    return jsonResponse(200, { revision, issued_at: issuedAt, payload_sha256: payloadSha256, keys });
+    const status = source.status?.(env) ?? { mode: 'kv' };
+    return jsonResponse(200, { revision, issued_at: issuedAt, payload_sha256: payloadSha256, keys, ...status });
   }
   if (request.method !== 'PUT') {
     return errorResponse('method_not_allowed', `${KEYSET_PATH} takes GET or PUT`, { headers: { allow: 'GET, HEAD, PUT' } });
   }
   const target = source.publisherKeys(env) ? pushTarget(env) : null;
-  if (!target) {
+  if (!target || !(target.store || source.coordinated?.(env))) {
     return errorResponse(
       'not_found',
-      'key set pushes are disabled: they need pinned publisher keys (KEYGATE_PUBLISHER_KEYS) and the KEYGATE_KV binding',
+      'key set pushes are disabled: they need pinned publisher keys (KEYGATE_PUBLISHER_KEYS) and somewhere to keep them (the KEYGATE_COORDINATOR or KEYGATE_KV binding)',
     );
   }
   // One push at a time per isolate, refused before its body is read: concurrent pushes
@@ -140,17 +145,33 @@ export async function keySetEndpoint(request, env, waitUntil, source, pushTarget
   }
 }
 
+/**
+ * Without a coordinator there is no strongly consistent place to chain deltas (KV is eventually
+ * consistent): a delta is judged like any push (envelope, signature, content, revision, base,
+ * freshness), then refused with delta_requires_coordinator.
+ */
+async function refuseDelta(source, env, bytes, maxAgeSeconds) {
+  const gate = await source.get(env);
+  if (gate) (await gate[PREPARE](bytes, { maxAgeSeconds })).discard();
+  throw new WireRefusal(
+    'delta_requires_coordinator',
+    'this gateway keeps its key set in Workers KV only, where deltas cannot be chained safely: push the full set, or bind the coordinator (docs/deployment.md)',
+  );
+}
+
 async function applyPush(request, env, source, target) {
   const max = pushBound(target.maxBytes);
   const bytes = await boundedBody(request, max);
   if (bytes === null) return tooLarge(max);
+  const maxAgeSeconds = pushMaxAge(target.maxAgeSeconds);
   let result;
   try {
-    result = await source.push(env, bytes, { maxAgeSeconds: pushMaxAge(target.maxAgeSeconds) });
+    if (!source.coordinated?.(env) && callWasm(() => wasm.isDelta(bytes))) await refuseDelta(source, env, bytes, maxAgeSeconds);
+    result = await source.push(env, bytes, { maxAgeSeconds });
   } catch (e) {
     return refused(e);
   }
-  if (result.store) {
+  if (result.store && target.store) {
     try {
       await target.store(new TextDecoder().decode(bytes));
       source.stored();

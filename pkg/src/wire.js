@@ -17,6 +17,8 @@ export const WIRE_STATUS = Object.freeze({
   audience_mismatch: 400,
   keyset_rollback: 409,
   envelope_stale: 409,
+  delta_base_mismatch: 409,
+  delta_chain_full: 409,
   // Requests the edge answers without a decision.
   malformed_request: 400,
   keyset_unavailable: 503,
@@ -29,11 +31,29 @@ export const WIRE_STATUS = Object.freeze({
   payload_too_large: 413,
   push_in_progress: 429,
   keyset_store_failed: 503,
+  delta_requires_coordinator: 409,
+  coordinator_unavailable: 503,
   internal_error: 500,
   // Forwarding to the origin.
   origin_misconfigured: 502,
   origin_unreachable: 502,
 });
+
+/**
+ * A refusal answered with a wire code that has no KeygateError code (the key set endpoint's
+ * own: `delta_requires_coordinator`, `coordinator_unavailable`): `error`, `message`, and the
+ * extra `fields` and `headers` of the answer.
+ */
+export class WireRefusal extends Error {
+  constructor(error, message, { fields = {}, headers = {} } = {}) {
+    super(message);
+    wireStatus(error);
+    this.name = 'WireRefusal';
+    this.error = error;
+    this.fields = fields;
+    this.headers = headers;
+  }
+}
 
 /** The status of a wire error code; throws a TypeError for a code not in WIRE_STATUS. */
 export function wireStatus(code) {

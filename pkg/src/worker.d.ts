@@ -21,7 +21,8 @@ export interface KeygateWorker<Env, Ctx> {
   fetch(request: Request, env: Env, ctx: Ctx): Promise<Response>;
   /**
    * The key set endpoint for this Worker's key set, wherever you route it (usually
-   * `KEYSET_PATH`): GET/HEAD → 200 `{revision, issued_at, payload_sha256, keys}` (503
+   * `KEYSET_PATH`): GET/HEAD → 200 `{revision, issued_at, payload_sha256, keys, mode}` (`mode`:
+   * "kv", "coordinator" or "kv_fallback", with `synced_at` where a coordinator is bound; 503
    * `keyset_unavailable` when none is loaded); PUT → a signed envelope, applied and, when it
    * moved the revision forward, stored through `options.push` (200 `{revision, keys,
    * changed}`; 404 `not_found` unless publisher keys are pinned and `push` gives a target;
@@ -34,8 +35,11 @@ export interface KeygateWorker<Env, Ctx> {
 
 /** Where an accepted key set push is kept for the other isolates (e.g. Workers KV). */
 export interface PushTarget<Env> {
-  /** Stores the accepted envelope (JSON text). A rejection answers 503 `keyset_store_failed`. */
-  store(envelope: string, env: Env): unknown;
+  /**
+   * Stores the accepted envelope (JSON text). A rejection answers 503 `keyset_store_failed`.
+   * Not used (and may be left out) where a coordinator is bound: it stores pushes itself.
+   */
+  store?(envelope: string, env: Env): unknown;
   /**
    * The largest push body accepted, in bytes: default `MAX_PUSH_BYTES` (16 MiB), at most
    * `MAX_PUSH_BYTES_LIMIT` (24 MiB). A fixed `push` object must give an integer in that range
@@ -51,6 +55,27 @@ export interface PushTarget<Env> {
    * anything out of range means the default.
    */
   maxAgeSeconds?: number | string | undefined;
+}
+
+/** A Durable Object namespace bound to the KeygateCoordinator class (keygate/coordinator). */
+export interface CoordinatorNamespace {
+  getByName(name: string): unknown;
+}
+
+/** A bound coordinator and how to use it. */
+export interface CoordinatorBinding {
+  namespace: CoordinatorNamespace;
+  /** The instance holding the key set: default "keyset". A new name starts a new high-water mark. */
+  name?: string;
+  /** The KV namespace the coordinator publishes to (cold starts read the base there by digest). */
+  kv?: { get(key: string, options: { type: 'arrayBuffer'; cacheTtl?: number }): Promise<ArrayBuffer | null> } | null;
+  /**
+   * A cold isolate that cannot reach the coordinator answers 503 `keyset_unavailable` instead
+   * of loading `keySet` (KV, the variable) under KV-only guarantees. Default false.
+   */
+  require?: boolean | string;
+  /** How many instances hold the global nonce store's claims: default 16. */
+  nonceShards?: number | string;
 }
 
 /** What `onRefused` gets besides the refusal: the fetch handler's arguments. */
@@ -90,6 +115,13 @@ export interface WorkerOptions<Env, Ctx = WaitUntilContext> extends EdgeOptions<
    * env returning one (null/undefined: pushes disabled in that environment).
    */
   push?: PushTarget<Env> | ((env: Env) => PushTarget<Env> | null | undefined);
+  /**
+   * The KeygateCoordinator of this environment, or null/undefined where none is bound (then
+   * the key set comes from `keySet` alone, as without this option). Where bound: isolates
+   * poll it every `refreshSeconds` (default 5), pushes are committed there (deltas too), and
+   * unless `nonceStore` is given, nonces are claimed there (single use across isolates).
+   */
+  coordinator?: (env: Env) => CoordinatorNamespace | CoordinatorBinding | null | undefined;
 }
 
 /**
@@ -140,6 +172,10 @@ export type WireErrorCode =
   | 'payload_too_large'
   | 'push_in_progress'
   | 'keyset_store_failed'
+  | 'delta_base_mismatch'
+  | 'delta_chain_full'
+  | 'delta_requires_coordinator'
+  | 'coordinator_unavailable'
   | 'internal_error'
   | 'origin_misconfigured'
   | 'origin_unreachable';

@@ -18,6 +18,7 @@
 import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
+import { COORDINATED_REFRESH_SECONDS, CoordinatedSource, coordinatorOption } from './coordination.js';
 import { MAX_PUSH_AGE_SECONDS_LIMIT, MAX_PUSH_BYTES_LIMIT, keySetEndpoint } from './push.js';
 
 export {
@@ -50,7 +51,9 @@ function checkTarget(target, where) {
   for (const k of Object.keys(target)) {
     if (!TARGET_MEMBERS.has(k)) throw invalidOptions(`${where}: unknown member ${JSON.stringify(k)}`);
   }
-  if (typeof target.store !== 'function') throw invalidOptions(`${where}.store must be a function (envelope, env)`);
+  if (target.store !== undefined && typeof target.store !== 'function') {
+    throw invalidOptions(`${where}.store must be a function (envelope, env)`);
+  }
   return target;
 }
 
@@ -66,7 +69,7 @@ function pushTargetOf(push) {
       const t = push(env);
       if (t === undefined || t === null) return null;
       checkTarget(t, 'withKeygate: options.push(env)');
-      return { store: (text) => t.store(text, env), maxBytes: t.maxBytes, maxAgeSeconds: t.maxAgeSeconds };
+      return { store: t.store && ((text) => t.store(text, env)), maxBytes: t.maxBytes, maxAgeSeconds: t.maxAgeSeconds };
     };
   }
   const t = checkTarget(push, 'withKeygate: options.push');
@@ -82,7 +85,7 @@ function pushTargetOf(push) {
       `withKeygate: options.push.maxAgeSeconds must be an integer from 1 to ${MAX_PUSH_AGE_SECONDS_LIMIT}`,
     );
   }
-  return (env) => ({ store: (text) => t.store(text, env), maxBytes, maxAgeSeconds });
+  return (env) => ({ store: t.store && ((text) => t.store(text, env)), maxBytes, maxAgeSeconds });
 }
 
 function waitUntilOf(ctx) {
@@ -98,10 +101,15 @@ export function withKeygate(handler, options) {
     throw new KeygateError('ERR_INVALID_OPTIONS', `withKeygate: handler must be a function (request, env, ctx, decision)`);
   }
   const isObject = options !== null && typeof options === 'object';
-  const { push, ...edgeOptions } = isObject ? options : {};
+  const { push, coordinator, ...edgeOptions } = isObject ? options : {};
+  const coordinated = coordinatorOption(coordinator);
+  if (coordinator !== undefined && edgeOptions.refreshSeconds === undefined) {
+    // A poll of the coordinator is one tiny request: refresh every few seconds where it is bound.
+    edgeOptions.refreshSeconds = (env) => (coordinated(env) ? COORDINATED_REFRESH_SECONDS : undefined);
+  }
   const opts = checkEdgeOptions('withKeygate', isObject ? edgeOptions : options);
   const pushTarget = pushTargetOf(push);
-  const source = new KeySetSource(opts);
+  const source = coordinator === undefined ? new KeySetSource(opts) : new CoordinatedSource(opts, coordinated);
 
   return {
     async fetch(request, env, ctx) {

@@ -6,7 +6,7 @@ use hashbrown::HashTable;
 use super::KeyEntry;
 use crate::apikey::ApiKeyDigest;
 
-fn id_hash(id: &str) -> u64 {
+pub(crate) fn id_hash(id: &str) -> u64 {
     // FNV-1a: ids are short and chosen by the key set's publisher; clients only look them up.
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     for &b in id.as_bytes() {
@@ -15,7 +15,7 @@ fn id_hash(id: &str) -> u64 {
     h
 }
 
-fn digest_hash(d: &ApiKeyDigest) -> u64 {
+pub(crate) fn digest_hash(d: &ApiKeyDigest) -> u64 {
     // Digests are uniformly distributed and cannot be chosen by whoever looks them up.
     let mut b = [0u8; 8];
     b.copy_from_slice(&d.0[..8]);
@@ -56,7 +56,12 @@ impl KeyIndex {
         let k = &keys[i as usize];
         self.by_id
             .insert_unique(id_hash(&k.id), i, |&j| id_hash(&keys[j as usize].id));
-        if let Some(d) = &k.api_key_hash {
+        self.insert_digest(keys, i);
+    }
+
+    /// Indexes the digest of `keys[i]` (when it has one).
+    pub(crate) fn insert_digest(&mut self, keys: &[KeyEntry], i: u32) {
+        if let Some(d) = &keys[i as usize].api_key_hash {
             self.by_digest.insert_unique(digest_hash(d), i, |&j| {
                 keys[j as usize]
                     .api_key_hash
@@ -64,6 +69,86 @@ impl KeyIndex {
                     .map_or(0, digest_hash)
             });
         }
+    }
+
+    /// Forgets the entries of `k`, found at position `at` (matched by position, so that a
+    /// digest briefly held twice during an update is told apart).
+    pub(crate) fn remove(&mut self, k: &KeyEntry, at: u32) {
+        if let Ok(e) = self.by_id.find_entry(id_hash(&k.id), |&i| i == at) {
+            e.remove();
+        }
+        if let Some(d) = &k.api_key_hash {
+            self.remove_digest(d, at);
+        }
+    }
+
+    /// Forgets the digest entry `d` at position `at`.
+    pub(crate) fn remove_digest(&mut self, d: &ApiKeyDigest, at: u32) {
+        if let Ok(e) = self.by_digest.find_entry(digest_hash(d), |&i| i == at) {
+            e.remove();
+        }
+    }
+
+    /// The key `k` moved from position `from` to `to` (a `swap_remove`).
+    pub(crate) fn relocate(&mut self, k: &KeyEntry, from: u32, to: u32) {
+        if let Some(i) = self.by_id.find_mut(id_hash(&k.id), |&i| i == from) {
+            *i = to;
+        }
+        if let Some(d) = &k.api_key_hash
+            && let Some(i) = self.by_digest.find_mut(digest_hash(d), |&i| i == from)
+        {
+            *i = to;
+        }
+    }
+
+    /// How many ids and digests are indexed (for the consistency checks of the tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> (usize, usize) {
+        (self.by_id.len(), self.by_digest.len())
+    }
+}
+
+/// Positions of keys in a list, found by key: a hash table of positions, like the index
+/// (sorting would add tens of kilobytes of wasm).
+pub(crate) struct Positions<'k, K> {
+    keys: &'k [Option<K>],
+    hash: fn(&K) -> u64,
+    table: HashTable<u32>,
+}
+
+impl<'k, K: PartialEq> Positions<'k, K> {
+    /// The table of `keys` (`None`: skipped; of equal keys, the first), and for each key the
+    /// position of the first earlier equal one.
+    pub(crate) fn new(keys: &'k [Option<K>], hash: fn(&K) -> u64) -> (Self, Vec<Option<usize>>) {
+        let mut t = Positions {
+            keys,
+            hash,
+            table: HashTable::with_capacity(keys.len()),
+        };
+        let mut earlier = vec![None; keys.len()];
+        for (i, k) in keys.iter().enumerate() {
+            let Some(k) = k else {
+                continue;
+            };
+            match t.find(k) {
+                Some(j) => earlier[i] = Some(j),
+                None => {
+                    t.table.insert_unique(hash(k), i as u32, |&j| {
+                        keys[j as usize].as_ref().map_or(0, hash)
+                    });
+                }
+            }
+        }
+        (t, earlier)
+    }
+
+    /// The position of the first key equal to `k`.
+    pub(crate) fn find(&self, k: &K) -> Option<usize> {
+        self.table
+            .find((self.hash)(k), |&j| {
+                self.keys[j as usize].as_ref() == Some(k)
+            })
+            .map(|&j| j as usize)
     }
 }
 

@@ -130,6 +130,7 @@ impl Interner {
 }
 
 /// Slow path: reads the fields from a JSON tree, reporting type errors and unknown fields.
+#[inline(never)]
 pub(super) fn extract<'a>(
     cx: &mut Ctx<'_>,
     v: &'a Value,
@@ -191,6 +192,7 @@ pub(super) fn extract<'a>(
 }
 
 /// The semantic checks shared by both paths.
+#[inline(never)]
 pub(super) fn finish(
     cx: &mut Ctx<'_>,
     f: KeyFields<'_>,

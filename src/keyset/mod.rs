@@ -3,8 +3,11 @@
 //! A [`KeySet`] can only be built by validating JSON ([`KeySet::from_json`]); once built it is
 //! immutable and internally consistent. See `docs/keyset.md` for the format.
 
+mod apply;
 mod audience;
 mod ctx;
+pub(crate) mod delta;
+mod diff;
 pub(crate) mod envelope;
 mod index;
 mod key;
@@ -16,6 +19,7 @@ pub(crate) mod scan;
 pub(crate) mod secrets;
 mod signing;
 mod sigparse;
+mod state;
 mod stream;
 pub(crate) mod webhook;
 
@@ -31,6 +35,7 @@ use crate::time::UnixTime;
 use crate::webhook::WebhookKey;
 
 pub use audience::{MAX_AUDIENCE_LEN, check_audience_name};
+pub use diff::{DiffError, diff};
 pub use lint::Lint;
 pub use parse::MAX_REVISION;
 pub use signing::{RouteSignature, SignaturePolicy};

@@ -164,7 +164,16 @@ fn build(
     root: &JsonPath<'_>,
 ) -> Option<KeySet> {
     for k in top.keys() {
-        if !TOP_FIELDS.contains(&k.as_str()) {
+        if k == "kind" {
+            // Only a delta has a kind; one read as a key set was too large to be one.
+            cx.err(
+                &root.field(k),
+                format!(
+                    "unknown field (a key set has no \"kind\"; a delta document is at most {} bytes: push a full set instead)",
+                    super::delta::MAX_DELTA_BYTES
+                ),
+            );
+        } else if !TOP_FIELDS.contains(&k.as_str()) {
             let hint = suggest(k, TOP_FIELDS)
                 .map(|s| format!(" (did you mean {s:?}?)"))
                 .unwrap_or_default();
@@ -280,14 +289,8 @@ fn webhook_routes(cx: &mut Ctx<'_>, keys: &KeysAcc, route: &super::Route, at: &J
     for (j, id) in route.webhook_keys.iter().enumerate() {
         let problem = match keys.index.find_id(&keys.keys, id) {
             None => Some(format!("no key has id {id:?}")),
-            Some(k) => {
-                let k = &keys.keys[k as usize];
-                let has = k.webhook.is_some()
-                    || k.secrets
-                        .as_deref()
-                        .is_some_and(|s| !matches!(s.webhook, super::secrets::Form::None));
-                (!has).then(|| format!("key {id:?} has no \"webhook\" key"))
-            }
+            Some(k) => (!keys.keys[k as usize].has_webhook())
+                .then(|| format!("key {id:?} has no \"webhook\" key")),
         };
         if let Some(m) = problem {
             cx.err(&p.index(j), m);

@@ -145,3 +145,15 @@ pub(super) fn route_keys(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Ve
     }
     out
 }
+
+impl super::KeyEntry {
+    /// Whether the entry has a `webhook` key (opened, or sealed and read by form only): what a
+    /// route's `webhook_keys` must name.
+    pub(super) fn has_webhook(&self) -> bool {
+        self.webhook.is_some()
+            || self
+                .secrets
+                .as_deref()
+                .is_some_and(|s| !matches!(s.webhook, Form::None))
+    }
+}

@@ -5,6 +5,7 @@
 //! `{"code": "ERR_...", "message": ..., "errors"?: [{"path", "message"}]}`.
 
 mod base;
+mod delta;
 mod sig;
 mod webhook;
 
@@ -374,9 +375,9 @@ pub fn check_keyset(
     )
 }
 
-/// Signs key set JSON into a flattened JWS envelope (JSON text). `private_key` is
-/// `keygate keygen ed25519` output, a JWK with `d`, or a base64url seed. The key set must be
-/// valid. Throws `ERR_INVALID_OPTIONS` or `ERR_KEYSET_INVALID`.
+/// Signs key set JSON (or a delta document) into a flattened JWS envelope (JSON text).
+/// `private_key` is `keygate keygen ed25519` output, a JWK with `d`, or a base64url seed. The
+/// document must be valid. Throws `ERR_INVALID_OPTIONS` or `ERR_KEYSET_INVALID`.
 #[wasm_bindgen(js_name = signEnvelope)]
 pub fn sign_envelope_js(
     keyset_json: &str,
@@ -389,8 +390,7 @@ pub fn sign_envelope_js(
         secret = secret.with_kid(&k);
     }
     // Signing needs no seal keys: sealed secrets are checked by form and carried as they are.
-    KeySet::from_json_with(keyset_json.as_bytes(), Unseal::FormOnly)
-        .map_err(|e| load_error(&LoadError::Keyset(e)))?;
+    delta::check_document(keyset_json.as_bytes()).map_err(|e| load_error(&LoadError::Keyset(e)))?;
     Ok(sign_envelope(keyset_json.as_bytes(), &secret).to_string())
 }
 

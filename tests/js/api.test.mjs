@@ -62,7 +62,7 @@ test('load accepts text, objects and bytes, and reports every error with its JSO
   await assert.rejects(Keygate.load(DEMO_KEYSET, { publisherKey: [] }), { code: 'ERR_INVALID_OPTIONS' });
   assert.throws(() => new Keygate(), TypeError);
   assert.deepEqual([...ERROR_CODES].sort(), [
-    'ERR_AUDIENCE_MISMATCH', 'ERR_BODY_TOO_LARGE', 'ERR_ENVELOPE_INVALID', 'ERR_ENVELOPE_SIGNATURE', 'ERR_ENVELOPE_STALE', 'ERR_INTERNAL', 'ERR_INVALID_OPTIONS',
+    'ERR_AUDIENCE_MISMATCH', 'ERR_BODY_TOO_LARGE', 'ERR_DELTA_BASE', 'ERR_DELTA_CHAIN_FULL', 'ERR_ENVELOPE_INVALID', 'ERR_ENVELOPE_SIGNATURE', 'ERR_ENVELOPE_STALE', 'ERR_INTERNAL', 'ERR_INVALID_OPTIONS',
     'ERR_KEYSET_INVALID', 'ERR_KEYSET_ROLLBACK', 'ERR_KEY_INVALID', 'ERR_NONCE_STORE',
     'ERR_REQUEST_INVALID', 'ERR_SIGN_FAILED', 'ERR_WASM_INIT_FAILED', 'ERR_WASM_NOT_INITIALIZED',
   ]);
@@ -121,7 +121,7 @@ test('update: newer revisions replace atomically; bad pushes throw and keep the 
   const gate = await Keygate.load(v1);
   const ask = async (key) => (await gate.verify(get('https://x.example/a', key), { now: NOW })).reason ?? 'allowed';
 
-  assert.deepEqual(await gate.update(v1), { changed: false, revision: 1 });
+  assert.deepEqual(await gate.update(v1), { changed: false, revision: 1, kind: 'full' });
   const rollback = await gate.update(keySet(1, [two.entry])).catch((e) => e);
   assert.equal(rollback.code, 'ERR_KEYSET_ROLLBACK');
   assert.equal(rollback.currentRevision, 1);
@@ -133,7 +133,7 @@ test('update: newer revisions replace atomically; bad pushes throw and keep the 
 
   const before = gate.info;
   const v2 = JSON.stringify(keySet(2, [two.entry]));
-  assert.deepEqual(await gate.update(v2), { changed: true, revision: 2 });
+  assert.deepEqual(await gate.update(v2), { changed: true, revision: 2, kind: 'full' });
   assert.equal(gate.revision, 2);
   assert.notEqual(gate.info, before);
   assert.equal(gate.info.payloadSha256, createHash('sha256').update(v2).digest('base64url'));

@@ -32,7 +32,7 @@ test('load and update refuse a set that does not name the audience; the old set 
     assert.equal(gate.revision, 1, name);
     assert.equal(await allowed(gate, a.key), true, name);
   }
-  assert.deepEqual(await gate.update(signed(2, [b.entry], { audience: 'api-prod' })), { changed: true, revision: 2 });
+  assert.deepEqual(await gate.update(signed(2, [b.entry], { audience: 'api-prod' })), { changed: true, revision: 2, kind: 'full' });
   assert.equal(await allowed(gate, b.key), true);
   await assert.rejects(Keygate.load(signed(1, [a.entry], { audience: 'x' }), options), { code: 'ERR_AUDIENCE_MISMATCH' });
   // Without an audience, any set loads as before (bare sets too).
@@ -53,10 +53,10 @@ test('maxAgeSeconds: a pushed set must carry a recent issued_at (load: always; u
   await assert.rejects(Keygate.load(keySet(1, [a.entry]), { maxAgeSeconds: 900 }), { code: 'ERR_ENVELOPE_STALE' });
   const first = keySet(1, [a.entry], at(1000));
   const gate = await Keygate.load(first, { maxAgeSeconds: 3600 });
-  assert.deepEqual(await gate.update(first, { maxAgeSeconds: 60 }), { changed: false, revision: 1 });
+  assert.deepEqual(await gate.update(first, { maxAgeSeconds: 60 }), { changed: false, revision: 1, kind: 'full' });
   await assert.rejects(gate.update(keySet(2, [b.entry], at(1000)), { maxAgeSeconds: 60 }), { code: 'ERR_ENVELOPE_STALE' });
   assert.equal(await allowed(gate, a.key), true);
-  assert.deepEqual(await gate.update(keySet(2, [b.entry], at(1000))), { changed: true, revision: 2 }, 'no maxAgeSeconds: any age');
+  assert.deepEqual(await gate.update(keySet(2, [b.entry], at(1000))), { changed: true, revision: 2, kind: 'full' }, 'no maxAgeSeconds: any age');
   for (const bad of [-1, 1.5, '60']) {
     await assert.rejects(gate.update(keySet(3, []), { maxAgeSeconds: bad }), { code: 'ERR_INVALID_OPTIONS' }, String(bad));
   }

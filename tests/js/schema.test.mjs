@@ -53,3 +53,31 @@ test('signing key forms in the schema', () => {
   assert.equal(validate(key({ alg: 'rsa', public_key: 'A'.repeat(43) })), false);
   assert.equal(validate({ ...base, keys: [{ id: 'no-credential' }] }), false);
 });
+
+// schema/delta.v1.json, beside the key set schema it refers to.
+const deltaAjv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+deltaAjv.addFormat('date-time', true);
+deltaAjv.addSchema(schema);
+const validateDelta = deltaAjv.compile(readJson(join(ROOT, 'schema/delta.v1.json')));
+
+test('the delta schema: every well-formed delta vector passes, malformed ones do not', () => {
+  const doc = readJson(join(ROOT, 'tests/vectors/deltas/deltas.json'));
+  let passed = 0;
+  for (const c of doc.cases) {
+    // Refusals the schema can express: a malformed document, an unknown operation.
+    const shape = c.name.startsWith('malformed');
+    assert.equal(validateDelta(c.delta), !shape, `${c.name}: ${JSON.stringify(validateDelta.errors)}`);
+    if (!shape) passed++;
+  }
+  assert.ok(passed >= 14, `${passed} passed`);
+  const d = doc.cases[0].delta;
+  for (const bad of [
+    { ...d, kind: 'full' },
+    { ...d, base: { revision: 5 } },
+    { ...d, changes: [{ op: 'revoke', id: 'a', status: 'revoked' }] },
+    { ...d, changes: [{ op: 'add', id: 'a' }] },
+    { ...d, changes: [{ op: 'add', key: { id: 'x' } }] },
+  ]) {
+    assert.equal(validateDelta(bad), false, JSON.stringify(bad.changes ?? bad.base ?? bad.kind));
+  }
+});

@@ -64,10 +64,29 @@ test('a sealed secret without seal keys, or one that does not open, is refused a
 test('updates open with the seal keys given at load; the set in use stays on a refusal', async () => {
   const [one, two] = jose.valid;
   const gate = await Keygate.load(keySet(1, [sealedKey(one.sealed)]), { sealKeys: jose.seal_keys });
-  assert.deepEqual(await gate.update(keySet(2, [sealedKey(two.sealed)])), { changed: true, revision: 2 });
+  assert.deepEqual({ ...(await gate.update(keySet(2, [sealedKey(two.sealed)]))) }, { changed: true, revision: 2, kind: 'full' });
   assert.equal((await gate.verify(await signedPost(b64urlBytes(two.plaintext)))).allowed, true);
   await assert.rejects(gate.update(keySet(3, [sealedKey(jose.invalid[0].sealed)])), { code: 'ERR_KEYSET_INVALID' });
   assert.equal(gate.revision, 2);
+  // A delta's added key opens with the same seal keys; one that does not open is refused at
+  // its path in the delta, and the set in use stays.
+  const sha = async (o) => Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(o)))).toString('base64url');
+  const delta = async (revision, key) => ({
+    keygate: 1,
+    kind: 'delta',
+    base: { revision: gate.revision, payload_sha256: gate.info.payloadSha256 },
+    revision,
+    payload_sha256: await sha(keySet(revision, [sealedKey(two.sealed), key])),
+    changes: [{ op: 'add', key }],
+  });
+  await assert.rejects(gate.update(await delta(3, sealedKey(jose.invalid[0].sealed, 'hm3'))), (e) => {
+    assert.equal(e.code, 'ERR_KEYSET_INVALID');
+    assert.equal(e.errors[0].path, '$.changes[0].key.signing.sealed');
+    return true;
+  });
+  assert.deepEqual({ ...(await gate.update(await delta(3, sealedKey(one.sealed, 'hm1')))) }, { changed: true, revision: 3, kind: 'delta' });
+  assert.equal((await gate.verify(await signedPost(b64urlBytes(one.plaintext), 'hm1'))).allowed, true);
+  assert.equal(gate.info.sealed, 2);
 });
 
 test('a JWE made here by jose with a WebCrypto AES-GCM key opens with that key as exported', async () => {

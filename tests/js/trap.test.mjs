@@ -74,7 +74,7 @@ test('a trap fails its call closed; the module is re-instantiated and the last g
   }
   assert.equal(await ask(gate, two.key), 'allowed');
   assert.equal(await ask(gate, three.key), 'unknown_key');
-  assert.deepEqual(await gate.update(keySet(3, [three.entry])), { changed: true, revision: 3 });
+  assert.deepEqual(await gate.update(keySet(3, [three.entry])), { changed: true, revision: 3, kind: 'full' });
   assert.equal(await ask(gate, three.key), 'allowed');
 });
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Keygate, KeygateError, generateWebhookKey, signWebhook } from 'keygate';
 import { withKeygate, MAX_WEBHOOK_BODY_BYTES } from 'keygate/worker';
 import { VECTORS, keySet, readJson, readText } from './helpers.mjs';
+import { coordinatorNonceStore } from '../../pkg/src/coordinated-nonces.js';
 
 const doc = readJson(join(VECTORS, 'webhooks/requests.json'));
 const KEYSET = readText(join(VECTORS, 'webhooks/keyset.json'));
@@ -165,4 +166,26 @@ test('the middleware answers 413 past maxWebhookBodyBytes, and passes deliveries
   const e = await big.json();
   assert.equal(e.error, 'body_too_large');
   assert.match(e.message, /webhook delivery may carry at most 5 bytes/);
+});
+
+test("the coordinator's nonce store keeps a delivery's claim apart from a signature nonce of the same text", async () => {
+  // A stand-in namespace: every shard one map of fingerprints, as the Durable Object keeps them.
+  const seen = new Set();
+  const namespace = {
+    getByName: () => ({
+      claimNonce: async (fp) => {
+        const k = Buffer.from(fp).toString('hex');
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      },
+    }),
+  };
+  const store = coordinatorNonceStore(namespace, 'keyset', 16);
+  const claim = (kind) => store.claim({ keyId: 'billing', nonce: 'msg_1.1700000000', expiresAt: Date.now() + 60_000, kind });
+  assert.equal(await claim('signature'), true);
+  assert.equal(await claim('webhook'), true, 'another kind: not a replay');
+  assert.equal(await claim('webhook'), false);
+  assert.equal(await claim('signature'), false);
+  assert.equal(await claim(undefined), false, 'no kind is a signature nonce, as before');
 });

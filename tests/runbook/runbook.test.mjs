@@ -73,6 +73,9 @@ async function deploy() {
   const wasm = readdirSync(dist).filter((f) => f.endsWith('.wasm'));
   const config = unstable_readConfig({ config: join(dir, 'wrangler.toml'), env: '' });
   assert.equal(config.assets, undefined, 'the deployed configuration serves no static assets');
+  // One workerd at a time: a Durable Object's storage is never opened by two.
+  await deployed?.dispose();
+  deployed = null;
   const next = new Miniflare({
     ...convertV4MiniflareOptions({
       modulesRoot: dist,
@@ -83,15 +86,16 @@ async function deploy() {
       compatibilityDate: config.compatibility_date,
       bindings: { ...config.vars, ...secrets },
       kvNamespaces: Object.fromEntries(config.kv_namespaces.map((k) => [k.binding, k.id ?? k.binding])),
+      durableObjects: Object.fromEntries(
+        (config.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, useSQLite: true }]),
+      ),
       cf: false,
       handleStructuredLogs: ({ message }) => logs.push(message),
     }),
     resourcePersistencePath: join(dir, 'state', 'v3'),
   });
   await next.ready;
-  const old = deployed;
   deployed = next;
-  await old?.dispose();
 }
 
 async function body(req) {

@@ -107,8 +107,20 @@ export const router = {
   },
 };
 withKeygate<KvEnv>(async () => new Response('x'), { keySet: () => null, push: { store: (text, env) => env.KV.put('k', text), maxBytes: 1024 } });
-// @ts-expect-error a push target needs store
-withKeygate(async () => new Response('x'), { keySet: () => null, push: { maxBytes: 1024 } });
+// A push target needs no store where a coordinator is bound: it keeps pushes itself.
+interface CoordEnv {
+  COORD: { getByName(name: string): unknown };
+  KV: { get(key: string, options: { type: 'arrayBuffer'; cacheTtl?: number }): Promise<ArrayBuffer | null> };
+}
+withKeygate<CoordEnv>(async () => new Response('x'), { keySet: () => null, push: { maxBytes: 1024 }, coordinator: (env) => env.COORD });
+withKeygate<CoordEnv>(async () => new Response('x'), {
+  keySet: () => null,
+  coordinator: (env) => ({ namespace: env.COORD, name: 'keyset-2027', kv: env.KV, require: true, nonceShards: 32 }),
+});
+// @ts-expect-error the coordinator is a function of env
+withKeygate<CoordEnv>(async () => new Response('x'), { keySet: () => null, coordinator: { getByName: () => null } });
+export const deltaCodes: KeygateErrorCode[] = ['ERR_DELTA_BASE', 'ERR_DELTA_CHAIN_FULL'];
+export const coordinatorCodes: WireErrorCode[] = ['delta_base_mismatch', 'delta_chain_full', 'delta_requires_coordinator', 'coordinator_unavailable'];
 
 const status: number = WIRE_STATUS.not_found;
 const code: WireErrorCode = 'method_not_allowed';

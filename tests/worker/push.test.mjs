@@ -22,7 +22,7 @@ test('PUT of a newer signed set: 200, the new key works at once, KV holds the en
   assert.equal(info.status, 200);
   assert.equal(info.headers.get('cache-control'), 'no-store');
   const text = await info.text();
-  assert.deepEqual(JSON.parse(text), { revision: 1, issued_at: ISSUED, payload_sha256: payloadSha256(V1), keys: 2 });
+  assert.deepEqual(JSON.parse(text), { revision: 1, issued_at: ISSUED, payload_sha256: payloadSha256(V1), keys: 2, mode: 'kv' });
   // Never a secret or a digest of one: no HMAC secret, no API key digest, no key material.
   for (const leak of [hmac.signing.secret, a.entry.api_key_hash, a.entry.api_key_hash.slice(7), 'secret', 'sha256:', 'signing']) {
     assert.ok(!text.includes(leak), `GET must not show ${leak.slice(0, 12)}...`);
@@ -36,7 +36,7 @@ test('PUT of a newer signed set: 200, the new key works at once, KV holds the en
   assert.equal(await status(gw, a.key), 401);
   assert.equal(await (await gw.kv()).get('keyset'), V2, 'the accepted envelope is stored in KV as sent');
   const after = await (await gw.fetch('/.well-known/keygate/keyset')).json();
-  assert.deepEqual(after, { revision: 2, issued_at: ISSUED, payload_sha256: payloadSha256(V2), keys: 1 });
+  assert.deepEqual(after, { revision: 2, issued_at: ISSUED, payload_sha256: payloadSha256(V2), keys: 1, mode: 'kv' });
 
   // The same revision with the same bytes again is an idempotent success.
   assert.deepEqual(await push(gw, V2).then((r) => [r.status, r.body]), [200, { revision: 2, keys: 1, changed: false }]);

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { generateApiKey, signRequest } from 'keygate';
 import { VECTORS, readJson } from '../js/helpers.mjs';
-import { PUBLISHER, gateway, push, set, signed } from './helpers.mjs';
+import { PUBLISHER, gateway, payloadSha256, push, set, signed } from './helpers.mjs';
+import { cluster } from './cluster.mjs';
 
 const jose = readJson(join(VECTORS, 'sealed/jose.json'));
 const SEAL_KEYS = JSON.stringify(jose.seal_keys);
@@ -60,6 +61,36 @@ test('pushed sealed sets open with the same keys; one that does not open is refu
   assert.ok(payload.includes(two.sealed) && !payload.includes(two.plaintext), 'stored sealed');
   const info = await (await gw.fetch('/.well-known/keygate/keyset')).text();
   assert.ok(!info.includes(two.plaintext));
+});
+
+test('with a coordinator bound, sealed sets open too: the seeded set, a pushed delta adding a sealed key, the other isolate', async () => {
+  const a = generateApiKey({ id: 'a' });
+  const v1 = signed(set(1, [a.entry, sealed('hm', one)]));
+  const cl = await cluster({
+    bindings: { KEYGATE_PUBLISHER_KEYS: PUBLISHER.signing.public_key, KEYGATE_SEAL_KEYS: SEAL_KEYS, KEYGATE_KEYSET: v1, KEYSET_REFRESH_SECONDS: '1' },
+  });
+  const [gwA, gwB] = [await cl.gw('gw-a'), await cl.gw('gw-b')];
+  const first = await signedGet(gwA, 'hm', one);
+  assert.equal(first.status, 200, await first.clone().text());
+  assert.equal((await (await gwA.fetch('/.well-known/keygate/keyset')).json()).mode, 'coordinator');
+  const to = set(2, [a.entry, sealed('hm', one), sealed('hm2', two)]);
+  const d = signed({
+    keygate: 1,
+    kind: 'delta',
+    base: { revision: 1, payload_sha256: payloadSha256(v1) },
+    revision: 2,
+    payload_sha256: payloadSha256(signed(to)),
+    issued_at: to.issued_at,
+    changes: [{ op: 'add', key: sealed('hm2', two) }],
+  });
+  const r = await push(gwA, d);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal((await signedGet(gwA, 'hm2', two)).status, 200);
+  // The other isolate follows the coordinator (its own load, opened with its own seal keys).
+  await new Promise((res) => setTimeout(res, 1100));
+  assert.equal((await signedGet(gwB, 'hm2', two)).status, 200);
+  assert.deepEqual(cl.events('keyset_rejected'), [], 'nothing was refused for want of seal keys');
+  assert.ok(!cl.logs().some((l) => l.includes(one.plaintext) || l.includes(two.plaintext)), 'no log line holds a secret');
 });
 
 /** Revision 3 whose sealed secret names a seal key the gateway does not hold (jose.json). */

@@ -13,6 +13,7 @@ export const wasm = Object.freeze({
   WasmVerifier: glue.WasmVerifier,
   checkKeySet: glue.checkKeySet,
   envelopePayload: glue.envelopePayload,
+  isDelta: glue.isDelta,
   generateApiKey: glue.generateApiKey,
   generateSigningKey: glue.generateSigningKey,
   generateWebhookKey: glue.generateWebhookKey,

@@ -223,6 +223,25 @@ const TABLE: &[(&str, &[(u8, &str)])] = &[
         ],
     ),
     (
+        "keyset diff",
+        &[
+            (
+                0,
+                "the delta was written to stdout (sign it with `keyset sign`)",
+            ),
+            (
+                1,
+                "no delta: NEW does not move the revision forward, changes more than keys and\n      times (policy, routes, deny_cidrs, audience), or is too large; push the full set",
+            ),
+            (
+                2,
+                "OLD or NEW cannot be read, is invalid, or is an envelope that is refused (or\n      given without --publisher-key)",
+            ),
+            USAGE,
+            STDOUT,
+        ],
+    ),
+    (
         "keyset new",
         &[
             (0, "the file was created"),
@@ -352,7 +371,8 @@ pub fn help(command: &str) -> String {
 /// The exit code section of `keygate --help`: the classes every command shares.
 pub const OVERVIEW: &str = "Exit codes (`keygate COMMAND --help` says what each means there):
   0   success
-  1   refused: a request (verify), an envelope (keyset verify) or a push (push)
+  1   refused: a request (verify), an envelope (keyset verify), a push (push) or a delta
+      (keyset diff)
   2   invalid input: a file, key, key set or request cannot be read, parsed or used
   64  usage error: unknown command or flag, missing or malformed argument
   69  push: no working push endpoint could be reached

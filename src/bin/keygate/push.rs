@@ -120,7 +120,7 @@ fn envelope(file: &Path, a: &PushArgs) -> Result<Vec<u8>, Fail> {
         )));
     };
     let secret = load_secret(value, a.kid.as_deref())?;
-    crate::util::valid_keyset(file, &bytes, "push", keygate::Unseal::FormOnly)?;
+    crate::util::valid_document(file, &bytes, "push")?;
     Ok(keygate::sign_envelope(&bytes, &secret)
         .to_string()
         .into_bytes())

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use super::{Envelope, LoadError, looks_like_envelope, not_json, read};
 use crate::keyset::KeySet;
+use crate::keyset::delta::{Delta, MAX_DELTA_BYTES};
 use crate::keyset::publisher::PublisherKeys;
 use crate::seal::{SealKeys, Unseal};
 use crate::time::UnixTime;
@@ -85,7 +86,22 @@ pub(crate) fn load<'b>(
     bytes: &'b [u8],
     options: &LoadOptions<'_>,
 ) -> Result<(KeySet, Cow<'b, [u8]>), LoadError> {
-    let (ks, payload) = match options.publisher_keys {
+    let payload = authenticated(bytes, options)?;
+    let ks = KeySet::from_json_with(&payload, options.unseal).map_err(LoadError::Keyset)?;
+    if let Some(audience) = options.audience {
+        check_audience(&ks, audience)?;
+    }
+    Ok((ks, payload))
+}
+
+/// The document bytes of the input once authenticated: with publisher keys, the payload of an
+/// envelope whose signature verified (the signature is checked over the input text before the
+/// payload is decoded); without, the bare document itself (an envelope is refused).
+fn authenticated<'b>(
+    bytes: &'b [u8],
+    options: &LoadOptions<'_>,
+) -> Result<Cow<'b, [u8]>, LoadError> {
+    match options.publisher_keys {
         Some(keys) => {
             let top = read::scan(bytes).map_err(|e| not_json(&e))?;
             if !top.is_envelope() {
@@ -97,19 +113,45 @@ pub(crate) fn load<'b>(
                 signatures,
             }
             .verify(keys)?;
-            let ks = KeySet::from_json_with(&payload, options.unseal).map_err(LoadError::Keyset)?;
-            (ks, Cow::Owned(payload))
+            Ok(Cow::Owned(payload))
         }
-        None if looks_like_envelope(bytes) => return Err(LoadError::PublisherKeysMissing),
-        None => (
-            KeySet::from_json_with(bytes, options.unseal).map_err(LoadError::Keyset)?,
-            Cow::Borrowed(bytes),
-        ),
-    };
-    if let Some(audience) = options.audience {
-        check_audience(&ks, audience)?;
+        None if looks_like_envelope(bytes) => Err(LoadError::PublisherKeysMissing),
+        None => Ok(Cow::Borrowed(bytes)),
     }
-    Ok((ks, payload))
+}
+
+/// Loads a delta document that may be a bare delta or an envelope, authenticated exactly like
+/// a key set ([`load_keyset_with`]: envelope shape, signature, content). A delta names no
+/// audience: it applies only to the one state it names as its base, which is the set whose
+/// audience was judged when it loaded.
+pub fn load_delta(bytes: &[u8], options: &LoadOptions<'_>) -> Result<Delta, LoadError> {
+    let payload = authenticated(bytes, options)?;
+    Delta::from_json_with(&payload, options.unseal).map_err(LoadError::Keyset)
+}
+
+/// The largest input [`is_delta`] looks into: a delta envelope of [`MAX_DELTA_BYTES`] with
+/// room for its base64url encoding and headers.
+const MAX_DELTA_INPUT: usize = MAX_DELTA_BYTES / 3 * 4 + 64 * 1024;
+
+/// Whether the input (a bare document or an envelope, not verified) is meant as a delta: its
+/// document has a top-level `kind` member, which a key set never has. A cheap look for
+/// routing only (inputs above about 1.4 MB are never deltas); the document is authenticated
+/// and judged in full when it is loaded.
+pub fn is_delta(bytes: &[u8]) -> bool {
+    if bytes.len() > MAX_DELTA_INPUT {
+        return false;
+    }
+    let has_kind = |doc: &[u8]| {
+        let mut kind = false;
+        crate::json::each_top_level_name(doc, |n| {
+            kind |= n == "kind";
+            !kind
+        }) && kind
+    };
+    if looks_like_envelope(bytes) {
+        return Envelope::from_bytes(bytes).is_ok_and(|e| has_kind(&e.unverified_payload()));
+    }
+    has_kind(bytes)
 }
 
 /// Refuses a set whose `audience` does not name `audience` (a set naming none is refused too:
@@ -154,7 +196,37 @@ pub const DEFAULT_MAX_PUSH_AGE_SECONDS: u64 = 15 * 60;
 /// copy is older still (see docs/security.md). Only pushes are judged so: a stored copy read
 /// back later is legitimately old.
 pub fn check_push_fresh(ks: &KeySet, now: UnixTime, max_age_seconds: u64) -> Result<(), LoadError> {
-    let Some(issued) = ks.issued_at() else {
+    fresh(
+        ks.issued_at(),
+        ks.policy().clock_skew_seconds,
+        now,
+        max_age_seconds,
+    )
+}
+
+/// [`check_push_fresh`] for a pushed delta: its `issued_at` (the new set's), judged with the
+/// clock skew of the set it applies to.
+pub fn check_delta_fresh(
+    delta: &Delta,
+    base: &KeySet,
+    now: UnixTime,
+    max_age_seconds: u64,
+) -> Result<(), LoadError> {
+    fresh(
+        delta.issued_at(),
+        base.policy().clock_skew_seconds,
+        now,
+        max_age_seconds,
+    )
+}
+
+fn fresh(
+    issued_at: Option<UnixTime>,
+    skew: u32,
+    now: UnixTime,
+    max_age_seconds: u64,
+) -> Result<(), LoadError> {
+    let Some(issued) = issued_at else {
         return Err(LoadError::Stale(
             "a pushed key set must carry issued_at ($.issued_at), so that an old envelope cannot be replayed".into(),
         ));
@@ -167,7 +239,7 @@ pub fn check_push_fresh(ks: &KeySet, now: UnixTime, max_age_seconds: u64) -> Res
             issued.to_rfc3339()
         )));
     }
-    let skew = i64::from(ks.policy().clock_skew_seconds);
+    let skew = i64::from(skew);
     if -age > skew {
         return Err(LoadError::Stale(format!(
             "issued_at {} is {} s after now, beyond the clock skew of {skew} s ($.issued_at)",

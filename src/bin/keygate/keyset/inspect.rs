@@ -61,6 +61,9 @@ pub fn check(a: &CheckArgs, lint_only: bool) -> Outcome {
         .map_err(Fail::usage)?;
     let bytes = read(&a.file)?;
     let name = name(&a.file);
+    if keygate::is_delta(&bytes) {
+        return check_delta(a, &name, &bytes, &options);
+    }
     let loaded = load_keyset_with(&bytes, &options);
     let lints = loaded.as_ref().map(|ks| ks.lint(now)).unwrap_or_default();
     let failed = loaded.is_err() || (a.strict && !lints.is_empty());
@@ -100,6 +103,42 @@ pub fn check(a: &CheckArgs, lint_only: bool) -> Outcome {
         ))?;
     }
     Ok(exit)
+}
+
+/// `check` of a delta document: its own validity (every error with its path in the delta);
+/// whether it fits a set is judged where it is applied. Lints do not apply.
+fn check_delta(a: &CheckArgs, name: &str, bytes: &[u8], options: &LoadOptions<'_>) -> Outcome {
+    let loaded = keygate::load_delta(bytes, options);
+    if a.json {
+        let v = match &loaded {
+            Ok(_) => json!({"valid": true, "kind": "delta", "errors": [], "warnings": []}),
+            Err(e) => {
+                let mut v = result_json(&Err(e.clone()), &[]);
+                v["kind"] = json!("delta");
+                v
+            }
+        };
+        println(v)?;
+    } else {
+        match &loaded {
+            Ok(d) => println(format_args!(
+                "{name}: valid delta, revision {} -> {}, {} changes",
+                d.base().revision,
+                d.revision(),
+                d.len()
+            ))?,
+            Err(KgLoad::Keyset(errs)) => errs
+                .errors()
+                .iter()
+                .for_each(|e| eprintln!("{name}: error: {e}")),
+            Err(e) => eprintln!("{name}: error: {e}"),
+        }
+    }
+    Ok(if loaded.is_ok() {
+        Exit::Success
+    } else {
+        Exit::Invalid
+    })
 }
 
 fn summary(ks: &KeySet, doc: &Value) -> Value {

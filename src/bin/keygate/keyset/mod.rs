@@ -1,5 +1,6 @@
 //! `keygate keyset ...`: create, edit, check, lint, sign and verify key set files.
 
+mod diff;
 mod doc;
 mod edit;
 mod import;
@@ -41,6 +42,9 @@ pub enum KeysetCmd {
     /// Verify an envelope: exit 0 valid, 1 signature or content refused, 2 unreadable input.
     #[command(after_help = help("keyset verify"))]
     Verify(sign::VerifyArgs),
+    /// The delta from OLD to NEW (stdout): a small signed change to push instead of NEW.
+    #[command(after_help = help("keyset diff"))]
+    Diff(diff::DiffArgs),
     /// Create a new, empty key set file (mode 0600).
     #[command(after_help = help("keyset new"))]
     New(edit::NewArgs),
@@ -101,6 +105,7 @@ pub fn run(cmd: KeysetCmd) -> Outcome {
         KeysetCmd::Show { file, json } => inspect::show(&file, json),
         KeysetCmd::Sign(a) => sign::sign(&a),
         KeysetCmd::Verify(a) => sign::verify(&a),
+        KeysetCmd::Diff(a) => diff::diff(&a),
         KeysetCmd::New(a) => edit::new(&a),
         KeysetCmd::Add(a) => edit::add(&a),
         KeysetCmd::Disable(a) => edit::set_status(&a, "disabled"),

@@ -84,7 +84,7 @@ pub fn sign(a: &SignArgs) -> Outcome {
     };
     let secret = load_secret(value, a.secret.kid.as_deref())?;
     let bytes = read(&a.file)?;
-    crate::util::valid_keyset(&a.file, &bytes, "sign", keygate::Unseal::FormOnly)?;
+    crate::util::valid_document(&a.file, &bytes, "sign")?;
     let envelope = serde_json::to_string_pretty(&sign_envelope(&bytes, &secret))
         .map_err(|e| Fail::internal(e.to_string()))?;
     println(envelope)?;
@@ -107,6 +107,26 @@ pub fn verify(a: &VerifyArgs) -> Outcome {
             return Ok(Exit::Refused);
         }
     };
+    if keygate::is_delta(&payload) {
+        return match keygate::Delta::from_json_with(&payload, unseal) {
+            Ok(d) => {
+                println(json!({
+                    "valid": true,
+                    "kind": "delta",
+                    "base": {"revision": d.base().revision, "payload_sha256": d.base().sha_text()},
+                    "revision": d.revision(),
+                    "issued_at": d.issued_at().map(|t| t.to_rfc3339()),
+                    "changes": d.len(),
+                    "payload_sha256": d.target().sha_text(),
+                }))?;
+                Ok(Exit::Success)
+            }
+            Err(e) => {
+                eprintln!("keygate: {name}: invalid delta:\n{e}");
+                Ok(Exit::Refused)
+            }
+        };
+    }
     let checked = KeySet::from_json_with(&payload, unseal)
         .map_err(KgLoad::Keyset)
         .and_then(|ks| match a.audience.as_deref() {

@@ -1,0 +1,437 @@
+// The isolate's side of the coordinator (coordinator/workerd.js): the key set source of withKeygate
+// when a KeygateCoordinator is bound. Same interface as edge.js's KeySetSource, which it uses
+// unchanged when the binding is absent (KV-only mode).
+//
+// Every byte loaded is verified here (publisher keys, audience, then the payload digest the
+// coordinator names): the coordinator orders updates, it never vouches for them.
+//
+// - get(): the first request loads the coordinator's state (its base from KV by digest, or
+//   from the coordinator, plus the deltas since). Later, once 0.8 × the refresh interval has
+//   passed since the last poll began, a poll runs in the background; once the whole interval
+//   has passed, the request waits for it (at most POLL_WAIT_MS). So a request at time t is
+//   decided by a state the coordinator held at t − interval or later.
+// - Cold start with the coordinator unreachable: the set from the key set source (KV, the
+//   variable) under KV-mode guarantees ("kv_fallback", logged as an error), unless required
+//   (`require`), then 503 keyset_unavailable until it answers.
+// - push(): verified and judged here against the coordinator's state, then committed there
+//   (compare-and-swap), then applied here.
+
+import { Keygate, PREPARE } from './keygate.js';
+import { KeygateError } from './errors.js';
+import { KeySetSource } from './edge.js';
+import { coordinatorNonceStore } from './coordinated-nonces.js';
+import { payloadDigest, refusalOf, unavailable } from './coordinator-binding.js';
+
+export { coordinatorOption } from './coordinator-binding.js';
+
+/** The default refresh interval with a coordinator (a poll is one tiny request). */
+export const COORDINATED_REFRESH_SECONDS = 5;
+/** How long a request waits for a due poll before it is decided by the state in use. */
+export const POLL_WAIT_MS = 1000;
+/** How long a base read from KV may be cached (it is immutable: addressed by its digest). */
+const BLOB_CACHE_TTL = 86400;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The coordinator answered, but what it named does not match what was read (never trusted). */
+class Mismatch extends Error {}
+
+export class CoordinatedSource {
+  #opts;
+  #binding;
+  #kv;
+  #gate = null;
+  #mode = null;
+  #syncedAt = -Infinity;
+  #polling = null;
+  #retryAt = 0;
+  #fault = null;
+  #lastText = null;
+  #pushing = Promise.resolve();
+  #nonces = new WeakMap();
+
+  constructor(opts, coordinator) {
+    this.#opts = opts;
+    this.#binding = coordinator;
+    this.#kv = new KeySetSource(opts);
+  }
+
+  #interval(env) {
+    const r = this.#opts.refreshSeconds;
+    const v = Number(typeof r === 'function' ? r(env) : r);
+    return (Number.isFinite(v) && v >= 0 ? v : COORDINATED_REFRESH_SECONDS) * 1000;
+  }
+
+  /** The verifier to use now, or null (answer 503). */
+  async get(env, waitUntil) {
+    const c = this.#binding(env);
+    if (!c) return this.#kv.get(env, waitUntil);
+    if (!this.#gate) {
+      // A cold isolate asks at most once per interval while the coordinator fails.
+      if (Date.now() >= this.#retryAt) await this.#sync(env, c);
+      return this.#gate;
+    }
+    const age = Date.now() - this.#syncedAt;
+    const interval = this.#interval(env);
+    if (age >= interval && this.#mode === 'coordinator' && Date.now() >= this.#retryAt) {
+      await Promise.race([this.#sync(env, c), sleep(POLL_WAIT_MS)]);
+    } else if (age >= 0.8 * interval && Date.now() >= this.#retryAt) {
+      waitUntil?.(this.#sync(env, c));
+    }
+    return this.#gate;
+  }
+
+  publisherKeys(env) {
+    return this.#kv.publisherKeys(env);
+  }
+
+  audience(env) {
+    return this.#kv.audience(env);
+  }
+
+  sealKeys(env) {
+    return this.#kv.sealKeys(env);
+  }
+
+  get fault() {
+    return this.#gate ? null : (this.#fault ?? this.#kv.fault);
+  }
+
+  /** `{ mode, synced_at }` for the GET endpoint: "kv", "coordinator" or "kv_fallback". */
+  status(env) {
+    if (!this.#binding(env)) return { mode: 'kv' };
+    const synced = Number.isFinite(this.#syncedAt) ? new Date(this.#syncedAt).toISOString() : null;
+    return { mode: this.#mode ?? 'coordinator', synced_at: synced };
+  }
+
+  /** Whether pushes go to the coordinator here (they are stored there, not through `store`). */
+  coordinated(env) {
+    return Boolean(this.#binding(env));
+  }
+
+  /** The global nonce store when the coordinator is bound (one per namespace), else undefined. */
+  nonceStore(env) {
+    const c = this.#binding(env);
+    if (!c) return undefined;
+    let store = this.#nonces.get(c.namespace);
+    if (!store) this.#nonces.set(c.namespace, (store = coordinatorNonceStore(c.namespace, c.name, c.nonceShards)));
+    return store;
+  }
+
+  beginPush() {
+    return this.#kv.beginPush();
+  }
+
+  stored() {
+    this.#kv.stored();
+  }
+
+  log(event, fields) {
+    this.#kv.log(event, fields);
+  }
+
+  /**
+   * One poll at a time: resolves when it is done and never rejects, except the `strict` one
+   * of a push, which rejects when the coordinator cannot be reached.
+   */
+  #sync(env, c, strict = false) {
+    if (this.#polling) return this.#polling;
+    const run = this.#poll(env, c, { strict });
+    this.#polling = run.catch(() => {}).finally(() => (this.#polling = null));
+    return strict ? run : this.#polling;
+  }
+
+  async #poll(env, c, { strict = false } = {}) {
+    const started = Date.now();
+    const stub = c.namespace.getByName(c.name);
+    const state = this.#gate ? { revision: this.#gate.revision, payloadSha256: this.#gate.info.payloadSha256 } : null;
+    try {
+      await this.#follow(env, c, await stub.poll(state), stub);
+    } catch (e) {
+      this.#retryAt = Date.now() + Math.max(this.#interval(env), 1000);
+      if (e instanceof KeygateError || e instanceof Mismatch) {
+        // What the coordinator named did not verify here, or did not lead where it said: keep
+        // the set in use (this is not an outage: no fallback).
+        const code = e instanceof Mismatch ? 'coordinator_mismatch' : e.code;
+        this.log('keyset_rejected', { code, message: e.message, current_revision: this.#gate?.revision ?? null, origin: 'coordinator' });
+        if (strict) throw e instanceof Mismatch ? unavailable(e) : e;
+        return;
+      }
+      if (strict) throw unavailable(e);
+      console.error(JSON.stringify({ event: 'keygate.coordinator_unreachable', message: String(e?.message ?? e).slice(0, 300), revision: this.#gate?.revision ?? null }));
+      await this.#fallback(env, c, e);
+      return;
+    }
+    this.#syncedAt = started;
+    this.#retryAt = 0;
+    if (this.#mode !== 'coordinator' && this.#gate) this.log('coordinator_synced', { revision: this.#gate.revision });
+    if (this.#gate) this.#mode = 'coordinator';
+  }
+
+  /** Brings this isolate to the coordinator's answer `r` (see KeygateCoordinator#poll). */
+  async #follow(env, c, r, stub) {
+    if (r.status === 'current') return;
+    if (r.status === 'empty') return this.#seed(env, c, stub);
+    if (r.status === 'deltas') {
+      try {
+        for (const d of r.deltas) await this.#apply(env, d, 'coordinator');
+        if (this.#at(r.head)) return;
+      } catch {
+        // logged by #apply: load the base instead
+      }
+      r = await stub.poll(null);
+    }
+    if (r.status !== 'base') throw new Mismatch(`unexpected coordinator answer ${JSON.stringify(r.status)}`);
+    let base = await this.#base(c, r.base, stub);
+    if (base === null) {
+      r = await stub.poll(null);
+      base = r.status === 'base' ? await this.#base(c, r.base, stub) : null;
+      if (base === null) throw new Mismatch('the coordinator no longer holds the base it named');
+    }
+    if (this.#gate && (await this.#tryUpdate(base, r.base)) && (await this.#tryChain(r.deltas)) && this.#at(r.head)) return;
+    // Not reachable from the state in use (this isolate was ahead or forked, e.g. loaded from
+    // KV during an outage): the coordinator's state replaces it.
+    const fresh = await Keygate.load(base, this.#loadOptions(env));
+    if (fresh.info.payloadSha256 !== r.base.payloadSha256) throw new Mismatch('the base does not have the digest the coordinator names');
+    for (const d of r.deltas) await fresh.update(d);
+    if (!(fresh.revision === r.head.revision && fresh.info.payloadSha256 === r.head.payloadSha256)) {
+      throw new Mismatch(`the coordinator's chain did not lead to its head (revision ${r.head.revision})`);
+    }
+    const from = this.#gate?.revision ?? null;
+    this.#gate = fresh;
+    this.#fault = null;
+    this.log(from === null ? 'keyset_loaded' : 'keyset_reset', { revision: fresh.revision, keys: fresh.info.keys, origin: 'coordinator', ...(from === null ? {} : { from }) });
+  }
+
+  #at(head) {
+    return this.#gate.revision === head.revision && this.#gate.info.payloadSha256 === head.payloadSha256;
+  }
+
+  async #tryUpdate(bytes, base) {
+    if (this.#gate.revision > base.revision) return true; // already past the base: the chain decides
+    try {
+      const p = await this.#gate[PREPARE](bytes);
+      if (p.payloadSha256 !== base.payloadSha256) {
+        p.discard();
+        return false;
+      }
+      const r = p.commit();
+      if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin: 'coordinator' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async #tryChain(deltas) {
+    try {
+      for (const d of deltas) {
+        const r = await this.#gate.update(d);
+        if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin: 'coordinator' });
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async #apply(env, text, origin) {
+    try {
+      const r = await this.#gate.update(text);
+      if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin, kind: r.kind });
+      return r;
+    } catch (e) {
+      this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: this.#gate?.revision ?? null, origin });
+      throw e;
+    }
+  }
+
+  /** The base envelope named `base`: from KV by digest (checked when loaded), else the coordinator. */
+  async #base(c, base, stub) {
+    if (c.kv) {
+      try {
+        const v = await c.kv.get(`keyset/blob/${base.payloadSha256}`, { type: 'arrayBuffer', cacheTtl: BLOB_CACHE_TTL });
+        if (v !== null) {
+          const bytes = new Uint8Array(v);
+          if ((await payloadDigest(bytes)) === base.payloadSha256) return bytes;
+          this.log('coordinator_blob_mismatch', { payload_sha256: base.payloadSha256, message: 'the KV copy of the base has another digest; reading it from the coordinator' });
+        }
+      } catch {
+        // not in KV (yet): the coordinator has it
+      }
+    }
+    const bytes = await stub.readBlob(base.payloadSha256);
+    return bytes ? new Uint8Array(bytes) : null; // a newer base was committed since the poll
+  }
+
+  #loadOptions(env) {
+    return {
+      publisherKeys: this.publisherKeys(env),
+      audience: this.audience(env),
+      sealKeys: this.sealKeys(env),
+      onWarning: this.#opts.onWarning,
+    };
+  }
+
+  /** The set of the key set source (KV, the variable), verified; null when there is none. */
+  async #fromSource(env) {
+    const input = typeof this.#opts.keySet === 'function' ? await this.#opts.keySet(env) : this.#opts.keySet;
+    if (input === undefined || input === null) return null;
+    const text = typeof input === 'string' ? input : input instanceof Uint8Array || input instanceof ArrayBuffer ? new TextDecoder().decode(input) : JSON.stringify(input);
+    this.#lastText = text;
+    return { text, gate: await Keygate.load(text, this.#loadOptions(env)) };
+  }
+
+  /** The coordinator holds nothing yet: the set of the key set source becomes its first state. */
+  async #seed(env, c, stub) {
+    const loaded = this.#gate ? { text: this.#lastText, gate: this.#gate } : await this.#fromSource(env).catch((e) => this.#rejected(env, e));
+    if (!loaded?.text) return;
+    const { gate, text } = loaded;
+    const r = await stub.commit(
+      { kind: 'full', revision: gate.revision, payloadSha256: gate.info.payloadSha256, base: null, bytes: new TextEncoder().encode(text) },
+      { seed: true },
+    );
+    if (r.error) return this.#follow(env, c, await stub.poll(null), stub); // another isolate seeded first
+    if (!this.#gate) {
+      this.#gate = gate;
+      this.log('keyset_loaded', { revision: gate.revision, keys: gate.info.keys, origin: 'seed' });
+    }
+  }
+
+  #rejected(env, e) {
+    this.#fault = e?.code === 'ERR_INVALID_OPTIONS' ? `the key set cannot be checked with this configuration (${e.message})` : null;
+    this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: null, origin: 'refresh' });
+    return null;
+  }
+
+  /** The coordinator is unreachable: a cold isolate loads the source's set unless required. */
+  async #fallback(env, c, cause) {
+    if (c.require) {
+      if (!this.#gate) this.#fault = 'the key set coordinator is unreachable, and this gateway requires it (KEYGATE_REQUIRE_COORDINATOR)';
+      return;
+    }
+    try {
+      const loaded = await this.#fromSource(env);
+      if (!loaded) return;
+      if (!this.#gate) {
+        await this.#publishedChain(c, loaded.gate);
+        this.#gate = loaded.gate;
+        this.#mode = 'kv_fallback';
+        console.error(JSON.stringify({
+          event: 'keygate.coordinator_fallback',
+          message: `the key set coordinator is unreachable: serving revision ${loaded.gate.revision} from the key set source under KV-only guarantees until it answers`,
+          cause: String(cause?.message ?? cause).slice(0, 200),
+        }));
+        this.log('keyset_loaded', { revision: loaded.gate.revision, keys: loaded.gate.info.keys, origin: 'kv_fallback' });
+      } else if (this.#mode === 'kv_fallback') {
+        await this.#apply(env, loaded.text, 'kv_fallback').catch(() => {});
+        await this.#publishedChain(c, this.#gate);
+      }
+    } catch (e) {
+      this.#rejected(env, e);
+    }
+  }
+
+  /**
+   * The deltas the coordinator published to KV (`keyset/deltas`) on top of the full set `gate`
+   * holds, applied (each verified) when they start from it: a revocation pushed as a delta is
+   * kept by a cold isolate that cannot reach the coordinator too.
+   */
+  async #publishedChain(c, gate) {
+    let chain = null;
+    try {
+      chain = c.kv ? await c.kv.get('keyset/deltas', { type: 'json' }) : null;
+    } catch {
+      return;
+    }
+    const base = chain?.base;
+    if (!Array.isArray(chain?.deltas) || base?.payloadSha256 !== gate.info.payloadSha256 || base?.revision !== gate.revision) return;
+    for (const d of chain.deltas) {
+      try {
+        await gate.update(d);
+      } catch (e) {
+        this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: gate.revision, origin: 'kv_fallback' });
+        return;
+      }
+    }
+  }
+
+  /**
+   * A push: authenticated and judged here first (a forged or invalid push never reaches the
+   * coordinator), judged again if a poll moved the set in use, committed there
+   * (compare-and-swap), then applied here. Resolves to `{ changed, store: false, revision,
+   * keys }`; throws the KeygateError of a refusal, or a WireRefusal (coordinator_unavailable).
+   */
+  push(env, bytes, { maxAgeSeconds } = {}) {
+    const c = this.#binding(env);
+    if (!c) return this.#kv.push(env, bytes, { maxAgeSeconds });
+    const run = async () => {
+      if (!this.#gate) await this.get(env);
+      const judge = async () => {
+        const gate = this.#gate;
+        if (gate) return { gate, ...(await gate[PREPARE](bytes, { maxAgeSeconds })) };
+        // Nothing anywhere yet: this set is the first (validated as it loads).
+        const first = await Keygate.load(bytes, { ...this.#loadOptions(env), maxAgeSeconds });
+        return { gate: null, first, kind: 'full', revision: first.revision, payloadSha256: first.info.payloadSha256, base: null, discard() {} };
+      };
+      const state = () => (this.#gate ? `${this.#gate.revision}:${this.#gate.info.payloadSha256}` : null);
+      let p = null;
+      let refusal = null;
+      try {
+        p = await judge();
+      } catch (e) {
+        // Only a refusal by the state in use may change once it follows the coordinator.
+        if (e?.code !== 'ERR_KEYSET_ROLLBACK' && e?.code !== 'ERR_DELTA_BASE') throw e;
+        refusal = e;
+      }
+      const seen = state();
+      const gateSeen = this.#gate;
+      await this.#polling;
+      try {
+        await this.#sync(env, c, true);
+      } catch (e) {
+        // The coordinator's state does not verify here (the publisher key was replaced, say):
+        // a full set above its mark may still replace it, so the push goes on.
+        if (!(e instanceof KeygateError)) {
+          p?.discard();
+          throw e;
+        }
+      }
+      if (state() !== seen || this.#gate !== gateSeen) {
+        p?.discard();
+        p = await judge();
+      } else if (refusal) {
+        throw refusal;
+      }
+      let r;
+      try {
+        r = await c.namespace.getByName(c.name).commit({ kind: p.kind, revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, bytes });
+      } catch (e) {
+        p.discard();
+        throw unavailable(e);
+      }
+      if (r.error) {
+        p.discard();
+        throw refusalOf(r);
+      }
+      if (p.first && !this.#gate) {
+        this.#gate = p.first;
+        this.#mode = 'coordinator';
+        this.log('keyset_loaded', { revision: p.first.revision, keys: p.first.info.keys, origin: 'push' });
+      } else {
+        try {
+          if (p.first || p.gate !== this.#gate) throw new Error('the set in use moved');
+          const local = p.commit();
+          if (local.changed) this.log('keyset_updated', { revision: local.revision, keys: p.gate.info.keys, origin: 'push', kind: local.kind });
+        } catch {
+          await this.#polling; // the coordinator holds it: follow it
+          await this.#sync(env, c);
+        }
+      }
+      return { changed: r.changed, store: false, revision: this.#gate.revision, keys: this.#gate.info.keys };
+    };
+    const result = this.#pushing.then(run, run);
+    this.#pushing = result.catch(() => {});
+    return result;
+  }
+}

@@ -1,0 +1,211 @@
+// keygate/coordinator: `KeygateCoordinator`, a Durable Object class (workerd only) that orders
+// key set updates for every isolate of a gateway. Export it from your Worker's main module and
+// bind it (docs/deployment.md, "Modes and guarantees"):
+//
+//   export { KeygateCoordinator } from 'keygate/coordinator';
+//
+// One instance (by name, "keyset" unless configured) is the single writer of the key set: it
+// keeps the high-water mark (the newest revision and its payload digest; it never decreases),
+// the newest full envelope (the base) and the signed deltas since (the chain), and judges an
+// update by compare-and-swap alone: a full set must be above the mark (or be the same state
+// again), a delta must name the current state as its base. It never parses or vouches for a
+// key set: isolates verify every byte against the publisher keys themselves, and only send
+// what verified. Accepted updates are published to Workers KV (`env.KEYGATE_KV`, when bound)
+// by an alarm: `keyset` (the newest full envelope), `keyset/blob/<sha>` (the same, by payload
+// digest, immutable) and `keyset/deltas` (the chain), for cold starts.
+//
+// Other instances of the class, named `<name>:nonce:<n>`, are shards of the global nonce
+// store (coordination.js): a nonce claimed once is refused everywhere until its window ends.
+
+import { DurableObject } from 'cloudflare:workers';
+import { MAX_CHAIN_BYTES, MAX_CHAIN_DELTAS, Storage } from './storage.js';
+
+/** How many expired nonces one claim deletes on its way (the alarm sweeps the rest). */
+const SWEEP_PER_CLAIM = 64;
+
+const SHA = /^[A-Za-z0-9_-]{43}$/;
+
+function refusal(error, message, fields = {}) {
+  return { error, message, ...fields };
+}
+
+/** An update as an isolate sends it, checked for shape (never for content: isolates verify). */
+function checkUpdate(u) {
+  const ok =
+    u !== null &&
+    typeof u === 'object' &&
+    (u.kind === 'full' || u.kind === 'delta') &&
+    Number.isSafeInteger(u.revision) &&
+    u.revision >= 1 &&
+    typeof u.payloadSha256 === 'string' &&
+    SHA.test(u.payloadSha256) &&
+    u.bytes instanceof Uint8Array &&
+    (u.kind === 'full' ||
+      (u.base !== null &&
+        typeof u.base === 'object' &&
+        Number.isSafeInteger(u.base.revision) &&
+        typeof u.base.payloadSha256 === 'string' &&
+        SHA.test(u.base.payloadSha256)));
+  if (!ok) throw new TypeError('KeygateCoordinator: malformed update');
+  return u;
+}
+
+/** KEYGATE_DELTA_CHAIN_MAX: fewer deltas kept after a full set than the default (1 to 1000). */
+function chainMax(env) {
+  const n = Number(env?.KEYGATE_DELTA_CHAIN_MAX);
+  return Number.isSafeInteger(n) && n >= 1 && n <= MAX_CHAIN_DELTAS ? n : MAX_CHAIN_DELTAS;
+}
+
+export class KeygateCoordinator extends DurableObject {
+  #store;
+  #scheduledAt = 0;
+
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.#store = new Storage(ctx.storage);
+  }
+
+  /** The Workers KV namespace accepted updates are published to (override to use another). */
+  kv() {
+    return this.env?.KEYGATE_KV;
+  }
+
+  /**
+   * The high-water mark: `{ revision, payloadSha256, base: { revision, payloadSha256 }, deltas,
+   * published }`, or null when nothing was ever committed.
+   */
+  head() {
+    return this.#store.head();
+  }
+
+  /**
+   * What an isolate holding `state` (`{ revision, payloadSha256 }` or null) needs to reach the
+   * head, in one answer:
+   * - `{ status: 'empty' }`: nothing was ever committed (an isolate may seed, see commit);
+   * - `{ status: 'current', head }`;
+   * - `{ status: 'deltas', head, deltas: [envelope text, ...] }`: its state is on the chain;
+   * - `{ status: 'base', head, base: { revision, payloadSha256 }, deltas }`: load the base
+   *   (KV `keyset/blob/<sha>` or readBlob), then apply the deltas.
+   */
+  poll(state) {
+    const head = this.#store.head();
+    if (!head) return { status: 'empty' };
+    // A publication that failed every retry of its alarm is tried again, at most once a minute.
+    if (this.#store.publishPending() && Date.now() - this.#scheduledAt > 60_000) this.ctx.waitUntil(this.#schedule());
+    const known = state && typeof state === 'object' && Number.isSafeInteger(state.revision) ? state : null;
+    if (known && known.revision === head.revision && known.payloadSha256 === head.payloadSha256) {
+      return { status: 'current', head };
+    }
+    if (known && this.#store.onChain(known)) {
+      return { status: 'deltas', head, deltas: this.#store.deltasAfter(known.revision) };
+    }
+    return { status: 'base', head, base: head.base, deltas: this.#store.deltasAfter(head.base.revision) };
+  }
+
+  /** The full envelope whose payload digest is `sha`, if it is the base; else null. */
+  readBlob(sha) {
+    return typeof sha === 'string' ? this.#store.readBlob(sha) : null;
+  }
+
+  /**
+   * Records an update an isolate verified: `{ kind: 'full'|'delta', revision, payloadSha256,
+   * base?: { revision, payloadSha256 }, bytes }` (`bytes`: the envelope as pushed). One
+   * synchronous transaction judges and writes, so concurrent pushes from many isolates are
+   * serialized here. Resolves to `{ changed, revision, payloadSha256 }` or a refusal
+   * `{ error, message, current_revision?, current_payload_sha256? }` (keyset_rollback,
+   * delta_base_mismatch, delta_chain_full). With `seed`, only an empty coordinator accepts it
+   * (an isolate that loaded a set from KV or a variable before anything was pushed here).
+   */
+  async commit(update, { seed = false } = {}) {
+    const u = checkUpdate(update);
+    const result = this.#store.transaction(() => this.#judge(u, seed));
+    if (result.changed) await this.#schedule();
+    return result;
+  }
+
+  #judge(u, seed) {
+    const head = this.#store.head();
+    const current = head ? { current_revision: head.revision, current_payload_sha256: head.payloadSha256 } : {};
+    if (seed && head) return refusal('keyset_rollback', 'the coordinator already holds a key set', current);
+    if (head && u.revision === head.revision && u.payloadSha256 === head.payloadSha256) {
+      // The same state again; a full set equal to a state reached by deltas becomes the new
+      // base (compaction: the chain is dropped).
+      if (u.kind === 'full' && head.base.payloadSha256 !== u.payloadSha256) this.#store.setBase(u);
+      return { changed: false, revision: head.revision, payloadSha256: head.payloadSha256 };
+    }
+    if (head && u.revision <= head.revision) {
+      return refusal(
+        'keyset_rollback',
+        u.revision === head.revision
+          ? `revision ${u.revision} is already in use with different content; publish revision ${head.revision + 1} or later`
+          : `revision ${u.revision} is older than the revision in use (${head.revision})`,
+        current,
+      );
+    }
+    if (u.kind === 'full') {
+      this.#store.setBase(u);
+    } else {
+      if (!head || u.base.revision !== head.revision || u.base.payloadSha256 !== head.payloadSha256) {
+        return refusal(
+          'delta_base_mismatch',
+          `the delta applies to revision ${u.base.revision} (${u.base.payloadSha256}), but the coordinator holds ${head ? `revision ${head.revision} (${head.payloadSha256})` : 'no key set'}: make the delta against that state, or push the full set`,
+          current,
+        );
+      }
+      const max = chainMax(this.env);
+      if (head.deltas >= max || head.chainBytes + u.bytes.byteLength > MAX_CHAIN_BYTES) {
+        return refusal(
+          'delta_chain_full',
+          `${head.deltas} deltas (${head.chainBytes} bytes) were pushed since the last full set, the most the coordinator keeps (${max} deltas, ${MAX_CHAIN_BYTES} bytes): push the full set`,
+          current,
+        );
+      }
+      this.#store.appendDelta(u);
+    }
+    return { changed: true, revision: u.revision, payloadSha256: u.payloadSha256 };
+  }
+
+  /**
+   * A nonce shard: claims `fp` (bytes, a fingerprint of key id and nonce) until `expiresAtMs`.
+   * True the first time (or once an earlier claim expired), false for a replay.
+   */
+  async claimNonce(fp, expiresAtMs) {
+    if (!(fp instanceof Uint8Array) || fp.byteLength !== 16 || !Number.isFinite(expiresAtMs)) {
+      throw new TypeError('KeygateCoordinator: claimNonce(fp: 16 bytes, expiresAtMs)');
+    }
+    const now = Date.now();
+    const fresh = this.#store.transaction(() => {
+      this.#store.sweepNonces(now, SWEEP_PER_CLAIM);
+      return this.#store.claimNonce(fp, Math.ceil(expiresAtMs), now);
+    });
+    if (fresh && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Math.ceil(expiresAtMs) + 1000);
+    return fresh;
+  }
+
+  /** Publishes what KV lacks, and forgets expired nonces. Retried by the platform on failure. */
+  async alarm() {
+    const next = this.#store.transaction(() => {
+      this.#store.sweepNonces(Date.now(), Infinity);
+      return this.#store.nextNonceExpiry();
+    });
+    const kv = this.kv();
+    const todo = kv ? this.#store.publishPending() : null;
+    if (todo) {
+      const head = this.#store.head();
+      if (todo.base) {
+        const envelope = this.#store.readBlob(head.base.payloadSha256);
+        await kv.put(`keyset/blob/${head.base.payloadSha256}`, envelope);
+        await kv.put('keyset', envelope);
+      }
+      await kv.put('keyset/deltas', JSON.stringify({ base: head.base, deltas: this.#store.deltasAfter(head.base.revision) }));
+      this.#store.transaction(() => this.#store.published(head));
+    }
+    if (next !== null) await this.ctx.storage.setAlarm(next + 1000);
+  }
+
+  async #schedule() {
+    if (!this.kv()) return;
+    this.#scheduledAt = Date.now();
+    await this.ctx.storage.setAlarm(Date.now());
+  }
+}

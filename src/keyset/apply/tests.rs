@@ -1,0 +1,107 @@
+//! The index after deltas holds exactly one entry per id and per digest, each pointing at its
+//! key (no entry left behind by a removal, a swap or a changed digest).
+
+use serde_json::json;
+
+use crate::apikey::ApiKeyDigest;
+use crate::keyset::KeySet;
+use crate::keyset::delta::Delta;
+
+fn digest(s: &str) -> String {
+    ApiKeyDigest::of(s).to_string()
+}
+
+fn assert_consistent(ks: &KeySet) {
+    let with_digest = ks.keys.iter().filter(|k| k.api_key_hash.is_some()).count();
+    assert_eq!(ks.index.len(), (ks.keys.len(), with_digest));
+    for (i, k) in ks.keys.iter().enumerate() {
+        assert_eq!(
+            ks.index.find_id(&ks.keys, &k.id),
+            Some(i as u32),
+            "{}",
+            k.id
+        );
+        if let Some(d) = &k.api_key_hash {
+            assert_eq!(
+                ks.index.find_digest(&ks.keys, d),
+                Some(i as u32),
+                "{}",
+                k.id
+            );
+        }
+    }
+}
+
+#[test]
+fn the_index_follows_every_kind_of_change() {
+    let keys: Vec<_> = (0..6)
+        .map(|i| json!({"id": format!("k{i}"), "api_key_hash": digest(&format!("s{i}"))}))
+        .collect();
+    let text = json!({"keygate": 1, "revision": 1, "keys": keys}).to_string();
+    let mut ks = KeySet::from_json(text.as_bytes()).unwrap();
+    let sha = "A".repeat(43);
+    let changes = json!([
+        {"op": "remove", "id": "k0"},
+        {"op": "remove", "id": "k5"},
+        {"op": "replace", "key": {"id": "k1", "api_key_hash": digest("s2")}},
+        {"op": "replace", "key": {"id": "k2", "api_key_hash": digest("s0")}},
+        {"op": "replace", "key": {"id": "k3", "signing": {"alg": "hmac-sha256", "secret": "A".repeat(43)}}},
+        {"op": "revoke", "id": "k4"},
+        {"op": "add", "key": {"id": "n1", "api_key_hash": digest("s1")}},
+        {"op": "add", "key": {"id": "n2", "api_key_hash": digest("s3")}},
+    ]);
+    let d = json!({"keygate": 1, "kind": "delta", "base": {"revision": 1, "payload_sha256": sha},
+                   "revision": 2, "payload_sha256": sha, "changes": changes});
+    let delta = Delta::from_json(d.to_string().as_bytes()).unwrap();
+    ks.check_delta(&delta).unwrap();
+    ks.apply_checked(&delta);
+    assert_consistent(&ks);
+    let id_of = |s: &str| ks.key_by_digest(&ApiKeyDigest::of(s)).map(|k| k.id.clone());
+    assert_eq!(id_of("s0").as_deref(), Some("k2"));
+    assert_eq!(id_of("s1").as_deref(), Some("n1"));
+    assert_eq!(id_of("s2").as_deref(), Some("k1"));
+    assert_eq!(id_of("s3").as_deref(), Some("n2"));
+    assert_eq!(id_of("s5"), None);
+    assert!(ks.key_by_id("k0").is_none() && ks.key_by_id("k5").is_none());
+    assert_eq!(ks.revision(), 2);
+}
+
+#[test]
+fn keys_a_route_lists_in_webhook_keys_stay_webhook_keys() {
+    let hook = json!({"id": "w", "webhook": {"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}});
+    let text = json!({"keygate": 1, "revision": 1, "keys": [hook, {"id": "x", "api_key_hash": digest("s")}],
+                      "routes": [{"methods": ["POST"], "path": "/hooks", "webhook_keys": ["w"]},
+                                 {"methods": ["PUT"], "path": "/hooks", "webhook_keys": ["w"]}]})
+    .to_string();
+    let ks = KeySet::from_json(text.as_bytes()).unwrap();
+    let sha = "A".repeat(43);
+    let delta = |changes: serde_json::Value| {
+        let d = json!({"keygate": 1, "kind": "delta", "base": {"revision": 1, "payload_sha256": sha},
+                       "revision": 2, "payload_sha256": sha, "changes": changes});
+        Delta::from_json(d.to_string().as_bytes()).unwrap()
+    };
+    let errs = ks
+        .check_delta(&delta(json!([{"op": "remove", "id": "w"}])))
+        .unwrap_err();
+    assert_eq!(
+        errs.0.len(),
+        1,
+        "one error, though two routes list it: {errs}"
+    );
+    assert_eq!(errs.0[0].path, "$.changes[0]");
+    assert!(errs.0[0].message.contains("webhook_keys"), "{errs}");
+    let errs = ks
+        .check_delta(&delta(
+            json!([{"op": "replace", "key": {"id": "w", "api_key_hash": digest("t")}}]),
+        ))
+        .unwrap_err();
+    assert_eq!(errs.0[0].path, "$.changes[0].key.webhook");
+    // Rotating the webhook secret, revoking the key and removing another key are deltas.
+    let rotated = json!({"id": "w", "webhook": {"secret": format!("whsec_{}", "B".repeat(32))}});
+    ks.check_delta(&delta(
+        json!([{"op": "replace", "key": rotated}, {"op": "remove", "id": "x"}]),
+    ))
+    .unwrap();
+    ks.check_delta(&delta(json!([{"op": "revoke", "id": "w"}])))
+        .unwrap();
+}

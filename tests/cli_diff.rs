@@ -1,0 +1,161 @@
+//! `keygate keyset diff`: the delta it prints turns OLD into NEW once signed (`keyset sign`),
+//! verified (`keyset verify`) and applied; envelopes are read with `--publisher-key`; what a
+//! delta cannot say is refused with exit 1 and the reason.
+#![cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+use common::keygate;
+use keygate::{KeySet, LoadOptions, PublisherKeys, Verifier, load_delta};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const SEED: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+const PUB: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+fn dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("keygate-diff-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn diff_sign_verify_apply() {
+    let d = dir();
+    let path = |n: &str| d.join(n).display().to_string();
+    let old_text = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/keysets/valid_full.json"
+    ))
+    .unwrap();
+    let mut new: Value = serde_json::from_str(&old_text).unwrap();
+    new["revision"] = json!(new["revision"].as_u64().unwrap() + 1);
+    new["keys"][0]["status"] = json!("revoked");
+    let removed = new["keys"].as_array_mut().unwrap().remove(1);
+    fs::write(path("old.json"), &old_text).unwrap();
+    fs::write(path("new.json"), new.to_string()).unwrap();
+
+    let out = keygate(&["keyset", "diff", &path("old.json"), &path("new.json")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let delta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(delta["kind"], "delta");
+    let ops: Vec<(&str, &str)> = delta["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["op"].as_str().unwrap(),
+                c["id"]
+                    .as_str()
+                    .unwrap_or_else(|| c["key"]["id"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("remove", removed["id"].as_str().unwrap()),
+            ("revoke", new["keys"][0]["id"].as_str().unwrap())
+        ]
+    );
+    fs::write(path("delta.json"), &out.stdout).unwrap();
+    let check = keygate(&["keyset", "check", &path("delta.json")]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    assert!(text(&check.stdout).contains("valid delta"));
+
+    let signed = keygate(&[
+        "keyset",
+        "sign",
+        "--publisher-secret",
+        SEED,
+        &path("delta.json"),
+    ]);
+    assert_eq!(signed.status.code(), Some(0), "{}", text(&signed.stderr));
+    fs::write(path("delta.env.json"), &signed.stdout).unwrap();
+    let verified = keygate(&[
+        "keyset",
+        "verify",
+        "--publisher-key",
+        PUB,
+        &path("delta.env.json"),
+    ]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        text(&verified.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    let sha = |b: &[u8]| keygate::encoding_util::b64url_encode(&Sha256::digest(b));
+    assert_eq!(summary["kind"], "delta");
+    assert_eq!(summary["payload_sha256"], sha(new.to_string().as_bytes()));
+    assert_eq!(summary["base"]["payload_sha256"], sha(old_text.as_bytes()));
+
+    // Applied to a verifier holding OLD, the signed delta gives NEW.
+    let keys = PublisherKeys::parse(PUB).unwrap();
+    let delta = load_delta(
+        &signed.stdout,
+        &LoadOptions::new().publisher_keys(Some(&keys)),
+    )
+    .unwrap();
+    let mut v = Verifier::new(KeySet::from_json(old_text.as_bytes()).unwrap())
+        .with_payload_sha256(Sha256::digest(old_text.as_bytes()).into());
+    v.apply_delta(&delta).unwrap();
+    let want = KeySet::from_json(new.to_string().as_bytes()).unwrap();
+    assert_eq!(v.keyset().keys().len(), want.keys().len());
+    assert_eq!(v.keyset().revision(), want.revision());
+    for k in want.keys() {
+        assert_eq!(
+            v.keyset().key_by_id(&k.id).unwrap().status,
+            k.status,
+            "{}",
+            k.id
+        );
+    }
+
+    // Envelopes, with the publisher key: the same delta (their payloads are the same bytes).
+    for (from, to) in [("old.json", "old.env.json"), ("new.json", "new.env.json")] {
+        let o = keygate(&["keyset", "sign", "--publisher-secret", SEED, &path(from)]);
+        fs::write(path(to), &o.stdout).unwrap();
+    }
+    let envs = keygate(&[
+        "keyset",
+        "diff",
+        "--publisher-key",
+        PUB,
+        &path("old.env.json"),
+        &path("new.env.json"),
+    ]);
+    assert_eq!(envs.status.code(), Some(0), "{}", text(&envs.stderr));
+    assert_eq!(envs.stdout, out.stdout);
+    let unkeyed = keygate(&["keyset", "diff", &path("old.env.json"), &path("new.json")]);
+    assert_eq!(unkeyed.status.code(), Some(2));
+    assert!(
+        text(&unkeyed.stderr).contains("--publisher-key"),
+        "{}",
+        text(&unkeyed.stderr)
+    );
+
+    // What a delta cannot say: exit 1, the reason, nothing on stdout.
+    let mut routes = new.clone();
+    routes["routes"] = json!([]);
+    fs::write(path("routes.json"), routes.to_string()).unwrap();
+    let no = keygate(&["keyset", "diff", &path("old.json"), &path("routes.json")]);
+    assert_eq!(no.status.code(), Some(1));
+    assert!(no.stdout.is_empty());
+    assert!(
+        text(&no.stderr).contains("$.routes") && text(&no.stderr).contains("push the full set"),
+        "{}",
+        text(&no.stderr)
+    );
+    let _ = fs::remove_dir_all(&d);
+}
