@@ -45,7 +45,7 @@ fn decisions_cross_as_the_documented_json() {
         ok,
         json!({"allowed": true, "status": 200, "reason": null, "message": "",
                "key_id": "demo-reader", "scopes": ["orders:read"],
-               "route": "/api/orders/**", "path": "/api/orders/1", "headers": [], "nonce": null})
+               "route": "/api/orders/**", "path": "/api/orders/1", "headers": [], "nonce": null, "webhook": null})
     );
     // The judged path: what a proxy forwards.
     let dotted = decide(
