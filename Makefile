@@ -7,6 +7,7 @@
 #                runbook (offline), demo page (Chromium), interop
 #   make lint    rustfmt, clippy (native and wasm32)
 #   make bench   keygate beside bare WebCrypto in workerd (about two minutes; BENCHMARKS.md)
+#   make fuzz    coverage-guided fuzzing of the parsers, FUZZ_SECONDS per target (not in test or CI)
 #
 # Incremental: each step is a file rule, so a warm `make test` only re-runs the tests.
 
@@ -44,7 +45,8 @@ CLI := target/release/keygate
 
 .PHONY: build tools wasm-target wasm-bindgen-cli wasm pkg vendor bundle cli dev test \
 	system-deps browser python-venv test-setup \
-	test-rust test-wasm test-js test-worker test-pack test-runbook test-e2e test-interop test-bench bench lint clean
+	test-rust test-wasm test-js test-worker test-pack test-runbook test-e2e test-interop test-bench bench lint clean \
+	fuzz cargo-fuzz
 
 build: pkg vendor cli
 
@@ -209,6 +211,25 @@ lint: tools
 	cargo clippy --all-targets --features cli -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib --test wasm --test wasm_sig --profile test -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+
+# --- fuzzing (not part of `make test` or CI) ------------------------------------------------
+# libFuzzer through cargo-fuzz, on the stable toolchain (`--sanitizer none` needs no nightly
+# flag; docs/security.md "Fuzzing" says why this and not AFL++ or RUSTC_BOOTSTRAP). The fuzz
+# crate (fuzz/) is its own workspace, outside the package. fuzz/run.sh seeds the corpora from
+# tests/vectors, then runs each of FUZZ_TARGETS for FUZZ_SECONDS at nice 19, one at a time.
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
+FUZZ_SECONDS ?= 180
+FUZZ_TARGETS ?= path signature keyset http1
+
+cargo-fuzz:
+	@if [ "$$($(CARGO_FUZZ) --version 2>/dev/null)" != "cargo-fuzz $(CARGO_FUZZ_VERSION)" ]; then \
+		echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION) into .tools"; \
+		cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --root $(TOOLS); \
+	fi
+
+fuzz: cargo-fuzz
+	CARGO_FUZZ=$(CARGO_FUZZ) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz/run.sh
 
 clean:
 	rm -rf pkg/wasm $(PKG_LICENSES) www/vendor dist .wrangler tests/e2e/screenshots .dev.vars

@@ -65,7 +65,10 @@ pub fn parse_request(bytes: &[u8], scheme: &str) -> Result<Request, RequestError
             "invalid request target",
         ));
     }
-    let mut req = if target.starts_with('/') || target == "*" {
+    // Origin form (`/path`, `*`) takes its authority from Host; anything else must be an
+    // absolute URL. (A path may itself hold "://", as in `/r/https://x`: still origin form.)
+    let absolute = !(target.starts_with('/') || target == "*");
+    let mut req = if !absolute {
         let mut r = Request::empty(method, &scheme.to_ascii_lowercase(), "");
         r.set_target(target);
         r
@@ -81,7 +84,6 @@ pub fn parse_request(bytes: &[u8], scheme: &str) -> Result<Request, RequestError
             ),
         ));
     };
-    let absolute = target.contains("://");
 
     let mut body_start = bytes.len();
     let mut host_count = 0;

@@ -92,7 +92,9 @@ pub(super) fn run(
             if cx.errors.is_empty() {
                 cx.err(&root, "invalid key set");
             }
-            Err(KeysetErrors(cx.errors))
+            let mut errors = cx.errors;
+            super::redact::redact(bytes, &mut errors);
+            Err(KeysetErrors(errors))
         }
     })
 }

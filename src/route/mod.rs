@@ -73,6 +73,34 @@ impl Reading {
     }
 }
 
+/// Whether an origin that folds names may read the segments `a` and `b` as one name: ASCII
+/// letters in any case, and non-ASCII text under Unicode case mapping or normalisation (NFC,
+/// NFKC), which keygate does not compute itself. Those never turn non-ASCII text into ASCII
+/// (characters that would are refused, see `confusable.rs`), never change ASCII text, and
+/// only merge an ASCII character with the non-ASCII ones after it (`e` + U+0301 is `é`). So
+/// two names that both hold non-ASCII text are read as one unless the ASCII text before
+/// their first non-ASCII character (less its last character) or after their last one tells
+/// them apart: `café` is `CAFÉ` and `cafe\u{301}`, not `thé`. It errs towards the stricter
+/// rule (two CJK names are read as one); `policy.path_case: "sensitive"` compares bytes.
+fn same_name_folded(a: &str, b: &str) -> bool {
+    match (a.is_ascii(), b.is_ascii()) {
+        (true, true) => return a.eq_ignore_ascii_case(b),
+        (false, false) => {}
+        _ => return false,
+    }
+    // The ASCII prefix before the first non-ASCII character, less the character that may
+    // combine with it; the ASCII suffix after the last one.
+    let head = |s: &'_ str| -> usize { s.find(|c: char| !c.is_ascii()).unwrap_or(0) };
+    let tail = |s: &'_ str| -> usize {
+        s.char_indices()
+            .rfind(|(_, c)| !c.is_ascii())
+            .map_or(s.len(), |(i, c)| i + c.len_utf8())
+    };
+    let (pa, pb) = (head(a).saturating_sub(1), head(b).saturating_sub(1));
+    let n = pa.min(pb);
+    a[..n].eq_ignore_ascii_case(&b[..n]) && a[tail(a)..].eq_ignore_ascii_case(&b[tail(b)..])
+}
+
 impl PathPattern {
     /// Compiles a pattern such as `/v1/orders/**` or `/v1/*/items`.
     ///
@@ -158,7 +186,7 @@ impl PathPattern {
         }
         self.segs.iter().zip(p).all(|(s, seg)| match s {
             Seg::Any => true,
-            Seg::Lit(l) if r.fold_case => l.eq_ignore_ascii_case(seg),
+            Seg::Lit(l) if r.fold_case => same_name_folded(l, seg),
             Seg::Lit(l) => l == seg,
         })
     }
@@ -245,6 +273,25 @@ mod tests {
         assert_eq!(Reading::all(true, true).count(), 1);
         assert_eq!(Reading::all(false, true).count(), 2);
         assert_eq!(Reading::all(false, false).count(), 4);
+    }
+
+    #[test]
+    fn non_ascii_names_fold_towards_the_stricter_rule() {
+        // Unicode case (.NET OrdinalIgnoreCase, Java equalsIgnoreCase): CAFÉ is café.
+        assert!(any("/caf%C3%A9/**", "/CAF%C3%89/x"));
+        assert!(!exact("/caf%C3%A9/**", "/CAF%C3%89/x"));
+        // NFKC: U+03D3 is U+038E; NFC: e + U+0301 is é.
+        assert!(any("/%CE%8E", "/%CF%93"));
+        assert!(any("/caf%C3%A9", "/cafe%CC%81"));
+        assert!(any("/a%E6%97%A5z", "/A%E4%B8%ADZ"));
+        // Different ASCII around the non-ASCII text, or none on one side: different names.
+        assert!(!any("/caf%C3%A9", "/th%C3%A9"));
+        assert!(!any("/caf%C3%A9", "/cafe"));
+        assert!(!any("/cafe", "/caf%C3%A9"));
+        assert!(!any("/%C3%A9a", "/%C3%A9b"));
+        assert!(same_name_folded("x\u{e9}", "\u{e9}"));
+        assert!(same_name_folded("xy\u{e9}", "\u{e9}"));
+        assert!(!same_name_folded("xy\u{e9}", "ab\u{e9}"));
     }
 
     #[test]

@@ -181,6 +181,31 @@ fn resolve(segs: &[Seg], keep_empty: bool) -> (Vec<&str>, bool) {
     (out, trailing)
 }
 
+/// The reading of an origin that resolves only the literal dot segments of the still-encoded
+/// path (Java's `URI.normalize()`, a proxy that normalises before forwarding), in front of one
+/// that decodes and resolves the rest. `encoded` are the indexes of the dot segments spelled
+/// with an escape: names to the first pass.
+fn resolve_literal_first(segs: &[Seg], encoded: &[usize]) -> (Vec<String>, bool) {
+    let mut first: Vec<&Seg> = Vec::with_capacity(segs.len());
+    for (i, s) in segs.iter().enumerate() {
+        match s {
+            Seg::Dot | Seg::DotDot if encoded.contains(&i) => first.push(s),
+            Seg::Dot => {}
+            Seg::DotDot => {
+                first.pop();
+            }
+            _ => first.push(s),
+        }
+    }
+    // A path that ended in a literal dot segment ends with '/'.
+    if matches!(segs.last(), Some(Seg::Dot | Seg::DotDot)) && !encoded.contains(&(segs.len() - 1)) {
+        first.push(&Seg::Empty);
+    }
+    let first: Vec<Seg> = first.into_iter().cloned().collect();
+    let (out, trailing) = resolve(&first, false);
+    (out.into_iter().map(str::to_string).collect(), trailing)
+}
+
 impl NormalizedPath {
     /// Reads a request path (without its query) into its canonical form.
     ///
@@ -195,15 +220,38 @@ impl NormalizedPath {
             });
         };
         let mut segs = Vec::new();
+        // Dot segments spelled with an escape (`%2e`), with their offsets.
+        let mut encoded_dots = Vec::new();
+        // Whether a name spelled with a leading '.' (`.well-known`, `.x`) came before: Node's
+        // URL parser then leaves the literal dot segments after it unresolved.
+        let mut dot_name_before = false;
         let mut offset = 1;
         for raw in rest.split('/') {
             let seg = if raw.is_empty() {
                 Seg::Empty
             } else {
                 match decode_segment(raw) {
-                    Ok(t) if t == "." => Seg::Dot,
-                    Ok(t) if t == ".." => Seg::DotDot,
-                    Ok(t) => Seg::Text(t),
+                    Ok(t) if (t == "." || t == "..") && raw.contains('%') => {
+                        encoded_dots.push((segs.len(), offset));
+                        if t == "." { Seg::Dot } else { Seg::DotDot }
+                    }
+                    Ok(t) if t == "." || t == ".." => {
+                        if dot_name_before {
+                            return Err(AmbiguousPath {
+                                offset,
+                                message: "a dot segment after a name that begins with '.': \
+                                          Node's URL parser (ada, in Node 20 and 22) leaves it \
+                                          unresolved, so an application under Node reads another \
+                                          path"
+                                    .into(),
+                            });
+                        }
+                        if t == "." { Seg::Dot } else { Seg::DotDot }
+                    }
+                    Ok(t) => {
+                        dot_name_before |= raw.starts_with('.');
+                        Seg::Text(t)
+                    }
                     Err((at, message)) => {
                         return Err(AmbiguousPath {
                             offset: offset + at,
@@ -225,6 +273,19 @@ impl NormalizedPath {
                           and those that do not (WHATWG URL) resolve it to different paths"
                     .into(),
             });
+        }
+        if let Some(&(_, at)) = encoded_dots.first() {
+            let encoded: Vec<usize> = encoded_dots.iter().map(|&(i, _)| i).collect();
+            let (other, trailing) = resolve_literal_first(&segs, &encoded);
+            if other != merged.0 || trailing != merged.1 {
+                return Err(AmbiguousPath {
+                    offset: at,
+                    message: "an encoded dot segment ('%2e') that a literal '..' removes: origins \
+                              that resolve dots before decoding (Java's URI.normalize, normalising \
+                              proxies) and those that decode first read different paths"
+                        .into(),
+                });
+            }
         }
         let (segs, trailing_slash) = merged;
         Ok(NormalizedPath {
@@ -379,6 +440,43 @@ mod tests {
         assert_eq!(ok("/a//b/../c"), "/a/c");
         assert!(NormalizedPath::parse("/a/b//..").is_err());
         assert_eq!(ok("//../a"), "/a");
+    }
+
+    #[test]
+    fn encoded_dots_refused_only_where_a_literal_dot_dot_removes_them() {
+        // Java's URI.normalize resolves `..` against the still-encoded `%2e%2e`: /a/c.
+        for p in [
+            "/a/%2e%2e/../c",
+            "/a/b/%2E/../c",
+            "/v/x/%2e/..",
+            "/a/.%2e/../c",
+        ] {
+            assert!(refused(p).contains("encoded dot segment"), "{p}");
+        }
+        assert_eq!(ok("/a/%2e%2e/c"), "/c");
+        assert_eq!(ok("/a/%2e/b/../c"), "/a/c");
+        assert_eq!(ok("/a/b/../%2e%2e/c"), "/c");
+        assert_eq!(ok("/a/%2e%2e/./c"), "/c");
+        let e = NormalizedPath::parse("/a/b/%2e/../c").unwrap_err();
+        assert_eq!(e.offset, 5);
+    }
+
+    #[test]
+    fn literal_dots_after_a_dot_name_are_refused() {
+        // Node's URL parser keeps /x/.a/../b as is; everyone else reads /x/b.
+        for p in [
+            "/x/.a/../b",
+            "/api/admin/.x/../../public/y",
+            "/x/.a/y/./b",
+            "/.a/../b",
+        ] {
+            assert!(refused(p).contains("name that begins with '.'"), "{p}");
+        }
+        assert_eq!(ok("/x/.well-known/a"), "/x/.well-known/a");
+        assert_eq!(ok("/x/../.a/b"), "/.a/b");
+        assert_eq!(ok("/x/.a/%2e%2e/b"), "/x/b");
+        assert_eq!(ok("/x/..a/b"), "/x/..a/b");
+        assert_eq!(NormalizedPath::parse("/x/.a/../b").unwrap_err().offset, 6);
     }
 
     #[test]

@@ -1,0 +1,163 @@
+//! Key set errors never quote a secret.
+//!
+//! A message may quote a value of the document (`expected "hmac-sha256" or "ed25519", found
+//! "..."`), and a secret written into the wrong field — an HMAC secret as `alg`, a private key
+//! as a `status` — would be quoted with it, into CI logs, CLI output and push responses. So
+//! before a refused key set's errors leave the validator, every string the document holds as
+//! a secret (a `secret`, a JWK's `k` or `d`, wherever they stand) is blanked out of every
+//! message. Valid documents cost nothing; a refused one is read once more, streaming, keeping
+//! only those strings.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use zeroize::Zeroizing;
+
+use super::KeysetError;
+
+/// Members whose string values are secrets wherever they appear.
+const SECRET_MEMBERS: [&str; 3] = ["secret", "k", "d"];
+/// Shorter values are left alone: blanking them would blank ordinary words. (A usable HMAC
+/// secret or Ed25519 private key is at least 43 base64url characters.)
+const MIN_LEN: usize = 8;
+/// What a message shows instead.
+const SHOWN: &str = "<secret>";
+
+/// Blanks every secret string of `doc` out of `errors`' messages.
+pub(super) fn redact(doc: &[u8], errors: &mut [KeysetError]) {
+    if errors.is_empty() {
+        return;
+    }
+    let mut secrets: Vec<Zeroizing<String>> = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(doc);
+    // A syntax error ends the walk; what was collected before it still counts.
+    let _ = Walk(&mut secrets, false).deserialize(&mut de);
+    // Longest first, so a secret that contains another is blanked whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for e in errors {
+        for s in &secrets {
+            let quoted = format!("{:?}", s.as_str());
+            let escaped = &quoted[1..quoted.len() - 1];
+            for form in [s.as_str(), escaped] {
+                if e.message.contains(form) {
+                    e.message = e.message.replace(form, SHOWN);
+                }
+            }
+        }
+    }
+}
+
+/// Walks a JSON value; `.1` is set for the value of a secret member.
+struct Walk<'a>(&'a mut Vec<Zeroizing<String>>, bool);
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if self.1 && v.len() >= MIN_LEN {
+            self.0.push(Zeroizing::new(v.to_string()));
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let secret = SECRET_MEMBERS.contains(&&*key);
+            map.next_value_seed(Walk(&mut *self.0, secret))?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Walk(&mut *self.0, false))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_of(doc: &str) -> Vec<String> {
+        crate::KeySet::from_json(doc.as_bytes())
+            .unwrap_err()
+            .errors()
+            .iter()
+            .map(|e| e.message.clone())
+            .collect()
+    }
+
+    const SECRET: &str = "JCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQ";
+
+    #[test]
+    fn a_secret_in_the_wrong_field_is_not_quoted() {
+        // The secret pasted as the algorithm, next to it, and as another key's status.
+        let doc = format!(
+            r#"{{"keygate":1,"revision":1,"keys":[
+                {{"id":"a","signing":{{"alg":"x{SECRET}","secret":"{SECRET}"}}}},
+                {{"id":"b","status":"{SECRET}","api_key_hash":"sha256:c_IXt8EU6r1ESm28lL8hl8M-wbpxl-nrKyVLI1DsF9M"}}]}}"#
+        );
+        let errors = errors_of(&doc);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        for e in &errors {
+            assert!(!e.contains(SECRET), "{e}");
+            assert!(e.contains(SHOWN), "{e}");
+        }
+        assert!(errors[0].contains("found \"x<secret>\""), "{errors:?}");
+    }
+
+    #[test]
+    fn private_jwk_members_and_escapes() {
+        let d = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+        let doc = format!(
+            r#"{{"keygate":1,"revision":1,"keys":[{{"id":"a","status":"{d}",
+                "signing":{{"alg":"ed25519","jwk":{{"kty":"OKP","crv":"Ed25519","x":"AA","d":"{d}"}}}}}}]}}"#
+        );
+        assert!(errors_of(&doc).iter().all(|e| !e.contains(d)));
+        let mut errors = vec![KeysetError {
+            path: "$".into(),
+            message: "found \"a\\\"b-secret-with-quote\"".into(),
+        }];
+        redact(br#"{"secret":"a\"b-secret-with-quote"}"#, &mut errors);
+        assert_eq!(errors[0].message, "found \"<secret>\"");
+    }
+
+    #[test]
+    fn short_values_and_valid_documents_are_left_alone() {
+        let mut errors = vec![KeysetError {
+            path: "$".into(),
+            message: "expected an object".into(),
+        }];
+        redact(br#"{"secret":"object"}"#, &mut errors);
+        assert_eq!(errors[0].message, "expected an object");
+        redact(b"{not json", &mut errors);
+        assert_eq!(errors[0].message, "expected an object");
+    }
+}

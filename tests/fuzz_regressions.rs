@@ -1,0 +1,111 @@
+//! What the fuzz targets found (`make fuzz`, docs/security.md "Fuzzing"), kept as regression
+//! cases: each vector in `tests/vectors/fuzz/` notes what broke and what fixed it.
+#![cfg(not(target_arch = "wasm32"))]
+
+use keygate::{NormalizedPath, PathPattern, http1::parse_request};
+use serde_json::Value;
+
+fn cases(json: &str) -> Vec<Value> {
+    let doc: Value = serde_json::from_str(json).expect("vector file");
+    doc["cases"].as_array().expect("cases").clone()
+}
+
+#[test]
+fn path_findings() {
+    let all = cases(include_str!("vectors/fuzz/paths.json"));
+    assert!(all.len() >= 5);
+    for c in all {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["broke"].is_string(), "{name}: say what broke");
+        let path = c["path"].as_str().unwrap();
+        let expect = &c["expect"];
+        let parsed = NormalizedPath::parse(path);
+        if let Some(want) = expect["refused"].as_str() {
+            let e = parsed.expect_err(name);
+            assert!(e.message.contains(want), "{name}: {e}");
+            assert!(e.offset <= path.len(), "{name}");
+            continue;
+        }
+        let p = parsed.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            p.as_string(),
+            expect["canonical"].as_str().unwrap(),
+            "{name}"
+        );
+        if let Some(pattern) = c["pattern"].as_str() {
+            let pattern = PathPattern::parse(pattern).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                pattern.matches(&p),
+                expect["matches"].as_bool().unwrap(),
+                "{name}: {pattern} against {path}"
+            );
+        }
+        if let Some(found) = c["found"].as_str() {
+            // The input as found reads without a panic, to a fixed point.
+            if let Ok(f) = NormalizedPath::parse(found) {
+                let again = NormalizedPath::parse(&f.as_string()).unwrap();
+                assert_eq!(again, f, "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn http1_findings() {
+    let all = cases(include_str!("vectors/fuzz/http1.json"));
+    assert!(all.len() >= 2);
+    for c in all {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["broke"].is_string(), "{name}: say what broke");
+        let raw = c["request"].as_str().unwrap();
+        let expect = &c["expect"];
+        let req =
+            parse_request(raw.as_bytes(), "https").unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(
+            req.authority(),
+            expect["authority"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(req.path(), expect["path"].as_str().unwrap(), "{name}");
+        let want: Vec<&str> = expect["defects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            req.defects().len(),
+            want.len(),
+            "{name}: {:?}",
+            req.defects()
+        );
+        for (d, w) in req.defects().iter().zip(want) {
+            assert!(d.contains(w), "{name}: {d:?} lacks {w:?}");
+        }
+    }
+}
+
+#[test]
+fn keyset_findings() {
+    let all = cases(include_str!("vectors/fuzz/keysets.json"));
+    assert!(!all.is_empty());
+    for c in all {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["broke"].is_string(), "{name}: say what broke");
+        let doc = c["keyset_text"].as_str().unwrap();
+        let expect = &c["expect"];
+        let errors = keygate::KeySet::from_json(doc.as_bytes()).expect_err(name);
+        assert_eq!(
+            errors.errors().len() as u64,
+            expect["errors"].as_u64().unwrap(),
+            "{name}: {errors}"
+        );
+        let shown = format!("{errors} {errors:?}");
+        for s in expect["secrets_not_shown"].as_array().unwrap() {
+            let s = s.as_str().unwrap();
+            assert!(doc.contains(s), "{name}: the document holds the secret");
+            assert!(!shown.contains(s), "{name}: {shown}");
+        }
+        assert!(shown.contains("<secret>"), "{name}: {shown}");
+    }
+}
