@@ -164,7 +164,18 @@ pub fn classify(key: &str) -> Shape {
         return Shape::Legacy;
     }
     let (signed, check) = key.split_at(key.len() - 6);
-    if base62_encode(&crc32(signed.as_bytes()).to_be_bytes(), 6) == check {
+    // The check digits read as a base62 number (no allocation): the one six-digit spelling
+    // of the CRC-32 is the one whose value it is.
+    let value = check.bytes().try_fold(0u64, |n, b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'Z' => b - b'A' + 10,
+            b'a'..=b'z' => b - b'a' + 36,
+            _ => return None,
+        };
+        Some(n * 62 + u64::from(d))
+    });
+    if value == Some(u64::from(crc32(signed.as_bytes()))) {
         Shape::Valid
     } else {
         Shape::BadChecksum

@@ -113,7 +113,7 @@ pub fn parse_request(bytes: &[u8], scheme: &str) -> Result<Request, RequestError
         if name.eq_ignore_ascii_case("host") {
             host_count += 1;
             if !absolute {
-                req.authority = value.trim_matches([' ', '\t']).to_string();
+                req.set_authority(value.trim_matches([' ', '\t']));
             }
         }
         req.push_header(name, value);

@@ -4,6 +4,7 @@
 
 mod apikey;
 mod cidr;
+pub mod codes;
 mod decide;
 mod encoding;
 pub mod http1;
@@ -23,7 +24,8 @@ mod wasm;
 
 pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape};
 pub use cidr::Cidr;
-pub use decide::decision::{Decision, Reason, WebhookInfo};
+pub use codes::ErrorCode;
+pub use decide::decision::{Decision, Reason, SignatureInfo, WebhookInfo};
 pub use decide::{Context, MAX_API_KEY_LEN};
 pub use keyset::delta::{Delta, MAX_DELTA_BYTES, MAX_DELTA_CHANGES, SetState};
 pub use keyset::envelope::{

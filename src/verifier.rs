@@ -73,6 +73,18 @@ impl Verifier {
         &self.keyset
     }
 
+    /// The key set in use, shared (a decision that waits keeps the set it started with).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn keyset_arc(&self) -> &Arc<KeySet> {
+        &self.keyset
+    }
+
+    /// The nonce store, shared.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn nonce_store_arc(&self) -> &Arc<dyn NonceStore> {
+        &self.nonces
+    }
+
     /// Decides one request.
     pub fn decide(&self, req: &Request, cx: &Context) -> Decision {
         decide::decide(&self.keyset, &*self.nonces, req, cx)

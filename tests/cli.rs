@@ -2,29 +2,21 @@
 #![cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
 const NOW: &str = "2026-11-29T12:00:00Z";
 const CI_KEY: &str = "kg_test_bPijq91RPbfRtA5Qy1czPSvOMI4MURgMcQruc9wBVXf1bbad1";
 
-fn tmpdir() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "keygate-cli-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
+/// A new directory for one test, removed when the test ends.
+fn tmpdir() -> TempDir {
+    TempDir::new("cli")
 }
 
 mod common;
-use common::keygate;
+use common::{TempDir, keygate};
 
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap()
@@ -109,7 +101,9 @@ fn verify_decides_each_request_on_its_own_line() {
     let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"allowed": true, "status": 200, "key_id": "ci-pipeline", "scopes": ["orders:read"], "path": "/v1/orders/1"})
+        serde_json::json!({"allowed": true, "status": 200, "key_id": "ci-pipeline", "scopes": ["orders:read"],
+                           "name": "CI pipeline", "meta": {"owner": "platform-team", "ticket": 1234},
+                           "expires_at": "2027-01-31T00:00:00Z", "path": "/v1/orders/1"})
     );
 
     let o = keygate(&[

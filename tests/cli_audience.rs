@@ -7,7 +7,7 @@ use std::fs;
 use std::process::Output;
 
 mod common;
-use common::keygate;
+use common::{TempDir, keygate};
 
 use keygate::{PublisherSecret, sign_envelope};
 
@@ -21,8 +21,7 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn audience_flags() {
-    let dir = std::env::temp_dir().join(format!("keygate-cli-aud-{}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("cli-aud");
     let write = |name: &str, text: &str| {
         let p = dir.join(name);
         fs::write(&p, text).unwrap();

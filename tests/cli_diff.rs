@@ -6,9 +6,8 @@
 mod common;
 
 use std::fs;
-use std::path::PathBuf;
 
-use common::keygate;
+use common::{TempDir, keygate};
 use keygate::{KeySet, LoadOptions, PublisherKeys, Verifier, load_delta};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -16,11 +15,9 @@ use sha2::{Digest, Sha256};
 const SEED: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
 const PUB: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 
-fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("keygate-diff-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
+/// A new directory for one test, removed when the test ends.
+fn dir() -> TempDir {
+    TempDir::new("diff")
 }
 
 fn text(b: &[u8]) -> String {

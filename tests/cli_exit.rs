@@ -10,8 +10,8 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Output;
 
-use common::keygate_with;
 use common::server::{Reply, Server, closed_port_url};
+use common::{TempDir, keygate_with};
 
 const SEED: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
 const PUB: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
@@ -22,11 +22,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("keygate-exit-{}-{tag}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
+/// A new directory for one test, removed when the test ends.
+fn tmpdir(tag: &str) -> TempDir {
+    TempDir::new(&format!("exit-{tag}"))
 }
 
 fn text(b: &[u8]) -> String {
@@ -64,7 +62,7 @@ fn with_stdin(mut c: Case, input: &[u8]) -> Case {
 }
 
 struct Fixture {
-    dir: PathBuf,
+    dir: TempDir,
     n: std::cell::Cell<usize>,
 }
 

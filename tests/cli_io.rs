@@ -8,9 +8,8 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{keygate, keygate_with};
+use common::{TempDir, keygate, keygate_with};
 use keygate::{KeySet, UnixTime};
 use serde_json::{Value, json};
 
@@ -19,16 +18,9 @@ const PUB: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 const NOW: &str = "2026-11-29T12:00:00Z";
 const CI_KEY: &str = "kg_test_bPijq91RPbfRtA5Qy1czPSvOMI4MURgMcQruc9wBVXf1bbad1";
 
-fn tmpdir() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "keygate-io-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
+/// A new directory for one test, removed when the test ends.
+fn tmpdir() -> TempDir {
+    TempDir::new("io")
 }
 
 fn vectors(p: &str) -> PathBuf {

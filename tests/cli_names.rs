@@ -8,23 +8,15 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{keygate, keygate_with};
+use common::{TempDir, keygate, keygate_with};
 use serde_json::{Value, json};
 
 const SEED: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
 
-fn tmpdir() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "keygate-io-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
+/// A new directory for one test, removed when the test ends.
+fn tmpdir() -> TempDir {
+    TempDir::new("names")
 }
 
 fn vectors(p: &str) -> PathBuf {

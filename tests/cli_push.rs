@@ -7,11 +7,10 @@ mod common;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Output;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use common::keygate_with;
 use common::server::{Reply, Server, closed_port_url};
+use common::{TempDir, keygate_with};
 use keygate::{PublisherKeys, load_keyset};
 use serde_json::Value;
 
@@ -26,12 +25,9 @@ fn keyset_file() -> String {
         .to_string()
 }
 
-/// A new file (unique per call: the tests run in parallel).
-fn tmp(name: &str, content: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!("keygate-push-{}", std::process::id()));
-    fs::create_dir_all(&d).unwrap();
-    let p = d.join(format!("{}-{name}", N.fetch_add(1, Ordering::SeqCst)));
+/// A new file in the test's own directory (removed when the test ends).
+fn tmp(dir: &TempDir, name: &str, content: &str) -> String {
+    let p = dir.join(name);
     fs::write(&p, content).unwrap();
     p.display().to_string()
 }
@@ -58,8 +54,8 @@ fn accepted() -> Reply {
     Reply::json(200, r#"{"revision":7,"keys":3}"#)
 }
 
-fn signed_envelope() -> String {
-    let seed = tmp("seed", SEED);
+fn signed_envelope(dir: &TempDir) -> String {
+    let seed = tmp(dir, "seed", SEED);
     let o = keygate_with(
         &[
             "keyset",
@@ -72,7 +68,7 @@ fn signed_envelope() -> String {
         false,
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    tmp("envelope.json", &String::from_utf8(o.stdout).unwrap())
+    tmp(dir, "envelope.json", &String::from_utf8(o.stdout).unwrap())
 }
 
 #[test]
@@ -116,7 +112,8 @@ fn signs_a_key_set_and_puts_it_to_the_key_set_endpoint() {
 
 #[test]
 fn pushes_a_signed_envelope_as_is_from_a_file_or_stdin() {
-    let env = signed_envelope();
+    let dir = TempDir::new("push");
+    let env = signed_envelope(&dir);
     let bytes = fs::read(&env).unwrap();
     let gw = Server::start(vec![accepted()]);
     // The URL may name the endpoint itself; a base URL may end with a slash.
@@ -137,7 +134,8 @@ fn pushes_a_signed_envelope_as_is_from_a_file_or_stdin() {
 
 #[test]
 fn gateway_refusals_exit_1_with_their_code_and_every_error() {
-    let env = signed_envelope();
+    let dir = TempDir::new("push");
+    let env = signed_envelope(&dir);
     for (status, body, shown) in [
         (
             400,
@@ -195,7 +193,8 @@ fn gateway_refusals_exit_1_with_their_code_and_every_error() {
 
 #[test]
 fn try_again_later_exits_75_and_shows_retry_after() {
-    let env = signed_envelope();
+    let dir = TempDir::new("push");
+    let env = signed_envelope(&dir);
     for (status, body) in [
         (
             429,
@@ -218,7 +217,8 @@ fn try_again_later_exits_75_and_shows_retry_after() {
 
 #[test]
 fn no_working_endpoint_exits_69() {
-    let env = signed_envelope();
+    let dir = TempDir::new("push");
+    let env = signed_envelope(&dir);
     let html = Reply {
         headers: vec![("content-type".into(), "text/html".into())],
         ..Reply::json(200, "<html>hello from the origin</html>")
@@ -275,8 +275,13 @@ fn no_working_endpoint_exits_69() {
 #[test]
 fn bad_input_is_refused_before_anything_is_sent() {
     let gw = Server::start(vec![accepted()]);
-    let env = signed_envelope();
-    let invalid = tmp("invalid.json", r#"{"keygate":1,"revision":0,"keys":[]}"#);
+    let dir = TempDir::new("push");
+    let env = signed_envelope(&dir);
+    let invalid = tmp(
+        &dir,
+        "invalid.json",
+        r#"{"keygate":1,"revision":0,"keys":[]}"#,
+    );
     for (args, want, said) in [
         (vec![keyset_file()], 2, "--publisher-secret"),
         (
@@ -330,7 +335,8 @@ fn bad_input_is_refused_before_anything_is_sent() {
 
 #[test]
 fn gateway_text_cannot_drive_the_terminal() {
-    let env = signed_envelope();
+    let dir = TempDir::new("push");
+    let env = signed_envelope(&dir);
     let gw = Server::start(vec![Reply::json(
         400,
         r#"{"error":"envelope_invalid","message":"bad \u001b]0;owned\u0007 thing\ninjected line"}"#,

@@ -8,15 +8,15 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-struct Dir(PathBuf);
+mod common;
+use common::{TempDir, keygate};
+
+/// The test's own directory (removed when the test ends) and the files written there.
+struct Dir(TempDir);
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        let p =
-            std::env::temp_dir().join(format!("keygate-cli-sign-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
+        Dir(TempDir::new(&format!("cli-sign-{name}")))
     }
     fn write(&self, name: &str, data: impl AsRef<[u8]>) -> PathBuf {
         let p = self.0.join(name);
@@ -24,15 +24,6 @@ impl Dir {
         p
     }
 }
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-mod common;
-use common::keygate;
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()

@@ -1,6 +1,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! The two algorithms against published vectors: Wycheproof (ed25519, HMAC-SHA256),
-//! RFC 8032 §7.1 and RFC 4231 §4. Every case must give its expected result through
+//! RFC 8032 §7.1, RFC 4231 §4, and the Ed25519 edge cases of CCTV and speccheck
+//! (tests/vectors/ed25519/, judged by `verify_strict`'s rule). Every case must give its expected result through
 //! keygate's own key types (`VerifierKey`, `SignerKey`, `HmacSecret`).
 
 use keygate::sig::{HmacSecret, SignerKey, VerifierKey};
@@ -165,4 +166,40 @@ fn rfc4231_section_4() {
         checked += 1;
     }
     assert_eq!(checked, 2, "cases 6 and 7 (131-byte keys)");
+}
+
+/// CCTV's Ed25519 vectors under `verify_strict`'s rule (ed25519-dalek's own test): valid
+/// exactly when the flags are a subset of `low_order_component_A`, `low_order_component_R`.
+/// A public key keygate refuses at load (non-canonical or small order) verifies nothing.
+#[test]
+fn cctv_ed25519_edge_cases() {
+    let doc = load("ed25519/cctv.json");
+    let allowed = ["low_order_component_A", "low_order_component_R"];
+    let (mut valid, mut total) = (0, 0);
+    for v in doc.as_array().unwrap() {
+        let n = &v["number"];
+        let flags: Vec<&str> = v["flags"]
+            .as_array()
+            .map(|f| f.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let expect = flags.iter().all(|f| allowed.contains(f));
+        let got = VerifierKey::ed25519(&hex(field(v, "key")))
+            .is_ok_and(|k| k.verify(field(v, "msg").as_bytes(), &hex(field(v, "sig"))));
+        assert_eq!(got, expect, "#{n} {flags:?}");
+        valid += usize::from(expect);
+        total += 1;
+    }
+    assert_eq!((valid, total), (43, 914));
+}
+
+/// speccheck's twelve cases: `verify_strict` ("Dalek strict" in its results.md) accepts only
+/// case 3.
+#[test]
+fn speccheck_ed25519_cases() {
+    let doc = load("ed25519/speccheck.json");
+    for (i, c) in doc.as_array().unwrap().iter().enumerate() {
+        let got = VerifierKey::ed25519(&hex(field(c, "pub_key")))
+            .is_ok_and(|k| k.verify(&hex(field(c, "message")), &hex(field(c, "signature"))));
+        assert_eq!(got, i == 3, "case {i}");
+    }
 }

@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use keygate::{LoadError, PublisherKeys, load_keyset};
 use serde_json::Value;
 
+mod common;
+
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -185,8 +187,7 @@ fn cli_rss_probe() {
 fn the_cli_refuses_junk_within_input_plus_16_mib() {
     let doc = vectors();
     let keys = doc["publisher_keys"].as_str().unwrap();
-    let dir = std::env::temp_dir().join(format!("keygate-junk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("junk");
     let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
     let (tiny, junk) = (path("tiny.json"), path("junk.json"));
     std::fs::write(&tiny, br#"{"payload":"e30","signature":"AA"}"#).unwrap();
@@ -218,7 +219,6 @@ fn the_cli_refuses_junk_within_input_plus_16_mib() {
             );
         }
     }
-    std::fs::remove_dir_all(&dir).ok();
     eprintln!(
         "CLI peak RSS, 8 MiB junk envelopes:\n  {}",
         report.join("\n  ")

@@ -6,6 +6,8 @@
 //!
 //! Regenerate after a deliberate change: `KEYGATE_WRITE_VECTORS=1 cargo test --test signature_vectors`.
 
+use base64::Engine as _;
+use curve25519_dalek::Scalar;
 use keygate::sig::{ComponentId, HmacSecret, Signer, SignerKey, VerifierKey};
 use keygate::{ApiKeyDigest, Request, UnixTime};
 use serde_json::{Value, json};
@@ -85,6 +87,43 @@ fn sign(mut c: Case, signer: Signer) -> Case {
     c
 }
 
+/// The Ed25519 edge cases (CCTV's README, ed25519-speccheck): `c` signed by `ed()` with the
+/// signature replaced by `R || S`, where `s_of(k, a)` gives `S` from the challenge
+/// `k = SHA-512(R || A || base) mod L` and the secret scalar `a`.
+fn ed25519_forged(mut c: Case, r: [u8; 32], s_of: impl Fn(Scalar, Scalar) -> [u8; 32]) -> Case {
+    use sha2::{Digest, Sha512};
+    let s = Signer::new(ed(), "ed-client", at(T))
+        .sign(&request(&c))
+        .unwrap();
+    let seed = ed().expose_secret();
+    let h = Sha512::digest(&seed[..]);
+    let mut clamped = [0u8; 32];
+    clamped.copy_from_slice(&h[..32]);
+    clamped[0] &= 248;
+    clamped[31] &= 127;
+    clamped[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(clamped);
+    let VerifierKey::Ed25519(pk) = ed().verifier_key() else {
+        unreachable!()
+    };
+    let k = Scalar::from_bytes_mod_order_wide(
+        &Sha512::new()
+            .chain_update(r)
+            .chain_update(pk.as_bytes())
+            .chain_update(s.base.as_bytes())
+            .finalize()
+            .into(),
+    );
+    let mut sig = r.to_vec();
+    sig.extend_from_slice(&s_of(k, a));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(sig);
+    c.headers
+        .push(("signature-input".into(), s.signature_input));
+    c.headers
+        .push(("signature".into(), format!("sig1=:{b64}:")));
+    c
+}
+
 fn set(c: &mut Case, name: &str, value: &str) {
     for h in c.headers.iter_mut().filter(|(n, _)| n == name) {
         h.1 = value.to_string();
@@ -140,6 +179,91 @@ fn cases() -> Vec<Case> {
         Signer::new(ed(), "ed-client", at(T - 10)),
     );
     c.expect = allowed("ed-client", &["orders:*"]);
+    out.push(c);
+
+    // Ed25519 edge cases: each is refused by verify_strict, on the module's path and on the
+    // runtime's (its encoding checks, then WebCrypto), whatever the engine.
+    let identity = {
+        let mut r = [0u8; 32];
+        r[0] = 1;
+        r
+    };
+    let mut c = ed25519_forged(
+        case(
+            "ed25519: R is the identity, S = k·a (WebCrypto alone accepts it)",
+            "GET",
+            orders,
+            None,
+        ),
+        identity,
+        |k, a| (k * a).to_bytes(),
+    );
+    c.expect = refused("signature_invalid", None);
+    out.push(c);
+    let mut alt = identity;
+    alt[31] = 0x80;
+    let mut c = ed25519_forged(
+        case(
+            "ed25519: R is the identity in its other encoding (x = -0)",
+            "GET",
+            orders,
+            None,
+        ),
+        alt,
+        |k, a| (k * a).to_bytes(),
+    );
+    c.expect = refused("signature_invalid", None);
+    out.push(c);
+    let order8 = {
+        let h = "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05";
+        let mut r = [0u8; 32];
+        for (i, b) in r.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap();
+        }
+        r
+    };
+    let mut c = ed25519_forged(
+        case("ed25519: R of order 8, S = 0", "GET", orders, None),
+        order8,
+        |_, _| [0; 32],
+    );
+    c.expect = refused("signature_invalid", None);
+    out.push(c);
+    let mut c = sign(
+        case(
+            "ed25519: S + L (the same signature, malleated)",
+            "GET",
+            orders,
+            None,
+        ),
+        Signer::new(ed(), "ed-client", at(T)),
+    );
+    let sig_field = c
+        .headers
+        .iter()
+        .find(|(n, _)| n == "signature")
+        .unwrap()
+        .1
+        .clone();
+    let raw = &sig_field["sig1=:".len()..sig_field.len() - 1];
+    let mut sig = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .unwrap();
+    // S + L, little-endian (S < L < 2^253, so it fits in 32 bytes).
+    // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+    let l: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for (s, l) in sig[32..].iter_mut().zip(l) {
+        let v = u16::from(*s) + u16::from(l) + carry;
+        *s = v as u8;
+        carry = v >> 8;
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(sig);
+    set(&mut c, "signature", &format!("sig1=:{b64}:"));
+    c.expect = refused("signature_invalid", None);
     out.push(c);
 
     let mut c = sign(

@@ -169,3 +169,26 @@ fn api_key_format_vectors() {
         assert_eq!(shape, c["shape"].as_str().unwrap(), "{}", c["key"]);
     }
 }
+
+#[test]
+fn scope_grants_match_the_shared_vectors() {
+    let doc = read_json(&vectors().join("scopes.json"));
+    for c in doc["cases"].as_array().unwrap() {
+        let grants = &c["grants"];
+        let ks = keygate::KeySet::from_json(
+            serde_json::json!({"keygate": 1, "revision": 1, "keys": [
+                {"id": "k", "api_key_hash": keygate::ApiKeyDigest::of("k").to_string(), "scopes": grants}
+            ]})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("{grants}: {e}"));
+        let scope = c["scope"].as_str().unwrap();
+        assert_eq!(
+            ks.keys()[0].grants(scope),
+            c["expect"].as_bool().unwrap(),
+            "{grants} grants {scope:?}: {}",
+            c["note"]
+        );
+    }
+}

@@ -3,43 +3,13 @@
 // wasm module goes through callWasm, which also recovers from a trap (see below).
 
 import { wasm, wasmReady } from './wasm/facade.js';
+import { ERROR_CODES, KEYSET_WIRE_STATUS } from './codes.js';
 
 const { resetWasm } = wasm;
 
-/** The closed set of error codes (see index.d.ts `KeygateErrorCode`). */
-export const ERROR_CODES = Object.freeze([
-  'ERR_KEYSET_INVALID',
-  'ERR_ENVELOPE_INVALID',
-  'ERR_ENVELOPE_SIGNATURE',
-  'ERR_KEYSET_ROLLBACK',
-  'ERR_AUDIENCE_MISMATCH',
-  'ERR_ENVELOPE_STALE',
-  'ERR_DELTA_BASE',
-  'ERR_DELTA_CHAIN_FULL',
-  'ERR_INVALID_OPTIONS',
-  'ERR_REQUEST_INVALID',
-  'ERR_KEY_INVALID',
-  'ERR_SIGN_FAILED',
-  'ERR_NONCE_STORE',
-  'ERR_BODY_TOO_LARGE',
-  'ERR_INTERNAL',
-  'ERR_WASM_NOT_INITIALIZED',
-  'ERR_WASM_INIT_FAILED',
-]);
+export { ERROR_CODES };
 
 const KNOWN = new Set(ERROR_CODES);
-
-/** The wire codes a key set push is answered with (docs/reasons.md). */
-const WIRE_ERRORS = new Set([
-  'envelope_invalid',
-  'envelope_signature_invalid',
-  'keyset_invalid',
-  'audience_mismatch',
-  'keyset_rollback',
-  'envelope_stale',
-  'delta_base_mismatch',
-  'delta_chain_full',
-]);
 
 export class KeygateError extends Error {
   /**
@@ -142,8 +112,8 @@ function fromWasm(thrown) {
     errors: Array.isArray(v.errors) ? v.errors : [],
     currentRevision: typeof v.current_revision === 'number' ? v.current_revision : undefined,
     currentPayloadSha256: typeof v.current_payload_sha256 === 'string' ? v.current_payload_sha256 : undefined,
-    error: WIRE_ERRORS.has(v.error) ? v.error : undefined,
-    status: typeof v.status === 'number' && WIRE_ERRORS.has(v.error) ? v.status : undefined,
+    error: Object.hasOwn(KEYSET_WIRE_STATUS, v.error) ? v.error : undefined,
+    status: Object.hasOwn(KEYSET_WIRE_STATUS, v.error) ? KEYSET_WIRE_STATUS[v.error] : undefined,
   });
 }
 

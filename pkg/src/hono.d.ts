@@ -67,3 +67,12 @@ export declare const MAX_WEBHOOK_BODY_BYTES: number;
 
 /** The default response to a refusal (status, JSON `{"error", "message"}`, headers, no-store). */
 export declare function refusalResponse(decision: EdgeRefusal): Response;
+
+/**
+ * After `keygate()`: answers 403 `scope_missing` (JSON `{"error", "message"}`) for a request
+ * whose key lacks one of `scopes` (`orders:*` grants `orders:write`):
+ * `app.post('/api/orders', requireScopes('orders:write'), handler)`.
+ */
+export declare function requireScopes(...scopes: [string, ...string[]]): MiddlewareHandler<{ Variables: KeygateVariables }>;
+
+export { hasScope } from './index.js';

@@ -12,9 +12,11 @@
 import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { HTTPException } from 'hono/http-exception';
 import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
+import { checkScopes, scopeRefusal } from './decision.js';
 import { refusalResponse } from './wire.js';
 
 export { MAX_BODY_BYTES, MAX_WEBHOOK_BODY_BYTES } from './edge-options.js';
+export { hasScope } from './decision.js';
 export { refusalResponse } from './wire.js';
 
 /**
@@ -50,6 +52,27 @@ export function keygate(options) {
       return refusalFor(opts, decision, c);
     }
     c.set('keygate', decision);
+    await next();
+  };
+}
+
+/**
+ * After `keygate()`: answers 403 `scope_missing` (JSON `{"error", "message"}`, as a route
+ * rule's refusal) for a request whose key lacks one of `scopes`, granted by the rule route
+ * scopes are checked with (`orders:*` grants `orders:write`). Its arguments are checked once,
+ * at creation.
+ *
+ *   app.post('/api/orders', requireScopes('orders:write'), (c) => ...);
+ */
+export function requireScopes(...scopes) {
+  const wanted = checkScopes('requireScopes', scopes);
+  return async function requireScopesMiddleware(c, next) {
+    const decision = c.get('keygate');
+    if (decision === undefined) {
+      throw new Error('requireScopes: no keygate decision on this request (use keygate() before it)');
+    }
+    const refusal = scopeRefusal(decision, wanted);
+    if (refusal !== null) return refusalResponse(refusal);
     await next();
   };
 }

@@ -115,8 +115,17 @@ export interface AllowedDecision {
   readonly status: 200;
   /** The identified key; null on a public route (credentials are not examined there). */
   readonly keyId: string | null;
-  /** The key's scopes (empty on a public route). */
+  /**
+   * The key's scopes as granted (empty on a public route): a grant ending in `*` covers a
+   * prefix, so ask `hasScope(decision, scope)` rather than `scopes.includes(scope)`.
+   */
   readonly scopes: readonly string[];
+  /** The key's `name`; null when it has none (and on a public route). */
+  readonly name: string | null;
+  /** The key's `meta` object (frozen); null when it has none (and on a public route). */
+  readonly meta: Readonly<Record<string, unknown>> | null;
+  /** When the key expires (RFC 3339, like `KeySetInfo.expiresAt`); null when it does not. */
+  readonly expiresAt: string | null;
   /** The route pattern that matched, when one did. */
   readonly route?: string;
   /**
@@ -124,6 +133,8 @@ export interface AllowedDecision {
    * the origin (with the original query) so it acts on the path that was decided on.
    */
   readonly path?: string;
+  /** The signature that proved the request (RFC 9421), when it was signed. */
+  readonly signature?: VerifiedSignature;
   /** On a Standard Webhooks delivery: what identifies it (deduplicate retries on `id`). */
   readonly webhook?: WebhookDelivery;
 }
@@ -137,6 +148,33 @@ export interface WebhookDelivery {
   /** The scheme of the key that verified it. */
   readonly scheme: WebhookScheme;
 }
+
+/** The verified signature of an allowed request. */
+export interface VerifiedSignature {
+  /** Its label in `Signature-Input`, e.g. `sig1`. */
+  readonly label: string;
+  /**
+   * The covered components, spelled as `SignOptions.components` takes them (`@method`,
+   * `content-digest`, `@query-param;name="id"`).
+   */
+  readonly components: readonly string[];
+  /** Its parameters; times in Unix seconds, as signed. */
+  readonly params: {
+    readonly keyid: string;
+    readonly alg?: SignatureAlgorithm;
+    readonly created: number;
+    readonly expires?: number;
+    readonly nonce?: string;
+    readonly tag?: string;
+  };
+}
+
+/**
+ * Whether an allowed decision's key grants `scope`, by the rule route scopes are checked with:
+ * a grant ending in `*` grants every scope it is a prefix of (`orders:*` grants
+ * `orders:write`), any other only itself. False for a refusal and on a public route.
+ */
+export declare function hasScope(decision: Decision, scope: string): boolean;
 
 export interface RefusedDecision {
   readonly allowed: false;
@@ -184,6 +222,11 @@ export interface PublisherJwk {
   readonly ext?: boolean;
 }
 
+/** What a nonce claim comes from. */
+export type NonceClaimKind =
+  | 'signature'
+  | 'webhook';
+
 /** A nonce accepted by the verifier, to be claimed in a shared store. */
 export interface NonceClaim {
   readonly keyId: string;
@@ -194,7 +237,7 @@ export interface NonceClaim {
    * `signature`: an RFC 9421 nonce; `webhook`: a Standard Webhooks delivery, `nonce` being
    * `<webhook-id>.<webhook-timestamp>`. Key a store on kind, key and nonce.
    */
-  readonly kind: 'signature' | 'webhook';
+  readonly kind: NonceClaimKind;
 }
 
 /**
@@ -460,7 +503,9 @@ export declare function signKeySet(
 ): string;
 
 /** The Standard Webhooks signature schemes: `v1` HMAC-SHA256, `v1a` Ed25519. */
-export type WebhookScheme = 'v1' | 'v1a';
+export type WebhookScheme =
+  | 'v1'
+  | 'v1a';
 
 /**
  * A key that signs webhooks: `whsec_…` (v1) or `whsk_…` (v1a) text, a `Uint8Array` (a raw v1

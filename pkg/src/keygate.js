@@ -2,8 +2,12 @@
 
 import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
-import { checkNonceStore, keySetBytes, toDecision, wireRequest } from './request.js';
-import { bodySource, bodyTooLarge, declaredLength, discard, hashBody, isSigned, openBody, readWebhookBody } from './body.js';
+import { NO_OPTIONS, checkNonceStore, keySetBytes, verifyInput } from './request.js';
+import { bodySource, declaredLength, digestBody, isEmpty, webhookChunks } from './body.js';
+import { CLAIM_KINDS, ERROR_CODES, KEYSET_WIRE_STATUS } from './codes.js';
+import { KeyTable, decisionOf } from './decision.js';
+import { externalEd25519, verifyEd25519 } from './ed25519.js';
+import { FLAG, KIND, RUN, readOut, textBytes, textFields, writeBytes, writeRequest } from './io.js';
 
 const { WasmVerifier, envelopePayload, isDelta } = wasm;
 const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys']);
@@ -159,20 +163,18 @@ function info(verifier, payloadSha256) {
   });
 }
 
-/** A refusal for a nonce the shared store has already seen (when the verifier cannot say). */
-function replayed(w) {
-  return {
-    allowed: false,
-    status: 401,
-    reason: 'nonce_replayed',
-    message:
-      w.nonce?.kind === 'webhook'
-        ? 'this delivery (its webhook-id and webhook-timestamp) was already accepted'
-        : `the signature's nonce was already used with key ${JSON.stringify(w.key_id)}`,
-    key_id: w.key_id,
-    route: w.route,
-    headers: [['WWW-Authenticate', 'Bearer realm="keygate", error="invalid_token", error_description="nonce_replayed"']],
-  };
+/** The store's answer to a claim, checked (`ERR_NONCE_STORE` when it fails). */
+async function claim(store, c) {
+  let fresh;
+  try {
+    fresh = await store.claim(c);
+  } catch (e) {
+    throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim failed: ${e?.message ?? e}`, { cause: e });
+  }
+  if (typeof fresh !== 'boolean') {
+    throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim must resolve to a boolean, got ${describe(fresh)}`);
+  }
+  return fresh;
 }
 
 export class Keygate {
@@ -188,6 +190,7 @@ export class Keygate {
   #info;
   #onWarning;
   #nonceStore;
+  #table;
 
   /** Use `Keygate.load()`. */
   constructor(token, verifier, bytes, opts, setInfo, sha) {
@@ -202,6 +205,7 @@ export class Keygate {
     this.#info = setInfo;
     this.#onWarning = opts.onWarning;
     this.#nonceStore = opts.nonceStore;
+    this.#table = new KeyTable(verifier);
   }
 
   /**
@@ -252,6 +256,7 @@ export class Keygate {
       for (const d of this.#deltas) callWasm(() => v.commitDelta(v.prepareDelta(d, Date.now(), undefined)));
       this.#verifier = v;
       this.#generation = generation;
+      this.#table = new KeyTable(this.#verifier);
     }
     return this.#verifier;
   }
@@ -262,87 +267,128 @@ export class Keygate {
    * `ERR_BODY_TOO_LARGE` when a signed body that would be hashed exceeds `maxBodyBytes`,
    * `ERR_NONCE_STORE` when the nonce store fails, `ERR_INTERNAL` after a wasm trap.
    *
-   * A signed request's body is streamed from a clone through the digest hasher (only the
-   * algorithms its Content-Digest names), and only once every other check has passed; the
-   * caller's body is left unread. A body declared (Content-Length) larger than
-   * `maxBodyBytes` is never read; one that streams past it stops being read there.
+   * The wasm module decides it once: it may pause for the runtime's Ed25519, for the body's
+   * digests (a signed request's body is read from a clone and hashed only once every other
+   * check has passed, with only the algorithms its Content-Digest names; the caller's body is
+   * left unread; a body declared larger than `maxBodyBytes` is never read, one that streams
+   * past it stops being read there), for a webhook delivery's body (streamed into the
+   * module's MACs once its fields, time and work bound passed, at most `maxWebhookBodyBytes`)
+   * and for the nonce store's claim, then resumes where it stopped.
    */
-  async verify(request, options = {}) {
-    const { json, headers, nonceStore, maxBodyBytes, maxWebhookBodyBytes } = wireRequest(request, options);
-    // A webhook delivery's body is verified before any proof: its own (smaller) bound, never
-    // above the bound of every signed body.
-    const webhookMax = Math.min(maxBodyBytes, maxWebhookBodyBytes);
-    const store = nonceStore ?? this.#nonceStore;
-    let digests = null;
-    const decide = () => {
-      const v = this.#current();
-      return JSON.parse(callWasm(() => (digests === null ? v.decide(json) : v.decideWithDigests(json, digests))));
+  async verify(request, options = NO_OPTIONS) {
+    const input = verifyInput(request, options);
+    const store = input.nonceStore ?? this.#nonceStore;
+    const v = this.#current();
+    const generation = this.#generation;
+    const table = this.#table;
+    const { len, signed } = writeRequest(input.method, input.url, input.ip, input.headers);
+    let source = signed ? bodySource(request, 'verify') : null;
+    // Whether the body is empty is known from bytes or a declared length; only a stream
+    // without one may turn out empty (then the module decides again without it).
+    const declared = source?.request ? declaredLength(input.headers) : null;
+    if (source?.bytes?.length === 0 || declared === 0) source = null;
+    const mayBeEmpty = source?.request !== undefined && declared === null;
+    const run = () => {
+      let flags = source === null ? 0 : RUN.BODY;
+      if (externalEd25519()) flags |= RUN.EXTERNAL_ED25519;
+      if (store) flags |= RUN.CLAIM;
+      return callWasm(() => v.run(len, input.now, flags));
     };
-    // Decides without the body: undefined when everything else passed and its digests decide.
-    const deferred = () => {
-      const early = callWasm(() => this.#current().decideDeferred(json));
-      return early === undefined ? undefined : JSON.parse(early);
+    run();
+    let o = readOut();
+    let handle = null;
+    const resumed = (call) => {
+      if (generation !== wasmGeneration()) {
+        handle = null;
+        throw new KeygateError('ERR_INTERNAL', 'the wasm module trapped while this request was decided; it failed closed');
+      }
+      const h = handle;
+      handle = null;
+      callWasm(() => call(h));
+      return readOut();
     };
-    let w;
-    const hasBody = request.body !== undefined && request.body !== null;
-    if (!isSigned(headers)) {
-      w = decide();
-    } else if (hasBody && declaredLength(headers) > maxBodyBytes) {
-      // Declared larger than any signed body may be: decided without reading any of it.
-      w = deferred();
-      if (w === undefined) throw bodyTooLarge(maxBodyBytes);
-      if (w.pending === 'webhook_body') throw bodyTooLarge(webhookMax, 'webhook');
-    } else {
-      const source = bodySource(request, 'verify');
-      const body = source === null ? null : await openBody(source);
-      if (body === null) {
-        w = decide();
-      } else {
-        let read = false;
-        try {
-          w = deferred();
-          if (w === undefined) {
-            digests = await hashBody(body, headers, maxBodyBytes);
-            read = true;
-            w = decide();
-          } else if (w.pending === 'webhook_body') {
-            // A webhook delivery whose fields, time and work bound passed: its body is part
-            // of what is signed, so it is verified now (never past its bound).
-            if (declaredLength(headers) > webhookMax) throw bodyTooLarge(webhookMax, 'webhook');
-            const bytes = await readWebhookBody(body, webhookMax);
-            read = true;
-            w = JSON.parse(callWasm(() => this.#current().decideWithBody(json, bytes)));
+    // Decides again as a request without a body (it turned out empty).
+    const withoutBody = () => {
+      if (handle !== null) callWasm(() => v.abandon(handle));
+      handle = null;
+      source = null;
+      writeRequest(input.method, input.url, input.ip, input.headers);
+      run();
+      return readOut();
+    };
+    try {
+      for (;;) {
+        switch (o.kind) {
+          case KIND.ALLOWED:
+            return decisionOf(o, input.url, table);
+          case KIND.REFUSED:
+            if (o.flags & FLAG.BODY_ASSUMED && source !== null && mayBeEmpty && (await isEmpty(source))) {
+              o = withoutBody();
+              break;
+            }
+            return decisionOf(o, input.url, table);
+          case KIND.NEED_ED25519: {
+            handle = o.handle;
+            const ok = await verifyEd25519(textBytes(o), table.ed25519, o.key);
+            o = resumed((h) => v.resumeVerify(h, ok));
+            break;
           }
-        } finally {
-          // Not read to the end (refused early, too large, a read error, a throw): stop
-          // reading the clone, so the tee does not go on buffering it.
-          if (!read) discard(body);
+          case KIND.NEED_BODY: {
+            handle = o.handle;
+            const mask = (o.flags & FLAG.SHA256 ? 1 : 0) | (o.flags & FLAG.SHA512 ? 2 : 0);
+            const d = await digestBody(source, mask, input.maxBodyBytes, input.headers);
+            if (d.len === 0) {
+              o = withoutBody();
+              break;
+            }
+            o = resumed((h) => {
+              writeBytes(0, d.digests);
+              return v.resumeBody(h, d.have, d.len);
+            });
+            break;
+          }
+          case KIND.NEED_WEBHOOK_BODY: {
+            // A webhook delivery whose fields, time and work bound passed: its body is part of
+            // what is signed, so it streams into the module's MACs now, piece by piece, never
+            // past its own bound (nor past maxBodyBytes).
+            handle = o.handle;
+            const max = Math.min(input.maxBodyBytes, input.maxWebhookBodyBytes);
+            for await (const piece of webhookChunks(source, max, input.headers)) {
+              o = resumed((h) => {
+                writeBytes(0, piece);
+                return v.resumeWebhookBody(h, piece.length, false);
+              });
+              if (o.kind !== KIND.NEED_WEBHOOK_BODY) break;
+              handle = o.handle;
+            }
+            if (o.kind === KIND.NEED_WEBHOOK_BODY) o = resumed((h) => v.resumeWebhookBody(h, 0, true));
+            break;
+          }
+          case KIND.NEED_CLAIM: {
+            handle = o.handle;
+            const [keyId, nonce] = textFields(o);
+            const kind = CLAIM_KINDS[o.code];
+            const fresh = await claim(store, Object.freeze({ keyId, nonce, expiresAt: o.claimExpires * 1000, kind }));
+            o = resumed((h) => v.resumeClaim(h, fresh));
+            break;
+          }
+          default: {
+            const [message] = textFields(o);
+            throw new KeygateError(ERROR_CODES[o.code] ?? 'ERR_INTERNAL', message ?? 'the wasm module failed');
+          }
+        }
+      }
+    } finally {
+      // Stopped before the end (a failing store, a body that could not be read, a throw):
+      // nothing is left waiting in the module.
+      if (handle !== null && generation === wasmGeneration()) {
+        try {
+          v.abandon(handle);
+        } catch {
+          // the instance is gone (after a trap), and its decisions with it
         }
       }
     }
-    if (!w.allowed || !w.nonce || !store) return toDecision(w);
-    let fresh;
-    try {
-      fresh = await store.claim(
-        Object.freeze({
-          keyId: w.nonce.key_id,
-          nonce: w.nonce.nonce,
-          expiresAt: w.nonce.expires_at * 1000,
-          kind: w.nonce.kind,
-        }),
-      );
-    } catch (e) {
-      throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim failed: ${e?.message ?? e}`, { cause: e });
-    }
-    if (fresh === true) return toDecision(w);
-    if (fresh !== false) {
-      throw new KeygateError('ERR_NONCE_STORE', `nonceStore.claim must resolve to a boolean, got ${describe(fresh)}`);
-    }
-    // The shared store has seen this nonce. This isolate has now recorded it too, so deciding
-    // again yields the verifier's own refusal (with its Accept-Signature field). (A webhook
-    // delivery's body was not kept: its refusal is built here.)
-    const again = w.nonce.kind === 'webhook' ? w : decide();
-    return toDecision(again.reason === 'nonce_replayed' ? again : replayed(w));
   }
 
   /**
@@ -395,6 +441,7 @@ export class Keygate {
         callWasm(() => verifier.setPayloadSha256(digest));
         if (result === 'replaced') {
           this.#bytes = bytes;
+          this.#table = new KeyTable(verifier);
           this.#sha = digest;
           this.#deltas = [];
           this.#deltaBytes = 0;
@@ -415,7 +462,7 @@ export class Keygate {
       throw new KeygateError(
         'ERR_DELTA_CHAIN_FULL',
         `this verifier has applied ${this.#deltas.length} deltas (${this.#deltaBytes} bytes) since its last full set; update it with a full set`,
-        { error: 'delta_chain_full', status: 409 },
+        { error: 'delta_chain_full', status: KEYSET_WIRE_STATUS.delta_chain_full },
       );
     }
     return {
@@ -431,6 +478,8 @@ export class Keygate {
         if (r.result === 'replaced') {
           this.#deltas.push(bytes);
           this.#deltaBytes += bytes.byteLength;
+          // Keys moved and changed: a new table (decisions in flight hold their own set).
+          this.#table = new KeyTable(verifier);
           this.#info = info(verifier, r.payload_sha256);
         }
         return Object.freeze({ changed: r.result === 'replaced', revision: this.#info.revision, kind: 'delta' });

@@ -5,6 +5,9 @@ import { MAX_WEBHOOK_BODY_BYTES } from './body.js';
 
 const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes', 'maxWebhookBodyBytes']);
 
+/** `verify`'s options when none are given. */
+export const NO_OPTIONS = Object.freeze({});
+
 /**
  * Key set input as JSON text: a string, a parsed object, or UTF-8 bytes.
  * @returns {string}
@@ -100,12 +103,42 @@ export function checkRequest(request, where) {
 }
 
 /**
- * Reads `verify`'s request and options: `{ json, headers, nonceStore, maxBodyBytes }` with the
- * facade's request JSON, the header pairs, the nonce store given for this call (if any) and
- * the bound of a signed body to hash (Infinity when not given).
+ * The headers to read: a `Headers`, or a headers-like object (`forEach` and `get`, taken as it
+ * is, so that the core's own rules judge what it holds), else a `Headers` made of a record or
+ * pairs (the Fetch standard's checks apply).
  */
-export function wireRequest(request, options) {
-  checkRequest(request, 'verify');
+function fetchHeaders(headers, where) {
+  if (headers && typeof headers.forEach === 'function' && typeof headers.get === 'function') return headers;
+  try {
+    return new Headers(headers ?? undefined);
+  } catch (e) {
+    throw new KeygateError('ERR_REQUEST_INVALID', `${where}: request.headers: ${e?.message ?? e}`);
+  }
+}
+
+/**
+ * Reads `verify`'s request and options: `{ method, url, ip, headers, now, nonceStore,
+ * maxBodyBytes, maxWebhookBodyBytes }` with a genuine `Headers`, the client address (`''` when
+ * unknown), the time in milliseconds, the nonce store given for this call (if any), the bound
+ * of a signed body to hash (Infinity when not given) and of a webhook delivery's body (1 MiB).
+ */
+export function verifyInput(request, options) {
+  // A genuine Request: its method is a token, its URL serialized (no NUL), its headers a
+  // genuine Headers. Each of its getters is read once.
+  const genuine = typeof Request === 'function' && request instanceof Request;
+  if (genuine && options === NO_OPTIONS) {
+    return {
+      method: request.method,
+      url: request.url,
+      ip: '',
+      headers: request.headers,
+      now: Date.now(),
+      nonceStore: undefined,
+      maxBodyBytes: Infinity,
+      maxWebhookBodyBytes: MAX_WEBHOOK_BODY_BYTES,
+    };
+  }
+  if (!genuine) checkRequest(request, 'verify');
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`verify: options must be an object, got ${describe(options)}`);
   }
@@ -118,43 +151,26 @@ export function wireRequest(request, options) {
   if (clientIp !== undefined && clientIp !== null && typeof clientIp !== 'string') {
     throw invalidOptions(`verify: options.clientIp must be a string, got ${describe(clientIp)}`);
   }
-  const nonceStore = checkNonceStore(options.nonceStore, 'verify: options.nonceStore');
   const { maxBodyBytes = Infinity, maxWebhookBodyBytes = MAX_WEBHOOK_BODY_BYTES } = options;
   for (const [name, v] of [['maxBodyBytes', maxBodyBytes], ['maxWebhookBodyBytes', maxWebhookBodyBytes]]) {
     if (v !== Infinity && !(Number.isSafeInteger(v) && v >= 0)) {
       throw invalidOptions(`verify: options.${name} must be an integer number of bytes >= 0, got ${describe(v)}`);
     }
   }
-  const headers = headerPairs(request.headers, 'verify');
-  const wire = {
-    method: request.method,
-    url: request.url,
-    headers,
-    now_ms: millis(options.now, 'verify: options.now', Date.now()),
+  const { method, url } = request;
+  const ip = clientIp ?? '';
+  // The module reads NUL as a separator.
+  if (ip.includes('\0') || (!genuine && (method.includes('\0') || url.includes('\0')))) {
+    throw new KeygateError('ERR_REQUEST_INVALID', 'verify: the request method, URL or client address contains NUL');
+  }
+  return {
+    method,
+    url,
+    ip,
+    headers: genuine ? request.headers : fetchHeaders(request.headers, 'verify'),
+    now: millis(options.now, 'verify: options.now', Date.now()),
+    nonceStore: checkNonceStore(options.nonceStore, 'verify: options.nonceStore'),
+    maxBodyBytes,
+    maxWebhookBodyBytes,
   };
-  if (clientIp) wire.client_ip = clientIp;
-  return { json: JSON.stringify(wire), headers, nonceStore, maxBodyBytes, maxWebhookBodyBytes };
-}
-
-/** The JS decision for the facade's decision JSON (camelCase, frozen). */
-export function toDecision(w) {
-  if (w.allowed) {
-    const d = { allowed: true, status: w.status, keyId: w.key_id ?? null, scopes: Object.freeze([...w.scopes]) };
-    if (w.route != null) d.route = w.route;
-    if (w.path != null) d.path = w.path;
-    if (w.webhook != null) {
-      d.webhook = Object.freeze({ id: w.webhook.id, timestamp: w.webhook.timestamp, scheme: w.webhook.scheme });
-    }
-    return Object.freeze(d);
-  }
-  const headers = {};
-  for (const [name, value] of w.headers ?? []) {
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-  }
-  const d = { allowed: false, status: w.status, reason: w.reason, message: w.message };
-  if (w.key_id != null) d.keyId = w.key_id;
-  if (w.route != null) d.route = w.route;
-  if (w.path != null) d.path = w.path;
-  d.headers = Object.freeze(headers);
-  return Object.freeze(d);
 }

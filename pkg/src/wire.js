@@ -7,18 +7,13 @@
 // answer without a decision (`malformed_request`, `keyset_unavailable`) are listed here too.
 // docs/reasons.md documents every row, and a test keeps the two in step.
 
+import { KEYSET_WIRE_STATUS } from './codes.js';
+
 /** The HTTP status of every wire error code (frozen). */
 export const WIRE_STATUS = Object.freeze({
-  // A refused key set (load, refresh or push); KeygateError.error names one of these, and its
-  // `status` (from the core) equals this table's.
-  envelope_invalid: 400,
-  envelope_signature_invalid: 401,
-  keyset_invalid: 400,
-  audience_mismatch: 400,
-  keyset_rollback: 409,
-  envelope_stale: 409,
-  delta_base_mismatch: 409,
-  delta_chain_full: 409,
+  // A refused key set (load, refresh or push): KeygateError.error names one of these; the
+  // rows come from the Rust core (codes.js, generated).
+  ...KEYSET_WIRE_STATUS,
   // Requests the edge answers without a decision.
   malformed_request: 400,
   keyset_unavailable: 503,

@@ -133,6 +133,17 @@ export declare function withKeygate<Env = unknown, Ctx extends WaitUntilContext 
   options: WorkerOptions<Env, Ctx>,
 ): KeygateWorker<Env, Ctx>;
 
+/**
+ * A handler that answers 403 `scope_missing` (JSON `{"error", "message"}`) when the request's
+ * key lacks one of `scopes` (`orders:*` grants `orders:write`), and runs `handler` otherwise:
+ * `withKeygate(requireScopes('orders:write')(handler), options)`.
+ */
+export declare function requireScopes(
+  ...scopes: [string, ...string[]]
+): <Env, Ctx>(handler: KeygateHandler<Env, Ctx>) => KeygateHandler<Env, Ctx>;
+
+export { hasScope } from './index.js';
+
 /** The default bound of a signed body the middleware hashes (`maxBodyBytes`): 8 MiB. */
 export declare const MAX_BODY_BYTES: number;
 /** The default bound of a webhook delivery's body (`maxWebhookBodyBytes`): 1 MiB. */

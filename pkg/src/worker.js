@@ -18,8 +18,10 @@
 import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
+import { checkScopes, scopeRefusal } from './decision.js';
 import { COORDINATED_REFRESH_SECONDS, CoordinatedSource, coordinatorOption } from './coordination.js';
 import { MAX_PUSH_AGE_SECONDS_LIMIT, MAX_PUSH_BYTES_LIMIT, keySetEndpoint } from './push.js';
+import { refusalResponse } from './wire.js';
 
 export {
   KEYSET_PATH,
@@ -31,6 +33,7 @@ export {
 export { MAX_BODY_BYTES, MAX_WEBHOOK_BODY_BYTES } from './edge-options.js';
 export { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
 export { forwardToOrigin } from './forward.js';
+export { hasScope } from './decision.js';
 
 const decisions = new WeakMap();
 
@@ -128,5 +131,26 @@ export function withKeygate(handler, options) {
     keySetEndpoint(request, env, ctx) {
       return keySetEndpoint(request, env, waitUntilOf(ctx), source, pushTarget);
     },
+  };
+}
+
+/**
+ * A `withKeygate` handler that answers 403 `scope_missing` (JSON `{"error", "message"}`, as a
+ * route rule's refusal) when the request's key lacks one of `scopes`, granted by the rule
+ * route scopes are checked with (`orders:*` grants `orders:write`), and runs `handler`
+ * otherwise. Its arguments are checked once, at creation.
+ *
+ *   export default withKeygate(requireScopes('orders:write')(handler), options);
+ */
+export function requireScopes(...scopes) {
+  const wanted = checkScopes('requireScopes', scopes);
+  return (handler) => {
+    if (typeof handler !== 'function') {
+      throw invalidOptions('requireScopes(...)(handler): handler must be a function (request, env, ctx, decision)');
+    }
+    return (request, env, ctx, decision) => {
+      const refusal = scopeRefusal(decision, wanted);
+      return refusal === null ? handler(request, env, ctx, decision) : refusalResponse(refusal);
+    };
   };
 }

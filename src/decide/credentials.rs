@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 
-use crate::apikey::{self, ApiKeyDigest, Shape};
+use crate::apikey::{self, Shape};
 use crate::cidr::any_contains;
 use crate::keyset::{KeyEntry, KeySet, KeyStatus};
 use crate::request::Request;
@@ -70,7 +70,7 @@ pub(super) fn read<'k>(ks: &'k KeySet, req: &Request) -> Result<Credentials<'k>,
 
 /// The API key presented via `Authorization: Bearer` or `X-API-Key`, if any.
 fn presented_key(req: &Request) -> Result<Option<&str>, Refusal> {
-    let malformed = |m: &str| Refusal::new(Reason::MalformedCredentials, m);
+    let malformed = |m: &str| Refusal::new(Reason::MalformedCredentials, m.to_string());
     let mut bearer = None;
     let mut auth = req.header_values("authorization");
     if let Some(v) = auth.next() {
@@ -114,13 +114,17 @@ fn presented_key(req: &Request) -> Result<Option<&str>, Refusal> {
 }
 
 fn lookup_api_key<'k>(ks: &'k KeySet, key: &str) -> Result<&'k KeyEntry, Refusal> {
-    if apikey::classify(key) == Shape::BadChecksum {
-        return Err(Refusal::new(
-            Reason::MalformedCredentials,
-            "the API key's checksum does not match (a typo or a truncated key)",
-        ));
-    }
-    ks.key_by_digest(&ApiKeyDigest::of(key))
+    let checksum = |k: &str| match apikey::classify(k) {
+        Shape::BadChecksum => Err(()),
+        _ => Ok(()),
+    };
+    ks.key_by_api_key(key, checksum)
+        .map_err(|()| {
+            Refusal::new(
+                Reason::MalformedCredentials,
+                "the API key's checksum does not match (a typo or a truncated key)",
+            )
+        })?
         .ok_or_else(|| Refusal::new(Reason::UnknownKey, "the API key is not in the key set"))
 }
 

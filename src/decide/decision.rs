@@ -8,6 +8,9 @@ use std::fmt;
 
 use serde_json::{Value, json};
 
+use crate::sig::SignatureParams;
+use crate::time::UnixTime;
+
 /// Why a request was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -169,6 +172,49 @@ impl Reason {
         )
     }
 
+    /// The `WWW-Authenticate` challenge a 401 with this reason carries (RFC 6750 §3: with
+    /// `error="invalid_token"` when a token was presented but refused), `None` for other
+    /// statuses.
+    pub fn www_authenticate(self) -> Option<&'static str> {
+        macro_rules! invalid {
+            ($code:literal) => {
+                concat!(
+                    "Bearer realm=\"keygate\", error=\"invalid_token\", error_description=\"",
+                    $code,
+                    "\""
+                )
+            };
+        }
+        Some(match self {
+            Reason::MissingCredentials => "Bearer realm=\"keygate\"",
+            Reason::MalformedCredentials => invalid!("malformed_credentials"),
+            Reason::UnknownKey => invalid!("unknown_key"),
+            Reason::KeyDisabled => invalid!("key_disabled"),
+            Reason::KeyRevoked => invalid!("key_revoked"),
+            Reason::KeyExpired => invalid!("key_expired"),
+            Reason::KeyNotYetValid => invalid!("key_not_yet_valid"),
+            Reason::SignatureRequired => invalid!("signature_required"),
+            Reason::SignatureInvalid => invalid!("signature_invalid"),
+            Reason::SignatureExpired => invalid!("signature_expired"),
+            Reason::SignatureTooOld => invalid!("signature_too_old"),
+            Reason::SignatureInFuture => invalid!("signature_in_future"),
+            Reason::ComponentsMissing => invalid!("components_missing"),
+            Reason::DigestMissing => invalid!("digest_missing"),
+            Reason::DigestMismatch => invalid!("digest_mismatch"),
+            Reason::NonceMissing => invalid!("nonce_missing"),
+            Reason::NonceReplayed => invalid!("nonce_replayed"),
+            Reason::AlgorithmMismatch => invalid!("algorithm_mismatch"),
+            Reason::KeyMismatch => invalid!("key_mismatch"),
+            _ => return None,
+        })
+    }
+
+    /// Its index in [`Reason::ALL`] (how the wasm facade sends it).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn index(self) -> u32 {
+        Reason::ALL.iter().position(|r| *r == self).unwrap_or(0) as u32
+    }
+
     /// Looks a reason up by its code.
     pub fn from_code(code: &str) -> Option<Reason> {
         Reason::ALL.iter().copied().find(|r| r.code() == code)
@@ -213,6 +259,15 @@ pub struct Decision {
     pub nonce: Option<crate::sig::NonceClaim>,
     /// On an allowed Standard Webhooks delivery: what identifies it.
     pub webhook: Option<WebhookInfo>,
+    /// The identified key's `name`, on an allowed request.
+    pub name: Option<String>,
+    /// The identified key's `meta` object, on an allowed request.
+    pub meta: Option<Value>,
+    /// When the identified key expires (its `expires_at`), on an allowed request.
+    pub expires_at: Option<UnixTime>,
+    /// The signature that proved an allowed signed request: its label, covered components
+    /// and parameters.
+    pub signature: Option<SignatureInfo>,
     /// Set when the decision waits for a pending body's digests (`Verifier::decide_deferred`).
     pub(crate) pending_body: bool,
     /// Set (with `pending_body`) when it waits for a webhook delivery's body bytes instead.
@@ -229,6 +284,39 @@ pub struct WebhookInfo {
     pub timestamp: i64,
     /// The scheme of the key that verified it.
     pub scheme: crate::webhook::Scheme,
+}
+
+/// The verified signature of an allowed request (RFC 9421): what a handler may want to log or
+/// check, such as the `created` time, the nonce or the covered components.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignatureInfo {
+    /// The signature's label in `Signature-Input`, e.g. `sig1`.
+    pub label: String,
+    /// The covered components, spelled as `Signer::components` and the JS `SignOptions`
+    /// take them: the identifier without quotes around its name, e.g. `@method`,
+    /// `content-digest`, `@query-param;name="id"`.
+    pub components: Vec<String>,
+    /// Its parameters (`keyid`, `created`, and `alg`, `expires`, `nonce`, `tag` when given).
+    pub params: SignatureParams,
+}
+
+impl SignatureInfo {
+    /// The JSON the CLI prints: `{"label", "components", "params": {"keyid", "created",
+    /// "alg"?, "expires"?, "nonce"?, "tag"?}}` (times in Unix seconds, as signed).
+    pub fn to_json(&self) -> Value {
+        let p = &self.params;
+        let mut params = json!({ "keyid": p.keyid, "created": p.created });
+        for (k, v) in [("alg", &p.alg), ("nonce", &p.nonce), ("tag", &p.tag)] {
+            if let Some(v) = v {
+                params[k] = Value::String(v.clone());
+            }
+        }
+        if let Some(e) = p.expires {
+            params["expires"] = Value::from(e);
+        }
+        json!({ "label": self.label, "components": self.components, "params": params })
+    }
 }
 
 impl Decision {
@@ -249,6 +337,10 @@ impl Decision {
             headers: Vec::new(),
             nonce: None,
             webhook: None,
+            name: None,
+            meta: None,
+            expires_at: None,
+            signature: None,
             pending_body: false,
             pending_webhook_body: false,
         }
@@ -256,15 +348,8 @@ impl Decision {
 
     pub(crate) fn refuse(reason: Reason, message: impl Into<String>) -> Self {
         let mut headers = Vec::new();
-        if reason.http_status() == 401 {
-            let v = match reason {
-                Reason::MissingCredentials => "Bearer realm=\"keygate\"".to_string(),
-                _ => format!(
-                    "Bearer realm=\"keygate\", error=\"invalid_token\", error_description=\"{}\"",
-                    reason.code()
-                ),
-            };
-            headers.push(("WWW-Authenticate".to_string(), v));
+        if let Some(v) = reason.www_authenticate() {
+            headers.push(("WWW-Authenticate".to_string(), v.to_string()));
         }
         Decision {
             allowed: false,
@@ -278,6 +363,10 @@ impl Decision {
             headers,
             nonce: None,
             webhook: None,
+            name: None,
+            meta: None,
+            expires_at: None,
+            signature: None,
             pending_body: false,
             pending_webhook_body: false,
         }
@@ -293,23 +382,14 @@ impl Decision {
         self
     }
 
-    pub(crate) fn with_route(mut self, route: Option<&str>) -> Self {
-        self.route = route.map(str::to_string);
-        self
-    }
-
-    pub(crate) fn with_path(mut self, path: String) -> Self {
-        self.path = Some(path);
-        self
-    }
-
     /// The reason code, when refused.
     pub fn code(&self) -> Option<&'static str> {
         self.reason.map(Reason::code)
     }
 
     /// The decision as the JSON object the CLI prints:
-    /// `{"allowed": true, "status": 200, "key_id": ..., "scopes": [...], "path": ...}` or
+    /// `{"allowed": true, "status": 200, "key_id": ..., "scopes": [...], "name": ...,
+    /// "meta": ..., "expires_at": ..., "signature"?: {...}, "path": ...}` or
     /// `{"allowed": false, "status": 401, "reason": ..., "message": ..., "key_id"?: ...,
     /// "path"?: ...}`.
     pub fn to_json(&self) -> Value {
@@ -322,7 +402,14 @@ impl Decision {
 
     fn json_core(&self) -> Value {
         if self.allowed {
-            let mut v = json!({ "allowed": true, "status": self.status, "key_id": self.key_id, "scopes": self.scopes });
+            let mut v = json!({
+                "allowed": true, "status": self.status, "key_id": self.key_id, "scopes": self.scopes,
+                "name": self.name, "meta": self.meta,
+                "expires_at": self.expires_at.map(|t| t.to_rfc3339()),
+            });
+            if let Some(s) = &self.signature {
+                v["signature"] = s.to_json();
+            }
             if let Some(w) = &self.webhook {
                 v["webhook"] =
                     json!({"id": w.id, "timestamp": w.timestamp, "scheme": w.scheme.as_str()});
@@ -399,6 +486,27 @@ mod tests {
     }
 
     #[test]
+    fn every_401_and_only_401s_carry_a_challenge_naming_its_code() {
+        for r in Reason::ALL {
+            match r.www_authenticate() {
+                Some(v) => {
+                    assert_eq!(r.http_status(), 401, "{r}");
+                    assert!(v.starts_with("Bearer realm=\"keygate\""), "{v}");
+                    if *r != Reason::MissingCredentials {
+                        let want = format!(
+                            "Bearer realm=\"keygate\", error=\"invalid_token\", error_description=\"{}\"",
+                            r.code()
+                        );
+                        assert_eq!(v, want);
+                    }
+                }
+                None => assert_ne!(r.http_status(), 401, "{r}"),
+            }
+            assert_eq!(Reason::ALL[r.index() as usize], *r);
+        }
+    }
+
+    #[test]
     fn json_shape() {
         let d = Decision::refuse(Reason::KeyExpired, "expired").with_key("k1");
         let v = d.to_json();
@@ -406,12 +514,13 @@ mod tests {
         assert_eq!(v["status"], 401);
         assert_eq!(v["key_id"], "k1");
         assert!(d.headers.iter().any(|(n, _)| n == "WWW-Authenticate"));
-        let ok = Decision::allow(Some("k".into()), vec!["a".into()], None)
-            .with_path("/v1/x".into())
-            .to_json();
+        let mut ok = Decision::allow(Some("k".into()), vec!["a".into()], None);
+        ok.path = Some("/v1/x".into());
+        let ok = ok.to_json();
         assert_eq!(
             ok,
-            json!({"allowed": true, "status": 200, "key_id": "k", "scopes": ["a"], "path": "/v1/x"})
+            json!({"allowed": true, "status": 200, "key_id": "k", "scopes": ["a"], "name": null,
+                   "meta": null, "expires_at": null, "path": "/v1/x"})
         );
         let bad = Decision::refuse(Reason::AmbiguousPath, "x").to_json();
         assert_eq!(bad["status"], 400);

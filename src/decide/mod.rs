@@ -15,17 +15,25 @@
 //! 6. the rules (`route_denied`, `scope_missing`), the body's digest, the nonce.
 //!
 //! Protocol (`crate::sig`) and data (`crate::keyset`) come in; nothing here reaches back.
+//!
+//! The order is one `async` function: natively it never waits, in the wasm facade it may pause
+//! for the runtime's Ed25519, a body's digests or an outer nonce store (`flow.rs`), and resume
+//! where it stopped. It yields an [`Outcome`](outcome::Outcome) of indices, which the native API
+//! turns into a [`Decision`] and the facade writes to JS as numbers.
 
 mod credentials;
 pub(crate) mod decision;
+pub(crate) mod flow;
+pub(crate) mod outcome;
 mod routes;
 mod signature;
 mod webhook;
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::cidr::any_contains;
-use crate::keyset::{KeySet, StalePolicy};
+use crate::keyset::{KeyEntry, KeySet, StalePolicy};
 use crate::request::Request;
 use crate::route::NormalizedPath;
 use crate::sig::NonceStore;
@@ -34,7 +42,9 @@ use crate::time::UnixTime;
 
 use credentials::Candidate;
 pub use credentials::MAX_API_KEY_LEN;
-use decision::{Decision, Reason};
+use decision::{Decision, Reason, SignatureInfo};
+use flow::{Answer, Exchange, Mode, Need};
+use outcome::{JudgedPath, Outcome};
 use routes::RouteMatch;
 
 /// What the verifier needs from the caller besides the request: the clock and the client.
@@ -63,16 +73,17 @@ impl Context {
     }
 }
 
-/// A refusal before it becomes a [`Decision`] (small, so `Result`s stay cheap).
+/// A refusal before it becomes an outcome (small, so `Result`s stay cheap).
+#[derive(Debug)]
 pub(crate) struct Refusal {
     pub(crate) reason: Reason,
-    pub(crate) message: String,
+    pub(crate) message: Cow<'static, str>,
     /// Not a refusal yet: the decision now depends on a pending body's digests.
     pub(crate) pending_body: bool,
 }
 
 impl Refusal {
-    pub(crate) fn new(reason: Reason, message: impl Into<String>) -> Self {
+    pub(crate) fn new(reason: Reason, message: impl Into<Cow<'static, str>>) -> Self {
         Refusal {
             reason,
             message: message.into(),
@@ -93,21 +104,28 @@ impl Refusal {
     }
 }
 
-/// Everything one decision reads.
-struct Judge<'a> {
-    ks: &'a KeySet,
-    store: &'a dyn NonceStore,
-    req: &'a Request,
-    cx: &'a Context,
-    routes: RouteMatch<'a>,
-    /// Header fields read so far (shared by every signature tried).
-    fields: FieldCache,
+/// Decides one request against `ks`, remembering accepted nonces in `store` (natively: it
+/// never pauses).
+pub(crate) fn decide(ks: &KeySet, store: &dyn NonceStore, req: &Request, cx: &Context) -> Decision {
+    let ex = Exchange::default();
+    let outcome = flow::run_native(judge(ks, store, req, cx, &ex, Mode::default()), || {
+        Outcome::refuse(Reason::MalformedRequest, "the decision could not complete")
+    });
+    outcome.into_decision(ks, req)
 }
 
-/// Decides one request against `ks`, remembering accepted nonces in `store`.
-pub(crate) fn decide(ks: &KeySet, store: &dyn NonceStore, req: &Request, cx: &Context) -> Decision {
+/// The whole order of checks for one request. With a [`Mode`] that allows it, it pauses on
+/// `ex` (see `flow.rs`).
+pub(crate) async fn judge(
+    ks: &KeySet,
+    store: &dyn NonceStore,
+    req: &Request,
+    cx: &Context,
+    ex: &Exchange,
+    mode: Mode,
+) -> Outcome {
     if let Some(defect) = req.defects().first() {
-        return Decision::refuse(
+        return Outcome::refuse(
             Reason::MalformedRequest,
             format!("malformed request: {defect}"),
         );
@@ -115,66 +133,87 @@ pub(crate) fn decide(ks: &KeySet, store: &dyn NonceStore, req: &Request, cx: &Co
     let path = match NormalizedPath::parse(req.path()) {
         Ok(p) => p,
         Err(e) => {
-            return Decision::refuse(Reason::AmbiguousPath, format!("ambiguous path: {e}"));
+            return Outcome::refuse(Reason::AmbiguousPath, format!("ambiguous path: {e}"));
         }
     };
-    let judged = path.as_string();
+    let judged = if path.is_as_sent() {
+        JudgedPath::AsSent
+    } else {
+        JudgedPath::Canonical(path.as_string())
+    };
     if let Some(exp) = ks.expires_at()
         && cx.now >= exp
         && ks.policy().stale_policy == StalePolicy::FailClosed
     {
-        return Decision::refuse(
+        let mut o = Outcome::refuse(
             Reason::KeysetStale,
             format!(
                 "the key set (revision {}) expired at {exp}; publish a fresh one",
                 ks.revision()
             ),
-        )
-        .with_path(judged);
+        );
+        o.path = judged;
+        return o;
     }
     let j = Judge {
         ks,
         store,
         req,
         cx,
+        ex,
+        mode,
         routes: routes::judge(ks, req, &path),
         fields: FieldCache::default(),
     };
-    j.decide().with_route(j.routes.name).with_path(judged)
+    let mut o = j.decide().await;
+    o.route = j.routes.name;
+    o.path = judged;
+    o
+}
+
+/// Everything one decision reads.
+struct Judge<'a> {
+    ks: &'a KeySet,
+    store: &'a dyn NonceStore,
+    req: &'a Request,
+    cx: &'a Context,
+    ex: &'a Exchange,
+    mode: Mode,
+    routes: RouteMatch<'a>,
+    /// Header fields read so far (shared by every signature tried).
+    fields: FieldCache,
 }
 
 impl Judge<'_> {
-    fn decide(&self) -> Decision {
+    async fn decide(&self) -> Outcome {
         if let Some(ip) = self.cx.client_ip
             && any_contains(self.ks.deny_cidrs(), ip)
         {
-            return Decision::refuse(
+            return Outcome::refuse(
                 Reason::IpDenied,
                 "the client address is in the key set's deny list",
             );
         }
         if self.routes.public {
-            return Decision::allow(None, Vec::new(), None);
+            return Outcome::allow(None);
         }
         // A route that accepts webhooks accepts nothing else (docs/webhooks.md).
         if let Some(keys) = self.routes.webhook_keys() {
-            return webhook::decide(self, &keys);
+            return webhook::decide(self, &keys).await;
         }
         let creds = match credentials::read(self.ks, self.req) {
             Ok(c) => c,
             Err(u) => {
-                let d = self.refusal(u.refusal, u.api, u.signature);
-                return match u.api {
-                    Some(k) => d.with_key(&k.id),
-                    None => d,
-                };
+                return self
+                    .refusal(u.refusal, u.api, u.signature)
+                    .with_key(self.ks, u.api);
             }
         };
         let (candidates, foreign) = credentials::candidates(self.ks, &creds);
         if let Some(api) = creds.api
-            && let Some(d) = self.foreign_signature(api, &foreign)
+            && let Some(o) = self.foreign_signature(api, &foreign).await
         {
-            return d;
+            return o;
         }
         // The first allowed candidate decides; so does one waiting for the body's digests,
         // since whether it is allowed now depends on them. Else the first refusal of a
@@ -182,61 +221,82 @@ impl Judge<'_> {
         let mut proven = None;
         let mut unproven = None;
         for cand in &candidates {
-            let (r, is_proven) = match self.evaluate(cand) {
-                Ok(d) => return d,
+            let (r, is_proven) = match self.evaluate(cand).await {
+                Ok(o) => return o,
                 Err(x) => x,
             };
             let key = cand.key.filter(|_| is_proven);
-            let mut d = self.refusal(r, key, false);
-            if let Some(k) = key {
-                d = d.with_key(&k.id);
-            }
-            if d.pending_body {
-                return d;
+            let o = self.refusal(r, key, false).with_key(self.ks, key);
+            if o.pending_body {
+                return o;
             }
             if is_proven {
-                proven.get_or_insert(d);
+                proven.get_or_insert(o);
             } else {
-                unproven.get_or_insert(d);
+                unproven.get_or_insert(o);
             }
         }
         proven.or(unproven).unwrap_or_else(|| {
-            Decision::refuse(Reason::MissingCredentials, "no credentials were presented")
+            Outcome::refuse(Reason::MissingCredentials, "no credentials were presented")
         })
     }
 
-    /// A refusal as a decision: `Accept-Signature` on signature reasons (and on faults in
+    /// A refusal as an outcome: `Accept-Signature` on signature reasons (and on faults in
     /// the signature fields), naming the key only when it is proven.
-    fn refusal(
-        &self,
-        r: Refusal,
-        proven: Option<&crate::keyset::KeyEntry>,
-        from_signature: bool,
-    ) -> Decision {
-        let mut d = Decision::refuse(r.reason, r.message);
-        d.pending_body = r.pending_body;
+    fn refusal(&self, r: Refusal, proven: Option<&KeyEntry>, from_signature: bool) -> Outcome {
+        let mut o = Outcome::refuse(r.reason, r.message);
+        o.pending_body = r.pending_body;
         if from_signature || r.reason.is_signature() {
-            let accept = signature::accept_signature(self.ks, proven, &self.routes, self.req);
-            d = d.with_header("Accept-Signature", accept);
+            o.accept_signature = Some(signature::accept_signature(
+                self.ks,
+                proven,
+                &self.routes,
+                self.req,
+            ));
         }
-        d
+        o
+    }
+
+    /// The cryptographic check of one signature (see `signature::prove`), pausing for the
+    /// runtime's Ed25519 when the mode says so.
+    async fn prove(
+        &self,
+        key: Option<&KeyEntry>,
+        parsed: &crate::sig::Parsed,
+    ) -> Result<bool, Refusal> {
+        let mut proof = signature::prove(key, parsed, self.req, &self.fields, self.mode)?;
+        if let Some(job) = proof.external.take() {
+            let answer = self
+                .ex
+                .ask(Need::Ed25519 {
+                    key: key.filter(|_| job.real).and_then(|k| self.ks.index_of(k)),
+                    pk: job.pk,
+                    sig: job.sig,
+                    msg: job.msg,
+                })
+                .await;
+            let valid = match answer {
+                Answer::Verified(v) => v,
+                _ => job.key.verify(proof.base.as_bytes(), &parsed.signature),
+            };
+            proof.by_ed25519 = valid && job.real;
+        }
+        Ok(proof.valid())
     }
 
     /// A signature naming another key than the API key's: `key_mismatch` once it verifies
     /// (the caller then holds both keys), else ignored like a stranger's (a proxy may have
     /// signed for someone else), at the same cost either way.
-    fn foreign_signature(
+    async fn foreign_signature(
         &self,
-        api: &crate::keyset::KeyEntry,
+        api: &KeyEntry,
         foreign: &[&crate::sig::Presented],
-    ) -> Option<Decision> {
+    ) -> Option<Outcome> {
         for p in foreign {
             let Ok(parsed) = &p.parsed else { continue };
             let other = p.keyid.as_deref().and_then(|id| self.ks.key_by_id(id));
-            if matches!(
-                signature::prove(other, parsed, self.req, &self.fields),
-                Ok(true)
-            ) && let Some(other) = other
+            if matches!(self.prove(other, parsed).await, Ok(true))
+                && let Some(other) = other
             {
                 let r = Refusal::new(
                     Reason::KeyMismatch,
@@ -245,7 +305,10 @@ impl Judge<'_> {
                         api.id, p.label, other.id
                     ),
                 );
-                return Some(self.refusal(r, Some(api), true).with_key(&api.id));
+                return Some(
+                    self.refusal(r, Some(api), true)
+                        .with_key(self.ks, Some(api)),
+                );
             }
         }
         None
@@ -253,7 +316,7 @@ impl Judge<'_> {
 
     /// Steps 4 to 6 for one candidate: the decision, or the refusal and whether the caller had
     /// proven the key by then.
-    fn evaluate(&self, cand: &Candidate<'_, '_>) -> Result<Decision, (Refusal, bool)> {
+    async fn evaluate(&self, cand: &Candidate<'_, '_>) -> Result<Outcome, (Refusal, bool)> {
         let Judge { ks, req, cx, .. } = *self;
         let at = |proven: bool| move |r: Refusal| (r, proven);
         // The key, once proven (a candidate without a key never gets that far).
@@ -281,8 +344,7 @@ impl Judge<'_> {
                 }
                 let covered = signature::policy(ks, &self.routes, req, parsed, cx.now)
                     .map_err(at(by_api_key))?;
-                let valid = signature::prove(cand.key, parsed, req, &self.fields)
-                    .map_err(at(by_api_key))?;
+                let valid = self.prove(cand.key, parsed).await.map_err(at(by_api_key))?;
                 if !valid {
                     let m = match cand.key.filter(|_| by_api_key) {
                         Some(k) => format!("the signature does not verify with key {:?}", k.id),
@@ -290,7 +352,7 @@ impl Judge<'_> {
                     };
                     return Err((Refusal::new(Reason::SignatureInvalid, m), by_api_key));
                 }
-                Some((parsed, covered))
+                Some((p, parsed, covered))
             }
         };
         // Proven from here on.
@@ -300,25 +362,46 @@ impl Judge<'_> {
             credentials::check_network(key, cx.client_ip).map_err(at(true))?;
         }
         routes::check(ks, &self.routes, key).map_err(at(true))?;
+        let mut o = Outcome::allow(ks.index_of(key));
         let claim = match signed {
             None => None,
-            Some((parsed, covered)) => {
-                signature::content(req, covered).map_err(at(true))?;
-                signature::replay(ks, self.store, key, parsed, cx.now).map_err(at(true))?
+            Some((p, parsed, covered)) => {
+                signature::content(req, covered, self.ex, self.mode)
+                    .await
+                    .map_err(at(true))?;
+                let claim =
+                    signature::replay(ks, self.store, key, parsed, cx.now).map_err(at(true))?;
+                o.signature = Some(SignatureInfo {
+                    label: p.label.clone(),
+                    components: parsed.components.iter().map(|c| c.unquoted()).collect(),
+                    params: parsed.params.clone(),
+                });
+                claim
             }
         };
-        let mut d = Decision::allow(Some(key.id.clone()), key.scopes.to_vec(), None);
-        // A nonce is recorded only now that the whole decision allows the request.
+        // A nonce is recorded only now that the whole decision allows the request: here, then
+        // in the outer store when there is one.
         if let Some(claim) = claim {
-            if !self.store.record(&claim, cx.now) {
+            let replayed = || {
                 let r = Refusal::new(
                     Reason::NonceReplayed,
                     "this signature's nonce was already used with this key",
                 );
-                return Err((r, true));
+                (r, true)
+            };
+            if !self.store.record(&claim, cx.now) {
+                return Err(replayed());
             }
-            d.nonce = Some(claim);
+            if self.mode.ask_claim
+                && !matches!(
+                    self.ex.ask(Need::Claim(claim.clone())).await,
+                    Answer::Claimed(true)
+                )
+            {
+                return Err(replayed());
+            }
+            o.claim = Some(claim);
         }
-        Ok(d)
+        Ok(o)
     }
 }

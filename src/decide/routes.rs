@@ -33,31 +33,66 @@ const OVERRIDE_HEADERS: [&str; 3] = [
 
 /// The rules a request falls under.
 pub(super) struct RouteMatch<'k> {
+    routes: &'k [Route],
     /// Every reading reached a public rule.
     pub(super) public: bool,
-    /// The non-public rules reached, in key-set order, each once.
-    pub(super) rules: Vec<&'k Route>,
+    /// The rules reached (a bit per rule, in key-set order).
+    reached: Bits,
     /// Some reading matched no rule, so the default route applies too.
     pub(super) default: bool,
-    /// The pattern reported on the decision: the first non-public rule reached, else the
-    /// public rule of the request as sent.
-    pub(super) name: Option<&'k str>,
+    /// The rule reported on the decision (its index in the key set): the first non-public
+    /// rule reached, else the public rule of the request as sent.
+    pub(super) name: Option<u32>,
 }
 
-fn method_readings(req: &Request) -> Vec<String> {
-    // The method exactly as sent is a reading of its own (RFC 9110: methods are
-    // case-sensitive), next to its standard spelling and any override.
-    let mut out: Vec<String> = vec![req.method().to_string()];
+/// A set of small numbers, inline up to 256.
+enum Bits {
+    Inline([u64; 4]),
+    Heap(Vec<u64>),
+}
+
+impl Bits {
+    fn new(n: usize) -> Bits {
+        if n <= 256 {
+            Bits::Inline([0; 4])
+        } else {
+            Bits::Heap(vec![0; n.div_ceil(64)])
+        }
+    }
+
+    fn words(&mut self) -> &mut [u64] {
+        match self {
+            Bits::Inline(w) => w,
+            Bits::Heap(w) => w,
+        }
+    }
+
+    fn insert(&mut self, i: usize) {
+        self.words()[i / 64] |= 1 << (i % 64);
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        let w = match self {
+            Bits::Inline(w) => &w[..],
+            Bits::Heap(w) => &w[..],
+        };
+        w.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+}
+
+/// Calls `visit` with every method an origin may act on: the method as sent (RFC 9110:
+/// methods are case-sensitive), its standard spelling, and every override (headers and the
+/// `_method` query parameter), each in its standard spelling when it is one. A reading may
+/// come twice; visiting is idempotent.
+fn method_readings(req: &Request, mut visit: impl FnMut(&str)) {
+    visit(req.method());
     let mut add = |m: &str| {
         if !crate::request::is_token(m) {
             return;
         }
-        let m = STANDARD_METHODS
-            .iter()
-            .find(|s| s.eq_ignore_ascii_case(m))
-            .map_or_else(|| m.to_string(), |s| (*s).to_string());
-        if !out.contains(&m) {
-            out.push(m);
+        match STANDARD_METHODS.iter().find(|s| s.eq_ignore_ascii_case(m)) {
+            Some(s) => visit(s),
+            None => visit(m),
         }
     };
     add(req.method());
@@ -66,14 +101,24 @@ fn method_readings(req: &Request) -> Vec<String> {
             add(v.trim());
         }
     }
-    for pair in req.query().unwrap_or("").split('&') {
-        if let Some((name, value)) = pair.split_once('=')
-            && form_decode(name) == "_method"
+    // Query parameters named `_method` in any spelling (each character literal or `%XX`, so
+    // the raw name starts with `_` or `%`): one pass over the bytes, decoding only those.
+    let query = req.query().unwrap_or("");
+    let b = query.as_bytes();
+    let mut start = 0;
+    while start <= b.len() {
+        let end = b[start..]
+            .iter()
+            .position(|&c| c == b'&')
+            .map_or(b.len(), |i| start + i);
+        if matches!(b.get(start), Some(b'_' | b'%'))
+            && let Some((name, value)) = query[start..end].split_once('=')
+            && (name == "_method" || (name.len() <= 21 && form_decode(name) == "_method"))
         {
             add(&form_decode(value));
         }
+        start = end + 1;
     }
-    out
 }
 
 /// `application/x-www-form-urlencoded` decoding, lossy (enough to read a method name).
@@ -99,35 +144,40 @@ fn form_decode(s: &str) -> String {
 /// The rules `req` falls under, read every way the key set's policy admits.
 pub(super) fn judge<'k>(ks: &'k KeySet, req: &Request, path: &NormalizedPath) -> RouteMatch<'k> {
     let policy = ks.policy();
-    let readings: Vec<Reading> = Reading::all(
+    let mut readings = [Reading::default(); 4];
+    let mut n = 0;
+    for r in Reading::all(
         policy.path_case == PathCase::Sensitive,
         policy.trailing_slash == TrailingSlash::Significant,
-    )
-    .collect();
-    let methods = method_readings(req);
+    ) {
+        readings[n] = r;
+        n += 1;
+    }
+    let readings = &readings[..n];
+    let routes = ks.routes();
     // For each rule, the path readings it matches (a bit per reading), computed once.
-    let masks: Vec<u8> = ks
-        .routes()
-        .iter()
-        .map(|r| {
-            readings
-                .iter()
-                .enumerate()
-                .filter(|(_, rd)| r.path.matches_reading(path, **rd))
-                .fold(0u8, |m, (i, _)| m | (1 << i))
-        })
-        .collect();
+    let mask = |r: &Route| r.path.reading_mask(path, readings);
+    let mut inline = [0u8; 32];
+    let mut heap = Vec::new();
+    let masks: &[u8] = if routes.len() <= inline.len() {
+        for (m, r) in inline.iter_mut().zip(routes) {
+            *m = mask(r);
+        }
+        &inline[..routes.len()]
+    } else {
+        heap.extend(routes.iter().map(mask));
+        &heap
+    };
     let mut m = RouteMatch {
+        routes,
         public: true,
-        rules: Vec::new(),
+        reached: Bits::new(routes.len()),
         default: false,
         name: None,
     };
-    let mut reached: Vec<usize> = Vec::new();
-    for method in &methods {
+    method_readings(req, |method| {
         for bit in 0..readings.len() {
-            let first = ks
-                .routes()
+            let first = routes
                 .iter()
                 .enumerate()
                 .find(|(i, r)| masks[*i] & (1 << bit) != 0 && r.applies_to_method(method));
@@ -140,23 +190,18 @@ pub(super) fn judge<'k>(ks: &'k KeySet, req: &Request, path: &NormalizedPath) ->
                     if !r.public {
                         m.public = false;
                     }
-                    if !reached.contains(&i) {
-                        reached.push(i);
-                    }
+                    m.reached.insert(i);
                 }
             }
         }
-    }
-    reached.sort_unstable();
-    let routes = ks.routes();
-    m.rules = reached
-        .iter()
-        .map(|&i| &routes[i])
-        .filter(|r| !r.public)
-        .collect();
-    m.name = match m.rules.first() {
-        Some(r) => Some(r.path.as_str()),
-        None if m.public => reached.first().map(|&i| routes[i].path.as_str()),
+    });
+    let reached = |i: &usize| m.reached.contains(*i);
+    let first_rule = (0..routes.len())
+        .filter(reached)
+        .find(|&i| !routes[i].public);
+    m.name = match first_rule {
+        Some(i) => Some(i as u32),
+        None if m.public => (0..routes.len()).find(reached).map(|i| i as u32),
         None => None,
     };
     m
@@ -168,45 +213,51 @@ pub(super) fn check(ks: &KeySet, m: &RouteMatch<'_>, key: &KeyEntry) -> Result<(
     if m.default && ks.policy().default_route == DefaultRoute::Deny {
         return Err(Refusal::new(
             Reason::RouteDenied,
-            if m.rules.is_empty() {
+            if m.rules().next().is_none() {
                 "no route allows this method and path"
             } else {
                 "no route allows this method and path as some origins read it (letter case, trailing slash or method override)"
             },
         ));
     }
-    for route in &m.rules {
+    for route in m.rules() {
+        if route.scopes.iter().all(|s| key.grants(s)) {
+            continue;
+        }
         let missing: Vec<&str> = route
             .scopes
             .iter()
             .filter(|s| !key.grants(s))
             .map(String::as_str)
             .collect();
-        if !missing.is_empty() {
-            return Err(Refusal::new(
-                Reason::ScopeMissing,
-                format!(
-                    "key {:?} lacks scope {} required by {}",
-                    key.id,
-                    missing.join(", "),
-                    route.path
-                ),
-            ));
-        }
+        return Err(Refusal::new(
+            Reason::ScopeMissing,
+            format!(
+                "key {:?} lacks scope {} required by {}",
+                key.id,
+                missing.join(", "),
+                route.path
+            ),
+        ));
     }
     Ok(())
 }
 
 impl<'k> RouteMatch<'k> {
+    /// The non-public rules reached, in key-set order, each once.
+    pub(super) fn rules(&self) -> impl Iterator<Item = &'k Route> + '_ {
+        self.routes
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| !r.public && self.reached.contains(*i))
+            .map(|(_, r)| r)
+    }
+
     /// On a webhook route: the keys whose deliveries it accepts — those every reached rule
     /// with `webhook_keys` lists (the stricter reading wins), in the first such rule's order.
     /// `None` when no rule reached lists any (webhook headers are then ignored).
     pub(super) fn webhook_keys(&self) -> Option<Vec<&'k str>> {
-        let mut lists = self
-            .rules
-            .iter()
-            .copied()
-            .filter(|r| !r.webhook_keys.is_empty());
+        let mut lists = self.rules().filter(|r| !r.webhook_keys.is_empty());
         let first: &'k Route = lists.next()?;
         let rest: Vec<&Route> = lists.collect();
         Some(
@@ -221,15 +272,14 @@ impl<'k> RouteMatch<'k> {
 
     /// Whether a rule reached requires a signed request.
     pub(super) fn requires_signature(&self) -> bool {
-        self.rules.iter().any(|r| r.signature.require_signature)
+        self.rules().any(|r| r.signature.require_signature)
     }
 
     /// The components the rules reached add to the policy's, each once.
-    pub(super) fn components(&self) -> Vec<&ComponentId> {
+    pub(super) fn components(&self) -> Vec<&'k ComponentId> {
         let mut out: Vec<&ComponentId> = Vec::new();
         for c in self
-            .rules
-            .iter()
+            .rules()
             .flat_map(|r| r.signature.required_components.iter())
         {
             if !out.contains(&c) {
@@ -249,7 +299,13 @@ mod tests {
         for (n, v) in headers {
             r.push_header(n, v);
         }
-        method_readings(&r)
+        let mut out: Vec<String> = Vec::new();
+        method_readings(&r, |m| {
+            if !out.iter().any(|x| x == m) {
+                out.push(m.to_string());
+            }
+        });
+        out
     }
 
     #[test]

@@ -15,7 +15,7 @@ use sfv::{BareItem, Dictionary, FieldType, InnerList, Item, KeyRef, ListEntry, S
 
 use crate::keyset::{KeyEntry, KeySet};
 use crate::request::Request;
-use crate::sig::base::{params_value, signature_base};
+use crate::sig::base::{Params, signature_base};
 use crate::sig::derive::FieldCache;
 use crate::sig::digest::{self, ContentDigest, DigestCheck};
 use crate::sig::{
@@ -26,7 +26,9 @@ use crate::time::UnixTime;
 
 use super::Refusal;
 use super::decision::Reason;
+use super::flow::{Answer, Exchange, Mode, Need};
 use super::routes::RouteMatch;
+use crate::request::body::Body;
 
 /// A `Content-Digest` the signature covers, read (or unreadable: refused as
 /// `digest_mismatch` after proof).
@@ -204,22 +206,54 @@ fn stand_ins() -> Option<&'static (VerifierKey, VerifierKey)> {
     .as_ref()
 }
 
+/// An Ed25519 verification left to the runtime (`flow::Need::Ed25519`), after the checks
+/// `verify_strict` makes on the signature's encoding have passed.
+pub(super) struct Ed25519Job<'k> {
+    /// The key verified against (the named key, or the stand-in).
+    pub(super) key: &'k VerifierKey,
+    /// Whether `key` is the named key (a stand-in's answer is discarded).
+    pub(super) real: bool,
+    pub(super) pk: [u8; 32],
+    pub(super) sig: [u8; 64],
+    pub(super) msg: Vec<u8>,
+}
+
+/// The cryptographic check so far: the signature base, each algorithm's answer, and an
+/// Ed25519 verification still to make.
+pub(super) struct Proof<'k> {
+    pub(super) base: String,
+    pub(super) by_hmac: bool,
+    pub(super) by_ed25519: bool,
+    pub(super) external: Option<Ed25519Job<'k>>,
+}
+
+impl Proof<'_> {
+    pub(super) fn valid(&self) -> bool {
+        self.by_hmac || self.by_ed25519
+    }
+}
+
 /// The cryptographic check, with work that depends only on the signature: one HMAC-SHA256
-/// always, and one Ed25519 verification unless the signature declares `alg="hmac-sha256"`,
-/// each against the named key when it has that algorithm (and the declared `alg`, if any,
-/// agrees), else against a stand-in key whose answer is discarded.
+/// and one Ed25519 verification, or only the one its declared `alg` names (a key of the other
+/// algorithm could not verify it anyway), each against the named key when it has that
+/// algorithm (and the declared `alg`, if any, agrees), else against a stand-in key whose
+/// answer is discarded. With
+/// `mode.external_ed25519` the Ed25519 curve equation is left to the caller
+/// ([`Proof::external`]) once the signature passed `verify_strict`'s encoding checks
+/// (`crate::sig::ed25519`); a signature that fails them does not verify, whatever the key.
 ///
 /// `Err` when no signature base exists (a covered component the request lacks): that is
 /// about the request, not the key.
-pub(super) fn prove(
-    key: Option<&KeyEntry>,
+pub(super) fn prove<'k>(
+    key: Option<&'k KeyEntry>,
     parsed: &Parsed,
     req: &Request,
     fields: &FieldCache,
-) -> Result<bool, Refusal> {
+    mode: Mode,
+) -> Result<Proof<'k>, Refusal> {
     let base = signature_base(
         &parsed.components,
-        &params_value(&parsed.inner),
+        Params::Inner(&parsed.inner),
         req,
         fields,
     )
@@ -229,32 +263,75 @@ pub(super) fn prove(
         .and_then(|k| k.signing.as_deref())
         .filter(|v| declared.is_none_or(|a| a == v.algorithm().as_str()));
     let stand_in = stand_ins();
-    let check = |alg: Algorithm| match real {
-        Some(v) if v.algorithm() == alg => v.verify(base.as_bytes(), &parsed.signature),
-        _ => {
-            let k = stand_in.map(|(h, e)| if alg == Algorithm::HmacSha256 { h } else { e });
-            if let Some(k) = k {
-                std::hint::black_box(k.verify(base.as_bytes(), &parsed.signature));
-            }
-            false
+    // The key to check with, and whether it is the named key.
+    let pick = |alg: Algorithm| -> Option<(&'k VerifierKey, bool)> {
+        match real {
+            Some(v) if v.algorithm() == alg => Some((v, true)),
+            _ => stand_in.map(|(h, e)| (if alg == Algorithm::HmacSha256 { h } else { e }, false)),
         }
     };
-    let by_hmac = check(Algorithm::HmacSha256);
-    let by_ed = declared != Some(Algorithm::HmacSha256.as_str()) && check(Algorithm::Ed25519);
-    Ok(by_hmac || by_ed)
+    let check = |(k, is_real): (&VerifierKey, bool), base: &str| {
+        let v = std::hint::black_box(k.verify(base.as_bytes(), &parsed.signature));
+        v && is_real
+    };
+    let by_hmac = declared != Some(Algorithm::Ed25519.as_str())
+        && pick(Algorithm::HmacSha256).is_some_and(|k| check(k, &base));
+    let mut proof = Proof {
+        base,
+        by_hmac,
+        by_ed25519: false,
+        external: None,
+    };
+    if declared == Some(Algorithm::HmacSha256.as_str()) {
+        return Ok(proof);
+    }
+    let Some((k, is_real)) = pick(Algorithm::Ed25519) else {
+        return Ok(proof);
+    };
+    if !mode.external_ed25519 {
+        proof.by_ed25519 = check((k, is_real), &proof.base);
+        return Ok(proof);
+    }
+    if let (Some(sig), Some(pk)) = (
+        crate::sig::ed25519::strict_signature(&parsed.signature),
+        k.ed25519_public(),
+    ) {
+        proof.external = Some(Ed25519Job {
+            key: k,
+            real: is_real,
+            pk,
+            sig,
+            msg: proof.base.as_bytes().to_vec(),
+        });
+    }
+    Ok(proof)
 }
 
-/// After proof: the body against the covered `Content-Digest` (`digest_mismatch`, or a
-/// pending body whose digests now decide).
-pub(super) fn content(req: &Request, covered: Covered) -> Result<(), Refusal> {
-    match covered {
-        None => Ok(()),
-        Some(Err(e)) => Err(Refusal::new(Reason::DigestMismatch, e)),
-        Some(Ok(cd)) => cd.check(&req.body).map_err(|e| match e {
-            DigestCheck::Mismatch(m) => Refusal::new(Reason::DigestMismatch, m),
-            DigestCheck::Pending => Refusal::pending_body(),
-        }),
+/// After proof: the body against the covered `Content-Digest` (`digest_mismatch`). A pending
+/// body is hashed now, when the mode allows it (every other check has passed), else the
+/// refusal says its digests now decide.
+pub(super) async fn content(
+    req: &Request,
+    covered: Covered,
+    ex: &Exchange,
+    mode: Mode,
+) -> Result<(), Refusal> {
+    let cd = match covered {
+        None => return Ok(()),
+        Some(Err(e)) => return Err(Refusal::new(Reason::DigestMismatch, e)),
+        Some(Ok(cd)) => cd,
+    };
+    let mismatch = |e| match e {
+        DigestCheck::Mismatch(m) => Refusal::new(Reason::DigestMismatch, m),
+        DigestCheck::Pending => Refusal::pending_body(),
+    };
+    if matches!(req.body, Body::Pending) && mode.ask_body {
+        return match ex.ask(Need::Body(cd.algorithms())).await {
+            Answer::Digests(d) => cd.check(&Body::Digests(d)).map_err(mismatch),
+            _ => Err(Refusal::pending_body()),
+        };
     }
+    cd.check(&req.body).map_err(mismatch)
 }
 
 /// After proof: `nonce_replayed` when the store may have seen the nonce; else the claim to

@@ -8,11 +8,15 @@
 //! 3. the work bound: at most [`MAX_STREAMS`] body-length verifications;
 //! 4. proof: the body streams through every listed key's check, whatever the key's state, so
 //!    the work and the answer (`signature_invalid`, no key named) are the same for a forgery
-//!    against a revoked key as against an active one;
+//!    against a revoked key as against an active one (a body not read yet is asked for here,
+//!    chunk by chunk, when the mode allows: `flow.rs`);
 //! 5. only then the proven keys' state, networks and the route's scopes (the first proven
 //!    key that passes them all decides; else the first proven key's refusal, naming it);
 //! 6. replay: the pair (`webhook-id`, `webhook-timestamp`) once per key (`nonce_replayed`),
-//!    recorded only when the delivery is allowed.
+//!    recorded only when the delivery is allowed, here and then in an outer store when the
+//!    mode asks one.
+
+use std::borrow::Cow;
 
 use crate::keyset::KeyEntry;
 use crate::request::body::Body;
@@ -20,18 +24,20 @@ use crate::sig::{ClaimKind, NonceClaim};
 use crate::time::UnixTime;
 use crate::webhook::{self, WebhookCheck, WebhookKey};
 
-use super::decision::{Decision, Reason, WebhookInfo};
+use super::decision::{Reason, WebhookInfo};
+use super::flow::{Answer, Need};
+use super::outcome::Outcome;
 use super::{Judge, credentials, routes};
 
 /// The most verifications (each over the whole body) one delivery may cost before proof.
 pub(crate) const MAX_STREAMS: usize = 8;
 
-fn refuse(reason: Reason, message: impl Into<String>) -> Decision {
-    Decision::refuse(reason, message)
+fn refuse(reason: Reason, message: impl Into<Cow<'static, str>>) -> Outcome {
+    Outcome::refuse(reason, message)
 }
 
 /// Decides a delivery on a route whose rules accept the webhooks of `keys`.
-pub(super) fn decide(j: &Judge<'_>, keys: &[&str]) -> Decision {
+pub(super) async fn decide(j: &Judge<'_>, keys: &[&str]) -> Outcome {
     let (ks, req, now) = (j.ks, j.req, j.cx.now);
     let delivery = match webhook::read(req) {
         Ok(Some(d)) => d,
@@ -75,6 +81,15 @@ pub(super) fn decide(j: &Judge<'_>, keys: &[&str]) -> Decision {
             ),
         );
     }
+    let pending = || {
+        let mut o = refuse(
+            Reason::SignatureInvalid,
+            "the delivery's body was not supplied, so its signature cannot be checked",
+        );
+        o.pending_body = true;
+        o.pending_webhook_body = true;
+        o
+    };
     let mut check = WebhookCheck::start(delivery.prefix().as_bytes(), &wkeys, &delivery.tokens);
     match &req.body {
         Body::None => {}
@@ -85,15 +100,14 @@ pub(super) fn decide(j: &Judge<'_>, keys: &[&str]) -> Decision {
                 "a webhook delivery's body is part of what is signed: give it as bytes (or stream it), not as digests",
             );
         }
-        Body::Pending => {
-            let mut d = refuse(
-                Reason::SignatureInvalid,
-                "the delivery's body was not supplied, so its signature cannot be checked",
-            );
-            d.pending_body = true;
-            d.pending_webhook_body = true;
-            return d;
-        }
+        Body::Pending if j.mode.ask_body => loop {
+            match j.ex.ask(Need::WebhookBody).await {
+                Answer::Chunk(b) => check.update(&b),
+                Answer::BodyEnd => break,
+                _ => return pending(),
+            }
+        },
+        Body::Pending => return pending(),
     }
     let proven: Vec<&KeyEntry> = check
         .finish()
@@ -127,7 +141,7 @@ pub(super) fn decide(j: &Judge<'_>, keys: &[&str]) -> Decision {
     }
     let Some(key) = winner else {
         let (r, k) = refusal.expect("a proven key was refused");
-        return refuse(r.reason, r.message).with_key(&k.id);
+        return refuse(r.reason, r.message).with_key(ks, Some(k));
     };
     // The claim is made under the first proven key whatever its state: a replay after that
     // key was disabled must not claim afresh under its successor.
@@ -148,13 +162,24 @@ pub(super) fn decide(j: &Judge<'_>, keys: &[&str]) -> Decision {
             Reason::NonceReplayed,
             "this delivery (its webhook-id and webhook-timestamp) was already accepted",
         )
-        .with_key(&key.id)
+        .with_key(ks, Some(key))
     };
     if j.store.seen(&claim.key_id, &claim.nonce, expires_at, now) {
         return replayed();
     }
-    let mut d = Decision::allow(Some(key.id.clone()), key.scopes.to_vec(), None);
-    d.webhook = Some(WebhookInfo {
+    if !j.store.record(&claim, now) {
+        return replayed();
+    }
+    if j.mode.ask_claim
+        && !matches!(
+            j.ex.ask(Need::Claim(claim.clone())).await,
+            Answer::Claimed(true)
+        )
+    {
+        return replayed();
+    }
+    let mut o = Outcome::allow(ks.index_of(key));
+    o.webhook = Some(WebhookInfo {
         id: delivery.id,
         timestamp: delivery.timestamp,
         scheme: key
@@ -162,9 +187,6 @@ pub(super) fn decide(j: &Judge<'_>, keys: &[&str]) -> Decision {
             .as_deref()
             .map_or(webhook::Scheme::V1, WebhookKey::scheme),
     });
-    if !j.store.record(&claim, now) {
-        return replayed();
-    }
-    d.nonce = Some(claim);
-    d
+    o.claim = Some(claim);
+    o
 }

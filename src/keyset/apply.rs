@@ -191,6 +191,8 @@ impl KeySet {
                 self.index.insert(&self.keys, at);
             }
         }
+        // Keys found recently are remembered by position, and positions moved: forget them.
+        self.recent.clear();
         self.revision = d.target.revision;
         self.issued_at = d.issued_at;
         self.expires_at = d.expires_at;

@@ -66,7 +66,7 @@ pub(super) struct KeyFields<'a> {
     allow_cidrs: F<Strings<'a>>,
     deny_cidrs: F<Strings<'a>>,
     name: F<Cow<'a, str>>,
-    meta: F<()>,
+    meta: F<Box<str>>,
     signing: F<Cow<'a, Value>>,
     require_signature: F<bool>,
     webhook: F<Cow<'a, Value>>,
@@ -155,7 +155,7 @@ pub(super) fn extract<'a>(
     };
     let meta = match map.get("meta") {
         None => F::Absent,
-        Some(v) if v.is_object() => F::Valid(()),
+        Some(v) if v.is_object() => F::Valid(v.to_string().into()),
         Some(v) => {
             cx.err(
                 &path.field("meta"),
@@ -288,7 +288,6 @@ pub(super) fn finish(
         }
         s.into_owned()
     });
-    let _ = f.meta;
     Some(KeyEntry {
         id: id?,
         api_key_hash,
@@ -299,6 +298,7 @@ pub(super) fn finish(
         allow_cidrs: interner.cidrs(allow),
         deny_cidrs: interner.cidrs(deny),
         name,
+        meta: f.meta.valid(),
         signing: signing.map(Box::new),
         require_signature,
         secrets: SecretForms {
@@ -379,13 +379,13 @@ impl<'de> Deserialize<'de> for Indexed<'de> {
     }
 }
 
-/// A JSON object, read strictly (duplicate keys refused), for `meta`.
-struct StrictObject;
+/// A JSON object, read strictly (duplicate keys refused), for `meta`: kept as compact text.
+struct StrictObject(Box<str>);
 
 impl<'de> Deserialize<'de> for StrictObject {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match de::DeserializeSeed::deserialize(StrictSeed, d)? {
-            Value::Object(_) => Ok(StrictObject),
+            v @ Value::Object(_) => Ok(StrictObject(v.to_string().into())),
             _ => Err(de::Error::custom("meta must be an object")),
         }
     }
@@ -450,7 +450,7 @@ impl<'a> FastKey<'a> {
             allow_cidrs: indexed(self.allow_cidrs),
             deny_cidrs: indexed(self.deny_cidrs),
             name: opt(self.name),
-            meta: self.meta.map_or(F::Absent, |_| F::Valid(())),
+            meta: self.meta.map_or(F::Absent, |m| F::Valid(m.0)),
             signing: self
                 .signing
                 .map_or(F::Absent, |v| F::Valid(Cow::Owned(v.0))),

@@ -14,6 +14,7 @@ mod key;
 mod lint;
 mod parse;
 pub(crate) mod publisher;
+mod recent;
 mod redact;
 mod rules;
 pub(crate) mod scan;
@@ -235,6 +236,9 @@ pub struct KeyEntry {
     pub deny_cidrs: Arc<[Cidr]>,
     /// A human-readable name.
     pub name: Option<String>,
+    /// The `meta` object, as compact JSON text (members in document order); the verifier
+    /// only passes it on to allowed decisions.
+    pub meta: Option<Box<str>>,
     /// The key that verifies this key's request signatures, when it has one.
     pub signing: Option<Box<VerifierKey>>,
     /// Requests with this key must carry a valid signature (default: when `signing` is set).
@@ -287,6 +291,8 @@ pub struct KeySet {
     pub(crate) keys: Vec<KeyEntry>,
     pub(crate) index: index::KeyIndex,
     pub(crate) fingerprint: [u8; 16],
+    /// API keys found recently (`recent.rs`).
+    pub(crate) recent: recent::RecentKeys,
 }
 
 impl fmt::Debug for KeySet {
@@ -385,6 +391,34 @@ impl KeySet {
                     .count()
             })
             .sum()
+    }
+
+    /// The entry an API key names, by the SHA-256 of the key (a key found recently is found
+    /// again without it; see `recent.rs`). `classify` runs first on a key not seen recently:
+    /// `Err` when it says the key's checksum is wrong.
+    pub(crate) fn key_by_api_key(
+        &self,
+        api_key: &str,
+        classify: impl FnOnce(&str) -> Result<(), ()>,
+    ) -> Result<Option<&KeyEntry>, ()> {
+        if let Some(i) = self.recent.get(api_key) {
+            return Ok(self.keys.get(i as usize));
+        }
+        classify(api_key)?;
+        let found = self
+            .index
+            .find_digest(&self.keys, &ApiKeyDigest::of(api_key));
+        if let Some(i) = found {
+            self.recent.put(api_key, i);
+        }
+        Ok(found.map(|i| &self.keys[i as usize]))
+    }
+
+    /// The position of `key` in [`keys`](Self::keys), when it is an entry of this set.
+    pub(crate) fn index_of(&self, key: &KeyEntry) -> Option<u32> {
+        self.index
+            .find_id(&self.keys, &key.id)
+            .filter(|&i| std::ptr::eq(&self.keys[i as usize], key))
     }
 
     /// Whether `other` was loaded from byte-identical JSON (compared by a 128-bit

@@ -276,6 +276,7 @@ fn build(
         keys: keys.keys,
         index: keys.index,
         fingerprint: [0; 16],
+        recent: super::recent::RecentKeys::new(),
     })
 }
 

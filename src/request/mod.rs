@@ -34,7 +34,7 @@ impl RequestError {
 
     /// The stable code of this error at the JS boundary.
     pub fn code(&self) -> &'static str {
-        "ERR_REQUEST_INVALID"
+        crate::ErrorCode::RequestInvalid.as_str()
     }
 }
 
@@ -49,37 +49,116 @@ impl fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
+/// A span of [`Request`]'s text.
+type Span = (u32, u32);
+
+/// The header fields a decision looks up on every request, most often to find them absent:
+/// a request notes which it has, so looking up an absent one scans nothing.
+const KNOWN: [&str; 8] = [
+    "authorization",
+    "x-api-key",
+    "signature",
+    "signature-input",
+    "content-digest",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// The bit of a [`KNOWN`] field name (any case), if it is one: by length first, so most names
+/// are told apart without comparing a byte.
+fn known_bit(name: &str) -> Option<u16> {
+    let candidates: &[usize] = match name.len() {
+        9 => &[1, 2],
+        13 => &[0, 6],
+        14 => &[4],
+        15 => &[3],
+        17 => &[7],
+        22 => &[5],
+        _ => return None,
+    };
+    candidates
+        .iter()
+        .find(|&&i| KNOWN[i].eq_ignore_ascii_case(name))
+        .map(|&i| 1 << i)
+}
+
 /// An HTTP request: method, target URI parts, header fields and body.
+///
+/// Its text lives in one buffer, which every part points into: building one request is a
+/// handful of copies, and a request cleared with [`Request::reset`] is refilled without
+/// allocating.
 #[derive(Clone)]
 pub struct Request {
-    pub(crate) method: String,
-    pub(crate) scheme: String,
-    pub(crate) authority: String,
-    pub(crate) path: String,
-    pub(crate) query: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
+    text: String,
+    method: Span,
+    scheme: Span,
+    authority: Span,
+    path: Span,
+    query: Option<Span>,
+    /// Names (lower-cased) and values (trimmed).
+    headers: Vec<(Span, Span)>,
     pub(crate) body: Body,
     pub(crate) defects: Vec<String>,
     header_bytes: usize,
+    /// The [`KNOWN`] fields present (a bit each).
+    known: u16,
+    /// Where the path is in the URL given to [`Request::new`] (bytes), when it is there.
+    pub(crate) url_path: Option<(u32, u32)>,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request::empty("GET", "https", "")
+    }
 }
 
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Header values may hold credentials: print names only.
-        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| self.at(*n)).collect();
         f.debug_struct("Request")
-            .field("method", &self.method)
-            .field("scheme", &self.scheme)
-            .field("authority", &self.authority)
-            .field("path", &self.path)
+            .field("method", &self.method())
+            .field("scheme", &self.scheme())
+            .field("authority", &self.authority())
+            .field("path", &self.path())
             .field("header_names", &names)
             .field("body", &self.body)
             .finish_non_exhaustive()
     }
 }
 
+/// RFC 9110 `tchar`, as a table (checked for every byte of every header name).
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    t
+};
+
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
 
 /// Checks an HTTP token (method, header name).
@@ -90,19 +169,43 @@ pub(crate) fn is_token(s: &str) -> bool {
 impl Request {
     /// A request for `method` on an absolute URL such as `https://api.example.com/v1/x?y=1`.
     pub fn new(method: &str, url: &str) -> Result<Request, RequestError> {
+        let mut req = Request::default();
+        req.start(method, url)?;
+        Ok(req)
+    }
+
+    /// Empties the request for reuse (its buffers keep their capacity).
+    pub(crate) fn reset(&mut self) {
+        self.text.clear();
+        self.headers.clear();
+        self.defects.clear();
+        self.body = Body::None;
+        self.query = None;
+        self.header_bytes = 0;
+        self.known = 0;
+        self.url_path = None;
+    }
+
+    /// Resets the request and starts it again with `method` and an absolute `url`.
+    pub(crate) fn start(&mut self, method: &str, url: &str) -> Result<(), RequestError> {
         if !is_token(method) {
             return Err(RequestError::new(
                 None,
                 format!("{method:?} is not an HTTP method token"),
             ));
         }
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        let b = url.as_bytes();
+        let colon = b.iter().position(|&c| c == b':');
+        let (scheme, rest) = match colon {
+            Some(i) if b[i + 1..].starts_with(b"//") => (&url[..i], &url[i + 3..]),
             // The URL itself is not repeated: it may carry credentials.
-            RequestError::new(
-                None,
-                "the URL is not absolute (expected scheme://authority/path)",
-            )
-        })?;
+            _ => {
+                return Err(RequestError::new(
+                    None,
+                    "the URL is not absolute (expected scheme://authority/path)",
+                ));
+            }
+        };
         let scheme_ok = scheme
             .bytes()
             .next()
@@ -116,8 +219,14 @@ impl Request {
                 format!("URL scheme {scheme:?} is invalid"),
             ));
         }
-        let rest = rest.split('#').next().unwrap_or("");
-        let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let rest = match rest.bytes().position(|c| c == b'#') {
+            Some(i) => &rest[..i],
+            None => rest,
+        };
+        let auth_end = rest
+            .bytes()
+            .position(|c| c == b'/' || c == b'?')
+            .unwrap_or(rest.len());
         let (authority, target) = rest.split_at(auth_end);
         if authority.contains('@') {
             return Err(RequestError::new(
@@ -131,23 +240,59 @@ impl Request {
                 format!("URL authority {authority:?} is invalid"),
             ));
         }
-        let mut req = Request::empty(method, &scheme.to_ascii_lowercase(), authority);
-        req.set_target(target);
-        Ok(req)
+        self.begin(method, scheme, authority);
+        self.set_target(target);
+        let path_len = target.find('?').unwrap_or(target.len());
+        if path_len > 0 {
+            let start = scheme.len() + 3 + auth_end;
+            self.url_path = Some((start as u32, (start + path_len) as u32));
+        }
+        Ok(())
     }
 
     pub(crate) fn empty(method: &str, scheme: &str, authority: &str) -> Request {
-        Request {
-            method: method.to_string(),
-            scheme: scheme.to_string(),
-            authority: authority.to_string(),
-            path: "/".to_string(),
+        let mut r = Request {
+            text: String::new(),
+            method: (0, 0),
+            scheme: (0, 0),
+            authority: (0, 0),
+            path: (0, 0),
             query: None,
             headers: Vec::new(),
             body: Body::None,
             defects: Vec::new(),
             header_bytes: 0,
-        }
+            known: 0,
+            url_path: None,
+        };
+        r.begin(method, scheme, authority);
+        r
+    }
+
+    /// Resets the request to `method`, `scheme` (lower-cased) and `authority`, path `/`.
+    fn begin(&mut self, method: &str, scheme: &str, authority: &str) {
+        self.reset();
+        self.method = self.push_text(method);
+        self.scheme = self.push_text(scheme);
+        let (a, b) = self.scheme;
+        self.text[a as usize..b as usize].make_ascii_lowercase();
+        self.authority = self.push_text(authority);
+        self.path = self.push_text("/");
+    }
+
+    fn push_text(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        (start as u32, self.text.len() as u32)
+    }
+
+    fn at(&self, (a, b): Span) -> &str {
+        &self.text[a as usize..b as usize]
+    }
+
+    /// Sets the authority (the `Host` of an origin-form request).
+    pub(crate) fn set_authority(&mut self, authority: &str) {
+        self.authority = self.push_text(authority);
     }
 
     /// Sets path and query from an origin-form target (`/path?query`).
@@ -157,15 +302,15 @@ impl Request {
                 .push(format!("request target exceeds {MAX_TARGET_BYTES} bytes"));
         }
         let (path, query) = match target.split_once('?') {
-            Some((p, q)) => (p, Some(q.to_string())),
+            Some((p, q)) => (p, Some(q)),
             None => (target, None),
         };
         self.path = if path.is_empty() {
-            "/".to_string()
+            self.push_text("/")
         } else {
-            path.to_string()
+            self.push_text(path)
         };
-        self.query = query;
+        self.query = query.map(|q| self.push_text(q));
     }
 
     /// Adds a header field (names are case-insensitive and stored lower-cased). A name or
@@ -183,7 +328,10 @@ impl Request {
                 .push(format!("header name {name:?} is not a valid token"));
             return;
         }
-        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        if value
+            .bytes()
+            .any(|b| b <= b'\r' && (b == b'\r' || b == b'\n' || b == 0))
+        {
             self.defects
                 .push(format!("header {name:?} contains CR, LF or NUL"));
             return;
@@ -198,10 +346,13 @@ impl Request {
             self.defects
                 .push(format!("more than {MAX_HEADERS} header fields"));
         }
-        self.headers.push((
-            name.to_ascii_lowercase(),
-            value.trim_matches([' ', '\t']).to_string(),
-        ));
+        let n = self.push_text(name);
+        self.text[n.0 as usize..n.1 as usize].make_ascii_lowercase();
+        if let Some(bit) = known_bit(name) {
+            self.known |= bit;
+        }
+        let v = self.push_text(value.trim_matches([' ', '\t']));
+        self.headers.push((n, v));
     }
 
     /// Sets the body.
@@ -224,27 +375,27 @@ impl Request {
 
     /// The method, as sent.
     pub fn method(&self) -> &str {
-        &self.method
+        self.at(self.method)
     }
 
     /// The scheme, lower-cased.
     pub fn scheme(&self) -> &str {
-        &self.scheme
+        self.at(self.scheme)
     }
 
     /// The authority (host and optional port), as sent.
     pub fn authority(&self) -> &str {
-        &self.authority
+        self.at(self.authority)
     }
 
     /// The path, as sent (never empty).
     pub fn path(&self) -> &str {
-        &self.path
+        self.at(self.path)
     }
 
     /// The query without its `?`, when present.
     pub fn query(&self) -> Option<&str> {
-        self.query.as_deref()
+        self.query.map(|q| self.at(q))
     }
 
     /// The body's bytes, when present as bytes.
@@ -262,10 +413,17 @@ impl Request {
 
     /// The values of every field with this name, in order.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
+        let absent = known_bit(name).is_some_and(|bit| self.known & bit == 0);
+        let headers = if absent { &[][..] } else { &self.headers[..] };
+        headers
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .filter(move |(n, _)| self.at(*n).eq_ignore_ascii_case(name))
+            .map(|(_, v)| self.at(*v))
+    }
+
+    /// Every header field as (lower-case name, value), in order.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.headers.iter().map(|(n, v)| (self.at(*n), self.at(*v)))
     }
 
     /// Problems found while reading the request; a request with any is refused.
@@ -285,14 +443,58 @@ mod tests {
         assert_eq!(r.authority(), "api.example.com:8443");
         assert_eq!(r.path(), "/v1/x");
         assert_eq!(r.query(), Some("y=1&z"));
+        let url = "HTTPS://api.example.com:8443/v1/x?y=1&z#frag";
+        let (a, b) = r.url_path.unwrap();
+        assert_eq!(&url[a as usize..b as usize], "/v1/x");
         let r = Request::new("GET", "https://h?q").unwrap();
         assert_eq!((r.path(), r.query()), ("/", Some("q")));
+        assert_eq!(r.url_path, None);
         assert!(Request::new("GET", "/relative").is_err());
         assert!(Request::new("GE T", "https://h/").is_err());
         let e = Request::new("GET", "https://user:hunter2@h/").unwrap_err();
         assert!(!e.message.contains("hunter2"), "{e}");
         let e = Request::new("GET", "/relative?token=s3cret").unwrap_err();
         assert!(!e.message.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn tchar_is_rfc_9110s() {
+        let listed =
+            b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        for b in 0..=255u8 {
+            assert_eq!(is_tchar(b), listed.contains(&b), "{b:#04x}");
+        }
+    }
+
+    #[test]
+    fn every_known_field_has_its_own_bit() {
+        for (i, k) in KNOWN.iter().enumerate() {
+            assert_eq!(known_bit(k), Some(1 << i), "{k}");
+            assert_eq!(known_bit(&k.to_ascii_uppercase()), Some(1 << i), "{k}");
+        }
+        for other in [
+            "",
+            "x-api-kez",
+            "host",
+            "signatures",
+            "content-type",
+            "x-http-method-overrid",
+        ] {
+            assert_eq!(known_bit(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn known_fields_are_found_in_any_case_and_absent_ones_without_a_scan() {
+        let r = Request::new("GET", "https://h/")
+            .unwrap()
+            .with_header("X-Api-Key", "a")
+            .with_header("x-api-key", "b")
+            .with_header("Other", "c");
+        assert_eq!(r.header_values("X-API-KEY").collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(r.header_values("other").collect::<Vec<_>>(), ["c"]);
+        assert_eq!(r.header_values("authorization").count(), 0);
+        assert_eq!(r.header_values("Signature").count(), 0);
     }
 
     #[test]

@@ -174,20 +174,52 @@ impl PathPattern {
         if path.refused {
             return false;
         }
-        let p = &path.segs;
         if self.rest {
-            if p.len() < self.segs.len() {
+            if path.len < self.segs.len() {
                 return false;
             }
-        } else if p.len() != self.segs.len()
+        } else if path.len != self.segs.len()
             || (!r.ignore_slash && path.trailing_slash != self.trailing_slash)
         {
             return false;
         }
-        self.segs.iter().zip(p).all(|(s, seg)| match s {
-            Seg::Any => true,
-            Seg::Lit(l) if r.fold_case => same_name_folded(l, seg),
-            Seg::Lit(l) => l == seg,
+        self.segs
+            .iter()
+            .zip(path.segments())
+            .all(|(s, seg)| match s {
+                Seg::Any => true,
+                Seg::Lit(l) if r.fold_case => same_name_folded(l, seg),
+                Seg::Lit(l) => l == seg,
+            })
+    }
+
+    /// [`matches_reading`](Self::matches_reading) for each of `readings` at once (bit `i` for
+    /// `readings[i]`), comparing the segments once.
+    pub(crate) fn reading_mask(&self, path: &NormalizedPath, readings: &[Reading]) -> u8 {
+        if path.refused
+            || (self.rest && path.len < self.segs.len())
+            || (!self.rest && path.len != self.segs.len())
+        {
+            return 0;
+        }
+        let (mut exact, mut folded) = (true, true);
+        for (s, seg) in self.segs.iter().zip(path.segments()) {
+            if let Seg::Lit(l) = s {
+                exact = exact && l == seg;
+                folded = folded && same_name_folded(l, seg);
+                if !folded {
+                    return 0;
+                }
+            }
+        }
+        let slash_ok = self.rest || path.trailing_slash == self.trailing_slash;
+        readings.iter().enumerate().fold(0, |m, (i, r)| {
+            let segs = if r.fold_case { folded } else { exact };
+            if segs && (slash_ok || r.ignore_slash) {
+                m | 1 << i
+            } else {
+                m
+            }
         })
     }
 
@@ -252,6 +284,42 @@ mod tests {
         assert!(!exact("/", "/a"));
         assert!(exact("/dir/", "/dir/"));
         assert!(!exact("/dir/", "/dir"));
+    }
+
+    #[test]
+    fn reading_masks_are_the_readings_that_match() {
+        let readings: Vec<Reading> = Reading::all(false, false).collect();
+        for pat in [
+            "/",
+            "/a",
+            "/a/",
+            "/A/*",
+            "/a/**",
+            "/v1/*/items",
+            "/**",
+            "/x/B",
+        ] {
+            let pat = PathPattern::parse(pat).unwrap();
+            for p in [
+                "/",
+                "/a",
+                "/A",
+                "/a/",
+                "/a/b",
+                "/A/b/",
+                "/v1/x/items",
+                "/V1/x/Items/",
+                "/x/b",
+            ] {
+                let p = path(p);
+                let want = readings
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| pat.matches_reading(&p, **r))
+                    .fold(0u8, |m, (i, _)| m | 1 << i);
+                assert_eq!(pat.reading_mask(&p, &readings), want, "{pat:?} {p:?}");
+            }
+        }
     }
 
     #[test]

@@ -24,16 +24,64 @@ use std::fmt;
 
 use super::confusable::folds_to_ascii;
 
-/// A request path in canonical form: decoded segments, no dot or empty segments.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A request path in canonical form: decoded segments, no dot or empty segments. Two are
+/// equal when they are the same canonical path, however each was spelled when read.
+#[derive(Clone, Debug)]
 pub struct NormalizedPath {
-    /// Decoded, non-empty segments.
-    pub(super) segs: Vec<String>,
+    /// The decoded, non-empty segments, each after a `/` (empty for the root). A decoded
+    /// segment never holds a `/`: an encoded one is refused.
+    pub(super) text: String,
+    /// The number of segments.
+    pub(super) len: usize,
     /// Whether the path ends with `/` (never for the root).
     pub(super) trailing_slash: bool,
     /// Set by the lenient [`normalize_path`] for a path [`NormalizedPath::parse`] refuses:
     /// such a path matches no pattern.
     pub(super) refused: bool,
+    /// The canonical form is the path as sent.
+    as_sent: bool,
+}
+
+impl PartialEq for NormalizedPath {
+    fn eq(&self, other: &Self) -> bool {
+        // `as_sent` says how the path was spelled, not which path it is.
+        self.text == other.text
+            && self.len == other.len
+            && self.trailing_slash == other.trailing_slash
+            && self.refused == other.refused
+    }
+}
+
+impl Eq for NormalizedPath {}
+
+/// Whether a path is already canonical: only characters that need no escape (RFC 3986
+/// `pchar` without `%`), no empty, dot or dot-ending segment. Most paths are; they skip the
+/// decoding and copying of [`NormalizedPath::parse`]'s general case (which would yield them
+/// unchanged).
+fn already_canonical(path: &str) -> bool {
+    let b = path.as_bytes();
+    if b.first() != Some(&b'/') {
+        return false;
+    }
+    let mut seg_start = 1;
+    for i in 1..=b.len() {
+        let c = b.get(i).copied();
+        if c.is_none() || c == Some(b'/') {
+            let seg = &b[seg_start..i];
+            let last = c.is_none();
+            // An empty segment is only the final one (a trailing slash) or the root's.
+            if (seg.is_empty() && !last) || seg.last() == Some(&b'.') {
+                return false;
+            }
+            seg_start = i + 1;
+            continue;
+        }
+        let c = c.unwrap_or(0);
+        if !(c.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@".contains(&c)) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Why a path was refused as ambiguous (`ambiguous_path`).
@@ -213,6 +261,28 @@ impl NormalizedPath {
     /// An [`AmbiguousPath`] when origins would read the path differently (see the module
     /// documentation and `docs/security.md`).
     pub fn parse(path: &str) -> Result<NormalizedPath, AmbiguousPath> {
+        if already_canonical(path) {
+            let trailing_slash = path.len() > 1 && path.ends_with('/');
+            let text = if trailing_slash {
+                &path[..path.len() - 1]
+            } else if path == "/" {
+                ""
+            } else {
+                path
+            };
+            return Ok(NormalizedPath {
+                text: text.to_string(),
+                len: text.bytes().filter(|&b| b == b'/').count(),
+                trailing_slash,
+                refused: false,
+                as_sent: true,
+            });
+        }
+        Self::parse_general(path)
+    }
+
+    /// [`parse`](Self::parse) without the shortcut for paths already in canonical form.
+    fn parse_general(path: &str) -> Result<NormalizedPath, AmbiguousPath> {
         let Some(rest) = path.strip_prefix('/') else {
             return Err(AmbiguousPath {
                 offset: 0,
@@ -288,19 +358,34 @@ impl NormalizedPath {
             }
         }
         let (segs, trailing_slash) = merged;
-        Ok(NormalizedPath {
-            segs: segs.into_iter().map(str::to_string).collect(),
+        let mut text = String::with_capacity(path.len());
+        for seg in &segs {
+            text.push('/');
+            text.push_str(seg);
+        }
+        let mut p = NormalizedPath {
+            text,
+            len: segs.len(),
             trailing_slash,
             refused: false,
-        })
+            as_sent: false,
+        };
+        p.as_sent = p.as_string() == path;
+        Ok(p)
+    }
+
+    /// Whether the canonical form ([`as_string`](Self::as_string)) is the path as it was
+    /// given to [`parse`](Self::parse).
+    pub fn is_as_sent(&self) -> bool {
+        self.as_sent
     }
 
     /// The path written back out in canonical form, e.g. `/v1/orders/7`: characters outside
     /// RFC 3986 `pchar` are percent-encoded with upper-case hex, everything else is literal.
     /// This is the spelling a gateway forwards (`Decision::path`).
     pub fn as_string(&self) -> String {
-        let mut s = String::with_capacity(self.segs.iter().map(|x| x.len() + 1).sum());
-        for seg in &self.segs {
+        let mut s = String::with_capacity(self.text.len() + 1);
+        for seg in self.segments() {
             s.push('/');
             encode_segment(seg, &mut s);
         }
@@ -312,7 +397,7 @@ impl NormalizedPath {
 
     /// The decoded segments.
     pub fn segments(&self) -> impl Iterator<Item = &str> {
-        self.segs.iter().map(String::as_str)
+        self.text.split('/').skip(1)
     }
 
     /// Whether the path ends with `/` (never for `/` itself).
@@ -346,15 +431,54 @@ pub fn normalize_path(target: &str) -> NormalizedPath {
     let path = target.split(['?', '#']).next().unwrap_or("");
     let path = if path.is_empty() { "/" } else { path };
     NormalizedPath::parse(path).unwrap_or(NormalizedPath {
-        segs: Vec::new(),
+        text: String::new(),
+        len: 0,
         trailing_slash: false,
         refused: true,
+        as_sent: false,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_canonical_shortcut_agrees_with_the_general_case() {
+        let pchar = "abZ09-._~!$&'()*+,=:@";
+        let mut paths = vec![
+            "/".to_string(),
+            "/a".into(),
+            "/a/".into(),
+            "/v1/orders/42".into(),
+            "/a.b/c~d".into(),
+            "/a./b".into(),
+            "/./a".into(),
+            "/a/..".into(),
+            "//a".into(),
+            "/a//".into(),
+            "/.".into(),
+            "/a%41".into(),
+            "a".into(),
+        ];
+        // Every path of up to three segments of up to two characters from the alphabet, '/'.
+        let alphabet: Vec<char> = pchar.chars().chain(['/', '.', '%']).collect();
+        for a in &alphabet {
+            for b in &alphabet {
+                for c in &alphabet {
+                    paths.push(format!("/{a}{b}{c}"));
+                    paths.push(format!("/{a}/{b}{c}/"));
+                }
+            }
+        }
+        for p in &paths {
+            let general = NormalizedPath::parse_general(p);
+            assert_eq!(NormalizedPath::parse(p), general, "{p:?}");
+            if let Ok(n) = general {
+                assert_eq!(n.is_as_sent(), n.as_string() == *p, "{p:?}");
+            }
+        }
+    }
 
     fn ok(p: &str) -> String {
         NormalizedPath::parse(p)

@@ -1,7 +1,7 @@
 //! The signature base (RFC 9421 §2.5): one line per covered component, then the
 //! `@signature-params` line, joined by LF with no final newline.
 
-use sfv::{FieldType, InnerList, List, ListEntry};
+use sfv::{InnerList, ListSerializer};
 
 use super::components::ComponentId;
 use super::derive::{self, FieldCache};
@@ -10,29 +10,47 @@ use crate::request::Request;
 /// The `@signature-params` value: the covered components and parameters serialized as an
 /// Inner List (RFC 9421 §2.3), exactly as `Signature-Input` carries them.
 pub(crate) fn params_value(inner: &InnerList) -> String {
-    let list: List = vec![ListEntry::InnerList(inner.clone())];
-    list.serialize().unwrap_or_default()
+    let mut out = String::new();
+    write_params_value(inner, &mut out);
+    out
+}
+
+/// [`params_value`], appended to `out`.
+pub(crate) fn write_params_value(inner: &InnerList, out: &mut String) {
+    let mut list = ListSerializer::with_buffer(out);
+    let mut members = list.inner_list();
+    members.items(&inner.items);
+    members.finish().parameters(&inner.params);
 }
 
 /// Builds the signature base for `components` over `req`. An error means a component cannot
 /// be derived from this request, so no signature base exists.
 pub(crate) fn signature_base(
     components: &[ComponentId],
-    params_value: &str,
+    params: Params<'_>,
     req: &Request,
     fields: &FieldCache,
 ) -> Result<String, String> {
     let mut out = String::with_capacity(64 * (components.len() + 1));
     for c in components {
-        let value = derive::value(c, req, fields)?;
-        out.push_str(&c.to_string());
+        c.write_to(&mut out);
         out.push_str(": ");
-        out.push_str(&value);
+        derive::write_value(c, req, fields, &mut out)?;
         out.push('\n');
     }
     out.push_str("\"@signature-params\": ");
-    out.push_str(params_value);
+    match params {
+        Params::Text(t) => out.push_str(t),
+        Params::Inner(i) => write_params_value(i, &mut out),
+    }
     Ok(out)
+}
+
+/// The `@signature-params` value of a base: serialized already, or from its inner list.
+#[derive(Clone, Copy)]
+pub(crate) enum Params<'a> {
+    Text(&'a str),
+    Inner(&'a InnerList),
 }
 
 #[cfg(test)]
@@ -49,8 +67,8 @@ mod tests {
             .with_header("Content-Type", "application/json")
             .with_header("Content-Length", "18");
         let input = "(\"@method\" \"@authority\" \"@path\" \"content-length\" \"content-type\");created=1618884473;keyid=\"test-key-rsa-pss\"";
-        let list: List = Parser::new(input).parse().unwrap();
-        let ListEntry::InnerList(inner) = &list[0] else {
+        let list: sfv::List = Parser::new(input).parse().unwrap();
+        let sfv::ListEntry::InnerList(inner) = &list[0] else {
             panic!("not an inner list")
         };
         let components: Vec<ComponentId> = inner
@@ -60,7 +78,7 @@ mod tests {
             .collect();
         let base = signature_base(
             &components,
-            &params_value(inner),
+            Params::Inner(inner),
             &req,
             &FieldCache::default(),
         )
@@ -70,10 +88,10 @@ mod tests {
             "\"@method\": POST\n\"@authority\": example.com\n\"@path\": /foo\n\"content-length\": 18\n\"content-type\": application/json\n\"@signature-params\": (\"@method\" \"@authority\" \"@path\" \"content-length\" \"content-type\");created=1618884473;keyid=\"test-key-rsa-pss\""
         );
         // Parameters keep their order; whitespace is canonicalized.
-        let list: List = Parser::new("(  \"@path\"   );keyid=\"k\";created=1")
+        let list: sfv::List = Parser::new("(  \"@path\"   );keyid=\"k\";created=1")
             .parse()
             .unwrap();
-        let ListEntry::InnerList(inner) = &list[0] else {
+        let sfv::ListEntry::InnerList(inner) = &list[0] else {
             panic!("not an inner list")
         };
         assert_eq!(params_value(inner), "(\"@path\");keyid=\"k\";created=1");

@@ -97,6 +97,40 @@ fn kind(b: &BareItem) -> &'static str {
 }
 
 impl ComponentId {
+    /// Appends the identifier as written in `Signature-Input` (see `Display`) to `out`.
+    pub(crate) fn write_to(&self, out: &mut String) {
+        let _ = sfv::ItemSerializer::with_buffer(out)
+            .bare_item(&self.item.bare_item)
+            .parameters(&self.item.params)
+            .finish();
+    }
+
+    /// The identifier without quotes around its name, as [`ComponentId::parse`] and the
+    /// signers take it: `@method`, `content-digest;sf`, `@query-param;name="id"`.
+    pub fn unquoted(&self) -> String {
+        // A component name is a token or `@`-name: it never needs quoting within the string.
+        match &self.item.bare_item {
+            BareItem::String(name) => {
+                let mut out = String::with_capacity(name.as_str().len() + 8);
+                out.push_str(name.as_str());
+                // Parameters as RFC 9651 §4.1.1.2 serializes them: `;key`, and `=value`
+                // unless the value is true.
+                for (k, v) in &self.item.params {
+                    out.push(';');
+                    out.push_str(k.as_str());
+                    if *v != BareItem::Boolean(true) {
+                        out.push('=');
+                        let _ = sfv::ItemSerializer::with_buffer(&mut out)
+                            .bare_item(v)
+                            .finish();
+                    }
+                }
+                out
+            }
+            _ => self.item.serialize(),
+        }
+    }
+
     /// Reads one member of a covered-components inner list. The error says what was expected.
     pub(crate) fn from_item(item: &Item) -> Result<ComponentId, String> {
         let BareItem::String(name) = &item.bare_item else {
@@ -302,6 +336,19 @@ mod tests {
 
     fn err(text: &str) -> String {
         ComponentId::parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn unquoted_reads_back_as_itself() {
+        for c in [
+            "@method",
+            "@query-param;name=\"id\"",
+            "example-dict;key=\"a\"",
+            "content-digest;sf",
+            "x-thing;bs",
+        ] {
+            assert_eq!(ComponentId::parse(c).unwrap().unquoted(), c);
+        }
     }
 
     #[test]

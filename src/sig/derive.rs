@@ -15,7 +15,15 @@ use super::query;
 use crate::request::Request;
 
 /// `@authority`: the host lower-cased and the scheme's default port removed (RFC 9110 §4.2.3).
-pub(crate) fn authority(req: &Request) -> String {
+#[cfg(test)]
+fn authority(req: &Request) -> String {
+    let mut out = String::new();
+    write_authority(req, &mut out);
+    out
+}
+
+/// `@authority` (see `authority`), appended to `out`.
+fn write_authority(req: &Request, out: &mut String) {
     let raw = req.authority();
     // An IPv6 literal keeps its colons inside the brackets.
     let split_at = match raw.rfind(']') {
@@ -31,41 +39,61 @@ pub(crate) fn authority(req: &Request) -> String {
         "https" => Some("443"),
         _ => None,
     };
-    let mut out = host.to_ascii_lowercase();
+    let start = out.len();
+    out.push_str(host);
+    out[start..].make_ascii_lowercase();
     if let Some(p) = port.filter(|p| !p.is_empty() && Some(*p) != default) {
         out.push(':');
         out.push_str(p);
     }
-    out
 }
 
+#[cfg(test)]
 fn target_uri(req: &Request) -> String {
-    let mut s = format!("{}://{}{}", req.scheme(), authority(req), req.path());
-    if let Some(q) = req.query() {
-        s.push('?');
-        s.push_str(q);
-    }
+    let mut s = String::new();
+    write_derived(Derived::TargetUri, None, req, &mut s).unwrap();
     s
 }
 
-fn derived_value(d: Derived, qname: Option<&str>, req: &Request) -> Result<String, String> {
-    Ok(match d {
-        Derived::Method => req.method().to_string(),
-        Derived::TargetUri => target_uri(req),
-        Derived::Authority => authority(req),
-        Derived::Scheme => req.scheme().to_string(),
-        Derived::RequestTarget => match req.query() {
-            Some(q) => format!("{}?{q}", req.path()),
-            None => req.path().to_string(),
-        },
-        Derived::Path => req.path().to_string(),
-        Derived::Query => format!("?{}", req.query().unwrap_or("")),
+/// A derived component's value (RFC 9421 §2.2), appended to `out`.
+fn write_derived(
+    d: Derived,
+    qname: Option<&str>,
+    req: &Request,
+    out: &mut String,
+) -> Result<(), String> {
+    let query = |out: &mut String| {
+        if let Some(q) = req.query() {
+            out.push('?');
+            out.push_str(q);
+        }
+    };
+    match d {
+        Derived::Method => out.push_str(req.method()),
+        Derived::TargetUri => {
+            out.push_str(req.scheme());
+            out.push_str("://");
+            write_authority(req, out);
+            out.push_str(req.path());
+            query(out);
+        }
+        Derived::Authority => write_authority(req, out),
+        Derived::Scheme => out.push_str(req.scheme()),
+        Derived::RequestTarget => {
+            out.push_str(req.path());
+            query(out);
+        }
+        Derived::Path => out.push_str(req.path()),
+        Derived::Query => {
+            out.push('?');
+            out.push_str(req.query().unwrap_or(""));
+        }
         Derived::QueryParam => {
             let name = qname.unwrap_or("");
-            let mut found = query::values_named(req.query().unwrap_or(""), name);
+            let found = query::values_named(req.query().unwrap_or(""), name);
             match found.len() {
                 0 => return Err(format!("the query has no parameter {name:?}")),
-                1 => found.swap_remove(0),
+                1 => out.push_str(&found[0]),
                 n => {
                     return Err(format!(
                         "query parameter {name:?} occurs {n} times; cover \"@query\" instead"
@@ -73,7 +101,8 @@ fn derived_value(d: Derived, qname: Option<&str>, req: &Request) -> Result<Strin
                 }
             }
         }
-    })
+    }
+    Ok(())
 }
 
 fn serialize_entry(entry: &ListEntry) -> String {
@@ -185,14 +214,29 @@ fn field_value(
 /// The value `component` contributes for `req`. An error means the component cannot be
 /// derived from this request (a covered header is missing, a dictionary member is absent),
 /// so no signature over it can verify.
-pub(crate) fn value(
+#[cfg(test)]
+fn value(component: &ComponentId, req: &Request, cache: &FieldCache) -> Result<String, String> {
+    let mut out = String::new();
+    write_value(component, req, cache, &mut out)?;
+    Ok(out)
+}
+
+/// The value `component` contributes for `req`, appended to `out` (on an error, `out` may
+/// hold part of it). An error means the component cannot be derived from this request (a
+/// covered header is missing, a dictionary member is absent), so no signature over it can
+/// verify.
+pub(crate) fn write_value(
     component: &ComponentId,
     req: &Request,
     cache: &FieldCache,
-) -> Result<String, String> {
+    out: &mut String,
+) -> Result<(), String> {
     match &component.source {
-        Source::Derived(d, qname) => derived_value(*d, qname.as_deref(), req),
-        Source::Field(name, mode) => field_value(name, mode, req, cache),
+        Source::Derived(d, qname) => write_derived(*d, qname.as_deref(), req, out),
+        Source::Field(name, mode) => {
+            out.push_str(&field_value(name, mode, req, cache)?);
+            Ok(())
+        }
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) mod base;
 mod components;
 pub(crate) mod derive;
 pub(crate) mod digest;
+pub(crate) mod ed25519;
 mod keytext;
 pub(crate) mod parse;
 mod query;
@@ -51,7 +52,7 @@ pub fn signature_base(req: &Request, label: &str) -> Result<String, String> {
     let parsed = p.parsed?;
     base::signature_base(
         &parsed.components,
-        &base::params_value(&parsed.inner),
+        base::Params::Inner(&parsed.inner),
         req,
         &derive::FieldCache::default(),
     )

@@ -113,7 +113,7 @@ pub(crate) fn field(req: &Request, name: &str, title: &str) -> Result<Option<Dic
 pub(crate) fn presented(req: &Request) -> Result<Option<Vec<Presented>>, String> {
     let inputs = field(req, "signature-input", "Signature-Input")?;
     let sigs = field(req, "signature", "Signature")?;
-    let (inputs, sigs) = match (inputs, sigs) {
+    let (inputs, mut sigs) = match (inputs, sigs) {
         (None, None) => return Ok(None),
         (Some(_), None) => return Err("Signature-Input without a Signature field".into()),
         (None, Some(_)) => return Err("Signature without a Signature-Input field".into()),
@@ -135,9 +135,10 @@ pub(crate) fn presented(req: &Request) -> Result<Option<Vec<Presented>>, String>
         ));
     }
     let mut out = Vec::with_capacity(inputs.len());
-    for (label, entry) in &inputs {
+    // Both dictionaries are consumed: each member moves into its signature, nothing is copied.
+    for (label, entry) in inputs {
         let label = label.as_str();
-        let Some(sig) = sigs.get(label) else {
+        let Some(sig) = sigs.swap_remove(label) else {
             return Err(format!(
                 "Signature-Input member {label:?} has no matching Signature member"
             ));
@@ -148,8 +149,8 @@ pub(crate) fn presented(req: &Request) -> Result<Option<Vec<Presented>>, String>
             ));
         };
         let signature = match sig {
-            ListEntry::Item(item) => match &item.bare_item {
-                BareItem::ByteSequence(b) => b.clone(),
+            ListEntry::Item(item) => match item.bare_item {
+                BareItem::ByteSequence(b) => b,
                 _ => {
                     return Err(format!(
                         "Signature member {label:?}: expected a byte sequence"
@@ -193,7 +194,7 @@ fn str_param(v: &BareItem, name: &str) -> Result<String, String> {
     }
 }
 
-fn parse_member(inner: &InnerList, signature: Vec<u8>) -> Result<Parsed, String> {
+fn parse_member(inner: InnerList, signature: Vec<u8>) -> Result<Parsed, String> {
     if inner.items.len() > MAX_COMPONENTS {
         return Err(format!(
             "{} covered components; at most {MAX_COMPONENTS} are accepted",
@@ -233,7 +234,7 @@ fn parse_member(inner: &InnerList, signature: Vec<u8>) -> Result<Parsed, String>
     Ok(Parsed {
         components,
         params: p,
-        inner: inner.clone(),
+        inner,
         signature,
     })
 }

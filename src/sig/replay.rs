@@ -42,6 +42,15 @@ pub enum ClaimKind {
 }
 
 impl ClaimKind {
+    /// Every kind, in the order the wasm facade numbers them (`crate::codes`).
+    pub const ALL: &'static [ClaimKind] = &[ClaimKind::Signature, ClaimKind::Webhook];
+
+    /// Its index in [`ClaimKind::ALL`] (how the wasm facade sends it).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn index(self) -> u32 {
+        ClaimKind::ALL.iter().position(|k| *k == self).unwrap_or(0) as u32
+    }
+
     /// `signature` or `webhook`.
     pub fn as_str(self) -> &'static str {
         match self {

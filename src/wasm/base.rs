@@ -17,6 +17,8 @@
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
+use crate::ErrorCode;
+
 use super::sig::sign_request;
 use super::throw;
 
@@ -34,26 +36,30 @@ pub fn signature_base(
 ) -> Result<String, JsValue> {
     if !matches!(alg, "ed25519" | "hmac-sha256") {
         return Err(throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             format!("alg {alg:?}: expected \"hmac-sha256\" or \"ed25519\""),
         ));
     }
     let mut options: Value = serde_json::from_str(options_json).map_err(|e| {
         throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             format!("invalid signing options: {e}"),
         )
     })?;
     let Some(map) = options.as_object_mut() else {
         return Err(throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             "invalid signing options: expected an object",
         ));
     };
     map.insert("alg".into(), Value::String(alg.into()));
     let signed = sign_request(request_json, body, PLACEHOLDER, &options.to_string())?;
-    let mut out: Value = serde_json::from_str(&signed)
-        .map_err(|e| throw("ERR_SIGN_FAILED", format!("unreadable signer output: {e}")))?;
+    let mut out: Value = serde_json::from_str(&signed).map_err(|e| {
+        throw(
+            ErrorCode::SignFailed,
+            format!("unreadable signer output: {e}"),
+        )
+    })?;
     let headers: Vec<Value> = out["headers"]
         .as_array()
         .map(|h| h.iter().filter(|f| f[0] != "Signature").cloned().collect())
@@ -64,7 +70,12 @@ pub fn signature_base(
         .and_then(|f| f[1].as_str())
         .and_then(|v| v.split_once('='))
         .map(|(l, _)| l.to_string())
-        .ok_or_else(|| throw("ERR_SIGN_FAILED", "the signer produced no Signature-Input"))?;
+        .ok_or_else(|| {
+            throw(
+                ErrorCode::SignFailed,
+                "the signer produced no Signature-Input",
+            )
+        })?;
     Ok(json!({
         "label": label,
         "headers": headers,

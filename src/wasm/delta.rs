@@ -20,7 +20,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::{WasmPending, WasmVerifier, js_time, load_error, max_age, throw};
-use crate::{Delta, DeltaRefused, LoadError, Update};
+use crate::{Delta, DeltaRefused, ErrorCode, LoadError, Update};
 
 /// See the module documentation.
 #[wasm_bindgen(js_name = isDelta)]
@@ -75,13 +75,13 @@ fn result(u: Update) -> &'static str {
 pub(super) fn refused(e: &DeltaRefused) -> JsValue {
     let (code, revision, sha) = match e {
         DeltaRefused::Invalid(errs) => return load_error(&LoadError::Keyset(errs.clone())),
-        DeltaRefused::Rollback(r) => ("ERR_KEYSET_ROLLBACK", r.current, None),
+        DeltaRefused::Rollback(r) => (ErrorCode::KeysetRollback, r.current, None),
         DeltaRefused::BaseMismatch {
             current,
             current_revision,
             ..
         } => (
-            "ERR_DELTA_BASE",
+            ErrorCode::DeltaBase,
             *current_revision,
             current.map(|c| c.sha_text()),
         ),
@@ -89,7 +89,8 @@ pub(super) fn refused(e: &DeltaRefused) -> JsValue {
     let message = serde_json::to_string(&e.to_string()).unwrap_or_default();
     let sha = sha.map_or("null".into(), |s| format!("\"{s}\""));
     JsValue::from_str(&format!(
-        r#"{{"code":"{code}","error":"{}","status":{},"message":{message},"current_revision":{revision},"current_payload_sha256":{sha}}}"#,
+        r#"{{"code":"{}","error":"{}","status":{},"message":{message},"current_revision":{revision},"current_payload_sha256":{sha}}}"#,
+        code.as_str(),
         e.code(),
         e.http_status()
     ))
@@ -102,7 +103,7 @@ impl WasmVerifier {
     pub fn set_payload_sha256(&mut self, sha: &[u8]) -> Result<(), JsValue> {
         let sha: [u8; 32] = sha
             .try_into()
-            .map_err(|_| throw("ERR_INVALID_OPTIONS", "a SHA-256 is 32 bytes"))?;
+            .map_err(|_| throw(ErrorCode::InvalidOptions, "a SHA-256 is 32 bytes"))?;
         self.inner.set_payload_sha256(sha);
         Ok(())
     }

@@ -1,27 +1,29 @@
 //! The wasm-bindgen facade used by the npm package's JS glue (`pkg/src/`).
 //!
-//! Values cross the boundary as JSON text: it keeps this surface small, and the glue turns
-//! the snake_case wire objects into the camelCase JS API. Errors are thrown as JSON text
+//! Per request nothing crosses as JSON: requests and decisions go through the lean boundary of
+//! `io.rs` (numbers and a shared memory area; `decide.rs`). Calls made once per key set or per
+//! signing (loading, info, signing, keys) exchange JSON text, which the glue turns into the
+//! camelCase JS API; their errors are thrown as JSON text
 //! `{"code": "ERR_...", "message": ..., "errors"?: [{"path", "message"}]}`.
 
 mod base;
+mod decide;
 mod delta;
+mod io;
 mod sig;
+mod testing;
 mod webhook;
 
-use std::net::IpAddr;
-
-use serde::Deserialize;
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
 use crate::{
-    ApiKeyDigest, Context, Decision, KeySet, KeysetErrors, LoadError, LoadOptions, PublisherKeys,
+    ApiKeyDigest, ErrorCode, KeySet, KeysetErrors, LoadError, LoadOptions, PublisherKeys,
     PublisherSecret, Request, SealKeys, UnixTime, Unseal, Verifier, sign_envelope,
 };
 
-fn throw(code: &str, message: impl Into<String>) -> JsValue {
-    JsValue::from_str(&json!({ "code": code, "message": message.into() }).to_string())
+fn throw(code: ErrorCode, message: impl Into<String>) -> JsValue {
+    JsValue::from_str(&json!({ "code": code.as_str(), "message": message.into() }).to_string())
 }
 
 fn error_list(e: &KeysetErrors) -> Vec<Value> {
@@ -35,15 +37,15 @@ fn error_list(e: &KeysetErrors) -> Vec<Value> {
 /// code a push endpoint answers with), `status` (its HTTP status) and details.
 fn load_error(e: &LoadError) -> JsValue {
     let code = match e {
-        LoadError::Keyset(_) => "ERR_KEYSET_INVALID",
-        LoadError::SignatureInvalid(_) => "ERR_ENVELOPE_SIGNATURE",
-        LoadError::PublisherKeysMissing => "ERR_INVALID_OPTIONS",
-        LoadError::AudienceMismatch(_) => "ERR_AUDIENCE_MISMATCH",
-        LoadError::Stale(_) => "ERR_ENVELOPE_STALE",
-        _ => "ERR_ENVELOPE_INVALID",
+        LoadError::Keyset(_) => ErrorCode::KeysetInvalid,
+        LoadError::SignatureInvalid(_) => ErrorCode::EnvelopeSignature,
+        LoadError::PublisherKeysMissing => ErrorCode::InvalidOptions,
+        LoadError::AudienceMismatch(_) => ErrorCode::AudienceMismatch,
+        LoadError::Stale(_) => ErrorCode::EnvelopeStale,
+        _ => ErrorCode::EnvelopeInvalid,
     };
     let mut v = json!({
-        "code": code,
+        "code": code.as_str(),
         "error": e.code(),
         "status": e.http_status(),
         "message": e.to_string(),
@@ -60,7 +62,7 @@ fn publisher_keys(config: Option<String>) -> Result<Option<PublisherKeys>, JsVal
         None | Some("") => Ok(None),
         Some(c) => PublisherKeys::parse(c)
             .map(Some)
-            .map_err(|e| throw("ERR_INVALID_OPTIONS", format!("publisherKeys: {e}"))),
+            .map_err(|e| throw(ErrorCode::InvalidOptions, format!("publisherKeys: {e}"))),
     }
 }
 
@@ -70,7 +72,7 @@ fn seal_keys(config: Option<String>) -> Result<Option<SealKeys>, JsValue> {
         None | Some("") => Ok(None),
         Some(c) => SealKeys::parse(c)
             .map(Some)
-            .map_err(|e| throw("ERR_INVALID_OPTIONS", format!("sealKeys: {e}"))),
+            .map_err(|e| throw(ErrorCode::InvalidOptions, format!("sealKeys: {e}"))),
     }
 }
 
@@ -82,19 +84,6 @@ fn lints(ks: &KeySet, now_ms: f64) -> Vec<Value> {
         .collect()
 }
 
-/// A request as the JS glue describes it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireRequest {
-    method: String,
-    url: String,
-    #[serde(default)]
-    headers: Vec<(String, String)>,
-    #[serde(default)]
-    client_ip: Option<String>,
-    now_ms: f64,
-}
-
 /// A request from its method, absolute URL and header pairs (`ERR_REQUEST_INVALID` when the
 /// URL or method is unusable; bad header fields are recorded and refused by the verifier).
 pub(crate) fn build_request(
@@ -103,69 +92,17 @@ pub(crate) fn build_request(
     headers: &[(String, String)],
 ) -> Result<Request, JsValue> {
     let mut req =
-        Request::new(method, url).map_err(|e| throw("ERR_REQUEST_INVALID", e.to_string()))?;
+        Request::new(method, url).map_err(|e| throw(ErrorCode::RequestInvalid, e.to_string()))?;
     for (n, v) in headers {
         req.push_header(n, v);
     }
     Ok(req)
 }
 
-/// Reads a request description (`WireRequest`) into a request and its context.
-fn wire_request(request_json: &str) -> Result<(Request, Context), JsValue> {
-    let wire: WireRequest = serde_json::from_str(request_json).map_err(|e| {
-        throw(
-            "ERR_REQUEST_INVALID",
-            format!("invalid request description: {e}"),
-        )
-    })?;
-    let req = build_request(&wire.method, &wire.url, &wire.headers)?;
-    let ip = match wire.client_ip.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {
-            throw(
-                "ERR_INVALID_OPTIONS",
-                format!("clientIp {s:?} is not an IP address"),
-            )
-        })?),
-    };
-    if !wire.now_ms.is_finite() {
-        return Err(throw("ERR_INVALID_OPTIONS", "now is not a finite time"));
-    }
-    let cx = Context::new(UnixTime::from_millis(wire.now_ms as i64)).with_client_ip(ip);
-    Ok((req, cx))
-}
-
-/// A decision as the JSON the glue reads.
-fn decision_json(d: &Decision) -> String {
-    json!({
-        "allowed": d.allowed,
-        "status": d.status,
-        "reason": d.code(),
-        "message": d.message,
-        "key_id": d.key_id,
-        "scopes": d.scopes,
-        "route": d.route,
-        "path": d.path,
-        "headers": d.headers,
-        "nonce": d.nonce.as_ref().map(|c| json!({
-            "key_id": c.key_id,
-            "nonce": c.nonce,
-            "expires_at": c.expires_at.as_secs(),
-            "kind": c.kind.as_str(),
-        })),
-        "webhook": d.webhook.as_ref().map(|w| json!({
-            "id": w.id,
-            "timestamp": w.timestamp,
-            "scheme": w.scheme.as_str(),
-        })),
-    })
-    .to_string()
-}
-
 /// A time in milliseconds from JS (`ERR_INVALID_OPTIONS` when it is not finite).
 fn js_time(now_ms: f64) -> Result<UnixTime, JsValue> {
     if !now_ms.is_finite() {
-        return Err(throw("ERR_INVALID_OPTIONS", "now is not a finite time"));
+        return Err(throw(ErrorCode::InvalidOptions, "now is not a finite time"));
     }
     Ok(UnixTime::from_millis(now_ms as i64))
 }
@@ -174,7 +111,7 @@ fn js_time(now_ms: f64) -> Result<UnixTime, JsValue> {
 fn max_age(seconds: f64) -> Result<u64, JsValue> {
     if !(seconds.is_finite() && seconds >= 0.0 && seconds.fract() == 0.0) {
         return Err(throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             "maxAgeSeconds must be a whole number of seconds >= 0",
         ));
     }
@@ -190,6 +127,10 @@ pub struct WasmVerifier {
     audience: Option<String>,
     /// Opens the sealed secrets of this set and of every update (never leaves wasm).
     seal: Option<SealKeys>,
+    /// The request being decided, reused (`decide.rs`).
+    scratch: Request,
+    /// Decisions waiting for JS (`decide.rs`).
+    paused: decide::Slab,
 }
 
 /// A key set that verified and validated, waiting to be swapped in by `WasmVerifier::commit`
@@ -238,6 +179,8 @@ impl WasmVerifier {
             publisher,
             audience,
             seal,
+            scratch: Request::default(),
+            paused: decide::Slab::default(),
         })
     }
 
@@ -250,18 +193,12 @@ impl WasmVerifier {
             .publisher_keys(publisher)
             .seal_keys(seal)
             .audience(audience)
-            .map_err(|e| throw("ERR_INVALID_OPTIONS", e))
+            .map_err(|e| throw(ErrorCode::InvalidOptions, e))
     }
 
     /// Lint warnings about the set in use at `now_ms`: `[{"code", "path", "message"}]`.
     pub fn lint(&self, now_ms: f64) -> String {
         Value::Array(lints(self.inner.keyset(), now_ms)).to_string()
-    }
-
-    /// Decides a request given as JSON; returns the decision as JSON.
-    pub fn decide(&self, request_json: &str) -> Result<String, JsValue> {
-        let (req, cx) = wire_request(request_json)?;
-        Ok(decision_json(&self.inner.decide(&req, &cx)))
     }
 
     /// The first half of an update: verifies and validates `input` (publisher keys, content,
@@ -301,7 +238,7 @@ impl WasmVerifier {
             Ok(crate::Update::Unchanged) => Ok("unchanged".into()),
             Ok(_) => Ok("replaced".into()),
             Err(r) => Err(JsValue::from_str(
-                &json!({"code": "ERR_KEYSET_ROLLBACK", "error": "keyset_rollback", "status": 409, "message": r.to_string(), "current_revision": r.current}).to_string(),
+                &json!({"code": ErrorCode::KeysetRollback.as_str(), "error": r.code(), "status": 409, "message": r.to_string(), "current_revision": r.current}).to_string(),
             )),
         }
     }
@@ -339,6 +276,13 @@ impl WasmVerifier {
         })
         .to_string()
     }
+}
+
+/// The fingerprint of the codes this module sends by index (`codes::fingerprint`): the JS glue
+/// checks once that it equals `pkg/src/codes.js`'s, i.e. that both come from one build.
+#[wasm_bindgen(js_name = codesFingerprint)]
+pub fn codes_fingerprint() -> u32 {
+    crate::codes::fingerprint()
 }
 
 #[cfg(test)]
@@ -385,7 +329,7 @@ pub fn sign_envelope_js(
     kid: Option<String>,
 ) -> Result<String, JsValue> {
     let mut secret = PublisherSecret::parse(private_key)
-        .map_err(|e| throw("ERR_INVALID_OPTIONS", e.to_string()))?;
+        .map_err(|e| throw(ErrorCode::InvalidOptions, e.to_string()))?;
     if let Some(k) = kid.filter(|k| !k.is_empty()) {
         secret = secret.with_kid(&k);
     }
@@ -412,7 +356,7 @@ pub fn envelope_payload(input: &[u8]) -> Vec<u8> {
 #[wasm_bindgen(js_name = publisherKeyIds)]
 pub fn publisher_key_ids(config: &str) -> Result<String, JsValue> {
     let keys = publisher_keys(Some(config.to_string()))?
-        .ok_or_else(|| throw("ERR_INVALID_OPTIONS", "no publisher key given"))?;
+        .ok_or_else(|| throw(ErrorCode::InvalidOptions, "no publisher key given"))?;
     let list: Vec<Value> = keys
         .keys()
         .iter()
@@ -424,7 +368,7 @@ pub fn publisher_key_ids(config: &str) -> Result<String, JsValue> {
 /// Generates an API key: `{"api_key": ..., "api_key_hash": ...}`.
 #[wasm_bindgen(js_name = generateApiKey)]
 pub fn generate_api_key(prefix: &str) -> Result<String, JsValue> {
-    let k = crate::api_key::generate(prefix).map_err(|e| throw("ERR_INVALID_OPTIONS", e))?;
+    let k = crate::api_key::generate(prefix).map_err(|e| throw(ErrorCode::InvalidOptions, e))?;
     Ok(json!({"api_key": k.expose_secret(), "api_key_hash": k.digest().to_string()}).to_string())
 }
 
@@ -434,5 +378,7 @@ pub fn hash_api_key(key: &str) -> String {
     ApiKeyDigest::of(key).to_string()
 }
 
+#[cfg(test)]
+mod decide_tests;
 #[cfg(test)]
 mod tests;

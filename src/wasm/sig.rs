@@ -1,20 +1,12 @@
-//! Signature additions to the wasm facade (RFC 9421 signing, bodies for Content-Digest).
+//! Signature additions to the wasm facade (RFC 9421 signing, the fallback body hasher).
 //!
 //! JSON shapes (snake_case on the wire; the JS glue maps them to camelCase):
 //!
-//! - `WasmVerifier.decideWithBody(request_json, body: Uint8Array)` and
-//!   `WasmVerifier.decideWithDigests(request_json, digests_json)`: as `decide`, with the
-//!   body's bytes, or with the digests a `WasmBodyHasher` produced while the body streamed
-//!   past (the body is then never buffered by keygate). The decision JSON is `decide`'s:
-//!   `{"allowed", "status", "reason", "message", "key_id", "scopes", "route", "headers",
-//!   "nonce": {"key_id", "nonce", "expires_at"} | null}`; `headers` may hold
-//!   `["Accept-Signature", ...]` on signature refusals, and `nonce` is set on an allowed
-//!   request whose signature had a nonce (record it in a shared store to stop replays
-//!   across isolates).
 //! - `new WasmBodyHasher(content_digest?: string)`, `.update(chunk: Uint8Array)`,
-//!   `.finish() -> digests_json` = `{"len": 18, "sha-256": "<base64>" | null,
-//!   "sha-512": "<base64>" | null}`. Pass the request's `Content-Digest` value so only the
-//!   named algorithms are computed (both when absent).
+//!   `.finish()`: 96 bytes, the SHA-256 then the SHA-512 of the body (zeros where not
+//!   computed), for `WasmVerifier.resumeBody` where the runtime has no WebCrypto. Pass the
+//!   request's `Content-Digest` value so only the named algorithms are computed (both when
+//!   absent).
 //! - `signRequest(request_json, body: Uint8Array | undefined, key_text, options_json)`:
 //!   `request_json` = `{"method": "POST", "url": "https://...", "headers": [[name, value]]}`;
 //!   `key_text` = `keygate keygen` output, a JWK, or a bare base64url key (with
@@ -31,87 +23,17 @@
 //! Errors are thrown as `{"code", "message"}` JSON with codes `ERR_REQUEST_INVALID`,
 //! `ERR_INVALID_OPTIONS`, `ERR_KEY_INVALID` and `ERR_SIGN_FAILED`.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
-use super::{WasmVerifier, decision_json, throw, wire_request};
+use super::throw;
 use crate::sig::{Algorithm, ComponentId, Signer, SignerKey};
-use crate::{Body, BodyDigests, BodyHasher, DigestAlgorithm, UnixTime};
+use crate::{BodyHasher, DigestAlgorithm, ErrorCode, UnixTime};
 
 fn options<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T, JsValue> {
     serde_json::from_str(json)
-        .map_err(|e| throw("ERR_INVALID_OPTIONS", format!("invalid {what}: {e}")))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireDigests {
-    len: u64,
-    #[serde(rename = "sha-256", default)]
-    sha256: Option<String>,
-    #[serde(rename = "sha-512", default)]
-    sha512: Option<String>,
-}
-
-fn digest<const N: usize>(v: Option<&str>, name: &str) -> Result<Option<[u8; N]>, JsValue> {
-    let Some(s) = v else { return Ok(None) };
-    let bytes = STANDARD
-        .decode(s)
-        .map_err(|_| throw("ERR_INVALID_OPTIONS", format!("{name} is not base64")))?;
-    let arr: [u8; N] = bytes
-        .try_into()
-        .map_err(|_| throw("ERR_INVALID_OPTIONS", format!("{name} must be {N} bytes")))?;
-    Ok(Some(arr))
-}
-
-#[wasm_bindgen]
-impl WasmVerifier {
-    /// `decide` with the body's bytes.
-    #[wasm_bindgen(js_name = decideWithBody)]
-    pub fn decide_with_body(&self, request_json: &str, body: Vec<u8>) -> Result<String, JsValue> {
-        let (req, cx) = wire_request(request_json)?;
-        Ok(decision_json(&self.inner.decide(&req.with_body(body), &cx)))
-    }
-
-    /// `decide` for a request with a non-empty body that has not been read: the decision
-    /// JSON, or `undefined` when every other check passed and the body's digests now decide
-    /// (hash it, then `decideWithDigests`), or `{"pending": "webhook_body"}` when a webhook
-    /// delivery's cheap checks passed and its body must now be verified (read it, bounded,
-    /// then `decideWithBody`). Nothing is recorded in either case, so a body is only ever
-    /// read for a request that passed every check before it.
-    #[wasm_bindgen(js_name = decideDeferred)]
-    pub fn decide_deferred(&self, request_json: &str) -> Result<Option<String>, JsValue> {
-        let (mut req, cx) = wire_request(request_json)?;
-        req.set_body(Body::Pending);
-        let d = self.inner.decide(&req, &cx);
-        Ok(match (d.pending_body, d.pending_webhook_body) {
-            (true, true) => Some(json!({"pending": "webhook_body"}).to_string()),
-            (true, false) => None,
-            _ => Some(decision_json(&d)),
-        })
-    }
-
-    /// `decide` with the digests of a body hashed while it streamed (`WasmBodyHasher.finish`).
-    #[wasm_bindgen(js_name = decideWithDigests)]
-    pub fn decide_with_digests(
-        &self,
-        request_json: &str,
-        digests_json: &str,
-    ) -> Result<String, JsValue> {
-        let (req, cx) = wire_request(request_json)?;
-        let w: WireDigests = options(digests_json, "body digests")?;
-        let d = BodyDigests::new(
-            w.len,
-            digest::<32>(w.sha256.as_deref(), "sha-256")?,
-            digest::<64>(w.sha512.as_deref(), "sha-512")?,
-        );
-        Ok(decision_json(
-            &self.inner.decide(&req.with_body_digests(d), &cx),
-        ))
-    }
+        .map_err(|e| throw(ErrorCode::InvalidOptions, format!("invalid {what}: {e}")))
 }
 
 /// Hashes a request body chunk by chunk for `decideWithDigests`.
@@ -135,16 +57,18 @@ impl WasmBodyHasher {
         self.inner.update(chunk);
     }
 
-    /// `{"len", "sha-256", "sha-512"}` (base64, or null when not computed).
-    pub fn finish(self) -> String {
+    /// The digests: 96 bytes, SHA-256 in the first 32 and SHA-512 in the other 64 (zeros for
+    /// an algorithm not computed), as `WasmVerifier.resumeBody` takes them.
+    pub fn finish(self) -> Vec<u8> {
         let d = self.inner.finish();
-        let b64 = |a| d.get(a).map(|b| STANDARD.encode(b));
-        json!({
-            "len": d.len(),
-            "sha-256": b64(DigestAlgorithm::Sha256),
-            "sha-512": b64(DigestAlgorithm::Sha512),
-        })
-        .to_string()
+        let mut out = vec![0u8; 96];
+        if let Some(b) = d.get(DigestAlgorithm::Sha256) {
+            out[..32].copy_from_slice(b);
+        }
+        if let Some(b) = d.get(DigestAlgorithm::Sha512) {
+            out[32..].copy_from_slice(b);
+        }
+        out
     }
 }
 
@@ -182,7 +106,7 @@ struct SignOptions {
 fn ms(v: f64, what: &str) -> Result<UnixTime, JsValue> {
     if !v.is_finite() {
         return Err(throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             format!("{what} is not a finite time"),
         ));
     }
@@ -192,7 +116,7 @@ fn ms(v: f64, what: &str) -> Result<UnixTime, JsValue> {
 fn algorithm(name: &str) -> Result<Algorithm, JsValue> {
     Algorithm::from_name(name).ok_or_else(|| {
         throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             format!("alg {name:?}: expected \"hmac-sha256\" or \"ed25519\""),
         )
     })
@@ -208,20 +132,20 @@ pub fn sign_request(
 ) -> Result<String, JsValue> {
     let wire: WireSignRequest = serde_json::from_str(request_json).map_err(|e| {
         throw(
-            "ERR_REQUEST_INVALID",
+            ErrorCode::RequestInvalid,
             format!("invalid request description: {e}"),
         )
     })?;
     let mut req = super::build_request(&wire.method, &wire.url, &wire.headers)?;
     if let Some(d) = req.defects().first() {
-        return Err(throw("ERR_REQUEST_INVALID", d.clone()));
+        return Err(throw(ErrorCode::RequestInvalid, d.clone()));
     }
     if let Some(b) = body {
         req = req.with_body(b);
     }
     let o: SignOptions = options(options_json, "signing options")?;
     let alg = o.alg.as_deref().map(algorithm).transpose()?;
-    let key = SignerKey::from_text(key_text, alg).map_err(|e| throw("ERR_KEY_INVALID", e))?;
+    let key = SignerKey::from_text(key_text, alg).map_err(|e| throw(ErrorCode::KeyInvalid, e))?;
     let mut s = Signer::new(key, &o.keyid, ms(o.created_ms, "created_ms")?);
     if let Some(l) = &o.label {
         s = s.label(l);
@@ -229,7 +153,7 @@ pub fn sign_request(
     if let Some(list) = &o.components {
         let comps = list
             .iter()
-            .map(|c| ComponentId::parse(c).map_err(|e| throw("ERR_INVALID_OPTIONS", e)))
+            .map(|c| ComponentId::parse(c).map_err(|e| throw(ErrorCode::InvalidOptions, e)))
             .collect::<Result<Vec<_>, _>>()?;
         s = s.components(comps);
     }
@@ -237,7 +161,7 @@ pub fn sign_request(
         Some(NonceOption::Fresh(true)) => {
             s = s
                 .random_nonce()
-                .map_err(|e| throw("ERR_SIGN_FAILED", e.to_string()))?;
+                .map_err(|e| throw(ErrorCode::SignFailed, e.to_string()))?;
         }
         Some(NonceOption::Given(n)) => s = s.nonce(&n),
         Some(NonceOption::Fresh(false)) | None => {}
@@ -254,7 +178,7 @@ pub fn sign_request(
     if let Some(d) = &o.digest {
         let a = DigestAlgorithm::from_key(d).ok_or_else(|| {
             throw(
-                "ERR_INVALID_OPTIONS",
+                ErrorCode::InvalidOptions,
                 format!("digest {d:?}: expected \"sha-256\" or \"sha-512\""),
             )
         })?;
@@ -262,14 +186,14 @@ pub fn sign_request(
     }
     let signed = s
         .sign(&req)
-        .map_err(|e| throw("ERR_SIGN_FAILED", e.to_string()))?;
+        .map_err(|e| throw(ErrorCode::SignFailed, e.to_string()))?;
     Ok(json!({"headers": signed.fields(), "signature_base": signed.base}).to_string())
 }
 
 /// A new signing key as `keygate keygen` prints it (the secret included).
 #[wasm_bindgen(js_name = generateSigningKey)]
 pub fn generate_signing_key(alg: &str) -> Result<String, JsValue> {
-    let key = SignerKey::generate(algorithm(alg)?).map_err(|e| throw("ERR_SIGN_FAILED", e))?;
+    let key = SignerKey::generate(algorithm(alg)?).map_err(|e| throw(ErrorCode::SignFailed, e))?;
     Ok(key.to_keygen_json().to_string())
 }
 
@@ -278,7 +202,7 @@ pub fn generate_signing_key(alg: &str) -> Result<String, JsValue> {
 pub fn content_digest(body: &[u8], alg: &str) -> Result<String, JsValue> {
     let a = DigestAlgorithm::from_key(alg).ok_or_else(|| {
         throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             format!("{alg:?}: expected \"sha-256\" or \"sha-512\""),
         )
     })?;
@@ -296,62 +220,6 @@ mod tests {
     fn code(e: JsValue) -> String {
         let v: serde_json::Value = serde_json::from_str(&e.as_string().unwrap()).unwrap();
         v["code"].as_str().unwrap().to_string()
-    }
-
-    fn verifier(signing: &serde_json::Value) -> WasmVerifier {
-        let ks = json!({"keygate": 1, "revision": 1, "keys": [{"id": "c", "signing": signing}]});
-        WasmVerifier::new(ks.to_string().as_bytes(), None).unwrap()
-    }
-
-    #[wasm_bindgen_test]
-    fn sign_then_decide_with_body_and_with_digests() {
-        for alg in ["ed25519", "hmac-sha256"] {
-            let key: serde_json::Value =
-                serde_json::from_str(&generate_signing_key(alg).unwrap()).unwrap();
-            let v = verifier(&key["signing"]);
-            let req = json!({"method": "POST", "url": "https://api.example.com/v1/x?y=1",
-                             "headers": [["content-type", "application/json"]]});
-            let body = b"{\"qty\": 2}".to_vec();
-            let opts = json!({"keyid": "c", "created_ms": NOW_MS, "nonce": true});
-            let out: serde_json::Value = serde_json::from_str(
-                &sign_request(
-                    &req.to_string(),
-                    Some(body.clone()),
-                    &key.to_string(),
-                    &opts.to_string(),
-                )
-                .unwrap(),
-            )
-            .unwrap();
-            let mut headers = req["headers"].as_array().unwrap().clone();
-            headers.extend(out["headers"].as_array().unwrap().iter().cloned());
-            assert_eq!(out["headers"][0][0], "Content-Digest");
-            let wire =
-                json!({"method": "POST", "url": req["url"], "headers": headers, "now_ms": NOW_MS})
-                    .to_string();
-            let d: serde_json::Value =
-                serde_json::from_str(&v.decide_with_body(&wire, body.clone()).unwrap()).unwrap();
-            assert_eq!(d["allowed"], true, "{alg}: {d}");
-            assert_eq!(d["nonce"]["key_id"], "c");
-            // The same nonce again, now with streamed digests: a replay.
-            let mut h =
-                WasmBodyHasher::new(Some(out["headers"][0][1].as_str().unwrap().to_string()));
-            h.update(&body[..3]);
-            h.update(&body[3..]);
-            let digests = h.finish();
-            let d: serde_json::Value =
-                serde_json::from_str(&v.decide_with_digests(&wire, &digests).unwrap()).unwrap();
-            assert_eq!(d["reason"], "nonce_replayed", "{d}");
-            let accept = d["headers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|h| h[0] == "Accept-Signature");
-            assert!(accept, "{d}");
-            // Without the body the covered digest cannot match.
-            let d: serde_json::Value = serde_json::from_str(&v.decide(&wire).unwrap()).unwrap();
-            assert_eq!(d["reason"], "digest_mismatch", "{d}");
-        }
     }
 
     #[wasm_bindgen_test]
@@ -393,15 +261,6 @@ mod tests {
         assert_eq!(
             content_digest(b"{\"hello\": \"world\"}", "sha-256").unwrap(),
             "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"
-        );
-        let v = verifier(&serde_json::from_str::<serde_json::Value>(&key).unwrap()["signing"]);
-        let wire = json!({"method": "GET", "url": "https://h/", "now_ms": NOW_MS}).to_string();
-        assert_eq!(
-            code(
-                v.decide_with_digests(&wire, "{\"len\": 1, \"sha-256\": \"AA\"}")
-                    .unwrap_err()
-            ),
-            "ERR_INVALID_OPTIONS"
         );
     }
 }

@@ -1,5 +1,6 @@
-//! Layer 2 for the facade itself: its JSON wire contract with the JS glue (pkg/src/), run on
-//! wasm32 under Node by `make test-wasm` (`cargo test --target wasm32-unknown-unknown --lib`).
+//! Layer 2 for the facade itself: its JSON contract with the JS glue (pkg/src/) for key sets,
+//! keys and signing, run on wasm32 under Node by `make test-wasm` (`cargo test --target
+//! wasm32-unknown-unknown --lib`). Decisions cross the lean boundary instead (`decide_tests.rs`).
 //! The facade is a private module, so these tests live beside it; tests/wasm.rs covers the
 //! public Rust API on wasm32.
 
@@ -23,82 +24,9 @@ fn thrown(e: JsValue) -> Value {
     serde_json::from_str(&text).expect("thrown text is JSON")
 }
 
-fn decide(v: &WasmVerifier, req: Value) -> Value {
-    serde_json::from_str(&v.decide(&req.to_string()).unwrap()).unwrap()
-}
-
 fn keyset(revision: u64, hash: &str) -> String {
     json!({"keygate": 1, "revision": revision, "keys": [{"id": "k", "api_key_hash": hash}]})
         .to_string()
-}
-
-#[wasm_bindgen_test]
-fn decisions_cross_as_the_documented_json() {
-    let v = WasmVerifier::new(DEMO.as_bytes(), None).unwrap();
-    let auth = format!("Bearer {READER}");
-    let ok = decide(
-        &v,
-        json!({"method": "GET", "url": "https://gw.example/api/orders/1",
-               "headers": [["authorization", auth]], "client_ip": "127.0.0.1", "now_ms": NOW_MS}),
-    );
-    assert_eq!(
-        ok,
-        json!({"allowed": true, "status": 200, "reason": null, "message": "",
-               "key_id": "demo-reader", "scopes": ["orders:read"],
-               "route": "/api/orders/**", "path": "/api/orders/1", "headers": [], "nonce": null, "webhook": null})
-    );
-    // The judged path: what a proxy forwards.
-    let dotted = decide(
-        &v,
-        json!({"method": "GET", "url": "https://gw.example/api/public/%2e%2e/orders//1",
-               "headers": [["authorization", format!("Bearer {READER}")]], "now_ms": NOW_MS}),
-    );
-    assert_eq!(dotted["path"], "/api/orders/1");
-    let ambiguous = decide(
-        &v,
-        json!({"method": "GET", "url": "https://gw.example/api/public/..;/admin/x", "now_ms": NOW_MS}),
-    );
-    assert_eq!(ambiguous["reason"], "ambiguous_path");
-    assert_eq!(ambiguous["status"], 400);
-    assert_eq!(ambiguous["path"], serde_json::Value::Null);
-    let none = decide(
-        &v,
-        json!({"method": "GET", "url": "https://gw.example/api/x", "now_ms": NOW_MS}),
-    );
-    assert_eq!(none["status"], 401);
-    assert_eq!(none["reason"], "missing_credentials");
-    assert_eq!(
-        none["headers"],
-        json!([["WWW-Authenticate", "Bearer realm=\"keygate\""]])
-    );
-}
-
-#[wasm_bindgen_test]
-fn unusable_requests_and_options_throw_coded_errors() {
-    let v = WasmVerifier::new(DEMO.as_bytes(), None).unwrap();
-    let cases = [
-        (
-            json!({"method": "GET", "url": "https://x/", "now_ms": 1.0, "extra": 1}),
-            "ERR_REQUEST_INVALID",
-        ),
-        (
-            json!({"method": "GET", "url": "/relative", "now_ms": 1.0}),
-            "ERR_REQUEST_INVALID",
-        ),
-        (
-            json!({"method": "GET", "url": "https://x/"}),
-            "ERR_REQUEST_INVALID",
-        ),
-        (
-            json!({"method": "GET", "url": "https://x/", "now_ms": 1.0, "client_ip": "nope"}),
-            "ERR_INVALID_OPTIONS",
-        ),
-    ];
-    for (req, code) in cases {
-        let e = thrown(v.decide(&req.to_string()).unwrap_err());
-        assert_eq!(e["code"], code, "{req}");
-        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
-    }
 }
 
 #[wasm_bindgen_test]

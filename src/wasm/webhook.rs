@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
 use super::throw;
+use crate::ErrorCode;
 use crate::webhook::{Scheme, WebhookSigner, sign_webhook};
 
 /// Signs a delivery with every key of `keys_json`, one token each.
@@ -21,26 +22,29 @@ pub fn sign_webhook_js(
     timestamp_s: f64,
     body: &[u8],
 ) -> Result<String, JsValue> {
-    let texts: Zeroizing<Vec<String>> = Zeroizing::new(
-        serde_json::from_str(keys_json)
-            .map_err(|_| throw("ERR_INVALID_OPTIONS", "signWebhook: keys must be strings"))?,
-    );
+    let texts: Zeroizing<Vec<String>> =
+        Zeroizing::new(serde_json::from_str(keys_json).map_err(|_| {
+            throw(
+                ErrorCode::InvalidOptions,
+                "signWebhook: keys must be strings",
+            )
+        })?);
     let keys = texts
         .iter()
         .enumerate()
         .map(|(i, t)| {
             WebhookSigner::from_text(t)
-                .map_err(|e| throw("ERR_KEY_INVALID", format!("signWebhook: key {i}: {e}")))
+                .map_err(|e| throw(ErrorCode::KeyInvalid, format!("signWebhook: key {i}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if !(timestamp_s.is_finite() && timestamp_s.fract() == 0.0) {
         return Err(throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             "signWebhook: timestamp must be whole Unix seconds",
         ));
     }
     let signed = sign_webhook(&keys, id, timestamp_s as i64, body)
-        .map_err(|e| throw("ERR_INVALID_OPTIONS", format!("signWebhook: {e}")))?;
+        .map_err(|e| throw(ErrorCode::InvalidOptions, format!("signWebhook: {e}")))?;
     Ok(json!({
         "webhook-id": signed.id,
         "webhook-timestamp": signed.timestamp.to_string(),
@@ -54,10 +58,10 @@ pub fn sign_webhook_js(
 pub fn generate_webhook_key(scheme: &str) -> Result<String, JsValue> {
     let scheme = Scheme::from_tag(scheme).ok_or_else(|| {
         throw(
-            "ERR_INVALID_OPTIONS",
+            ErrorCode::InvalidOptions,
             format!("generateWebhookKey: scheme must be \"v1\" or \"v1a\", got {scheme:?}"),
         )
     })?;
-    let k = WebhookSigner::generate(scheme).map_err(|e| throw("ERR_INTERNAL", e))?;
+    let k = WebhookSigner::generate(scheme).map_err(|e| throw(ErrorCode::Internal, e))?;
     Ok(json!({"key": k.to_text().as_str(), "webhook": k.entry()}).to_string())
 }

@@ -30,6 +30,15 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// Every scheme, in the order the wasm facade numbers them (`crate::codes`).
+    pub const ALL: &'static [Scheme] = &[Scheme::V1, Scheme::V1a];
+
+    /// Its index in [`Scheme::ALL`] (how the wasm facade sends it).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn index(self) -> u32 {
+        Scheme::ALL.iter().position(|s| *s == self).unwrap_or(0) as u32
+    }
+
     /// The version tag in `webhook-signature` (`v1`, `v1a`).
     pub fn as_str(self) -> &'static str {
         match self {

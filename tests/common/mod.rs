@@ -234,6 +234,56 @@ pub fn assert_decision(name: &str, d: &Decision, exp: &Value) {
     }
 }
 
+/// A new directory under the system's temporary directory, removed with everything in it when
+/// the guard is dropped: at the end of the test, and also when the test fails (drops run while
+/// a panic unwinds). Named `keygate-<tag>-<pid>-<n>`, unique per process and per call, so tests
+/// running in parallel never share one. Derefs to its `Path`.
+#[cfg(not(target_arch = "wasm32"))]
+pub struct TempDir(std::path::PathBuf);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let d = std::env::temp_dir().join(format!(
+            "keygate-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        // A leftover of an earlier process with the same id.
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod server;
 

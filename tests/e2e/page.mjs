@@ -18,17 +18,27 @@ const ARGS = [
 export async function launch(viewport = { width: 1200, height: 900 }) {
   mkdirSync(SHOTS, { recursive: true });
   const profile = mkdtempSync(join(tmpdir(), 'keygate-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport,
-  });
+  const removeProfile = () => rmSync(profile, { recursive: true, force: true });
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport,
+    });
+  } catch (e) {
+    removeProfile();
+    throw e;
+  }
   return {
     context,
     close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
+      try {
+        await context.close();
+      } finally {
+        removeProfile();
+      }
     },
   };
 }

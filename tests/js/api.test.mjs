@@ -17,7 +17,10 @@ test('a generated key, put into a key set, is allowed; its plain text is not sto
 
   const gate = await Keygate.load(keySet(1, [{ ...entry, scopes: ['orders:read'] }]));
   const ok = await gate.verify(get('https://api.example/v1/x', key), { now: NOW });
-  assert.deepEqual({ ...ok, scopes: [...ok.scopes] }, { allowed: true, status: 200, keyId: entry.id, scopes: ['orders:read'], path: '/v1/x' });
+  assert.deepEqual(
+    { ...ok, scopes: [...ok.scopes] },
+    { allowed: true, status: 200, keyId: entry.id, scopes: ['orders:read'], name: null, meta: null, expiresAt: null, path: '/v1/x' },
+  );
 
   // One flipped character breaks the checksum: refused offline, before any lookup.
   const typo = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A');
@@ -93,7 +96,10 @@ test('verify: reasons, statuses, headers, injected time and client address', asy
   assert.equal(admin.keyId, 'demo-admin');
   assert.equal(admin.route, '/api/orders/**');
   const pub = await gate.verify(get('https://gw.example/health', 'garbage'), { now: NOW });
-  assert.deepEqual({ ...pub, scopes: [...pub.scopes] }, { allowed: true, status: 200, keyId: null, scopes: [], route: '/health', path: '/health' });
+  assert.deepEqual(
+    { ...pub, scopes: [...pub.scopes] },
+    { allowed: true, status: 200, keyId: null, scopes: [], name: null, meta: null, expiresAt: null, route: '/health', path: '/health' },
+  );
   // Time is injected: the expired key was valid in March 2026 (Date or milliseconds).
   const march = await gate.verify(get(url, DEMO.expired), { now: new Date('2026-03-01T00:00:00Z') });
   assert.equal(march.allowed, true);

@@ -25,6 +25,9 @@ test('the delta vectors through Keygate#update: results, every error path, decis
   for (const c of DOC.cases) {
     const gate = await Keygate.load(DOC.base);
     assert.equal(gate.info.payloadSha256, DOC.base_payload_sha256, 'WebCrypto and Python agree on the base digest');
+    // Every key asked once before the delta: keys found recently are remembered by position,
+    // and a delta moves positions (a removal swaps the last key in); none may be found stale.
+    for (const r of c.requests) await outcome(gate, r.api_key);
     const text = JSON.stringify(c.delta);
     const got = await gate.update(text).catch((e) => e);
     if (c.expect.error) {
@@ -103,9 +106,9 @@ test('a verifier that applied MAX_DELTA_CHAIN deltas since its full set refuses 
 test('after a trap, the verifier is rebuilt from the last full set and the deltas applied since', async () => {
   const gate = await Keygate.load(DOC.base);
   await gate.update(JSON.stringify(DOC.cases[0].delta)); // revoke b
-  const real = glue.WasmVerifier.prototype.decide;
-  glue.WasmVerifier.prototype.decide = function (...args) {
-    glue.WasmVerifier.prototype.decide = real;
+  const real = glue.WasmVerifier.prototype.run;
+  glue.WasmVerifier.prototype.run = function (...args) {
+    glue.WasmVerifier.prototype.run = real;
     const ptr = this.__wbg_ptr;
     this.__wbg_ptr = 0x7ffffff0;
     try {

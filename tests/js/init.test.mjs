@@ -124,7 +124,7 @@ test('a module with keygate\'s exports whose imports do not link is refused as n
   (import "./keygate_bg.js" "__wbg_from_another_build" (func))
   (memory (export "memory") 1)
   (func (export "__wbindgen_start")) (func (export "checkKeySet"))
-  (func (export "wasmverifier_new")) (func (export "wasmverifier_decide")))
+  (func (export "wasmverifier_new")) (func (export "wasmverifier_run")))
 `);
   await run(join(ROOT, 'node_modules/.bin/wasm-as'), [wat, '-o', wasm], { timeout: 30_000 });
   const r = await probe(`return [await failure(initWasm(readFileSync(${JSON.stringify(wasm)}))), await initWasm(BYTES).then(works)];`);

@@ -51,12 +51,12 @@ test('a trap fails its call closed; the module is re-instantiated and the last g
   // A raw facade object of the current instance: it must become unusable after a reset.
   const raw = new glue.WasmVerifier(new TextEncoder().encode(JSON.stringify(keySet(1, []))));
 
-  const cause = trapNext(glue.WasmVerifier, 'decide');
+  const cause = trapNext(glue.WasmVerifier, 'run');
   const err = await gate.verify(bearer(two.key), { now: NOW }).catch((e) => e);
   assert.ok(cause() instanceof WebAssembly.RuntimeError, `the instance really trapped: ${cause()}`);
   assert.ok(isInternal(err), `the call fails closed with ERR_INTERNAL: ${err}`);
   assert.equal(err.cause, cause());
-  assert.throws(() => raw.decide('{}'), /stale object from previous Wasm instance/, 'the module was re-instantiated');
+  assert.throws(() => raw.run(0, 0, 0), /stale object from previous Wasm instance/, 'the module was re-instantiated');
 
   assert.equal(await ask(gate, two.key), 'allowed', 'later calls work, with the last good set (revision 2)');
   assert.equal(await ask(gate, one.key), 'unknown_key');
@@ -78,12 +78,12 @@ test('a trap fails its call closed; the module is re-instantiated and the last g
   assert.equal(await ask(gate, three.key), 'allowed');
 });
 
-test('a trap while a signed body streams, or while deciding with its digests, fails closed too', async () => {
+test('a trap while a decision waits (for Ed25519, for the body\'s digests) fails closed too', async () => {
   const key = generateSigningKey({ alg: 'ed25519' });
   const gate = await Keygate.load(keySet(1, [{ id: 'c', signing: key.signing }]));
   const signed = () => signRequest(new Request(url, { method: 'POST', body: 'payload' }), { keyId: 'c', key: key.key, alg: 'ed25519', created: NOW });
-  for (const [Class, method] of [[glue.WasmBodyHasher, 'update'], [glue.WasmVerifier, 'decideWithDigests']]) {
-    const cause = trapNext(Class, method);
+  for (const method of ['run', 'resumeVerify', 'resumeBody']) {
+    const cause = trapNext(glue.WasmVerifier, method);
     const err = await gate.verify(await signed(), { now: NOW }).catch((e) => e);
     assert.ok(cause() instanceof WebAssembly.RuntimeError, `${method}: the instance trapped`);
     assert.ok(isInternal(err), `${method}: ${err}`);
@@ -97,7 +97,7 @@ test('the set rebuilt after a trap is the one loaded, even if the caller reused 
   const buffer = new TextEncoder().encode(JSON.stringify(keySet(1, [k.entry])));
   const gate = await Keygate.load(buffer);
   buffer.fill(0x20); // the caller reuses its buffer
-  trapNext(glue.WasmVerifier, 'decide');
+  trapNext(glue.WasmVerifier, 'run');
   assert.ok(isInternal(await gate.verify(bearer(k.key), { now: NOW }).catch((e) => e)));
   const d = await gate.verify(bearer(k.key), { now: NOW });
   assert.deepEqual([d.allowed, d.keyId], [true, 'k']);

@@ -67,7 +67,7 @@ test('errorResponse: the status from the table, {error, message, ...fields}, nev
 // from a decision). A 4xx/5xx literal in their code (comments aside) is a second table.
 test('no error status literal outside the table in the answering modules', () => {
   const files = [
-    ...['edge.js', 'push.js', 'worker.js', 'hono.js', 'forward.js', 'gateway.js', 'coordination.js', 'coordinator-binding.js', 'coordinator/workerd.js'].map((f) => join(ROOT, 'pkg/src', f)),
+    ...['keygate.js', 'edge.js', 'push.js', 'worker.js', 'hono.js', 'forward.js', 'gateway.js', 'coordination.js', 'coordinator-binding.js', 'coordinator/workerd.js'].map((f) => join(ROOT, 'pkg/src', f)),
     ...readdirSync(join(ROOT, 'gateway/src')).filter((f) => f.endsWith('.js')).map((f) => join(ROOT, 'gateway/src', f)),
   ];
   for (const f of files) {

@@ -18,6 +18,16 @@ export const ENV = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false',
  */
 export async function packAndInstall(name) {
   const dir = mkdtempSync(join(tmpdir(), `keygate-${name}-`));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    return { dir, ...(await packInto(dir)), remove };
+  } catch (e) {
+    remove(); // nothing is returned to remove it later
+    throw e;
+  }
+}
+
+async function packInto(dir) {
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], {
     cwd: join(ROOT, 'pkg'), env: ENV, timeout: 60_000,
   });
@@ -32,7 +42,7 @@ export async function packAndInstall(name) {
   if (!lstatSync(installed).isDirectory() || lstatSync(installed).isSymbolicLink()) {
     throw new Error('keygate was linked, not installed from the tarball');
   }
-  return { dir, app, packed, installed, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { app, packed, installed };
 }
 
 /** Links a package the repository already has into the project (a user's own dependency). */

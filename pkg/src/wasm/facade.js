@@ -5,6 +5,7 @@
 // it), or when the application calls initWasm (keygate/init). callWasm refuses to call in
 // before that.
 import * as glue from '../../wasm/keygate.js';
+import { FINGERPRINT } from '../codes.js';
 
 let ready = false;
 
@@ -18,12 +19,28 @@ export const wasm = Object.freeze({
   generateSigningKey: glue.generateSigningKey,
   generateWebhookKey: glue.generateWebhookKey,
   hashApiKey: glue.hashApiKey,
+  ioMemory: glue.ioMemory,
+  ioOut: glue.ioOut,
+  ioReserve: glue.ioReserve,
   signEnvelope: glue.signEnvelope,
   signRequest: glue.signRequest,
   signWebhook: glue.signWebhook,
   signatureBase: glue.signatureBase,
   resetWasm: glue.__wbg_reset_state,
 });
+
+/**
+ * The module sends reasons and errors as indices into codes.js's tables: both must come from
+ * one build (a stale copy of either would mislabel every refusal).
+ */
+function checkCodes() {
+  const got = glue.codesFingerprint();
+  if (got !== FINGERPRINT) {
+    throw new Error(
+      `keygate: the wasm module and the package's codes.js come from different builds (codes fingerprint ${got} vs ${FINGERPRINT})`,
+    );
+  }
+}
 
 /** Whether the module is instantiated (by a loader or by initWasm). */
 export function wasmReady() {
@@ -34,6 +51,7 @@ export function wasmReady() {
 export function instantiateSync(module) {
   if (ready) return;
   glue.initSync({ module });
+  checkCodes();
   ready = true;
 }
 
@@ -44,5 +62,6 @@ export function instantiateSync(module) {
 export async function instantiate(moduleOrUrl) {
   if (ready) return;
   await glue.default({ module_or_path: moduleOrUrl });
+  checkCodes();
   ready = true;
 }

@@ -7,7 +7,7 @@ import { KeygateError, describe, invalidOptions } from '../errors.js';
 import { instantiate, wasmReady } from './facade.js';
 
 // Exports the glue cannot work without: a module lacking them is not keygate's.
-const REQUIRED_EXPORTS = ['memory', '__wbindgen_start', 'checkKeySet', 'wasmverifier_new', 'wasmverifier_decide'];
+const REQUIRED_EXPORTS = ['memory', '__wbindgen_start', 'checkKeySet', 'wasmverifier_new', 'wasmverifier_run'];
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const EXPECTED = "a WebAssembly.Module, the module's bytes, a Response, or the module's URL (or a promise of one)";
 

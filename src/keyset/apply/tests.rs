@@ -105,3 +105,36 @@ fn keys_a_route_lists_in_webhook_keys_stay_webhook_keys() {
     ks.check_delta(&delta(json!([{"op": "revoke", "id": "w"}])))
         .unwrap();
 }
+
+#[test]
+fn keys_found_before_a_delta_are_looked_up_again_after_it() {
+    // k0 is found (and remembered by position); its removal moves k2 into that position, and
+    // k1's replacement gives it another key. Neither old key may still find a key.
+    let keys: Vec<_> = (0..3)
+        .map(|i| json!({"id": format!("k{i}"), "api_key_hash": digest(&format!("s{i}"))}))
+        .collect();
+    let text = json!({"keygate": 1, "revision": 1, "keys": keys}).to_string();
+    let mut ks = KeySet::from_json(text.as_bytes()).unwrap();
+    let find = |ks: &KeySet, s: &str| {
+        ks.key_by_api_key(s, |_| Ok(()))
+            .unwrap()
+            .map(|k| k.id.clone())
+    };
+    for i in 0..3 {
+        assert_eq!(find(&ks, &format!("s{i}")), Some(format!("k{i}")));
+    }
+    let sha = "A".repeat(43);
+    let changes = json!([
+        {"op": "remove", "id": "k0"},
+        {"op": "replace", "key": {"id": "k1", "api_key_hash": digest("t1")}},
+    ]);
+    let d = json!({"keygate": 1, "kind": "delta", "base": {"revision": 1, "payload_sha256": sha},
+                   "revision": 2, "payload_sha256": sha, "changes": changes});
+    let delta = Delta::from_json(d.to_string().as_bytes()).unwrap();
+    ks.check_delta(&delta).unwrap();
+    ks.apply_checked(&delta);
+    assert_eq!(find(&ks, "s0"), None);
+    assert_eq!(find(&ks, "s1"), None);
+    assert_eq!(find(&ks, "s2").as_deref(), Some("k2"));
+    assert_eq!(find(&ks, "t1").as_deref(), Some("k1"));
+}

@@ -78,6 +78,17 @@ pub(crate) fn read(req: &Request) -> Result<Option<ContentDigest>, String> {
 }
 
 impl ContentDigest {
+    /// The algorithms it names, each once, in order.
+    pub(crate) fn algorithms(&self) -> Vec<DigestAlgorithm> {
+        let mut out = Vec::with_capacity(2);
+        for (a, _) in &self.0 {
+            if !out.contains(a) {
+                out.push(*a);
+            }
+        }
+        out
+    }
+
     /// Whether it carries at least one digest keygate can check.
     pub(crate) fn is_usable(&self) -> bool {
         !self.0.is_empty()

@@ -1,0 +1,24 @@
+// The wasm module's size budget, gzip -9 as a Worker bundle ships it: every isolate compiles
+// it, so it is part of every cold start. Raise the budget deliberately (and say why in the
+// commit), never to make a test pass. Issue 10's target is 150 KiB (aim 100); the module is
+// above it (BENCHMARKS.md, "wasm size", has the breakdown and what would take it there).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { ROOT } from './helpers.mjs';
+
+// 272 -> 318 KiB: issue 13 (sealed secrets, JWK members, Standard Webhooks), measured merged
+// at 795,806 B raw and 315.8 KiB gzip, +46.6 KiB gzip over 269.2 KiB. By function before
+// wasm-opt (a name-section read): the webhook stage, key readers, streaming v1/v1a checks and
+// signing 35 KB, the JWE and seal-key readers 16 KB, the JWK member checks 12 KB, AES-256-GCM
+// 10 KB (BENCHMARKS.md, "wasm size").
+const BUDGET_GZIP = 318 * 1024;
+
+test('the wasm module is within its size budget', (t) => {
+  const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
+  const gz = gzipSync(wasm, { level: 9 }).length;
+  t.diagnostic(`pkg/wasm/keygate_bg.wasm: ${wasm.length} B raw, ${gz} B (${(gz / 1024).toFixed(1)} KiB) gzip -9; budget ${BUDGET_GZIP / 1024} KiB`);
+  assert.ok(gz <= BUDGET_GZIP, `${gz} B gzip is over the budget of ${BUDGET_GZIP} B`);
+});
