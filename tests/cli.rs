@@ -267,15 +267,25 @@ fn keyset_check_and_lint() {
     ]);
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("[scope_wildcard]"), "{}", stdout(&o));
+    // A set naming its gateways and nothing else to flag passes --strict; the same set naming
+    // none does not.
     assert_eq!(
         code(&keygate(&[
             "keyset",
             "lint",
             "--strict",
-            &vectors("keysets/valid_minimal.json")
+            &vectors("keysets/valid_audience.json")
         ])),
         0
     );
+    let o = keygate(&[
+        "keyset",
+        "lint",
+        "--strict",
+        &vectors("keysets/valid_minimal.json"),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stdout(&o).contains("[audience_missing]"), "{}", stdout(&o));
 }
 
 const SEED: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";

@@ -5,8 +5,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use keygate::{LoadError, PublisherKeys, load_keyset};
 use serde_json::Value;
@@ -49,8 +49,15 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-/// The measurements share the counters: one at a time.
+/// The counters are shared by every test in this binary, and the harness runs tests on
+/// parallel threads: a test that allocates while another measures spoils that measurement. So
+/// every test here holds this lock for its whole run (see `serial`).
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Takes `SERIAL`; a test that failed while holding it does not fail the others.
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 const MIB: usize = 1 << 20;
 /// The size every junk envelope is built to.
@@ -91,7 +98,7 @@ fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
 
 #[test]
 fn refusing_junk_envelopes_allocates_little_beyond_the_input() {
-    let _serial = SERIAL.lock().unwrap();
+    let _serial = serial();
     let doc = vectors();
     let keys = PublisherKeys::parse(doc["publisher_keys"].as_str().unwrap()).unwrap();
     let mut report = Vec::new();
@@ -162,6 +169,7 @@ fn cli_peak_rss(args: &[&str]) -> (i32, i64) {
 #[cfg(all(feature = "cli", target_os = "linux"))]
 #[allow(clippy::zombie_processes)] // reaped by wait4, which also reports the rusage
 fn cli_rss_probe() {
+    let _serial = serial();
     let args = std::env::var("KEYGATE_RSS_PROBE_ARGS").expect("run by cli_peak_rss");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_keygate"))
         .args(args.split('\n'))
@@ -185,6 +193,8 @@ fn cli_rss_probe() {
 #[test]
 #[cfg(all(feature = "cli", target_os = "linux"))]
 fn the_cli_refuses_junk_within_input_plus_16_mib() {
+    // It builds 8 MiB inputs in this process: never while the in-process test measures.
+    let _serial = serial();
     let doc = vectors();
     let keys = doc["publisher_keys"].as_str().unwrap();
     let dir = common::TempDir::new("junk");

@@ -77,13 +77,15 @@ const worker = withKeygate(
     // Accepted pushes that moved the revision forward go to the coordinator when it is bound,
     // else to KV, read by every isolate on its next refresh. The body bound is
     // KEYSET_MAX_BYTES when set (up to 24 MiB), else 16 MiB; a pushed set's issued_at may be
-    // KEYSET_MAX_AGE_SECONDS old (up to 7 days), else 15 min.
+    // KEYSET_MAX_AGE_SECONDS old (up to 7 days), else 15 min; the body must arrive within
+    // KEYSET_PUSH_TIMEOUT_SECONDS (up to 300), else 30 s.
     push: (env) =>
       env.KEYGATE_COORDINATOR || env.KEYGATE_KV
         ? {
             store: env.KEYGATE_COORDINATOR ? undefined : (envelope) => env.KEYGATE_KV.put('keyset', envelope),
             maxBytes: env.KEYSET_MAX_BYTES,
             maxAgeSeconds: env.KEYSET_MAX_AGE_SECONDS,
+            readTimeoutSeconds: env.KEYSET_PUSH_TIMEOUT_SECONDS,
           }
         : null,
   },

@@ -10,14 +10,17 @@
 //          age, or in the future). 404 when pushes are disabled (no publisher key, or nowhere
 //          to store the set); 429 push_in_progress (Retry-After) while this isolate is
 //          reading or applying another push, before this one's body is read; 413 beyond the
-//          body bound (MAX_PUSH_BYTES unless configured lower).
+//          body bound (MAX_PUSH_BYTES unless configured lower); 408 push_timeout when the body
+//          has not arrived whole within the read deadline (PUSH_READ_TIMEOUT_SECONDS unless
+//          configured), so a client trickling its body cannot hold the push slot.
 //
 // An accepted envelope that moved the revision forward replaces this isolate's set
 // atomically (Keygate.update) and is then stored (Workers KV), from where every other isolate
 // picks it up on its next refresh. The same envelope again answers 200 and is not stored
 // (unless its first write failed): only what advanced is ever written. The signature is
 // checked over the envelope's text before its payload is decoded or parsed, so a forged push
-// costs about its own size in memory, and only one push body is held at a time.
+// costs about its own size in memory, and only one push body is held at a time, for at most
+// the read deadline.
 
 import { KeygateError, callWasm } from './errors.js';
 import { unavailable } from './edge.js';
@@ -53,6 +56,20 @@ export function pushMaxAge(value) {
     : MAX_PUSH_AGE_SECONDS;
 }
 
+/** How long a push body may take to arrive, by default: 30 seconds from the start of its read. */
+export const PUSH_READ_TIMEOUT_SECONDS = 30;
+
+/** The longest read deadline that may be configured: 5 minutes. */
+export const PUSH_READ_TIMEOUT_SECONDS_LIMIT = 300;
+
+/** A configured read deadline (seconds) if it is an integer from 1 to the limit, else the default. */
+export function pushReadTimeout(value) {
+  const n = Number(value);
+  return value !== undefined && value !== '' && Number.isInteger(n) && n > 0 && n <= PUSH_READ_TIMEOUT_SECONDS_LIMIT
+    ? n
+    : PUSH_READ_TIMEOUT_SECONDS;
+}
+
 /** Seconds a client is asked to wait before pushing again while another push is applied. */
 const PUSH_RETRY_AFTER_SECONDS = 1;
 
@@ -68,23 +85,55 @@ function tooLarge(max) {
   return errorResponse('payload_too_large', `a key set push may carry at most ${max} bytes`, { fields: { max_bytes: max } });
 }
 
-/** The body's bytes, or null once it grows past `max` (the rest is not read). */
-async function boundedBody(request, max) {
+function timedOut(seconds) {
+  return errorResponse(
+    'push_timeout',
+    `a key set push body must arrive whole within ${seconds} seconds; it did not, and the rest was not read`,
+    { fields: { timeout_seconds: seconds } },
+  );
+}
+
+/** What boundedBody answers instead of bytes: the body grew past the bound, or came too slowly. */
+const TOO_LARGE = Symbol('too large');
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * The body's bytes; TOO_LARGE once it grows past `max`, TIMED_OUT when it has not ended
+ * `seconds` after the read began. Either way the rest is not read: the stream is cancelled.
+ */
+async function boundedBody(request, max, seconds) {
   const declared = Number(request.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > max) return null;
+  if (Number.isFinite(declared) && declared > max) return TOO_LARGE;
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
+  let timer;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), seconds * 1000);
+  });
   const chunks = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return null;
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), deadline]);
+      if (next === TIMED_OUT) {
+        // Not awaited: a stalled stream need not settle its cancellation either.
+        reader.cancel().catch(() => {});
+        return TIMED_OUT;
+      }
+      const { done, value } = next;
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        await reader.cancel().catch(() => {});
+        return TOO_LARGE;
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch (e) {
+    reader.cancel().catch(() => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
   }
   const out = new Uint8Array(size);
   let at = 0;
@@ -113,8 +162,9 @@ function refused(e) {
 
 /**
  * Answers a request to KEYSET_PATH (public as `worker.keySetEndpoint`, keygate/worker).
- * `pushTarget(env)` returns `{ store, maxBytes? }` (`store` keeps an accepted envelope, as
- * text, for the other isolates), or null: pushes disabled.
+ * `pushTarget(env)` returns `{ store, maxBytes?, maxAgeSeconds?, readTimeoutSeconds? }`
+ * (`store` keeps an accepted envelope, as text, for the other isolates), or null: pushes
+ * disabled.
  */
 export async function keySetEndpoint(request, env, waitUntil, source, pushTarget) {
   if (request.method === 'GET' || request.method === 'HEAD') {
@@ -161,8 +211,10 @@ async function refuseDelta(source, env, bytes, maxAgeSeconds) {
 
 async function applyPush(request, env, source, target) {
   const max = pushBound(target.maxBytes);
-  const bytes = await boundedBody(request, max);
-  if (bytes === null) return tooLarge(max);
+  const seconds = pushReadTimeout(target.readTimeoutSeconds);
+  const bytes = await boundedBody(request, max, seconds);
+  if (bytes === TOO_LARGE) return tooLarge(max);
+  if (bytes === TIMED_OUT) return timedOut(seconds);
   const maxAgeSeconds = pushMaxAge(target.maxAgeSeconds);
   let result;
   try {

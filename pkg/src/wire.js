@@ -25,6 +25,7 @@ export const WIRE_STATUS = Object.freeze({
   method_not_allowed: 405,
   payload_too_large: 413,
   push_in_progress: 429,
+  push_timeout: 408,
   keyset_store_failed: 503,
   delta_requires_coordinator: 409,
   coordinator_unavailable: 503,

@@ -26,7 +26,8 @@ export interface KeygateWorker<Env, Ctx> {
    * `keyset_unavailable` when none is loaded); PUT → a signed envelope, applied and, when it
    * moved the revision forward, stored through `options.push` (200 `{revision, keys,
    * changed}`; 404 `not_found` unless publisher keys are pinned and `push` gives a target;
-   * 429 `push_in_progress` with `Retry-After` while another push is applied; refusals:
+   * 429 `push_in_progress` with `Retry-After` while another push is applied; 408
+   * `push_timeout` when the body does not arrive within the read deadline; refusals:
    * docs/deployment.md); other methods → 405. No API key is checked: a push is
    * authenticated by its publisher signature.
    */
@@ -55,6 +56,14 @@ export interface PushTarget<Env> {
    * anything out of range means the default.
    */
   maxAgeSeconds?: number | string | undefined;
+  /**
+   * How long a push body may take to arrive, in seconds from the start of its read: default
+   * `PUSH_READ_TIMEOUT_SECONDS` (30), at most `PUSH_READ_TIMEOUT_SECONDS_LIMIT` (300). A body
+   * not whole by then is refused with 408 `push_timeout`, its stream cancelled and the push slot
+   * freed. A fixed `push` object must give an integer in that range; from `push(env)` a string
+   * is accepted too and anything out of range means the default.
+   */
+  readTimeoutSeconds?: number | string | undefined;
 }
 
 /** A Durable Object namespace bound to the KeygateCoordinator class (keygate/coordinator). */
@@ -165,6 +174,10 @@ export declare const MAX_PUSH_BYTES_LIMIT: number;
 export declare const MAX_PUSH_AGE_SECONDS: number;
 /** The highest maximum push age that may be configured: 7 days. */
 export declare const MAX_PUSH_AGE_SECONDS_LIMIT: number;
+/** How long a push body may take to arrive by default: 30 seconds. */
+export declare const PUSH_READ_TIMEOUT_SECONDS: number;
+/** The longest push read deadline that may be configured: 300 seconds. */
+export declare const PUSH_READ_TIMEOUT_SECONDS_LIMIT: number;
 
 /** Every error code a keygate edge answers with itself (docs/reasons.md). */
 export type WireErrorCode =
@@ -182,6 +195,7 @@ export type WireErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'push_in_progress'
+  | 'push_timeout'
   | 'keyset_store_failed'
   | 'delta_base_mismatch'
   | 'delta_chain_full'

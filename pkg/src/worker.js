@@ -20,7 +20,12 @@ import { KeygateError, describe, invalidOptions } from './errors.js';
 import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
 import { checkScopes, scopeRefusal } from './decision.js';
 import { COORDINATED_REFRESH_SECONDS, CoordinatedSource, coordinatorOption } from './coordination.js';
-import { MAX_PUSH_AGE_SECONDS_LIMIT, MAX_PUSH_BYTES_LIMIT, keySetEndpoint } from './push.js';
+import {
+  MAX_PUSH_AGE_SECONDS_LIMIT,
+  MAX_PUSH_BYTES_LIMIT,
+  PUSH_READ_TIMEOUT_SECONDS_LIMIT,
+  keySetEndpoint,
+} from './push.js';
 import { refusalResponse } from './wire.js';
 
 export {
@@ -29,6 +34,8 @@ export {
   MAX_PUSH_AGE_SECONDS_LIMIT,
   MAX_PUSH_BYTES,
   MAX_PUSH_BYTES_LIMIT,
+  PUSH_READ_TIMEOUT_SECONDS,
+  PUSH_READ_TIMEOUT_SECONDS_LIMIT,
 } from './push.js';
 export { MAX_BODY_BYTES, MAX_WEBHOOK_BODY_BYTES } from './edge-options.js';
 export { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
@@ -42,13 +49,13 @@ export function getDecision(request) {
   return decisions.get(request);
 }
 
-const TARGET_MEMBERS = new Set(['store', 'maxBytes', 'maxAgeSeconds']);
+const TARGET_MEMBERS = new Set(['store', 'maxBytes', 'maxAgeSeconds', 'readTimeoutSeconds']);
 
-/** A `{ store, maxBytes, maxAgeSeconds }` push target, checked; `where` names it in errors. */
+/** A `{ store, maxBytes, maxAgeSeconds, readTimeoutSeconds }` push target, checked; `where` names it in errors. */
 function checkTarget(target, where) {
   if (target === null || typeof target !== 'object') {
     throw invalidOptions(
-      `${where} must be an object { store(envelope, env), maxBytes?, maxAgeSeconds? }, got ${describe(target)}`,
+      `${where} must be an object { store(envelope, env), maxBytes?, maxAgeSeconds?, readTimeoutSeconds? }, got ${describe(target)}`,
     );
   }
   for (const k of Object.keys(target)) {
@@ -61,8 +68,8 @@ function checkTarget(target, where) {
 }
 
 /**
- * `options.push` as the endpoint's `pushTarget(env)`: `{ store(text), maxBytes, maxAgeSeconds }`
- * or null (pushes disabled). A fixed object is checked now; a function of env when it is
+ * `options.push` as the endpoint's `pushTarget(env)`: `{ store(text), maxBytes, maxAgeSeconds,
+ * readTimeoutSeconds }` or null (pushes disabled). A fixed object is checked now; a function of env when it is
  * called (where numbers may come as strings, from environment variables).
  */
 function pushTargetOf(push) {
@@ -72,11 +79,16 @@ function pushTargetOf(push) {
       const t = push(env);
       if (t === undefined || t === null) return null;
       checkTarget(t, 'withKeygate: options.push(env)');
-      return { store: t.store && ((text) => t.store(text, env)), maxBytes: t.maxBytes, maxAgeSeconds: t.maxAgeSeconds };
+      return {
+        store: t.store && ((text) => t.store(text, env)),
+        maxBytes: t.maxBytes,
+        maxAgeSeconds: t.maxAgeSeconds,
+        readTimeoutSeconds: t.readTimeoutSeconds,
+      };
     };
   }
   const t = checkTarget(push, 'withKeygate: options.push');
-  const { maxBytes, maxAgeSeconds } = t;
+  const { maxBytes, maxAgeSeconds, readTimeoutSeconds } = t;
   if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes > 0 && maxBytes <= MAX_PUSH_BYTES_LIMIT)) {
     throw invalidOptions(`withKeygate: options.push.maxBytes must be an integer from 1 to ${MAX_PUSH_BYTES_LIMIT}`);
   }
@@ -88,7 +100,19 @@ function pushTargetOf(push) {
       `withKeygate: options.push.maxAgeSeconds must be an integer from 1 to ${MAX_PUSH_AGE_SECONDS_LIMIT}`,
     );
   }
-  return (env) => ({ store: t.store && ((text) => t.store(text, env)), maxBytes, maxAgeSeconds });
+  if (
+    readTimeoutSeconds !== undefined &&
+    !(
+      Number.isInteger(readTimeoutSeconds) &&
+      readTimeoutSeconds > 0 &&
+      readTimeoutSeconds <= PUSH_READ_TIMEOUT_SECONDS_LIMIT
+    )
+  ) {
+    throw invalidOptions(
+      `withKeygate: options.push.readTimeoutSeconds must be an integer from 1 to ${PUSH_READ_TIMEOUT_SECONDS_LIMIT}`,
+    );
+  }
+  return (env) => ({ store: t.store && ((text) => t.store(text, env)), maxBytes, maxAgeSeconds, readTimeoutSeconds });
 }
 
 function waitUntilOf(ctx) {

@@ -59,9 +59,10 @@ fn unbound(sp: &SignaturePolicy) -> Vec<&'static str> {
 }
 
 impl KeySet {
-    /// Warnings about this set at `now`: a revision near the limit, signature policies that do
-    /// not bind the method and target, keys that never expire or live over 90 days, active keys expiring within 7 days
-    /// with no successor, routes shadowed by earlier ones, and the wildcard `*` scope.
+    /// Warnings about this set at `now`: a revision near the limit, no `audience`, signature
+    /// policies that do not bind the method and target, keys that never expire or live over 90
+    /// days, active keys expiring within 7 days with no successor, routes shadowed by earlier
+    /// ones, and the wildcard `*` scope.
     pub fn lint(&self, now: UnixTime) -> Vec<Lint> {
         let mut out = Vec::new();
         if self.revision > REVISION_WARNING {
@@ -73,6 +74,14 @@ impl KeySet {
                     self.revision,
                     super::MAX_REVISION - self.revision
                 ),
+            });
+        }
+        // Empty, blank, overlong and duplicate names, and an empty list, do not load at all.
+        if self.audience.is_empty() {
+            out.push(Lint {
+                code: "audience_missing",
+                path: "$".into(),
+                message: "the set names no audience, so any gateway that pins this publisher key loads it (a set meant for staging can be pushed to production); name the gateways it is for in \"audience\" and configure each gateway's own (KEYGATE_AUDIENCE, --audience, the audience option)".into(),
             });
         }
         let missing = unbound(&self.policy.signature);
@@ -288,6 +297,32 @@ mod tests {
     }
 
     #[test]
+    fn a_set_naming_no_audience_is_flagged() {
+        let at = |audience: &str| format!(r#"{{"keygate":1,"revision":1,{audience}"keys":[]}}"#);
+        let now = "2026-11-29T00:00:00Z";
+        assert_eq!(
+            lint(&at(""), now),
+            vec![("audience_missing", "$".to_string())]
+        );
+        let ks = KeySet::from_json(at("").as_bytes()).unwrap();
+        let l = &ks.lint(UnixTime::parse_rfc3339(now).unwrap())[0];
+        assert!(l.message.contains("KEYGATE_AUDIENCE"), "{}", l.message);
+        assert!(lint(&at(r#""audience":"api-prod","#), now).is_empty());
+        assert!(lint(&at(r#""audience":["api-prod","api-prod-eu"],"#), now).is_empty());
+        // What load refuses is an error, never also a lint.
+        for refused in [
+            r#""audience":[],"#,
+            r#""audience":"","#,
+            r#""audience":["a","a"],"#,
+        ] {
+            assert!(
+                KeySet::from_json(at(refused).as_bytes()).is_err(),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
     fn each_lint_fires() {
         let json = format!(
             r#"{{"keygate":1,"revision":1,"issued_at":"2026-11-01T00:00:00Z",
@@ -299,6 +334,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                ("audience_missing", "$".to_string()),
                 ("route_shadowed", "$.routes[1]".to_string()),
                 ("key_never_expires", "$.keys[0]".to_string()),
                 ("scope_wildcard", "$.keys[0].scopes[0]".to_string()),
@@ -310,7 +346,7 @@ mod tests {
     #[test]
     fn expiring_key_needs_a_successor() {
         let lone = format!(
-            r#"{{"keygate":1,"revision":1,"keys":[
+            r#"{{"keygate":1,"revision":1,"audience":"api","keys":[
             {{"id":"a","api_key_hash":"{H1}","scopes":["x"],"not_before":"2026-11-01T00:00:00Z","expires_at":"2026-12-02T00:00:00Z"}}]}}"#
         );
         assert_eq!(
@@ -329,7 +365,7 @@ mod tests {
             "already expired"
         );
         let rotated = format!(
-            r#"{{"keygate":1,"revision":2,"keys":[
+            r#"{{"keygate":1,"revision":2,"audience":"api","keys":[
             {{"id":"a","api_key_hash":"{H1}","scopes":["x"],"not_before":"2026-11-01T00:00:00Z","expires_at":"2026-12-02T00:00:00Z"}},
             {{"id":"a2","api_key_hash":"{H2}","scopes":["x","y"],"not_before":"2026-11-28T00:00:00Z","expires_at":"2027-02-01T00:00:00Z"}}]}}"#
         );
@@ -340,7 +376,7 @@ mod tests {
     fn signature_policies_must_bind_method_and_target() {
         let with = |components: &str| {
             let json = format!(
-                r#"{{"keygate":1,"revision":1,"policy":{{"required_components":{components}}},
+                r#"{{"keygate":1,"revision":1,"audience":"api","policy":{{"required_components":{components}}},
                 "keys":[{{"id":"a","api_key_hash":"{H1}","not_before":"2026-11-01T00:00:00Z","expires_at":"2026-12-31T00:00:00Z"}}]}}"#
             );
             let ks = KeySet::from_json(json.as_bytes()).unwrap();
@@ -377,7 +413,7 @@ mod tests {
     #[test]
     fn distinct_methods_do_not_shadow() {
         let json = format!(
-            r#"{{"keygate":1,"revision":1,"routes":[
+            r#"{{"keygate":1,"revision":1,"audience":"api","routes":[
             {{"methods":["GET"],"path":"/v1/**"}},{{"methods":["POST"],"path":"/v1/x"}},{{"methods":["HEAD"],"path":"/v1/y"}}],
             "keys":[{{"id":"a","api_key_hash":"{H1}","not_before":"2026-11-01T00:00:00Z","expires_at":"2026-12-31T00:00:00Z"}}]}}"#
         );
@@ -389,7 +425,8 @@ mod tests {
 
     #[test]
     fn a_revision_near_the_limit_is_flagged() {
-        let at = |rev: u64| format!(r#"{{"keygate":1,"revision":{rev},"keys":[]}}"#);
+        let at =
+            |rev: u64| format!(r#"{{"keygate":1,"revision":{rev},"audience":"api","keys":[]}}"#);
         assert!(lint(&at(1 << 52), "2026-11-29T00:00:00Z").is_empty());
         assert!(lint(&at(1_796_000_000), "2026-11-29T00:00:00Z").is_empty());
         let max = at(crate::keyset::MAX_REVISION);

@@ -60,6 +60,26 @@ impl ClaimKind {
     }
 }
 
+impl NonceClaim {
+    /// A claim of `nonce` for `key_id` until `expires_at`: what a [`NonceStore`] is handed,
+    /// for example to exercise a store of one's own. Its kind is [`ClaimKind::Signature`]
+    /// (see [`with_kind`](Self::with_kind)).
+    pub fn new(key_id: impl Into<String>, nonce: impl Into<String>, expires_at: UnixTime) -> Self {
+        NonceClaim {
+            key_id: key_id.into(),
+            nonce: nonce.into(),
+            expires_at,
+            kind: ClaimKind::Signature,
+        }
+    }
+
+    /// The same claim, of another kind (a webhook delivery's: `<webhook-id>.<timestamp>`).
+    pub fn with_kind(mut self, kind: ClaimKind) -> Self {
+        self.kind = kind;
+        self
+    }
+}
+
 /// Where nonces of accepted signatures are remembered.
 pub trait NonceStore: Send + Sync + fmt::Debug {
     /// Whether `nonce` may already have been used with `key_id`. `expires_at` is when the
@@ -94,6 +114,8 @@ struct Bucket {
     by_expiry: BinaryHeap<Reverse<(i64, Fingerprint)>>,
     /// Every entry of this key forgotten to make room expired at or before this instant.
     forgotten_until: Option<i64>,
+    /// Whether this bucket is in `Inner::watermarks`.
+    queued: bool,
 }
 
 #[derive(Default)]
@@ -107,6 +129,9 @@ struct Inner {
     next_id: u64,
     /// Buckets by size, to find the largest.
     by_len: BTreeSet<(usize, u64)>,
+    /// Buckets that hold no entry but a watermark, by the watermark: each is dropped once its
+    /// watermark has passed (nothing else would visit it again).
+    watermarks: BinaryHeap<Reverse<(i64, u64)>>,
 }
 
 impl Inner {
@@ -135,10 +160,29 @@ impl Inner {
             return;
         }
         b.by_expiry.clear();
-        if b.forgotten_until.is_none_or(|f| f < now)
-            && let Some(b) = self.buckets.remove(&id)
-        {
-            self.ids.remove(&b.key_id);
+        match b.forgotten_until {
+            Some(f) if f >= now => {
+                if !b.queued {
+                    b.queued = true;
+                    self.watermarks.push(Reverse((f, id)));
+                }
+            }
+            _ => {
+                if let Some(b) = self.buckets.remove(&id) {
+                    self.ids.remove(&b.key_id);
+                }
+            }
+        }
+    }
+
+    /// Drops the entries evicted to make room from the heap of all entries, once they are
+    /// half of it: the heap stays within twice the bound, whatever the traffic (and, as the
+    /// bound is reached exactly, its buffer does not double past it).
+    fn compact(&mut self) {
+        if self.by_expiry.len() >= 2 * self.entries.len().max(16) {
+            let entries = &self.entries;
+            self.by_expiry
+                .retain(|Reverse((e, fp))| entries.get(fp).is_some_and(|&(x, _)| x == *e));
         }
     }
 
@@ -157,6 +201,17 @@ impl Inner {
                 self.maybe_drop(id, now);
             }
         }
+        while let Some(Reverse((f, id))) = self.watermarks.peek().copied() {
+            if f >= now {
+                break;
+            }
+            self.watermarks.pop();
+            if let Some(b) = self.buckets.get_mut(&id) {
+                b.queued = false;
+            }
+            // Dropped unless it holds entries again or its watermark was raised (re-queued).
+            self.maybe_drop(id, now);
+        }
     }
 
     fn bucket_id(&mut self, key_id: &str) -> u64 {
@@ -173,6 +228,7 @@ impl Inner {
                 len: 0,
                 by_expiry: BinaryHeap::new(),
                 forgotten_until: None,
+                queued: false,
             },
         );
         id
@@ -212,10 +268,15 @@ impl Inner {
 /// replayed. So a flood can cost availability, but only to the key that floods (as long as it
 /// is the heaviest user), and never lets a replay through.
 ///
-/// Memory: at most `capacity` entries of about 115 bytes (the map slot and two heap slots),
-/// plus about 370 bytes for each key that has entries (its id and bookkeeping), as measured
-/// with a counting allocator: with the default capacity about 7.5 MB for a few keys, 32 MB
-/// in the worst case of one nonce for each of 65,536 keys (`docs/signatures.md`).
+/// Memory, measured with a counting allocator (`cargo bench --bench nonce_store`, see
+/// BENCHMARKS.md): about 115 bytes per entry (the map slot and two heap slots), plus about
+/// 400 bytes for each key that has entries or a watermark (its id and bookkeeping). With the
+/// default capacity: 7.5 MB once a few keys fill it, up to 11 MB after a flood (the expiry
+/// heaps' buffers may reach twice their entries), 34-35 MB in the worst case of one nonce for
+/// each of 65,536 keys. Nothing grows with traffic: an entry evicted to make room leaves every
+/// structure at once, and a key left with only a watermark is dropped when it passes. Keys
+/// holding only a watermark are bounded by the key set, as only verified signatures reach
+/// the store (`docs/signatures.md`).
 pub struct MemoryNonceStore {
     capacity: usize,
     inner: Mutex<Inner>,
@@ -303,6 +364,7 @@ impl NonceStore for MemoryNonceStore {
         let exp = claim.expires_at.as_secs();
         inner.entries.insert(fp, (exp, id));
         inner.by_expiry.push(Reverse((exp, fp)));
+        inner.compact();
         let len = inner.buckets.get(&id).map_or(0, |b| b.len) + 1;
         if let Some(b) = inner.buckets.get_mut(&id) {
             b.by_expiry.push(Reverse((exp, fp)));
@@ -386,6 +448,55 @@ mod tests {
         // The flooder pays: its forgotten window is refused.
         assert!(s.seen("flood", "f0", T(300), T(1)));
         assert!(s.seen("flood", "never-seen", T(300), T(1)));
+    }
+
+    #[test]
+    fn a_flood_leaves_no_more_behind_than_the_bound() {
+        let s = MemoryNonceStore::with_capacity(100);
+        for i in 0..10_000 {
+            assert!(s.record(&claim("flood", &format!("f{i}"), 300 + i), T(0)));
+        }
+        let inner = s.lock();
+        assert_eq!(inner.entries.len(), 100);
+        // Entries evicted to make room leave the heap of all entries too, not at their expiry.
+        assert!(
+            inner.by_expiry.len() <= 2 * 100,
+            "{}",
+            inner.by_expiry.len()
+        );
+        let flood = &inner.buckets[&inner.ids["flood"]];
+        assert!(
+            flood.by_expiry.len() <= 2 * 100 + 16,
+            "{}",
+            flood.by_expiry.len()
+        );
+    }
+
+    #[test]
+    fn keys_that_kept_only_a_watermark_are_freed_when_it_passes() {
+        let s = MemoryNonceStore::with_capacity(4);
+        // Many keys, one nonce each: most lose theirs to make room and keep only a watermark.
+        for k in 0..1_000 {
+            assert!(s.record(&claim(&format!("k{k}"), "n", 10), T(0)));
+        }
+        assert_eq!(s.len(), 4);
+        // The largest key yields first; between equals, the newest: k3..k998 lost theirs.
+        assert!(!s.seen("k0", "other", T(10), T(1)), "k0 kept its entry");
+        assert!(
+            s.seen("k500", "other", T(10), T(1)),
+            "k500 remembers what it lost"
+        );
+        assert!(s.lock().buckets.len() > 4);
+        // Once every window has closed, neither entries nor watermark-only buckets are left.
+        assert!(!s.seen("k500", "other", T(20), T(11)));
+        let inner = s.lock();
+        assert!(inner.entries.is_empty());
+        assert!(
+            inner.buckets.is_empty() && inner.ids.is_empty(),
+            "{}",
+            inner.buckets.len()
+        );
+        assert!(inner.watermarks.is_empty());
     }
 
     #[test]

@@ -154,6 +154,7 @@ test('lint warnings: onWarning on load and update, and from checkKeySet judged a
   assert.deepEqual(
     warnings.map((w) => [w.code, w.path]),
     [
+      ['audience_missing', '$'],
       ['key_lifetime_long', '$.keys[0].expires_at'],
       ['key_lifetime_long', '$.keys[1].expires_at'],
       ['key_lifetime_long', '$.keys[2].expires_at'],
@@ -165,11 +166,13 @@ test('lint warnings: onWarning on load and update, and from checkKeySet judged a
   warnings.length = 0;
   const k = generateApiKey({ id: 'short' });
   const inDays = (d) => new Date(Date.now() + d * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
-  await gate.update(keySet(2, [{ ...k.entry, expires_at: inDays(30) }]));
-  assert.deepEqual(warnings, [], 'a key living a month raises nothing');
-  await gate.update(keySet(3, [{ ...k.entry, expires_at: inDays(3) }]));
+  const forProd = { audience: 'api-prod' };
+  await gate.update(keySet(2, [{ ...k.entry, expires_at: inDays(30) }], forProd));
+  assert.deepEqual(warnings, [], 'a key living a month in a set naming its gateway raises nothing');
+  await gate.update(keySet(3, [{ ...k.entry, expires_at: inDays(3) }], forProd));
   assert.deepEqual(warnings.map((w) => [w.code, w.path]), [['key_expiring_no_successor', '$.keys[0].expires_at']]);
-  assert.deepEqual(checkKeySet(keySet(1, [k.entry])).warnings.map((w) => w.code), ['key_never_expires']);
+  assert.deepEqual(checkKeySet(keySet(1, [k.entry])).warnings.map((w) => w.code), ['audience_missing', 'key_never_expires']);
+  assert.deepEqual(checkKeySet(keySet(1, [k.entry], forProd)).warnings.map((w) => w.code), ['key_never_expires']);
   assert.throws(() => checkKeySet(DEMO_KEYSET, { now: 'today' }), { code: 'ERR_INVALID_OPTIONS' });
 });
 

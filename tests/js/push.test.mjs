@@ -144,6 +144,90 @@ test('one push at a time: a concurrent push is refused (429, Retry-After) before
   assert.equal((await put(w, pushed(3, [a.entry]))).status, 200);
 });
 
+/** A worker whose pushes are stored in `stored`, with the read deadline `readTimeoutSeconds`. */
+function deadlineWorker(stored, readTimeoutSeconds) {
+  return withKeygate(() => new Response('ok'), {
+    keySet: signKeySet(keySet(1, [a.entry]), publisher.key),
+    publisherKeys: [publisher.signing.public_key],
+    log: false,
+    push: () => ({ store: (text) => stored.push(text), readTimeoutSeconds }),
+  });
+}
+
+/** A push body whose first 100 bytes arrive and then nothing: `cancelled` once it is cancelled. */
+function stalled(bytes) {
+  const state = { cancelled: false };
+  state.body = new ReadableStream({
+    start(c) {
+      c.enqueue(bytes.subarray(0, 100));
+    },
+    cancel() {
+      state.cancelled = true;
+    },
+  });
+  return state;
+}
+
+const putStream = (w, body) =>
+  w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body, duplex: 'half' }), {}, {});
+
+test('a push body that stalls: 408 push_timeout at the read deadline, the stream cancelled, the slot free', async () => {
+  const stored = [];
+  const w = deadlineWorker(stored, '1');
+  const v2 = new TextEncoder().encode(pushed(2, [b.entry]));
+  const slow = stalled(v2);
+  const started = performance.now();
+  const pending = putStream(w, slow.body);
+  await new Promise((r) => setTimeout(r, 100));
+  // While the slow body holds the slot, real pushes are turned away...
+  assert.equal((await put(w, pushed(3, [b.entry]))).status, 429);
+  const res = await pending;
+  const took = performance.now() - started;
+  assert.equal(res.status, 408);
+  const body = await res.json();
+  assert.equal(body.error, 'push_timeout');
+  assert.equal(body.timeout_seconds, 1);
+  assert.match(body.message, /within 1 seconds/);
+  assert.ok(took >= 950 && took < 10_000, `answered after ${took} ms`);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(slow.cancelled, true, 'the rest of the body is not read');
+  assert.deepEqual(stored, [], 'nothing of the stalled push was applied');
+  assert.equal(await ask(w, b.key), 401);
+  // ...and once it is refused the slot is free again.
+  assert.equal((await put(w, pushed(3, [b.entry]))).status, 200);
+  assert.equal(await ask(w, b.key), 200);
+});
+
+test('the read deadline: 30 seconds by default, as configured from 1 to 300; a body in time is unaffected', async (t) => {
+  const v2 = new TextEncoder().encode(pushed(2, [b.entry]));
+  for (const [configured, seconds] of [[undefined, 30], ['0', 30], ['abc', 30], ['301', 30], [300, 300], ['45', 45]]) {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const w = deadlineWorker([], configured);
+      const slow = stalled(v2);
+      let answer;
+      putStream(w, slow.body).then((r) => (answer = r));
+      // Let the read begin (its deadline is set when it starts).
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      t.mock.timers.tick(seconds * 1000 - 1);
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(answer, undefined, `${configured}: still reading before ${seconds} s`);
+      t.mock.timers.tick(1);
+      for (let i = 0; i < 20 && answer === undefined; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(answer?.status, 408, `${configured}: refused at ${seconds} s`);
+      assert.equal((await answer.json()).timeout_seconds, seconds, `${configured}`);
+    } finally {
+      t.mock.timers.reset();
+    }
+  }
+  // A body that arrives whole in time is applied.
+  const stored = [];
+  const w = deadlineWorker(stored, 1);
+  assert.equal((await put(w, pushed(2, [b.entry]))).status, 200);
+  assert.equal(stored.length, 1);
+  assert.equal(await ask(w, b.key), 200);
+});
+
 test('a refused push never reaches the store', async () => {
   const stored = [];
   const { w } = worker(async (text) => stored.push(text));
@@ -206,6 +290,9 @@ test('options.push: checked at creation; a fixed target gets env; no target or n
     [{ store() {}, maxBytes: '4096' }, /maxBytes must be an integer/],
     [{ store() {}, maxAgeSeconds: 0 }, /maxAgeSeconds must be an integer/],
     [{ store() {}, maxAgeSeconds: 8 * 24 * 3600 }, /maxAgeSeconds must be an integer/],
+    [{ store() {}, readTimeoutSeconds: 0 }, /readTimeoutSeconds must be an integer/],
+    [{ store() {}, readTimeoutSeconds: 301 }, /readTimeoutSeconds must be an integer/],
+    [{ store() {}, readTimeoutSeconds: '30' }, /readTimeoutSeconds must be an integer/],
     ['kv', /options\.push must be an object/],
   ];
   const base = { keySet: signKeySet(keySet(1, [a.entry]), publisher.key), publisherKeys: [publisher.signing.public_key], log: false };

@@ -97,7 +97,7 @@ const pushing = withKeygate<KvEnv>(
     keySet: () => null,
     publisherKeys: ['-XPkqSbfSNlaMrZtXET242NCaRZXgZnY9QeTFBAk_G8'],
     audience: (env) => env.ORIGIN,
-    push: (env) => ({ store: (envelope) => env.KV.put('keyset', envelope), maxBytes: env.MAX, maxAgeSeconds: env.MAX }),
+    push: (env) => ({ store: (envelope) => env.KV.put('keyset', envelope), maxBytes: env.MAX, maxAgeSeconds: env.MAX, readTimeoutSeconds: env.MAX }),
   },
 );
 export const router = {
@@ -124,7 +124,7 @@ export const coordinatorCodes: WireErrorCode[] = ['delta_base_mismatch', 'delta_
 
 const status: number = WIRE_STATUS.not_found;
 const code: WireErrorCode = 'method_not_allowed';
-export const busy: WireErrorCode[] = ['push_in_progress', 'envelope_stale', 'audience_mismatch'];
+export const busy: WireErrorCode[] = ['push_in_progress', 'push_timeout', 'envelope_stale', 'audience_mismatch'];
 export const staleCode: KeygateErrorCode[] = ['ERR_ENVELOPE_STALE', 'ERR_AUDIENCE_MISMATCH'];
 export const notFound: Response = errorResponse(code, `status ${status}`, { headers: { allow: 'GET' }, fields: { max_bytes: 1 } });
 // @ts-expect-error wire codes are a closed union (decision reasons carry their own status)

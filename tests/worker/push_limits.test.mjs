@@ -1,7 +1,7 @@
 // Layer 4: the push endpoint on the open internet (issue 8), in workerd: one push at a time
 // (the others 429 before their body is read, decisions keep flowing), nothing stored that did
-// not advance, stale envelopes refused, sets bound to their gateway by `audience`, and junk
-// envelopes refused with their codes.
+// not advance, stale envelopes refused, sets bound to their gateway by `audience`, junk
+// envelopes refused with their codes, and a trickled push body cut off at the read deadline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -47,6 +47,50 @@ test('one push at a time: concurrent pushes get 429 with Retry-After, the isolat
   assert.equal(await status(gw, c.key), 401, 'no refused push was applied');
   // The slot is free again.
   assert.equal((await push(gw, signed(set(3, [c.entry])))).status, 200);
+});
+
+test('a push body that stalls holds the slot only until KEYSET_PUSH_TIMEOUT_SECONDS: 408 push_timeout, then pushes flow', { timeout: 30_000 }, async () => {
+  const gw = await gateway({ KEYGATE_PUBLISHER_KEYS: PUB, KEYGATE_KEYSET: signed(set(1, [a.entry])), KEYSET_PUSH_TIMEOUT_SECONDS: '1' });
+  const v2 = new TextEncoder().encode(signed(set(2, [b.entry])));
+  // An unauthenticated client sends the start of a body and then nothing more; the test ends
+  // its stream itself once answered (or after 15 s at most), so nothing is left running.
+  let end;
+  const stalled = new ReadableStream({
+    start(ctl) {
+      ctl.enqueue(v2.subarray(0, 64));
+      end = () => {
+        try {
+          ctl.close();
+        } catch {
+          // already cancelled by the reader
+        }
+      };
+    },
+  });
+  const guard = setTimeout(() => end(), 15_000);
+  try {
+    const started = performance.now();
+    const pending = push(gw, stalled, { duplex: 'half', signal: AbortSignal.timeout(15_000) });
+    await new Promise((r) => setTimeout(r, 300));
+    const meanwhile = await push(gw, signed(set(3, [c.entry])));
+    assert.deepEqual([meanwhile.status, meanwhile.body.error], [429, 'push_in_progress'], 'the slow push holds the slot');
+    assert.equal(await status(gw, a.key), 200, 'decisions are served meanwhile');
+    const r = await pending;
+    const took = performance.now() - started;
+    assert.equal(r.status, 408, JSON.stringify(r.body));
+    assert.equal(r.body.error, 'push_timeout');
+    assert.equal(r.body.timeout_seconds, 1);
+    assert.ok(took >= 900 && took < 10_000, `answered after ${Math.round(took)} ms`);
+  } finally {
+    clearTimeout(guard);
+    end();
+  }
+  assert.equal(await status(gw, b.key), 401, 'nothing of the stalled push was applied');
+  assert.equal(await (await gw.kv()).get('keyset'), null, 'nor stored');
+  // The slot is free again: a real push goes through.
+  const real = await push(gw, signed(set(3, [c.entry])));
+  assert.deepEqual([real.status, real.body.revision], [200, 3]);
+  assert.equal(await status(gw, c.key), 200);
 });
 
 test('an unchanged push answers 200 and is not written to KV; a refused one neither', async () => {
