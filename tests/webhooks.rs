@@ -221,6 +221,7 @@ fn unlisted_webhook_keys_are_linted() {
     let lints: Vec<(&str, String)> = ks
         .lint(now())
         .into_iter()
+        .filter(|l| l.code != "audience_missing")
         .map(|l| (l.code, l.path))
         .collect();
     assert_eq!(
