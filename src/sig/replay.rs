@@ -451,6 +451,14 @@ mod tests {
     }
 
     #[test]
+    fn claims_made_by_hand_are_signature_claims_unless_given_a_kind() {
+        let c = NonceClaim::new("k", "n", T(5));
+        assert_eq!((c.key_id.as_str(), c.nonce.as_str()), ("k", "n"));
+        assert_eq!(c.kind, ClaimKind::Signature);
+        assert_eq!(c.with_kind(ClaimKind::Webhook).kind, ClaimKind::Webhook);
+    }
+
+    #[test]
     fn a_flood_leaves_no_more_behind_than_the_bound() {
         let s = MemoryNonceStore::with_capacity(100);
         for i in 0..10_000 {
