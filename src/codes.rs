@@ -1,12 +1,14 @@
 //! The codes the JS package shares with this crate, stated once.
 //!
-//! Three closed sets cross into JS: the refusal [`Reason`]s (code, status and the
-//! `WWW-Authenticate` challenge of each), the [`ErrorCode`]s a `KeygateError` carries, and the
-//! wire codes of a refused key set ([`KEYSET_WIRE_CODES`]). `pkg/src/codes.js` is generated from
+//! These closed sets cross into JS: the refusal [`Reason`]s (code, status and the
+//! `WWW-Authenticate` challenge of each), the [`ErrorCode`]s a `KeygateError` carries, the
+//! wire codes of a refused key set ([`KEYSET_WIRE_CODES`]), the kinds of a nonce claim
+//! ([`ClaimKind`](crate::sig::ClaimKind)) and the Standard Webhooks schemes
+//! ([`Scheme`](crate::webhook::Scheme)). `pkg/src/codes.js` is generated from
 //! them (`KEYGATE_BLESS=1 cargo test --test contracts` rewrites it, and that test fails while it
 //! is stale), and `pkg/src/index.d.ts`'s unions are held to them by the same test. The wasm
-//! facade sends a reason as its index in [`Reason::ALL`]; [`fingerprint`] lets the JS glue
-//! check once that the module and `codes.js` come from the same build.
+//! facade sends a reason, a claim kind or a scheme as its index in its `ALL`; [`fingerprint`]
+//! lets the JS glue check once that the module and `codes.js` come from the same build.
 
 use crate::decide::decision::Reason;
 
@@ -151,6 +153,12 @@ pub fn fingerprint() -> u32 {
     for (code, status) in KEYSET_WIRE_CODES {
         eat(code);
         eat(&status.to_string());
+    }
+    for k in crate::sig::ClaimKind::ALL {
+        eat(k.as_str());
+    }
+    for s in crate::webhook::Scheme::ALL {
+        eat(s.as_str());
     }
     h
 }

@@ -9,12 +9,15 @@ mod decide;
 mod encoding;
 pub mod http1;
 mod json;
+mod jwk;
 mod keyset;
 mod request;
 mod route;
+mod seal;
 pub mod sig;
 mod time;
 mod verifier;
+pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
@@ -22,7 +25,7 @@ mod wasm;
 pub use apikey::{ApiKeyDigest, GeneratedKey, SCANNER_REGEX, Shape as ApiKeyShape};
 pub use cidr::Cidr;
 pub use codes::ErrorCode;
-pub use decide::decision::{Decision, Reason, SignatureInfo};
+pub use decide::decision::{Decision, Reason, SignatureInfo, WebhookInfo};
 pub use decide::{Context, MAX_API_KEY_LEN};
 pub use keyset::delta::{Delta, MAX_DELTA_BYTES, MAX_DELTA_CHANGES, SetState};
 pub use keyset::envelope::{
@@ -43,6 +46,7 @@ pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Request, Requ
 #[allow(deprecated)]
 pub use route::normalize_path;
 pub use route::{AmbiguousPath, NormalizedPath, PathPattern};
+pub use seal::{MAX_SEAL_KEYS, SealKey, SealKeyError, SealKeys, Unseal};
 pub use sig::digest::{BodyHasher, DigestAlgorithm};
 pub use time::{TimeError, UnixTime};
 pub use verifier::{DeltaRefused, Rollback, Update, Verifier};

@@ -156,6 +156,13 @@ fn matrix(f: &Fixture, push_ok: &str, push_refused: &str, push_later: &str) -> V
     let sign_garbage = ["sign", "--key", &hmac, "--keyid", "x", "--request", &garbage];
     let ks_sign = ["keyset", "sign", "--publisher-secret", &seed, &valid_full];
     let ks_verify = ["keyset", "verify", "--publisher-key", PUB];
+    let seal = f.write("seal.jwk", &text(&keygate_with(&["keygen", "seal-key"], None, false).stdout));
+    // A copy with an HMAC key, so that `keyset seal` has a secret to seal (and a file to write).
+    let with_hmac = |path: String| {
+        let o = keygate_with(&["keyset", "add", &path, "--id", "h", "--signing", "hmac-sha256"], None, false);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        path
+    };
     let mut next: serde_json::Value = serde_json::from_str(&fs::read_to_string(&valid_full).unwrap()).unwrap();
     next["revision"] = (next["revision"].as_u64().unwrap() + 1).into();
     next["keys"][0]["status"] = "revoked".into();
@@ -171,6 +178,21 @@ fn matrix(f: &Fixture, push_ok: &str, push_refused: &str, push_later: &str) -> V
             case(0, &["keygen", "ed25519"]),
             case(64, &["keygen", "ed25519", "--bogus"]),
             full(73, &["keygen", "ed25519"]),
+        ]),
+        ("keygen seal-key", vec![
+            case(0, &["keygen", "seal-key", "--kid", "seal-1"]),
+            case(64, &["keygen", "seal-key", "--kid", ""]),
+            case(73, &["keygen", "seal-key", "--out", &exists]),
+        ]),
+        ("keygen webhook-v1", vec![
+            case(0, &["keygen", "webhook-v1"]),
+            case(64, &["keygen", "webhook-v1", "--v1a"]),
+            case(73, &["keygen", "webhook-v1", "--out", &exists]),
+        ]),
+        ("keygen webhook-v1a", vec![
+            case(0, &["keygen", "webhook-v1a", "--out", &f.path("new-v1a.json")]),
+            case(64, &["keygen", "webhook-v1a", "extra"]),
+            full(73, &["keygen", "webhook-v1a"]),
         ]),
         ("keygen hmac", vec![
             case(0, &["keygen", "hmac", "--out", &f.path("new-hmac.json")]),
@@ -277,6 +299,16 @@ fn matrix(f: &Fixture, push_ok: &str, push_refused: &str, push_later: &str) -> V
             case(2, &["keyset", "bump", &invalid]),
             case(64, &["keyset", "bump", &ks(), "--now", "later"]),
             case(73, &["keyset", "bump", &long("b")]),
+        ]),
+        ("keyset seal", vec![
+            case(0, &["keyset", "seal", &with_hmac(ks()), "--seal-key", &seal]),
+            case(2, &["keyset", "seal", &invalid, "--seal-key", &seal]),
+            case(64, &["keyset", "seal", &ks()]),
+            case(73, &["keyset", "seal", &{
+                let dst = long("s");
+                fs::copy(with_hmac(ks()), &dst).unwrap();
+                dst
+            }, "--seal-key", &seal]),
         ]),
         ("keyset import-jwks", vec![
             case(0, &["keyset", "import-jwks", &ks(), "--jwks", &jwks]),

@@ -7,6 +7,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use keygate::codes::{KEYSET_WIRE_CODES, fingerprint};
+use keygate::sig::ClaimKind;
+use keygate::webhook::Scheme;
 use keygate::{ErrorCode, Reason};
 
 const DTS: &str = include_str!("../pkg/src/index.d.ts");
@@ -50,6 +52,10 @@ fn the_typescript_error_unions_are_the_rust_codes() {
     assert_eq!(ts_union("KeygateErrorCode"), codes, "KeygateErrorCode");
     let wire: Vec<&str> = KEYSET_WIRE_CODES.iter().map(|(c, _)| *c).collect();
     assert_eq!(ts_union("KeySetErrorWireCode"), wire, "KeySetErrorWireCode");
+    let kinds: Vec<&str> = ClaimKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(ts_union("NonceClaimKind"), kinds, "NonceClaimKind");
+    let schemes: Vec<&str> = Scheme::ALL.iter().map(|s| s.as_str()).collect();
+    assert_eq!(ts_union("WebhookScheme"), schemes, "WebhookScheme");
     for (code, status) in KEYSET_WIRE_CODES {
         let row = format!("| `{code}` | {status} |");
         assert!(
@@ -98,8 +104,16 @@ fn codes_js() -> String {
     for (c, s) in KEYSET_WIRE_CODES {
         out.push_str(&format!("  {c}: {s},\n"));
     }
+    out.push_str("});\n\n/** The kinds of a nonce claim (index.d.ts `NonceClaimKind`). */\n");
+    out.push_str("export const CLAIM_KINDS = Object.freeze([");
+    let kinds: Vec<String> = ClaimKind::ALL.iter().map(|k| q(k.as_str())).collect();
+    out.push_str(&kinds.join(", "));
+    out.push_str("]);\n\n/** The Standard Webhooks schemes (index.d.ts `WebhookScheme`). */\n");
+    out.push_str("export const WEBHOOK_SCHEMES = Object.freeze([");
+    let schemes: Vec<String> = Scheme::ALL.iter().map(|s| q(s.as_str())).collect();
+    out.push_str(&schemes.join(", "));
     out.push_str(&format!(
-        "}});\n\nexport const FINGERPRINT = 0x{:08x};\n",
+        "]);\n\nexport const FINGERPRINT = 0x{:08x};\n",
         fingerprint()
     ));
     out

@@ -199,7 +199,7 @@ fn bad_signing_keys_are_refused_with_paths() {
     has(
         &key_errors(json!({"alg": "hmac-sha256", "jwk": {"kty": "oct", "k": d, "alg": "HS512"}})),
         "$.keys[0].signing.jwk.alg",
-        "unexpected value",
+        "\"HS512\" does not fit an HMAC secret",
     );
     // No secret in any message.
     let secretish = b64url(&[0x42u8; 20]);
@@ -212,7 +212,7 @@ fn credentials_and_requirements() {
     has(
         &errors(json!([{"id": "k"}]), json!({}), json!([])),
         "$.keys[0]",
-        "\"api_key_hash\" or \"signing\"",
+        "\"api_key_hash\", \"signing\" or \"webhook\"",
     );
     let api = keygate::ApiKeyDigest::of("z").to_string();
     has(

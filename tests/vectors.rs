@@ -90,6 +90,7 @@ fn request_decisions_match_the_vectors() {
     for path in files("requests", "")
         .into_iter()
         .chain(case_files("attacks"))
+        .chain(case_files("webhooks"))
     {
         let doc = read_json(&path);
         let ks_path = path.parent().unwrap().join(doc["keyset"].as_str().unwrap());

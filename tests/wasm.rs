@@ -57,6 +57,11 @@ const REQUEST_VECTORS: &[(&str, &str, &str)] = &[
         include_str!("vectors/attacks/probing.json"),
         include_str!("vectors/attacks/keyset.json"),
     ),
+    (
+        "webhooks/requests.json",
+        include_str!("vectors/webhooks/requests.json"),
+        include_str!("vectors/webhooks/keyset.json"),
+    ),
 ];
 
 const INVALID_KEYSETS: &[(&str, &str)] = &[

@@ -4,7 +4,8 @@
 // Key set: KV binding KEYGATE_KV, key `keyset`, when present; else the KEYGATE_KEYSET var;
 // else every request gets 503 keyset_unavailable. When KEYGATE_PUBLISHER_KEYS is set, the
 // set must be a JWS envelope signed by one of those keys; when KEYGATE_AUDIENCE is set, the
-// set must name it in its `audience`. There is deliberately no built-in
+// set must name it in its `audience`; KEYGATE_SEAL_KEYS (a secret) opens its sealed secrets.
+// There is deliberately no built-in
 // fallback: the demo set reaches `wrangler dev` only through the gitignored .dev.vars
 // (`make dev`).
 //
@@ -50,11 +51,16 @@ const worker = withKeygate(
     publisherKeys: (env) => env.KEYGATE_PUBLISHER_KEYS || undefined,
     // With an audience, only sets naming this gateway in their `audience` load.
     audience: (env) => env.KEYGATE_AUDIENCE || undefined,
+    // Seal keys (a wrangler secret: a JWK or a JWKS) open the set's sealed secrets.
+    sealKeys: (env) => env.KEYGATE_SEAL_KEYS || undefined,
     // Seconds between polls of the coordinator (5), or re-reads of KV without one (30).
     refreshSeconds: (env) => env.KEYSET_REFRESH_SECONDS ?? (env.KEYGATE_COORDINATOR ? 5 : 30),
     // A signed body is hashed before it is forwarded, and held (once) meanwhile: at most
     // KEYGATE_MAX_BODY_BYTES bytes when set, else 8 MiB (413 body_too_large beyond it).
     maxBodyBytes: (env) => env.KEYGATE_MAX_BODY_BYTES,
+    // A Standard Webhooks delivery's body is verified before any proof: at most
+    // KEYGATE_MAX_WEBHOOK_BODY_BYTES when set, else 1 MiB (never more than the bound above).
+    maxWebhookBodyBytes: (env) => env.KEYGATE_MAX_WEBHOOK_BODY_BYTES,
     // The coordinator, when bound: its instance KEYGATE_COORDINATOR_NAME ("keyset"; a new name
     // starts a new high-water mark), the KV namespace it publishes to (cold starts read the
     // base there), and whether a cold isolate may fall back to KV while it is unreachable.

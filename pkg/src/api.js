@@ -6,3 +6,4 @@ export { hasScope } from './decision.js';
 export { KeygateError, ERROR_CODES } from './errors.js';
 export { generateApiKey, hashApiKey, checkKeySet } from './keys.js';
 export { signRequest, createSignature, generateSigningKey, signKeySet } from './sign.js';
+export { signWebhook, generateWebhookKey } from './webhook.js';

@@ -14,6 +14,11 @@
 // body declared (Content-Length) larger is refused before any of it is read; one without a
 // declared length is read chunk by chunk and refused at the chunk that crosses the bound
 // (nothing more is read).
+//
+// A Standard Webhooks delivery's body is signed itself, so it is asked for before any proof
+// (once its fields, time and work bound passed) and streamed into the module's running MACs
+// piece by piece: nothing is gathered beyond the tee's copy for the caller, and at most
+// `maxWebhookBodyBytes` is read.
 
 import { wasm } from './wasm/facade.js';
 import { KeygateError, callWasm, describe } from './errors.js';
@@ -27,6 +32,54 @@ const ALGORITHMS = [
 
 const readFailed = (e) =>
   new KeygateError('ERR_REQUEST_INVALID', `verify: reading the request body failed: ${e?.message ?? e}`, { cause: e });
+
+/** The default bound of a webhook delivery's body (1 MiB): it is verified before any proof. */
+export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+/** The largest piece of a webhook body written into the module's input area at once. */
+const WEBHOOK_PIECE = 64 * 1024;
+
+/**
+ * A webhook delivery's body (a `bodySource`), chunk by chunk as it streams (each at most
+ * 64 KiB), for the module's running MACs: its bytes are what is signed, and they are asked for
+ * before any proof, so at most `max` bytes are read (ERR_BODY_TOO_LARGE: a declared
+ * Content-Length over it before any is read, else at the chunk that crosses it). Nothing is
+ * gathered here; a reader not read to the end is cancelled.
+ */
+export async function* webhookChunks(source, max, headers) {
+  if (source.bytes) {
+    if (source.bytes.length > max) throw bodyTooLarge(max, 'webhook');
+    yield* pieces(source.bytes);
+    return;
+  }
+  const declared = declaredLength(headers);
+  if (declared !== null && declared > max) throw bodyTooLarge(max, 'webhook');
+  const reader = source.request.clone().body.getReader();
+  let len = 0;
+  let done = false;
+  try {
+    for (;;) {
+      let next;
+      try {
+        next = await reader.read();
+      } catch (e) {
+        throw readFailed(e);
+      }
+      if (next.done) break;
+      const chunk = next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value);
+      len += chunk.length;
+      if (len > max) throw bodyTooLarge(max, 'webhook');
+      yield* pieces(chunk);
+    }
+    done = true;
+  } finally {
+    if (!done) reader.cancel().catch(() => {});
+  }
+}
+
+/** A chunk in pieces of at most 64 KiB (what the module's input area holds without growing far). */
+function* pieces(chunk) {
+  for (let at = 0; at < chunk.length; at += WEBHOOK_PIECE) yield chunk.subarray(at, at + WEBHOOK_PIECE);
+}
 
 /**
  * The body of a Request (its stream, read later from a clone) or of a request-like object
@@ -74,9 +127,13 @@ export function declaredLength(headers) {
   return v !== null && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null;
 }
 
-/** The error of a signed body larger than `max` bytes. */
-export function bodyTooLarge(max) {
-  return new KeygateError('ERR_BODY_TOO_LARGE', `verify: the signed request body is larger than maxBodyBytes (${max} bytes)`);
+/** The error of a signed body larger than `max` bytes (`kind`: which bound: a webhook's, or any signed body's). */
+export function bodyTooLarge(max, kind = 'signed') {
+  const option = kind === 'webhook' ? 'maxWebhookBodyBytes' : 'maxBodyBytes';
+  const what = kind === 'webhook' ? 'webhook delivery' : 'signed request';
+  const e = new KeygateError('ERR_BODY_TOO_LARGE', `verify: the ${what} body is larger than ${option} (${max} bytes)`);
+  e.limit = max;
+  return e;
 }
 
 /**

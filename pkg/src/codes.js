@@ -68,4 +68,10 @@ export const KEYSET_WIRE_STATUS = Object.freeze({
   delta_chain_full: 409,
 });
 
-export const FINGERPRINT = 0x3c9ae573;
+/** The kinds of a nonce claim (index.d.ts `NonceClaimKind`). */
+export const CLAIM_KINDS = Object.freeze(['signature', 'webhook']);
+
+/** The Standard Webhooks schemes (index.d.ts `WebhookScheme`). */
+export const WEBHOOK_SCHEMES = Object.freeze(['v1', 'v1a']);
+
+export const FINGERPRINT = 0x3035cf01;

@@ -2,8 +2,10 @@
 // is refused everywhere (other isolates, restarts, traps) until its window ends. The claims
 // live in instances of KeygateCoordinator named `<name>:nonce:<n>`, sharded by key id, so
 // every replay of a (key id, nonce) meets the one shard that saw it first. A shard stores a
-// 16-byte fingerprint per claim (SHA-256 of the key id's length, the key id and the nonce),
-// never the nonce, and forgets it when its window has ended.
+// 16-byte fingerprint per claim (SHA-256 of the key id's length, the key id and the nonce;
+// a webhook delivery's claim, kind "webhook", is prefixed with 0xffffffff, a length no key id
+// has, so it never meets a signature's nonce of the same text), never the nonce, and forgets
+// it when its window has ended.
 
 import { KeygateError } from './errors.js';
 
@@ -16,22 +18,30 @@ function shardOf(keyId, shards) {
   return h % shards;
 }
 
-async function fingerprint(keyId, nonce) {
+const WEBHOOK = 0xffffffff;
+
+async function fingerprint(keyId, nonce, kind) {
   const id = encoder.encode(keyId);
   const n = encoder.encode(nonce);
-  const input = new Uint8Array(4 + id.byteLength + n.byteLength);
-  new DataView(input.buffer).setUint32(0, id.byteLength);
-  input.set(id, 4);
-  input.set(n, 4 + id.byteLength);
+  const at = kind === 'webhook' ? 4 : 0;
+  const input = new Uint8Array(at + 4 + id.byteLength + n.byteLength);
+  const view = new DataView(input.buffer);
+  if (at) view.setUint32(0, WEBHOOK);
+  view.setUint32(at, id.byteLength);
+  input.set(id, at + 4);
+  input.set(n, at + 4 + id.byteLength);
   return new Uint8Array(await crypto.subtle.digest('SHA-256', input)).slice(0, 16);
 }
 
-/** A nonce store (`claim({ keyId, nonce, expiresAt })` → boolean) over the namespace's shards. */
+/**
+ * A nonce store (`claim({ keyId, nonce, expiresAt, kind })` → boolean) over the namespace's
+ * shards.
+ */
 export function coordinatorNonceStore(namespace, name, shards) {
   return Object.freeze({
-    async claim({ keyId, nonce, expiresAt }) {
+    async claim({ keyId, nonce, expiresAt, kind }) {
       const stub = namespace.getByName(`${name}:nonce:${shardOf(keyId, shards)}`);
-      const fresh = await stub.claimNonce(await fingerprint(keyId, nonce), expiresAt);
+      const fresh = await stub.claimNonce(await fingerprint(keyId, nonce, kind), expiresAt);
       if (typeof fresh !== 'boolean') throw new KeygateError('ERR_NONCE_STORE', 'the coordinator answered a nonce claim without a verdict');
       return fresh;
     },

@@ -89,6 +89,10 @@ export class CoordinatedSource {
     return this.#kv.audience(env);
   }
 
+  sealKeys(env) {
+    return this.#kv.sealKeys(env);
+  }
+
   get fault() {
     return this.#gate ? null : (this.#fault ?? this.#kv.fault);
   }
@@ -261,7 +265,12 @@ export class CoordinatedSource {
   }
 
   #loadOptions(env) {
-    return { publisherKeys: this.publisherKeys(env), audience: this.audience(env), onWarning: this.#opts.onWarning };
+    return {
+      publisherKeys: this.publisherKeys(env),
+      audience: this.audience(env),
+      sealKeys: this.sealKeys(env),
+      onWarning: this.#opts.onWarning,
+    };
   }
 
   /** The set of the key set source (KV, the variable), verified; null when there is none. */

@@ -3,7 +3,7 @@
 // on the key or the route from tables filled once per key and key set. An allowed API-key
 // decision reads three numbers and no text.
 
-import { REASONS } from './codes.js';
+import { REASONS, WEBHOOK_SCHEMES } from './codes.js';
 import { KeygateError, callWasm, invalidOptions } from './errors.js';
 import { FLAG, KIND, textFields } from './io.js';
 
@@ -123,6 +123,9 @@ export function decisionOf(o, url, table) {
     };
     if (route !== undefined) d.route = route;
     if (path !== undefined) d.path = path;
+    if (o.flags & FLAG.WEBHOOK) {
+      d.webhook = Object.freeze({ id: fields[at++], timestamp: o.created, scheme: WEBHOOK_SCHEMES[o.code] });
+    }
     if (o.flags & FLAG.SIGNATURE) d.signature = signature(o, fields, at, d.keyId);
     return Object.freeze(d);
   }

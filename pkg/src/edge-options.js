@@ -3,6 +3,9 @@
 // fails at deploy time with ERR_INVALID_OPTIONS naming the option, never per request.
 
 import { describe, invalidOptions } from './errors.js';
+import { MAX_WEBHOOK_BODY_BYTES } from './body.js';
+
+export { MAX_WEBHOOK_BODY_BYTES };
 
 /** The default bound of a signed body the middleware hashes (8 MiB). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -10,6 +13,7 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** The options this module checks, beside the key set options of checkEdgeOptions (edge.js). */
 export const REQUEST_OPTIONS = Object.freeze([
   'logSample', 'onRefused', 'getKey', 'keyHeader', 'keyPrefix', 'requestUrl', 'clientIp', 'maxBodyBytes',
+  'maxWebhookBodyBytes',
 ]);
 
 // An HTTP field name (RFC 9110 token) and an authentication scheme (a token too).
@@ -35,6 +39,7 @@ export function requestOptions(where, options, { onRefusedWords = [], logLine })
     requestUrl: requestUrlOption(where, options.requestUrl),
     clientIp: fn('clientIp'),
     maxBodyBytes: maxBodyBytesOption(where, options.maxBodyBytes),
+    maxWebhookBodyBytes: maxBodyBytesOption(where, options.maxWebhookBodyBytes, 'maxWebhookBodyBytes', MAX_WEBHOOK_BODY_BYTES),
   };
 }
 
@@ -114,17 +119,17 @@ export function isByteBound(n) {
  * number or a decimal string, e.g. an environment variable) when it is called, and anything
  * but a non-negative integer there means the default.
  */
-function maxBodyBytesOption(where, maxBodyBytes) {
-  if (maxBodyBytes === undefined) return constant(MAX_BODY_BYTES);
+function maxBodyBytesOption(where, maxBodyBytes, name = 'maxBodyBytes', fallback = MAX_BODY_BYTES) {
+  if (maxBodyBytes === undefined) return constant(fallback);
   if (typeof maxBodyBytes === 'function') {
     return (env) => {
       const v = maxBodyBytes(env);
       const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v.trim()) : v;
-      return isByteBound(n) ? n : MAX_BODY_BYTES;
+      return isByteBound(n) ? n : fallback;
     };
   }
   if (!isByteBound(maxBodyBytes)) {
-    throw invalidOptions(`${where}: options.maxBodyBytes must be an integer number of bytes >= 0 or a function of env, got ${describe(maxBodyBytes)}`);
+    throw invalidOptions(`${where}: options.${name} must be an integer number of bytes >= 0 or a function of env, got ${describe(maxBodyBytes)}`);
   }
   return constant(maxBodyBytes);
 }

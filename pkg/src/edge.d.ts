@@ -1,5 +1,5 @@
 // Options shared by keygate/worker and keygate/hono.
-import type { KeySetInput, LoadOptions, NonceStore, PublisherKeys, ReasonCode, RefusedDecision } from './index.js';
+import type { KeySetInput, LoadOptions, NonceStore, PublisherKeys, ReasonCode, RefusedDecision, SealKeys } from './index.js';
 
 /** The codes of the refusals a middleware makes itself, without a decision of the verifier. */
 export type EdgeRefusalCode = 'keyset_unavailable' | 'malformed_request' | 'body_too_large' | 'verifier_unavailable';
@@ -55,6 +55,11 @@ export interface EdgeOptions<Env> {
    * whose `audience` names it load, from the source and from pushes (`audience_mismatch`).
    */
   audience?: string | ((env: Env) => string | null | undefined);
+  /**
+   * Seal keys (or a function of env, e.g. `env.KEYGATE_SEAL_KEYS`) that open the set's
+   * sealed secrets, from the source and from pushes; they never leave the wasm module.
+   */
+  sealKeys?: SealKeys | ((env: Env) => SealKeys | null | undefined);
   /** How often a key set function is re-read, in the background (default 30). */
   refreshSeconds?: number | ((env: Env) => number | string);
   /**
@@ -92,4 +97,11 @@ export interface EdgeOptions<Env> {
    * before any of it is read, else at the chunk that crosses the bound.
    */
   maxBodyBytes?: number | ((env: Env) => number | string | null | undefined);
+  /**
+   * The largest Standard Webhooks delivery body verified, in bytes (default
+   * `MAX_WEBHOOK_BODY_BYTES`, 1 MiB; never more than `maxBodyBytes`), or a function of env.
+   * A delivery's body is verified before any proof (it is part of what is signed), hence its
+   * own, smaller bound. Larger: 413 `body_too_large`.
+   */
+  maxWebhookBodyBytes?: number | ((env: Env) => number | string | null | undefined);
 }

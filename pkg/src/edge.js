@@ -2,7 +2,7 @@
 // (load once, refresh in the background), judging one request (edge-request.js), the audit
 // log line and the refusal response.
 
-import { Keygate, audienceText, publisherKeysText } from './keygate.js';
+import { Keygate, audienceText, publisherKeysText, sealKeysText } from './keygate.js';
 import { checkKeySet } from './keys.js';
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { checkNonceStore } from './request.js';
@@ -25,6 +25,7 @@ export function checkEdgeOptions(where, options, extra = {}, onRefusedWords = []
     'keySet',
     'publisherKeys',
     'audience',
+    'sealKeys',
     'refreshSeconds',
     'log',
     'onWarning',
@@ -35,16 +36,17 @@ export function checkEdgeOptions(where, options, extra = {}, onRefusedWords = []
   for (const k of Object.keys(options)) {
     if (!known.has(k)) throw invalidOptions(`${where}: unknown option ${JSON.stringify(k)}`);
   }
-  const { keySet, publisherKeys, audience, refreshSeconds, onWarning, nonceStore } = options;
+  const { keySet, publisherKeys, audience, sealKeys, refreshSeconds, onWarning, nonceStore } = options;
   if (keySet === undefined || keySet === null) {
     throw invalidOptions(`${where}: options.keySet is required (key set JSON, object, or a function of env)`);
   }
   const pinned = typeof publisherKeys === 'function' ? publisherKeys : publisherKeysText(publisherKeys, where);
   const served = typeof audience === 'function' ? audience : audienceText(audience, where);
+  const sealed = typeof sealKeys === 'function' ? sealKeys : sealKeysText(sealKeys, where);
   if (typeof keySet !== 'function' && pinned === undefined) {
     // A fixed key set is validated now, so a bad one fails at deploy time, not per request.
     // (A signed envelope is checked on first use, with its publisher keys.)
-    const check = checkKeySet(keySet);
+    const check = checkKeySet(keySet, typeof sealed === 'string' ? { sealKeys: sealed } : {});
     if (!check.valid) {
       const first = check.errors[0];
       throw new KeygateError('ERR_KEYSET_INVALID', `${where}: invalid key set: ${first.path}: ${first.message}`, {
@@ -71,6 +73,7 @@ export function checkEdgeOptions(where, options, extra = {}, onRefusedWords = []
   const copy = {
     publisherKeys: pinned,
     audience: served,
+    sealKeys: sealed,
     keySet: typeof keySet === 'function' ? keySet : keySetText(keySet),
     refreshSeconds: refreshSeconds ?? DEFAULT_REFRESH_SECONDS,
     ...requestOptions(where, options, { onRefusedWords, logLine }),
@@ -145,6 +148,13 @@ export class KeySetSource {
     return (typeof publisherKeys === 'function' ? publisherKeys(env) : publisherKeys) || undefined;
   }
 
+  /** The seal keys of this environment, as configuration text (undefined: none). */
+  sealKeys(env) {
+    const { sealKeys } = this.#opts;
+    const keys = typeof sealKeys === 'function' ? sealKeys(env) : sealKeys;
+    return keys ? sealKeysText(keys, 'sealKeys') : undefined;
+  }
+
   /** The audience this environment serves (undefined: none). */
   audience(env) {
     const { audience } = this.#opts;
@@ -189,7 +199,13 @@ export class KeySetSource {
       }
       const { onWarning } = this.#opts;
       const audience = this.audience(env);
-      this.#gate = await Keygate.load(input, { publisherKeys: this.publisherKeys(env), audience, maxAgeSeconds, onWarning });
+      this.#gate = await Keygate.load(input, {
+        publisherKeys: this.publisherKeys(env),
+        audience,
+        sealKeys: this.sealKeys(env),
+        maxAgeSeconds,
+        onWarning,
+      });
       this.log('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys, origin });
       this.#fault = null;
       return { changed: true, revision: this.#gate.revision };
@@ -303,6 +319,9 @@ const PUBLISHER_KEYS_WHERE = 'KEYGATE_PUBLISHER_KEYS on the gateway, the publish
 /** A configuration fault behind a refused key set (see KeySetSource#fault), or null. */
 function configurationFault(e, publisherKeys) {
   if (e?.code !== 'ERR_INVALID_OPTIONS') return null;
+  if (/^sealKeys:/.test(e.message)) {
+    return 'the configured seal keys cannot be read (KEYGATE_SEAL_KEYS on the gateway, the sealKeys option in code)';
+  }
   if (/^audience:/.test(e.message)) {
     return 'the configured audience is not a valid audience name (KEYGATE_AUDIENCE on the gateway, the audience option in code)';
   }
@@ -349,7 +368,8 @@ export async function judge(opts, source, request, env, waitUntil, args) {
       const seen = await verifiable(opts, request, args);
       // A bound coordinator's global store unless the options give one (coordination.js).
       const nonceStore = opts.nonceStore(env) ?? source.nonceStore?.(env);
-      ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, opts.maxBodyBytes(env)));
+      const bounds = { maxBodyBytes: opts.maxBodyBytes(env), maxWebhookBodyBytes: opts.maxWebhookBodyBytes(env) };
+      ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, bounds));
     } catch (e) {
       // The cause (a nonce store's connection string, a trap, an option callback's error)
       // stays in the server's log; the client is told only that the request was not decided.
@@ -368,15 +388,16 @@ export async function judge(opts, source, request, env, waitUntil, args) {
  * address actually used (an address the verifier cannot parse counts as unknown: allow lists
  * then fail closed). Errors other than an unreadable request or an oversized body are thrown.
  */
-async function decide(gate, request, clientIp, nonceStore, maxBodyBytes) {
-  const options = nonceStore ? { clientIp, nonceStore, maxBodyBytes } : { clientIp, maxBodyBytes };
+async function decide(gate, request, clientIp, nonceStore, bounds) {
+  const options = nonceStore ? { clientIp, nonceStore, ...bounds } : { clientIp, ...bounds };
   try {
     return { decision: await gate.verify(request, options), clientIp };
   } catch (e) {
-    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore, maxBodyBytes);
+    if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore, bounds);
     if (e?.code === 'ERR_REQUEST_INVALID') return { decision: edgeRefusal('malformed_request', e.message), clientIp };
     if (e?.code === 'ERR_BODY_TOO_LARGE') {
-      const message = `a signed request body may carry at most ${maxBodyBytes} bytes here`;
+      const what = e.limit < bounds.maxBodyBytes ? 'a webhook delivery' : 'a signed request body';
+      const message = `${what} may carry at most ${e.limit ?? bounds.maxBodyBytes} bytes here`;
       return { decision: edgeRefusal('body_too_large', message), clientIp };
     }
     throw e;

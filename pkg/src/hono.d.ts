@@ -62,6 +62,8 @@ export declare class KeygateHTTPException extends HTTPException {
 
 /** The default bound of a signed body the middleware hashes (`maxBodyBytes`): 8 MiB. */
 export declare const MAX_BODY_BYTES: number;
+/** The default bound of a webhook delivery's body (`maxWebhookBodyBytes`): 1 MiB. */
+export declare const MAX_WEBHOOK_BODY_BYTES: number;
 
 /** The default response to a refusal (status, JSON `{"error", "message"}`, headers, no-store). */
 export declare function refusalResponse(decision: EdgeRefusal): Response;

@@ -15,7 +15,7 @@ import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
 import { checkScopes, scopeRefusal } from './decision.js';
 import { refusalResponse } from './wire.js';
 
-export { MAX_BODY_BYTES } from './edge-options.js';
+export { MAX_BODY_BYTES, MAX_WEBHOOK_BODY_BYTES } from './edge-options.js';
 export { hasScope } from './decision.js';
 export { refusalResponse } from './wire.js';
 

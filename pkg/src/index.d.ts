@@ -140,6 +140,18 @@ export interface AllowedDecision {
   readonly path?: string;
   /** The signature that proved the request (RFC 9421), when it was signed. */
   readonly signature?: VerifiedSignature;
+  /** On a Standard Webhooks delivery: what identifies it (deduplicate retries on `id`). */
+  readonly webhook?: WebhookDelivery;
+}
+
+/** An allowed Standard Webhooks delivery. */
+export interface WebhookDelivery {
+  /** `webhook-id`: stable across the sender's retries of one message. */
+  readonly id: string;
+  /** `webhook-timestamp`, Unix seconds. */
+  readonly timestamp: number;
+  /** The scheme of the key that verified it. */
+  readonly scheme: WebhookScheme;
 }
 
 /** The verified signature of an allowed request. */
@@ -203,12 +215,22 @@ export interface KeySetWarning {
  */
 export type PublisherKeys = string | readonly (string | PublisherJwk)[];
 
+/** An Ed25519 public JWK, as written or as `crypto.subtle.exportKey('jwk', publicKey)` gives it. */
 export interface PublisherJwk {
   readonly kty: 'OKP';
   readonly crv: 'Ed25519';
   readonly x: string;
   readonly kid?: string;
+  readonly alg?: 'EdDSA' | 'Ed25519';
+  readonly use?: 'sig';
+  readonly key_ops?: readonly 'verify'[];
+  readonly ext?: boolean;
 }
+
+/** What a nonce claim comes from. */
+export type NonceClaimKind =
+  | 'signature'
+  | 'webhook';
 
 /** A nonce accepted by the verifier, to be claimed in a shared store. */
 export interface NonceClaim {
@@ -216,6 +238,11 @@ export interface NonceClaim {
   readonly nonce: string;
   /** When the signature's acceptance window closes (ms since the epoch): keep it until then. */
   readonly expiresAt: number;
+  /**
+   * `signature`: an RFC 9421 nonce; `webhook`: a Standard Webhooks delivery, `nonce` being
+   * `<webhook-id>.<webhook-timestamp>`. Key a store on kind, key and nonce.
+   */
+  readonly kind: NonceClaimKind;
 }
 
 /**
@@ -228,9 +255,28 @@ export interface NonceStore {
   claim(claim: NonceClaim): Promise<boolean>;
 }
 
+/** A seal key: a JWK `{kty: "oct", k, kid?}` of 256 bits (as `keygate keygen seal-key` prints it, or a WebCrypto AES-GCM export). */
+export interface SealJwk {
+  readonly kty: 'oct';
+  readonly k: string;
+  readonly kid?: string;
+  readonly alg?: 'dir' | 'A256GCM';
+  readonly use?: 'enc';
+  readonly key_ops?: readonly ('encrypt' | 'decrypt')[];
+  readonly ext?: boolean;
+}
+
+/** Seal keys: the KEYGATE_SEAL_KEYS text (a JWK or a JWKS), a JWK, a JWKS, or an array of JWKs. */
+export type SealKeys = string | SealJwk | { readonly keys: readonly SealJwk[] } | readonly SealJwk[];
+
 export interface LoadOptions {
   /** When given, only JWS envelopes signed by one of these keys load (now and on update). */
   publisherKeys?: PublisherKeys;
+  /**
+   * Open the set's sealed secrets (`"sealed": "<JWE>"`) with these keys, now and on update.
+   * Without them a sealed secret is a load error (`ERR_KEYSET_INVALID`) at its JSON path.
+   */
+  sealKeys?: SealKeys;
   /**
    * The gateway this verifier serves (1 to 256 visible ASCII characters): only a set whose
    * `audience` names it loads, now and on update (`ERR_AUDIENCE_MISMATCH`).
@@ -270,6 +316,11 @@ export interface VerifyOptions {
    * is read, else at the chunk that crosses the bound. The middleware sets 8 MiB by default.
    */
   maxBodyBytes?: number;
+  /**
+   * The largest Standard Webhooks delivery body verified, in bytes (default 1 MiB, and never
+   * more than `maxBodyBytes`): it is read before any proof. Larger: `ERR_BODY_TOO_LARGE`.
+   */
+  maxWebhookBodyBytes?: number;
 }
 
 export interface KeySetInfo {
@@ -279,6 +330,10 @@ export interface KeySetInfo {
   readonly expiresAt: string | null;
   /** Number of keys. */
   readonly keys: number;
+  /** Number of sealed secrets in the set (opened with `sealKeys`). */
+  readonly sealed: number;
+  /** The ids of the configured seal keys (never the keys). */
+  readonly sealKeyIds: readonly string[];
   /**
    * base64url SHA-256 of the key set bytes (of an envelope: of its decoded payload). After a
    * delta: its `payload_sha256`, the digest of the full set it turned this one into.
@@ -350,7 +405,11 @@ export declare function hashApiKey(key: string): string;
 /** Validates a key set without loading it; warnings are judged at `now` (default: now). */
 export declare function checkKeySet(
   keySet: KeySetInput,
-  options?: { now?: Date | number },
+  options?: {
+    now?: Date | number;
+    /** Open sealed secrets with these keys; without, they are checked by form only. */
+    sealKeys?: SealKeys;
+  },
 ): {
   valid: boolean;
   errors: KeySetError[];
@@ -447,3 +506,50 @@ export declare function signKeySet(
   privateKey: string | Uint8Array | PrivateJwk | KeygenOutput,
   options?: { kid?: string },
 ): string;
+
+/** The Standard Webhooks signature schemes: `v1` HMAC-SHA256, `v1a` Ed25519. */
+export type WebhookScheme =
+  | 'v1'
+  | 'v1a';
+
+/**
+ * A key that signs webhooks: `whsec_…` (v1) or `whsk_…` (v1a) text, a `Uint8Array` (a raw v1
+ * secret of 24 to 64 bytes), or `generateWebhookKey()`'s result.
+ */
+export type WebhookSigningKey = string | Uint8Array | { readonly key: string };
+
+export interface SignWebhookOptions {
+  /** One key, or several (one token each, in order: the sender's side of a rotation). */
+  key: WebhookSigningKey | readonly WebhookSigningKey[];
+  /** The delivery's bytes, exactly as sent (text is UTF-8). */
+  body: string | Uint8Array | ArrayBuffer;
+  /** Default: `msg_` and 27 random characters. 1 to 256 visible ASCII characters, no `.`. */
+  id?: string;
+  /** Default: now (floored to seconds). */
+  timestamp?: Date | number;
+}
+
+/** The three fields of a signed delivery, ready for `fetch`'s `headers`. */
+export interface WebhookHeaders {
+  readonly 'webhook-id': string;
+  readonly 'webhook-timestamp': string;
+  readonly 'webhook-signature': string;
+}
+
+/** Signs a Standard Webhooks delivery over `<id>.<timestamp>.<body>`. */
+export declare function signWebhook(options: SignWebhookOptions): Promise<WebhookHeaders>;
+
+/** The `webhook` object of a key set entry. */
+export type WebhookEntry =
+  | { readonly secret: string }
+  | { readonly public_key: string }
+  | { readonly sealed: string };
+
+export interface GeneratedWebhookKey {
+  /** `whsec_…` (v1) or `whsk_…` (v1a): give it to the sender, once. */
+  readonly key: string;
+  /** Put this into the key entry as `webhook` (`{secret}` v1: seal it; `{public_key}` v1a). */
+  readonly webhook: WebhookEntry;
+}
+
+export declare function generateWebhookKey(options: { scheme: WebhookScheme }): GeneratedWebhookKey;

@@ -17,7 +17,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 // Output header words (src/wasm/io.rs).
-export const KIND = Object.freeze({ ALLOWED: 0, REFUSED: 1, NEED_ED25519: 2, NEED_BODY: 3, NEED_CLAIM: 4, ERROR: 5 });
+export const KIND = Object.freeze({ ALLOWED: 0, REFUSED: 1, NEED_ED25519: 2, NEED_BODY: 3, NEED_CLAIM: 4, ERROR: 5, NEED_WEBHOOK_BODY: 6 });
 export const FLAG = Object.freeze({
   MESSAGE: 1,
   ACCEPT_SIGNATURE: 1 << 1,
@@ -33,6 +33,7 @@ export const FLAG = Object.freeze({
   BODY_ASSUMED: 1 << 11,
   SHA256: 1 << 12,
   SHA512: 1 << 13,
+  WEBHOOK: 1 << 14,
 });
 export const RUN = Object.freeze({ BODY: 1, EXTERNAL_ED25519: 1 << 1, CLAIM: 1 << 2 });
 
@@ -76,7 +77,8 @@ function reserve(n) {
  * NUL, CR or LF: the Fetch standard's guarantees). Another headers-like object is read with
  * `forEach`, and a NUL in it becomes a CR, which the core refuses the same way
  * (`malformed_request`), so it cannot split a field. Returns `{ len, signed }`: the bytes
- * written, and whether the request carries signature fields.
+ * written, and whether the request carries signature fields (RFC 9421, or a Standard Webhooks
+ * `webhook-signature`).
  */
 export function writeRequest(method, url, ip, headers) {
   let s = `${method}\0${url}\0${ip}\0`;
@@ -84,14 +86,14 @@ export function writeRequest(method, url, ip, headers) {
   if (typeof Headers === 'function' && headers instanceof Headers) {
     for (const [name, value] of headers) {
       s += `${name}\0${value}\0`;
-      if (!signed && (name === 'signature' || name === 'signature-input')) signed = true;
+      if (!signed && (name === 'signature' || name === 'signature-input' || name === 'webhook-signature')) signed = true;
     }
   } else {
     headers.forEach((value, name) => {
       const n = String(name);
       s += `${n.replaceAll('\0', '\r')}\0${String(value).replaceAll('\0', '\r')}\0`;
       const l = n.toLowerCase();
-      if (l === 'signature' || l === 'signature-input') signed = true;
+      if (l === 'signature' || l === 'signature-input' || l === 'webhook-signature') signed = true;
     });
   }
   views();
@@ -104,7 +106,7 @@ export function writeRequest(method, url, ip, headers) {
   return { len: r.written, signed };
 }
 
-/** Writes bytes (a body's digests) at the start of the input area. */
+/** Writes bytes (a body's digests, a piece of a webhook body) into the input area at `at`. */
 export function writeBytes(at, b) {
   views();
   if (input.byteLength < at + b.length) reserve(at + b.length);

@@ -3,14 +3,14 @@
 import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
 import { NO_OPTIONS, checkNonceStore, keySetBytes, verifyInput } from './request.js';
-import { bodySource, declaredLength, digestBody, isEmpty } from './body.js';
-import { ERROR_CODES, KEYSET_WIRE_STATUS } from './codes.js';
+import { bodySource, declaredLength, digestBody, isEmpty, webhookChunks } from './body.js';
+import { CLAIM_KINDS, ERROR_CODES, KEYSET_WIRE_STATUS } from './codes.js';
 import { KeyTable, decisionOf } from './decision.js';
 import { externalEd25519, verifyEd25519 } from './ed25519.js';
 import { FLAG, KIND, RUN, readOut, textBytes, textFields, writeBytes, writeRequest } from './io.js';
 
 const { WasmVerifier, envelopePayload, isDelta } = wasm;
-const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore']);
+const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys']);
 const UPDATE_OPTIONS = new Set(['maxAgeSeconds']);
 const CONSTRUCT = Symbol('Keygate.load');
 
@@ -53,6 +53,22 @@ export function publisherKeysText(keys, where) {
   throw invalidOptions(`${where}: publisherKeys must be a non-empty array or the KEYGATE_PUBLISHER_KEYS text`);
 }
 
+/**
+ * Seal keys as the facade's configuration text (the KEYGATE_SEAL_KEYS format): a string is
+ * passed as is (a JWK or a JWKS); a JWK or JWKS object, or an array of JWKs, becomes JSON.
+ * The keys are read (and refused: ERR_INVALID_OPTIONS) inside the wasm module, where the
+ * sealed secrets are opened and stay.
+ */
+export function sealKeysText(keys, where) {
+  if (keys === undefined || keys === null) return undefined;
+  if (typeof keys === 'string') return keys;
+  if (Array.isArray(keys) && keys.length > 0 && keys.every((k) => k !== null && typeof k === 'object' && !Array.isArray(k))) {
+    return JSON.stringify({ keys });
+  }
+  if (typeof keys === 'object' && !Array.isArray(keys)) return JSON.stringify(keys);
+  throw invalidOptions(`${where}: sealKeys must be a JWK, a JWKS, a non-empty array of JWKs or the KEYGATE_SEAL_KEYS text`);
+}
+
 function checkLoadOptions(options) {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object') {
@@ -61,7 +77,7 @@ function checkLoadOptions(options) {
   for (const k of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(k)) {
       throw invalidOptions(
-        `Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, audience, maxAgeSeconds, onWarning, nonceStore)`,
+        `Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, audience, sealKeys, maxAgeSeconds, onWarning, nonceStore)`,
       );
     }
   }
@@ -72,6 +88,7 @@ function checkLoadOptions(options) {
     onWarning: options.onWarning,
     publisherKeys: publisherKeysText(options.publisherKeys, 'Keygate.load'),
     audience: audienceText(options.audience, 'Keygate.load'),
+    sealKeys: sealKeysText(options.sealKeys, 'Keygate.load'),
     maxAgeSeconds: maxAge(options.maxAgeSeconds, 'Keygate.load'),
     nonceStore: checkNonceStore(options.nonceStore, 'Keygate.load: options.nonceStore'),
   };
@@ -146,6 +163,8 @@ function info(verifier, payloadSha256) {
     issuedAt: v.issued_at ?? null,
     expiresAt: v.expires_at ?? null,
     keys: v.keys,
+    sealed: v.sealed,
+    sealKeyIds: Object.freeze(v.seal_key_ids),
     payloadSha256,
   });
 }
@@ -173,6 +192,7 @@ export class Keygate {
   #deltaBytes = 0;
   #publisherKeys;
   #audience;
+  #sealKeys;
   #info;
   #onWarning;
   #nonceStore;
@@ -189,6 +209,7 @@ export class Keygate {
     this.#sha = sha;
     this.#publisherKeys = opts.publisherKeys;
     this.#audience = opts.audience;
+    this.#sealKeys = opts.sealKeys;
     this.#info = setInfo;
     this.#onWarning = opts.onWarning;
     this.#nonceStore = opts.nonceStore;
@@ -199,7 +220,8 @@ export class Keygate {
    * Validates a key set (JSON text, parsed object, UTF-8 bytes, or a signed JWS envelope when
    * `publisherKeys` are given) and returns a verifier for it. With `publisherKeys`, only
    * envelopes signed by one of them load, now and on every `update`; with `audience`, only
-   * sets naming it. With `maxAgeSeconds` (this load only, as for a pushed set), the set must
+   * sets naming it. With `sealKeys`, the set's sealed secrets are opened (inside the wasm
+   * module) now and on every update; without them a sealed secret is a load error. With `maxAgeSeconds` (this load only, as for a pushed set), the set must
    * carry an `issued_at` no older than that and not in the future. Throws KeygateError
    * (`ERR_KEYSET_INVALID` with every error and its JSON path, `ERR_ENVELOPE_INVALID`,
    * `ERR_ENVELOPE_SIGNATURE`, `ERR_AUDIENCE_MISMATCH`, `ERR_ENVELOPE_STALE`,
@@ -208,7 +230,7 @@ export class Keygate {
   static async load(keySet, options) {
     const opts = checkLoadOptions(options);
     const bytes = keySetBytes(keySet, 'Keygate.load');
-    const verifier = callWasm(() => WasmVerifier.load(bytes, opts.publisherKeys, opts.audience));
+    const verifier = callWasm(() => WasmVerifier.load(bytes, opts.publisherKeys, opts.audience, opts.sealKeys));
     if (opts.maxAgeSeconds !== undefined) {
       try {
         callWasm(() => verifier.checkFresh(Date.now(), opts.maxAgeSeconds));
@@ -236,7 +258,7 @@ export class Keygate {
   #current() {
     if (this.#generation !== wasmGeneration()) {
       const generation = wasmGeneration();
-      const v = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience));
+      const v = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys));
       callWasm(() => v.setPayloadSha256(this.#sha));
       // The deltas applied since: each authenticated again, none judged for age.
       for (const d of this.#deltas) callWasm(() => v.commitDelta(v.prepareDelta(d, Date.now(), undefined)));
@@ -257,8 +279,9 @@ export class Keygate {
    * digests (a signed request's body is read from a clone and hashed only once every other
    * check has passed, with only the algorithms its Content-Digest names; the caller's body is
    * left unread; a body declared larger than `maxBodyBytes` is never read, one that streams
-   * past it stops being read there) and for the nonce store's claim, then resumes where it
-   * stopped.
+   * past it stops being read there), for a webhook delivery's body (streamed into the
+   * module's MACs once its fields, time and work bound passed, at most `maxWebhookBodyBytes`)
+   * and for the nonce store's claim, then resumes where it stopped.
    */
   async verify(request, options = NO_OPTIONS) {
     const input = verifyInput(request, options);
@@ -341,10 +364,28 @@ export class Keygate {
             });
             break;
           }
+          case KIND.NEED_WEBHOOK_BODY: {
+            // A webhook delivery whose fields, time and work bound passed: its body is part of
+            // what is signed, so it streams into the module's MACs now, piece by piece, never
+            // past its own bound (nor past maxBodyBytes).
+            handle = o.handle;
+            const max = Math.min(input.maxBodyBytes, input.maxWebhookBodyBytes);
+            for await (const piece of webhookChunks(source, max, input.headers)) {
+              o = resumed((h) => {
+                writeBytes(0, piece);
+                return v.resumeWebhookBody(h, piece.length, false);
+              });
+              if (o.kind !== KIND.NEED_WEBHOOK_BODY) break;
+              handle = o.handle;
+            }
+            if (o.kind === KIND.NEED_WEBHOOK_BODY) o = resumed((h) => v.resumeWebhookBody(h, 0, true));
+            break;
+          }
           case KIND.NEED_CLAIM: {
             handle = o.handle;
             const [keyId, nonce] = textFields(o);
-            const fresh = await claim(store, Object.freeze({ keyId, nonce, expiresAt: o.claimExpires * 1000 }));
+            const kind = CLAIM_KINDS[o.code];
+            const fresh = await claim(store, Object.freeze({ keyId, nonce, expiresAt: o.claimExpires * 1000, kind }));
             o = resumed((h) => v.resumeClaim(h, fresh));
             break;
           }

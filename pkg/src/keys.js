@@ -3,6 +3,7 @@
 import { wasm } from './wasm/facade.js';
 import { callWasm, describe, invalidOptions } from './errors.js';
 import { keySetText } from './request.js';
+import { sealKeysText } from './keygate.js';
 
 const { checkKeySet: wasmCheckKeySet, generateApiKey: wasmGenerate, hashApiKey: wasmHash } = wasm;
 
@@ -57,7 +58,9 @@ export function hashApiKey(key) {
 /**
  * Validates a key set without loading it: `{ valid, errors: [{ path, message }], warnings:
  * [{ code, path, message }] }`, every error with the JSON path of the offending value, and
- * lint warnings (judged at `now`, default the current time) for a valid set.
+ * lint warnings (judged at `now`, default the current time) for a valid set. With `sealKeys`
+ * every sealed secret must open; without, sealed secrets are checked by form only (warning
+ * `sealed_not_opened`).
  */
 export function checkKeySet(keySet, options = {}) {
   if (options === null || typeof options !== 'object') {
@@ -67,6 +70,12 @@ export function checkKeySet(keySet, options = {}) {
   if (typeof now !== 'number' || !Number.isFinite(now)) {
     throw invalidOptions('checkKeySet: options.now must be a Date or milliseconds since the epoch');
   }
+  for (const k of Object.keys(options)) {
+    if (k !== 'now' && k !== 'sealKeys') {
+      throw invalidOptions(`checkKeySet: unknown option ${JSON.stringify(k)} (expected now, sealKeys)`);
+    }
+  }
+  const sealKeys = sealKeysText(options.sealKeys, 'checkKeySet');
   let text;
   try {
     text = keySetText(keySet, 'checkKeySet');
@@ -74,5 +83,5 @@ export function checkKeySet(keySet, options = {}) {
     if (e.code === 'ERR_KEYSET_INVALID') return { valid: false, errors: [...e.errors], warnings: [] };
     throw e;
   }
-  return JSON.parse(callWasm(() => wasmCheckKeySet(text, now)));
+  return JSON.parse(callWasm(() => wasmCheckKeySet(text, now, sealKeys)));
 }

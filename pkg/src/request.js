@@ -1,8 +1,9 @@
 // Conversions between the JS API and the wasm facade's JSON wire format.
 
 import { KeygateError, describe, invalidOptions } from './errors.js';
+import { MAX_WEBHOOK_BODY_BYTES } from './body.js';
 
-const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes']);
+const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes', 'maxWebhookBodyBytes']);
 
 /** `verify`'s options when none are given. */
 export const NO_OPTIONS = Object.freeze({});
@@ -117,16 +118,25 @@ function fetchHeaders(headers, where) {
 
 /**
  * Reads `verify`'s request and options: `{ method, url, ip, headers, now, nonceStore,
- * maxBodyBytes }` with a genuine `Headers`, the client address (`''` when unknown), the time
- * in milliseconds, the nonce store given for this call (if any) and the bound of a signed body
- * to hash (Infinity when not given).
+ * maxBodyBytes, maxWebhookBodyBytes }` with a genuine `Headers`, the client address (`''` when
+ * unknown), the time in milliseconds, the nonce store given for this call (if any), the bound
+ * of a signed body to hash (Infinity when not given) and of a webhook delivery's body (1 MiB).
  */
 export function verifyInput(request, options) {
   // A genuine Request: its method is a token, its URL serialized (no NUL), its headers a
   // genuine Headers. Each of its getters is read once.
   const genuine = typeof Request === 'function' && request instanceof Request;
   if (genuine && options === NO_OPTIONS) {
-    return { method: request.method, url: request.url, ip: '', headers: request.headers, now: Date.now(), nonceStore: undefined, maxBodyBytes: Infinity };
+    return {
+      method: request.method,
+      url: request.url,
+      ip: '',
+      headers: request.headers,
+      now: Date.now(),
+      nonceStore: undefined,
+      maxBodyBytes: Infinity,
+      maxWebhookBodyBytes: MAX_WEBHOOK_BODY_BYTES,
+    };
   }
   if (!genuine) checkRequest(request, 'verify');
   if (options === null || typeof options !== 'object') {
@@ -134,16 +144,18 @@ export function verifyInput(request, options) {
   }
   for (const k of Object.keys(options)) {
     if (!VERIFY_OPTIONS.has(k)) {
-      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore, maxBodyBytes)`);
+      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore, maxBodyBytes, maxWebhookBodyBytes)`);
     }
   }
   const { clientIp } = options;
   if (clientIp !== undefined && clientIp !== null && typeof clientIp !== 'string') {
     throw invalidOptions(`verify: options.clientIp must be a string, got ${describe(clientIp)}`);
   }
-  const { maxBodyBytes = Infinity } = options;
-  if (maxBodyBytes !== Infinity && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 0)) {
-    throw invalidOptions(`verify: options.maxBodyBytes must be an integer number of bytes >= 0, got ${describe(maxBodyBytes)}`);
+  const { maxBodyBytes = Infinity, maxWebhookBodyBytes = MAX_WEBHOOK_BODY_BYTES } = options;
+  for (const [name, v] of [['maxBodyBytes', maxBodyBytes], ['maxWebhookBodyBytes', maxWebhookBodyBytes]]) {
+    if (v !== Infinity && !(Number.isSafeInteger(v) && v >= 0)) {
+      throw invalidOptions(`verify: options.${name} must be an integer number of bytes >= 0, got ${describe(v)}`);
+    }
   }
   const { method, url } = request;
   const ip = clientIp ?? '';
@@ -159,5 +171,6 @@ export function verifyInput(request, options) {
     now: millis(options.now, 'verify: options.now', Date.now()),
     nonceStore: checkNonceStore(options.nonceStore, 'verify: options.nonceStore'),
     maxBodyBytes,
+    maxWebhookBodyBytes,
   };
 }

@@ -155,6 +155,8 @@ export { hasScope } from './index.js';
 
 /** The default bound of a signed body the middleware hashes (`maxBodyBytes`): 8 MiB. */
 export declare const MAX_BODY_BYTES: number;
+/** The default bound of a webhook delivery's body (`maxWebhookBodyBytes`): 1 MiB. */
+export declare const MAX_WEBHOOK_BODY_BYTES: number;
 
 /**
  * The default response to a refusal: its status, JSON `{"error", "message"}`, its headers

@@ -37,7 +37,7 @@ export {
   PUSH_READ_TIMEOUT_SECONDS,
   PUSH_READ_TIMEOUT_SECONDS_LIMIT,
 } from './push.js';
-export { MAX_BODY_BYTES } from './edge-options.js';
+export { MAX_BODY_BYTES, MAX_WEBHOOK_BODY_BYTES } from './edge-options.js';
 export { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
 export { forwardToOrigin } from './forward.js';
 export { hasScope } from './decision.js';

@@ -253,9 +253,12 @@ pub struct Decision {
     /// Response headers a gateway should send with a refusal (`WWW-Authenticate`,
     /// `Accept-Signature`, ...).
     pub headers: Vec<(String, String)>,
-    /// On an allowed request whose signature carried a nonce: the nonce, recorded in the
-    /// verifier's store, for an outer strongly consistent store to record too.
+    /// On an allowed request whose signature carried a nonce (or a webhook delivery): the
+    /// claim recorded in the verifier's store, for an outer strongly consistent store to
+    /// record too.
     pub nonce: Option<crate::sig::NonceClaim>,
+    /// On an allowed Standard Webhooks delivery: what identifies it.
+    pub webhook: Option<WebhookInfo>,
     /// The identified key's `name`, on an allowed request.
     pub name: Option<String>,
     /// The identified key's `meta` object, on an allowed request.
@@ -267,6 +270,20 @@ pub struct Decision {
     pub signature: Option<SignatureInfo>,
     /// Set when the decision waits for a pending body's digests (`Verifier::decide_deferred`).
     pub(crate) pending_body: bool,
+    /// Set (with `pending_body`) when it waits for a webhook delivery's body bytes instead.
+    pub(crate) pending_webhook_body: bool,
+}
+
+/// The delivery an allowed webhook decision is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebhookInfo {
+    /// `webhook-id`: the sender keeps it across retries; deduplicate deliveries on it.
+    pub id: String,
+    /// `webhook-timestamp` (Unix seconds).
+    pub timestamp: i64,
+    /// The scheme of the key that verified it.
+    pub scheme: crate::webhook::Scheme,
 }
 
 /// The verified signature of an allowed request (RFC 9421): what a handler may want to log or
@@ -319,11 +336,13 @@ impl Decision {
             path: None,
             headers: Vec::new(),
             nonce: None,
+            webhook: None,
             name: None,
             meta: None,
             expires_at: None,
             signature: None,
             pending_body: false,
+            pending_webhook_body: false,
         }
     }
 
@@ -343,11 +362,13 @@ impl Decision {
             path: None,
             headers,
             nonce: None,
+            webhook: None,
             name: None,
             meta: None,
             expires_at: None,
             signature: None,
             pending_body: false,
+            pending_webhook_body: false,
         }
     }
 
@@ -388,6 +409,10 @@ impl Decision {
             });
             if let Some(s) = &self.signature {
                 v["signature"] = s.to_json();
+            }
+            if let Some(w) = &self.webhook {
+                v["webhook"] =
+                    json!({"id": w.id, "timestamp": w.timestamp, "scheme": w.scheme.as_str()});
             }
             v
         } else {

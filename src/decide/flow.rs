@@ -9,7 +9,10 @@
 //!   `crate::sig::ed25519`, for the runtime's WebCrypto (the answer may also be "verify here");
 //! - [`Need::Body`]: the digests of a body that was not read, asked only once every other
 //!   check has passed, so a refused request is never hashed;
-//! - [`Need::Claim`]: an outer nonce store's verdict on an accepted nonce.
+//! - [`Need::Claim`]: an outer nonce store's verdict on an accepted nonce;
+//! - [`Need::WebhookBody`]: the next chunk of a webhook delivery's body, whose bytes are
+//!   signed, asked once the delivery's fields, time and work bound passed and MACed as it
+//!   streams (nothing is kept beyond the chunk in hand).
 //!
 //! The facade keeps the paused decision (it owns its key set, request and store) and resumes
 //! it with the [`Answer`]: the decision is made once, never re-run.
@@ -25,6 +28,7 @@ use std::task::{Context as TaskCx, Poll, Waker};
 use crate::request::body::BodyDigests;
 use crate::sig::NonceClaim;
 use crate::sig::digest::DigestAlgorithm;
+use crate::webhook::WebhookKey;
 
 /// Where a decision may pause (all off natively).
 #[derive(Clone, Copy, Debug, Default)]
@@ -53,6 +57,9 @@ pub(crate) enum Need {
     Body(Vec<DigestAlgorithm>),
     /// Claim this nonce in the outer store.
     Claim(NonceClaim),
+    /// The next chunk of a webhook delivery's body ([`Answer::Chunk`], then
+    /// [`Answer::BodyEnd`]).
+    WebhookBody,
 }
 
 /// How a pause is answered.
@@ -66,6 +73,14 @@ pub(crate) enum Answer {
     Digests(BodyDigests),
     /// The outer store's verdict: `true` when the nonce was new.
     Claimed(bool),
+    /// The next bytes of a webhook delivery's body.
+    Chunk(Vec<u8>),
+    /// A webhook delivery's body has no more bytes.
+    BodyEnd,
+    /// Instead of the body: the delivery is being decided again under a newer key set, and
+    /// its body, already streamed, proved these keys (id and key) under the older one. A key
+    /// of the set in use counts as proven only with the same id and the same key.
+    WebhookProven(Vec<(String, WebhookKey)>),
 }
 
 /// The slot between a paused decision and whoever answers it.

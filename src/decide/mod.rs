@@ -27,6 +27,7 @@ pub(crate) mod flow;
 pub(crate) mod outcome;
 mod routes;
 mod signature;
+mod webhook;
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -195,6 +196,10 @@ impl Judge<'_> {
         }
         if self.routes.public {
             return Outcome::allow(None);
+        }
+        // A route that accepts webhooks accepts nothing else (docs/webhooks.md).
+        if let Some(keys) = self.routes.webhook_keys() {
+            return webhook::decide(self, &keys).await;
         }
         let creds = match credentials::read(self.ks, self.req) {
             Ok(c) => c,

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::decision::{Decision, Reason, SignatureInfo};
+use super::decision::{Decision, Reason, SignatureInfo, WebhookInfo};
 use crate::keyset::{KeyEntry, KeySet};
 use crate::request::Request;
 use crate::sig::NonceClaim;
@@ -40,6 +40,10 @@ pub(crate) struct Outcome {
     pub(crate) claim: Option<NonceClaim>,
     /// Decided without a pending body's digests (`Verifier::decide_deferred` stops here).
     pub(crate) pending_body: bool,
+    /// The delivery an allowed webhook decision is about.
+    pub(crate) webhook: Option<WebhookInfo>,
+    /// With `pending_body`: what is pending is a webhook delivery's body bytes.
+    pub(crate) pending_webhook_body: bool,
 }
 
 impl Outcome {
@@ -54,6 +58,8 @@ impl Outcome {
             signature: None,
             claim: None,
             pending_body: false,
+            webhook: None,
+            pending_webhook_body: false,
         }
     }
 
@@ -89,6 +95,7 @@ impl Outcome {
                 }
                 d.signature = self.signature;
                 d.nonce = self.claim;
+                d.webhook = self.webhook;
                 d
             }
             Some(reason) => {
@@ -100,6 +107,7 @@ impl Outcome {
                     d = d.with_header("Accept-Signature", a);
                 }
                 d.pending_body = self.pending_body;
+                d.pending_webhook_body = self.pending_webhook_body;
                 d
             }
         };

@@ -253,6 +253,23 @@ impl<'k> RouteMatch<'k> {
             .map(|(_, r)| r)
     }
 
+    /// On a webhook route: the keys whose deliveries it accepts — those every reached rule
+    /// with `webhook_keys` lists (the stricter reading wins), in the first such rule's order.
+    /// `None` when no rule reached lists any (webhook headers are then ignored).
+    pub(super) fn webhook_keys(&self) -> Option<Vec<&'k str>> {
+        let mut lists = self.rules().filter(|r| !r.webhook_keys.is_empty());
+        let first: &'k Route = lists.next()?;
+        let rest: Vec<&Route> = lists.collect();
+        Some(
+            first
+                .webhook_keys
+                .iter()
+                .filter(|id| rest.iter().all(|r| r.webhook_keys.contains(id)))
+                .map(String::as_str)
+                .collect(),
+        )
+    }
+
     /// Whether a rule reached requires a signed request.
     pub(super) fn requires_signature(&self) -> bool {
         self.rules().any(|r| r.signature.require_signature)

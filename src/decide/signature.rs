@@ -363,6 +363,7 @@ pub(super) fn replay(
         ));
     }
     Ok(Some(NonceClaim {
+        kind: crate::sig::ClaimKind::Signature,
         key_id: key.id.clone(),
         nonce: nonce.clone(),
         expires_at,

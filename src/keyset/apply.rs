@@ -116,6 +116,32 @@ impl KeySet {
                 }
             }
         }
+        // Routes are fixed in a delta, so the keys their `webhook_keys` name must stay webhook
+        // keys (as loading the resulting set would require).
+        let mut told = vec![false; d.changes.len()];
+        for id in self.routes.iter().flat_map(|r| &r.webhook_keys) {
+            let Some(i) = by_id.find(&id.as_str()).filter(|&i| !told[i]) else {
+                continue;
+            };
+            told[i] = true;
+            match &d.changes[i] {
+                Change::Remove { .. } => err(
+                    i,
+                    None,
+                    format!(
+                        "key {id:?} is listed in a route's webhook_keys, and a delta cannot change routes: push a full set"
+                    ),
+                ),
+                Change::Replace(k) if !k.has_webhook() => err(
+                    i,
+                    Some("webhook"),
+                    format!(
+                        "key {id:?} is listed in a route's webhook_keys, so it must keep a \"webhook\" key"
+                    ),
+                ),
+                _ => {}
+            }
+        }
         if errors.is_empty() {
             Ok(())
         } else {

@@ -34,9 +34,9 @@ pub fn check_audience_name(name: &str) -> Result<(), String> {
 }
 
 /// Reads `$.audience`: a name or a non-empty list of distinct names.
-pub(super) fn parse(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Vec<String> {
+pub(super) fn parse(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Vec<String> {
     let mut out = Vec::new();
-    let one = |cx: &mut Ctx, v: &Value, p: &JsonPath<'_>, out: &mut Vec<String>| match v {
+    let one = |cx: &mut Ctx<'_>, v: &Value, p: &JsonPath<'_>, out: &mut Vec<String>| match v {
         Value::String(s) => match check_audience_name(s) {
             Ok(()) if out.contains(s) => cx.err(p, format!("duplicate audience {s:?}")),
             Ok(()) => out.push(s.clone()),

@@ -10,14 +10,16 @@ use serde_json::{Map, Value};
 use crate::cidr::Cidr;
 use crate::json::{JsonPath, suggest, type_name};
 use crate::keyset::KeysetError;
+use crate::seal::Unseal;
 use crate::time::UnixTime;
 
-/// Collects errors while walking the document.
-pub(super) struct Ctx {
+/// Collects errors while walking the document, and says what to do with sealed values.
+pub(super) struct Ctx<'s> {
     pub(super) errors: Vec<KeysetError>,
+    pub(super) unseal: Unseal<'s>,
 }
 
-impl Ctx {
+impl Ctx<'_> {
     pub(super) fn err(&mut self, path: &JsonPath<'_>, message: impl Into<String>) {
         self.errors.push(KeysetError {
             path: path.to_string(),

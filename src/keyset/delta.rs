@@ -20,6 +20,7 @@ use super::{KeyEntry, KeyStatus, KeysetError, KeysetErrors};
 use crate::apikey::ApiKeyDigest;
 use crate::json::{JsonPath, parse_strict, suggest, type_name};
 use crate::keyset::MAX_REVISION;
+use crate::seal::Unseal;
 use crate::time::UnixTime;
 
 /// The largest delta document, in bytes: a bigger change is pushed as a full set.
@@ -92,8 +93,15 @@ impl fmt::Debug for Delta {
 
 impl Delta {
     /// Validates delta JSON. Every problem is reported with its JSON path; on any problem
-    /// nothing is built. Whether the changes fit a key set is judged when it is applied.
+    /// nothing is built. Whether the changes fit a key set is judged when it is applied. A
+    /// sealed secret in a change is an error here: see [`from_json_with`](Self::from_json_with).
     pub fn from_json(bytes: &[u8]) -> Result<Delta, KeysetErrors> {
+        Delta::from_json_with(bytes, Unseal::Refuse)
+    }
+
+    /// [`from_json`](Self::from_json), opening the sealed secrets of added and replaced keys as
+    /// `unseal` says (as [`KeySet::from_json_with`](crate::KeySet::from_json_with) does).
+    pub fn from_json_with(bytes: &[u8], unseal: Unseal<'_>) -> Result<Delta, KeysetErrors> {
         let root = JsonPath::root();
         let one = |path: &JsonPath<'_>, message: String| {
             KeysetErrors(vec![KeysetError {
@@ -111,7 +119,10 @@ impl Delta {
             ));
         }
         let v = parse_strict(bytes).map_err(|e| one(&root, format!("invalid JSON: {e}")))?;
-        let mut cx = Ctx { errors: Vec::new() };
+        let mut cx = Ctx {
+            errors: Vec::new(),
+            unseal,
+        };
         let built = cx
             .object(&v, &root, TOP_FIELDS)
             .and_then(|top| build(&mut cx, top, &root));
@@ -157,7 +168,7 @@ impl Delta {
     }
 }
 
-fn state(cx: &mut Ctx, v: Option<&Value>, path: &JsonPath<'_>, what: &str) -> Option<SetState> {
+fn state(cx: &mut Ctx<'_>, v: Option<&Value>, path: &JsonPath<'_>, what: &str) -> Option<SetState> {
     let Some(map) = v else {
         cx.err(path, format!("required field missing ({what})"));
         return None;
@@ -180,7 +191,7 @@ fn state(cx: &mut Ctx, v: Option<&Value>, path: &JsonPath<'_>, what: &str) -> Op
     })
 }
 
-fn sha_field(cx: &mut Ctx, map: &Map<String, Value>, path: &JsonPath<'_>) -> Option<[u8; 32]> {
+fn sha_field(cx: &mut Ctx<'_>, map: &Map<String, Value>, path: &JsonPath<'_>) -> Option<[u8; 32]> {
     let p = path.field("payload_sha256");
     match map.get("payload_sha256") {
         None => {
@@ -197,7 +208,7 @@ fn sha_field(cx: &mut Ctx, map: &Map<String, Value>, path: &JsonPath<'_>) -> Opt
     }
 }
 
-fn build(cx: &mut Ctx, top: &Map<String, Value>, root: &JsonPath<'_>) -> Option<Delta> {
+fn build(cx: &mut Ctx<'_>, top: &Map<String, Value>, root: &JsonPath<'_>) -> Option<Delta> {
     match top.get("keygate") {
         Some(v) if v.as_u64() == Some(1) => {}
         Some(v) => cx.err(
@@ -281,7 +292,7 @@ fn build(cx: &mut Ctx, top: &Map<String, Value>, root: &JsonPath<'_>) -> Option<
     })
 }
 
-fn changes(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Vec<Change>> {
+fn changes(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<Vec<Change>> {
     let items = cx.array(v, path)?;
     if items.len() > MAX_DELTA_CHANGES {
         cx.err(
@@ -316,7 +327,12 @@ fn changes(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Vec<Change>> 
     Some(out)
 }
 
-fn change(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>, interner: &mut Interner) -> Option<Change> {
+fn change(
+    cx: &mut Ctx<'_>,
+    v: &Value,
+    path: &JsonPath<'_>,
+    interner: &mut Interner,
+) -> Option<Change> {
     let Value::Object(map) = v else {
         cx.err(path, format!("expected an object, found {}", type_name(v)));
         return None;

@@ -17,8 +17,10 @@ use super::delta::{Delta, MAX_DELTA_BYTES, MAX_DELTA_CHANGES};
 use super::{KeyEntry, KeySet, KeysetErrors};
 use crate::encoding::b64url_encode;
 use crate::json::parse_strict;
+use crate::seal::Unseal;
 use crate::sig::VerifierKey;
 use crate::verifier::Verifier;
+use crate::webhook::WebhookKey;
 
 /// Top-level members a delta cannot change.
 const FIXED: &[&str] = &["keygate", "audience", "policy", "deny_cidrs", "routes"];
@@ -88,14 +90,17 @@ fn without_status(entry: &Map<String, Value>) -> Map<String, Value> {
 
 /// The delta turning key set file `old` into `new` (both bare key set JSON), as compact JSON.
 pub fn diff(old: &[u8], new: &[u8]) -> Result<String, DiffError> {
-    let old_set = KeySet::from_json(old).map_err(|errors| DiffError::Invalid {
-        which: "OLD",
-        errors,
-    })?;
-    let new_set = KeySet::from_json(new).map_err(|errors| DiffError::Invalid {
-        which: "NEW",
-        errors,
-    })?;
+    // A publisher's tool: sealed secrets are compared by form (no seal keys needed).
+    let old_set =
+        KeySet::from_json_with(old, Unseal::FormOnly).map_err(|errors| DiffError::Invalid {
+            which: "OLD",
+            errors,
+        })?;
+    let new_set =
+        KeySet::from_json_with(new, Unseal::FormOnly).map_err(|errors| DiffError::Invalid {
+            which: "NEW",
+            errors,
+        })?;
     if new_set.revision() <= old_set.revision() {
         return Err(DiffError::Inexpressible(format!(
             "NEW's revision ({}) must be above OLD's ({})",
@@ -184,8 +189,8 @@ pub fn diff(old: &[u8], new: &[u8]) -> Result<String, DiffError> {
 
 /// Applies the delta to OLD and compares the result with NEW, entry by entry.
 fn self_check(old: &[u8], old_set: KeySet, new_set: &KeySet, text: &str) -> Result<(), DiffError> {
-    let delta =
-        Delta::from_json(text.as_bytes()).map_err(|e| DiffError::Mismatch(e.to_string()))?;
+    let delta = Delta::from_json_with(text.as_bytes(), Unseal::FormOnly)
+        .map_err(|e| DiffError::Mismatch(e.to_string()))?;
     let sha: [u8; 32] = Sha256::digest(old).into();
     let mut v = Verifier::new(old_set).with_payload_sha256(sha);
     v.apply_delta(&delta)
@@ -228,7 +233,19 @@ impl KeyEntry {
             (Some(VerifierKey::Ed25519(a)), Some(VerifierKey::Ed25519(b))) => a == b,
             _ => false,
         };
+        let webhook = match (self.webhook.as_deref(), other.webhook.as_deref()) {
+            (None, None) => true,
+            (Some(WebhookKey::V1(a)), Some(WebhookKey::V1(b))) => {
+                a.expose_secret() == b.expose_secret()
+            }
+            (Some(WebhookKey::V1a(a)), Some(WebhookKey::V1a(b))) => a == b,
+            _ => false,
+        };
         signing
+            && webhook
+            // How secrets are written (clear, or sealed under which key): read by form only,
+            // a sealed value is compared by its seal key id.
+            && self.secrets == other.secrets
             && self.id == other.id
             && self.api_key_hash == other.api_key_hash
             && self.status == other.status

@@ -26,6 +26,7 @@ pub use load::{
     is_delta, load_delta, load_keyset, load_keyset_with,
 };
 pub use read::MAX_JWS_HEADER_BYTES;
+pub(crate) use verify::strict_stream;
 
 /// Why an envelope or a key set could not be loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]

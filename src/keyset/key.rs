@@ -12,6 +12,7 @@ use serde::de::{self, Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::ctx::{Ctx, check_key_id};
+use super::secrets::SecretForms;
 use super::{KeyEntry, KeyStatus};
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
@@ -30,6 +31,7 @@ pub(super) const KEY_FIELDS: &[&str] = &[
     "meta",
     "signing",
     "require_signature",
+    "webhook",
 ];
 
 /// A field that is absent, present with the wrong type (already reported), or usable.
@@ -67,6 +69,7 @@ pub(super) struct KeyFields<'a> {
     meta: F<Box<str>>,
     signing: F<Cow<'a, Value>>,
     require_signature: F<bool>,
+    webhook: F<Cow<'a, Value>>,
 }
 
 /// The interner's keys are already hashes.
@@ -129,12 +132,12 @@ impl Interner {
 /// Slow path: reads the fields from a JSON tree, reporting type errors and unknown fields.
 #[inline(never)]
 pub(super) fn extract<'a>(
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     v: &'a Value,
     path: &JsonPath<'_>,
 ) -> Option<KeyFields<'a>> {
     let map = cx.object(v, path, KEY_FIELDS)?;
-    let text = |cx: &mut Ctx, name: &str| -> F<Cow<'a, str>> {
+    let text = |cx: &mut Ctx<'_>, name: &str| -> F<Cow<'a, str>> {
         match map.get(name) {
             None => F::Absent,
             Some(v) => cx
@@ -142,7 +145,7 @@ pub(super) fn extract<'a>(
                 .map_or(F::Invalid, |s| F::Valid(Cow::Borrowed(s))),
         }
     };
-    let list = |cx: &mut Ctx, name: &str| -> F<Strings<'a>> {
+    let list = |cx: &mut Ctx<'_>, name: &str| -> F<Strings<'a>> {
         match map.get(name) {
             None => F::Absent,
             Some(v) => cx
@@ -172,6 +175,9 @@ pub(super) fn extract<'a>(
             .get("signing")
             .map_or(F::Absent, |v| F::Valid(Cow::Borrowed(v))),
         require_signature,
+        webhook: map
+            .get("webhook")
+            .map_or(F::Absent, |v| F::Valid(Cow::Borrowed(v))),
         id: text(cx, "id"),
         api_key_hash: text(cx, "api_key_hash"),
         status: text(cx, "status"),
@@ -188,7 +194,7 @@ pub(super) fn extract<'a>(
 /// The semantic checks shared by both paths.
 #[inline(never)]
 pub(super) fn finish(
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     f: KeyFields<'_>,
     path: &JsonPath<'_>,
     interner: &mut Interner,
@@ -207,13 +213,20 @@ pub(super) fn finish(
             }
         },
     };
-    if matches!(f.api_key_hash, F::Absent) && matches!(f.signing, F::Absent) {
+    if matches!(f.api_key_hash, F::Absent)
+        && matches!(f.signing, F::Absent)
+        && matches!(f.webhook, F::Absent)
+    {
         cx.err(
             path,
-            "a key needs at least one credential: \"api_key_hash\" or \"signing\"",
+            "a key needs at least one credential: \"api_key_hash\", \"signing\" or \"webhook\"",
         );
     }
-    let (signing, require_signature) =
+    let (webhook, webhook_form) = match f.webhook.valid() {
+        Some(v) => super::webhook::key(cx, &v, &path.field("webhook")),
+        None => (None, super::secrets::Form::None),
+    };
+    let (signing, require_signature, signing_form) =
         super::sigparse::key(cx, f.signing.valid().as_deref(), f.require_signature, path);
     let api_key_hash = f.api_key_hash.valid().and_then(|s| {
         ApiKeyDigest::parse(&s)
@@ -288,6 +301,12 @@ pub(super) fn finish(
         meta: f.meta.valid(),
         signing: signing.map(Box::new),
         require_signature,
+        secrets: SecretForms {
+            signing: signing_form,
+            webhook: webhook_form,
+        }
+        .boxed(),
+        webhook: webhook.map(Box::new),
     })
 }
 
@@ -401,6 +420,8 @@ pub(super) struct FastKey<'a> {
     signing: Option<StrictValue>,
     #[serde(default, deserialize_with = "present")]
     require_signature: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    webhook: Option<StrictValue>,
 }
 
 impl fmt::Debug for FastKey<'_> {
@@ -434,6 +455,9 @@ impl<'a> FastKey<'a> {
                 .signing
                 .map_or(F::Absent, |v| F::Valid(Cow::Owned(v.0))),
             require_signature: self.require_signature.map_or(F::Absent, F::Valid),
+            webhook: self
+                .webhook
+                .map_or(F::Absent, |v| F::Valid(Cow::Owned(v.0))),
         }
     }
 }

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use super::{KeySet, KeyStatus, Route, SignaturePolicy};
+use super::secrets::Form;
+use super::{KeyEntry, KeySet, KeyStatus, Route, SignaturePolicy};
 use crate::time::UnixTime;
 
 const DAY: i64 = 86_400;
@@ -110,8 +111,36 @@ impl KeySet {
             }
         }
         let mut successors = None;
+        let any_sealed = self.keys.iter().any(|k| {
+            k.secrets.as_deref().is_some_and(|s| {
+                [&s.signing, &s.webhook]
+                    .iter()
+                    .any(|f| matches!(f, Form::Sealed { .. }))
+            })
+        });
+        let listed: std::collections::HashSet<&str> = self
+            .routes
+            .iter()
+            .flat_map(|r| r.webhook_keys.iter().map(String::as_str))
+            .collect();
         for (i, key) in self.keys.iter().enumerate() {
             let path = format!("$.keys[{i}]");
+            secret_lints(&mut out, key, &path, any_sealed);
+            let has_webhook = key.webhook.is_some()
+                || key
+                    .secrets
+                    .as_deref()
+                    .is_some_and(|s| s.webhook != Form::None);
+            if has_webhook && !listed.contains(key.id.as_str()) {
+                out.push(Lint {
+                    code: "webhook_key_unlisted",
+                    path: format!("{path}.webhook"),
+                    message: format!(
+                        "key {:?} has a webhook key, but no route lists it in webhook_keys, so no delivery can use it",
+                        key.id
+                    ),
+                });
+            }
             if key.status == KeyStatus::Revoked {
                 continue;
             }
@@ -161,6 +190,35 @@ impl KeySet {
             }
         }
         out
+    }
+}
+
+/// `secret_not_sealed` (a clear secret in a set that seals others) and `sealed_not_opened` (a
+/// sealed secret read by form only). Revoked keys count too: their secrets are still secrets.
+fn secret_lints(out: &mut Vec<Lint>, key: &KeyEntry, path: &str, any_sealed: bool) {
+    let Some(forms) = key.secrets.as_deref() else {
+        return;
+    };
+    for (credential, form) in [("signing", &forms.signing), ("webhook", &forms.webhook)] {
+        match form {
+            Form::Clear(member) if any_sealed => out.push(Lint {
+                code: "secret_not_sealed",
+                path: format!("{path}.{credential}.{member}"),
+                message: format!(
+                    "key {:?} holds its {credential} secret in clear text while the set seals others; seal it (keygate keyset seal)",
+                    key.id
+                ),
+            }),
+            Form::Sealed { kid, opened: false } => out.push(Lint {
+                code: "sealed_not_opened",
+                path: format!("{path}.{credential}.sealed"),
+                message: format!(
+                    "key {:?}: the {credential} secret sealed under seal key {kid:?} was checked by form only (no seal keys given), so whether it opens is not known",
+                    key.id
+                ),
+            }),
+            _ => {}
+        }
     }
 }
 

@@ -18,10 +18,12 @@ mod recent;
 mod redact;
 mod rules;
 pub(crate) mod scan;
+pub(crate) mod secrets;
 mod signing;
 mod sigparse;
 mod state;
 mod stream;
+pub(crate) mod webhook;
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,8 +31,10 @@ use std::sync::Arc;
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
 use crate::route::PathPattern;
+use crate::seal::Unseal;
 use crate::sig::VerifierKey;
 use crate::time::UnixTime;
+use crate::webhook::WebhookKey;
 
 pub use audience::{MAX_AUDIENCE_LEN, check_audience_name};
 pub use diff::{DiffError, diff};
@@ -192,6 +196,9 @@ pub struct Route {
     pub scopes: Vec<String>,
     /// Signature requirements this route adds.
     pub signature: RouteSignature,
+    /// The keys whose Standard Webhooks deliveries this route accepts (ids, in order). A route
+    /// that lists any accepts only webhook deliveries; empty: no webhooks.
+    pub webhook_keys: Vec<String>,
 }
 
 impl Route {
@@ -236,6 +243,11 @@ pub struct KeyEntry {
     pub signing: Option<Box<VerifierKey>>,
     /// Requests with this key must carry a valid signature (default: when `signing` is set).
     pub require_signature: bool,
+    /// How the entry's secrets are written (clear or sealed), when it has any.
+    pub(crate) secrets: Option<Box<secrets::SecretForms>>,
+    /// The key that verifies this key's Standard Webhooks deliveries, when it has one (and
+    /// its secret, if sealed, was opened).
+    pub webhook: Option<Box<WebhookKey>>,
 }
 
 impl fmt::Debug for KeyEntry {
@@ -251,6 +263,7 @@ impl fmt::Debug for KeyEntry {
                 "signing",
                 &self.signing.as_deref().map(VerifierKey::algorithm),
             )
+            .field("webhook", &self.webhook.as_deref().map(WebhookKey::scheme))
             .finish_non_exhaustive()
     }
 }
@@ -295,8 +308,18 @@ impl fmt::Debug for KeySet {
 impl KeySet {
     /// Validates key set JSON. Every problem is reported, each with its JSON path; on any
     /// problem nothing is built.
+    ///
+    /// A sealed secret in the set is an error at its path: use
+    /// [`from_json_with`](Self::from_json_with) with the seal keys.
     pub fn from_json(bytes: &[u8]) -> Result<KeySet, KeysetErrors> {
-        parse::parse(bytes)
+        parse::parse(bytes, Unseal::Refuse)
+    }
+
+    /// [`from_json`](Self::from_json), opening sealed secrets as `unseal` says: with seal keys
+    /// (every sealed value must open), or by form only (for tools that publish a set without
+    /// its seal keys: those secrets then verify nothing).
+    pub fn from_json_with(bytes: &[u8], unseal: Unseal<'_>) -> Result<KeySet, KeysetErrors> {
+        parse::parse(bytes, unseal)
     }
 
     /// [`KeySet::from_json`] on the slow path alone (every key entry read as a JSON tree), for
@@ -304,7 +327,7 @@ impl KeySet {
     #[cfg(fuzzing)]
     #[doc(hidden)]
     pub fn from_json_slow_path(bytes: &[u8]) -> Option<Result<KeySet, KeysetErrors>> {
-        parse::run(bytes, parse::Mode::Slow)
+        parse::run(bytes, parse::Mode::Slow, Unseal::Refuse)
     }
 
     /// The revision number (>= 1); a verifier only moves forward.
@@ -354,6 +377,20 @@ impl KeySet {
         self.index
             .find_digest(&self.keys, digest)
             .map(|i| &self.keys[i as usize])
+    }
+
+    /// How many secrets of the set are sealed (`crate::seal`).
+    pub fn sealed_count(&self) -> usize {
+        self.keys
+            .iter()
+            .filter_map(|k| k.secrets.as_deref())
+            .map(|s| {
+                [&s.signing, &s.webhook]
+                    .iter()
+                    .filter(|f| matches!(f, secrets::Form::Sealed { .. }))
+                    .count()
+            })
+            .sum()
     }
 
     /// The entry an API key names, by the SHA-256 of the key (a key found recently is found

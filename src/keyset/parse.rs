@@ -8,6 +8,7 @@ use super::ctx::Ctx;
 use super::{KeyEntry, KeySet, KeysetError, KeysetErrors, Policy};
 use crate::cidr::Cidr;
 use crate::json::{JsonPath, suggest};
+use crate::seal::Unseal;
 
 /// Revisions stay within JavaScript's exact integer range (2^53 - 1).
 pub const MAX_REVISION: u64 = (1 << 53) - 1;
@@ -24,15 +25,15 @@ const TOP_FIELDS: &[&str] = &[
     "keys",
 ];
 
-pub(super) fn parse(bytes: &[u8]) -> Result<KeySet, KeysetErrors> {
+pub(super) fn parse(bytes: &[u8], unseal: Unseal<'_>) -> Result<KeySet, KeysetErrors> {
     // Fast path: key entries are deserialised straight into typed, borrowed fields. Anything
     // the typed reader cannot take (a wrong type, an unknown field, bad JSON) sends the whole
     // document down the slow path, which walks small JSON trees one key at a time and reports
     // every error with its path. Both paths share the semantic checks in `key::finish`.
-    if let Some(result) = run(bytes, Mode::Fast) {
+    if let Some(result) = run(bytes, Mode::Fast, unseal) {
         return result;
     }
-    run(bytes, Mode::Slow).unwrap_or_else(|| {
+    run(bytes, Mode::Slow, unseal).unwrap_or_else(|| {
         Err(KeysetErrors(vec![KeysetError {
             path: "$".into(),
             message: "invalid key set".into(),
@@ -50,9 +51,16 @@ pub(super) enum Mode {
 }
 
 /// One pass; `None` when the fast pass gives up.
-pub(super) fn run(bytes: &[u8], mode: Mode) -> Option<Result<KeySet, KeysetErrors>> {
+pub(super) fn run(
+    bytes: &[u8],
+    mode: Mode,
+    unseal: Unseal<'_>,
+) -> Option<Result<KeySet, KeysetErrors>> {
     let root = JsonPath::root();
-    let mut cx = Ctx { errors: Vec::new() };
+    let mut cx = Ctx {
+        errors: Vec::new(),
+        unseal,
+    };
     let mut keys = KeysAcc::for_document(bytes.len());
     // The document is streamed: key entries are validated one at a time as they are read, so
     // a 100k-key set never exists as a whole JSON tree in memory.
@@ -114,7 +122,7 @@ impl KeysAcc {
     }
 
     /// Adds a validated entry read from `$.keys[i]`, refusing duplicate ids and digests.
-    pub(super) fn accept(&mut self, cx: &mut Ctx, i: usize, entry: Option<KeyEntry>) {
+    pub(super) fn accept(&mut self, cx: &mut Ctx<'_>, i: usize, entry: Option<KeyEntry>) {
         let Some(entry) = entry else {
             return;
         };
@@ -151,7 +159,7 @@ impl KeysAcc {
 }
 
 fn build(
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     top: &Map<String, Value>,
     keys_seen: bool,
     mut keys: KeysAcc,
@@ -232,6 +240,7 @@ fn build(
         if let Some(items) = cx.array(v, &p) {
             for (i, item) in items.iter().enumerate() {
                 if let Some(r) = super::rules::route(cx, item, &p.index(i)) {
+                    webhook_routes(cx, &keys, &r, &p.index(i));
                     routes.push(r);
                 }
             }
@@ -271,9 +280,30 @@ fn build(
     })
 }
 
+/// Each id a route's `webhook_keys` lists must name a key with `webhook` (the keys are read
+/// by now: `keys` streams before `build`).
+fn webhook_routes(cx: &mut Ctx<'_>, keys: &KeysAcc, route: &super::Route, at: &JsonPath<'_>) {
+    // A key entry with errors of its own was not accepted: saying again that its id names no
+    // (webhook) key would only repeat them.
+    if route.webhook_keys.is_empty() || cx.errors.iter().any(|e| e.path.starts_with("$.keys")) {
+        return;
+    }
+    let p = at.field("webhook_keys");
+    for (j, id) in route.webhook_keys.iter().enumerate() {
+        let problem = match keys.index.find_id(&keys.keys, id) {
+            None => Some(format!("no key has id {id:?}")),
+            Some(k) => (!keys.keys[k as usize].has_webhook())
+                .then(|| format!("key {id:?} has no \"webhook\" key")),
+        };
+        if let Some(m) = problem {
+            cx.err(&p.index(j), m);
+        }
+    }
+}
+
 /// Key allow entries inside the key set's own deny list can never admit a client. (Keys whose
 /// allow list already has errors are skipped: their entries' indexes are not known.)
-fn covered_by_global_deny(cx: &mut Ctx, keys: &KeysAcc, deny: &[(usize, Cidr)]) {
+fn covered_by_global_deny(cx: &mut Ctx<'_>, keys: &KeysAcc, deny: &[(usize, Cidr)]) {
     let broken: HashSet<usize> = cx
         .errors
         .iter()
@@ -300,6 +330,7 @@ fn covered_by_global_deny(cx: &mut Ctx, keys: &KeysAcc, deny: &[(usize, Cidr)]) 
 mod tests {
     use super::{Mode, run};
     use crate::keyset::{KeySet, KeysetErrors};
+    use crate::seal::Unseal;
 
     fn fingerprint(r: &Result<KeySet, KeysetErrors>) -> String {
         match r {
@@ -366,9 +397,9 @@ mod tests {
     #[test]
     fn fast_and_slow_paths_agree() {
         for doc in docs() {
-            let fast =
-                run(doc.as_bytes(), Mode::Fast).expect("the fast path takes well-typed documents");
-            let slow = run(doc.as_bytes(), Mode::Slow).unwrap();
+            let fast = run(doc.as_bytes(), Mode::Fast, Unseal::Refuse)
+                .expect("the fast path takes well-typed documents");
+            let slow = run(doc.as_bytes(), Mode::Slow, Unseal::Refuse).unwrap();
             assert_eq!(fingerprint(&fast), fingerprint(&slow), "{doc}");
         }
     }
@@ -383,8 +414,14 @@ mod tests {
             r#"{"keygate":1,"revision":1,"keys":[{"id":"a","meta":{"x":1,"x":2}}]}"#,
             r#"{"keygate":1,"revision":1,"keys":[}"#,
         ] {
-            assert!(run(doc.as_bytes(), Mode::Fast).is_none(), "{doc}");
-            assert!(super::parse(doc.as_bytes()).is_err(), "{doc}");
+            assert!(
+                run(doc.as_bytes(), Mode::Fast, Unseal::Refuse).is_none(),
+                "{doc}"
+            );
+            assert!(
+                super::parse(doc.as_bytes(), Unseal::Refuse).is_err(),
+                "{doc}"
+            );
         }
     }
 }

@@ -200,6 +200,12 @@ fn public_jwk(o: &Map<String, Value>) -> Result<PublisherKey, PublisherKeyError>
     }
     let x = str_member(o, "x")?.ok_or_else(|| err("JWK is missing \"x\""))?;
     let bytes = b64url_decode(x).map_err(|e| err(format!("JWK \"x\": {e}")))?;
+    if let Some(e) = crate::jwk::check(o, crate::jwk::Role::VerifyPublic, Some(&bytes))
+        .into_iter()
+        .next()
+    {
+        return Err(err(e.to_string()));
+    }
     PublisherKey::from_bytes(&bytes, str_member(o, "kid")?)
 }
 

@@ -27,12 +27,13 @@ const ROUTE_FIELDS: &[&str] = &[
     "scopes",
     "require_signature",
     "required_components",
+    "webhook_keys",
 ];
 
 /// One of the documented strings of an enum-valued field (`None` when absent or wrong; a wrong
 /// value is reported with the accepted ones).
 fn choice<T: Copy>(
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     v: Option<&Value>,
     path: &JsonPath<'_>,
     options: &[(&str, T)],
@@ -49,7 +50,7 @@ fn choice<T: Copy>(
     None
 }
 
-pub(super) fn policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Policy> {
+pub(super) fn policy(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<Policy> {
     let map = cx.object(v, path, POLICY_FIELDS)?;
     let mut policy = Policy::default();
     if let Some(v) = map.get("clock_skew_seconds")
@@ -104,7 +105,7 @@ pub(super) fn policy(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Pol
     Some(policy)
 }
 
-pub(super) fn route(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Route> {
+pub(super) fn route(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<Route> {
     let map = cx.object(v, path, ROUTE_FIELDS)?;
     let methods = match map.get("methods") {
         None => None,
@@ -161,11 +162,34 @@ pub(super) fn route(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Rout
         );
     }
     let signature = super::sigparse::route(cx, map, path, public);
+    let webhook_keys = match map.get("webhook_keys") {
+        None => Vec::new(),
+        Some(v) => {
+            let p = path.field("webhook_keys");
+            let keys = super::webhook::route_keys(cx, v, &p);
+            if public {
+                cx.err(
+                    &p,
+                    "a public route examines no credentials, so it cannot accept webhooks",
+                );
+            }
+            for knob in ["require_signature", "required_components"] {
+                if map.contains_key(knob) {
+                    cx.err(
+                        &path.field(knob),
+                        "a route with webhook_keys accepts only Standard Webhooks deliveries, so RFC 9421 requirements never apply there",
+                    );
+                }
+            }
+            keys
+        }
+    };
     Some(Route {
         methods,
         path: pattern?,
         public,
         scopes,
         signature,
+        webhook_keys,
     })
 }

@@ -3,17 +3,21 @@
 
 use serde_json::{Map, Value};
 
+use zeroize::Zeroizing;
+
 use super::ctx::Ctx;
 use super::key::F;
+use super::secrets::{Form, Sealed, plaintext_error};
 use crate::encoding::b64url_decode;
 use crate::json::JsonPath;
+use crate::jwk::{self, Role};
 use crate::keyset::{RouteSignature, SignaturePolicy};
 use crate::sig::{Algorithm, ComponentId, HmacSecret, VerifierKey};
 
 /// The longest `signature_tag`.
 const MAX_TAG_LEN: usize = 256;
 
-fn components(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Vec<ComponentId> {
+fn components(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Vec<ComponentId> {
     let Some(items) = cx.array(v, path) else {
         return Vec::new();
     };
@@ -34,7 +38,7 @@ fn components(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Vec<ComponentId> 
 
 /// Reads the signature knobs of `policy` into `sp`.
 pub(super) fn policy(
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     map: &Map<String, Value>,
     path: &JsonPath<'_>,
     sp: &mut SignaturePolicy,
@@ -87,7 +91,7 @@ pub(super) fn policy(
 
 /// Reads a route's `require_signature` and `required_components`.
 pub(super) fn route(
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     map: &Map<String, Value>,
     path: &JsonPath<'_>,
     public: bool,
@@ -117,15 +121,18 @@ pub(super) fn route(
 }
 
 /// Reads a key's `signing` and checks `require_signature` (type-checked by the caller),
-/// which defaults to whether `signing` is present.
+/// which defaults to whether `signing` is present. Also says how its secret is written.
 pub(super) fn key(
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     signing_value: Option<&Value>,
     require: F<bool>,
     path: &JsonPath<'_>,
-) -> (Option<VerifierKey>, bool) {
+) -> (Option<VerifierKey>, bool, Form) {
     let has_signing = signing_value.is_some();
-    let signing = signing_value.and_then(|v| signing(cx, v, &path.field("signing")));
+    let (signing, form) = match signing_value {
+        Some(v) => signing(cx, v, &path.field("signing")),
+        None => (None, Form::None),
+    };
     let require = match require {
         F::Absent | F::Invalid => has_signing,
         F::Valid(r) => {
@@ -138,23 +145,26 @@ pub(super) fn key(
             r
         }
     };
-    (signing, require)
+    (signing, require, form)
 }
 
-fn bytes(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<Vec<u8>> {
+fn bytes(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<Vec<u8>> {
     let s = cx.string(v, path)?;
     b64url_decode(s).map_err(|e| cx.err(path, e)).ok()
 }
 
-fn signing(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<VerifierKey> {
-    let map = cx.object(v, path, &["alg", "secret", "public_key", "jwk"])?;
+fn signing(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> (Option<VerifierKey>, Form) {
+    let none = (None, Form::None);
+    let Some(map) = cx.object(v, path, &["alg", "secret", "public_key", "jwk", "sealed"]) else {
+        return none;
+    };
     let alg = match map.get("alg") {
         None => {
             cx.err(
                 &path.field("alg"),
                 "required field missing (\"hmac-sha256\" or \"ed25519\")",
             );
-            return None;
+            return none;
         }
         Some(v) => {
             let p = path.field("alg");
@@ -165,9 +175,9 @@ fn signing(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<VerifierKey> 
                         &p,
                         format!("expected \"hmac-sha256\" or \"ed25519\", found {s:?}"),
                     );
-                    return None;
+                    return none;
                 }
-                None => return None,
+                None => return none,
             }
         }
     };
@@ -183,55 +193,129 @@ fn signing(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>) -> Option<VerifierKey> 
                 alg.as_str()
             ),
         );
-        return None;
+        return none;
     }
-    let raw = match (map.get(own), map.get("jwk")) {
-        (Some(_), Some(_)) => {
-            cx.err(path, format!("give either {own:?} or \"jwk\", not both"));
-            return None;
-        }
-        (None, None) => {
+    if alg == Algorithm::Ed25519 && map.contains_key("sealed") {
+        cx.err(
+            &path.field("sealed"),
+            "only secrets are sealed: an ed25519 public key is not secret (use \"public_key\" or \"jwk\")",
+        );
+        return none;
+    }
+    let given: Vec<&str> = [own, "jwk", "sealed"]
+        .into_iter()
+        .filter(|m| map.contains_key(*m))
+        .collect();
+    if given.len() > 1 {
+        let names: Vec<String> = given.iter().map(|m| format!("{m:?}")).collect();
+        let m = match names.as_slice() {
+            [a, b] => format!("give either {a} or {b}, not both"),
+            _ => format!("give one of {}, not several", names.join(", ")),
+        };
+        cx.err(path, m);
+        return none;
+    }
+    let (raw, at, form) = match given.first().copied() {
+        None => {
+            let sealed = if alg == Algorithm::HmacSha256 {
+                ", \"jwk\" or \"sealed\""
+            } else {
+                " or \"jwk\""
+            };
             cx.err(
                 path,
-                format!("alg {:?} needs {own:?} or \"jwk\"", alg.as_str()),
+                format!("alg {:?} needs {own:?}{sealed}", alg.as_str()),
             );
-            return None;
+            return none;
         }
-        (Some(v), None) => bytes(cx, v, &path.field(own))?,
-        (None, Some(v)) => jwk(cx, v, &path.field("jwk"), alg)?,
+        Some("jwk") => {
+            let Some(raw) = jwk(cx, &map["jwk"], &path.field("jwk"), alg) else {
+                return none;
+            };
+            let jp = path.field("jwk");
+            let (member, clear) = match alg {
+                Algorithm::HmacSha256 => ("k", Form::Clear("jwk.k")),
+                Algorithm::Ed25519 => ("x", Form::None),
+            };
+            (raw, jp.field(member).to_string(), clear)
+        }
+        Some("sealed") => {
+            let p = path.field("sealed");
+            match super::secrets::open(cx, &map["sealed"], &p) {
+                None => return none,
+                Some(sealed) => {
+                    let form = sealed.form();
+                    let Sealed::Opened(text, _) = sealed else {
+                        // Checked by form only: verifies nothing.
+                        return (None, form);
+                    };
+                    match b64url_decode(&text) {
+                        Ok(raw) => (raw, p.to_string(), form),
+                        Err(e) => {
+                            cx.err(&p, plaintext_error(&e));
+                            return none;
+                        }
+                    }
+                }
+            }
+        }
+        Some(_) => {
+            let p = path.field(own);
+            let Some(raw) = bytes(cx, &map[own], &p) else {
+                return none;
+            };
+            let form = match alg {
+                Algorithm::HmacSha256 => Form::Clear("secret"),
+                Algorithm::Ed25519 => Form::None,
+            };
+            (raw, p.to_string(), form)
+        }
     };
-    let jwk_path = path.field("jwk");
-    let at = if map.contains_key(own) {
-        path.field(own)
-    } else {
-        jwk_path.field(match alg {
-            Algorithm::HmacSha256 => "k",
-            Algorithm::Ed25519 => "x",
-        })
-    };
+    let raw = Zeroizing::new(raw);
     let key = match alg {
-        Algorithm::HmacSha256 => HmacSecret::new(raw).map(VerifierKey::HmacSha256),
+        Algorithm::HmacSha256 => HmacSecret::new(raw.to_vec()).map(VerifierKey::HmacSha256),
         Algorithm::Ed25519 => VerifierKey::ed25519(&raw),
     };
-    key.map_err(|e| cx.err(&at, e)).ok()
+    match key {
+        Ok(k) => (Some(k), form),
+        Err(e) => {
+            let e = if matches!(form, Form::Sealed { .. }) {
+                plaintext_error(&e)
+            } else {
+                e
+            };
+            cx.errors.push(crate::keyset::KeysetError {
+                path: at,
+                message: e,
+            });
+            none
+        }
+    }
 }
 
-/// The key bytes of a JWK: `{"kty":"OKP","crv":"Ed25519","x":...}` or `{"kty":"oct","k":...}`.
-fn jwk(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>, alg: Algorithm) -> Option<Vec<u8>> {
-    let (kty, member, allowed): (&str, &str, &[&str]) = match alg {
-        Algorithm::Ed25519 => ("OKP", "x", &["kty", "crv", "x", "kid", "alg", "use", "d"]),
-        Algorithm::HmacSha256 => ("oct", "k", &["kty", "k", "kid", "alg", "use"]),
+/// The key bytes of a JWK: `{"kty":"OKP","crv":"Ed25519","x":...}` or `{"kty":"oct","k":...}`,
+/// with the registered members runtimes and key stores add (`crate::jwk`).
+fn jwk(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>, alg: Algorithm) -> Option<Vec<u8>> {
+    let (kty, member, role) = match alg {
+        Algorithm::Ed25519 => ("OKP", "x", Role::VerifyPublic),
+        Algorithm::HmacSha256 => ("oct", "k", Role::VerifySecret),
     };
-    let map = cx.object(v, path, allowed)?;
-    if map.contains_key("d") {
+    let mut allowed: Vec<&str> = vec!["kty", member];
+    if alg == Algorithm::Ed25519 {
+        allowed.push("crv");
+        allowed.extend_from_slice(jwk::PRIVATE);
+    }
+    allowed.extend_from_slice(jwk::REGISTERED);
+    let map = cx.object(v, path, &allowed)?;
+    if let Some(m) = jwk::PRIVATE.iter().find(|m| map.contains_key(**m)) {
         cx.err(
-            &path.field("d"),
+            &path.field(m),
             "a private key does not belong in a key set; keep only the public \"x\"",
         );
         return None;
     }
     let mut ok = true;
-    let mut expect = |cx: &mut Ctx, field: &str, want: &str| match map.get(field) {
+    let mut expect = |cx: &mut Ctx<'_>, field: &str, want: &str| match map.get(field) {
         None => {
             cx.err(
                 &path.field(field),
@@ -258,24 +342,6 @@ fn jwk(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>, alg: Algorithm) -> Option<V
     if alg == Algorithm::Ed25519 {
         expect(cx, "crv", "Ed25519");
     }
-    let jwk_algs: &[&str] = match alg {
-        Algorithm::Ed25519 => &["EdDSA", "Ed25519"],
-        Algorithm::HmacSha256 => &["HS256"],
-    };
-    for (field, allowed_values) in [("use", &["sig"][..]), ("alg", jwk_algs)] {
-        if let Some(v) = map.get(field) {
-            let p = path.field(field);
-            if let Some(s) = cx.string(v, &p)
-                && !allowed_values.contains(&s)
-            {
-                cx.err(&p, format!("unexpected value {s:?}"));
-                ok = false;
-            }
-        }
-    }
-    if let Some(v) = map.get("kid") {
-        cx.string(v, &path.field("kid"));
-    }
     let raw = match map.get(member) {
         None => {
             cx.err(
@@ -286,6 +352,15 @@ fn jwk(cx: &mut Ctx, v: &Value, path: &JsonPath<'_>, alg: Algorithm) -> Option<V
         }
         Some(v) => bytes(cx, v, &path.field(member))?,
     };
+    let public = (alg == Algorithm::Ed25519).then_some(raw.as_slice());
+    for e in jwk::check(map, role, public) {
+        let p = path.field(e.member);
+        match e.index {
+            Some(i) => cx.err(&p.index(i), e.message),
+            None => cx.err(&p, e.message),
+        }
+        ok = false;
+    }
     ok.then_some(raw)
 }
 
@@ -294,7 +369,7 @@ mod tests {
     use super::super::parse::{Mode, run};
 
     fn summary(doc: &str, mode: Mode) -> Option<String> {
-        run(doc.as_bytes(), mode).map(|r| match r {
+        run(doc.as_bytes(), mode, crate::seal::Unseal::Refuse).map(|r| match r {
             Ok(ks) => ks
                 .keys()
                 .iter()

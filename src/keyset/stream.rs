@@ -29,7 +29,7 @@ pub(super) enum Top {
 pub(super) fn read_document(
     bytes: &[u8],
     mode: Mode,
-    cx: &mut Ctx,
+    cx: &mut Ctx<'_>,
     acc: &mut KeysAcc,
 ) -> Result<Top, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -38,13 +38,13 @@ pub(super) fn read_document(
     Ok(top)
 }
 
-struct TopSeed<'a> {
+struct TopSeed<'a, 's> {
     mode: Mode,
-    cx: &'a mut Ctx,
+    cx: &'a mut Ctx<'s>,
     acc: &'a mut KeysAcc,
 }
 
-impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
+impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
     type Value = Top;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top, D::Error> {
         d.deserialize_any(self)
@@ -59,7 +59,7 @@ macro_rules! other {
     };
 }
 
-impl<'de> Visitor<'de> for TopSeed<'_> {
+impl<'de> Visitor<'de> for TopSeed<'_, '_> {
     type Value = Top;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -102,27 +102,27 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
     }
 }
 
-struct KeysSeed<'a> {
+struct KeysSeed<'a, 's> {
     mode: Mode,
-    cx: &'a mut Ctx,
+    cx: &'a mut Ctx<'s>,
     acc: &'a mut KeysAcc,
 }
 
-impl<'de> DeserializeSeed<'de> for KeysSeed<'_> {
+impl<'de> DeserializeSeed<'de> for KeysSeed<'_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl KeysSeed<'_> {
+impl KeysSeed<'_, '_> {
     fn not_array<E>(self, kind: &'static str) -> Result<(), E> {
         self.acc.not_array = Some(kind);
         Ok(())
     }
 }
 
-impl<'de> Visitor<'de> for KeysSeed<'_> {
+impl<'de> Visitor<'de> for KeysSeed<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

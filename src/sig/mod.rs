@@ -30,7 +30,7 @@ pub use alg::{Algorithm, HmacSecret, SignerKey, VerifierKey};
 pub use components::ComponentId;
 pub use digest::content_digest;
 pub use parse::{MAX_COMPONENTS, MAX_SIGNATURES, SignatureParams};
-pub use replay::{MemoryNonceStore, NonceClaim, NonceStore};
+pub use replay::{ClaimKind, MemoryNonceStore, NonceClaim, NonceStore};
 pub use sign::{SignError, SignedHeaders, Signer};
 
 pub(crate) use parse::{Parsed, Presented, presented};

@@ -22,21 +22,61 @@ use crate::time::UnixTime;
 pub struct NonceClaim {
     /// The key the signature was made with.
     pub key_id: String,
-    /// The signature's `nonce` parameter.
+    /// The signature's `nonce` parameter, or a webhook delivery's `<webhook-id>.<timestamp>`.
     pub nonce: String,
     /// The last instant at which the signature could still be accepted.
     pub expires_at: UnixTime,
+    /// What the nonce comes from (an outer store should key on kind, key and nonce).
+    pub kind: ClaimKind,
+}
+
+/// What a [`NonceClaim`] comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ClaimKind {
+    /// An RFC 9421 signature's `nonce` parameter.
+    #[default]
+    Signature,
+    /// A Standard Webhooks delivery: its `webhook-id` and `webhook-timestamp`.
+    Webhook,
+}
+
+impl ClaimKind {
+    /// Every kind, in the order the wasm facade numbers them (`crate::codes`).
+    pub const ALL: &'static [ClaimKind] = &[ClaimKind::Signature, ClaimKind::Webhook];
+
+    /// Its index in [`ClaimKind::ALL`] (how the wasm facade sends it).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn index(self) -> u32 {
+        ClaimKind::ALL.iter().position(|k| *k == self).unwrap_or(0) as u32
+    }
+
+    /// `signature` or `webhook`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimKind::Signature => "signature",
+            ClaimKind::Webhook => "webhook",
+        }
+    }
 }
 
 impl NonceClaim {
     /// A claim of `nonce` for `key_id` until `expires_at`: what a [`NonceStore`] is handed,
-    /// for example to exercise a store of one's own.
+    /// for example to exercise a store of one's own. Its kind is [`ClaimKind::Signature`]
+    /// (see [`with_kind`](Self::with_kind)).
     pub fn new(key_id: impl Into<String>, nonce: impl Into<String>, expires_at: UnixTime) -> Self {
         NonceClaim {
             key_id: key_id.into(),
             nonce: nonce.into(),
             expires_at,
+            kind: ClaimKind::Signature,
         }
+    }
+
+    /// The same claim, of another kind (a webhook delivery's: `<webhook-id>.<timestamp>`).
+    pub fn with_kind(mut self, kind: ClaimKind) -> Self {
+        self.kind = kind;
+        self
     }
 }
 
@@ -340,6 +380,7 @@ mod tests {
 
     fn claim(key: &str, nonce: &str, exp: i64) -> NonceClaim {
         NonceClaim {
+            kind: ClaimKind::Signature,
             key_id: key.into(),
             nonce: nonce.into(),
             expires_at: UnixTime::from_secs(exp),
@@ -407,6 +448,14 @@ mod tests {
         // The flooder pays: its forgotten window is refused.
         assert!(s.seen("flood", "f0", T(300), T(1)));
         assert!(s.seen("flood", "never-seen", T(300), T(1)));
+    }
+
+    #[test]
+    fn claims_made_by_hand_are_signature_claims_unless_given_a_kind() {
+        let c = NonceClaim::new("k", "n", T(5));
+        assert_eq!((c.key_id.as_str(), c.nonce.as_str()), ("k", "n"));
+        assert_eq!(c.kind, ClaimKind::Signature);
+        assert_eq!(c.with_kind(ClaimKind::Webhook).kind, ClaimKind::Webhook);
     }
 
     #[test]

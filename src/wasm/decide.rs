@@ -1,13 +1,14 @@
 //! Deciding requests for the JS glue through the lean boundary of `io.rs`: `run` decides a
 //! request written into the input area, and a decision that must wait (the runtime's
 //! Ed25519, a body's digests, an outer nonce store) is kept here under a handle until JS
-//! answers with `resumeVerify`, `resumeBody` or `resumeClaim`, or drops it with `abandon`.
-//! Resuming continues the decision where it stopped (`crate::decide::flow`).
+//! answers with `resumeVerify`, `resumeBody`, `resumeWebhookBody` or `resumeClaim`, or drops
+//! it with `abandon`. Resuming continues the decision where it stopped (`crate::decide::flow`).
 //!
 //! A decision that ends allowed under a key set that is no longer the one in use (an update
 //! arrived while it waited) is decided again under the set in use, with what it already has
-//! (the body's digests, the nonce it claimed): a key revoked, disabled, removed or re-keyed
-//! while a body was still arriving is refused at once. A refusal stands.
+//! (the body's digests, the nonce it claimed, the webhook keys its body proved): a key revoked,
+//! disabled, removed or re-keyed while a body was still arriving is refused at once. A refusal
+//! stands.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -27,6 +28,7 @@ use crate::decide::{Context, judge};
 use crate::keyset::KeySet;
 use crate::request::Request;
 use crate::sig::{NonceClaim, NonceStore};
+use crate::webhook::WebhookKey;
 use crate::{Body, BodyDigests, DigestAlgorithm, ErrorCode, UnixTime};
 
 type Decision = Pin<Box<dyn Future<Output = (Outcome, Request)>>>;
@@ -63,6 +65,9 @@ pub(super) struct Paused {
     claimed: Option<NonceClaim>,
     /// The wall clock (ms, from JS) when the request was first run.
     since_ms: f64,
+    /// A webhook delivery decided again: the keys its body proved under an older set (the body
+    /// streamed through once and is not read again).
+    webhook_proven: Option<Vec<(String, WebhookKey)>>,
 }
 
 /// A nonce store for deciding a request again: the nonce the request already holds is new to
@@ -301,6 +306,11 @@ fn write_outcome(ks: &KeySet, serial: u32, req: &Request, o: Outcome, set_change
             out.field(io::FLAG_ROUTE_TEXT, r.path.as_str());
         }
     }
+    if let Some(w) = &o.webhook {
+        out.set(1, w.scheme.index());
+        out.field(io::FLAG_WEBHOOK, &w.id);
+        out.float(0, w.timestamp as f64);
+    }
     if let Some(s) = &o.signature {
         out.field(io::FLAG_SIGNATURE, &s.label);
         let p = &s.params;
@@ -331,6 +341,7 @@ fn write_need(need: Need, handle: f64) -> u32 {
         Need::Ed25519 { .. } => io::NEED_ED25519,
         Need::Body(_) => io::NEED_BODY,
         Need::Claim(_) => io::NEED_CLAIM,
+        Need::WebhookBody => io::NEED_WEBHOOK_BODY,
     };
     let mut out = Out::new(kind);
     out.float(3, handle);
@@ -349,7 +360,9 @@ fn write_need(need: Need, handle: f64) -> u32 {
                 });
             }
         }
+        Need::WebhookBody => {}
         Need::Claim(c) => {
+            out.set(1, c.kind.index());
             out.field(0, &c.key_id);
             out.field(io::FLAG_NONCE, &c.nonce);
             out.float(2, c.expires_at.as_secs() as f64);
@@ -365,7 +378,7 @@ impl WasmVerifier {
         loop {
             match flow::poll_once(p.decision.as_mut()) {
                 Some((o, req)) if o.reason.is_none() && !self.in_use(&p.keyset) => {
-                    p = self.again(p, o.claim, req);
+                    p = self.again(p, o, req);
                 }
                 Some((o, mut req)) => {
                     let changed = !self.in_use(&p.keyset);
@@ -377,12 +390,16 @@ impl WasmVerifier {
                 None => match p.ex.take_need() {
                     // Made again, the decision asks for the nonce this request already holds.
                     Some(Need::Claim(c))
-                        if p
-                            .claimed
-                            .as_ref()
-                            .is_some_and(|h| h.key_id == c.key_id && h.nonce == c.nonce) =>
+                        if p.claimed.as_ref().is_some_and(|h| {
+                            h.key_id == c.key_id && h.nonce == c.nonce && h.kind == c.kind
+                        }) =>
                     {
                         p.ex.answer(Answer::Claimed(true));
+                    }
+                    // Made again, a webhook delivery asks for the body it already streamed.
+                    Some(Need::WebhookBody) if p.webhook_proven.is_some() => {
+                        let proven = p.webhook_proven.clone().unwrap_or_default();
+                        p.ex.answer(Answer::WebhookProven(proven));
                     }
                     Some(need) => {
                         let waiting = self.paused.len();
@@ -410,8 +427,20 @@ impl WasmVerifier {
 
     /// The decision of a request that was allowed under a set since replaced, made again
     /// under the set in use with the body's digests and the nonce it already holds.
-    fn again(&self, p: Paused, claim: Option<NonceClaim>, mut req: Request) -> Paused {
+    fn again(&self, p: Paused, o: Outcome, mut req: Request) -> Paused {
         let keyset = Arc::clone(self.inner.keyset_arc());
+        // A webhook delivery's body proved its winning key and the key its claim is made
+        // under (the first proven); under the set in use they count only unchanged.
+        let webhook_proven = o.webhook.is_some().then(|| {
+            let winner = o.key.and_then(|i| p.keyset.keys().get(i as usize));
+            let first = o.claim.as_ref().and_then(|c| p.keyset.key_by_id(&c.key_id));
+            winner
+                .into_iter()
+                .chain(first)
+                .filter_map(|k| Some((k.id.clone(), (**k.webhook.as_ref()?).clone())))
+                .collect()
+        });
+        let claim = o.claim;
         if let Some(d) = &p.digests {
             req.set_body(Body::Digests(d.clone()));
         }
@@ -424,7 +453,14 @@ impl WasmVerifier {
             None => Arc::clone(self.inner.nonce_store_arc()),
         };
         let ex = Rc::new(Exchange::default());
-        let decision = start(Arc::clone(&keyset), store, req, p.cx, Rc::clone(&ex), p.mode);
+        let decision = start(
+            Arc::clone(&keyset),
+            store,
+            req,
+            p.cx,
+            Rc::clone(&ex),
+            p.mode,
+        );
         Paused {
             decision,
             ex,
@@ -435,6 +471,7 @@ impl WasmVerifier {
             digests: p.digests,
             claimed,
             since_ms: p.since_ms,
+            webhook_proven,
         }
     }
 
@@ -486,7 +523,8 @@ impl WasmVerifier {
             req.set_body(Body::Pending);
         }
         let signed = req.header_values("signature-input").next().is_some()
-            || req.header_values("signature").next().is_some();
+            || req.header_values("signature").next().is_some()
+            || req.header_values("webhook-signature").next().is_some();
         let keyset = Arc::clone(self.inner.keyset_arc());
         if !signed {
             // Nothing to wait for: decided in place.
@@ -502,17 +540,21 @@ impl WasmVerifier {
         let store = Arc::clone(self.inner.nonce_store_arc());
         let ex = Rc::new(Exchange::default());
         let decision = start(Arc::clone(&keyset), store, req, cx, Rc::clone(&ex), mode);
-        self.step(Paused {
-            decision,
-            ex,
-            keyset,
-            serial: self.serial,
-            cx,
-            mode,
-            digests: None,
-            claimed: None,
-            since_ms: clock_ms,
-        }, Some(clock_ms))
+        self.step(
+            Paused {
+                decision,
+                ex,
+                keyset,
+                serial: self.serial,
+                cx,
+                mode,
+                digests: None,
+                claimed: None,
+                since_ms: clock_ms,
+                webhook_proven: None,
+            },
+            Some(clock_ms),
+        )
     }
 
     /// Answers a paused decision's Ed25519 job: `1` valid, `0` invalid, `2` the runtime could
@@ -541,6 +583,18 @@ impl WasmVerifier {
             BodyDigests::new(len.max(0.0) as u64, sha256, sha512)
         });
         self.resume(handle, Answer::Digests(d))
+    }
+
+    /// Answers a paused webhook delivery's body: the next `len` bytes JS wrote into the input
+    /// area, or (`end`) that the body has no more.
+    #[wasm_bindgen(js_name = resumeWebhookBody)]
+    pub fn resume_webhook_body(&mut self, handle: f64, len: u32, end: bool) -> u32 {
+        let a = if end {
+            Answer::BodyEnd
+        } else {
+            Answer::Chunk(io::with_input(len as usize, <[u8]>::to_vec))
+        };
+        self.resume(handle, a)
     }
 
     /// Answers a paused decision's nonce claim: `fresh` when the outer store had not seen it.

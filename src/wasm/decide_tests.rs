@@ -410,6 +410,7 @@ fn the_outer_store_claims_the_nonce_and_its_refusal_is_the_verifiers() {
     let o = run(&mut v, "GET", url, "", &pairs(&h), RUN_CLAIM);
     assert_eq!(o.kind(), NEED_CLAIM);
     assert_eq!(o.fields, ["hm", "n-1"]);
+    assert_eq!(o.head[1], 0, "kind: signature");
     assert_eq!(o.float(2), (NOW + 300 + 30) as f64);
     assert_eq!(v.resume_claim(o.handle(), false), REFUSED);
     let o = Out::read();
@@ -449,7 +450,10 @@ fn an_allowed_decision_that_waited_through_an_update_is_made_again_under_the_set
     let h = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
     let o = run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519);
     assert_eq!((o.kind(), o.head[18]), (NEED_ED25519, 0));
-    assert_eq!(v.update(signing_set(2, "active").as_bytes()).unwrap(), "replaced");
+    assert_eq!(
+        v.update(signing_set(2, "active").as_bytes()).unwrap(),
+        "replaced"
+    );
     assert_eq!(v.key_set_serial(), 1);
     v.resume_verify(o.handle(), 1);
     let o = answer_jobs(&mut v, Out::read());
@@ -467,11 +471,18 @@ fn a_key_revoked_while_its_body_arrives_is_refused_when_the_digests_come() {
     let h = signed(req, hmac(), "hm", None);
     let mut digests = [0u8; 96];
     digests[..32].copy_from_slice(&<sha2::Sha256 as sha2::Digest>::digest(body));
-    for (status, want) in [("revoked", Some("key_revoked")), ("disabled", Some("key_disabled")), ("active", None)] {
+    for (status, want) in [
+        ("revoked", Some("key_revoked")),
+        ("disabled", Some("key_disabled")),
+        ("active", None),
+    ] {
         let mut v = WasmVerifier::new(signing_set(1, "active").as_bytes(), None).unwrap();
         let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY);
         assert_eq!(o.kind(), NEED_BODY, "{o:?}");
-        assert_eq!(v.update(signing_set(2, status).as_bytes()).unwrap(), "replaced");
+        assert_eq!(
+            v.update(signing_set(2, status).as_bytes()).unwrap(),
+            "replaced"
+        );
         io::set_input(&digests);
         v.resume_body(o.handle(), 1, body.len() as f64);
         let o = Out::read();
@@ -497,13 +508,21 @@ fn a_decision_made_again_keeps_the_nonce_it_holds_and_asks_the_outer_store_once(
     let h = signed(req, hmac, "hm", Some("n-9"));
     let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY | RUN_CLAIM);
     assert_eq!(o.kind(), NEED_BODY);
-    assert_eq!(v.update(signing_set(2, "active").as_bytes()).unwrap(), "replaced");
+    assert_eq!(
+        v.update(signing_set(2, "active").as_bytes()).unwrap(),
+        "replaced"
+    );
     let mut digests = [0u8; 96];
     digests[..32].copy_from_slice(&<sha2::Sha256 as sha2::Digest>::digest(body));
     io::set_input(&digests);
     assert_eq!(v.resume_body(o.handle(), 1, body.len() as f64), NEED_CLAIM);
     // The outer store is asked once; the decision made again under revision 2 holds the nonce.
-    assert_eq!(v.resume_claim(Out::read().handle(), true), ALLOWED, "{:?}", Out::read());
+    assert_eq!(
+        v.resume_claim(Out::read().handle(), true),
+        ALLOWED,
+        "{:?}",
+        Out::read()
+    );
     let o = Out::read();
     assert_eq!((o.head[2], o.head[18]), (2, 1));
     assert_eq!(v.paused_count(), 0);
@@ -594,9 +613,23 @@ fn two_waiting(v: &mut WasmVerifier, ed: SignerKey, nonce: &str) -> (Out, Out) {
     let by_ed = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
     let hmac = SignerKey::HmacSha256(HmacSecret::new(HMAC.to_vec()).unwrap());
     let by_hm = signed(Request::new("GET", url).unwrap(), hmac, "hm", Some(nonce));
-    let a = run(v, "GET", url, "", &pairs(&by_ed), RUN_EXTERNAL_ED25519 | RUN_CLAIM);
+    let a = run(
+        v,
+        "GET",
+        url,
+        "",
+        &pairs(&by_ed),
+        RUN_EXTERNAL_ED25519 | RUN_CLAIM,
+    );
     assert_eq!(a.kind(), NEED_ED25519, "{a:?}");
-    let b = run(v, "GET", url, "", &pairs(&by_hm), RUN_EXTERNAL_ED25519 | RUN_CLAIM);
+    let b = run(
+        v,
+        "GET",
+        url,
+        "",
+        &pairs(&by_hm),
+        RUN_EXTERNAL_ED25519 | RUN_CLAIM,
+    );
     assert_eq!(b.kind(), NEED_CLAIM, "{b:?}");
     (a, b)
 }
@@ -611,7 +644,15 @@ fn a_handle_names_one_decision_past_16_and_32_bits() {
         let (a, b) = two_waiting(&mut v, ed, &format!("n-{start}"));
         assert_eq!((a.handle(), b.handle()), (start as f64, (start + 1) as f64));
         // Neither a handle's low bits nor anything that is not a whole number names a decision.
-        for bogus in [(start + 1) as f64 % 65_536.0, (start + 1) as f64 % 4_294_967_296.0, -1.0, 0.5, f64::NAN, f64::INFINITY, 2f64.powi(53)] {
+        for bogus in [
+            (start + 1) as f64 % 65_536.0,
+            (start + 1) as f64 % 4_294_967_296.0,
+            -1.0,
+            0.5,
+            f64::NAN,
+            f64::INFINITY,
+            2f64.powi(53),
+        ] {
             if bogus == a.handle() || bogus == b.handle() {
                 continue;
             }
@@ -630,7 +671,10 @@ fn a_handle_names_one_decision_past_16_and_32_bits() {
     v.paused.skip_to(1 << 53);
     let url = "https://api.example.com/v1/orders/7";
     let h = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
-    assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).error(), "ERR_VERIFIER_BUSY");
+    assert_eq!(
+        run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).error(),
+        "ERR_VERIFIER_BUSY"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -647,7 +691,10 @@ fn past_the_waiting_limit_a_signed_request_fails_closed() {
     // A request that needs no wait is still decided; one freed slot takes the next decision.
     assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), 0).kind(), ALLOWED);
     v.abandon(a.handle());
-    assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).kind(), NEED_ED25519);
+    assert_eq!(
+        run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).kind(),
+        NEED_ED25519
+    );
     assert_eq!(super::decide::MAX_WAITING, 4096);
 }
 
@@ -663,7 +710,10 @@ fn a_full_verifier_drops_decisions_that_waited_over_a_minute() {
     let h = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
     // Full, and nothing has waited a minute: the new one fails closed.
     CLOCK.set(1_000.0 + MAX_WAIT_MS - 1.0);
-    assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).error(), "ERR_VERIFIER_BUSY");
+    assert_eq!(
+        run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).error(),
+        "ERR_VERIFIER_BUSY"
+    );
     assert_eq!(v.paused_count(), 2);
     // Over a minute: both are dropped and the new one waits.
     CLOCK.set(1_000.0 + MAX_WAIT_MS);
@@ -681,7 +731,182 @@ fn a_full_verifier_drops_decisions_that_waited_over_a_minute() {
     CLOCK.set(1_000.0);
     let d = run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519);
     CLOCK.set(1_000_000.0);
-    assert_eq!(run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).kind(), NEED_ED25519);
+    assert_eq!(
+        run(&mut v, "GET", url, "", &pairs(&h), RUN_EXTERNAL_ED25519).kind(),
+        NEED_ED25519
+    );
     assert_eq!(v.resume_verify(d.handle(), 1), ALLOWED);
     CLOCK.set(0.0);
+}
+
+const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A verifier whose `/hooks` route accepts the webhooks of key `hook` (v1).
+fn webhook_verifier() -> WasmVerifier {
+    let ks = json!({"keygate": 1, "revision": 1,
+        "keys": [{"id": "hook", "webhook": {"secret": WHSEC}, "scopes": ["events"]}],
+        "routes": [{"methods": ["POST"], "path": "/hooks", "webhook_keys": ["hook"]}]});
+    WasmVerifier::new(ks.to_string().as_bytes(), None).unwrap()
+}
+
+/// The three header fields of a delivery signed with `WHSEC` at `ts`.
+fn delivery(id: &str, ts: i64, body: &[u8]) -> Vec<(String, String)> {
+    let key = crate::webhook::WebhookSigner::from_text(WHSEC).unwrap();
+    let signed = crate::webhook::sign_webhook(&[key], id, ts, body).unwrap();
+    signed
+        .headers()
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect()
+}
+
+/// Feeds `body` in pieces of `piece` bytes to a decision waiting for it, then its end.
+fn feed(v: &mut WasmVerifier, mut o: Out, body: &[u8], piece: usize) -> Out {
+    for chunk in body.chunks(piece) {
+        assert_eq!(o.kind(), NEED_WEBHOOK_BODY, "{o:?}");
+        io::set_input(chunk);
+        v.resume_webhook_body(o.handle(), chunk.len() as u32, false);
+        o = Out::read();
+    }
+    assert_eq!(o.kind(), NEED_WEBHOOK_BODY, "{o:?}");
+    v.resume_webhook_body(o.handle(), 0, true);
+    Out::read()
+}
+
+#[wasm_bindgen_test]
+fn a_webhook_body_streams_into_the_module_and_the_delivery_is_numbers_and_two_fields() {
+    let mut v = webhook_verifier();
+    let url = "https://api.example.com/hooks";
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let h = delivery("msg_1", NOW - 5, &body);
+    let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY);
+    assert_eq!(
+        o.kind(),
+        NEED_WEBHOOK_BODY,
+        "asked for once the cheap checks passed"
+    );
+    let o = feed(&mut v, o, &body, 65_536);
+    assert_eq!(o.kind(), ALLOWED, "{o:?}");
+    assert!(o.has(FLAG_WEBHOOK) && !o.has(FLAG_SIGNATURE));
+    assert_eq!(o.fields, ["msg_1"]);
+    assert_eq!(
+        crate::webhook::Scheme::ALL[o.head[1] as usize].as_str(),
+        "v1"
+    );
+    assert_eq!(o.float(0), (NOW - 5) as f64);
+    assert_eq!(o.head[2], 1, "key 0");
+    assert_eq!(v.paused_count(), 0);
+    // The same delivery again is a replay; a tampered body does not verify.
+    let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY);
+    assert_eq!(feed(&mut v, o, &body, 65_536).reason(), "nonce_replayed");
+    let h = delivery("msg_2", NOW - 5, &body);
+    let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY);
+    let mut tampered = body.clone();
+    tampered[199_999] ^= 1;
+    let o = feed(&mut v, o, &tampered, 4096);
+    assert_eq!(o.reason(), "signature_invalid");
+    assert_eq!(o.head[2], 0, "no key named before proof");
+    assert_eq!(v.paused_count(), 0);
+}
+
+#[wasm_bindgen_test]
+fn a_webhook_refused_by_its_cheap_checks_never_asks_for_the_body() {
+    let mut v = webhook_verifier();
+    let url = "https://api.example.com/hooks";
+    let stale = delivery("msg_3", NOW - 3600, b"{}");
+    let o = run(&mut v, "POST", url, "", &pairs(&stale), RUN_BODY);
+    assert_eq!(o.reason(), "signature_too_old");
+    let o = run(
+        &mut v,
+        "POST",
+        url,
+        "",
+        &[("webhook-id", "msg_4")],
+        RUN_BODY,
+    );
+    assert_eq!(o.reason(), "malformed_credentials");
+    // Abandoned while waiting for its body: nothing is left behind.
+    let h = delivery("msg_5", NOW, b"{}");
+    let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY);
+    assert_eq!(o.kind(), NEED_WEBHOOK_BODY);
+    v.abandon(o.handle());
+    assert_eq!(v.paused_count(), 0);
+    // Without a body (none sent), it is verified over the empty body at once.
+    let h = delivery("msg_6", NOW, b"");
+    assert_eq!(run(&mut v, "POST", url, "", &pairs(&h), 0).kind(), ALLOWED);
+}
+
+#[wasm_bindgen_test]
+fn a_webhook_claim_is_marked_as_one_and_an_outer_refusal_is_a_replay() {
+    let mut v = webhook_verifier();
+    let url = "https://api.example.com/hooks";
+    let h = delivery("msg_7", NOW - 1, b"{\"a\":1}");
+    let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY | RUN_CLAIM);
+    let o = feed(&mut v, o, b"{\"a\":1}", 3);
+    assert_eq!(o.kind(), NEED_CLAIM);
+    assert_eq!(
+        crate::sig::ClaimKind::ALL[o.head[1] as usize].as_str(),
+        "webhook"
+    );
+    assert_eq!(o.fields, ["hook", &format!("msg_7.{}", NOW - 1)]);
+    assert_eq!(v.resume_claim(o.handle(), false), REFUSED);
+    assert_eq!(Out::read().reason(), "nonce_replayed");
+    let h = delivery("msg_8", NOW - 1, b"{}");
+    let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY | RUN_CLAIM);
+    let o = feed(&mut v, o, b"{}", 64);
+    assert_eq!(v.resume_claim(o.handle(), true), ALLOWED);
+    assert!(Out::read().has(FLAG_WEBHOOK));
+}
+
+#[wasm_bindgen_test]
+fn a_webhook_delivery_that_streamed_through_an_update_is_decided_under_the_set_in_use() {
+    // The body streams once: decided again, the keys it proved count under the set in use
+    // only with the same id and the same secret, then that set's state, routes and nonce.
+    let url = "https://api.example.com/hooks";
+    let body = b"{\"type\": \"invoice.paid\"}";
+    let other = "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=";
+    let set = |status: &str, secret: &str| {
+        json!({"keygate": 1, "revision": 2,
+            "keys": [{"id": "extra", "api_key_hash": crate::ApiKeyDigest::of("x").to_string()},
+                     {"id": "hook", "status": status, "webhook": {"secret": secret}, "scopes": ["events"]}],
+            "routes": [{"methods": ["POST"], "path": "/hooks", "webhook_keys": ["hook"]}]})
+        .to_string()
+    };
+    for (next, want) in [
+        (set("revoked", WHSEC), Some("key_revoked")),
+        (set("active", other), Some("signature_invalid")),
+        (set("active", WHSEC), None),
+    ] {
+        let mut v = webhook_verifier();
+        let h = delivery("msg_1", NOW, body);
+        let o = run(&mut v, "POST", url, "", &pairs(&h), RUN_BODY | RUN_CLAIM);
+        assert_eq!(o.kind(), NEED_WEBHOOK_BODY, "{o:?}");
+        // Half the body, then the update, then the rest.
+        io::set_input(&body[..8]);
+        v.resume_webhook_body(o.handle(), 8, false);
+        let o = Out::read();
+        assert_eq!(v.update(next.as_bytes()).unwrap(), "replaced");
+        io::set_input(&body[8..]);
+        v.resume_webhook_body(o.handle(), (body.len() - 8) as u32, false);
+        v.resume_webhook_body(Out::read().handle(), 0, true);
+        let mut o = Out::read();
+        if o.kind() == NEED_CLAIM {
+            // The outer store is asked once (under the set the delivery started with).
+            v.resume_claim(o.handle(), true);
+            o = Out::read();
+        }
+        match want {
+            Some(reason) => assert_eq!(o.reason(), reason, "{o:?}"),
+            None => {
+                assert_eq!(o.kind(), ALLOWED, "{o:?}");
+                assert!(o.has(FLAG_WEBHOOK));
+                assert_eq!(
+                    (o.head[2], o.head[18]),
+                    (2, 1),
+                    "key hook of the set in use"
+                );
+            }
+        }
+        assert_eq!(v.paused_count(), 0);
+    }
 }

@@ -31,10 +31,11 @@ pub fn is_delta_js(input: &[u8]) -> bool {
 /// Validates a document to sign: a delta when it is meant as one ([`crate::is_delta`]), else
 /// a key set.
 pub(super) fn check_document(bytes: &[u8]) -> Result<(), crate::KeysetErrors> {
+    // Sealed secrets are checked by form only: signing needs no seal keys.
     if crate::is_delta(bytes) {
-        Delta::from_json(bytes).map(|_| ())
+        Delta::from_json_with(bytes, crate::Unseal::FormOnly).map(|_| ())
     } else {
-        crate::KeySet::from_json(bytes).map(|_| ())
+        crate::KeySet::from_json_with(bytes, crate::Unseal::FormOnly).map(|_| ())
     }
 }
 
@@ -115,7 +116,11 @@ impl WasmVerifier {
         now_ms: f64,
         max_age_seconds: Option<f64>,
     ) -> Result<WasmPendingDelta, JsValue> {
-        let options = Self::options(self.publisher.as_ref(), self.audience.as_deref())?;
+        let options = Self::options(
+            self.publisher.as_ref(),
+            self.audience.as_deref(),
+            self.seal.as_ref(),
+        )?;
         let delta = crate::load_delta(input, &options).map_err(|e| load_error(&e))?;
         let update = self.inner.check_delta(&delta).map_err(|e| refused(&e))?;
         if let (Some(age), Update::Replaced { .. }) = (max_age_seconds, update) {

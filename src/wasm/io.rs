@@ -9,24 +9,25 @@
 //!
 //! | word | meaning |
 //! |---:|---|
-//! | 0 | kind: 0 allowed, 1 refused, 2 needs Ed25519, 3 needs the body, 4 needs a nonce claim, 5 error |
-//! | 1 | reason (index in `codes.js` `REASONS`) or error (index in `ERROR_CODES`) |
+//! | 0 | kind: 0 allowed, 1 refused, 2 needs Ed25519, 3 needs the body, 4 needs a nonce claim, 5 error, 6 needs a webhook delivery's next body chunk |
+//! | 1 | reason (index in `codes.js` `REASONS`), error (index in `ERROR_CODES`), a claim's kind (index in `CLAIM_KINDS`), or an allowed webhook delivery's scheme (index in `WEBHOOK_SCHEMES`) |
 //! | 2 | key index + 1 (0: none; for an Ed25519 job, 0 is the stand-in key) |
 //! | 3 | route index + 1 (0: none) |
 //! | 4 | flags (`FLAG_*`) |
 //! | 5 | (unused) |
 //! | 6, 7 | address and length of the text block |
 //! | 8, 9 | the judged path as a byte range of the URL, when it is the path as sent |
-//! | 10–11, 12–13, 14–15 | three `f64`: the signature's `created`, its `expires`, a claim's `expiresAt` (Unix seconds) |
+//! | 10–11, 12–13, 14–15 | three `f64`: the signature's `created` (an allowed webhook delivery: its `webhook-timestamp`), its `expires`, a claim's `expiresAt` (Unix seconds) |
 //! | 16–17 | an `f64`: the handle of a paused decision (a whole number below 2^53, never reused) |
 //! | 18 | the serial of the key set the key and route indices refer to (`keySetSerial()`) |
 //!
 //! The text block holds `\0`-terminated fields, in this order, each present only when its flag
 //! says so: the message (refusals, errors), `Accept-Signature`, the canonical path, the key
 //! (JSON, when the set changed while the decision was paused), the route pattern (likewise),
-//! then the signature's label, `alg`, `nonce`, `tag` and its components. For a paused
-//! decision it holds the job: a nonce (claim), or the Ed25519 public key, signature and
-//! signature base (32 + 64 + rest bytes).
+//! then an allowed webhook delivery's `webhook-id` (`FLAG_WEBHOOK`), or the
+//! signature's label, `alg`, `nonce`, `tag` and its components. For a paused
+//! decision it holds the job: a claim's key id and nonce, or the Ed25519 public key,
+//! signature and signature base (32 + 64 + rest bytes). A webhook body chunk is written by JS into the input area (`resumeWebhookBody`).
 //!
 //! JS reads all of it synchronously after the call, before any `await`: concurrent decisions
 //! share the areas. Views over memory are rebuilt when memory has grown (their buffer then
@@ -41,6 +42,7 @@ pub(super) const NEED_ED25519: u32 = 2;
 pub(super) const NEED_BODY: u32 = 3;
 pub(super) const NEED_CLAIM: u32 = 4;
 pub(super) const ERROR: u32 = 5;
+pub(super) const NEED_WEBHOOK_BODY: u32 = 6;
 
 /// Flags (word 4).
 pub(super) const FLAG_MESSAGE: u32 = 1;
@@ -60,6 +62,8 @@ pub(super) const FLAG_BODY_ASSUMED: u32 = 1 << 11;
 /// [`NEED_BODY`]: the digests wanted.
 pub(super) const FLAG_SHA256: u32 = 1 << 12;
 pub(super) const FLAG_SHA512: u32 = 1 << 13;
+/// An allowed webhook delivery (its id in the text block, its scheme in word 1).
+pub(super) const FLAG_WEBHOOK: u32 = 1 << 14;
 
 /// `run` flags (from JS).
 pub(super) const RUN_BODY: u32 = 1;

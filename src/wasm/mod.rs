@@ -12,13 +12,14 @@ mod delta;
 mod io;
 mod sig;
 mod testing;
+mod webhook;
 
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
 use crate::{
     ApiKeyDigest, ErrorCode, KeySet, KeysetErrors, LoadError, LoadOptions, PublisherKeys,
-    PublisherSecret, Request, UnixTime, Verifier, sign_envelope,
+    PublisherSecret, Request, SealKeys, UnixTime, Unseal, Verifier, sign_envelope,
 };
 
 fn throw(code: ErrorCode, message: impl Into<String>) -> JsValue {
@@ -62,6 +63,16 @@ fn publisher_keys(config: Option<String>) -> Result<Option<PublisherKeys>, JsVal
         Some(c) => PublisherKeys::parse(c)
             .map(Some)
             .map_err(|e| throw(ErrorCode::InvalidOptions, format!("publisherKeys: {e}"))),
+    }
+}
+
+/// Seal keys from their configuration text (`KEYGATE_SEAL_KEYS`: a JWK or a JWKS).
+fn seal_keys(config: Option<String>) -> Result<Option<SealKeys>, JsValue> {
+    match config.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(c) => SealKeys::parse(c)
+            .map(Some)
+            .map_err(|e| throw(ErrorCode::InvalidOptions, format!("sealKeys: {e}"))),
     }
 }
 
@@ -114,6 +125,8 @@ pub struct WasmVerifier {
     inner: Verifier,
     publisher: Option<PublisherKeys>,
     audience: Option<String>,
+    /// Opens the sealed secrets of this set and of every update (never leaves wasm).
+    seal: Option<SealKeys>,
     /// The request being decided, reused (`decide.rs`).
     scratch: Request,
     /// Decisions waiting for JS (`decide.rs`).
@@ -147,25 +160,29 @@ impl WasmVerifier {
     /// given, from a signed envelope only. Throws the load error JSON.
     #[wasm_bindgen(constructor)]
     pub fn new(input: &[u8], publisher_keys: Option<String>) -> Result<WasmVerifier, JsValue> {
-        WasmVerifier::load(input, publisher_keys, None)
+        WasmVerifier::load(input, publisher_keys, None, None)
     }
 
     /// As `new`, and when `audience` is given, only a set naming it loads, now and on every
-    /// update (`ERR_AUDIENCE_MISMATCH`).
+    /// update (`ERR_AUDIENCE_MISMATCH`). `seal_keys` (the `KEYGATE_SEAL_KEYS` text: a JWK or
+    /// a JWKS) open the set's sealed secrets; without them a sealed secret is a load error.
     pub fn load(
         input: &[u8],
         publisher_keys: Option<String>,
         audience: Option<String>,
+        seal_keys: Option<String>,
     ) -> Result<WasmVerifier, JsValue> {
         let publisher = self::publisher_keys(publisher_keys)?;
+        let seal = self::seal_keys(seal_keys)?;
         let audience = audience.filter(|a| !a.is_empty());
-        let options = Self::options(publisher.as_ref(), audience.as_deref())?;
+        let options = Self::options(publisher.as_ref(), audience.as_deref(), seal.as_ref())?;
         let (ks, _) =
             crate::keyset::envelope::load::load(input, &options).map_err(|e| load_error(&e))?;
         Ok(WasmVerifier {
             inner: Verifier::new(ks),
             publisher,
             audience,
+            seal,
             scratch: Request::default(),
             paused: decide::Slab::default(),
             serial: 0,
@@ -175,9 +192,11 @@ impl WasmVerifier {
     fn options<'a>(
         publisher: Option<&'a PublisherKeys>,
         audience: Option<&'a str>,
+        seal: Option<&'a SealKeys>,
     ) -> Result<LoadOptions<'a>, JsValue> {
         LoadOptions::new()
             .publisher_keys(publisher)
+            .seal_keys(seal)
             .audience(audience)
             .map_err(|e| throw(ErrorCode::InvalidOptions, e))
     }
@@ -191,7 +210,11 @@ impl WasmVerifier {
     /// audience) without using it. Nothing of an envelope is decoded before its signature
     /// verified. Throws the load error JSON.
     pub fn prepare(&self, input: &[u8]) -> Result<WasmPending, JsValue> {
-        let options = Self::options(self.publisher.as_ref(), self.audience.as_deref())?;
+        let options = Self::options(
+            self.publisher.as_ref(),
+            self.audience.as_deref(),
+            self.seal.as_ref(),
+        )?;
         let (set, payload) =
             crate::keyset::envelope::load::load(input, &options).map_err(|e| load_error(&e))?;
         Ok(WasmPending {
@@ -247,16 +270,24 @@ impl WasmVerifier {
         self.serial
     }
 
-    /// `{"revision", "issued_at", "expires_at", "keys"}` of the set in use (no secrets). The
+    /// `{"revision", "issued_at", "expires_at", "keys", "sealed", "seal_key_ids"}` of the set
+    /// in use (no secrets: a count of sealed secrets and the ids of the seal keys). The
     /// payload's SHA-256 is computed by the caller (WebCrypto is far faster than wasm at
     /// hashing megabytes): see `envelopePayload` and `WasmPending::payload`.
     pub fn info(&self) -> String {
         let ks = self.inner.keyset();
+        let kids: Vec<&str> = self
+            .seal
+            .iter()
+            .flat_map(|s| s.keys().iter().map(|k| k.kid()))
+            .collect();
         json!({
             "revision": ks.revision(),
             "issued_at": ks.issued_at().map(|t| t.to_rfc3339()),
             "expires_at": ks.expires_at().map(|t| t.to_rfc3339()),
             "keys": ks.keys().len(),
+            "sealed": ks.sealed_count(),
+            "seal_key_ids": kids,
         })
         .to_string()
     }
@@ -281,16 +312,26 @@ impl WasmVerifier {
 
 /// Validates key set JSON without building a verifier:
 /// `{"valid": bool, "errors": [{"path", "message"}], "warnings": [{"code", "path", "message"}]}`
-/// (warnings are judged at `now_ms`, default the epoch, and only for a valid set).
+/// (warnings are judged at `now_ms`, default the epoch, and only for a valid set). With
+/// `seal_keys` every sealed secret must open; without, sealed secrets are checked by form
+/// (and warned about: `sealed_not_opened`). Throws `ERR_INVALID_OPTIONS` for bad seal keys.
 #[wasm_bindgen(js_name = checkKeySet)]
-pub fn check_keyset(keyset_json: &str, now_ms: Option<f64>) -> String {
-    match KeySet::from_json(keyset_json.as_bytes()) {
-        Ok(ks) => {
-            json!({"valid": true, "errors": [], "warnings": lints(&ks, now_ms.unwrap_or(0.0))})
-                .to_string()
-        }
-        Err(e) => json!({"valid": false, "errors": error_list(&e), "warnings": []}).to_string(),
-    }
+pub fn check_keyset(
+    keyset_json: &str,
+    now_ms: Option<f64>,
+    seal_keys: Option<String>,
+) -> Result<String, JsValue> {
+    let seal = self::seal_keys(seal_keys)?;
+    let unseal = seal.as_ref().map_or(Unseal::FormOnly, Unseal::Keys);
+    Ok(
+        match KeySet::from_json_with(keyset_json.as_bytes(), unseal) {
+            Ok(ks) => {
+                json!({"valid": true, "errors": [], "warnings": lints(&ks, now_ms.unwrap_or(0.0))})
+                    .to_string()
+            }
+            Err(e) => json!({"valid": false, "errors": error_list(&e), "warnings": []}).to_string(),
+        },
+    )
 }
 
 /// Signs key set JSON (or a delta document) into a flattened JWS envelope (JSON text).
@@ -307,6 +348,7 @@ pub fn sign_envelope_js(
     if let Some(k) = kid.filter(|k| !k.is_empty()) {
         secret = secret.with_kid(&k);
     }
+    // Signing needs no seal keys: sealed secrets are checked by form and carried as they are.
     delta::check_document(keyset_json.as_bytes()).map_err(|e| load_error(&LoadError::Keyset(e)))?;
     Ok(sign_envelope(keyset_json.as_bytes(), &secret).to_string())
 }

@@ -72,11 +72,11 @@ fn update_is_atomic_and_refuses_rollbacks() {
 
 #[wasm_bindgen_test]
 fn check_generate_and_hash() {
-    let ok: Value = serde_json::from_str(&check_keyset(DEMO, Some(NOW_MS))).unwrap();
+    let ok: Value = serde_json::from_str(&check_keyset(DEMO, Some(NOW_MS), None).unwrap()).unwrap();
     assert_eq!(ok["valid"], true);
     assert_eq!(ok["errors"], json!([]));
     assert!(!ok["warnings"].as_array().unwrap().is_empty());
-    let bad: Value = serde_json::from_str(&check_keyset("{", None)).unwrap();
+    let bad: Value = serde_json::from_str(&check_keyset("{", None, None).unwrap()).unwrap();
     assert_eq!(bad["valid"], false);
     assert_eq!(bad["errors"][0]["path"], "$");
 
@@ -148,8 +148,13 @@ fn keyset_for(revision: u64, audience: Value, issued_at: &str) -> String {
 fn an_audience_binds_the_verifier_and_every_update() {
     let t = "2026-11-29T00:00:00Z";
     let aud = || Some("api-prod".to_string());
-    let mut v =
-        WasmVerifier::load(keyset_for(1, json!("api-prod"), t).as_bytes(), None, aud()).unwrap();
+    let mut v = WasmVerifier::load(
+        keyset_for(1, json!("api-prod"), t).as_bytes(),
+        None,
+        aud(),
+        None,
+    )
+    .unwrap();
     let e = thrown(
         v.update(keyset_for(2, json!(["api-staging"]), t).as_bytes())
             .unwrap_err(),
@@ -182,10 +187,19 @@ fn an_audience_binds_the_verifier_and_every_update() {
         keyset(1, &hash_api_key("k")).as_bytes(),
         None,
         Some("a b".into()),
+        None,
     );
     assert_eq!(thrown(e.err().unwrap())["code"], "ERR_INVALID_OPTIONS");
     // Without an audience, any set loads.
-    assert!(WasmVerifier::load(keyset_for(1, json!("other"), t).as_bytes(), None, None).is_ok());
+    assert!(
+        WasmVerifier::load(
+            keyset_for(1, json!("other"), t).as_bytes(),
+            None,
+            None,
+            None
+        )
+        .is_ok()
+    );
 }
 
 #[wasm_bindgen_test]
@@ -268,4 +282,54 @@ fn junk_envelopes_are_refused_in_wasm_too() {
         // envelopePayload never builds a tree either; a non-envelope is returned as is.
         let _ = envelope_payload(text.as_bytes());
     }
+}
+
+/// Sealed secrets open inside the facade with the configured seal keys, on load and on every
+/// update; without them a sealed set does not load; the info counts them and names the keys.
+#[wasm_bindgen_test]
+fn sealed_secrets_open_in_the_facade() {
+    let doc: Value =
+        serde_json::from_str(include_str!("../../tests/vectors/sealed/jose.json")).unwrap();
+    let keys = doc["seal_keys"].to_string();
+    let sealed = doc["valid"][0]["sealed"].as_str().unwrap();
+    let set = |rev: u64| {
+        json!({"keygate": 1, "revision": rev, "keys": [{"id": "hm", "signing": {"alg": "hmac-sha256", "sealed": sealed}}]})
+            .to_string()
+    };
+    let e = WasmVerifier::load(set(1).as_bytes(), None, None, None)
+        .err()
+        .unwrap();
+    let e = thrown(e);
+    assert_eq!(e["code"], "ERR_KEYSET_INVALID");
+    assert_eq!(e["errors"][0]["path"], "$.keys[0].signing.sealed");
+    let mut v = WasmVerifier::load(set(1).as_bytes(), None, None, Some(keys.clone())).unwrap();
+    let info: Value = serde_json::from_str(&v.info()).unwrap();
+    assert_eq!(info["sealed"], 1);
+    assert_eq!(info["seal_key_ids"], json!(["seal-2026-a", "seal-2026-b"]));
+    assert!(
+        !v.info()
+            .contains(doc["valid"][0]["plaintext"].as_str().unwrap())
+    );
+    assert_eq!(v.update(set(2).as_bytes()).unwrap(), "replaced");
+    let bad = thrown(
+        WasmVerifier::load(set(1).as_bytes(), None, None, Some("{".into()))
+            .err()
+            .unwrap(),
+    );
+    assert_eq!(bad["code"], "ERR_INVALID_OPTIONS");
+    let checked: Value = serde_json::from_str(&check_keyset(&set(1), None, None).unwrap()).unwrap();
+    assert_eq!(checked["valid"], true);
+    let codes = |v: &Value| -> Vec<String> {
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(codes(&checked).contains(&"sealed_not_opened".to_string()));
+    let opened: Value =
+        serde_json::from_str(&check_keyset(&set(1), None, Some(keys)).unwrap()).unwrap();
+    assert_eq!(opened["valid"], true);
+    assert!(!codes(&opened).contains(&"sealed_not_opened".to_string()));
 }

@@ -181,6 +181,13 @@ pub fn build_request(r: &Value) -> Request {
     if let Some(body) = r.get("body").and_then(Value::as_str) {
         req = req.with_body(body.as_bytes().to_vec());
     }
+    if let Some(b64) = r.get("body_base64").and_then(Value::as_str) {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        req = req.with_body(bytes);
+    }
     req
 }
 
@@ -213,6 +220,9 @@ pub fn assert_decision(name: &str, d: &Decision, exp: &Value) {
     );
     if d.allowed {
         assert_eq!(got["scopes"], exp["scopes"], "{name}: {got}");
+        if let Some(w) = exp.get("webhook") {
+            assert_eq!(&got["webhook"], w, "{name}: the delivery");
+        }
     } else {
         assert!(!d.message.is_empty(), "{name}: a refusal explains itself");
     }

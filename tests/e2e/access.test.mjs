@@ -134,3 +134,34 @@ test('phone width (390 px): the whole walk fits, nothing scrolls sideways', { ti
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test('the webhook step, keyboard only at phone width', { timeout: 60_000 }, async () => {
+  const page = await openDemo(browser.context, gw.url);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await tabTo(page, 'wh-scheme', { max: 120 });
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.locator('#wh-scheme').inputValue(), 'v1a');
+  await tabTo(page, 'wh-make');
+  assert.equal(await focusRing(page), 'solid 3px');
+  await page.keyboard.press('Enter');
+  assert.equal(await focused(page), 'wh-key', 'focus moves to the new key');
+  await tabTo(page, 'wh-add');
+  await page.keyboard.press('Enter');
+  await tabTo(page, 'ks-push', { max: 120, shift: true });
+  await act(page, page.locator('#ks-push'), () => page.keyboard.press('Enter'));
+  await page.getByText(/^Accepted: the gateway now serves revision/).waitFor();
+  await tabTo(page, 'wh-send', { max: 120 });
+  const r = await runBoth(page, page.locator('#wh-send'), ['wh-browser', 'wh-gateway'], () => page.keyboard.press('Enter'));
+  assert.deepEqual(outcome(r), { browser: ['200', 'allowed'], gateway: ['200', 'allowed'] });
+  await tabTo(page, 'wh-tamper-body');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Change a body byte');
+  const t = await runBoth(page, page.locator('#wh-tamper-body'), ['wh-tamper-browser', 'wh-tamper-gateway'], () => page.keyboard.press('Enter'));
+  assert.deepEqual(outcome(t), { browser: ['401', 'signature_invalid'], gateway: ['401', 'signature_invalid'] });
+  await page.locator('section', { has: page.locator('#wh-send') }).screenshot({ path: join(SHOTS, '11-webhook-phone.png') });
+  assert.equal(await sidewaysOverflow(page), 0, 'the page scrolls sideways at 390 px');
+  const clipped = await page.$$eval('#wh-h ~ * pre, #wh-h ~ * dd, #wh-h ~ * button, #wh-h ~ * label', (nodes) =>
+    nodes.filter((n) => n.offsetParent && n.scrollWidth > n.clientWidth + 1).map((n) => `${n.tagName}#${n.id}`));
+  assert.deepEqual(clipped, []);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

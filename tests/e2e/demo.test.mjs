@@ -1,6 +1,6 @@
 // Layer 5: `wrangler dev` (workerd) serving the gateway and the demo page, driven by headless
 // Debian Chromium through playwright-core: the README's quick start over HTTP, then the
-// page's five steps as a person would walk them, asserting what the page shows and what the
+// page's six steps as a person would walk them, asserting what the page shows and what the
 // gateway really holds. Screenshots go to tests/e2e/screenshots/ (gitignored).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -188,6 +188,59 @@ test('demo page: generate, edit and push the key set, sign, verify on both sides
   assert.deepEqual(outcome(await runBoth(page, verifyBoth, BOTH)), { browser: ['403', 'scope_missing'], gateway: ['403', 'scope_missing'] });
 
   assert.deepEqual(await lowContrast(page, 'label, legend, button, .hint, dt, dd, mark, .good, .bad, .warn, summary, p, code, pre'), []);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('demo page: a Standard Webhooks delivery, v1 and v1a, on both sides, tampered five ways', { timeout: 90_000 }, async () => {
+  const page = await openDemo(browser.context, gw.url);
+  await page.getByText(/^Valid key set: revision 1/).waitFor({ timeout: 5_000 });
+  const WH = ['wh-browser', 'wh-gateway'];
+  const WT = ['wh-tamper-browser', 'wh-tamper-gateway'];
+  for (const scheme of ['v1', 'v1a']) {
+    await page.getByLabel('Scheme').selectOption(scheme);
+    await page.getByRole('button', { name: 'Make a webhook key' }).click();
+    const key = await page.getByLabel("The sender's key (shown once)").inputValue();
+    const entry = JSON.parse(await page.locator('#wh-entry').textContent());
+    if (scheme === 'v1') {
+      assert.match(key, /^whsec_[A-Za-z0-9+/]{43}=$/);
+      assert.deepEqual(entry.webhook, { secret: key });
+    } else {
+      assert.match(key, /^whsk_/);
+      assert.match(entry.webhook.public_key, /^whpk_[A-Za-z0-9+/]{43}=$/);
+      assert.ok(!JSON.stringify(entry).includes(key.slice(5)), 'the entry holds only the public key');
+    }
+    await page.getByRole('button', { name: 'Add the key and a /hooks/demo route to the key set' }).click();
+    const doc = JSON.parse(await page.getByLabel('Key set JSON').inputValue());
+    assert.deepEqual(doc.routes[0], { methods: ['POST'], path: '/hooks/demo', webhook_keys: ['demo-hooks'], scopes: ['events:write'] });
+    await act(page, page.getByRole('button', { name: 'Sign and push to the gateway' }));
+    await page.getByText(/^Accepted: the gateway now serves revision \d+/).waitFor();
+
+    const r = await runBoth(page, page.getByRole('button', { name: 'Sign and deliver' }), WH);
+    assert.deepEqual(outcome(r), { browser: ['200', 'allowed'], gateway: ['200', 'allowed'] }, scheme);
+    assert.deepEqual([r.browser['key-id'], r.gateway['key-id']], ['demo-hooks', 'demo-hooks']);
+    const parts = await page.$$eval('#wh-content mark', (ms) => ms.map((m) => [m.dataset.part, m.textContent]));
+    assert.deepEqual(parts.map(([p]) => p), ['id', 'timestamp', 'body']);
+    assert.match(parts[0][1], /^msg_[A-Za-z0-9]{27}$/);
+    assert.equal(parts[2][1], await page.getByLabel('Delivery body').inputValue());
+    const sig = await page.$$eval('#wh-headers dd', (dds) => dds.map((d) => d.textContent));
+    assert.match(sig[2], scheme === 'v1' ? /^v1,[A-Za-z0-9+/]{43}=$/ : /^v1a,[A-Za-z0-9+/]{86}==$/);
+  }
+  await shot(page, '09-webhook');
+
+  const tamper = (name) => runBoth(page, page.getByRole('button', { name, exact: true }), WT);
+  const refused = (reason) => ({ browser: ['401', reason], gateway: ['401', reason] });
+  assert.deepEqual(outcome(await tamper('Change a body byte')), refused('signature_invalid'));
+  assert.deepEqual(outcome(await tamper('Signed 10 minutes ago')), refused('signature_too_old'));
+  assert.deepEqual(outcome(await tamper('Send it again')), refused('nonce_replayed'));
+  assert.deepEqual(outcome(await tamper('Sign with another key')), refused('signature_invalid'));
+  assert.deepEqual(outcome(await tamper('An id with a dot')), refused('malformed_credentials'));
+  assert.match(await page.locator('#wh-what').textContent(), /a dot makes id\.timestamp\.body ambiguous/);
+  // An API key on the webhook route is not examined there.
+  const withKey = await fetch(`${gw.url}/hooks/demo`, { method: 'POST', headers: { authorization: `Bearer ${DEMO.reader}` }, body: '{}' });
+  assert.equal((await withKey.json()).error, 'signature_required');
+  await shot(page, '10-webhook-tampered');
+  assert.deepEqual(await lowContrast(page, '#wh-h ~ *, #wh-content mark, #wh-headers dd'), []);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

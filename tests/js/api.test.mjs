@@ -47,7 +47,7 @@ test('load accepts text, objects and bytes, and reports every error with its JSO
   const sha = createHash('sha256').update(DEMO_KEYSET).digest('base64url');
   for (const input of [DEMO_KEYSET, new TextEncoder().encode(DEMO_KEYSET), new TextEncoder().encode(DEMO_KEYSET).buffer]) {
     const { info } = await Keygate.load(input);
-    assert.deepEqual({ ...info }, { revision: 1, issuedAt: '2026-11-29T00:00:00Z', expiresAt: null, keys: 4, payloadSha256: sha });
+    assert.deepEqual({ ...info }, { revision: 1, issuedAt: '2026-11-29T00:00:00Z', expiresAt: null, keys: 4, sealed: 0, sealKeyIds: [], payloadSha256: sha });
   }
   const parsed = await Keygate.load(JSON.parse(DEMO_KEYSET));
   assert.equal(parsed.info.keys, 4);

@@ -164,7 +164,7 @@ test('nonceStore: a replay routed to another isolate is refused through the shar
   assert.match(replay.headers['Accept-Signature'], /keyid="c"/);
   // The claim: key, nonce, and the end of the acceptance window (created + 300 s + 30 s skew).
   const nonce = /nonce="([^"]+)"/.exec(signed.headers.get('signature-input'))[1];
-  assert.deepEqual(store.claims[0], { keyId: 'c', nonce, expiresAt: NOW + 330_000 });
+  assert.deepEqual(store.claims[0], { keyId: 'c', nonce, expiresAt: NOW + 330_000, kind: 'signature' });
   assert.equal(store.claims.length, 2);
   // Without a store, the second isolate cannot know (the documented per-isolate caveat).
   const alone = await Keygate.load(ks);

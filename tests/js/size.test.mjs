@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ROOT } from './helpers.mjs';
 
-const BUDGET_GZIP = 272 * 1024;
+// 272 -> 318 KiB: issue 13 (sealed secrets, JWK members, Standard Webhooks), measured merged
+// at 795,806 B raw and 315.8 KiB gzip, +46.6 KiB gzip over 269.2 KiB. By function before
+// wasm-opt (a name-section read): the webhook stage, key readers, streaming v1/v1a checks and
+// signing 35 KB, the JWE and seal-key readers 16 KB, the JWK member checks 12 KB, AES-256-GCM
+// 10 KB (BENCHMARKS.md, "wasm size").
+const BUDGET_GZIP = 318 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));

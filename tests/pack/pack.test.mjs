@@ -36,7 +36,15 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // class and its storage, the isolate's side that follows it, the global nonce store).
 // Wasm 672 -> 704 KiB: the fixes found by fuzzing (issue 9 item 9) add about 5 KB of wasm:
 // blanking secrets out of key set errors, the stricter dot-segment and Unicode path rules.
-const BUDGET = { packed: 384 * 1024, unpacked: 992 * 1024, wasm: 704 * 1024 };
+// Unpacked 960 -> 992 KiB: the lean boundary's JS (issue 10: io.js, decision.js, ed25519.js,
+// the generated codes.js, the body continuation: about 31 KB of JS, declarations and README).
+// Packed 384 -> 440, unpacked 992 -> 1152, wasm 704 -> 822 KiB: issue 13. Sealed secrets
+// open inside the module, so AES-256-GCM comes with it (27 KB of the 62 KB the module grows by
+// for sealing, with the JWE and seal key readers and the JWK member checks); Standard Webhooks
+// add 54 KB (the decision stage, header and key readers, streaming v1/v1a checks, and 13 KB of
+// signing for signWebhook/generateWebhookKey); and about 20 KB of JS, declarations, README.
+// Measured with everything merged: packed 420,386 B, unpacked 1,136,227 B, wasm 795,806 B.
+const BUDGET = { packed: 440 * 1024, unpacked: 1152 * 1024, wasm: 822 * 1024 };
 
 let t;
 let files;

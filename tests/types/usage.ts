@@ -1,7 +1,7 @@
 // Type-level tests: this file only has to compile (`tsc -p tests/types`, run by make test-js)
 // under `strict`. Each `@ts-expect-error` line is a misuse that must NOT compile: if it ever
 // did, tsc would report the unused directive and the test would fail.
-import { Keygate, KeygateError, generateApiKey, hashApiKey, checkKeySet } from 'keygate';
+import { Keygate, KeygateError, generateApiKey, hashApiKey, checkKeySet, generateWebhookKey, signWebhook } from 'keygate';
 import type { Decision, KeygateErrorCode, ReasonCode } from 'keygate';
 import { KEYSET_PATH, WIRE_STATUS, errorResponse, forwardToOrigin, withKeygate, getDecision } from 'keygate/worker';
 import type { WireErrorCode } from 'keygate/worker';
@@ -32,7 +32,13 @@ export async function api(keySetText: string): Promise<string> {
   const { key, entry } = generateApiKey({ prefix: 'kg_live' });
   const digest: string = hashApiKey(key) + entry.api_key_hash;
   const ok: boolean = checkKeySet(keySetText).valid;
-  return `${reason} ${challenge} ${changed} ${digest} ${ok} ${gate.info.revision}`;
+  const seal = { kty: 'oct', k: 'AAAA', kid: 'seal-1', alg: 'dir', use: 'enc' } as const;
+  const sealed = await Keygate.load(keySetText, { sealKeys: [seal] });
+  await Keygate.load(keySetText, { sealKeys: '{"keys":[]}' });
+  checkKeySet(keySetText, { sealKeys: { keys: [seal] } });
+  const kids: readonly string[] = sealed.info.sealKeyIds;
+  const count: number = sealed.info.sealed + kids.length;
+  return `${reason} ${challenge} ${changed} ${digest} ${ok} ${gate.info.revision} ${count}`;
 }
 
 export function misuse(gate: Keygate): void {
@@ -46,6 +52,8 @@ export function misuse(gate: Keygate): void {
   new Keygate();
   // @ts-expect-error an audience is one name
   void Keygate.load('{}', { audience: ['a', 'b'] });
+  // @ts-expect-error a seal key is a symmetric (oct) JWK
+  void Keygate.load('{}', { sealKeys: { kty: 'OKP', k: 'AAAA' } });
   // @ts-expect-error update takes only maxAgeSeconds
   void gate.update('{}', { audience: 'a' });
 }
@@ -129,3 +137,19 @@ app.use('/api/*', keygate<Env>({ keySet: (env) => env.KEYGATE_KEYSET, clientIp: 
 app.get('/api/hello', (c) => c.json({ key: c.get('keygate').keyId }));
 
 export const gw: { fetch: (r: Request, env: object, ctx: { waitUntil(p: Promise<unknown>): void }) => Promise<Response> } = gateway;
+
+export async function webhooks(gate: Keygate): Promise<string> {
+  const { key, webhook } = generateWebhookKey({ scheme: 'v1a' });
+  const headers = await signWebhook({ key: [key, new Uint8Array(32)], body: '{}', id: 'msg_1', timestamp: new Date() });
+  const id: string = headers['webhook-id'];
+  const d = await gate.verify(new Request('https://x.example/hooks', { method: 'POST', headers: { ...headers }, body: '{}' }), { maxWebhookBodyBytes: 65536 });
+  if (d.allowed && d.webhook) {
+    const scheme: 'v1' | 'v1a' = d.webhook.scheme;
+    return `${id} ${d.webhook.id} ${d.webhook.timestamp + 1} ${scheme} ${'public_key' in webhook}`;
+  }
+  // @ts-expect-error the scheme is v1 or v1a
+  generateWebhookKey({ scheme: 'v2' });
+  // @ts-expect-error a body is text or bytes
+  await signWebhook({ key, body: { a: 1 } });
+  return id;
+}

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSigningKey, signRequest } from 'keygate';
+import { generateSigningKey, generateWebhookKey, signRequest, signWebhook } from 'keygate';
 import { PUBLISHER, set, signed } from './helpers.mjs';
 import { cluster } from './cluster.mjs';
 
@@ -56,4 +56,22 @@ test('a shard forgets a claim when its window ends: a claim, a replay, expiry, t
   await sleep(1600); // the alarm runs 1 s after the claim's end
   assert.equal(await count(), 0, 'swept without further claims');
   await assert.rejects(shard.claimNonce(new Uint8Array(3), Date.now()), 'a fingerprint is 16 bytes');
+});
+
+test('a webhook delivery accepted at one isolate is a replay at another; a retry (new timestamp) is not', async () => {
+  const hook = generateWebhookKey({ scheme: 'v1' });
+  const ks = set(1, [{ id: 'billing', webhook: hook.webhook }], { routes: [{ methods: ['POST'], path: '/hooks', webhook_keys: ['billing'] }] });
+  const cl = await cluster({ bindings: { KEYGATE_PUBLISHER_KEYS: PUB, KEYGATE_KEYSET: signed(ks) } });
+  const [gwA, gwB] = [await cl.gw('gw-a'), await cl.gw('gw-b')];
+  const body = '{"type":"invoice.paid"}';
+  const deliver = async (gw, headers) => {
+    const res = await gw.fetch('/hooks', { method: 'POST', headers, body });
+    return [res.status, res.status === 200 ? 'allowed' : (await res.json()).error];
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const first = await signWebhook({ key: hook.key, body, id: 'msg_retry', timestamp: new Date((now - 10) * 1000) });
+  assert.deepEqual(await deliver(gwA, first), [200, 'allowed']);
+  assert.deepEqual(await deliver(gwB, first), [401, 'nonce_replayed'], 'another isolate');
+  const retry = await signWebhook({ key: hook.key, body, id: 'msg_retry', timestamp: new Date(now * 1000) });
+  assert.deepEqual(await deliver(gwB, retry), [200, 'allowed'], "the sender's retry");
 });

@@ -2,6 +2,7 @@
 // itself from /vendor/keygate (copied there by `make build`) and mapped by the import map;
 // importing it initialises the wasm module. Each step lives in its own module:
 //   1 generate.js   2 keyset.js + push.js   3 compose.js   4 verify.js   5 tamper.js
+//   6 webhook.js (a Standard Webhooks delivery)
 
 import { $ } from './ui.js';
 import { state } from './state.js';
@@ -11,6 +12,7 @@ import { setupPush } from './push.js';
 import { setupCompose } from './compose.js';
 import { setupVerify } from './verify.js';
 import { setupTamper } from './tamper.js';
+import { setupWebhook } from './webhook.js';
 
 async function fetchJson(path) {
   const res = await fetch(path, { cache: 'no-store' });
@@ -35,6 +37,7 @@ async function start() {
   setupCompose();
   setupVerify();
   setupTamper();
+  setupWebhook();
   $('status').textContent = state.publisher
     ? 'Ready: the keygate wasm module is loaded in this page.'
     : 'Ready, but no demo publisher key (this gateway is not running under `make dev`): pushes are off.';

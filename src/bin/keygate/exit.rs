@@ -112,6 +112,16 @@ const TABLE: &[(&str, &[(u8, &str)])] = &[
     ),
     ("keygen ed25519", &[KEYGEN_OK, USAGE, KEYGEN_OUT]),
     ("keygen hmac", &[KEYGEN_OK, USAGE, KEYGEN_OUT]),
+    ("keygen webhook-v1", &[KEYGEN_OK, USAGE, KEYGEN_OUT]),
+    ("keygen webhook-v1a", &[KEYGEN_OK, USAGE, KEYGEN_OUT]),
+    (
+        "keygen seal-key",
+        &[
+            KEYGEN_OK,
+            (64, "usage error (also a --kid outside 1 to 128 characters)"),
+            KEYGEN_OUT,
+        ],
+    ),
     (
         "verify",
         &[
@@ -122,7 +132,7 @@ const TABLE: &[(&str, &[(u8, &str)])] = &[
             (1, "at least one request was refused"),
             (
                 2,
-                "an input cannot be used: a file cannot be read, a request is not HTTP/1.1, the\n      key set is invalid, or an envelope is refused (signature, audience, no --publisher-key)",
+                "an input cannot be used: a file cannot be read, a request is not HTTP/1.1, the\n      key set is invalid (or holds a sealed secret --seal-key does not open), or an\n      envelope is refused (signature, audience, no --publisher-key)",
             ),
             USAGE,
             STDOUT,
@@ -206,7 +216,7 @@ const TABLE: &[(&str, &[(u8, &str)])] = &[
             ),
             (
                 2,
-                "the envelope or the publisher keys cannot be read or parsed",
+                "the envelope, the publisher keys or the seal keys cannot be read or parsed",
             ),
             USAGE,
             STDOUT,
@@ -270,13 +280,28 @@ const TABLE: &[(&str, &[(u8, &str)])] = &[
             (0, "the keys were added (their ids on stdout)"),
             (
                 2,
-                "the key set or the JWKS cannot be read or used (a private key, an unknown kty,\n      a taken id); the file is unchanged",
+                "the key set, the JWKS or --seal-key cannot be read or used (a private key, an\n      unknown kty, a taken id); the file is unchanged",
             ),
             USAGE,
             (
                 73,
                 "the key set file cannot be replaced, or stdout could not be written",
             ),
+        ],
+    ),
+    (
+        "keyset seal",
+        &[
+            (0, "the secrets were sealed (or there was nothing to seal)"),
+            (
+                2,
+                "the key set or --seal-key cannot be read or used, or a secret to reseal does\n      not open; the file is unchanged",
+            ),
+            (
+                64,
+                "usage error (also no --seal-key, or several keys in it and no --seal-kid)",
+            ),
+            (73, "the key set file cannot be replaced"),
         ],
     ),
 ];
@@ -294,7 +319,7 @@ const CHECK: &[(u8, &str)] = &[
     ),
     (
         2,
-        "the key set is invalid (every error with its JSON path), an envelope is refused,\n      the set does not name --audience, the file cannot be read, or --strict and there\n      are warnings",
+        "the key set is invalid (every error with its JSON path; with --seal-key, also a\n      sealed secret that does not open), an envelope is refused, the set does not name\n      --audience, a file cannot be read, or --strict and there are warnings",
     ),
     USAGE,
     STDOUT,
@@ -307,9 +332,12 @@ const ADD: &[(u8, &str)] = &[
     ),
     (
         2,
-        "the key set cannot be read or is invalid, or the edit would make it invalid;\n      the file is unchanged",
+        "the key set or --seal-key cannot be read or is invalid, or the edit would make\n      the set invalid; the file is unchanged",
     ),
-    USAGE,
+    (
+        64,
+        "usage error (also a set that seals its secrets and no --seal-key)",
+    ),
     (
         73,
         "--out FILE exists or cannot be created, the key set file cannot be replaced, or\n      stdout could not be written",

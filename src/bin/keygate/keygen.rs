@@ -39,6 +39,38 @@ pub enum Keygen {
         #[command(flatten)]
         out: OutArg,
     },
+    /// A new Standard Webhooks v1 secret (HMAC-SHA256): prints {"key": "whsec_…",
+    /// "webhook": {"secret": "whsec_…"}} (give the key to the sender; seal the entry).
+    #[command(name = "webhook-v1", after_help = help("keygen webhook-v1"))]
+    WebhookV1 {
+        #[command(flatten)]
+        out: OutArg,
+    },
+    /// A new Standard Webhooks v1a key pair (Ed25519): prints {"key": "whsk_…", "webhook":
+    /// {"public_key": "whpk_…"}} (the sender keeps the key; the key set holds the public key).
+    #[command(name = "webhook-v1a", after_help = help("keygen webhook-v1a"))]
+    WebhookV1a {
+        #[command(flatten)]
+        out: OutArg,
+    },
+    /// A new seal key (AES-256) for sealed key set secrets: prints a JWK
+    /// {"kty": "oct", "k": ..., "kid": ..., "alg": "dir", "use": "enc"}.
+    #[command(after_help = help("keygen seal-key"))]
+    SealKey {
+        /// The key id sealed secrets will name (default: seal- and 8 random characters).
+        #[arg(long, value_parser = parse_seal_kid)]
+        kid: Option<String>,
+        #[command(flatten)]
+        out: OutArg,
+    },
+}
+
+/// A seal key id: 1 to 128 characters (a flag value).
+fn parse_seal_kid(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.chars().count() > 128 {
+        return Err("a seal key id is 1 to 128 characters".into());
+    }
+    Ok(s.to_string())
 }
 
 #[derive(Args)]
@@ -66,12 +98,27 @@ pub fn run(k: Keygen) -> Outcome {
         }
         Keygen::Ed25519 { out } => signing_key(keygate::sig::Algorithm::Ed25519, out),
         Keygen::Hmac { out } => signing_key(keygate::sig::Algorithm::HmacSha256, out),
+        Keygen::WebhookV1 { out } => webhook_key(keygate::webhook::Scheme::V1, out),
+        Keygen::WebhookV1a { out } => webhook_key(keygate::webhook::Scheme::V1a, out),
+        Keygen::SealKey { kid, out } => {
+            let sink = SecretOut::open(out.out.as_deref())?;
+            let key = keygate::SealKey::generate(kid.as_deref()).map_err(Fail::internal)?;
+            sink.write(&key.to_jwk())?;
+            Ok(Exit::Success)
+        }
     }
 }
 
 fn signing_key(alg: keygate::sig::Algorithm, out: OutArg) -> Outcome {
     let sink = SecretOut::open(out.out.as_deref())?;
     sink.write(&crate::keyfile::keygen(alg)?)?;
+    Ok(Exit::Success)
+}
+
+fn webhook_key(scheme: keygate::webhook::Scheme, out: OutArg) -> Outcome {
+    let sink = SecretOut::open(out.out.as_deref())?;
+    let k = keygate::webhook::WebhookSigner::generate(scheme).map_err(Fail::internal)?;
+    sink.write(&json!({"key": k.to_text().as_str(), "webhook": k.entry()}))?;
     Ok(Exit::Success)
 }
 

@@ -9,6 +9,7 @@ mod keyfile;
 mod keygen;
 mod keyset;
 mod push;
+mod seal;
 mod sign;
 mod util;
 mod verify;

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use keygate::{KeySet, UnixTime};
+use keygate::{KeySet, UnixTime, Unseal};
 
 use crate::exit::Fail;
 use crate::io::name;
@@ -58,9 +58,15 @@ pub fn time_or_now(arg: Option<UnixTime>) -> UnixTime {
 }
 
 /// Validates a key set read from `path`; `doing` says what an invalid one is refused for.
-/// Every error is listed with the file and its JSON path.
-pub fn valid_keyset(path: &Path, bytes: &[u8], doing: &str) -> Result<KeySet, Fail> {
-    KeySet::from_json(bytes).map_err(|errs| {
+/// Every error is listed with the file and its JSON path. Sealed secrets are opened, or
+/// checked by form only, as `unseal` says.
+pub fn valid_keyset(
+    path: &Path,
+    bytes: &[u8],
+    doing: &str,
+    unseal: Unseal<'_>,
+) -> Result<KeySet, Fail> {
+    KeySet::from_json_with(bytes, unseal).map_err(|errs| {
         let lines: Vec<String> = errs
             .errors()
             .iter()
@@ -75,10 +81,11 @@ pub fn valid_keyset(path: &Path, bytes: &[u8], doing: &str) -> Result<KeySet, Fa
 
 /// A key set or a delta document (`keyset diff`) that is valid, else exit 2 with every error.
 pub fn valid_document(path: &Path, bytes: &[u8], doing: &str) -> Result<(), Fail> {
+    // Publishing needs no seal keys: sealed secrets are checked by form and carried as they are.
     if !keygate::is_delta(bytes) {
-        return valid_keyset(path, bytes, doing).map(|_| ());
+        return valid_keyset(path, bytes, doing, Unseal::FormOnly).map(|_| ());
     }
-    keygate::Delta::from_json(bytes)
+    keygate::Delta::from_json_with(bytes, Unseal::FormOnly)
         .map(|_| ())
         .map_err(|errs| {
             let lines: Vec<String> = errs

@@ -37,6 +37,10 @@ pub struct VerifyArgs {
     /// The scheme the requests arrived on (raw HTTP/1.1 text does not carry one).
     #[arg(long, default_value = "https")]
     scheme: String,
+    /// Seal keys that open the set's sealed secrets: a file holding a JWK or a JWKS (`-`:
+    /// stdin). A set with sealed secrets decides only with them.
+    #[arg(long, value_name = "FILE")]
+    seal_key: Option<PathBuf>,
 }
 
 /// Loads the key set to decide with: a bare key set, or (with publisher keys) a verified
@@ -54,7 +58,7 @@ pub fn load_keyset(path: &Path, options: &LoadOptions<'_>) -> Result<KeySet, Fai
         )));
     }
     // A bare set: every content error, each with the file and its JSON path.
-    let ks = valid_keyset(path, &bytes, "decide with")?;
+    let ks = valid_keyset(path, &bytes, "decide with", options.unseal)?;
     if let Some(audience) = options.audience {
         keygate::check_audience(&ks, audience).map_err(refused)?;
     }
@@ -64,8 +68,14 @@ pub fn load_keyset(path: &Path, options: &LoadOptions<'_>) -> Result<KeySet, Fai
 pub fn run(args: &VerifyArgs) -> Outcome {
     let now = time_or_now(args.now);
     let publisher = crate::keyset::publisher_keys(args.publisher_key.as_deref())?;
+    let seal = args
+        .seal_key
+        .as_deref()
+        .map(crate::seal::read_keys)
+        .transpose()?;
     let options = LoadOptions::new()
         .publisher_keys(publisher.as_ref())
+        .seal_keys(seal.as_ref())
         .audience(args.audience.as_deref())
         .map_err(Fail::usage)?;
     let keyset = load_keyset(&args.keyset, &options)?;

@@ -67,6 +67,46 @@ fn the_index_follows_every_kind_of_change() {
 }
 
 #[test]
+fn keys_a_route_lists_in_webhook_keys_stay_webhook_keys() {
+    let hook = json!({"id": "w", "webhook": {"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}});
+    let text = json!({"keygate": 1, "revision": 1, "keys": [hook, {"id": "x", "api_key_hash": digest("s")}],
+                      "routes": [{"methods": ["POST"], "path": "/hooks", "webhook_keys": ["w"]},
+                                 {"methods": ["PUT"], "path": "/hooks", "webhook_keys": ["w"]}]})
+    .to_string();
+    let ks = KeySet::from_json(text.as_bytes()).unwrap();
+    let sha = "A".repeat(43);
+    let delta = |changes: serde_json::Value| {
+        let d = json!({"keygate": 1, "kind": "delta", "base": {"revision": 1, "payload_sha256": sha},
+                       "revision": 2, "payload_sha256": sha, "changes": changes});
+        Delta::from_json(d.to_string().as_bytes()).unwrap()
+    };
+    let errs = ks
+        .check_delta(&delta(json!([{"op": "remove", "id": "w"}])))
+        .unwrap_err();
+    assert_eq!(
+        errs.0.len(),
+        1,
+        "one error, though two routes list it: {errs}"
+    );
+    assert_eq!(errs.0[0].path, "$.changes[0]");
+    assert!(errs.0[0].message.contains("webhook_keys"), "{errs}");
+    let errs = ks
+        .check_delta(&delta(
+            json!([{"op": "replace", "key": {"id": "w", "api_key_hash": digest("t")}}]),
+        ))
+        .unwrap_err();
+    assert_eq!(errs.0[0].path, "$.changes[0].key.webhook");
+    // Rotating the webhook secret, revoking the key and removing another key are deltas.
+    let rotated = json!({"id": "w", "webhook": {"secret": format!("whsec_{}", "B".repeat(32))}});
+    ks.check_delta(&delta(
+        json!([{"op": "replace", "key": rotated}, {"op": "remove", "id": "x"}]),
+    ))
+    .unwrap();
+    ks.check_delta(&delta(json!([{"op": "revoke", "id": "w"}])))
+        .unwrap();
+}
+
+#[test]
 fn keys_found_before_a_delta_are_looked_up_again_after_it() {
     // k0 is found (and remembered by position); its removal moves k2 into that position, and
     // k1's replacement gives it another key. Neither old key may still find a key.

@@ -7,10 +7,12 @@ use super::{Envelope, LoadError, looks_like_envelope, not_json, read};
 use crate::keyset::KeySet;
 use crate::keyset::delta::{Delta, MAX_DELTA_BYTES};
 use crate::keyset::publisher::PublisherKeys;
+use crate::seal::{SealKeys, Unseal};
 use crate::time::UnixTime;
 
 /// How [`load_keyset_with`] loads: the pinned publisher keys (then only a verified envelope
-/// is accepted) and the audience this verifier serves (then only a set naming it is).
+/// is accepted), the audience this verifier serves (then only a set naming it is) and what
+/// happens to sealed secrets.
 #[derive(Clone, Copy, Debug, Default)]
 #[non_exhaustive]
 pub struct LoadOptions<'a> {
@@ -18,6 +20,8 @@ pub struct LoadOptions<'a> {
     pub publisher_keys: Option<&'a PublisherKeys>,
     /// With an audience, a set loads only when its `audience` names it.
     pub audience: Option<&'a str>,
+    /// Sealed secrets: refused (the default), opened with seal keys, or checked by form only.
+    pub unseal: Unseal<'a>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -29,6 +33,22 @@ impl<'a> LoadOptions<'a> {
     /// Pins publisher keys (or none).
     pub fn publisher_keys(mut self, keys: Option<&'a PublisherKeys>) -> Self {
         self.publisher_keys = keys;
+        self
+    }
+
+    /// The seal keys that open the set's sealed secrets (or none: a sealed secret is then a
+    /// load error at its path).
+    pub fn seal_keys(mut self, keys: Option<&'a SealKeys>) -> Self {
+        self.unseal = keys.map_or(Unseal::Refuse, Unseal::Keys);
+        self
+    }
+
+    /// Checks sealed secrets by form only when no seal keys were given: for tools that check,
+    /// sign or edit a set without holding its seal keys. Such secrets verify nothing.
+    pub fn sealed_form_only(mut self) -> Self {
+        if matches!(self.unseal, Unseal::Refuse) {
+            self.unseal = Unseal::FormOnly;
+        }
         self
     }
 
@@ -67,7 +87,7 @@ pub(crate) fn load<'b>(
     options: &LoadOptions<'_>,
 ) -> Result<(KeySet, Cow<'b, [u8]>), LoadError> {
     let payload = authenticated(bytes, options)?;
-    let ks = KeySet::from_json(&payload).map_err(LoadError::Keyset)?;
+    let ks = KeySet::from_json_with(&payload, options.unseal).map_err(LoadError::Keyset)?;
     if let Some(audience) = options.audience {
         check_audience(&ks, audience)?;
     }
@@ -106,7 +126,7 @@ fn authenticated<'b>(
 /// audience was judged when it loaded.
 pub fn load_delta(bytes: &[u8], options: &LoadOptions<'_>) -> Result<Delta, LoadError> {
     let payload = authenticated(bytes, options)?;
-    Delta::from_json(&payload).map_err(LoadError::Keyset)
+    Delta::from_json_with(&payload, options.unseal).map_err(LoadError::Keyset)
 }
 
 /// The largest input [`is_delta`] looks into: a delta envelope of [`MAX_DELTA_BYTES`] with

@@ -1,6 +1,6 @@
 //! Checking an envelope's signatures over the exact `protected.payload` text of the input.
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::{Signature, StreamVerifier, VerifyingKey};
 
 use super::{Entry, Envelope, LoadError, MAX_SIGNATURES};
 use crate::encoding::b64url_decode;
@@ -10,21 +10,28 @@ use crate::keyset::publisher::PublisherKeys;
 /// or `R`, canonical `s`), over a message given in parts, so that the signing input
 /// `protected || '.' || payload` is hashed straight from the envelope text, never copied.
 pub(crate) fn verify_strict_parts(key: &VerifyingKey, parts: &[&[u8]], sig: &Signature) -> bool {
-    if key.is_weak() {
-        return false;
-    }
-    match VerifyingKey::from_bytes(sig.r_bytes()) {
-        Ok(r) if !r.is_weak() => {}
-        _ => return false,
-    }
-    // `verify_stream` refuses a non-canonical `s`, as `verify_strict` does.
-    let Ok(mut v) = key.verify_stream(sig) else {
+    let Some(mut v) = strict_stream(key, sig) else {
         return false;
     };
     for p in parts {
         v.update(p);
     }
     v.finalize_and_verify().is_ok()
+}
+
+/// A streaming Ed25519 verifier for `sig` under `key` with `verify_strict`'s checks made up
+/// front (dalek's stream skips the small-order checks): `None` when the key or `R` is of
+/// small order, or `s` is not canonical. Feed it the message, then `finalize_and_verify`.
+pub(crate) fn strict_stream(key: &VerifyingKey, sig: &Signature) -> Option<StreamVerifier> {
+    if key.is_weak() {
+        return None;
+    }
+    match VerifyingKey::from_bytes(sig.r_bytes()) {
+        Ok(r) if !r.is_weak() => {}
+        _ => return None,
+    }
+    // `verify_stream` refuses a non-canonical `s`, as `verify_strict` does.
+    key.verify_stream(sig).ok()
 }
 
 impl Envelope<'_> {

@@ -4,7 +4,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use keygate::{KeySet, UnixTime};
+use keygate::{KeySet, UnixTime, Unseal};
 use serde_json::{Map, Value};
 
 use crate::exit::Fail;
@@ -19,7 +19,8 @@ impl Doc {
     /// Reads and validates a key set file (an invalid file is not edited).
     pub fn open(path: &Path) -> Result<Doc, Fail> {
         let bytes = crate::io::read(path)?;
-        crate::util::valid_keyset(path, &bytes, "edit")?;
+        // Editing needs no seal keys: sealed secrets are carried as they are.
+        crate::util::valid_keyset(path, &bytes, "edit", Unseal::FormOnly)?;
         let root = match serde_json::from_slice(&bytes) {
             Ok(Value::Object(m)) => m,
             _ => {
@@ -56,6 +57,50 @@ impl Doc {
             .ok_or_else(|| Fail::input(format!("{path}: no key with id {id:?}")))
     }
 
+    /// Lists key `id` in the `webhook_keys` of the route with path `route` (the first one, if
+    /// several), or puts a new `POST` route for it first.
+    pub fn accept_webhooks(&mut self, route: &str, id: &str) {
+        let routes = self
+            .root
+            .entry("routes")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if !routes.is_array() {
+            *routes = Value::Array(Vec::new());
+        }
+        let list = routes.as_array_mut().expect("just made an array");
+        if let Some(r) = list
+            .iter_mut()
+            .find(|r| r.get("path").and_then(Value::as_str) == Some(route))
+            .and_then(Value::as_object_mut)
+        {
+            let keys = r
+                .entry("webhook_keys")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(k) = keys.as_array_mut() {
+                k.push(Value::String(id.to_string()));
+            }
+            return;
+        }
+        list.insert(
+            0,
+            serde_json::json!({"methods": ["POST"], "path": route, "webhook_keys": [id]}),
+        );
+    }
+
+    /// Lists `new` wherever `old` is listed in a route's `webhook_keys` (a rotation).
+    pub fn follow_webhooks(&mut self, old: &str, new: &str) {
+        let Some(Value::Array(list)) = self.root.get_mut("routes") else {
+            return;
+        };
+        for r in list {
+            if let Some(Value::Array(keys)) = r.get_mut("webhook_keys")
+                && keys.iter().any(|k| k == old)
+            {
+                keys.push(Value::String(new.to_string()));
+            }
+        }
+    }
+
     /// Revision + 1 and `issued_at` = now.
     pub fn bump(&mut self, now: UnixTime) {
         let rev = self
@@ -74,7 +119,7 @@ impl Doc {
         let mut text = serde_json::to_string_pretty(&Value::Object(self.root.clone()))
             .map_err(|e| Fail::internal(format!("cannot serialise the key set: {e}")))?;
         text.push('\n');
-        let ks = KeySet::from_json(text.as_bytes()).map_err(|errs| {
+        let ks = KeySet::from_json_with(text.as_bytes(), Unseal::FormOnly).map_err(|errs| {
             Fail::input(format!(
                 "the edit would make the key set invalid; {} left untouched:\n{errs}",
                 self.path.display()

@@ -18,7 +18,9 @@ use super::doc::{Doc, write_atomic};
 use crate::exit::{Exit, Fail, Outcome};
 use crate::io::{SecretOut, editable};
 use crate::keygen::OutArg;
+use crate::seal::SealArg;
 use crate::util::{parse_duration, parse_prefix, parse_time, time_or_now};
+use keygate::SealKey;
 
 #[derive(Args)]
 pub struct Common {
@@ -67,6 +69,21 @@ pub struct AddArgs {
     /// With --signing ed25519: the client's base64url public key (no private key is generated).
     #[arg(long)]
     pub public_key: Option<String>,
+    /// Give the key a Standard Webhooks key: v1 (a new whsec_ secret) or v1a (a new Ed25519
+    /// key pair); printed once as "webhook_key".
+    #[arg(long, value_parser = ["v1", "v1a"], group = "webhook_key")]
+    pub webhook: Option<String>,
+    /// Register a sender's v1 secret (whsec_…) read from this file (`-`: stdin), never from
+    /// the command line.
+    #[arg(long, value_name = "FILE", group = "webhook_key")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Register a sender's v1a public key (whpk_…).
+    #[arg(long, value_name = "WHPK", group = "webhook_key")]
+    pub webhook_public_key: Option<String>,
+    /// Accept this key's webhooks on the route with this path (added to its webhook_keys; a
+    /// new POST route first in the list when there is none).
+    #[arg(long, value_name = "PATH", requires = "webhook_key")]
+    pub webhook_route: Option<String>,
     /// Comma-separated scopes.
     #[arg(long, value_delimiter = ',')]
     pub scopes: Vec<String>,
@@ -88,6 +105,8 @@ pub struct AddArgs {
     /// A human-readable name.
     #[arg(long)]
     pub name: Option<String>,
+    #[command(flatten)]
+    pub seal: SealArg,
     #[command(flatten)]
     pub out: OutArg,
 }
@@ -115,7 +134,12 @@ pub(super) fn finish(doc: &mut Doc, common: &Common, now: UnixTime) -> Result<()
         doc.bump(now);
     }
     let ks = doc.save()?;
-    for l in ks.lint(now) {
+    // Edits carry sealed secrets without opening them: that they were not opened is no news.
+    for l in ks
+        .lint(now)
+        .iter()
+        .filter(|l| l.code != "sealed_not_opened")
+    {
         eprintln!("{}: warning: {l}", doc.path.display());
     }
     Ok(())
@@ -209,6 +233,38 @@ impl Fresh {
         Ok(())
     }
 
+    /// A Standard Webhooks key: generated (its secret as `webhook_key`), or a sender's v1
+    /// secret or v1a public key registered as given.
+    pub fn webhook(&mut self, a: &AddArgs) -> Result<(), Fail> {
+        use keygate::webhook::{Scheme, WebhookKey, WebhookSecret, WebhookSigner};
+        let entry = if let Some(scheme) = &a.webhook {
+            let scheme = if scheme == "v1" {
+                Scheme::V1
+            } else {
+                Scheme::V1a
+            };
+            let k = WebhookSigner::generate(scheme).map_err(Fail::internal)?;
+            self.secrets
+                .insert("webhook_key".into(), Value::String(k.to_text().to_string()));
+            self.secrets.insert("webhook".into(), k.entry());
+            k.entry()
+        } else if let Some(path) = &a.webhook_secret_file {
+            let text = zeroize::Zeroizing::new(crate::io::read_text(path)?);
+            let text = text.trim();
+            WebhookSecret::from_text(text)
+                .map_err(|e| Fail::input(format!("{}: {e}", crate::io::name(path))))?;
+            json!({"secret": text})
+        } else if let Some(pk) = &a.webhook_public_key {
+            WebhookKey::public_key(pk.trim())
+                .map_err(|e| Fail::input(format!("--webhook-public-key: {e}")))?;
+            json!({"public_key": pk.trim()})
+        } else {
+            return Ok(());
+        };
+        self.entry.insert("webhook".into(), entry);
+        Ok(())
+    }
+
     /// Writes the secrets (with `extra` members); the key set is already saved, so a failure
     /// says what to do about a key whose secret was lost.
     pub fn deliver(mut self, sink: SecretOut, extra: Option<(&str, Value)>) -> Result<(), Fail> {
@@ -233,6 +289,39 @@ fn expiry(now: UnixTime, a: &AddArgs) -> Option<UnixTime> {
         return Some(t);
     }
     Some(now.saturating_add(a.expires_in.unwrap_or(90 * 86_400)))
+}
+
+/// Seals the clear secrets of a new entry with `--seal-key` (when given). A set that already
+/// seals its secrets refuses a new clear one: the flag is then required.
+pub(super) fn seal_new(
+    doc: &mut Doc,
+    entry: &mut Map<String, Value>,
+    sealer: Option<&SealKey>,
+) -> Result<(), Fail> {
+    for credential in ["signing", "webhook"] {
+        let Some(Value::Object(obj)) = entry.get_mut(credential) else {
+            continue;
+        };
+        let clear = obj.contains_key("secret")
+            || obj.contains_key("jwk")
+                && obj.get("alg").and_then(Value::as_str) == Some("hmac-sha256");
+        if !clear {
+            continue;
+        }
+        match sealer {
+            Some(key) => {
+                crate::seal::seal_credential(credential, obj, key)?;
+            }
+            None if crate::seal::doc_seals(doc.keys_mut()) => {
+                return Err(Fail::usage(format!(
+                    "{}: this key set seals its secrets; pass --seal-key FILE so the new secret is sealed too",
+                    doc.path.display()
+                )));
+            }
+            None => {}
+        }
+    }
+    Ok(())
 }
 
 /// `want` if no key has it yet, else the first free `base`, `base-2`, `base-3`, ...
@@ -266,16 +355,20 @@ pub fn add(a: &AddArgs) -> Outcome {
         return Err(Fail::usage("--public-key goes with --signing ed25519"));
     }
     let file = editable(&a.common.file)?;
+    let sealer = crate::seal::sealer(&a.seal)?;
     let sink = SecretOut::open(a.out.out.as_deref())?;
     let mut doc = Doc::open(file)?;
     let id = unused_id(&mut doc, a.id.as_deref(), &a.prefix.replace('_', "-"))?;
     let mut fresh = Fresh::new(&id);
-    if a.api_key || a.signing.is_none() {
+    let webhook =
+        a.webhook.is_some() || a.webhook_secret_file.is_some() || a.webhook_public_key.is_some();
+    if a.api_key || (a.signing.is_none() && !webhook) {
         fresh.api_key(&a.prefix)?;
     }
     if let Some(alg) = &a.signing {
         fresh.signing(alg, a.public_key.as_deref())?;
     }
+    fresh.webhook(a)?;
     let e = &mut fresh.entry;
     e.insert("status".into(), Value::String("active".into()));
     e.insert("not_before".into(), Value::String(now.to_rfc3339()));
@@ -298,7 +391,11 @@ pub fn add(a: &AddArgs) -> Outcome {
     if let Some(n) = &a.name {
         e.insert("name".into(), Value::String(n.clone()));
     }
+    seal_new(&mut doc, &mut fresh.entry, sealer.as_ref().map(|s| &s.1))?;
     doc.keys_mut().push(Value::Object(fresh.entry.clone()));
+    if let Some(route) = &a.webhook_route {
+        doc.accept_webhooks(route, &id);
+    }
     finish(&mut doc, &a.common, now)?;
     fresh.deliver(sink, None)?;
     Ok(Exit::Success)

@@ -25,36 +25,43 @@ pub struct ImportArgs {
     /// Lifetime from now; default 90d.
     #[arg(long, default_value = "90d", value_parser = parse_duration)]
     pub expires_in: i64,
+    #[command(flatten)]
+    pub seal: crate::seal::SealArg,
 }
 
-/// The key set `signing` object for one JWK.
+/// The registered JWK members carried into the key set (checked there against the key's use);
+/// `kid` becomes the key id instead.
+const CARRIED: &[&str] = &[
+    "alg", "use", "key_ops", "ext", "x5u", "x5c", "x5t", "x5t#S256",
+];
+
+/// The key set `signing` object for one JWK: `{"alg", "jwk"}` with the key and the registered
+/// members it came with (an exported key's `key_ops`, a key store's certificates, ...).
 fn signing_of(jwk: &Value, at: &str) -> Result<Value, Fail> {
-    if jwk.get("d").is_some() {
+    if ["d", "p", "q", "dp", "dq", "qi", "oth"]
+        .iter()
+        .any(|m| jwk.get(m).is_some())
+    {
         return Err(Fail::input(format!(
             "{at}: holds a private key (\"d\"); import only public keys"
         )));
     }
-    match jwk.get("kty").and_then(Value::as_str) {
-        Some("OKP") => {
-            let mut pub_jwk = Map::new();
-            for m in ["kty", "crv", "x"] {
-                if let Some(v) = jwk.get(m) {
-                    pub_jwk.insert(m.into(), v.clone());
-                }
-            }
-            Ok(json!({"alg": "ed25519", "jwk": pub_jwk}))
+    let (alg, own): (&str, &[&str]) = match jwk.get("kty").and_then(Value::as_str) {
+        Some("OKP") => ("ed25519", &["kty", "crv", "x"]),
+        Some("oct") => ("hmac-sha256", &["kty", "k"]),
+        other => {
+            return Err(Fail::input(format!(
+                "{at}: unsupported kty {other:?} (expected OKP or oct)"
+            )));
         }
-        Some("oct") => {
-            let k = jwk
-                .get("k")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Fail::input(format!("{at}: missing \"k\"")))?;
-            Ok(json!({"alg": "hmac-sha256", "secret": k}))
+    };
+    let mut out = Map::new();
+    for m in own.iter().chain(CARRIED) {
+        if let Some(v) = jwk.get(*m) {
+            out.insert((*m).into(), v.clone());
         }
-        other => Err(Fail::input(format!(
-            "{at}: unsupported kty {other:?} (expected OKP or oct)"
-        ))),
     }
+    Ok(json!({"alg": alg, "jwk": out}))
 }
 
 pub fn import_jwks(a: &ImportArgs) -> Outcome {
@@ -67,6 +74,7 @@ pub fn import_jwks(a: &ImportArgs) -> Outcome {
         .get("keys")
         .and_then(Value::as_array)
         .ok_or_else(|| Fail::input(format!("{src}: expected a JWKS ({{\"keys\": [...]}})")))?;
+    let sealer = crate::seal::sealer(&a.seal)?;
     let mut doc = Doc::open(file)?;
     let mut added = Vec::new();
     for (i, jwk) in list.iter().enumerate() {
@@ -78,14 +86,18 @@ pub fn import_jwks(a: &ImportArgs) -> Outcome {
         })?;
         let signing = signing_of(jwk, &at)?;
         let id = unused_id(&mut doc, Some(kid), "")?;
-        doc.keys_mut().push(json!({
+        let Value::Object(mut entry) = json!({
             "id": id,
             "signing": signing,
             "status": "active",
             "not_before": now.to_rfc3339(),
             "expires_at": now.saturating_add(a.expires_in).to_rfc3339(),
             "scopes": a.scopes,
-        }));
+        }) else {
+            unreachable!("an object literal")
+        };
+        super::edit::seal_new(&mut doc, &mut entry, sealer.as_ref().map(|s| &s.1))?;
+        doc.keys_mut().push(Value::Object(entry));
         added.push(id);
     }
     finish(&mut doc, &a.common, now)?;

@@ -52,8 +52,11 @@ fn result_json(loaded: &Result<KeySet, KgLoad>, lints: &[keygate::Lint]) -> Valu
 pub fn check(a: &CheckArgs, lint_only: bool) -> Outcome {
     let now = time_or_now(a.now);
     let keys = publisher_keys(a.publisher_key.as_deref())?;
+    let seal = crate::seal::open_keys(&a.seal)?;
     let options = LoadOptions::new()
         .publisher_keys(keys.as_ref())
+        .seal_keys(seal.as_ref())
+        .sealed_form_only()
         .audience(a.audience.as_deref())
         .map_err(Fail::usage)?;
     let bytes = read(&a.file)?;
@@ -155,6 +158,14 @@ fn summary(ks: &KeySet, doc: &Value) -> Value {
             {
                 credentials.push(alg.to_string());
             }
+            if let Some(w) = raw.get("webhook") {
+                let scheme = if w.get("public_key").is_some() {
+                    "v1a"
+                } else {
+                    "v1"
+                };
+                credentials.push(format!("webhook-{scheme}"));
+            }
             json!({
                 "id": k.id,
                 "status": k.status.as_str(),
@@ -179,7 +190,7 @@ fn summary(ks: &KeySet, doc: &Value) -> Value {
 
 pub fn show(file: &Path, as_json: bool) -> Outcome {
     let bytes = read(file)?;
-    let ks = crate::util::valid_keyset(file, &bytes, "show")?;
+    let ks = crate::util::valid_keyset(file, &bytes, "show", keygate::Unseal::FormOnly)?;
     let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Fail::input(e.to_string()))?;
     let s = summary(&ks, &doc);
     if as_json {

@@ -6,6 +6,7 @@ mod edit;
 mod import;
 mod inspect;
 mod rotate;
+mod seal;
 pub mod sign;
 
 use std::path::PathBuf;
@@ -49,7 +50,7 @@ pub enum KeysetCmd {
     New(edit::NewArgs),
     /// Add a key; writes its secrets once (stdout, or a new 0600 file with --out).
     #[command(after_help = help("keyset add"))]
-    Add(edit::AddArgs),
+    Add(Box<edit::AddArgs>),
     /// Disable a key (reversible with `enable`).
     #[command(after_help = help("keyset disable"))]
     Disable(edit::IdArgs),
@@ -68,6 +69,9 @@ pub enum KeysetCmd {
     /// Add signing keys from a JWKS file (each JWK's kid becomes the key id).
     #[command(after_help = help("keyset import-jwks"))]
     ImportJwks(import::ImportArgs),
+    /// Seal every clear secret of a key set with a seal key (--reseal: also move sealed ones to it).
+    #[command(after_help = help("keyset seal"))]
+    Seal(seal::SealArgs),
 }
 
 #[derive(Args)]
@@ -86,6 +90,8 @@ pub struct CheckArgs {
     /// The time lints are judged at: Unix seconds or RFC 3339 (default: now).
     #[arg(long, value_parser = parse_time)]
     pub now: Option<UnixTime>,
+    #[command(flatten)]
+    pub seal: crate::seal::OpenArg,
     /// Print {"valid", "errors": [{"path", "message"}], "warnings": [{"code", "path", "message"}]}
     /// on stdout (the shape of the JS checkKeySet result).
     #[arg(long)]
@@ -108,5 +114,6 @@ pub fn run(cmd: KeysetCmd) -> Outcome {
         KeysetCmd::Rotate(a) => rotate::rotate(&a),
         KeysetCmd::Bump(a) => edit::bump(&a),
         KeysetCmd::ImportJwks(a) => import::import_jwks(&a),
+        KeysetCmd::Seal(a) => seal::seal(&a),
     }
 }

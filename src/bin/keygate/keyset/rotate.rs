@@ -31,6 +31,8 @@ pub struct RotateArgs {
     #[arg(long, default_value = "90d", value_parser = parse_duration)]
     pub expires_in: i64,
     #[command(flatten)]
+    pub seal: crate::seal::SealArg,
+    #[command(flatten)]
     pub out: OutArg,
 }
 
@@ -52,6 +54,7 @@ fn rfc3339(old: &Value, field: &str) -> Option<UnixTime> {
 pub fn rotate(a: &RotateArgs) -> Outcome {
     let now = time_or_now(a.common.now);
     let file = editable(&a.common.file)?;
+    let sealer = crate::seal::sealer(&a.seal)?;
     let sink = SecretOut::open(a.out.out.as_deref())?;
     let mut doc = Doc::open(file)?;
     let i = doc.find(&a.id)?;
@@ -84,6 +87,20 @@ pub fn rotate(a: &RotateArgs) -> Outcome {
     {
         fresh.signing(alg, None)?;
     }
+    // A webhook key is renewed in its scheme (a v1 secret: v1; a public key: a v1a pair).
+    if let Some(w) = old.get("webhook").and_then(Value::as_object) {
+        let scheme = if w.contains_key("public_key") {
+            keygate::webhook::Scheme::V1a
+        } else {
+            keygate::webhook::Scheme::V1
+        };
+        let k = keygate::webhook::WebhookSigner::generate(scheme).map_err(Fail::internal)?;
+        fresh.entry.insert("webhook".into(), k.entry());
+        fresh
+            .secrets
+            .insert("webhook_key".into(), Value::String(k.to_text().to_string()));
+        fresh.secrets.insert("webhook".into(), k.entry());
+    }
     let e = &mut fresh.entry;
     e.insert("status".into(), Value::String("active".into()));
     e.insert("not_before".into(), Value::String(now.to_rfc3339()));
@@ -103,6 +120,7 @@ pub fn rotate(a: &RotateArgs) -> Outcome {
         }
     }
     e.insert("meta".into(), json!({"rotated_from": a.id}));
+    super::edit::seal_new(&mut doc, &mut fresh.entry, sealer.as_ref().map(|s| &s.1))?;
     // The old key keeps working for the grace period, never longer than it already would.
     let grace_end = now.saturating_add(a.grace);
     let new_old_exp = rfc3339(&old, "expires_at").map_or(grace_end, |e| e.min(grace_end));
@@ -117,6 +135,7 @@ pub fn rotate(a: &RotateArgs) -> Outcome {
     }
     doc.keys_mut()
         .insert(i + 1, Value::Object(fresh.entry.clone()));
+    doc.follow_webhooks(&a.id, &new_id);
     finish(&mut doc, &a.common, now)?;
     let old_info = json!({"id": a.id, "expires_at": new_old_exp.to_rfc3339()});
     fresh.deliver(sink, Some(("old", old_info)))?;

@@ -72,6 +72,8 @@ pub struct VerifyArgs {
     audience: Option<String>,
     /// The envelope file (`-`: stdin).
     file: PathBuf,
+    #[command(flatten)]
+    seal: crate::seal::OpenArg,
 }
 
 pub fn sign(a: &SignArgs) -> Outcome {
@@ -91,6 +93,10 @@ pub fn sign(a: &SignArgs) -> Outcome {
 
 pub fn verify(a: &VerifyArgs) -> Outcome {
     let keys = publisher_keys(Some(&a.publisher_key))?.expect("given");
+    let seal = crate::seal::open_keys(&a.seal)?;
+    let unseal = seal
+        .as_ref()
+        .map_or(keygate::Unseal::FormOnly, keygate::Unseal::Keys);
     let bytes = read(&a.file)?;
     let name = name(&a.file);
     let env = Envelope::from_bytes(&bytes).map_err(|e| Fail::input(format!("{name}: {e}")))?;
@@ -102,7 +108,7 @@ pub fn verify(a: &VerifyArgs) -> Outcome {
         }
     };
     if keygate::is_delta(&payload) {
-        return match keygate::Delta::from_json(&payload) {
+        return match keygate::Delta::from_json_with(&payload, unseal) {
             Ok(d) => {
                 println(json!({
                     "valid": true,
@@ -121,7 +127,7 @@ pub fn verify(a: &VerifyArgs) -> Outcome {
             }
         };
     }
-    let checked = KeySet::from_json(&payload)
+    let checked = KeySet::from_json_with(&payload, unseal)
         .map_err(KgLoad::Keyset)
         .and_then(|ks| match a.audience.as_deref() {
             Some(aud) => keygate::check_audience(&ks, aud).map(|()| ks),
