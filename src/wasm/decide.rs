@@ -10,7 +10,6 @@
 //! disabled, removed or re-keyed while a body was still arriving is refused at once. A refusal
 //! stands.
 
-use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -111,21 +110,23 @@ const MAX_HANDLE: u64 = 1 << 53;
 /// whole number below 2^53), so a handle names one pause of one decision: a stale handle
 /// finds nothing, and no handle can name another request's decision.
 pub(super) struct Slab {
-    waiting: BTreeMap<u64, Paused>,
+    /// By handle, in increasing order (handles are given in order; a plain vector keeps the
+    /// module small, and it holds at most `limit` entries).
+    waiting: Vec<(u64, Paused)>,
     next: u64,
     limit: usize,
     /// The handles of the latest decisions dropped for waiting too long (at most `limit`), so
     /// their requests are told why.
-    dropped: VecDeque<u64>,
+    dropped: Vec<u64>,
 }
 
 impl Default for Slab {
     fn default() -> Self {
         Slab {
-            waiting: BTreeMap::new(),
+            waiting: Vec::new(),
             next: 0,
             limit: MAX_WAITING,
-            dropped: VecDeque::new(),
+            dropped: Vec::new(),
         }
     }
 }
@@ -151,29 +152,29 @@ impl Slab {
         }
         let id = self.next;
         self.next += 1;
-        self.waiting.insert(id, p);
+        self.waiting.push((id, p));
         Some(id as f64)
     }
 
     /// Drops every decision that started at or before `cutoff_ms`.
     fn drop_older_than(&mut self, cutoff_ms: f64) {
-        let old: Vec<u64> = self
-            .waiting
-            .iter()
-            .filter(|(_, p)| p.since_ms <= cutoff_ms)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in old {
-            self.waiting.remove(&id);
-            if self.dropped.len() >= self.limit.max(1) {
-                self.dropped.pop_front();
+        let (limit, dropped) = (self.limit.max(1), &mut self.dropped);
+        self.waiting.retain(|(id, p)| {
+            if p.since_ms > cutoff_ms {
+                return true;
             }
-            self.dropped.push_back(id);
-        }
+            if dropped.len() >= limit {
+                dropped.remove(0);
+            }
+            dropped.push(*id);
+            false
+        });
     }
 
     fn take(&mut self, handle: f64) -> Option<Paused> {
-        self.waiting.remove(&handle_id(handle)?)
+        let id = handle_id(handle)?;
+        let at = self.waiting.binary_search_by_key(&id, |(i, _)| *i).ok()?;
+        Some(self.waiting.remove(at).1)
     }
 
     /// Whether `handle` named a decision dropped for waiting too long.

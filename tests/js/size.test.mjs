@@ -14,7 +14,12 @@ import { ROOT } from './helpers.mjs';
 // wasm-opt (a name-section read): the webhook stage, key readers, streaming v1/v1a checks and
 // signing 35 KB, the JWE and seal-key readers 16 KB, the JWK member checks 12 KB, AES-256-GCM
 // 10 KB (BENCHMARKS.md, "wasm size").
-const BUDGET_GZIP = 318 * 1024;
+// 318 -> 321 KiB: the fixes to decisions that wait (a key set serial in every output,
+// handles that never repeat with a bound on waiting decisions and the dropping of stale ones,
+// a waiting decision decided again under the set in use, webhook deliveries included),
+// measured merged with main at 806,486 B raw and 320.3 KiB gzip, +8,345 B raw and +3.5 KiB
+// gzip over main's 798,141 B and 316.8 KiB.
+const BUDGET_GZIP = 321 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
