@@ -53,27 +53,7 @@ export async function* webhookChunks(source, max, headers) {
   }
   const declared = declaredLength(headers);
   if (declared !== null && declared > max) throw bodyTooLarge(max, 'webhook');
-  const reader = source.request.clone().body.getReader();
-  let len = 0;
-  let done = false;
-  try {
-    for (;;) {
-      let next;
-      try {
-        next = await reader.read();
-      } catch (e) {
-        throw readFailed(e);
-      }
-      if (next.done) break;
-      const chunk = next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value);
-      len += chunk.length;
-      if (len > max) throw bodyTooLarge(max, 'webhook');
-      yield* pieces(chunk);
-    }
-    done = true;
-  } finally {
-    if (!done) reader.cancel().catch(() => {});
-  }
+  for await (const chunk of chunksUpTo(source.request, max, 'webhook')) yield* pieces(chunk);
 }
 
 /** A chunk in pieces of at most 64 KiB (what the module's input area holds without growing far). */
@@ -168,10 +148,13 @@ async function readAll(request) {
   }
 }
 
-/** A clone's body, read chunk by chunk; ERR_BODY_TOO_LARGE at the chunk crossing `max`. */
-async function readUpTo(request, max) {
+/**
+ * A clone's body, chunk by chunk; ERR_BODY_TOO_LARGE (of `kind`) at the chunk crossing `max`.
+ * A reader not read to the end (too large, a read error, a consumer that stopped) is cancelled,
+ * so the tee does not go on buffering it.
+ */
+async function* chunksUpTo(request, max, kind) {
   const reader = request.clone().body.getReader();
-  const chunks = [];
   let len = 0;
   let done = false;
   try {
@@ -185,14 +168,22 @@ async function readUpTo(request, max) {
       if (next.done) break;
       const chunk = next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value);
       len += chunk.length;
-      if (len > max) throw bodyTooLarge(max);
-      chunks.push(chunk);
+      if (len > max) throw bodyTooLarge(max, kind);
+      yield chunk;
     }
     done = true;
   } finally {
-    // Not read to the end (too large, a read error): stop reading the clone, so the tee does
-    // not go on buffering it.
     if (!done) reader.cancel().catch(() => {});
+  }
+}
+
+/** A clone's body, gathered; ERR_BODY_TOO_LARGE at the chunk crossing `max`. */
+async function readUpTo(request, max) {
+  const chunks = [];
+  let len = 0;
+  for await (const chunk of chunksUpTo(request, max, 'signed')) {
+    chunks.push(chunk);
+    len += chunk.length;
   }
   if (chunks.length === 1) return chunks[0];
   const all = new Uint8Array(len);
