@@ -15,6 +15,8 @@ mod request;
 mod route;
 mod seal;
 pub mod sig;
+#[cfg(test)]
+mod test_util;
 mod time;
 mod verifier;
 pub mod webhook;

@@ -185,12 +185,7 @@ pub(crate) fn cipher(key: &[u8; 32]) -> Aes256Gcm {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     /// Wycheproof AES-GCM, every case with a 256-bit key, a 96-bit IV and a 128-bit tag: the
     /// decryption this module relies on (AAD, ciphertext and tag as given).

@@ -289,12 +289,7 @@ mod tests {
         }
     }
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     /// RFC 4231 §4, all seven cases (keys of 4 to 131 bytes, so below the key set's minimum
     /// too): the HMAC computation itself. Case 5 publishes a 128-bit truncation.

@@ -108,12 +108,7 @@ impl Envelope<'_> {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     /// Every Wycheproof Ed25519 vector gets the same verdict from the streaming verifier as
     /// from `verify_strict` (and a valid one also verifies with its message in parts).
