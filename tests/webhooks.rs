@@ -53,17 +53,60 @@ fn the_published_vector_signs_and_verifies() {
     assert!(d.allowed, "{d:?}");
     let w = d.webhook.as_ref().unwrap();
     assert_eq!((w.id.as_str(), w.timestamp, w.scheme), (id, ts, Scheme::V1));
-    // The claim: the pair, under the key, for as long as the delivery could be accepted.
+    // The claim: the pair, under no key, for as long as the delivery could be accepted.
     let c = d.nonce.as_ref().unwrap();
     assert_eq!(c.kind, ClaimKind::Webhook);
     assert_eq!(
         (c.key_id.as_str(), c.nonce.as_str()),
-        ("svix", &*format!("{id}.{ts}"))
+        ("", &*format!("{id}.{ts}"))
     );
     assert_eq!(c.expires_at.as_secs(), ts + 300 + 30);
     assert_eq!(
         d.to_json()["webhook"],
         json!({"id": id, "timestamp": ts, "scheme": "v1"})
+    );
+}
+
+#[test]
+fn a_delivery_is_claimed_once_whatever_keys_a_later_set_lists_first() {
+    // A rotation: the provider signs with the old key and the new one at once.
+    let (old, new) = (
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "whsec_c2VjcmV0LWtleS1mb3ItdGhlLW5ldy1vbmU=",
+    );
+    let keys = [
+        WebhookSigner::from_text(old).unwrap(),
+        WebhookSigner::from_text(new).unwrap(),
+    ];
+    let ts = 1_700_000_000;
+    let body = br#"{"type":"invoice.paid"}"#;
+    let signed = sign_webhook(&keys, "msg_rotating", ts, body).unwrap();
+    let doc = |revision: u64, ids: &[&str]| {
+        let secret = |id: &str| if id == "old" { old } else { new };
+        let keys: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"id": id, "webhook": {"secret": secret(id)}}))
+            .collect();
+        let doc = json!({"keygate": 1, "revision": revision, "routes": [{"path": "/hooks", "webhook_keys": ids}], "keys": keys});
+        KeySet::from_json(doc.to_string().as_bytes()).unwrap()
+    };
+    let cx = Context::new(UnixTime::from_secs(ts + 1));
+    let req = delivery("/hooks", &signed.headers(), body);
+    let mut v = Verifier::new(doc(1, &["old"]));
+    assert!(v.decide(&req, &cx).allowed);
+    v.update(doc(2, &["new", "old"])).unwrap();
+    let d = v.decide(&req, &cx);
+    assert_eq!(
+        d.reason,
+        Some(keygate::Reason::NonceReplayed),
+        "the new key listed first: {d:?}"
+    );
+    v.update(doc(3, &["new"])).unwrap();
+    let d = v.decide(&req, &cx);
+    assert_eq!(
+        d.reason,
+        Some(keygate::Reason::NonceReplayed),
+        "the old key dropped: {d:?}"
     );
 }
 

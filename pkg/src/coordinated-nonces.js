@@ -5,7 +5,8 @@
 // 16-byte fingerprint per claim (SHA-256 of the key id's length, the key id and the nonce;
 // a webhook delivery's claim, kind "webhook", is prefixed with 0xffffffff, a length no key id
 // has, so it never meets a signature's nonce of the same text), never the nonce, and forgets
-// it when its window has ended.
+// it when its window has ended. A webhook delivery's claim names no key (its key id is empty:
+// it is claimed by webhook-id and timestamp alone), so it is sharded by its nonce.
 
 import { KeygateError } from './errors.js';
 
@@ -40,7 +41,7 @@ async function fingerprint(keyId, nonce, kind) {
 export function coordinatorNonceStore(namespace, name, shards) {
   return Object.freeze({
     async claim({ keyId, nonce, expiresAt, kind }) {
-      const stub = namespace.getByName(`${name}:nonce:${shardOf(keyId, shards)}`);
+      const stub = namespace.getByName(`${name}:nonce:${shardOf(kind === 'webhook' ? nonce : keyId, shards)}`);
       const fresh = await stub.claimNonce(await fingerprint(keyId, nonce, kind), expiresAt);
       if (typeof fresh !== 'boolean') throw new KeygateError('ERR_NONCE_STORE', 'the coordinator answered a nonce claim without a verdict');
       return fresh;

@@ -44,6 +44,9 @@ pub(crate) struct Outcome {
     pub(crate) webhook: Option<WebhookInfo>,
     /// With `pending_body`: what is pending is a webhook delivery's body bytes.
     pub(crate) pending_webhook_body: bool,
+    /// An allowed webhook delivery: every key its body proved (indices in [`KeySet::keys`]),
+    /// carried over when the decision is made again under a newer set.
+    pub(crate) webhook_proven: Vec<u32>,
 }
 
 impl Outcome {
@@ -60,6 +63,7 @@ impl Outcome {
             pending_body: false,
             webhook: None,
             pending_webhook_body: false,
+            webhook_proven: Vec::new(),
         }
     }
 

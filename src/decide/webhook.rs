@@ -12,9 +12,9 @@
 //!    chunk by chunk, when the mode allows: `flow.rs`);
 //! 5. only then the proven keys' state, networks and the route's scopes (the first proven
 //!    key that passes them all decides; else the first proven key's refusal, naming it);
-//! 6. replay: the pair (`webhook-id`, `webhook-timestamp`) once per key (`nonce_replayed`),
-//!    recorded only when the delivery is allowed, here and then in an outer store when the
-//!    mode asks one.
+//! 6. replay: the pair (`webhook-id`, `webhook-timestamp`) once, whichever keys prove it
+//!    (`nonce_replayed`; the claim's key id is empty), recorded only when the delivery is
+//!    allowed, here and then in an outer store when the mode asks one.
 
 use std::borrow::Cow;
 
@@ -133,12 +133,12 @@ pub(super) async fn decide(j: &Judge<'_>, keys: &[&str]) -> Outcome {
         .filter(|(ok, _)| *ok)
         .map(|(_, k)| *k)
         .collect();
-    let Some(first) = proven.first() else {
+    if proven.is_empty() {
         return refuse(
             Reason::SignatureInvalid,
             "no webhook-signature verifies with the keys this route accepts",
         );
-    };
+    }
     // Proven from here on: precise reasons may name the key.
     let mut refusal = None;
     let mut winner = None;
@@ -160,8 +160,9 @@ pub(super) async fn decide(j: &Judge<'_>, keys: &[&str]) -> Outcome {
         let (r, k) = refusal.expect("a proven key was refused");
         return refuse(r.reason, r.message).with_key(ks, Some(k));
     };
-    // The claim is made under the first proven key whatever its state: a replay after that
-    // key was disabled must not claim afresh under its successor.
+    // The claim names the delivery alone (its webhook-id and webhook-timestamp), not a key:
+    // whichever keys prove it, in whatever order a later set lists them, a resent delivery
+    // meets the record of the first (docs/webhooks.md, "Replay").
     let expires_at = UnixTime::from_secs(
         delivery
             .timestamp
@@ -169,7 +170,7 @@ pub(super) async fn decide(j: &Judge<'_>, keys: &[&str]) -> Outcome {
             .saturating_add(skew),
     );
     let claim = NonceClaim {
-        key_id: first.id.clone(),
+        key_id: String::new(),
         nonce: format!("{}.{}", delivery.id, delivery.timestamp),
         expires_at,
         kind: ClaimKind::Webhook,
@@ -205,5 +206,6 @@ pub(super) async fn decide(j: &Judge<'_>, keys: &[&str]) -> Outcome {
             .map_or(webhook::Scheme::V1, WebhookKey::scheme),
     });
     o.claim = Some(claim);
+    o.webhook_proven = proven.iter().filter_map(|k| ks.index_of(k)).collect();
     o
 }

@@ -430,14 +430,12 @@ impl WasmVerifier {
     /// under the set in use with the body's digests and the nonce it already holds.
     fn again(&self, p: Paused, o: Outcome, mut req: Request) -> Paused {
         let keyset = Arc::clone(self.inner.keyset_arc());
-        // A webhook delivery's body proved its winning key and the key its claim is made
-        // under (the first proven); under the set in use they count only unchanged.
+        // A webhook delivery's body proved these keys; under the set in use they count only
+        // unchanged (same id, same key).
         let webhook_proven = o.webhook.is_some().then(|| {
-            let winner = o.key.and_then(|i| p.keyset.keys().get(i as usize));
-            let first = o.claim.as_ref().and_then(|c| p.keyset.key_by_id(&c.key_id));
-            winner
-                .into_iter()
-                .chain(first)
+            o.webhook_proven
+                .iter()
+                .filter_map(|&i| p.keyset.keys().get(i as usize))
                 .filter_map(|k| Some((k.id.clone(), (**k.webhook.as_ref()?).clone())))
                 .collect()
         });

@@ -848,7 +848,7 @@ fn a_webhook_claim_is_marked_as_one_and_an_outer_refusal_is_a_replay() {
         crate::sig::ClaimKind::ALL[o.head[1] as usize].as_str(),
         "webhook"
     );
-    assert_eq!(o.fields, ["hook", &format!("msg_7.{}", NOW - 1)]);
+    assert_eq!(o.fields, ["", &format!("msg_7.{}", NOW - 1)]);
     assert_eq!(v.resume_claim(o.handle(), false), REFUSED);
     assert_eq!(Out::read().reason(), "nonce_replayed");
     let h = delivery("msg_8", NOW - 1, b"{}");

@@ -141,7 +141,7 @@ test('accepted deliveries are claimed as webhook kinds; a claim refused is a rep
   };
   assert.equal((await send()).allowed, true);
   assert.equal(claims[0].kind, 'webhook');
-  assert.equal(claims[0].keyId, 'a');
+  assert.equal(claims[0].keyId, '', 'a delivery is claimed by itself, not under a key');
   assert.match(claims[0].nonce, /^msg_0\.\d+$/);
   const second = await send();
   assert.equal(second.reason, 'nonce_replayed');
@@ -187,5 +187,80 @@ test("the coordinator's nonce store keeps a delivery's claim apart from a signat
   assert.equal(await claim('webhook'), true, 'another kind: not a replay');
   assert.equal(await claim('webhook'), false);
   assert.equal(await claim('signature'), false);
-  assert.equal(await claim(undefined), false, 'no kind is a signature nonce, as before');
+  assert.equal(await claim(undefined), false, 'no kind is a signature nonce, as before');  // A delivery's claim names no key: its shard follows the delivery, so deliveries spread.
+  const names = new Set();
+  const spread = coordinatorNonceStore({ getByName: (n) => (names.add(n), { claimNonce: async () => true }) }, 'keyset', 16);
+  for (let i = 0; i < 32; i++) await spread.claim({ keyId: '', nonce: `msg_${i}.1700000000`, expiresAt: Date.now() + 60_000, kind: 'webhook' });
+  assert.ok(names.size > 1, [...names].join());
+});
+
+// A rotation: the provider signs with the old key y and the new key x at once; an update lists
+// them in another order or adds x first. A resent copy must meet the first copy's record.
+const rotation = (revision, ids) => keySet(revision, ids.map((id) => ({ id, webhook: ROTATING[id].webhook })), { routes: [{ methods: ['POST'], path: '/hooks', webhook_keys: ids }] });
+const ROTATING = { y: generateWebhookKey({ scheme: 'v1' }), x: generateWebhookKey({ scheme: 'v1' }) };
+
+test('a delivery accepted once is a replay after an update puts another proven key first', async () => {
+  const gate = await Keygate.load(rotation(1, ['y']));
+  const now = new Date();
+  const body = '{"type":"invoice.paid"}';
+  const headers = await signWebhook({ key: [ROTATING.y.key, ROTATING.x.key], body, timestamp: now });
+  const deliver = () => gate.verify(new Request('https://api.example.com/hooks', { method: 'POST', headers, body }), { now });
+  assert.equal((await deliver()).allowed, true);
+  assert.equal((await deliver()).reason, 'nonce_replayed');
+  await gate.update(rotation(2, ['x', 'y']));
+  const added = await deliver();
+  assert.equal(added.reason, 'nonce_replayed', `the new key listed first: ${JSON.stringify(added)}`);
+  await gate.update(rotation(3, ['x']));
+  assert.equal((await deliver()).reason, 'nonce_replayed', 'the old key dropped');
+});
+
+test('a delivery decided again after an update keeps every key its body proved, and is claimed once', async () => {
+  const gate = await Keygate.load(rotation(1, ['y', 'x']));
+  const now = new Date();
+  const body = '{"type":"invoice.paid"}';
+  const headers = await signWebhook({ key: [ROTATING.y.key, ROTATING.x.key], body, timestamp: now });
+  const url = 'https://api.example.com/hooks';
+  let release;
+  const held = new Promise((r) => (release = r));
+  const slow = new ReadableStream({
+    async start(c) {
+      c.enqueue(new TextEncoder().encode(body.slice(0, 5)));
+      await held;
+      c.enqueue(new TextEncoder().encode(body.slice(5)));
+      c.close();
+    },
+  });
+  const streaming = gate.verify(new Request(url, { method: 'POST', headers, body: slow, duplex: 'half' }), { now });
+  await new Promise((r) => setTimeout(r, 20));
+  // Set 2 promotes x; a copy decided under it is accepted first.
+  await gate.update(rotation(2, ['x', 'y']));
+  const fresh = await gate.verify(new Request(url, { method: 'POST', headers, body }), { now });
+  assert.equal(fresh.allowed, true, JSON.stringify(fresh));
+  assert.equal(fresh.keyId, 'x');
+  release();
+  const late = await streaming;
+  assert.equal(late.reason, 'nonce_replayed', `the copy that streamed through the update: ${JSON.stringify(late)}`);
+
+  // Alone, a delivery that streams through an update that drops its winning key is decided
+  // again under the keys left: x, which its body proved too.
+  await gate.update(rotation(3, ['y', 'x']));
+  const other = await signWebhook({ key: [ROTATING.y.key, ROTATING.x.key], body, timestamp: now, id: 'msg_rotating_2' });
+  let go;
+  const wait = new Promise((r) => (go = r));
+  const stream = new ReadableStream({
+    async start(c) {
+      c.enqueue(new TextEncoder().encode(body.slice(0, 5)));
+      await wait;
+      c.enqueue(new TextEncoder().encode(body.slice(5)));
+      c.close();
+    },
+  });
+  const pending = gate.verify(new Request(url, { method: 'POST', headers: other, body: stream, duplex: 'half' }), { now });
+  await new Promise((r) => setTimeout(r, 20));
+  await gate.update(rotation(4, ['x']));
+  go();
+  const d = await pending;
+  assert.equal(d.allowed, true, JSON.stringify(d));
+  assert.equal(d.keyId, 'x');
+  assert.equal((await gate.verify(new Request(url, { method: 'POST', headers: other, body }), { now })).reason, 'nonce_replayed');
 });
