@@ -24,8 +24,9 @@ const CONSTRUCT = Symbol('Keygate.load');
 export const PREPARE = Symbol('keygate.prepareUpdate');
 
 /**
- * Package-internal (tests): `gate[WAITING_LIMIT](n)` sets how many of its decisions may wait
- * at once (4096 unless set), so the bound can be tested without 4096 requests.
+ * Package-internal (tests): `gate[WAITING_LIMIT](n, bytes)` sets how many of its decisions may
+ * wait at once (4096 unless set) and how many bytes of module memory they may hold together
+ * (16 MiB when 0 or unset), so the bounds can be tested without 4096 requests.
  */
 export const WAITING_LIMIT = Symbol('keygate.waitingLimit');
 
@@ -506,8 +507,8 @@ export class Keygate {
   }
 
   /** See WAITING_LIMIT. */
-  [WAITING_LIMIT](n) {
-    callWasm(() => this.#current().setWaitingLimit(n));
+  [WAITING_LIMIT](n, bytes = 0) {
+    callWasm(() => this.#current().setWaitingLimit(n, bytes));
   }
 
   /** Revision, issue time, key count and payload digest of the set in use (no secrets). */

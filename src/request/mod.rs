@@ -186,6 +186,27 @@ impl Request {
         self.url_path = None;
     }
 
+    /// Releases the buffers' spare capacity (a request kept while its decision waits holds
+    /// no more than its own bytes), and returns the heap bytes it then holds.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn shrink(&mut self) -> usize {
+        self.text.shrink_to_fit();
+        self.headers.shrink_to_fit();
+        self.defects.shrink_to_fit();
+        let body = match &self.body {
+            Body::Bytes(b) => b.capacity(),
+            _ => 0,
+        };
+        self.text.capacity()
+            + self.headers.capacity() * std::mem::size_of::<(Span, Span)>()
+            + self
+                .defects
+                .iter()
+                .map(|d| d.capacity() + std::mem::size_of::<String>())
+                .sum::<usize>()
+            + body
+    }
+
     /// Resets the request and starts it again with `method` and an absolute `url`.
     pub(crate) fn start(&mut self, method: &str, url: &str) -> Result<(), RequestError> {
         if !is_token(method) {

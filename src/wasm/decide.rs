@@ -67,6 +67,8 @@ pub(super) struct Paused {
     /// A webhook delivery decided again: the keys its body proved under an older set (the body
     /// streamed through once and is not read again).
     webhook_proven: Option<Vec<(String, WebhookKey)>>,
+    /// What it holds of the module's memory, as counted against `MAX_WAITING_BYTES`.
+    bytes: usize,
 }
 
 /// A nonce store for deciding a request again: the nonce the request already holds is new to
@@ -93,10 +95,23 @@ impl NonceStore for Reclaimed {
     }
 }
 
-/// How many decisions of one verifier may wait at once. Each holds its request (at most the
-/// 64 KiB header section), so this bounds the module's memory; past it a new signed request
-/// fails closed with `ERR_VERIFIER_BUSY`.
+/// How many decisions of one verifier may wait at once; past it a new signed request fails
+/// closed with `ERR_VERIFIER_BUSY`.
 pub(super) const MAX_WAITING: usize = 4096;
+
+/// How many bytes of the module's memory the waiting decisions of one verifier may hold
+/// together (each counts its request's buffers and `WAIT_OVERHEAD`); past it, as past
+/// `MAX_WAITING`, a new signed request fails closed. A request holds up to its 64 KiB header
+/// section, so the count alone let 4096 of them hold 256 MiB, twice a Worker isolate's
+/// memory (and wasm memory never shrinks). 16 MiB is over 4096 small requests (the count
+/// binds first for those) or about 250 with full header sections, and leaves a 128 MB isolate room for
+/// the key set, the nonce store and the JS heap.
+pub(super) const MAX_WAITING_BYTES: usize = 16 << 20;
+
+/// What a waiting decision holds beside its request: the suspended decision, its exchange
+/// and MAC states (module memory grew by 3.2 to 3.6 KiB per waiting webhook delivery with a
+/// request of a few hundred bytes).
+const WAIT_OVERHEAD: usize = 3 << 10;
 
 /// When the table is full, a decision that started longer ago than this (by the wall clock JS
 /// passes to `run`) is dropped to make room: a runtime that dropped a cancelled request's
@@ -115,6 +130,9 @@ pub(super) struct Slab {
     waiting: Vec<(u64, Paused)>,
     next: u64,
     limit: usize,
+    /// The sum of the waiting decisions' `bytes`, and its bound.
+    bytes: usize,
+    byte_limit: usize,
     /// The handles of the latest decisions dropped for waiting too long (at most `limit`), so
     /// their requests are told why.
     dropped: Vec<u64>,
@@ -126,6 +144,8 @@ impl Default for Slab {
             waiting: Vec::new(),
             next: 0,
             limit: MAX_WAITING,
+            bytes: 0,
+            byte_limit: MAX_WAITING_BYTES,
             dropped: Vec::new(),
         }
     }
@@ -138,31 +158,38 @@ fn handle_id(handle: f64) -> Option<u64> {
 }
 
 impl Slab {
-    /// Keeps `p` waiting; `None` (and `p` dropped) when `limit` decisions already wait and,
-    /// with the wall clock `clock_ms` known, none of them started more than `MAX_WAIT_MS`
-    /// before it (those are dropped first).
+    /// Whether `p` would take the table past its count or its bytes.
+    fn full_for(&self, p: &Paused) -> bool {
+        self.waiting.len() >= self.limit || self.bytes.saturating_add(p.bytes) > self.byte_limit
+    }
+
+    /// Keeps `p` waiting; `None` (and `p` dropped) when `limit` decisions, or `byte_limit`
+    /// bytes with `p`'s, already wait and, with the wall clock `clock_ms` known, dropping
+    /// those that started more than `MAX_WAIT_MS` before it (dropped first) does not make room.
     fn insert(&mut self, p: Paused, clock_ms: Option<f64>) -> Option<f64> {
-        if self.waiting.len() >= self.limit
+        if self.full_for(&p)
             && let Some(now) = clock_ms.filter(|c| c.is_finite())
         {
             self.drop_older_than(now - MAX_WAIT_MS);
         }
-        if self.waiting.len() >= self.limit || self.next >= MAX_HANDLE {
+        if self.full_for(&p) || self.next >= MAX_HANDLE {
             return None;
         }
         let id = self.next;
         self.next += 1;
+        self.bytes += p.bytes;
         self.waiting.push((id, p));
         Some(id as f64)
     }
 
     /// Drops every decision that started at or before `cutoff_ms`.
     fn drop_older_than(&mut self, cutoff_ms: f64) {
-        let (limit, dropped) = (self.limit.max(1), &mut self.dropped);
+        let (limit, dropped, bytes) = (self.limit.max(1), &mut self.dropped, &mut self.bytes);
         self.waiting.retain(|(id, p)| {
             if p.since_ms > cutoff_ms {
                 return true;
             }
+            *bytes -= p.bytes;
             if dropped.len() >= limit {
                 dropped.remove(0);
             }
@@ -174,7 +201,9 @@ impl Slab {
     fn take(&mut self, handle: f64) -> Option<Paused> {
         let id = handle_id(handle)?;
         let at = self.waiting.binary_search_by_key(&id, |(i, _)| *i).ok()?;
-        Some(self.waiting.remove(at).1)
+        let p = self.waiting.remove(at).1;
+        self.bytes -= p.bytes;
+        Some(p)
     }
 
     /// Whether `handle` named a decision dropped for waiting too long.
@@ -186,9 +215,16 @@ impl Slab {
         self.waiting.len()
     }
 
-    /// Sets how many decisions may wait (`MAX_WAITING` unless changed: a test lowers it).
-    pub(super) fn set_limit(&mut self, limit: usize) {
+    /// Sets how many decisions, and how many bytes, may wait (`MAX_WAITING` and
+    /// `MAX_WAITING_BYTES` unless changed: a test lowers them).
+    pub(super) fn set_limit(&mut self, limit: usize, bytes: usize) {
         self.limit = limit;
+        self.byte_limit = bytes;
+    }
+
+    /// How many bytes the waiting decisions hold (as counted).
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Tests: the next handle (to start near a boundary).
@@ -403,13 +439,14 @@ impl WasmVerifier {
                         p.ex.answer(Answer::WebhookProven(proven));
                     }
                     Some(need) => {
-                        let waiting = self.paused.len();
+                        let (waiting, bytes) = (self.paused.len(), self.paused.bytes());
                         return match self.paused.insert(p, clock_ms) {
                             Some(handle) => write_need(need, handle),
                             None => error(
                                 ErrorCode::VerifierBusy,
                                 &format!(
-                                    "{waiting} decisions already wait for a body, an Ed25519 verification or a nonce claim in this verifier; this request was not decided"
+                                    "{waiting} decisions already wait for a body, an Ed25519 verification or a nonce claim in this verifier, holding {} KiB; this request was not decided",
+                                    bytes.div_ceil(1024)
                                 ),
                             ),
                         };
@@ -471,6 +508,7 @@ impl WasmVerifier {
             claimed,
             since_ms: p.since_ms,
             webhook_proven,
+            bytes: p.bytes,
         }
     }
 
@@ -536,6 +574,8 @@ impl WasmVerifier {
             self.scratch = req;
             return kind;
         }
+        // It may wait: it keeps only its own bytes (the next request starts a new buffer).
+        let bytes = req.shrink() + WAIT_OVERHEAD;
         let store = Arc::clone(self.inner.nonce_store_arc());
         let ex = Rc::new(Exchange::default());
         let decision = start(Arc::clone(&keyset), store, req, cx, Rc::clone(&ex), mode);
@@ -551,6 +591,7 @@ impl WasmVerifier {
                 claimed: None,
                 since_ms: clock_ms,
                 webhook_proven: None,
+                bytes,
             },
             Some(clock_ms),
         )
@@ -608,10 +649,16 @@ impl WasmVerifier {
     }
 
     /// Sets how many decisions of this verifier may wait at once (`MAX_WAITING`, 4096, unless
-    /// set; for tests, which lower it).
+    /// set), and how many bytes they may hold (`MAX_WAITING_BYTES`, 16 MiB, when `0`);
+    /// for tests, which lower them.
     #[wasm_bindgen(js_name = setWaitingLimit)]
-    pub fn set_waiting_limit(&mut self, limit: u32) {
-        self.paused.set_limit(limit as usize);
+    pub fn set_waiting_limit(&mut self, limit: u32, bytes: u32) {
+        let bytes = if bytes == 0 {
+            MAX_WAITING_BYTES
+        } else {
+            bytes as usize
+        };
+        self.paused.set_limit(limit as usize, bytes);
     }
 
     /// How many decisions wait (for tests: none may be left behind).

@@ -680,7 +680,7 @@ fn a_handle_names_one_decision_past_16_and_32_bits() {
 #[wasm_bindgen_test]
 fn past_the_waiting_limit_a_signed_request_fails_closed() {
     let (mut v, ed) = signing_verifier();
-    v.set_waiting_limit(2);
+    v.set_waiting_limit(2, 0);
     let (a, _) = two_waiting(&mut v, ed.clone(), "n-1");
     let url = "https://api.example.com/v1/orders/7";
     let h = signed(Request::new("GET", url).unwrap(), ed, "ed", None);
@@ -703,7 +703,7 @@ fn a_full_verifier_drops_decisions_that_waited_over_a_minute() {
     // Decisions nobody will answer (a runtime dropped their promises, or a nonce store never
     // answers) must not keep the table full for good.
     let (mut v, ed) = signing_verifier();
-    v.set_waiting_limit(2);
+    v.set_waiting_limit(2, 0);
     CLOCK.set(1_000.0);
     let (a, b) = two_waiting(&mut v, ed.clone(), "n-old");
     let url = "https://api.example.com/v1/orders/7";

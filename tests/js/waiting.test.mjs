@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Keygate, generateSigningKey, signRequest } from '../../pkg/src/index.js';
+import { Keygate, generateSigningKey, generateWebhookKey, signRequest, signWebhook } from '../../pkg/src/index.js';
 import { WAITING_LIMIT } from '../../pkg/src/keygate.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
@@ -185,4 +185,41 @@ test('decisions nobody will resume cannot fill the table for good: a full table 
   t.mock.timers.tick(1_000);
   const d = await send('e', answering);
   assert.deepEqual([d.allowed, d.keyId], [true, 'k'], 'the leaked decisions were dropped');
+});
+
+test('waiting decisions are bounded by their bytes too: forged deliveries with large headers cannot fill memory', async (t) => {
+  // The review's case at a budget of 200 KiB instead of 16 MiB: webhook deliveries need no
+  // secret to wait for their body, and each holds its header section (here 60 KiB) while the
+  // body never ends. 4096 of them held 256 MiB under the count alone.
+  t.mock.timers.enable({ apis: ['Date'], now: NOW });
+  const K = generateWebhookKey({ scheme: 'v1' });
+  const gate = await Keygate.load({ keygate: 1, revision: 1, keys: [{ id: 'k', webhook: K.webhook }], routes: [{ methods: ['POST'], path: '/hooks', webhook_keys: ['k'] }] });
+  gate[WAITING_LIMIT](100, 200 * 1024);
+  const forged = (i, pad) => {
+    const { stream, pulling } = openStream();
+    const headers = { 'webhook-id': `msg_${i}`, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}`, 'x-pad': 'a'.repeat(pad) };
+    const p = gate.verify(new Request('https://api.example.com/hooks', { method: 'POST', headers, body: stream, duplex: 'half' }));
+    p.catch(() => {});
+    return { p, pulling };
+  };
+  const big = 60 * 1024;
+  for (let i = 0; i < 3; i++) await forged(i, big).pulling; // waiting for their bodies
+  await assert.rejects(forged(3, big).p, { code: 'ERR_VERIFIER_BUSY', message: /3 decisions already wait .*holding \d+ KiB/ });
+  // Far below the count: what is full is the bytes, so a small delivery still fits.
+  await forged(4, 10).pulling;
+  await assert.rejects(forged(5, big).p, { code: 'ERR_VERIFIER_BUSY' });
+  t.mock.timers.tick(60_000);
+  await forged(6, big).pulling; // those over a minute old were dropped to make room
+  // A genuine delivery with as large a header, its body in 40 chunks: each resume takes the
+  // decision out and puts it back, counted once (else it would overflow the budget).
+  const body = JSON.stringify({ type: 'ping', data: 'x'.repeat(400) });
+  const headers = { ...(await signWebhook({ key: K.key, body, timestamp: new Date() })), 'x-pad': 'a'.repeat(big) };
+  const chunks = new ReadableStream({
+    start(c) {
+      for (let i = 0; i < body.length; i += 11) c.enqueue(new TextEncoder().encode(body.slice(i, i + 11)));
+      c.close();
+    },
+  });
+  const d = await gate.verify(new Request('https://api.example.com/hooks', { method: 'POST', headers, body: chunks, duplex: 'half' }));
+  assert.equal(d.allowed, true, JSON.stringify(d));
 });
