@@ -19,7 +19,10 @@ import { ROOT } from './helpers.mjs';
 // a waiting decision decided again under the set in use, webhook deliveries included),
 // measured merged with main at 806,486 B raw and 320.3 KiB gzip, +8,345 B raw and +3.5 KiB
 // gzip over main's 798,141 B and 316.8 KiB.
-const BUDGET_GZIP = 321 * 1024;
+// 321 -> 322 KiB: webhook claims by delivery with every proven key carried into a decision
+// made again, and the byte budget of waiting decisions, measured at 808,391 B raw and 321.2
+// KiB gzip, +1,905 B raw and +962 B gzip over main's 806,486 B and 320.3 KiB.
+const BUDGET_GZIP = 322 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
