@@ -16,7 +16,7 @@
 // - push(): verified and judged here against the coordinator's state, then committed there
 //   (compare-and-swap), then applied here.
 
-import { Keygate, PREPARE } from './keygate.js';
+import { Keygate, PREPARE, RETIRE } from './keygate.js';
 import { KeygateError } from './errors.js';
 import { KeySetSource } from './edge.js';
 import { coordinatorNonceStore } from './coordinated-nonces.js';
@@ -198,6 +198,10 @@ export class CoordinatedSource {
       throw new Mismatch(`the coordinator's chain did not lead to its head (revision ${r.head.revision})`);
     }
     const from = this.#gate?.revision ?? null;
+    // The replaced gate is retired: decisions still waiting on it (a body streaming, a nonce
+    // claim) fail closed when they resume, instead of finishing under the set replaced (where
+    // a key revoked at the coordinator's head may still be active).
+    this.#gate?.[RETIRE]();
     this.#gate = fresh;
     this.#fault = null;
     this.log(from === null ? 'keyset_loaded' : 'keyset_reset', { revision: fresh.revision, keys: fresh.info.keys, origin: 'coordinator', ...(from === null ? {} : { from }) });

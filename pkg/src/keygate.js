@@ -30,6 +30,13 @@ export const PREPARE = Symbol('keygate.prepareUpdate');
  */
 export const WAITING_LIMIT = Symbol('keygate.waitingLimit');
 
+/**
+ * Package-internal (the coordinator's reset): `gate[RETIRE]()` retires a Keygate replaced by
+ * another: its decisions still waiting, and any it is asked for, fail closed
+ * (`ERR_VERIFIER_BUSY`) at their next step instead of finishing under its key set.
+ */
+export const RETIRE = Symbol('keygate.retire');
+
 /** How many deltas a Keygate applies after a full set (it keeps them to rebuild after a trap). */
 export const MAX_DELTA_CHAIN = 4096;
 /** How many bytes of deltas a Keygate keeps after a full set. */
@@ -187,6 +194,7 @@ async function claim(store, c) {
 export class Keygate {
   #verifier;
   #generation;
+  #retired = false;
   #bytes;
   #sha;
   #deltas = [];
@@ -296,7 +304,11 @@ export class Keygate {
     const declared = source?.request ? declaredLength(input.headers) : null;
     if (source?.bytes?.length === 0 || declared === 0) source = null;
     const mayBeEmpty = source?.request !== undefined && declared === null;
+    const retired = () => {
+      if (this.#retired) throw new KeygateError('ERR_VERIFIER_BUSY', 'the key set this request was decided under was replaced (a coordinator reset); it failed closed');
+    };
     const run = () => {
+      retired();
       let flags = source === null ? 0 : RUN.BODY;
       if (externalEd25519()) flags |= RUN.EXTERNAL_ED25519;
       if (store) flags |= RUN.CLAIM;
@@ -316,6 +328,7 @@ export class Keygate {
         handle = null;
         throw new KeygateError('ERR_INTERNAL', 'the wasm module trapped while this request was decided; it failed closed');
       }
+      retired(); // (the handle is kept: the module's decision is abandoned below)
       const h = handle;
       handle = null;
       callWasm(() => call(h));
@@ -504,6 +517,11 @@ export class Keygate {
         return Object.freeze({ changed: r.result === 'replaced', revision: this.#info.revision, kind: 'delta' });
       },
     };
+  }
+
+  /** See RETIRE. */
+  [RETIRE]() {
+    this.#retired = true;
   }
 
   /** See WAITING_LIMIT. */
