@@ -107,6 +107,30 @@ impl Ctx<'_> {
         self.time_text(s, path)
     }
 
+    /// A document's top-level `issued_at` and `expires_at` (a key set's or a delta's), each
+    /// optional, the second later than the first.
+    pub(super) fn validity(
+        &mut self,
+        top: &Map<String, Value>,
+        root: &JsonPath<'_>,
+    ) -> (Option<UnixTime>, Option<UnixTime>) {
+        let issued_at = top
+            .get("issued_at")
+            .and_then(|v| self.time(v, &root.field("issued_at")));
+        let expires_at = top
+            .get("expires_at")
+            .and_then(|v| self.time(v, &root.field("expires_at")));
+        if let (Some(i), Some(e)) = (issued_at, expires_at)
+            && i >= e
+        {
+            self.err(
+                &root.field("expires_at"),
+                format!("the key set's expires_at ({e}) must be later than its issued_at ({i})"),
+            );
+        }
+        (issued_at, expires_at)
+    }
+
     pub(super) fn array<'v>(&mut self, v: &'v Value, path: &JsonPath<'_>) -> Option<&'v [Value]> {
         match v {
             Value::Array(a) => Some(a),

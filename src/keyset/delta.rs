@@ -256,20 +256,7 @@ fn build(cx: &mut Ctx<'_>, top: &Map<String, Value>, root: &JsonPath<'_>) -> Opt
         );
     }
     let sha = sha_field(cx, top, root);
-    let issued_at = top
-        .get("issued_at")
-        .and_then(|v| cx.time(v, &root.field("issued_at")));
-    let expires_at = top
-        .get("expires_at")
-        .and_then(|v| cx.time(v, &root.field("expires_at")));
-    if let (Some(i), Some(e)) = (issued_at, expires_at)
-        && i >= e
-    {
-        cx.err(
-            &root.field("expires_at"),
-            format!("the key set's expires_at ({e}) must be later than its issued_at ({i})"),
-        );
-    }
+    let (issued_at, expires_at) = cx.validity(top, root);
     let changes = match top.get("changes") {
         None => {
             cx.err(

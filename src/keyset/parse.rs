@@ -208,20 +208,7 @@ fn build(
         .get("audience")
         .map(|v| super::audience::parse(cx, v, &root.field("audience")))
         .unwrap_or_default();
-    let issued_at = top
-        .get("issued_at")
-        .and_then(|v| cx.time(v, &root.field("issued_at")));
-    let expires_at = top
-        .get("expires_at")
-        .and_then(|v| cx.time(v, &root.field("expires_at")));
-    if let (Some(i), Some(e)) = (issued_at, expires_at)
-        && i >= e
-    {
-        cx.err(
-            &root.field("expires_at"),
-            format!("the key set's expires_at ({e}) must be later than its issued_at ({i})"),
-        );
-    }
+    let (issued_at, expires_at) = cx.validity(top, root);
     let policy = match top.get("policy") {
         Some(v) => super::rules::policy(cx, v, &root.field("policy")),
         None => Some(Policy::default()),
