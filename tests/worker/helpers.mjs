@@ -2,9 +2,12 @@
 // the Miniflare API, one fresh isolate per call with exactly the bindings a test gives.
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { FlattenedSign, importJWK } from 'jose';
 import { generateSigningKey, signKeySet } from 'keygate';
@@ -28,7 +31,11 @@ assert.equal(BUNDLE.length, 2, 'dist/ holds the gateway and one wasm module (run
 export const KV_ID = 'KEYGATE_KV';
 
 const started = [];
-after(() => Promise.all(started.map((mf) => mf.dispose())));
+const dirs = [];
+after(async () => {
+  await Promise.all(started.map((mf) => mf.dispose()));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /**
  * A fresh isolate with the given bindings; `logs` collects the Worker's console lines.
@@ -57,6 +64,38 @@ export async function gateway(bindings = {}, { persist, kv = true, serviceBindin
   const events = (name) =>
     logs.filter((m) => m.startsWith('{')).map((m) => JSON.parse(m)).filter((l) => l.event === `keygate.${name}`);
   return { mf, fetch, logs, events, kv: () => mf.getKVNamespace('KEYGATE_KV') };
+}
+
+/**
+ * A test Worker, `tests/worker/fixtures/<name>.mjs`, bundled by `wrangler deploy --dry-run` as
+ * a user's Worker importing the package is, then run in a fresh isolate with `bindings`. Its
+ * bundle directory is removed and the isolate disposed after the file's tests.
+ */
+export async function fixtureWorker(name, bindings = {}) {
+  const dir = mkdtempSync(join(tmpdir(), `keygate-${name}-`));
+  dirs.push(dir);
+  const main = join(ROOT, `tests/worker/fixtures/${name}.mjs`);
+  writeFileSync(join(dir, 'wrangler.toml'), `name = "keygate-${name}"\nmain = ${JSON.stringify(main)}\ncompatibility_date = "2026-11-01"\n`);
+  const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0', NO_UPDATE_NOTIFIER: '1' };
+  await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', 'dist'], {
+    cwd: dir, env, timeout: 90_000,
+  });
+  const dist = join(dir, 'dist');
+  const wasm = readdirSync(dist).filter((f) => f.endsWith('.wasm'));
+  assert.equal(wasm.length, 1, 'the wasm module is bundled');
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    modulesRoot: dist,
+    modules: [
+      { type: 'ESModule', path: join(dist, `${name}.js`) },
+      { type: 'CompiledWasm', path: join(dist, wasm[0]) },
+    ],
+    compatibilityDate: '2026-11-01',
+    bindings,
+    handleStructuredLogs: () => {},
+  }));
+  started.push(mf);
+  await mf.ready;
+  return mf;
 }
 
 export const bearer = (key, extra = {}) => ({ headers: { authorization: `Bearer ${key}`, ...extra } });

@@ -2,51 +2,16 @@
 // (tests/worker/fixtures/middleware-worker.mjs): there CF-Connecting-IP is honoured (under
 // Node it is ignored: tests/js/middleware-options.test.mjs), unless clientIp is given; and the
 // gateway application's signed-body bound (KEYGATE_MAX_BODY_BYTES, default 8 MiB).
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { generateSigningKey, signRequest } from 'keygate';
-import { DEMO, DEMO_KEYSET, ROOT, keySet } from '../js/helpers.mjs';
-import { bearer, gateway } from './helpers.mjs';
+import { DEMO, DEMO_KEYSET, keySet } from '../js/helpers.mjs';
+import { bearer, fixtureWorker, gateway } from './helpers.mjs';
 
-const run = promisify(execFile);
-let dir;
 let mf;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'keygate-mw-'));
-  const main = join(ROOT, 'tests/worker/fixtures/middleware-worker.mjs');
-  writeFileSync(join(dir, 'wrangler.toml'), `name = "keygate-mw"\nmain = ${JSON.stringify(main)}\ncompatibility_date = "2026-11-01"\n`);
-  const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0', NO_UPDATE_NOTIFIER: '1' };
-  await run(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', 'dist'], {
-    cwd: dir, env, timeout: 90_000,
-  });
-  const dist = join(dir, 'dist');
-  const wasm = readdirSync(dist).filter((f) => f.endsWith('.wasm'));
-  assert.equal(wasm.length, 1, 'the wasm module is bundled');
-  mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modulesRoot: dist,
-      modules: [
-        { type: 'ESModule', path: join(dist, 'middleware-worker.js') },
-        { type: 'CompiledWasm', path: join(dist, wasm[0]) },
-      ],
-      compatibilityDate: '2026-11-01',
-      bindings: { KEYGATE_KEYSET: DEMO_KEYSET },
-      handleStructuredLogs: () => {},
-    }),
-  );
-  await mf.ready;
-});
-
-after(async () => {
-  await mf?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  mf = await fixtureWorker('middleware-worker', { KEYGATE_KEYSET: DEMO_KEYSET });
 });
 
 async function ask(path, headers) {
