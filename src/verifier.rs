@@ -73,6 +73,12 @@ impl Verifier {
         &self.keyset
     }
 
+    /// The key set in use, to change in place (a sharded verifier fills it with shards; a
+    /// set shared with a clone or a waiting decision is copied first).
+    pub(crate) fn keyset_mut(&mut self) -> &mut KeySet {
+        Arc::make_mut(&mut self.keyset)
+    }
+
     /// The key set in use, shared (a decision that waits keeps the set it started with).
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn keyset_arc(&self) -> &Arc<KeySet> {

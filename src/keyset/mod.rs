@@ -19,6 +19,8 @@ mod redact;
 mod rules;
 pub(crate) mod scan;
 pub(crate) mod secrets;
+pub(crate) mod shard;
+pub(crate) mod shard_build;
 mod signing;
 mod sigparse;
 mod state;

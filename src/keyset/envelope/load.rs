@@ -129,6 +129,21 @@ pub fn load_delta(bytes: &[u8], options: &LoadOptions<'_>) -> Result<Delta, Load
     Delta::from_json_with(&payload, options.unseal).map_err(LoadError::Keyset)
 }
 
+/// Loads a sharded set's manifest (`crate::Manifest`), authenticated exactly like a key set
+/// ([`load_keyset_with`]: envelope shape, signature, content, then audience, judged on its
+/// header set). Returns it with the document bytes it was read from.
+pub fn load_manifest<'b>(
+    bytes: &'b [u8],
+    options: &LoadOptions<'_>,
+) -> Result<(crate::Manifest, Cow<'b, [u8]>), LoadError> {
+    let payload = authenticated(bytes, options)?;
+    let m = crate::Manifest::from_json(&payload, options.unseal).map_err(LoadError::Keyset)?;
+    if let Some(audience) = options.audience {
+        check_audience(&m.set, audience)?;
+    }
+    Ok((m, payload))
+}
+
 /// The largest input [`is_delta`] looks into: a delta envelope of [`MAX_DELTA_BYTES`] with
 /// room for its base64url encoding and headers.
 const MAX_DELTA_INPUT: usize = MAX_DELTA_BYTES / 3 * 4 + 64 * 1024;
