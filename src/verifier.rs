@@ -149,6 +149,18 @@ impl Verifier {
     /// use (`delta_base_mismatch`, also when the digest in use is unknown), changes that do
     /// not fit the set (`keyset_invalid`, every problem with its path in the delta).
     pub fn check_delta(&self, delta: &Delta) -> Result<Update, DeltaRefused> {
+        let update = self.judge_delta_state(delta)?;
+        if let Update::Replaced { .. } = update {
+            self.keyset
+                .check_delta(delta)
+                .map_err(DeltaRefused::Invalid)?;
+        }
+        Ok(update)
+    }
+
+    /// The part of [`check_delta`](Self::check_delta) about states alone (target, revision,
+    /// base), not about the changes.
+    pub(crate) fn judge_delta_state(&self, delta: &Delta) -> Result<Update, DeltaRefused> {
         let current = self.keyset.revision();
         if self.state() == Some(delta.target()) {
             return Ok(Update::Unchanged);
@@ -166,9 +178,6 @@ impl Verifier {
                 current_revision: current,
             });
         }
-        self.keyset
-            .check_delta(delta)
-            .map_err(DeltaRefused::Invalid)?;
         Ok(Update::Replaced { from: current })
     }
 

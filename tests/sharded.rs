@@ -305,3 +305,84 @@ fn manifests_are_read_strictly() {
     assert_eq!(count("i/"), N);
     assert_eq!(count("d/"), N - N / 5);
 }
+
+/// A delta applies to a sharded verifier in proportion to the change: keys revoked, disabled,
+/// removed, added and replaced are decided as the full set after the delta decides them,
+/// whether their shards were held when it applied, dropped since, or never loaded.
+#[test]
+fn deltas_apply_to_shards_held_dropped_and_never_loaded() {
+    let a = set_json();
+    let mut doc: Value = serde_json::from_slice(&a).unwrap();
+    doc["revision"] = json!(8);
+    let keys = doc["keys"].as_array_mut().unwrap();
+    for k in [1usize, 2, 8, 10, 12, 16] {
+        keys[k]["status"] = json!("revoked");
+    }
+    keys[3]["status"] = json!("disabled");
+    // A new API key for k20, a new key, and k21 removed.
+    keys[20]["api_key_hash"] = json!(ApiKeyDigest::of("rotated-api-key-20").to_string());
+    keys.push(json!({"id": "fresh", "api_key_hash": ApiKeyDigest::of("fresh-api-key").to_string(), "scopes": ["orders:read"]}));
+    keys.remove(21);
+    let b = serde_json::to_vec(&doc).unwrap();
+    let delta_text = keygate::diff_keysets(&a, &b).unwrap();
+    assert!(delta_text.len() < 2048, "{}", delta_text.len());
+    let delta = keygate::Delta::from_json(delta_text.as_bytes()).unwrap();
+    let full_b = Verifier::new(KeySet::from_json(&b).unwrap());
+
+    let (m, files) = shards_of(&a, 5);
+    let limits = ShardLimits {
+        max_shards: keygate::MIN_CACHED_SHARDS,
+        max_keys: 3000,
+    };
+    let mut sv = ShardedVerifier::new(m, limits);
+    let mut reqs: Vec<(String, Request)> = (0..40)
+        .map(|k| {
+            (
+                format!("bearer k{k}"),
+                bearer(get("/orders/1"), &api_key(k)),
+            )
+        })
+        .collect();
+    reqs.push((
+        "rotated".into(),
+        bearer(get("/orders/1"), "rotated-api-key-20"),
+    ));
+    reqs.push(("fresh".into(), bearer(get("/orders/1"), "fresh-api-key")));
+    reqs.push(("signed k3".into(), signed(get("/orders/1"), hmac(3), "k3")));
+    reqs.push((
+        "signed k12".into(),
+        signed(get("/orders/1"), hmac(12), "k12"),
+    ));
+    // Some shards held when the delta applies (k1's, k2's), the rest not.
+    for (_, r) in &reqs[1..3] {
+        decide_sharded(&mut sv, &files, r);
+    }
+    let held = sv.stats().loads;
+    assert_eq!(
+        sv.apply_delta(&delta).unwrap(),
+        keygate::Update::Replaced { from: 7 }
+    );
+    assert_eq!(sv.verifier().keyset().revision(), 8);
+    assert_eq!(sv.stats().loads, held, "a delta loads nothing");
+    // Twice over: the second pass meets shards that were dropped and loaded again.
+    for pass in 0..2 {
+        for (name, r) in &reqs {
+            let got = decide_sharded(&mut sv, &files, r);
+            assert_eq!(
+                got.to_json(),
+                full_b.decide(r, &cx()).to_json(),
+                "{name} (pass {pass})"
+            );
+        }
+    }
+    assert!(sv.stats().evictions > 0);
+    assert_eq!(sv.stats().changed, 10);
+    // The same delta again changes nothing; one against another base is refused.
+    assert_eq!(sv.apply_delta(&delta).unwrap(), keygate::Update::Unchanged);
+    let mut fork = a.clone();
+    fork.push(b' ');
+    let e = ShardedVerifier::new(shards_of(&fork, 5).0, limits)
+        .apply_delta(&delta)
+        .unwrap_err();
+    assert_eq!(e.code(), "delta_base_mismatch");
+}

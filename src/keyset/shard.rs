@@ -403,3 +403,20 @@ impl KeySet {
         Some(k)
     }
 }
+
+impl KeySet {
+    /// Sets the status of the key with this id, when held.
+    pub(crate) fn set_status(&mut self, id: &str, status: super::KeyStatus) {
+        if let Some(at) = self.index.find_id(&self.keys, id) {
+            self.keys[at as usize].status = status;
+        }
+    }
+
+    /// Takes a delta's header (revision and times) after its changes were applied elsewhere.
+    pub(crate) fn take_delta_header(&mut self, d: &super::delta::Delta) {
+        self.revision = d.target.revision;
+        self.issued_at = d.issued_at;
+        self.expires_at = d.expires_at;
+        self.fingerprint = super::apply::DERIVED;
+    }
+}

@@ -13,11 +13,16 @@
 //! verifier load up to `1 + MAX_SIGNATURES` shards for one request: availability, which the
 //! caller's load budget bounds, never correctness.
 
+mod delta;
+
 use std::collections::HashMap;
+
+use delta::Overlay;
 
 use crate::decide::decision::Decision;
 use crate::decide::{Context, lookups};
 use crate::keyset::KeySet;
+use crate::keyset::delta::Delta;
 use crate::keyset::shard::{
     Manifest, ShardError, ShardId, ShardKind, digest_shard, id_shard, read_shard,
 };
@@ -25,6 +30,7 @@ use crate::request::Request;
 use crate::seal::Unseal;
 use crate::sig::MAX_SIGNATURES;
 use crate::verifier::Verifier;
+use crate::verifier::{DeltaRefused, Update};
 
 /// The fewest shards a cache holds: all a single request may need.
 pub const MIN_CACHED_SHARDS: usize = 1 + MAX_SIGNATURES;
@@ -60,6 +66,8 @@ pub struct ShardStats {
     pub evictions: u64,
     /// Shards refused (digest, content).
     pub refused: u64,
+    /// Keys changed by deltas since the manifest (applied to every shard as it loads).
+    pub changed: usize,
 }
 
 struct Held {
@@ -73,6 +81,7 @@ pub(crate) struct ShardCache {
     limits: ShardLimits,
     pinned: Vec<Box<str>>,
     held: HashMap<ShardId, Held>,
+    overlay: Overlay,
     tick: u64,
     stats: ShardStats,
 }
@@ -92,6 +101,7 @@ impl ShardCache {
             limits,
             pinned,
             held: HashMap::new(),
+            overlay: Overlay::default(),
             tick: 0,
             stats: ShardStats::default(),
         };
@@ -105,6 +115,7 @@ impl ShardCache {
     pub(crate) fn stats(&self) -> ShardStats {
         ShardStats {
             held: self.held.len(),
+            changed: self.overlay.len(),
             ..self.stats
         }
     }
@@ -156,6 +167,9 @@ impl ShardCache {
         let mut ids = Vec::with_capacity(entries.len());
         let mut added = Vec::new();
         for k in entries {
+            let Some(k) = self.overlay.filter(k) else {
+                continue;
+            };
             let id: Box<str> = k.id.as_str().into();
             match ks.hold(k) {
                 Ok(true) => added.push(id.clone()),
@@ -191,7 +205,7 @@ impl ShardCache {
         };
         let bits = self.manifest.bits;
         for id in &h.ids {
-            if self.pinned.contains(id) {
+            if self.pinned.contains(id) || self.overlay.holds(id) {
                 continue;
             }
             // A key is in its `i` shard and, with an API key, in its `d` shard: it stays while
@@ -283,5 +297,22 @@ impl ShardedVerifier {
     /// What the cache holds and did.
     pub fn stats(&self) -> ShardStats {
         self.cache.stats()
+    }
+
+    /// Applies a delta to the sharded set, in time proportional to the change: the same
+    /// state rules as [`Verifier::apply_delta`] (rollback, base), then its changes apply to
+    /// the shards held and to every shard loaded later. On a refusal nothing changed.
+    pub fn apply_delta(&mut self, delta: &Delta) -> Result<Update, DeltaRefused> {
+        let update = self.verifier.judge_delta_state(delta)?;
+        if let Update::Replaced { .. } = update {
+            let ks = self.verifier.keyset_mut();
+            self.cache
+                .overlay
+                .apply(ks, delta)
+                .map_err(DeltaRefused::Invalid)?;
+            self.verifier
+                .set_payload_sha256(delta.target().payload_sha256);
+        }
+        Ok(update)
     }
 }
