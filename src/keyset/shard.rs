@@ -420,3 +420,14 @@ impl KeySet {
         self.fingerprint = super::apply::DERIVED;
     }
 }
+
+/// Whether a document (bare, not an envelope) is meant as a manifest: its top-level `kind` is
+/// `"manifest"`. For routing only; it is judged in full when loaded.
+pub fn is_manifest(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Kind<'a> {
+        #[serde(borrow)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Kind<'_>>(bytes).is_ok_and(|k| k.kind.as_deref() == Some("manifest"))
+}

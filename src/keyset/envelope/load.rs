@@ -139,9 +139,14 @@ pub fn load_manifest<'b>(
     let payload = authenticated(bytes, options)?;
     let m = crate::Manifest::from_json(&payload, options.unseal).map_err(LoadError::Keyset)?;
     if let Some(audience) = options.audience {
-        check_audience(&m.set, audience)?;
+        check_manifest_audience(&m, audience)?;
     }
     Ok((m, payload))
+}
+
+/// [`check_audience`] for a manifest (judged on its header set).
+pub fn check_manifest_audience(m: &crate::Manifest, audience: &str) -> Result<(), LoadError> {
+    check_audience(&m.set, audience)
 }
 
 /// The largest input [`is_delta`] looks into: a delta envelope of [`MAX_DELTA_BYTES`] with
