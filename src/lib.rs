@@ -34,14 +34,14 @@ pub use keyset::delta::{Delta, MAX_DELTA_BYTES, MAX_DELTA_CHANGES, SetState};
 pub use keyset::envelope::{
     DEFAULT_MAX_PUSH_AGE_SECONDS, Envelope, LoadError, LoadOptions, MAX_JWS_HEADER_BYTES,
     check_audience, check_delta_fresh, check_manifest_audience, check_push_fresh, is_delta,
-    is_envelope, load_delta, load_keyset, load_keyset_with, load_manifest, looks_like_envelope,
-    sign_envelope,
+    is_envelope, is_manifest, load_delta, load_keyset, load_keyset_with, load_manifest,
+    looks_like_envelope, sign_envelope,
 };
 pub use keyset::publisher::{
     PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
 };
 pub use keyset::shard::{
-    MAX_SHARD_BITS, Manifest, ShardError, ShardId, ShardKind, digest_shard, id_shard, is_manifest,
+    MAX_SHARD_BITS, Manifest, ShardError, ShardId, ShardKind, digest_shard, id_shard,
 };
 pub use keyset::shard_build::{Sharding, TARGET_KEYS_PER_SHARD, default_bits, shard_keyset};
 pub use keyset::{

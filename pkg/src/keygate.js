@@ -8,9 +8,10 @@ import { CLAIM_KINDS, ERROR_CODES, KEYSET_WIRE_STATUS } from './codes.js';
 import { KeyTable, decisionOf } from './decision.js';
 import { externalEd25519, verifyEd25519 } from './ed25519.js';
 import { FLAG, KIND, RUN, readOut, textBytes, textFields, writeBytes, writeRequest } from './io.js';
+import { ShardReader, checkShardOptions, shardsOf } from './shards.js';
 
-const { WasmVerifier, envelopePayload, isDelta } = wasm;
-const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys']);
+const { WasmVerifier, envelopePayload, isDelta, isManifest } = wasm;
+const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys', 'shards']);
 const UPDATE_OPTIONS = new Set(['maxAgeSeconds']);
 const CONSTRUCT = Symbol('Keygate.load');
 
@@ -85,7 +86,7 @@ function checkLoadOptions(options) {
   for (const k of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(k)) {
       throw invalidOptions(
-        `Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, audience, sealKeys, maxAgeSeconds, onWarning, nonceStore)`,
+        `Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, audience, sealKeys, maxAgeSeconds, onWarning, nonceStore, shards)`,
       );
     }
   }
@@ -99,6 +100,7 @@ function checkLoadOptions(options) {
     sealKeys: sealKeysText(options.sealKeys, 'Keygate.load'),
     maxAgeSeconds: maxAge(options.maxAgeSeconds, 'Keygate.load'),
     nonceStore: checkNonceStore(options.nonceStore, 'Keygate.load: options.nonceStore'),
+    shards: checkShardOptions(options.shards, 'Keygate.load'),
   };
 }
 
@@ -208,6 +210,8 @@ export class Keygate {
   #table;
   /** Imported Ed25519 public keys by their bytes (ed25519.js), kept across key set updates. */
   #ed25519 = new Map();
+  /** Sharded mode: reads the shards decisions need (shards.js); null for a full set. */
+  #shards = null;
 
   /** Use `Keygate.load()`. */
   constructor(token, verifier, bytes, opts, setInfo, sha) {
@@ -223,6 +227,7 @@ export class Keygate {
     this.#onWarning = opts.onWarning;
     this.#nonceStore = opts.nonceStore;
     this.#table = new KeyTable(verifier);
+    if (callWasm(() => verifier.isSharded())) this.#shards = new ShardReader(opts.shards);
   }
 
   /**
@@ -239,6 +244,7 @@ export class Keygate {
   static async load(keySet, options) {
     const opts = checkLoadOptions(options);
     const bytes = keySetBytes(keySet, 'Keygate.load');
+    if (callWasm(() => isManifest(bytes))) return Keygate.#loadSharded(bytes, opts);
     const verifier = callWasm(() => WasmVerifier.load(bytes, opts.publisherKeys, opts.audience, opts.sealKeys));
     if (opts.maxAgeSeconds !== undefined) {
       try {
@@ -261,14 +267,44 @@ export class Keygate {
   }
 
   /**
+   * A sharded key set's manifest (`kind: "manifest"`, cut by `keygate keyset shard`): a verifier
+   * holding its header, which loads shards through `options.shards.load` as requests need them.
+   */
+  static async #loadSharded(bytes, opts) {
+    if (!opts.shards) {
+      throw invalidOptions("Keygate.load: this is a sharded key set's manifest: give options.shards ({ load })");
+    }
+    const { maxShards, maxKeys } = opts.shards;
+    const verifier = callWasm(() => WasmVerifier.loadSharded(bytes, opts.publisherKeys, opts.audience, opts.sealKeys, maxShards, maxKeys));
+    try {
+      if (opts.maxAgeSeconds !== undefined) callWasm(() => verifier.checkFresh(Date.now(), opts.maxAgeSeconds));
+    } catch (e) {
+      release(verifier);
+      throw e;
+    }
+    warn(verifier, opts.onWarning);
+    return new Keygate(CONSTRUCT, verifier, bytes, opts, info(verifier, callWasm(() => verifier.statePayloadSha256())), null);
+  }
+
+  /** A verifier for the last good full set or manifest (after a trap). */
+  #rebuilt() {
+    if (this.#shards) {
+      const { maxShards, maxKeys } = this.#shards.options;
+      return callWasm(() => WasmVerifier.loadSharded(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys, maxShards, maxKeys));
+    }
+    const v = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys));
+    callWasm(() => v.setPayloadSha256(this.#sha));
+    return v;
+  }
+
+  /**
    * The verifier of the current wasm instance: after a trap re-instantiated the module, it is
    * rebuilt from the last good key set (the set in use before the trap).
    */
   #current() {
     if (this.#generation !== wasmGeneration()) {
       const generation = wasmGeneration();
-      const v = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys));
-      callWasm(() => v.setPayloadSha256(this.#sha));
+      const v = this.#rebuilt();
       // The deltas applied since: each authenticated again, none judged for age.
       for (const d of this.#deltas) callWasm(() => v.commitDelta(v.prepareDelta(d, Date.now(), undefined)));
       this.#verifier = v;
@@ -345,11 +381,25 @@ export class Keygate {
       writeRequest(input.method, input.url, input.ip, input.headers);
       return run();
     };
+    let shardRounds = 0;
     try {
       for (;;) {
         switch (o.kind) {
           case KIND.ALLOWED:
             return decided(o);
+          case KIND.NEED_SHARDS: {
+            // Sharded mode: nothing was decided; load what it names, then decide again.
+            if (++shardRounds > 2) {
+              throw new KeygateError('ERR_SHARD_UNAVAILABLE', 'the shards this request needs do not fit the shard cache at once (shards.maxShards, shards.maxKeys)');
+            }
+            await this.#loadShards(shardsOf(o));
+            retired();
+            v = this.#current();
+            generation = this.#generation;
+            writeRequest(input.method, input.url, input.ip, input.headers);
+            o = run();
+            break;
+          }
           case KIND.REFUSED: {
             const refusal = decided(o);
             if (o.flags & FLAG.BODY_ASSUMED && source !== null && mayBeEmpty && (await isEmpty(source))) {
@@ -438,9 +488,62 @@ export class Keygate {
     return (await this[PREPARE](bytes, { maxAgeSeconds })).commit();
   }
 
+  /**
+   * Sharded mode: reads the shards `need` names and loads them into the verifier in use (each
+   * only if it hashes to the digest the signed manifest names; one that does not is read once
+   * more with `retry: true`, then the request fails closed with ERR_SHARD_UNAVAILABLE).
+   */
+  async #loadShards(need) {
+    const got = await this.#shards.read(need);
+    let v = this.#current();
+    const failed = [];
+    need.forEach((s, i) => {
+      try {
+        callWasm(() => v.loadShard(s.name, got[i]));
+      } catch (e) {
+        if (e?.code !== 'ERR_SHARD_UNAVAILABLE') throw e;
+        failed.push(s);
+      }
+    });
+    if (failed.length > 0) {
+      console.error(JSON.stringify({ event: 'keygate.shard_rejected', shards: failed.map((s) => s.name), message: 'a shard did not hash to the digest the signed manifest names; reading it again' }));
+      const again = await this.#shards.read(failed, { retry: true });
+      v = this.#current();
+      failed.forEach((s, i) => callWasm(() => v.loadShard(s.name, again[i])));
+    }
+    this.#table = new KeyTable(v);
+  }
+
+  /**
+   * Sharded mode: what the shard cache holds and did (`{ held, keys, loads, evictions,
+   * refused, changed, bits, totalKeys }`), or null for a full key set.
+   */
+  get shards() {
+    if (!this.#shards) return null;
+    const s = JSON.parse(callWasm(() => this.#current().shardStats()));
+    return Object.freeze({
+      held: s.held,
+      keys: s.keys,
+      loads: s.loads,
+      evictions: s.evictions,
+      refused: s.refused,
+      changed: s.changed,
+      bits: s.bits,
+      totalKeys: s.total_keys,
+    });
+  }
+
   /** See PREPARE. */
   async [PREPARE](bytes, { maxAgeSeconds } = {}) {
     if (callWasm(() => isDelta(bytes))) return this.#prepareDelta(bytes, maxAgeSeconds);
+    const manifest = callWasm(() => isManifest(bytes));
+    if (this.#shards && manifest) return this.#prepareManifest(bytes, maxAgeSeconds);
+    if (this.#shards || manifest) {
+      const message = this.#shards
+        ? 'this verifier holds a sharded key set: update it with a manifest or a delta (load a full set with Keygate.load)'
+        : "a sharded key set's manifest: load it with Keygate.load and options.shards";
+      throw new KeygateError('ERR_KEYSET_INVALID', message, { error: 'keyset_invalid', status: KEYSET_WIRE_STATUS.keyset_invalid });
+    }
     // Verified and validated first (nothing of an envelope is decoded before its signature
     // verified); then its payload is hashed, and the swap and the new info happen together,
     // with no await between.
@@ -480,6 +583,40 @@ export class Keygate {
           warn(verifier, this.#onWarning);
         }
         return Object.freeze({ changed: result === 'replaced', revision: this.#info.revision, kind: 'full' });
+      },
+    };
+  }
+
+  #prepareManifest(bytes, maxAgeSeconds) {
+    const pending = callWasm(() => this.#current().prepareManifest(bytes));
+    let m;
+    try {
+      m = JSON.parse(callWasm(() => pending.info()));
+      if (maxAgeSeconds !== undefined && m.revision > this.#info.revision) callWasm(() => pending.checkFresh(Date.now(), maxAgeSeconds));
+    } catch (e) {
+      release(pending);
+      throw e;
+    }
+    return {
+      kind: 'manifest',
+      revision: m.revision,
+      payloadSha256: m.payload_sha256,
+      base: null,
+      shards: m.shards,
+      changed: !(m.revision === this.#info.revision && m.payload_sha256 === this.#info.payloadSha256),
+      discard: () => release(pending),
+      commit: () => {
+        const verifier = this.#current();
+        const result = callWasm(() => verifier.commitManifest(pending));
+        if (result === 'replaced') {
+          this.#bytes = bytes;
+          this.#table = new KeyTable(verifier);
+          this.#deltas = [];
+          this.#deltaBytes = 0;
+          this.#info = info(verifier, m.payload_sha256);
+          warn(verifier, this.#onWarning);
+        }
+        return Object.freeze({ changed: result === 'replaced', revision: this.#info.revision, kind: 'manifest' });
       },
     };
   }

@@ -23,8 +23,8 @@ use crate::keyset::publisher::PublisherSecret;
 
 pub use load::{
     DEFAULT_MAX_PUSH_AGE_SECONDS, LoadOptions, check_audience, check_delta_fresh,
-    check_manifest_audience, check_push_fresh, is_delta, load_delta, load_keyset, load_keyset_with,
-    load_manifest,
+    check_manifest_audience, check_push_fresh, is_delta, is_manifest, load_delta, load_keyset,
+    load_keyset_with, load_manifest,
 };
 pub use read::MAX_JWS_HEADER_BYTES;
 pub(crate) use verify::strict_stream;

@@ -423,7 +423,7 @@ impl KeySet {
 
 /// Whether a document (bare, not an envelope) is meant as a manifest: its top-level `kind` is
 /// `"manifest"`. For routing only; it is judged in full when loaded.
-pub fn is_manifest(bytes: &[u8]) -> bool {
+pub(crate) fn is_manifest_doc(bytes: &[u8]) -> bool {
     #[derive(serde::Deserialize)]
     struct Kind<'a> {
         #[serde(borrow)]

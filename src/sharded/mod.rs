@@ -108,6 +108,10 @@ impl ShardCache {
         (cache, set)
     }
 
+    pub(crate) fn limits(&self) -> ShardLimits {
+        self.limits
+    }
+
     pub(crate) fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -145,7 +149,7 @@ impl ShardCache {
     /// changed.
     pub(crate) fn load(
         &mut self,
-        ks: &mut KeySet,
+        v: &mut Verifier,
         s: ShardId,
         bytes: &[u8],
         unseal: Unseal<'_>,
@@ -158,6 +162,7 @@ impl ShardCache {
         let entries = read_shard(&self.manifest, s, bytes, unseal).inspect_err(|_| {
             self.stats.refused += 1;
         })?;
+        let ks = v.keyset_mut();
         while !self.held.is_empty()
             && (self.held.len() >= self.limits.max_shards
                 || self.stats.keys + entries.len() > self.limits.max_keys)
@@ -194,6 +199,22 @@ impl ShardCache {
             },
         );
         Ok(())
+    }
+
+    /// See [`ShardedVerifier::apply_delta`].
+    pub(crate) fn apply_delta(
+        &mut self,
+        v: &mut Verifier,
+        delta: &Delta,
+    ) -> Result<Update, DeltaRefused> {
+        let update = v.judge_delta_state(delta)?;
+        if let Update::Replaced { .. } = update {
+            self.overlay
+                .apply(v.keyset_mut(), delta)
+                .map_err(DeltaRefused::Invalid)?;
+            v.set_payload_sha256(delta.target().payload_sha256);
+        }
+        Ok(update)
     }
 
     fn evict_oldest(&mut self, ks: &mut KeySet) {
@@ -281,8 +302,7 @@ impl ShardedVerifier {
         bytes: &[u8],
         unseal: Unseal<'_>,
     ) -> Result<(), ShardError> {
-        self.cache
-            .load(self.verifier.keyset_mut(), s, bytes, unseal)
+        self.cache.load(&mut self.verifier, s, bytes, unseal)
     }
 
     /// Decides `req`, or names the shards to load first (nothing is recorded then).
@@ -303,16 +323,6 @@ impl ShardedVerifier {
     /// state rules as [`Verifier::apply_delta`] (rollback, base), then its changes apply to
     /// the shards held and to every shard loaded later. On a refusal nothing changed.
     pub fn apply_delta(&mut self, delta: &Delta) -> Result<Update, DeltaRefused> {
-        let update = self.verifier.judge_delta_state(delta)?;
-        if let Update::Replaced { .. } = update {
-            let ks = self.verifier.keyset_mut();
-            self.cache
-                .overlay
-                .apply(ks, delta)
-                .map_err(DeltaRefused::Invalid)?;
-            self.verifier
-                .set_payload_sha256(delta.target().payload_sha256);
-        }
-        Ok(update)
+        self.cache.apply_delta(&mut self.verifier, delta)
     }
 }

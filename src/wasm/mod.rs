@@ -10,6 +10,7 @@ mod base;
 mod decide;
 mod delta;
 mod io;
+mod shard;
 mod sig;
 mod testing;
 mod webhook;
@@ -135,6 +136,8 @@ pub struct WasmVerifier {
     /// set): outputs name the serial their key and route indices refer to, so JS can never
     /// read them in another set's key table.
     serial: u32,
+    /// Sharded mode: the manifest's shard table and the shards held (`shard.rs`).
+    shards: Option<crate::sharded::ShardCache>,
 }
 
 /// A key set that verified and validated, waiting to be swapped in by `WasmVerifier::commit`
@@ -186,6 +189,7 @@ impl WasmVerifier {
             scratch: Request::default(),
             paused: decide::Slab::default(),
             serial: 0,
+            shards: None,
         })
     }
 
@@ -285,7 +289,7 @@ impl WasmVerifier {
             "revision": ks.revision(),
             "issued_at": ks.issued_at().map(|t| t.to_rfc3339()),
             "expires_at": ks.expires_at().map(|t| t.to_rfc3339()),
-            "keys": ks.keys().len(),
+            "keys": self.shards.as_ref().map_or(ks.keys().len() as u64, |c| c.manifest().key_count()),
             "sealed": ks.sealed_count(),
             "seal_key_ids": kids,
         })

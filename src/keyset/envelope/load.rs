@@ -169,9 +169,22 @@ pub fn is_delta(bytes: &[u8]) -> bool {
         }) && kind
     };
     if looks_like_envelope(bytes) {
-        return Envelope::from_bytes(bytes).is_ok_and(|e| has_kind(&e.unverified_payload()));
+        return Envelope::from_bytes(bytes).is_ok_and(|e| {
+            let doc = e.unverified_payload();
+            has_kind(&doc) && !crate::keyset::shard::is_manifest_doc(&doc)
+        });
     }
-    has_kind(bytes)
+    has_kind(bytes) && !crate::keyset::shard::is_manifest_doc(bytes)
+}
+
+/// Whether the input (a bare document or an envelope, not verified) is meant as a sharded
+/// set's manifest (`"kind": "manifest"`). A cheap look for routing only.
+pub fn is_manifest(bytes: &[u8]) -> bool {
+    if looks_like_envelope(bytes) {
+        return Envelope::from_bytes(bytes)
+            .is_ok_and(|e| crate::keyset::shard::is_manifest_doc(&e.unverified_payload()));
+    }
+    crate::keyset::shard::is_manifest_doc(bytes)
 }
 
 /// Refuses a set whose `audience` does not name `audience` (a set naming none is refused too:
