@@ -38,6 +38,16 @@ export const WAITING_LIMIT = Symbol('keygate.waitingLimit');
  */
 export const RETIRE = Symbol('keygate.retire');
 
+/** Whether key set input (bare or an envelope, not verified) is a delta. */
+export function isDeltaInput(bytes) {
+  return callWasm(() => isDelta(bytes));
+}
+
+/** Whether key set input (bare or an envelope, not verified) is a sharded set's manifest. */
+export function isManifestInput(bytes) {
+  return callWasm(() => isManifest(bytes));
+}
+
 /** How many deltas a Keygate applies after a full set (it keeps them to rebuild after a trap). */
 export const MAX_DELTA_CHAIN = 4096;
 /** How many bytes of deltas a Keygate keeps after a full set. */

@@ -32,7 +32,9 @@ pub fn is_delta_js(input: &[u8]) -> bool {
 /// a key set.
 pub(super) fn check_document(bytes: &[u8]) -> Result<(), crate::KeysetErrors> {
     // Sealed secrets are checked by form only: signing needs no seal keys.
-    if crate::is_delta(bytes) {
+    if crate::is_manifest(bytes) {
+        crate::Manifest::from_json(bytes, crate::Unseal::FormOnly).map(|_| ())
+    } else if crate::is_delta(bytes) {
         Delta::from_json_with(bytes, crate::Unseal::FormOnly).map(|_| ())
     } else {
         crate::KeySet::from_json_with(bytes, crate::Unseal::FormOnly).map(|_| ())
