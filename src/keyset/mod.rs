@@ -9,7 +9,7 @@ mod ctx;
 pub(crate) mod delta;
 mod diff;
 pub(crate) mod envelope;
-mod index;
+pub(crate) mod index;
 mod key;
 mod lint;
 mod parse;

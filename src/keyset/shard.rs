@@ -118,7 +118,10 @@ impl Manifest {
                 message: m,
             })
         };
-        let top: Map<String, Value> = match serde_json::from_slice(bytes) {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Err(one("$", "invalid JSON: not UTF-8".into()));
+        };
+        let top: Map<String, Value> = match serde_json::from_str(text) {
             Ok(Value::Object(m)) => m,
             Ok(_) => return Err(one("$", "expected an object".into())),
             Err(e) => return Err(one("$", format!("invalid JSON: {e}"))),
@@ -150,7 +153,7 @@ impl Manifest {
         let table = table(top.get("shards"), &mut err);
         let set = match top.get("set") {
             Some(v @ Value::Object(_)) => {
-                let text = serde_json::to_vec(v).unwrap_or_default();
+                let text = v.to_string().into_bytes();
                 match KeySet::from_json_with(&text, unseal) {
                     Ok(s) => Some(s),
                     Err(e) => {
@@ -424,10 +427,17 @@ impl KeySet {
 /// Whether a document (bare, not an envelope) is meant as a manifest: its top-level `kind` is
 /// `"manifest"`. For routing only; it is judged in full when loaded.
 pub(crate) fn is_manifest_doc(bytes: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Kind<'a> {
-        #[serde(borrow)]
-        kind: Option<std::borrow::Cow<'a, str>>,
+    // A key set has no `kind`: only documents that have one are read as a tree.
+    let mut kind = false;
+    let named = crate::json::each_top_level_name(bytes, |n| {
+        kind |= n == "kind";
+        !kind
+    });
+    if !(named && kind) {
+        return false;
     }
-    serde_json::from_slice::<Kind<'_>>(bytes).is_ok_and(|k| k.kind.as_deref() == Some("manifest"))
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .is_some_and(|v| v.get("kind").and_then(Value::as_str) == Some("manifest"))
 }

@@ -12,9 +12,10 @@
 //! what it can (a digest clash with a key it holds) refuses the whole delta before anything
 //! changes.
 
-use std::collections::HashMap;
+use hashbrown::HashTable;
 
 use crate::keyset::delta::{Change, Delta};
+use crate::keyset::index::id_hash;
 use crate::keyset::{KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors};
 
 /// What the deltas since the manifest did to one key.
@@ -31,12 +32,24 @@ pub(crate) enum Over {
 /// The overlay: key id to what happened to it.
 #[derive(Default)]
 pub(crate) struct Overlay {
-    by_id: HashMap<Box<str>, Over>,
+    by_id: HashTable<(Box<str>, Over)>,
 }
 
 impl Overlay {
     pub(crate) fn get(&self, id: &str) -> Option<Over> {
-        self.by_id.get(id).copied()
+        self.by_id
+            .find(id_hash(id), |(k, _)| &**k == id)
+            .map(|(_, o)| *o)
+    }
+
+    fn set(&mut self, id: &str, o: Over) {
+        match self.by_id.find_mut(id_hash(id), |(k, _)| &**k == id) {
+            Some(e) => e.1 = o,
+            None => {
+                self.by_id
+                    .insert_unique(id_hash(id), (id.into(), o), |(k, _)| id_hash(k));
+            }
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -64,7 +77,10 @@ impl Overlay {
     /// here (an added or replaced key's digest held by a key the delta leaves alone); on a
     /// refusal nothing changed.
     pub(crate) fn apply(&mut self, ks: &mut KeySet, d: &Delta) -> Result<(), KeysetErrors> {
-        let touched: std::collections::HashSet<&str> = d.changes.iter().map(Change::id).collect();
+        let mut touched: HashTable<&str> = HashTable::with_capacity(d.changes.len());
+        for c in &d.changes {
+            touched.insert_unique(id_hash(c.id()), c.id(), |k| id_hash(k));
+        }
         let mut errors = Vec::new();
         for (i, c) in d.changes.iter().enumerate() {
             if let Change::Add(k) = c
@@ -78,7 +94,9 @@ impl Overlay {
             if let Change::Add(k) | Change::Replace(k) = c
                 && let Some(dg) = &k.api_key_hash
                 && let Some(other) = ks.key_by_digest(dg)
-                && !touched.contains(other.id.as_str())
+                && touched
+                    .find(id_hash(&other.id), |k| *k == other.id.as_str())
+                    .is_none()
             {
                 errors.push(KeysetError {
                     path: format!("$.changes[{i}].key.api_key_hash"),
@@ -94,7 +112,7 @@ impl Overlay {
             match c {
                 Change::Remove { id, .. } => {
                     ks.release(id);
-                    self.by_id.insert(id.as_str().into(), Over::Gone);
+                    self.set(id, Over::Gone);
                 }
                 Change::Replace(k) => {
                     ks.release(&k.id);
@@ -107,12 +125,12 @@ impl Overlay {
                 Change::Add(k) | Change::Replace(k) => {
                     // Cannot clash: checked above, and the keys it could clash with are gone.
                     let _ = ks.hold(k.clone());
-                    self.by_id.insert(k.id.as_str().into(), Over::Held);
+                    self.set(&k.id, Over::Held);
                 }
                 Change::Status { id, status, .. } => {
                     ks.set_status(id, *status);
                     if !self.holds(id) {
-                        self.by_id.insert(id.as_str().into(), Over::Status(*status));
+                        self.set(id, Over::Status(*status));
                     }
                 }
                 Change::Remove { .. } => {}

@@ -15,7 +15,7 @@
 
 mod delta;
 
-use std::collections::HashMap;
+use hashbrown::HashTable;
 
 use delta::Overlay;
 
@@ -71,8 +71,46 @@ pub struct ShardStats {
 }
 
 struct Held {
+    shard: ShardId,
     ids: Vec<Box<str>>,
     used: u64,
+}
+
+fn shard_hash(s: &ShardId) -> u64 {
+    let k = matches!(s.kind, ShardKind::Id) as u64;
+    ((k << 32) | u64::from(s.index)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The shards held, by shard.
+#[derive(Default)]
+struct HeldTable(HashTable<Held>);
+
+impl HeldTable {
+    fn get_mut(&mut self, s: &ShardId) -> Option<&mut Held> {
+        self.0.find_mut(shard_hash(s), |h| h.shard == *s)
+    }
+    fn contains(&self, s: &ShardId) -> bool {
+        self.0.find(shard_hash(s), |h| h.shard == *s).is_some()
+    }
+    fn insert(&mut self, h: Held) {
+        self.0
+            .insert_unique(shard_hash(&h.shard), h, |h| shard_hash(&h.shard));
+    }
+    fn remove(&mut self, s: &ShardId) -> Option<Held> {
+        self.0
+            .find_entry(shard_hash(s), |h| h.shard == *s)
+            .ok()
+            .map(|e| e.remove().0)
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn oldest(&self) -> Option<ShardId> {
+        self.0.iter().min_by_key(|h| h.used).map(|h| h.shard)
+    }
 }
 
 /// The shard table of a manifest and the shards held, beside the key set they fill.
@@ -80,7 +118,7 @@ pub(crate) struct ShardCache {
     manifest: Manifest,
     limits: ShardLimits,
     pinned: Vec<Box<str>>,
-    held: HashMap<ShardId, Held>,
+    held: HeldTable,
     overlay: Overlay,
     tick: u64,
     stats: ShardStats,
@@ -100,7 +138,7 @@ impl ShardCache {
             manifest,
             limits,
             pinned,
-            held: HashMap::new(),
+            held: HeldTable::default(),
             overlay: Overlay::default(),
             tick: 0,
             stats: ShardStats::default(),
@@ -108,6 +146,7 @@ impl ShardCache {
         (cache, set)
     }
 
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn limits(&self) -> ShardLimits {
         self.limits
     }
@@ -191,13 +230,11 @@ impl ShardCache {
         }
         self.stats.keys += ids.len();
         self.stats.loads += 1;
-        self.held.insert(
-            s,
-            Held {
-                ids,
-                used: self.tick,
-            },
-        );
+        self.held.insert(Held {
+            shard: s,
+            ids,
+            used: self.tick,
+        });
         Ok(())
     }
 
@@ -218,7 +255,7 @@ impl ShardCache {
     }
 
     fn evict_oldest(&mut self, ks: &mut KeySet) {
-        let Some((&s, _)) = self.held.iter().min_by_key(|(_, h)| h.used) else {
+        let Some(s) = self.held.oldest() else {
             return;
         };
         let Some(h) = self.held.remove(&s) else {
@@ -238,7 +275,7 @@ impl ShardCache {
                     .map(|d| digest_shard(d, bits)),
                 ShardKind::Digest => Some(id_shard(id, bits)),
             };
-            if other.is_some_and(|o| self.held.contains_key(&o)) {
+            if other.is_some_and(|o| self.held.contains(&o)) {
                 continue;
             }
             ks.release(id);

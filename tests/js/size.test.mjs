@@ -22,7 +22,13 @@ import { ROOT } from './helpers.mjs';
 // 321 -> 322 KiB: webhook claims by delivery with every proven key carried into a decision
 // made again, and the byte budget of waiting decisions, measured at 808,391 B raw and 321.2
 // KiB gzip, +1,905 B raw and +962 B gzip over main's 806,486 B and 320.3 KiB.
-const BUDGET_GZIP = 322 * 1024;
+// 322 -> 341 KiB: sharded mode (issue 11, a million keys: the manifest reader, the bounded
+// shard cache with its eviction, the delta overlay, the facade's loadSharded/loadShard/
+// prepareManifest), measured at 857,367 B raw and 340.4 KiB gzip, +49,293 B raw over main's
+// 808,074 B. By function before wasm-opt: the cache's load and eviction 7.4 KB, the manifest
+// reader 8.6 KB, the overlay 5.6 KB, needs 3.6 KB, the facade 9 KB. A module without sharded
+// mode (a cargo feature) would give it back to sets that fit one isolate.
+const BUDGET_GZIP = 341 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
