@@ -169,7 +169,7 @@ export async function shardBench({ root, bundle, dist, opts, median, quantile, l
 export function shardRows(s) {
   const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   return [
-    `| sharded, ${s.keys} keys (${(s.setBytes / 1e6).toFixed(0)} MB as one set; ${s.shards} shards, bits ${s.bits}, largest ${(s.largestShardBytes / 1024).toFixed(0)} KiB; signed manifest ${(s.manifestEnvelopeBytes / 1024).toFixed(0)} KiB): decision on a cold shard (one KV read), per request from Node | p50 ${s.coldP50Ms.toFixed(2)} ms, p99 ${s.coldP99Ms.toFixed(2)} ms | ` +
+    `| sharded, ${s.keys} keys (${(s.setBytes / 1e6).toFixed(0)} MB as one set; ${2 * 2 ** s.bits} shards in ${s.shards} files, bits ${s.bits}, largest ${(s.largestShardBytes / 1024).toFixed(0)} KiB; signed manifest ${(s.manifestEnvelopeBytes / 1024).toFixed(0)} KiB): decision on a cold shard (one KV read), per request from Node | p50 ${s.coldP50Ms.toFixed(2)} ms, p99 ${s.coldP99Ms.toFixed(2)} ms | ` +
       `the same key again right after (warm), same way: p50 ${s.warmRoundTripP50Ms.toFixed(2)} ms, p99 ${s.warmRoundTripP99Ms.toFixed(2)} ms; cold − warm, median of pairs: ${s.coldOverWarmMs.toFixed(2)} ms |`,
     `| sharded: wasm linear memory after walking ${s.held.loads} cold shards (cache: ${s.held.held} shards, ${s.held.keys} keys held; ${s.held.evictions} evictions) | ${mib(s.wasmMemoryBytes)} | the module's memory never shrinks: this is its high-water mark; JS heap not included |`,
     `| sharded, warm decision (API key, shard held), inside the Worker | ${s.warmShardedUs.toFixed(1)} µs | ` +

@@ -32,6 +32,9 @@ pub struct ShardArgs {
     pub json: bool,
 }
 
+/// The largest shard a gateway's coordinator stores (pkg/src/coordinator/shards.js).
+const MAX_COORDINATED_SHARD_BYTES: usize = 1024 * 1024;
+
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Fail> {
     std::fs::write(path, bytes).map_err(|e| Fail::output(format!("{}: {e}", path.display())))
 }
@@ -69,6 +72,11 @@ pub fn shard(a: &ShardArgs) -> Outcome {
         written += 1;
     }
     write(&a.out.join("manifest.json"), &cut.manifest)?;
+    if largest > MAX_COORDINATED_SHARD_BYTES {
+        eprintln!(
+            "keygate: warning: the largest shard is {largest} bytes; a gateway's coordinator stores shards of at most {MAX_COORDINATED_SHARD_BYTES} bytes: cut with more --bits"
+        );
+    }
     let summary = json!({
         "manifest": a.out.join("manifest.json").display().to_string(),
         "bits": cut.bits,
