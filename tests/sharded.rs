@@ -391,7 +391,10 @@ fn deltas_apply_to_shards_held_dropped_and_never_loaded() {
 /// keyids make a sharded verifier load (bounded), and that it decides them as full mode does.
 #[test]
 fn attacker_chosen_keyids_cost_bounded_loads_never_a_different_decision() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sharded/attacker_keyids.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/sharded/attacker_keyids.json"
+    );
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let set = serde_json::to_vec(&doc["keyset"]).unwrap();
     let now = keygate::UnixTime::parse_rfc3339(doc["now"].as_str().unwrap()).unwrap();
@@ -400,23 +403,35 @@ fn attacker_chosen_keyids_cost_bounded_loads_never_a_different_decision() {
     let mut sv = ShardedVerifier::new(m, ShardLimits::default());
     for case in doc["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        assert!(case["models"].as_str().is_some_and(|m| m.len() > 20), "{name}");
+        assert!(
+            case["models"].as_str().is_some_and(|m| m.len() > 20),
+            "{name}"
+        );
         let req = common::build_request(&case["request"]);
         // Cold: nothing held, so every shard it may look into is named.
         let mut fresh = ShardedVerifier::new(sv.manifest().clone(), ShardLimits::default());
         let need = fresh.needs(&req);
-        assert!(need.len() <= case["expect"]["max_shards"].as_u64().unwrap() as usize, "{name}: {need:?}");
+        assert!(
+            need.len() <= case["expect"]["max_shards"].as_u64().unwrap() as usize,
+            "{name}: {need:?}"
+        );
         assert!(need.len() <= keygate::MIN_CACHED_SHARDS, "{name}");
         let cx = keygate::Context::new(now);
         let want = full.decide(&req, &cx);
         let got = loop {
             match sv.decide(&req, &cx) {
                 Ok(d) => break d,
-                Err(n) => n.iter().for_each(|s| sv.load_shard(*s, &files[s], Unseal::Refuse).unwrap()),
+                Err(n) => n
+                    .iter()
+                    .for_each(|s| sv.load_shard(*s, &files[s], Unseal::Refuse).unwrap()),
             }
         };
         assert_eq!(got.to_json(), want.to_json(), "{name}");
         assert_eq!(json!(want.code()), case["expect"]["reason"], "{name}");
-        assert_eq!(want.status, case["expect"]["status"].as_u64().unwrap() as u16, "{name}");
+        assert_eq!(
+            want.status,
+            case["expect"]["status"].as_u64().unwrap() as u16,
+            "{name}"
+        );
     }
 }
