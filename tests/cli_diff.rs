@@ -201,6 +201,26 @@ fn shard_writes_a_manifest_and_content_named_shards() {
         .sealed_form_only();
     let (m2, _) = keygate::load_manifest(&o.stdout, &opts).unwrap();
     assert_eq!(m2.revision(), m.revision());
+    assert!(keygate::is_manifest(&o.stdout) && !keygate::is_delta(&o.stdout));
+    let signed = d.join("manifest.envelope.json");
+    fs::write(&signed, &o.stdout).unwrap();
+    let v = keygate(&[
+        "keyset",
+        "verify",
+        "--publisher-key",
+        PUB,
+        &signed.display().to_string(),
+    ]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v.stderr));
+    let summary: Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(
+        (summary["kind"].as_str(), summary["bits"].as_u64()),
+        (Some("manifest"), Some(2))
+    );
+    assert_eq!(
+        summary["payload_sha256"],
+        common::b64url(&m.payload_sha256())
+    );
     // Again over the same set: nothing new to write.
     let o = keygate(&[
         "keyset", "shard", src, "--out", &out_s, "--bits", "2", "--json",

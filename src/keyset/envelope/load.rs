@@ -154,7 +154,8 @@ pub fn check_manifest_audience(m: &crate::Manifest, audience: &str) -> Result<()
 const MAX_DELTA_INPUT: usize = MAX_DELTA_BYTES / 3 * 4 + 64 * 1024;
 
 /// Whether the input (a bare document or an envelope, not verified) is meant as a delta: its
-/// document has a top-level `kind` member, which a key set never has. A cheap look for
+/// document has a top-level `kind` member, which a key set never has, and is not a sharded
+/// set's manifest ([`is_manifest`]). A cheap look for
 /// routing only (inputs above about 1.4 MB are never deltas); the document is authenticated
 /// and judged in full when it is loaded.
 pub fn is_delta(bytes: &[u8]) -> bool {
