@@ -7,7 +7,7 @@
 // shard_unavailable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -175,13 +175,31 @@ test('a sharded 10k-key set: published through the coordinator, decided as the f
   const kv = await cl.kv();
   const someKey = 5003;
   const dShard = manifest.shards.d[parseInt(createHash('sha256').update(apiKey(someKey)).digest('hex').slice(0, 2), 16) >> 2];
-  await eventually(async () => assert.ok((await kv.get(`keyset/blob/${dShard}`)) !== null));
+  assert.ok(await eventually(async () => (await kv.get(`keyset/blob/${dShard}`)) !== null), 'the coordinator published the shard to KV');
   const tampered = Buffer.from(`${files.get(dShard).toString().replaceAll('"revoked"', '"active"').replaceAll('"disabled"', '"active"')} `);
   await kv.put(`keyset/blob/${dShard}`, tampered.toString());
   for (let i = 2; i < 300; i += 11) await gwA.fetch('/x', bearer(apiKey(i))); // drop it from the cache
   const want = await verdict(await full.fetch('/orders/1', bearer(apiKey(someKey))));
   assert.equal(await verdict(await gwA.fetch('/orders/1', bearer(apiKey(someKey)))), want);
   assert.ok(cl.events('shard_rejected').length >= 1, 'the rejected copy is logged');
+
+  // The next revision, published by `keygate push --shards`: only the shards that changed (the
+  // victim's and the new key's) are uploaded; the gateways follow.
+  const V7 = { ...NEXT, revision: 7, keys: [...NEXT.keys, { id: 'fresh', api_key_hash: hash('fresh-key'), scopes: ['orders:read'] }] };
+  const next = cut(V7, 'v7');
+  writeFileSync(join(dir, 'v7.envelope.json'), next.envelope);
+  const url = String(await cl.mf.ready);
+  const cli = await new Promise((resolve) => {
+    execFile(CLI, ['push', url, join(dir, 'v7.envelope.json'), '--shards', join(dir, 'v7')], { timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? error.code : 0, stdout, stderr }),
+    );
+  });
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.equal(JSON.parse(cli.stdout).revision, 7);
+  const uploaded = /uploading (\d+) of (\d+) missing shards/.exec(cli.stderr);
+  assert.ok(uploaded && Number(uploaded[2]) <= 4 && Number(uploaded[2]) >= 2, cli.stderr);
+  assert.ok(await eventually(async () => (await gwA.fetch('/orders/1', bearer('fresh-key'))).status === 200), 'gw-a follows revision 7');
+  assert.equal((await gwA.fetch('/orders/1', bearer(apiKey(victim)))).status, 401);
 
   // gw-b's budget holds one cold load: the next request needing a cold shard fails closed.
   const gwB = await cl.gw('gw-b');
