@@ -13,7 +13,7 @@ import { checkLoadOptions, checkUpdateOptions } from './load-options.js';
 
 export { audienceText, publisherKeysText, sealKeysText } from './load-options.js';
 
-const { WasmVerifier, envelopePayload, isDelta, isManifest } = wasm;
+const { WasmVerifier, isDelta, isManifest } = wasm;
 const CONSTRUCT = Symbol('Keygate.load');
 
 /**
@@ -79,11 +79,6 @@ function release(object) {
 /** SHA-256 of bytes, by WebCrypto. */
 async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-}
-
-/** SHA-256 of the key set bytes (or of an envelope's decoded payload). */
-function payloadDigest(bytes) {
-  return sha256(callWasm(() => envelopePayload(bytes)));
 }
 
 /** What `gate.info` shows about the set in use (no secrets). */
@@ -178,7 +173,9 @@ export class Keygate {
     warn(verifier, opts.onWarning);
     let sha;
     try {
-      sha = await payloadDigest(bytes);
+      // The set's payload_sha256: of the bytes themselves, or of the envelope's payload the
+      // module decoded while loading it (handed over once, not decoded again).
+      sha = await sha256(callWasm(() => verifier.takePayload()) ?? bytes);
       callWasm(() => verifier.setPayloadSha256(sha));
     } catch (e) {
       release(verifier);
@@ -214,6 +211,7 @@ export class Keygate {
       return callWasm(() => WasmVerifier.loadSharded(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys, maxShards, maxKeys));
     }
     const v = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys));
+    callWasm(() => v.takePayload()); // its digest is known: not kept in the module
     callWasm(() => v.setPayloadSha256(this.#sha));
     return v;
   }
@@ -472,7 +470,7 @@ export class Keygate {
     let digest;
     let revision;
     try {
-      digest = await sha256(callWasm(() => pending.payload()));
+      digest = await sha256(callWasm(() => pending.payload()) ?? bytes);
       revision = callWasm(() => pending.revision());
       if (maxAgeSeconds !== undefined && revision > this.#info.revision) {
         callWasm(() => pending.checkFresh(Date.now(), maxAgeSeconds));

@@ -387,6 +387,7 @@ impl KeySet {
             ));
         }
         let at = self.keys.len() as u32;
+        self.sealed += k.sealed_secrets();
         self.keys.push(k);
         self.index.insert(&self.keys, at);
         Ok(true)
@@ -399,6 +400,7 @@ impl KeySet {
         self.index.remove(&self.keys[at as usize], at);
         let last = (self.keys.len() - 1) as u32;
         let k = self.keys.swap_remove(at as usize);
+        self.sealed -= k.sealed_secrets();
         if at != last {
             self.index.relocate(&self.keys[at as usize], last, at);
         }

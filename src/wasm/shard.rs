@@ -125,6 +125,7 @@ impl WasmVerifier {
             paused: super::decide::Slab::default(),
             serial: 0,
             shards: Some(cache),
+            payload: None,
         })
     }
 
