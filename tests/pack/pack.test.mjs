@@ -44,7 +44,12 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // add 54 KB (the decision stage, header and key readers, streaming v1/v1a checks, and 13 KB of
 // signing for signWebhook/generateWebhookKey); and about 20 KB of JS, declarations, README.
 // Measured with everything merged: packed 420,386 B, unpacked 1,136,227 B, wasm 795,806 B.
-const BUDGET = { packed: 440 * 1024, unpacked: 1152 * 1024, wasm: 822 * 1024 };
+// Packed 440 -> 452, unpacked 1152 -> 1240, wasm 822 -> 844 KiB: sharded mode (issue 11, a
+// million keys): the manifest reader, the bounded shard cache and the delta overlay in the
+// module (+49 KB raw), shards.js, load-options.js, coordinated-shards.js and the
+// coordinator's shard store, their declarations and README section. Measured merged with
+// main at 76562da: packed 458,005 B, unpacked 1,251,410 B, wasm 858,630 B.
+const BUDGET = { packed: 452 * 1024, unpacked: 1240 * 1024, wasm: 844 * 1024 };
 
 let t;
 let files;
