@@ -59,10 +59,11 @@ fn upload(url: &str, files: &[Vec<u8>], timeout: u64) -> Result<Option<super::pu
         Ok(((a.status != 200) || !stored).then_some(a))
     };
     for f in files {
-        if !body.is_empty() && body.len() + f.len() + 1 > UPLOAD_BYTES {
-            if let Some(a) = flush(&mut body)? {
-                return Ok(Some(a));
-            }
+        if !body.is_empty()
+            && body.len() + f.len() + 1 > UPLOAD_BYTES
+            && let Some(a) = flush(&mut body)?
+        {
+            return Ok(Some(a));
         }
         body.extend_from_slice(f);
         body.push(b'\n');
