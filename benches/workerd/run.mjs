@@ -34,7 +34,7 @@ import { fillerKeys, keySetBytes } from './keysets.mjs';
 import { deltaApply, deltaMetrics, deltaRows } from './deltas.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const DIST = join(ROOT, 'target/bench/workerd');
+const DIST = process.env.BENCH_DIST ?? join(ROOT, 'target/bench/workerd');
 const BODY_READS = {
   stream: '`request.clone().body` read chunk by chunk, not hashed (how keygate reads it today)',
   buffer: '`await request.clone().arrayBuffer()`, then `crypto.subtle.digest`',
