@@ -84,10 +84,13 @@ export function writeRequest(method, url, ip, headers) {
   let s = `${method}\0${url}\0${ip}\0`;
   let signed = false;
   if (typeof Headers === 'function' && headers instanceof Headers) {
-    for (const [name, value] of headers) {
+    // forEach visits the same pairs as the iterator (the Fetch standard's sort-and-combine),
+    // and costs about half as much per field in workerd: one native call, no iterator and
+    // no [name, value] array per field.
+    headers.forEach((value, name) => {
       s += `${name}\0${value}\0`;
       if (!signed && (name === 'signature' || name === 'signature-input' || name === 'webhook-signature')) signed = true;
-    }
+    });
   } else {
     headers.forEach((value, name) => {
       const n = String(name);
