@@ -35,7 +35,7 @@ export const FLAG = Object.freeze({
   SHA512: 1 << 13,
   WEBHOOK: 1 << 14,
 });
-export const RUN = Object.freeze({ BODY: 1, EXTERNAL_ED25519: 1 << 1, CLAIM: 1 << 2 });
+export const RUN = Object.freeze({ BODY: 1, EXTERNAL_ED25519: 1 << 1, CLAIM: 1 << 2, SIGNED: 1 << 3 });
 
 let generation = -1;
 let memory = null;

@@ -285,11 +285,14 @@ export class Keygate {
 
   /**
    * One decision by the module of the request written into its input area (`len` bytes), at
-   * `now` (ms), under `v`; `body`: the request has a body not read yet. Returns its output.
+   * `now` (ms), under `v`; `body`: the request has a body not read yet; `signed`: it carries
+   * signature fields (the module then keeps every field; without, only those an unsigned
+   * decision reads, every field still checked and counted). Returns its output.
    */
-  #run(v, len, now, body, store) {
+  #run(v, len, now, body, store, signed) {
     this.#live();
     let flags = body ? RUN.BODY : 0;
+    if (signed) flags |= RUN.SIGNED;
     if (externalEd25519()) flags |= RUN.EXTERNAL_ED25519;
     if (store) flags |= RUN.CLAIM;
     // The wall clock (not `now`, which a caller may pin) says how long a decision waited:
@@ -324,7 +327,7 @@ export class Keygate {
     const declared = source?.request ? declaredLength(input.headers) : null;
     if (source?.bytes?.length === 0 || declared === 0) source = null;
     const mayBeEmpty = source?.request !== undefined && declared === null;
-    let o = this.#run(v, len, input.now, source !== null, store);
+    let o = this.#run(v, len, input.now, source !== null, store, signed);
     // An outcome becomes a Decision at once, in the same turn as the call that wrote it: its
     // key and route indices are read in the key table of the set in use then (the module also
     // names that set's serial, which the table checks), never in a table kept across an await.
@@ -333,7 +336,7 @@ export class Keygate {
       return decisionOf(o, input.url, this.#table);
     }
     const retired = () => this.#live();
-    const run = () => this.#run(v, len, input.now, source !== null, store);
+    const run = () => this.#run(v, len, input.now, source !== null, store, signed);
     const decided = (o) => decisionOf(o, input.url, this.#table);
     let handle = null;
     const resumed = (call) => {
