@@ -548,7 +548,8 @@ impl WasmVerifier {
 impl WasmVerifier {
     /// Decides the request JS wrote into the input area (`len` bytes) at `now_ms`; `flags`:
     /// `RUN_BODY` (a body that was not read), `RUN_EXTERNAL_ED25519`, `RUN_CLAIM` (an outer
-    /// nonce store). `clock_ms` is the wall clock (the decision's `now` may be pinned by the
+    /// nonce store), `RUN_SIGNED` (JS saw a signature field: every header field is kept;
+    /// without it only those an unsigned decision reads, see `read_input`). `clock_ms` is the wall clock (the decision's `now` may be pinned by the
     /// caller), for how long a decision has waited. Returns the kind; the output is at
     /// `ioOut()`.
     pub fn run(&mut self, len: u32, now_ms: f64, flags: u32, clock_ms: f64) -> u32 {
