@@ -78,6 +78,7 @@ pub(crate) fn read_unsigned(name: &str) -> bool {
 
 /// Whether `name` (any case) is a signature field: a request carrying one may cover any field,
 /// so every field is kept.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(crate) fn is_signature_field(name: &str) -> bool {
     ["signature", "signature-input", "webhook-signature"]
         .iter()
