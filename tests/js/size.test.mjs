@@ -26,13 +26,13 @@ import { ROOT } from './helpers.mjs';
 // decision reads (every field still checked and counted against the section limits), with a
 // fail-closed check on every field lookup, measured at 812,017 B raw and 322.8 KiB gzip,
 // +3,943 B raw and +1,620 B gzip over main's 808,074 B and 321.2 KiB.
-// 323 -> 342 KiB: sharded mode (issue 11, a million keys: the manifest reader, the bounded
+// 323 -> 343 KiB: sharded mode (issue 11, a million keys: the manifest reader, the bounded
 // shard cache with its eviction, the delta overlay, the facade's loadSharded/loadShard/
-// prepareManifest), measured at 857,367 B raw and 340.4 KiB gzip, +49,293 B raw over main's
-// 808,074 B. By function before wasm-opt: the cache's load and eviction 7.4 KB, the manifest
+// prepareManifest), measured merged at 866,370 B raw and 342.8 KiB gzip, +54,353 B raw and
+// +20.0 KiB gzip over main's 812,017 B and 322.8 KiB. By function before wasm-opt: the cache's load and eviction 7.4 KB, the manifest
 // reader 8.6 KB, the overlay 5.6 KB, needs 3.6 KB, the facade 9 KB. A module without sharded
 // mode (a cargo feature) would give it back to sets that fit one isolate.
-const BUDGET_GZIP = 342 * 1024;
+const BUDGET_GZIP = 343 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
