@@ -55,6 +55,8 @@ pub(super) struct Paused {
     keyset: Arc<KeySet>,
     /// That set's serial (`WasmVerifier::serial`).
     serial: u32,
+    /// The verifier's count of content changes then (`WasmVerifier::changes`).
+    changes: u32,
     cx: Context,
     mode: Mode,
     /// The body's digests, once JS gave them (a decision made again does not ask twice).
@@ -428,7 +430,27 @@ impl WasmVerifier {
     fn step(&mut self, mut p: Paused, clock_ms: Option<f64>) -> u32 {
         loop {
             match flow::poll_once(p.decision.as_mut()) {
-                Some((o, req)) if o.reason.is_none() && !self.in_use(&p.keyset) => {
+                // Allowed under a set whose content changed since: decided again under the
+                // set in use. (A set that only loaded shards since decides the same: the
+                // outcome stands, naming its key itself, even if the shard it was found in
+                // was dropped meanwhile.)
+                Some((o, mut req))
+                    if o.reason.is_none()
+                        && !self.in_use(&p.keyset)
+                        && p.changes != self.changes =>
+                {
+                    if let Some(cache) = &mut self.shards
+                        && !cache.needs(&req).is_empty()
+                    {
+                        // Deciding again would look into shards not held: fail closed rather
+                        // than refuse a key as unknown.
+                        req.reset();
+                        self.scratch = req;
+                        return error(
+                            ErrorCode::ShardUnavailable,
+                            "the key set changed while this request waited and the shards it needs are no longer held; it was not decided",
+                        );
+                    }
                     p = self.again(p, o, req);
                 }
                 Some((o, mut req)) => {
@@ -516,6 +538,7 @@ impl WasmVerifier {
             ex,
             keyset,
             serial: self.serial,
+            changes: self.changes,
             cx: p.cx,
             mode: p.mode,
             digests: p.digests,
@@ -609,6 +632,7 @@ impl WasmVerifier {
                 ex,
                 keyset,
                 serial: self.serial,
+                changes: self.changes,
                 cx,
                 mode,
                 digests: None,

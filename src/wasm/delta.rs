@@ -148,6 +148,7 @@ impl WasmVerifier {
         .map_err(|e| refused(&e))?;
         if !matches!(update, crate::Update::Unchanged) {
             self.serial = self.serial.wrapping_add(1);
+            self.changes = self.changes.wrapping_add(1);
         }
         let target = pending.delta.target();
         Ok(format!(

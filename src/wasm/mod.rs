@@ -136,6 +136,10 @@ pub struct WasmVerifier {
     /// set): outputs name the serial their key and route indices refer to, so JS can never
     /// read them in another set's key table.
     serial: u32,
+    /// Counts the changes of the set's content (updates, deltas, manifests) but not the shard
+    /// loads of sharded mode, which move keys without changing any decision: a waiting
+    /// decision started under the same count still decides as under the set in use.
+    changes: u32,
     /// Sharded mode: the manifest's shard table and the shards held (`shard.rs`).
     shards: Option<crate::sharded::ShardCache>,
     /// The decoded payload of the envelope this verifier was loaded from, until JS takes it
@@ -204,6 +208,7 @@ impl WasmVerifier {
             scratch: Request::default(),
             paused: decide::Slab::default(),
             serial: 0,
+            changes: 0,
             shards: None,
             payload: owned_payload(payload),
         })
@@ -271,6 +276,7 @@ impl WasmVerifier {
             Ok(crate::Update::Unchanged) => Ok("unchanged".into()),
             Ok(_) => {
                 self.serial = self.serial.wrapping_add(1);
+                self.changes = self.changes.wrapping_add(1);
                 Ok("replaced".into())
             }
             Err(r) => Err(JsValue::from_str(

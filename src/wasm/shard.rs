@@ -124,6 +124,7 @@ impl WasmVerifier {
             scratch: Request::default(),
             paused: super::decide::Slab::default(),
             serial: 0,
+            changes: 0,
             shards: Some(cache),
             payload: None,
         })
@@ -222,6 +223,7 @@ impl WasmVerifier {
             .with_nonce_store(nonces);
         self.shards = Some(cache);
         self.serial = self.serial.wrapping_add(1);
+        self.changes = self.changes.wrapping_add(1);
         Ok("replaced".into())
     }
 }

@@ -1,0 +1,145 @@
+// Sharded mode: decisions that wait (for a body, here) while other requests load shards and the
+// shard a waiting decision needed is dropped from the cache. Loading a shard copies the key set
+// a waiting decision holds, so the decision finishes under another set than it started with;
+// it must still be the full-mode decision, never a refusal because its key's shard was dropped
+// meanwhile. The manifest and shards are cut here as `keygate keyset shard` cuts them
+// (docs/deployment.md, "Sharded mode").
+// tests/vectors/README.md ("Holes that are not data") says why this is not a vector file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Keygate, generateSigningKey, signRequest } from '../../pkg/src/index.js';
+
+const NOW = Date.parse('2026-11-29T12:00:00Z');
+const BITS = 4;
+const sha = (b) => createHash('sha256').update(b).digest();
+const b64 = (b) => Buffer.from(b).toString('base64url');
+const bucket = (digest) => digest.readUInt32BE(0) >>> (32 - BITS);
+
+/** A manifest (bare) and its shards by name, for the full set `full`. */
+function cut(full) {
+  const d = Array.from({ length: 1 << BITS }, () => []);
+  const i = Array.from({ length: 1 << BITS }, () => []);
+  for (const k of full.keys) {
+    if (k.api_key_hash) d[bucket(Buffer.from(k.api_key_hash.slice('sha256:'.length), 'base64url'))].push(k);
+    i[bucket(sha(k.id))].push(k);
+  }
+  const shards = new Map();
+  const table = (kind, list) =>
+    list.map((keys, n) => {
+      const bytes = Buffer.from(JSON.stringify({ keygate: 1, revision: 1, keys }));
+      shards.set(`${kind}/${n}`, bytes);
+      return b64(sha(bytes));
+    });
+  const { keys, ...header } = full;
+  const manifest = {
+    keygate: 1,
+    kind: 'manifest',
+    payload_sha256: b64(sha(JSON.stringify(full))),
+    keys: keys.length,
+    shards: { bits: BITS, d: table('d', d), i: table('i', i) },
+    set: { ...header, keys: [] },
+  };
+  return { manifest, shards };
+}
+
+/** A body stream that stays open: `pulled` resolves once it is read; `end(bytes)` ends it. */
+function openStream() {
+  let pulled;
+  const pulling = new Promise((r) => (pulled = r));
+  let ctl;
+  const stream = new ReadableStream({
+    start(c) {
+      ctl = c;
+    },
+    pull() {
+      pulled();
+      return new Promise(() => {});
+    },
+  });
+  const end = (bytes) => {
+    if (bytes) ctl.enqueue(bytes);
+    ctl.close();
+  };
+  return { stream, pulling, end };
+}
+
+/** API keys whose digests fall in `n` different `d` shards. */
+function spreadKeys(n) {
+  const out = new Map();
+  for (let j = 0; out.size < n; j++) {
+    const k = `probe-${j}`;
+    const s = bucket(sha(k));
+    if (!out.has(s)) out.set(s, k);
+  }
+  return [...out.values()];
+}
+
+test('a decision waiting for its body while other requests evict its shard is the full-mode decision', async () => {
+  const K = generateSigningKey({ alg: 'hmac-sha256' });
+  const routes = [{ path: '/v1/**', scopes: ['write'] }];
+  const full = { keygate: 1, revision: 1, routes, keys: [{ id: 'writer', scopes: ['write'], signing: K.signing }] };
+  const { manifest, shards } = cut(full);
+  const url = 'https://api.example.com/v1/orders';
+  const body = new TextEncoder().encode('{"order":1}');
+  const signed = await signRequest(new Request(url, { method: 'POST', body }), { keyId: 'writer', key: K.key, alg: 'hmac-sha256', created: NOW, nonce: 'n-1' });
+  const headers = new Headers(signed.headers);
+  headers.delete('content-length');
+  // Full mode: allowed.
+  const whole = await Keygate.load(full);
+  assert.equal((await whole.verify(new Request(url, { method: 'POST', headers, body }), { now: NOW })).allowed, true);
+
+  const load = async ({ name }) => shards.get(name);
+  const gate = await Keygate.load(manifest, { shards: { load, maxShards: 9 } });
+  const { stream, pulling, end } = openStream();
+  const pending = gate.verify(new Request(url, { method: 'POST', headers, body: stream, duplex: 'half' }), { now: NOW });
+  await pulling; // its `i` shard is loaded; the decision waits for the body's digests
+  // Requests with API keys of 9 other `d` shards fill the 9-shard cache: the writer's shard goes.
+  for (const k of spreadKeys(9)) {
+    const d = await gate.verify(new Request(url, { headers: { authorization: `Bearer ${k}` } }), { now: NOW });
+    assert.equal(d.reason, 'unknown_key');
+  }
+  assert.ok(gate.shards.evictions >= 1, JSON.stringify(gate.shards));
+  end(body);
+  const d = await pending;
+  assert.deepEqual([d.allowed, d.keyId, d.reason], [true, 'writer', undefined], JSON.stringify(d));
+  // Its nonce was held once: the same request again is a replay, as in full mode.
+  const again = await gate.verify(new Request(url, { method: 'POST', headers, body }), { now: NOW });
+  assert.equal(again.reason, 'nonce_replayed');
+});
+
+test('a decision waiting while the set changes is decided again with its shards, or fails closed without them', async () => {
+  const K = generateSigningKey({ alg: 'hmac-sha256' });
+  const routes = [{ path: '/v1/**', scopes: ['write'] }];
+  const full = { keygate: 1, revision: 1, routes, keys: [{ id: 'writer', scopes: ['write'], signing: K.signing }] };
+  const { manifest, shards } = cut(full);
+  const url = 'https://api.example.com/v1/orders';
+  const body = new TextEncoder().encode('{"order":1}');
+  const signed = await signRequest(new Request(url, { method: 'POST', body }), { keyId: 'writer', key: K.key, alg: 'hmac-sha256', created: NOW });
+  const headers = new Headers(signed.headers);
+  headers.delete('content-length');
+  const revoke = (gate, evict) => ({
+    keygate: 1,
+    kind: 'delta',
+    base: { revision: 1, payload_sha256: gate.info.payloadSha256 },
+    revision: 2,
+    payload_sha256: b64(sha(`revision 2 ${evict}`)),
+    changes: [{ op: 'revoke', id: 'writer' }],
+  });
+  for (const evict of [false, true]) {
+    const gate = await Keygate.load(manifest, { shards: { load: async ({ name }) => shards.get(name), maxShards: 9 } });
+    const { stream, pulling, end } = openStream();
+    const pending = gate.verify(new Request(url, { method: 'POST', headers, body: stream, duplex: 'half' }), { now: NOW });
+    await pulling;
+    if (evict) for (const k of spreadKeys(9)) await gate.verify(new Request(url, { headers: { authorization: `Bearer ${k}` } }), { now: NOW });
+    await gate.update(revoke(gate, evict));
+    end(body);
+    if (evict) {
+      // Its shard is gone and the set changed: not decided (503), never a wrong 401.
+      await assert.rejects(pending, (e) => e.code === 'ERR_SHARD_UNAVAILABLE');
+    } else {
+      const d = await pending;
+      assert.deepEqual([d.allowed, d.reason], [false, 'key_revoked'], JSON.stringify(d));
+    }
+  }
+});
