@@ -429,8 +429,22 @@ export class Keygate {
    * more with `retry: true`, then the request fails closed with ERR_SHARD_UNAVAILABLE).
    */
   async #loadShards(need) {
+    const state = callWasm(() => this.#current().statePayloadSha256());
     const got = await this.#shards.read(need);
     let v = this.#current();
+    if (callWasm(() => v.statePayloadSha256()) !== state && callWasm(() => v.isSharded())) {
+      // The set changed while they were read (a new manifest's shards have other digests, a
+      // delta's do not): load those that still hash as named; the request asks for the rest.
+      need.forEach((s, i) => {
+        try {
+          callWasm(() => v.loadShard(s.name, got[i]));
+        } catch (e) {
+          if (e?.code !== 'ERR_SHARD_UNAVAILABLE') throw e;
+        }
+      });
+      this.#table = new KeyTable(v);
+      return;
+    }
     const failed = [];
     need.forEach((s, i) => {
       try {

@@ -3,7 +3,7 @@
 // a waiting decision holds, so the decision finishes under another set than it started with;
 // it must still be the full-mode decision, never a refusal because its key's shard was dropped
 // meanwhile. The manifest and shards are cut here as `keygate keyset shard` cuts them
-// (docs/deployment.md, "Sharded mode").
+// (docs/deployment.md, "Sharded mode"). Also: a new manifest committed while shards are read.
 // tests/vectors/README.md ("Holes that are not data") says why this is not a vector file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -142,4 +142,31 @@ test('a decision waiting while the set changes is decided again with its shards,
       assert.deepEqual([d.allowed, d.reason], [false, 'key_revoked'], JSON.stringify(d));
     }
   }
+});
+
+test('a new manifest committed while a request reads its shards: the request is decided under the new one', async () => {
+  const K = generateSigningKey({ alg: 'hmac-sha256' });
+  const routes = [{ path: '/v1/**', scopes: ['write'] }];
+  const key = { id: 'writer', api_key_hash: `sha256:${b64(sha('writer-api-key'))}`, scopes: ['write'], signing: K.signing, require_signature: false };
+  const one = cut({ keygate: 1, revision: 1, routes, keys: [key] });
+  // Revision 2: the same key, with a name: its shards have other digests.
+  const two = cut({ keygate: 1, revision: 2, routes, keys: [{ ...key, name: 'writer' }] });
+  let release;
+  const held = new Promise((r) => (release = r));
+  let reads = 0;
+  const load = async ({ name, sha256 }) => {
+    reads++;
+    if (reads === 1) await held; // the first read waits until revision 2 is in use
+    const m = [one, two].find((c) => [...c.manifest.shards.d, ...c.manifest.shards.i].includes(sha256));
+    return m.shards.get(name);
+  };
+  const gate = await Keygate.load(one.manifest, { shards: { load } });
+  const url = 'https://api.example.com/v1/orders';
+  const pending = gate.verify(new Request(url, { headers: { authorization: 'Bearer writer-api-key' } }), { now: NOW });
+  while (reads === 0) await new Promise((r) => setTimeout(r, 1));
+  assert.equal((await gate.update(two.manifest)).changed, true);
+  release();
+  const d = await pending;
+  assert.deepEqual([d.allowed, d.keyId, d.name], [true, 'writer', 'writer'], JSON.stringify(d));
+  assert.equal(gate.shards.refused, 1, 'the shard of revision 1 was refused under revision 2');
 });
