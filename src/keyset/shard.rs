@@ -410,6 +410,30 @@ impl KeySet {
 }
 
 impl KeySet {
+    /// This set's header (revision, times, audience, policy, routes, deny lists) with the keys
+    /// of `keep` that it holds, and no other.
+    pub(crate) fn subset<'a>(&self, keep: impl IntoIterator<Item = &'a KeyEntry>) -> KeySet {
+        let mut out = KeySet {
+            revision: self.revision,
+            audience: self.audience.clone(),
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            policy: self.policy.clone(),
+            deny_cidrs: self.deny_cidrs.clone(),
+            routes: self.routes.clone(),
+            keys: Vec::new(),
+            index: Default::default(),
+            fingerprint: self.fingerprint,
+            sealed: 0,
+            recent: super::recent::RecentKeys::new(),
+        };
+        for k in keep {
+            // Keys of one set: the same key twice is held once, and digests never clash.
+            let _ = out.hold(k.clone());
+        }
+        out
+    }
+
     /// Sets the status of the key with this id, when held.
     pub(crate) fn set_status(&mut self, id: &str, status: super::KeyStatus) {
         if let Some(at) = self.index.find_id(&self.keys, id) {

@@ -183,6 +183,20 @@ impl ShardCache {
         missing
     }
 
+    /// The set a decision of `req` that may wait is made under: the header of `ks` with only
+    /// the keys that decision can look up (those the manifest holds always, the key of its API
+    /// key's digest, those of its `keyid`s). A waiting decision then holds a few keys, not
+    /// every key held, and a shard loaded meanwhile changes the set in use in place instead of
+    /// copying it for the waiting decision.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn decision_set(&self, ks: &KeySet, req: &Request) -> KeySet {
+        let (digest, ids) = lookups(req);
+        let pinned = self.pinned.iter().filter_map(|id| ks.key_by_id(id));
+        let by_digest = digest.as_ref().and_then(|d| ks.key_by_digest(d));
+        let by_id = ids.iter().filter_map(|id| ks.key_by_id(id));
+        ks.subset(pinned.chain(by_digest).chain(by_id))
+    }
+
     /// Loads shard `s` from `bytes` into `ks` (after its digest and content checked), first
     /// dropping the least recently used shards to stay within the limits. On an error nothing
     /// changed.

@@ -502,7 +502,10 @@ impl WasmVerifier {
     /// The decision of a request that was allowed under a set since replaced, made again
     /// under the set in use with the body's digests and the nonce it already holds.
     fn again(&self, p: Paused, o: Outcome, mut req: Request) -> Paused {
-        let keyset = Arc::clone(self.inner.keyset_arc());
+        let keyset = match &self.shards {
+            Some(cache) => Arc::new(cache.decision_set(self.inner.keyset(), &req)),
+            None => Arc::clone(self.inner.keyset_arc()),
+        };
         // A webhook delivery's body proved these keys; under the set in use they count only
         // unchanged (same id, same key).
         let webhook_proven = o.webhook.is_some().then(|| {
@@ -621,7 +624,13 @@ impl WasmVerifier {
             self.scratch = req;
             return kind;
         }
-        // It may wait: it keeps only its own bytes (the next request starts a new buffer).
+        // It may wait: it keeps only its own bytes (the next request starts a new buffer), and
+        // in sharded mode only the keys it can look up (a shard loaded while it waits must not
+        // copy every key held for it).
+        let keyset = match &self.shards {
+            Some(cache) => Arc::new(cache.decision_set(&keyset, &req)),
+            None => keyset,
+        };
         let bytes = req.shrink() + WAIT_OVERHEAD;
         let store = Arc::clone(self.inner.nonce_store_arc());
         let ex = Rc::new(Exchange::default());

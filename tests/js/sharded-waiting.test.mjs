@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Keygate, generateSigningKey, signRequest } from '../../pkg/src/index.js';
+import { wasm } from '../../pkg/src/wasm/facade.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const BITS = 4;
@@ -64,6 +65,9 @@ function openStream() {
   return { stream, pulling, end };
 }
 
+/** Lets a verify() that read its body's first bytes reach the decision that waits for it. */
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
 /** API keys whose digests fall in `n` different `d` shards. */
 function spreadKeys(n) {
   const out = new Map();
@@ -93,7 +97,8 @@ test('a decision waiting for its body while other requests evict its shard is th
   const gate = await Keygate.load(manifest, { shards: { load, maxShards: 9 } });
   const { stream, pulling, end } = openStream();
   const pending = gate.verify(new Request(url, { method: 'POST', headers, body: stream, duplex: 'half' }), { now: NOW });
-  await pulling; // its `i` shard is loaded; the decision waits for the body's digests
+  await pulling;
+  await settle(); // its `i` shard is loaded; the decision waits for the body's digests
   // Requests with API keys of 9 other `d` shards fill the 9-shard cache: the writer's shard goes.
   for (const k of spreadKeys(9)) {
     const d = await gate.verify(new Request(url, { headers: { authorization: `Bearer ${k}` } }), { now: NOW });
@@ -131,6 +136,7 @@ test('a decision waiting while the set changes is decided again with its shards,
     const { stream, pulling, end } = openStream();
     const pending = gate.verify(new Request(url, { method: 'POST', headers, body: stream, duplex: 'half' }), { now: NOW });
     await pulling;
+    await settle();
     if (evict) for (const k of spreadKeys(9)) await gate.verify(new Request(url, { headers: { authorization: `Bearer ${k}` } }), { now: NOW });
     await gate.update(revoke(gate, evict));
     end(body);
@@ -169,4 +175,53 @@ test('a new manifest committed while a request reads its shards: the request is 
   const d = await pending;
   assert.deepEqual([d.allowed, d.keyId, d.name], [true, 'writer', 'writer'], JSON.stringify(d));
   assert.equal(gate.shards.refused, 1, 'the shard of revision 1 was refused under revision 2');
+});
+
+test('waiting decisions hold the keys they can look up, not a copy of every key held for each shard loaded meanwhile', async () => {
+  const K = generateSigningKey({ alg: 'hmac-sha256' });
+  const routes = [{ path: '/v1/**', scopes: ['write'] }];
+  const keys = Array.from({ length: 20_000 }, (_, i) => ({ id: `k${i}`, api_key_hash: `sha256:${b64(sha(`key-${i}`))}`, scopes: ['write'] }));
+  keys[0].signing = K.signing;
+  const { manifest, shards } = cut({ keygate: 1, revision: 1, routes, keys });
+  const gate = await Keygate.load(manifest, { shards: { load: async ({ name }) => shards.get(name), loadsPerSecond: 1000, burst: 1000 } });
+  const url = 'https://api.example.com/v1/orders';
+  // Every shard held: about 20,000 keys (twice: each is in a d and an i shard).
+  for (let s = 0; s < 1 << BITS; s++) {
+    await gate.verify(new Request(url, { headers: { authorization: `Bearer key-${keys.findIndex((k) => bucket(Buffer.from(k.api_key_hash.slice(7), 'base64url')) === s)}` } }), { now: NOW });
+  }
+  const body = new TextEncoder().encode('x');
+  const signed = await signRequest(new Request(url, { method: 'POST', body }), { keyId: 'k0', key: K.key, alg: 'hmac-sha256', created: NOW });
+  const headers = new Headers(signed.headers);
+  headers.delete('content-length');
+  // Key ids of no key, each in another `i` shard than k0's and the others'.
+  const probes = [];
+  const taken = new Set([bucket(sha('k0'))]);
+  for (let j = 0; probes.length < 10; j++) {
+    const b = bucket(sha(`probe-${j}`));
+    if (!taken.has(b)) {
+      taken.add(b);
+      probes.push(`probe-${j}`);
+    }
+  }
+  const memory = () => wasm.ioMemory().buffer.byteLength;
+  const before = memory();
+  const ends = [];
+  const pending = [];
+  for (let n = 0; n < 10; n++) {
+    const { stream, pulling, end } = openStream();
+    pending.push(gate.verify(new Request(url, { method: 'POST', headers, body: stream, duplex: 'half' }), { now: NOW }));
+    await pulling;
+    await settle();
+    ends.push(end);
+    // Another request loads a shard (its i shard) while the decisions wait.
+    const loads = gate.shards.loads;
+    const probe = await signRequest(new Request(url), { keyId: probes[n], key: K.key, alg: 'hmac-sha256', created: NOW });
+    assert.equal((await gate.verify(probe, { now: NOW })).allowed, false);
+    assert.equal(gate.shards.loads, loads + 1, JSON.stringify(gate.shards));
+  }
+  const grown = memory() - before;
+  ends.forEach((end) => end(body));
+  for (const d of await Promise.all(pending)) assert.equal(d.allowed, true, JSON.stringify(d));
+  // Copying the ~40,000 entries held for each waiting decision grew memory by about 7 MiB a copy.
+  assert.ok(grown < 4 * 2 ** 20, `module memory grew by ${(grown / 2 ** 20).toFixed(1)} MiB`);
 });
