@@ -32,7 +32,11 @@ import { ROOT } from './helpers.mjs';
 // +20.0 KiB gzip over main's 812,017 B and 322.8 KiB. By function before wasm-opt: the cache's load and eviction 7.4 KB, the manifest
 // reader 8.6 KB, the overlay 5.6 KB, needs 3.6 KB, the facade 9 KB. A module without sharded
 // mode (a cargo feature) would give it back to sets that fit one isolate.
-const BUDGET_GZIP = 343 * 1024;
+// 343 -> 344 KiB: sharded-mode fixes to decisions that wait (a decision that may wait holds
+// only the keys it can look up, not a copy of every key held; one that waited through shard
+// loads alone keeps its outcome), measured at 869,738 B raw and 343.8 KiB gzip, +3,368 B raw and
+// +1,052 B gzip over main's 866,370 B and 342.8 KiB.
+const BUDGET_GZIP = 344 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
