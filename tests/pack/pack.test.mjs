@@ -50,7 +50,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // coordinator's shard store, their declarations and README section. Measured merged with
 // main at 0be8efd: packed 460,652 B, unpacked 1,261,083 B, wasm 866,370 B (main's own
 // module: 812,017 B).
-const BUDGET = { packed: 454 * 1024, unpacked: 1248 * 1024, wasm: 848 * 1024 };
+// Wasm 848 -> 850 KiB: sharded-mode fixes to decisions that wait (only the keys a waiting
+// decision can look up are held for it), +3,368 B raw. Measured: packed 461,910 B, unpacked
+// 1,265,062 B, wasm 869,738 B.
+const BUDGET = { packed: 454 * 1024, unpacked: 1248 * 1024, wasm: 850 * 1024 };
 
 let t;
 let files;
