@@ -10,7 +10,9 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::encoding::{b64url_decode, b64url_encode, base62_encode, crc32, is_base62};
+use crate::encoding::{
+    b64url_decode, b64url_decode_into, b64url_encode, base62_encode, crc32, is_base62,
+};
 
 /// Length of the base62 body (32 bytes) plus the checksum (6 characters).
 pub const TAIL_LEN: usize = 43 + 6;
@@ -61,16 +63,9 @@ impl ApiKeyDigest {
             return Err("expected \"sha256:\" followed by base64url of a SHA-256 digest".into());
         };
         // The common case, decoded without allocating: 43 characters are exactly 32 bytes.
-        if b64.len() == 43 {
-            let mut arr = [0u8; 32];
-            if base64::Engine::decode_slice(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                b64,
-                &mut arr,
-            ) == Ok(32)
-            {
-                return Ok(ApiKeyDigest(arr));
-            }
+        let mut arr = [0u8; 32];
+        if b64url_decode_into(b64.as_bytes(), &mut arr) {
+            return Ok(ApiKeyDigest(arr));
         }
         let bytes = b64url_decode(b64)?;
         let arr: [u8; 32] = bytes

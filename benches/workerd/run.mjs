@@ -18,6 +18,7 @@
 //   BENCH_PARTS (comma list of cases,nonce,load,cold, the default; also body: ways of reading
 //   a body in workerd, without keygate), BENCH_COLD (fresh isolates of each kind, 9),
 //   BENCH_SCALE_KEYS (100000), BENCH_SCALE_RUNS (7), BENCH_JSON (target/bench/workerd.json),
+//   BENCH_DIST (the bundle to run, target/bench/workerd: an older build's copy runs back to back),
 //   BENCH_DELTA_K (one-key deltas per slice, 32), BENCH_DELTA_ROUNDS (7): the delta part
 //   (deltas.mjs), a signed one-key delta beside the whole signed set at BENCH_SCALE_KEYS keys.
 //   BENCH_SMOKE=1: one tiny round of everything, which proves the harness and measures
@@ -34,7 +35,7 @@ import { fillerKeys, keySetBytes } from './keysets.mjs';
 import { deltaApply, deltaMetrics, deltaRows } from './deltas.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const DIST = join(ROOT, 'target/bench/workerd');
+const DIST = process.env.BENCH_DIST ?? join(ROOT, 'target/bench/workerd');
 const BODY_READS = {
   stream: '`request.clone().body` read chunk by chunk, not hashed (how keygate reads it today)',
   buffer: '`await request.clone().arrayBuffer()`, then `crypto.subtle.digest`',

@@ -9,7 +9,7 @@ import { KeyTable, decisionOf } from './decision.js';
 import { externalEd25519, verifyEd25519 } from './ed25519.js';
 import { FLAG, KIND, RUN, readOut, textBytes, textFields, writeBytes, writeRequest } from './io.js';
 
-const { WasmVerifier, envelopePayload, isDelta } = wasm;
+const { WasmVerifier, isDelta } = wasm;
 const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys']);
 const UPDATE_OPTIONS = new Set(['maxAgeSeconds']);
 const CONSTRUCT = Symbol('Keygate.load');
@@ -158,11 +158,6 @@ async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
 }
 
-/** SHA-256 of the key set bytes (or of an envelope's decoded payload). */
-function payloadDigest(bytes) {
-  return sha256(callWasm(() => envelopePayload(bytes)));
-}
-
 /** What `gate.info` shows about the set in use (no secrets). */
 function info(verifier, payloadSha256) {
   const v = JSON.parse(callWasm(() => verifier.info()));
@@ -251,7 +246,9 @@ export class Keygate {
     warn(verifier, opts.onWarning);
     let sha;
     try {
-      sha = await payloadDigest(bytes);
+      // The set's payload_sha256: of the bytes themselves, or of the envelope's payload the
+      // module decoded while loading it (handed over once, not decoded again).
+      sha = await sha256(callWasm(() => verifier.takePayload()) ?? bytes);
       callWasm(() => verifier.setPayloadSha256(sha));
     } catch (e) {
       release(verifier);
@@ -268,6 +265,7 @@ export class Keygate {
     if (this.#generation !== wasmGeneration()) {
       const generation = wasmGeneration();
       const v = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys));
+      callWasm(() => v.takePayload()); // its digest is known: not kept in the module
       callWasm(() => v.setPayloadSha256(this.#sha));
       // The deltas applied since: each authenticated again, none judged for age.
       for (const d of this.#deltas) callWasm(() => v.commitDelta(v.prepareDelta(d, Date.now(), undefined)));
@@ -448,7 +446,7 @@ export class Keygate {
     let digest;
     let revision;
     try {
-      digest = await sha256(callWasm(() => pending.payload()));
+      digest = await sha256(callWasm(() => pending.payload()) ?? bytes);
       revision = callWasm(() => pending.revision());
       if (maxAgeSeconds !== undefined && revision > this.#info.revision) {
         callWasm(() => pending.checkFresh(Date.now(), maxAgeSeconds));

@@ -156,6 +156,7 @@ impl KeySet {
                 && let Some(at) = self.index.find_id(&self.keys, id)
             {
                 self.index.remove(&self.keys[at as usize], at);
+                self.sealed -= self.keys[at as usize].sealed_secrets();
                 let last = (self.keys.len() - 1) as u32;
                 self.keys.swap_remove(at as usize);
                 if at != last {
@@ -168,6 +169,7 @@ impl KeySet {
                 Change::Replace(k) => {
                     if let Some(at) = self.index.find_id(&self.keys, &k.id) {
                         let old = std::mem::replace(&mut self.keys[at as usize], k.clone());
+                        self.sealed = self.sealed - old.sealed_secrets() + k.sealed_secrets();
                         if old.api_key_hash != k.api_key_hash {
                             if let Some(dg) = &old.api_key_hash {
                                 self.index.remove_digest(dg, at);
@@ -187,6 +189,7 @@ impl KeySet {
         for c in &d.changes {
             if let Change::Add(k) = c {
                 let at = self.keys.len() as u32;
+                self.sealed += k.sealed_secrets();
                 self.keys.push(k.clone());
                 self.index.insert(&self.keys, at);
             }

@@ -91,35 +91,51 @@ impl Hasher for U64Hasher {
 }
 
 /// Shares identical scope and network lists between keys: large sets repeat a handful of
-/// combinations, and each shared list is stored once.
+/// combinations, and each shared list is stored once (and its scopes checked once).
 #[derive(Default)]
 pub(super) struct Interner {
+    /// Valid scope lists only, by [`scopes_hash`].
     scopes: HashMap<u64, Vec<Arc<[String]>>, BuildHasherDefault<U64Hasher>>,
     cidrs: HashMap<Vec<Cidr>, Arc<[Cidr]>>,
+    /// The empty network list most keys have.
+    no_cidrs: Option<Arc<[Cidr]>>,
+}
+
+fn scopes_hash(items: &[(usize, Cow<'_, str>)]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for (_, s) in items {
+        for &b in s.as_bytes().iter().chain(&[0xff]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }
 
 impl Interner {
-    /// The shared list for these (already validated) scopes, allocating only on first sight.
-    fn scopes(&mut self, items: &[(usize, Cow<'_, str>)]) -> Arc<[String]> {
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
-        for (_, s) in items {
-            for &b in s.as_bytes().iter().chain(&[0xff]) {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        let bucket = self.scopes.entry(h).or_default();
-        let same = |a: &Arc<[String]>| {
+    /// The shared list equal to `items`, when one was interned: it is valid (only lists that
+    /// passed `Ctx::check_scopes` are interned), so `items` need not be checked again.
+    fn known_scopes(&self, h: u64, items: &[(usize, Cow<'_, str>)]) -> Option<Arc<[String]>> {
+        let same = |a: &&Arc<[String]>| {
             a.len() == items.len() && a.iter().zip(items).all(|(x, (_, y))| x == y)
         };
-        if let Some(a) = bucket.iter().find(|a| same(a)) {
-            return a.clone();
+        self.scopes.get(&h)?.iter().find(same).cloned()
+    }
+
+    /// The shared list for these scopes, which must be valid (checked), allocating only on
+    /// first sight.
+    fn scopes(&mut self, h: u64, items: &[(usize, Cow<'_, str>)]) -> Arc<[String]> {
+        if let Some(a) = self.known_scopes(h, items) {
+            return a;
         }
         let a: Arc<[String]> = items.iter().map(|(_, s)| s.to_string()).collect();
-        bucket.push(a.clone());
+        self.scopes.entry(h).or_default().push(a.clone());
         a
     }
 
     fn cidrs(&mut self, v: Vec<Cidr>) -> Arc<[Cidr]> {
+        if v.is_empty() {
+            return self.no_cidrs.get_or_insert_with(|| Arc::from([])).clone();
+        }
         if let Some(a) = self.cidrs.get(&v) {
             return a.clone();
         }
@@ -266,8 +282,16 @@ pub(super) fn finish(
         );
     }
     let scopes = match f.scopes.valid() {
-        Some(v) if cx.check_scopes(&v, &path.field("scopes"), true) => interner.scopes(&v),
-        _ => interner.scopes(&[]),
+        Some(v) => {
+            // A list seen before is shared without being checked again (it was valid).
+            let h = scopes_hash(&v);
+            match interner.known_scopes(h, &v) {
+                Some(a) => a,
+                None if cx.check_scopes(&v, &path.field("scopes"), true) => interner.scopes(h, &v),
+                None => interner.scopes(scopes_hash(&[]), &[]),
+            }
+        }
+        None => interner.scopes(scopes_hash(&[]), &[]),
     };
     let allow = f
         .allow_cidrs

@@ -269,6 +269,16 @@ impl fmt::Debug for KeyEntry {
 }
 
 impl KeyEntry {
+    /// How many of the entry's secrets are sealed (0, 1 or 2).
+    pub(crate) fn sealed_secrets(&self) -> usize {
+        self.secrets.as_deref().map_or(0, |s| {
+            [&s.signing, &s.webhook]
+                .iter()
+                .filter(|f| matches!(f, secrets::Form::Sealed { .. }))
+                .count()
+        })
+    }
+
     /// Whether the key's scopes grant `scope`.
     pub fn grants(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| match s.strip_suffix('*') {
@@ -291,6 +301,9 @@ pub struct KeySet {
     pub(crate) keys: Vec<KeyEntry>,
     pub(crate) index: index::KeyIndex,
     pub(crate) fingerprint: [u8; 16],
+    /// How many secrets of `keys` are sealed: counted when the set is read and kept by every
+    /// delta, so that reading it costs nothing whatever the size of the set.
+    pub(crate) sealed: usize,
     /// API keys found recently (`recent.rs`).
     pub(crate) recent: recent::RecentKeys,
 }
@@ -381,16 +394,7 @@ impl KeySet {
 
     /// How many secrets of the set are sealed (`crate::seal`).
     pub fn sealed_count(&self) -> usize {
-        self.keys
-            .iter()
-            .filter_map(|k| k.secrets.as_deref())
-            .map(|s| {
-                [&s.signing, &s.webhook]
-                    .iter()
-                    .filter(|f| matches!(f, secrets::Form::Sealed { .. }))
-                    .count()
-            })
-            .sum()
+        self.sealed
     }
 
     /// The entry an API key names, by the SHA-256 of the key (a key found recently is found

@@ -107,6 +107,8 @@ pub(super) struct KeysAcc {
     index: super::index::KeyIndex,
     pub(super) interner: super::key::Interner,
     pub(super) not_array: Option<&'static str>,
+    /// Sealed secrets among `keys`.
+    sealed: usize,
 }
 
 impl KeysAcc {
@@ -153,6 +155,7 @@ impl KeysAcc {
             return;
         }
         self.doc_index.push(u32::try_from(i).unwrap_or(u32::MAX));
+        self.sealed += entry.sealed_secrets();
         self.keys.push(entry);
         self.index.insert(&self.keys, idx);
     }
@@ -263,6 +266,7 @@ fn build(
         keys: keys.keys,
         index: keys.index,
         fingerprint: [0; 16],
+        sealed: keys.sealed,
         recent: super::recent::RecentKeys::new(),
     })
 }

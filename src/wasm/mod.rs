@@ -135,6 +135,9 @@ pub struct WasmVerifier {
     /// set): outputs name the serial their key and route indices refer to, so JS can never
     /// read them in another set's key table.
     serial: u32,
+    /// The decoded payload of the envelope this verifier was loaded from, until JS takes it
+    /// (`takePayload`) to hash it: it is not decoded a second time.
+    payload: Option<Vec<u8>>,
 }
 
 /// A key set that verified and validated, waiting to be swapped in by `WasmVerifier::commit`
@@ -142,14 +145,26 @@ pub struct WasmVerifier {
 #[wasm_bindgen]
 pub struct WasmPending {
     set: KeySet,
-    payload: Vec<u8>,
+    /// An envelope's decoded payload (`None`: the input was a bare set, its own payload).
+    payload: Option<Vec<u8>>,
+}
+
+/// The payload to keep of a loaded input: an envelope's decoded payload; nothing for a bare
+/// set, whose bytes the caller already holds (it is not copied).
+fn owned_payload(payload: std::borrow::Cow<'_, [u8]>) -> Option<Vec<u8>> {
+    match payload {
+        std::borrow::Cow::Owned(p) => Some(p),
+        std::borrow::Cow::Borrowed(_) => None,
+    }
 }
 
 #[wasm_bindgen]
 impl WasmPending {
-    /// The key set bytes it was read from (an envelope's verified, decoded payload).
-    pub fn payload(&self) -> Vec<u8> {
-        self.payload.clone()
+    /// Takes the key set bytes it was read from when they are not the input itself: an
+    /// envelope's verified, decoded payload (once). `undefined` for a bare set: its bytes
+    /// are the input.
+    pub fn payload(&mut self) -> Option<Vec<u8>> {
+        self.payload.take()
     }
 }
 
@@ -176,7 +191,7 @@ impl WasmVerifier {
         let seal = self::seal_keys(seal_keys)?;
         let audience = audience.filter(|a| !a.is_empty());
         let options = Self::options(publisher.as_ref(), audience.as_deref(), seal.as_ref())?;
-        let (ks, _) =
+        let (ks, payload) =
             crate::keyset::envelope::load::load(input, &options).map_err(|e| load_error(&e))?;
         Ok(WasmVerifier {
             inner: Verifier::new(ks),
@@ -186,7 +201,16 @@ impl WasmVerifier {
             scratch: Request::default(),
             paused: decide::Slab::default(),
             serial: 0,
+            payload: owned_payload(payload),
         })
+    }
+
+    /// Takes the decoded payload of the envelope this verifier was loaded from (once), for
+    /// the caller to hash; `undefined` when it was loaded from a bare set (whose bytes are
+    /// the payload) or the payload was taken already.
+    #[wasm_bindgen(js_name = takePayload)]
+    pub fn take_payload(&mut self) -> Option<Vec<u8>> {
+        self.payload.take()
     }
 
     fn options<'a>(
@@ -219,7 +243,7 @@ impl WasmVerifier {
             crate::keyset::envelope::load::load(input, &options).map_err(|e| load_error(&e))?;
         Ok(WasmPending {
             set,
-            payload: payload.into_owned(),
+            payload: owned_payload(payload),
         })
     }
 

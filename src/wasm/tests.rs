@@ -102,9 +102,17 @@ fn envelopes_need_pinned_keys_and_a_valid_signature() {
         .to_string();
 
     let envelope = sign_envelope_js(DEMO, &jwk, None).unwrap();
-    let v = WasmVerifier::new(envelope.as_bytes(), Some(public.clone())).unwrap();
+    let mut v = WasmVerifier::new(envelope.as_bytes(), Some(public.clone())).unwrap();
     let info: Value = serde_json::from_str(&v.info()).unwrap();
     assert_eq!(info["keys"], 4);
+    // The verified payload is handed over once, for the caller to hash (not decoded again).
+    assert_eq!(v.take_payload().as_deref(), Some(DEMO.as_bytes()));
+    assert_eq!(v.take_payload(), None);
+    let mut pending = v.prepare(envelope.as_bytes()).unwrap();
+    assert_eq!(pending.payload().as_deref(), Some(DEMO.as_bytes()));
+    assert_eq!(pending.payload(), None);
+    let mut bare = WasmVerifier::new(DEMO.as_bytes(), None).unwrap();
+    assert_eq!(bare.take_payload(), None);
     // The payload the caller hashes for payload_sha256: the signed bytes, or a bare set itself.
     assert_eq!(envelope_payload(envelope.as_bytes()), DEMO.as_bytes());
     assert_eq!(envelope_payload(DEMO.as_bytes()), DEMO.as_bytes());
@@ -236,13 +244,11 @@ fn a_push_commits_only_a_fresh_newer_set() {
     );
     let info: Value = serde_json::from_str(&v.info()).unwrap();
     assert_eq!(info["revision"], 2);
-    let next = v
+    let mut next = v
         .prepare(keyset_for(3, json!("a"), fresh).as_bytes())
         .unwrap();
-    assert_eq!(
-        next.payload(),
-        keyset_for(3, json!("a"), fresh).into_bytes()
-    );
+    // A bare set is its own payload: the caller hashes its own bytes, nothing is copied.
+    assert_eq!(next.payload(), None);
     assert_eq!(v.commit(next, now, Some(900.0)).unwrap(), "replaced");
     // Without a maximum age (a refresh from storage), an old set is taken.
     let later = v

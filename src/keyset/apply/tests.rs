@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::apikey::ApiKeyDigest;
 use crate::keyset::KeySet;
 use crate::keyset::delta::Delta;
+use crate::seal::Unseal;
 
 fn digest(s: &str) -> String {
     ApiKeyDigest::of(s).to_string()
@@ -14,6 +15,8 @@ fn digest(s: &str) -> String {
 fn assert_consistent(ks: &KeySet) {
     let with_digest = ks.keys.iter().filter(|k| k.api_key_hash.is_some()).count();
     assert_eq!(ks.index.len(), (ks.keys.len(), with_digest));
+    let sealed: usize = ks.keys.iter().map(|k| k.sealed_secrets()).sum();
+    assert_eq!(ks.sealed_count(), sealed, "the sealed count kept by deltas");
     for (i, k) in ks.keys.iter().enumerate() {
         assert_eq!(
             ks.index.find_id(&ks.keys, &k.id),
@@ -137,4 +140,45 @@ fn keys_found_before_a_delta_are_looked_up_again_after_it() {
     assert_eq!(find(&ks, "s1"), None);
     assert_eq!(find(&ks, "s2").as_deref(), Some("k2"));
     assert_eq!(find(&ks, "t1").as_deref(), Some("k1"));
+}
+
+#[test]
+fn the_sealed_count_follows_every_kind_of_change() {
+    // Read by form only: the JWEs need no seal keys to be counted.
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../../tests/vectors/sealed/jose.json")).unwrap();
+    let sealed = doc["valid"][0]["sealed"].as_str().unwrap();
+    let sealed_key =
+        |id: &str| json!({"id": id, "signing": {"alg": "hmac-sha256", "sealed": sealed}});
+    let clear =
+        |id: &str| json!({"id": id, "signing": {"alg": "hmac-sha256", "secret": "A".repeat(43)}});
+    let text = json!({"keygate": 1, "revision": 1,
+                      "keys": [sealed_key("a"), sealed_key("b"), sealed_key("c"), clear("d"), clear("e")]})
+    .to_string();
+    let mut ks = KeySet::from_json_with(text.as_bytes(), Unseal::FormOnly).unwrap();
+    assert_eq!(ks.sealed_count(), 3);
+    let sha = "A".repeat(43);
+    let steps = [
+        (json!([{"op": "remove", "id": "a"}]), 2),
+        (json!([{"op": "replace", "key": clear("b")}]), 1),
+        (json!([{"op": "replace", "key": sealed_key("d")}]), 2),
+        (
+            json!([{"op": "add", "key": sealed_key("f")}, {"op": "revoke", "id": "c"}]),
+            3,
+        ),
+        (
+            json!([{"op": "remove", "id": "c"}, {"op": "remove", "id": "e"}, {"op": "replace", "key": sealed_key("f")}]),
+            2,
+        ),
+    ];
+    for (n, (changes, want)) in steps.into_iter().enumerate() {
+        let d = json!({"keygate": 1, "kind": "delta",
+                       "base": {"revision": n + 1, "payload_sha256": sha},
+                       "revision": n + 2, "payload_sha256": sha, "changes": changes});
+        let delta = Delta::from_json_with(d.to_string().as_bytes(), Unseal::FormOnly).unwrap();
+        ks.check_delta(&delta).unwrap();
+        ks.apply_checked(&delta);
+        assert_consistent(&ks);
+        assert_eq!(ks.sealed_count(), want, "after step {n}");
+    }
 }
