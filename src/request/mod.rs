@@ -76,6 +76,31 @@ pub(crate) fn read_unsigned(name: &str) -> bool {
     known_bit(name).is_some() || READ_UNSIGNED.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
+/// The field a decision reads that `name` (any case, containing `_`) spells with `_` for some
+/// `-`, if any: `X_API_Key`, `X_HTTP_Method_Override`, `Content_Digest`, `webhook_id`. CGI-style
+/// origins (CGI, FastCGI/PHP, WSGI, nginx with `underscores_in_headers on`) map `-` and `_` to
+/// the same `HTTP_*` variable, so such an origin may act on a key or a method override that the
+/// decision never saw. The request is refused as malformed instead.
+fn underscore_twin(name: &str) -> Option<&'static str> {
+    const DASHED: [&str; 9] = [
+        "X-API-Key",
+        "Signature-Input",
+        "Content-Digest",
+        "X-HTTP-Method-Override",
+        "X-HTTP-Method",
+        "X-Method-Override",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    ];
+    DASHED.into_iter().find(|d| {
+        d.len() == name.len()
+            && d.bytes()
+                .zip(name.bytes())
+                .all(|(d, n)| d.eq_ignore_ascii_case(&n) || (d == b'-' && n == b'_'))
+    })
+}
+
 /// Whether `name` (any case) is a signature field: a request carrying one may cover any field,
 /// so every field is kept.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -420,6 +445,13 @@ impl Request {
                 .push(format!("header {name:?} contains CR, LF or NUL"));
             return false;
         }
+        if name.contains('_')
+            && let Some(read) = underscore_twin(name)
+        {
+            self.defects.push(format!(
+                "header name {name:?} is {read} spelled with '_': CGI-style origins read both as one field"
+            ));
+        }
         let before = self.header_bytes;
         self.header_bytes += name.len() + value.len() + 4;
         if self.header_bytes > MAX_HEADER_BYTES && before <= MAX_HEADER_BYTES {
@@ -704,5 +736,41 @@ mod tests {
         assert!(!format!("{r:?}").contains("aaaa"));
         let long = format!("https://h/{}", "a".repeat(MAX_TARGET_BYTES));
         assert_eq!(Request::new("GET", &long).unwrap().defects().len(), 1);
+    }
+
+    #[test]
+    fn underscore_spellings_of_read_fields_are_defects() {
+        for (name, read) in [
+            ("x_api_key", "X-API-Key"),
+            ("X-API_KEY", "X-API-Key"),
+            ("x_http_method_override", "X-HTTP-Method-Override"),
+            ("X_HTTP_Method", "X-HTTP-Method"),
+            ("x_method_override", "X-Method-Override"),
+            ("content_digest", "Content-Digest"),
+            ("signature_input", "Signature-Input"),
+            ("Webhook_Id", "webhook-id"),
+        ] {
+            let r = Request::new("GET", "https://h/")
+                .unwrap()
+                .with_header(name, "v");
+            assert_eq!(r.defects().len(), 1, "{name}");
+            assert!(r.defects()[0].contains(read), "{name}: {:?}", r.defects());
+            // Counted and checked like any field, whichever way it is read.
+            let mut unread = Request::new("GET", "https://h/").unwrap();
+            unread.push_header_unread(name, "v");
+            assert_eq!(unread.defects(), r.defects());
+        }
+        for name in [
+            "x_request_id",
+            "x-api-key_",
+            "_x-api-key",
+            "x_api_keys",
+            "x_keygate_key_id",
+        ] {
+            let r = Request::new("GET", "https://h/")
+                .unwrap()
+                .with_header(name, "v");
+            assert!(r.defects().is_empty(), "{name}: {:?}", r.defects());
+        }
     }
 }
