@@ -30,7 +30,9 @@ import { ROOT } from './helpers.mjs';
 // (`-ocimfs 0`; the cold start's first decision compiled a 60 KB merged function), measured
 // with the above at 814,640 B raw and 316.4 KiB gzip, +1,626 B raw and -6,535 B gzip against
 // the same code under plain `-Oz` (813,014 B, 322.8 KiB).
-const BUDGET_GZIP = 317 * 1024;
+// 317 -> 318 KiB: header fields read by the decision refused in their _ spellings, measured
+// merged at 818,417 B raw and 317.1 KiB gzip (+3,777 B raw, +702 B gzip).
+const BUDGET_GZIP = 318 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
