@@ -39,9 +39,9 @@ pub use keyset::publisher::{
     PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
 };
 pub use keyset::{
-    DefaultRoute, DiffError, KeyEntry, KeySet, KeyStatus, KeysetError, KeysetErrors, Lint,
-    MAX_AUDIENCE_LEN, MAX_REVISION, PathCase, Policy, Route, RouteSignature, SignaturePolicy,
-    StalePolicy, TrailingSlash, check_audience_name, diff as diff_keysets,
+    DefaultRoute, DiffError, KeyEntry, KeySet, KeyStatus, Keys, KeysIter, KeysetError,
+    KeysetErrors, Lint, MAX_AUDIENCE_LEN, MAX_REVISION, PathCase, Policy, Route, RouteSignature,
+    SignaturePolicy, StalePolicy, TrailingSlash, check_audience_name, diff as diff_keysets,
 };
 pub use request::body::{Body, BodyDigests};
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Request, RequestError};
