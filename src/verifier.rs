@@ -168,8 +168,9 @@ impl Verifier {
 
     /// Applies a delta atomically (see [`check_delta`](Self::check_delta) for what is
     /// refused): on any refusal the set in use is unchanged; otherwise it becomes the delta's
-    /// target, in time proportional to the change (a set shared with a clone of this verifier
-    /// is copied once first).
+    /// target, in time proportional to the change, also while a decision that waits or a
+    /// clone of this verifier holds the set in use: that version stays as it was, and the new
+    /// one shares with it every entry and index shard the delta does not write to.
     pub fn apply_delta(&mut self, delta: &Delta) -> Result<Update, DeltaRefused> {
         let update = self.check_delta(delta)?;
         if let Update::Replaced { .. } = update {
