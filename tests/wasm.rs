@@ -53,6 +53,16 @@ const REQUEST_VECTORS: &[(&str, &str, &str)] = &[
         include_str!("vectors/attacks/keyset_exact_paths.json"),
     ),
     (
+        "attacks/header_spellings.json",
+        include_str!("vectors/attacks/header_spellings.json"),
+        include_str!("../demo/keyset.json"),
+    ),
+    (
+        "attacks/header_fields.json",
+        include_str!("vectors/attacks/header_fields.json"),
+        include_str!("../demo/keyset.json"),
+    ),
+    (
         "attacks/probing.json",
         include_str!("vectors/attacks/probing.json"),
         include_str!("vectors/attacks/keyset.json"),

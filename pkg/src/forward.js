@@ -3,7 +3,9 @@
 // The origin learns who called from two headers the edge sets: X-Keygate-Key-Id and
 // X-Keygate-Scopes. Every header whose name starts with `x-keygate-` that the client sent is
 // removed first, so a client can never forge them; the origin must accept traffic only from
-// the edge (docs/deployment.md, "Locking the origin").
+// the edge (docs/deployment.md, "Locking the origin"). Names are compared with `_` read as
+// `-`, because CGI-style origins (CGI, FastCGI/PHP, WSGI, nginx with underscores_in_headers)
+// map both to the same HTTP_* variable: `X_Keygate_Key_Id` would reach them as the identity.
 
 import { KeygateError, invalidOptions } from './errors.js';
 import { errorResponse } from './wire.js';
@@ -25,6 +27,11 @@ function targetUrl(origin, requestUrl, judgedPath) {
   return target;
 }
 
+/** A field name as a CGI-style origin reads it: lowercase, `_` and `-` alike. */
+function cgiName(name) {
+  return name.toLowerCase().replaceAll('_', '-');
+}
+
 function extraHeaders(headers) {
   if (headers === undefined) return [];
   const list = headers instanceof Headers ? [...headers] : Object.entries(headers);
@@ -38,7 +45,8 @@ function extraHeaders(headers) {
 
 /**
  * Forwards an allowed request to `origin` (an absolute URL; its path is a prefix): the path the
- * decision judged (`decision.path`) with the request's query, same method, headers and body, the client's `X-Keygate-*` headers removed, `X-Keygate-Key-Id` and
+ * decision judged (`decision.path`) with the request's query, same method, headers and body, the client's `X-Keygate-*` headers removed
+ * (and the client's copies of `options.headers`, both also in their `_` spellings), `X-Keygate-Key-Id` and
  * `X-Keygate-Scopes` set from the decision, then `options.headers` set (e.g. a secret the
  * origin checks). `options.fetch` sends it instead of the global fetch (e.g. an mTLS
  * certificate binding's `fetch`). Redirects are passed back to the client, not followed.
@@ -56,8 +64,10 @@ export async function forwardToOrigin(request, decision, origin, options = {}) {
     return errorResponse('origin_misconfigured', 'the origin URL is not an absolute URL');
   }
   const headers = new Headers();
+  const reserved = new Set(extra.map(([name]) => cgiName(name)));
   for (const [name, value] of request.headers) {
-    if (!name.startsWith('x-keygate-')) headers.append(name, value);
+    const cgi = cgiName(name);
+    if (!cgi.startsWith('x-keygate-') && !reserved.has(cgi)) headers.append(name, value);
   }
   if (decision.keyId) headers.set('X-Keygate-Key-Id', decision.keyId);
   headers.set('X-Keygate-Scopes', decision.scopes.join(' '));

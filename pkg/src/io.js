@@ -35,7 +35,7 @@ export const FLAG = Object.freeze({
   SHA512: 1 << 13,
   WEBHOOK: 1 << 14,
 });
-export const RUN = Object.freeze({ BODY: 1, EXTERNAL_ED25519: 1 << 1, CLAIM: 1 << 2 });
+export const RUN = Object.freeze({ BODY: 1, EXTERNAL_ED25519: 1 << 1, CLAIM: 1 << 2, SIGNED: 1 << 3 });
 
 let generation = -1;
 let memory = null;
@@ -84,10 +84,13 @@ export function writeRequest(method, url, ip, headers) {
   let s = `${method}\0${url}\0${ip}\0`;
   let signed = false;
   if (typeof Headers === 'function' && headers instanceof Headers) {
-    for (const [name, value] of headers) {
+    // forEach visits the same pairs as the iterator (the Fetch standard's sort-and-combine),
+    // and costs about half as much per field in workerd: one native call, no iterator and
+    // no [name, value] array per field.
+    headers.forEach((value, name) => {
       s += `${name}\0${value}\0`;
       if (!signed && (name === 'signature' || name === 'signature-input' || name === 'webhook-signature')) signed = true;
-    }
+    });
   } else {
     headers.forEach((value, name) => {
       const n = String(name);

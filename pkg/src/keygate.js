@@ -276,6 +276,29 @@ export class Keygate {
     return this.#verifier;
   }
 
+  /** Fails unless this Keygate still serves (it was not retired by a coordinator reset). */
+  #live() {
+    if (this.#retired) throw new KeygateError('ERR_VERIFIER_BUSY', 'the key set this request was decided under was replaced (a coordinator reset); it failed closed');
+  }
+
+  /**
+   * One decision by the module of the request written into its input area (`len` bytes), at
+   * `now` (ms), under `v`; `body`: the request has a body not read yet; `signed`: it carries
+   * signature fields (the module then keeps every field; without, only those an unsigned
+   * decision reads, every field still checked and counted). Returns its output.
+   */
+  #run(v, len, now, body, store, signed) {
+    this.#live();
+    let flags = body ? RUN.BODY : 0;
+    if (signed) flags |= RUN.SIGNED;
+    if (externalEd25519()) flags |= RUN.EXTERNAL_ED25519;
+    if (store) flags |= RUN.CLAIM;
+    // The wall clock (not `now`, which a caller may pin) says how long a decision waited:
+    // a full table drops those that started over a minute ago.
+    callWasm(() => v.run(len, now, flags, Date.now()));
+    return readOut();
+  }
+
   /**
    * Decides one request. Resolves to a Decision (a refusal is not an error); rejects with
    * `ERR_REQUEST_INVALID` or `ERR_INVALID_OPTIONS` when the input cannot be processed,
@@ -302,24 +325,17 @@ export class Keygate {
     const declared = source?.request ? declaredLength(input.headers) : null;
     if (source?.bytes?.length === 0 || declared === 0) source = null;
     const mayBeEmpty = source?.request !== undefined && declared === null;
-    const retired = () => {
-      if (this.#retired) throw new KeygateError('ERR_VERIFIER_BUSY', 'the key set this request was decided under was replaced (a coordinator reset); it failed closed');
-    };
-    const run = () => {
-      retired();
-      let flags = source === null ? 0 : RUN.BODY;
-      if (externalEd25519()) flags |= RUN.EXTERNAL_ED25519;
-      if (store) flags |= RUN.CLAIM;
-      // The wall clock (not `now`, which a caller may pin) says how long a decision waited:
-      // a full table drops those that started over a minute ago.
-      callWasm(() => v.run(len, input.now, flags, Date.now()));
-      return readOut();
-    };
+    let o = this.#run(v, len, input.now, source !== null, store, signed);
     // An outcome becomes a Decision at once, in the same turn as the call that wrote it: its
     // key and route indices are read in the key table of the set in use then (the module also
     // names that set's serial, which the table checks), never in a table kept across an await.
+    // Most decisions end here, on the first call (nothing waited for).
+    if (o.kind === KIND.ALLOWED || (o.kind === KIND.REFUSED && !(o.flags & FLAG.BODY_ASSUMED && source !== null && mayBeEmpty))) {
+      return decisionOf(o, input.url, this.#table);
+    }
+    const retired = () => this.#live();
+    const run = () => this.#run(v, len, input.now, source !== null, store, signed);
     const decided = (o) => decisionOf(o, input.url, this.#table);
-    let o = run();
     let handle = null;
     const resumed = (call) => {
       if (generation !== wasmGeneration()) {

@@ -65,6 +65,61 @@ const KNOWN: [&str; 8] = [
     "x-method-override",
 ];
 
+/// The fields a decision reads from a request that carries no signature fields (no
+/// `Signature`, `Signature-Input` or `webhook-signature`): [`KNOWN`] and the Standard Webhooks
+/// fields. A request read with [`Request::push_header_unread`] keeps only these; any other
+/// field is counted against the section limits and checked, not kept.
+const READ_UNSIGNED: [&str; 3] = ["webhook-id", "webhook-timestamp", "webhook-signature"];
+
+/// Whether a decision of a request without signature fields reads the field `name` (any case).
+pub(crate) fn read_unsigned(name: &str) -> bool {
+    known_bit(name).is_some() || READ_UNSIGNED.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// The field a decision reads that `name` (any case, containing `_`) spells with `_` for some
+/// `-`, if any: `X_API_Key`, `X_HTTP_Method_Override`, `Content_Digest`, `webhook_id`. CGI-style
+/// origins (CGI, FastCGI/PHP, WSGI, nginx with `underscores_in_headers on`) map `-` and `_` to
+/// the same `HTTP_*` variable, so such an origin may act on a key or a method override that the
+/// decision never saw. The request is refused as malformed instead.
+fn underscore_twin(name: &str) -> Option<&'static str> {
+    const DASHED: [&str; 9] = [
+        "X-API-Key",
+        "Signature-Input",
+        "Content-Digest",
+        "X-HTTP-Method-Override",
+        "X-HTTP-Method",
+        "X-Method-Override",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    ];
+    DASHED.into_iter().find(|d| {
+        d.len() == name.len()
+            && d.bytes()
+                .zip(name.bytes())
+                .all(|(d, n)| d.eq_ignore_ascii_case(&n) || (d == b'-' && n == b'_'))
+    })
+}
+
+/// Whether `name` (any case) is a signature field: a request carrying one may cover any field,
+/// so every field is kept.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) fn is_signature_field(name: &str) -> bool {
+    ["signature", "signature-input", "webhook-signature"]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Panics (fails closed) when a decision looks up a field of a request that kept only some
+/// and not this one: reading it as absent could judge the request on fields it does not have.
+#[inline(never)]
+fn not_kept(name: &str) {
+    assert!(
+        read_unsigned(name),
+        "a decision looked up a header field this request did not keep"
+    );
+}
+
 /// The bit of a [`KNOWN`] field name (any case), if it is one: by length first, so most names
 /// are told apart without comparing a byte.
 fn known_bit(name: &str) -> Option<u16> {
@@ -101,6 +156,10 @@ pub struct Request {
     pub(crate) body: Body,
     pub(crate) defects: Vec<String>,
     header_bytes: usize,
+    /// Header fields read (kept or not), for the field count limit.
+    fields: usize,
+    /// Some fields were counted and checked but not kept (see [`Request::push_header_unread`]).
+    partial: bool,
     /// The [`KNOWN`] fields present (a bit each).
     known: u16,
     /// Where the path is in the URL given to [`Request::new`] (bytes), when it is there.
@@ -182,6 +241,8 @@ impl Request {
         self.body = Body::None;
         self.query = None;
         self.header_bytes = 0;
+        self.fields = 0;
+        self.partial = false;
         self.known = 0;
         self.url_path = None;
     }
@@ -283,6 +344,8 @@ impl Request {
             body: Body::None,
             defects: Vec::new(),
             header_bytes: 0,
+            fields: 0,
+            partial: false,
             known: 0,
             url_path: None,
         };
@@ -344,10 +407,35 @@ impl Request {
 
     /// Adds a header field; see [`Request::with_header`].
     pub fn push_header(&mut self, name: &str, value: &str) {
+        if self.check_header(name, value) {
+            self.keep_header(name, value);
+        }
+    }
+
+    /// Reads a header field as [`Request::push_header`] does (the same checks, the same count
+    /// against the section limits, the same defects) but keeps it only when a decision of a
+    /// request without signature fields reads it ([`read_unsigned`]). For the wasm boundary:
+    /// the caller reads every field of a request this way only when none is a signature field
+    /// ([`is_signature_field`]), and otherwise with `push_header`. Looking up a field that was
+    /// not kept is a bug, and panics (fails closed) rather than reading it as absent.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn push_header_unread(&mut self, name: &str, value: &str) {
+        if self.check_header(name, value) {
+            if read_unsigned(name) {
+                self.keep_header(name, value);
+            } else {
+                self.partial = true;
+            }
+        }
+    }
+
+    /// Checks a field and counts it against the section limits (recording any defect);
+    /// false when it is not a valid field (then it is neither counted nor kept).
+    fn check_header(&mut self, name: &str, value: &str) -> bool {
         if !is_token(name) {
             self.defects
                 .push(format!("header name {name:?} is not a valid token"));
-            return;
+            return false;
         }
         if value
             .bytes()
@@ -355,7 +443,14 @@ impl Request {
         {
             self.defects
                 .push(format!("header {name:?} contains CR, LF or NUL"));
-            return;
+            return false;
+        }
+        if name.contains('_')
+            && let Some(read) = underscore_twin(name)
+        {
+            self.defects.push(format!(
+                "header name {name:?} is {read} spelled with '_': CGI-style origins read both as one field"
+            ));
         }
         let before = self.header_bytes;
         self.header_bytes += name.len() + value.len() + 4;
@@ -363,10 +458,16 @@ impl Request {
             self.defects
                 .push(format!("header section exceeds {MAX_HEADER_BYTES} bytes"));
         }
-        if self.headers.len() == MAX_HEADERS {
+        if self.fields == MAX_HEADERS {
             self.defects
                 .push(format!("more than {MAX_HEADERS} header fields"));
         }
+        self.fields += 1;
+        true
+    }
+
+    /// Keeps a field that [`Request::check_header`] accepted.
+    fn keep_header(&mut self, name: &str, value: &str) {
         let n = self.push_text(name);
         self.text[n.0 as usize..n.1 as usize].make_ascii_lowercase();
         if let Some(bit) = known_bit(name) {
@@ -434,6 +535,9 @@ impl Request {
 
     /// The values of every field with this name, in order.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        if self.partial {
+            not_kept(name);
+        }
         let absent = known_bit(name).is_some_and(|bit| self.known & bit == 0);
         let headers = if absent { &[][..] } else { &self.headers[..] };
         headers
@@ -444,6 +548,10 @@ impl Request {
 
     /// Every header field as (lower-case name, value), in order.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        assert!(
+            !self.partial,
+            "every header field was asked of a request that did not keep them all"
+        );
         self.headers.iter().map(|(n, v)| (self.at(*n), self.at(*v)))
     }
 
@@ -519,6 +627,99 @@ mod tests {
     }
 
     #[test]
+    fn unread_fields_are_checked_and_counted_as_kept_ones_are() {
+        // The same fields pushed both ways: the same defects, in the same order, and the
+        // fields a decision reads are there.
+        let big = "a".repeat(MAX_HEADER_BYTES);
+        let many: Vec<String> = (0..MAX_HEADERS).map(|i| format!("x-f{i}")).collect();
+        let mut fields: Vec<(&str, &str)> = vec![("Authorization", "Bearer k"), ("bad name", "v")];
+        fields.extend(many.iter().map(|n| (n.as_str(), "v")));
+        fields.extend([
+            ("x-crlf", "a\r\nb"),
+            ("X-API-Key", " k "),
+            ("x-big", big.as_str()),
+            ("webhook-id", "m"),
+        ]);
+        let mut kept = Request::new("GET", "https://h/").unwrap();
+        let mut unread = Request::new("GET", "https://h/").unwrap();
+        for (n, v) in &fields {
+            kept.push_header(n, v);
+            unread.push_header_unread(n, v);
+        }
+        assert_eq!(kept.defects(), unread.defects());
+        assert_eq!(kept.defects().len(), 4, "{:?}", kept.defects());
+        for name in [
+            "authorization",
+            "x-api-key",
+            "webhook-id",
+            "signature",
+            "content-digest",
+        ] {
+            assert_eq!(
+                kept.header_values(name).collect::<Vec<_>>(),
+                unread.header_values(name).collect::<Vec<_>>(),
+                "{name}"
+            );
+        }
+        assert_eq!(unread.header_values("x-api-key").collect::<Vec<_>>(), ["k"]);
+        // Exactly at the bounds: no defect either way.
+        let mut at = Request::new("GET", "https://h/").unwrap();
+        for n in &many {
+            at.push_header_unread(n, "v");
+        }
+        assert!(at.defects().is_empty());
+        at.push_header_unread("x-one-more", "v");
+        assert_eq!(
+            at.defects(),
+            [format!("more than {MAX_HEADERS} header fields")]
+        );
+        let mut at = Request::new("GET", "https://h/").unwrap();
+        at.push_header("authorization", "Bearer k");
+        // Bytes in UTF-8: U+00E9 counts two.
+        let rest = MAX_HEADER_BYTES - ("authorization".len() + "Bearer k".len() + 4) - 5 - 4;
+        let value = "a".repeat(rest % 2) + &"\u{e9}".repeat(rest / 2);
+        at.push_header_unread("x-big", &value);
+        assert!(at.defects().is_empty(), "{:?}", at.defects());
+        at.push_header_unread("x", "");
+        assert_eq!(
+            at.defects(),
+            [format!("header section exceeds {MAX_HEADER_BYTES} bytes")]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "did not keep")]
+    fn looking_up_a_field_that_was_not_kept_fails_closed() {
+        let mut r = Request::new("GET", "https://h/").unwrap();
+        r.push_header_unread("accept", "text/plain");
+        let _ = r.header_values("accept").count();
+    }
+
+    #[test]
+    fn fields_a_decision_reads_without_signature_fields() {
+        for n in KNOWN.iter().chain(READ_UNSIGNED.iter()) {
+            assert!(
+                read_unsigned(n) && read_unsigned(&n.to_ascii_uppercase()),
+                "{n}"
+            );
+        }
+        for n in [
+            "accept",
+            "host",
+            "x-api-keys",
+            "x_api_key",
+            "forwarded",
+            "content-type",
+        ] {
+            assert!(!read_unsigned(n), "{n}");
+        }
+        for n in ["signature", "Signature-Input", "WEBHOOK-SIGNATURE"] {
+            assert!(is_signature_field(n) && read_unsigned(n), "{n}");
+        }
+        assert!(!is_signature_field("webhook-id"));
+    }
+
+    #[test]
     fn headers_and_defects() {
         let r = Request::new("GET", "https://h/")
             .unwrap()
@@ -535,5 +736,41 @@ mod tests {
         assert!(!format!("{r:?}").contains("aaaa"));
         let long = format!("https://h/{}", "a".repeat(MAX_TARGET_BYTES));
         assert_eq!(Request::new("GET", &long).unwrap().defects().len(), 1);
+    }
+
+    #[test]
+    fn underscore_spellings_of_read_fields_are_defects() {
+        for (name, read) in [
+            ("x_api_key", "X-API-Key"),
+            ("X-API_KEY", "X-API-Key"),
+            ("x_http_method_override", "X-HTTP-Method-Override"),
+            ("X_HTTP_Method", "X-HTTP-Method"),
+            ("x_method_override", "X-Method-Override"),
+            ("content_digest", "Content-Digest"),
+            ("signature_input", "Signature-Input"),
+            ("Webhook_Id", "webhook-id"),
+        ] {
+            let r = Request::new("GET", "https://h/")
+                .unwrap()
+                .with_header(name, "v");
+            assert_eq!(r.defects().len(), 1, "{name}");
+            assert!(r.defects()[0].contains(read), "{name}: {:?}", r.defects());
+            // Counted and checked like any field, whichever way it is read.
+            let mut unread = Request::new("GET", "https://h/").unwrap();
+            unread.push_header_unread(name, "v");
+            assert_eq!(unread.defects(), r.defects());
+        }
+        for name in [
+            "x_request_id",
+            "x-api-key_",
+            "_x-api-key",
+            "x_api_keys",
+            "x_keygate_key_id",
+        ] {
+            let r = Request::new("GET", "https://h/")
+                .unwrap()
+                .with_header(name, "v");
+            assert!(r.defects().is_empty(), "{name}: {:?}", r.defects());
+        }
     }
 }

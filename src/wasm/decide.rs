@@ -25,7 +25,7 @@ use crate::decide::flow::{self, Answer, Exchange, Mode, Need};
 use crate::decide::outcome::{JudgedPath, Outcome};
 use crate::decide::{Context, judge};
 use crate::keyset::KeySet;
-use crate::request::Request;
+use crate::request::{Request, is_signature_field};
 use crate::sig::{NonceClaim, NonceStore};
 use crate::webhook::WebhookKey;
 use crate::{Body, BodyDigests, DigestAlgorithm, ErrorCode, UnixTime};
@@ -242,7 +242,17 @@ fn error(code: ErrorCode, message: &str) -> u32 {
 }
 
 /// Reads the input area into `req`: the client address, or the error to report.
-fn read_input(input: &[u8], req: &mut Request) -> Result<Option<IpAddr>, (ErrorCode, String)> {
+///
+/// With `unread`, a request without signature fields keeps only the fields its decision reads
+/// (every field is still checked and counted against the section limits, in order, exactly as
+/// when kept); on meeting a signature field it is read again keeping every field, since a
+/// signature may cover any of them. `unread` is JS's word that it saw no signature field: a
+/// speed hint, never trusted.
+fn read_input(
+    input: &[u8],
+    req: &mut Request,
+    unread: bool,
+) -> Result<Option<IpAddr>, (ErrorCode, String)> {
     let text = std::str::from_utf8(input).map_err(|_| {
         (
             ErrorCode::RequestInvalid,
@@ -265,7 +275,11 @@ fn read_input(input: &[u8], req: &mut Request) -> Result<Option<IpAddr>, (ErrorC
     loop {
         match (parts.next(), parts.next()) {
             (Some(""), None) => break,
-            (Some(name), Some(value)) => req.push_header(name, value),
+            (Some(name), Some(value)) if !unread => req.push_header(name, value),
+            (Some(name), Some(_)) if is_signature_field(name) => {
+                return read_input(input, req, false);
+            }
+            (Some(name), Some(value)) => req.push_header_unread(name, value),
             _ => {
                 return Err((
                     ErrorCode::RequestInvalid,
@@ -534,12 +548,15 @@ impl WasmVerifier {
 impl WasmVerifier {
     /// Decides the request JS wrote into the input area (`len` bytes) at `now_ms`; `flags`:
     /// `RUN_BODY` (a body that was not read), `RUN_EXTERNAL_ED25519`, `RUN_CLAIM` (an outer
-    /// nonce store). `clock_ms` is the wall clock (the decision's `now` may be pinned by the
+    /// nonce store), `RUN_SIGNED` (JS saw a signature field: every header field is kept;
+    /// without it only those an unsigned decision reads, see `read_input`). `clock_ms` is the wall clock (the decision's `now` may be pinned by the
     /// caller), for how long a decision has waited. Returns the kind; the output is at
     /// `ioOut()`.
     pub fn run(&mut self, len: u32, now_ms: f64, flags: u32, clock_ms: f64) -> u32 {
         let mut req = std::mem::take(&mut self.scratch);
-        let ip = match io::with_input(len as usize, |input| read_input(input, &mut req)) {
+        let ip = match io::with_input(len as usize, |input| {
+            read_input(input, &mut req, flags & io::RUN_SIGNED == 0)
+        }) {
             Ok(ip) => ip,
             Err((code, m)) => {
                 self.scratch = req;

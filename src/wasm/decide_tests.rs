@@ -910,3 +910,111 @@ fn a_webhook_delivery_that_streamed_through_an_update_is_decided_under_the_set_i
         assert_eq!(v.paused_count(), 0);
     }
 }
+
+/// Runs a request twice: as JS writes a request without signature fields (only the fields
+/// the decision reads are kept) and as it writes one with (every field kept); both must
+/// write the same output. Returns it.
+fn run_both(v: &mut WasmVerifier, url: &str, headers: &[(&str, &str)]) -> Out {
+    let kept = run(v, "GET", url, "", headers, RUN_SIGNED);
+    let unread = run(v, "GET", url, "", headers, 0);
+    assert_eq!(
+        (kept.head, &kept.text),
+        (unread.head, &unread.text),
+        "{headers:?}"
+    );
+    unread
+}
+
+#[wasm_bindgen_test]
+fn fields_a_decision_does_not_read_are_counted_and_checked_but_not_kept() {
+    let mut v = demo();
+    let url = "https://gw.example/api/orders/1";
+    let auth = format!("Bearer {READER}");
+    let names: Vec<String> = (0..256).map(|i| format!("x-f{i}")).collect();
+    let mut fields: Vec<(&str, &str)> = vec![("authorization", &auth)];
+    fields.extend(names.iter().take(255).map(|n| (n.as_str(), "v")));
+    assert_eq!(run_both(&mut v, url, &fields).kind(), ALLOWED);
+    fields.push(("x-f255", "v"));
+    assert_eq!(run_both(&mut v, url, &fields).reason(), "malformed_request");
+    // Every spelling and defect of a field the decision does not read is still refused.
+    for bad in [
+        vec![("authorization", auth.as_str()), ("bad name", "v")],
+        vec![("authorization", auth.as_str()), ("x-crlf", "a\r\nb")],
+        vec![("authorization", auth.as_str()), ("x-lf", "a\nb")],
+        vec![("x-obs-fold", "a\r\n b"), ("authorization", auth.as_str())],
+    ] {
+        let o = run_both(&mut v, url, &bad);
+        assert_eq!(o.reason(), "malformed_request", "{bad:?}");
+    }
+    // The fields it reads, in any case and duplicated, are judged as when every field is kept.
+    for reads in [
+        vec![("Authorization", auth.as_str()), ("X-API-Key", READER)],
+        vec![
+            ("authorization", auth.as_str()),
+            ("AUTHORIZATION", auth.as_str()),
+        ],
+        vec![
+            ("authorization", auth.as_str()),
+            ("X-HTTP-Method-Override", "DELETE"),
+        ],
+        vec![
+            ("authorization", auth.as_str()),
+            ("x-method-override", "post"),
+        ],
+        vec![("authorization", auth.as_str()), ("Webhook-Id", "msg_1")],
+        vec![("authorization", auth.as_str()), ("webhook-timestamp", "1")],
+        vec![
+            ("accept", "*/*"),
+            ("x-api-key", READER),
+            ("x-api-key", READER),
+        ],
+        vec![
+            ("authorization", auth.as_str()),
+            ("content-digest", "sha-256=:AA==:"),
+        ],
+    ] {
+        run_both(&mut v, url, &reads);
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_signature_field_after_unkept_fields_starts_the_reading_over_keeping_every_field() {
+    use crate::sig::ComponentId;
+    let (mut v, _) = signing_verifier();
+    let url = "https://api.example.com/v1/orders/1";
+    let hmac = SignerKey::HmacSha256(HmacSecret::new(HMAC.to_vec()).unwrap());
+    // Covers `accept` and `zz-late`, which sort before and after the signature fields.
+    let req = Request::new("GET", url)
+        .unwrap()
+        .with_header("accept", "application/json")
+        .with_header("zz-late", "1");
+    let components = ["@method", "@target-uri", "accept", "zz-late"]
+        .iter()
+        .map(|c| ComponentId::parse(c).unwrap())
+        .collect();
+    let mut s = Signer::new(hmac, "hm", UnixTime::from_secs(NOW)).components(components);
+    s = s.nonce("n-late");
+    let mut signed_req = req;
+    s.sign(&signed_req).unwrap().apply(&mut signed_req);
+    let h: Vec<(String, String)> = signed_req
+        .headers()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    let mut sorted = pairs(&h);
+    sorted.sort();
+    assert!(sorted[0].0 == "accept" && sorted.last().unwrap().0 == "zz-late");
+    // JS said "no signature field" (a hint it never trusts): read again, keeping every field.
+    let o = run(&mut v, "GET", url, "", &sorted, 0);
+    assert_eq!(o.kind(), ALLOWED, "{o:?}");
+    // The same nonce again: its replay is refused, with the signature read the same way.
+    let o = run(&mut v, "GET", url, "", &sorted, RUN_SIGNED);
+    assert_eq!(o.reason(), "nonce_replayed", "{o:?}");
+    // A covered field missing is refused, not read as absent from an unkept list.
+    let without: Vec<(&str, &str)> = sorted
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != "accept")
+        .collect();
+    let o = run(&mut v, "GET", url, "", &without, 0);
+    assert_eq!(o.kind(), REFUSED, "{o:?}");
+}

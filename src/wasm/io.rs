@@ -69,6 +69,9 @@ pub(super) const FLAG_WEBHOOK: u32 = 1 << 14;
 pub(super) const RUN_BODY: u32 = 1;
 pub(super) const RUN_EXTERNAL_ED25519: u32 = 1 << 1;
 pub(super) const RUN_CLAIM: u32 = 1 << 2;
+/// JS saw a signature field among the request's fields: keep every field (without it, only
+/// the fields an unsigned decision reads are kept, and a signature field met starts over).
+pub(super) const RUN_SIGNED: u32 = 1 << 3;
 
 #[derive(Clone, Copy, Default)]
 #[repr(C, align(8))]

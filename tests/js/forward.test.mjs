@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { forwardToOrigin } from 'keygate/worker';
 
 const seen = [];
@@ -84,3 +85,15 @@ test('502 with a code when the origin cannot be used; extra headers must be stri
     (e) => e.code === 'ERR_INVALID_OPTIONS' && /x-n/.test(e.message),
   );
 });
+
+// tests/vectors/forwarding.json: client fields an origin may read as the edge's own headers.
+const FORWARDING = JSON.parse(readFileSync(new URL('../vectors/forwarding.json', import.meta.url), 'utf8'));
+for (const c of FORWARDING.cases) {
+  test(`forwarding vector: ${c.models}`, async () => {
+    const request = new Request('https://api.example/v1/x', { headers: c.client });
+    const res = await forwardToOrigin(request, { allowed: true, status: 200, ...FORWARDING.decision }, ORIGIN, { headers: c.extra });
+    assert.equal(res.status, 200);
+    const got = seen.at(-1).headers;
+    for (const [name, want] of Object.entries(c.expect)) assert.equal(got[name] ?? null, want, name);
+  });
+}

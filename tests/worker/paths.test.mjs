@@ -93,3 +93,26 @@ test('spellings the origin would read differently are forwarded canonically', as
     assert.equal(JSON.parse(res.body).origin, want, target);
   }
 });
+
+// tests/vectors/attacks/header_fields.json at the gateway: fields the decision does not read
+// still count against the 256-field bound when the Request comes from the network (workerd's
+// own Headers, which the runtime adds a few fields to), and the fields it reads are judged in
+// any spelling.
+test('header fields a decision does not read still count, through the gateway', async () => {
+  const gw = await gateway({ KEYGATE_KEYSET: DEMO_KEYSET, ORIGIN_URL });
+  const port = Number((await gw.mf.ready).port);
+  const key = readJson(join(VECTORS, 'attacks/header_fields.json')).cases[0].request.headers[0][1];
+  const fill = (n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`x-f${i}`, 'v']));
+  const before = seen.length;
+  let res = await send(port, 'GET', '/api/orders/1', { authorization: key, ...fill(200) });
+  assert.equal(res.status, 200, res.body);
+  assert.equal(seen.length, before + 1);
+  res = await send(port, 'GET', '/api/orders/1', { authorization: key, ...fill(256) });
+  assert.equal(res.status, 400, res.body);
+  assert.equal(JSON.parse(res.body).error, 'malformed_request');
+  assert.match(JSON.parse(res.body).message, /more than 256 header fields/);
+  res = await send(port, 'GET', '/api/orders/1', { AUTHORIZATION: key, 'X-HTTP-Method-Override': 'DELETE', ...fill(20) });
+  assert.equal(res.status, 403, res.body);
+  assert.equal(JSON.parse(res.body).error, 'scope_missing');
+  assert.equal(seen.length, before + 1, 'a refused request never reaches the origin');
+});
