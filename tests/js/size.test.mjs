@@ -26,7 +26,12 @@ import { ROOT } from './helpers.mjs';
 // decision reads (every field still checked and counted against the section limits), with a
 // fail-closed check on every field lookup, measured at 812,017 B raw and 322.8 KiB gzip,
 // +3,943 B raw and +1,620 B gzip over main's 808,074 B and 321.2 KiB.
-const BUDGET_GZIP = 323 * 1024;
+// 323 -> 326 KiB: key entries and the key index stored in chunks and shards shared between
+// versions of a set, so that a delta applied while a decision waits copies only what it
+// changes (a waiting decision holds the set it started with: before, every such delta copied
+// the whole set), measured at 821,354 B raw and 325.2 KiB gzip merged with main; the change
+// alone, built on 76562da both ways: +4,563 B raw and +2,055 B gzip (809,101 -> 813,664 B).
+const BUDGET_GZIP = 326 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
