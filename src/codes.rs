@@ -56,6 +56,10 @@ pub enum ErrorCode {
     WasmNotInitialized,
     /// `keygate/init`: the module could not be fetched, compiled or instantiated.
     WasmInitFailed,
+    /// Sharded mode: a shard a request needs could not be loaded (its source failed, it does
+    /// not hash to the digest the signed manifest names, or the cold-load budget is spent):
+    /// the request is not decided (fail closed).
+    ShardUnavailable,
 }
 
 impl ErrorCode {
@@ -79,6 +83,7 @@ impl ErrorCode {
         ErrorCode::VerifierBusy,
         ErrorCode::WasmNotInitialized,
         ErrorCode::WasmInitFailed,
+        ErrorCode::ShardUnavailable,
     ];
 
     /// The code as JS sees it, e.g. `ERR_REQUEST_INVALID`.
@@ -102,6 +107,7 @@ impl ErrorCode {
             ErrorCode::VerifierBusy => "ERR_VERIFIER_BUSY",
             ErrorCode::WasmNotInitialized => "ERR_WASM_NOT_INITIALIZED",
             ErrorCode::WasmInitFailed => "ERR_WASM_INIT_FAILED",
+            ErrorCode::ShardUnavailable => "ERR_SHARD_UNAVAILABLE",
         }
     }
 

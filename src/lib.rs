@@ -14,6 +14,7 @@ mod keyset;
 mod request;
 mod route;
 mod seal;
+mod sharded;
 pub mod sig;
 #[cfg(test)]
 mod test_util;
@@ -32,12 +33,17 @@ pub use decide::{Context, MAX_API_KEY_LEN};
 pub use keyset::delta::{Delta, MAX_DELTA_BYTES, MAX_DELTA_CHANGES, SetState};
 pub use keyset::envelope::{
     DEFAULT_MAX_PUSH_AGE_SECONDS, Envelope, LoadError, LoadOptions, MAX_JWS_HEADER_BYTES,
-    check_audience, check_delta_fresh, check_push_fresh, is_delta, is_envelope, load_delta,
-    load_keyset, load_keyset_with, looks_like_envelope, sign_envelope,
+    check_audience, check_delta_fresh, check_manifest_audience, check_push_fresh, is_delta,
+    is_envelope, is_manifest, load_delta, load_keyset, load_keyset_with, load_manifest,
+    looks_like_envelope, sign_envelope,
 };
 pub use keyset::publisher::{
     PublisherKey, PublisherKeyError, PublisherKeys, PublisherSecret, jwk_thumbprint,
 };
+pub use keyset::shard::{
+    MAX_SHARD_BITS, Manifest, ShardError, ShardId, ShardKind, digest_shard, id_shard,
+};
+pub use keyset::shard_build::{Sharding, TARGET_KEYS_PER_SHARD, default_bits, shard_keyset};
 pub use keyset::{
     DefaultRoute, DiffError, KeyEntry, KeySet, KeyStatus, Keys, KeysIter, KeysetError,
     KeysetErrors, Lint, MAX_AUDIENCE_LEN, MAX_REVISION, PathCase, Policy, Route, RouteSignature,
@@ -49,6 +55,7 @@ pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Request, Requ
 pub use route::normalize_path;
 pub use route::{AmbiguousPath, NormalizedPath, PathPattern};
 pub use seal::{MAX_SEAL_KEYS, SealKey, SealKeyError, SealKeys, Unseal};
+pub use sharded::{MIN_CACHED_SHARDS, ShardLimits, ShardStats, ShardedVerifier};
 pub use sig::digest::{BodyHasher, DigestAlgorithm};
 pub use time::{TimeError, UnixTime};
 pub use verifier::{DeltaRefused, Rollback, Update, Verifier};

@@ -73,6 +73,13 @@ impl Verifier {
         &self.keyset
     }
 
+    /// The key set in use, to change in place (a sharded verifier fills it with shards; a
+    /// set shared with a clone or a waiting decision is copied first: a pointer per chunk of
+    /// entries and index shard, the chunks and shards written to then copied on write).
+    pub(crate) fn keyset_mut(&mut self) -> &mut KeySet {
+        Arc::make_mut(&mut self.keyset)
+    }
+
     /// The key set in use, shared (a decision that waits keeps the set it started with).
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn keyset_arc(&self) -> &Arc<KeySet> {
@@ -143,6 +150,18 @@ impl Verifier {
     /// use (`delta_base_mismatch`, also when the digest in use is unknown), changes that do
     /// not fit the set (`keyset_invalid`, every problem with its path in the delta).
     pub fn check_delta(&self, delta: &Delta) -> Result<Update, DeltaRefused> {
+        let update = self.judge_delta_state(delta)?;
+        if let Update::Replaced { .. } = update {
+            self.keyset
+                .check_delta(delta)
+                .map_err(DeltaRefused::Invalid)?;
+        }
+        Ok(update)
+    }
+
+    /// The part of [`check_delta`](Self::check_delta) about states alone (target, revision,
+    /// base), not about the changes.
+    pub(crate) fn judge_delta_state(&self, delta: &Delta) -> Result<Update, DeltaRefused> {
         let current = self.keyset.revision();
         if self.state() == Some(delta.target()) {
             return Ok(Update::Unchanged);
@@ -160,9 +179,6 @@ impl Verifier {
                 current_revision: current,
             });
         }
-        self.keyset
-            .check_delta(delta)
-            .map_err(DeltaRefused::Invalid)?;
         Ok(Update::Replaced { from: current })
     }
 

@@ -156,3 +156,75 @@ fn diff_sign_verify_apply() {
     );
     let _ = fs::remove_dir_all(&d);
 }
+
+/// `keyset shard`: the manifest it writes, once signed, loads as a sharded set whose shards
+/// are the files it wrote (named by content), and a run over an unchanged set writes none.
+#[test]
+fn shard_writes_a_manifest_and_content_named_shards() {
+    let d = dir();
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/keysets/valid_full.json"
+    );
+    let out_dir = d.join("pub");
+    let out_s = out_dir.display().to_string();
+    let o = keygate(&[
+        "keyset", "shard", src, "--out", &out_s, "--bits", "2", "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["bits"], 2);
+    assert_eq!(summary["shards"], 8);
+    let manifest = fs::read(out_dir.join("manifest.json")).unwrap();
+    let m = keygate::Manifest::from_json(&manifest, keygate::Unseal::FormOnly).unwrap();
+    let set = fs::read(src).unwrap();
+    assert_eq!(m.payload_sha256(), <[u8; 32]>::from(Sha256::digest(&set)));
+    for (id, sha) in m.shards() {
+        let name = format!("{}.json", common::b64url(sha));
+        let bytes = fs::read(out_dir.join("shards").join(&name))
+            .unwrap_or_else(|e| panic!("{}: {name}: {e}", id.name()));
+        assert_eq!(<[u8; 32]>::from(Sha256::digest(&bytes)), *sha);
+    }
+    // Signed like a key set, verified with the publisher key.
+    fs::write(d.join("seed"), SEED).unwrap();
+    let o = keygate(&[
+        "keyset",
+        "sign",
+        "--publisher-secret",
+        &d.join("seed").display().to_string(),
+        &out_dir.join("manifest.json").display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let keys = PublisherKeys::parse(PUB).unwrap();
+    let opts = LoadOptions::new()
+        .publisher_keys(Some(&keys))
+        .sealed_form_only();
+    let (m2, _) = keygate::load_manifest(&o.stdout, &opts).unwrap();
+    assert_eq!(m2.revision(), m.revision());
+    assert!(keygate::is_manifest(&o.stdout) && !keygate::is_delta(&o.stdout));
+    let signed = d.join("manifest.envelope.json");
+    fs::write(&signed, &o.stdout).unwrap();
+    let v = keygate(&[
+        "keyset",
+        "verify",
+        "--publisher-key",
+        PUB,
+        &signed.display().to_string(),
+    ]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v.stderr));
+    let summary: Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(
+        (summary["kind"].as_str(), summary["bits"].as_u64()),
+        (Some("manifest"), Some(2))
+    );
+    assert_eq!(
+        summary["payload_sha256"],
+        common::b64url(&m.payload_sha256())
+    );
+    // Again over the same set: nothing new to write.
+    let o = keygate(&[
+        "keyset", "shard", src, "--out", &out_s, "--bits", "2", "--json",
+    ]);
+    let again: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(again["written"], 0);
+}

@@ -259,6 +259,12 @@ fn matrix(f: &Fixture, push_ok: &str, push_refused: &str, push_later: &str) -> V
             case(64, &["keyset", "diff", &valid_full]),
             full(73, &["keyset", "diff", &valid_full, &newer]),
         ]),
+        ("keyset shard", vec![
+            case(0, &["keyset", "shard", &valid_full, "--out", &f.path("shards-out")]),
+            case(2, &["keyset", "shard", &invalid, "--out", &f.path("shards-bad")]),
+            case(64, &["keyset", "shard", &valid_full, "--bits", "17", "--out", &f.path("x")]),
+            case(73, &["keyset", "shard", &valid_full, "--out", &exists]), // a file, not a directory
+        ]),
         ("keyset new", vec![
             case(0, &["keyset", "new", &f.path("fresh.json")]),
             case(64, &["keyset", "new", "-"]),

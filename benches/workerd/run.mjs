@@ -21,6 +21,9 @@
 //   BENCH_DIST (the bundle to run, target/bench/workerd: an older build's copy runs back to back),
 //   BENCH_DELTA_K (one-key deltas per slice, 32), BENCH_DELTA_ROUNDS (7): the delta part
 //   (deltas.mjs), a signed one-key delta beside the whole signed set at BENCH_SCALE_KEYS keys.
+//   BENCH_PARTS=shard (not in the default list: it generates a 1M-key set once a day, minutes):
+//   the sharded mode (shards.mjs) with BENCH_SHARD_KEYS (1000000), BENCH_SHARD_COLD (2000),
+//   BENCH_SHARD_ROUNDS (11), BENCH_SHARD_K (1024).
 //   BENCH_SMOKE=1: one tiny round of everything, which proves the harness and measures
 //   nothing. BENCH_BROKEN=1 signs the HMAC cases with a key the set does not hold: the run
 //   must then fail.
@@ -33,6 +36,7 @@ import { gzipSync } from 'node:zlib';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { fillerKeys, keySetBytes } from './keysets.mjs';
 import { deltaApply, deltaMetrics, deltaRows } from './deltas.mjs';
+import { shardBench, shardMetrics, shardRows } from './shards.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = process.env.BENCH_DIST ?? join(ROOT, 'target/bench/workerd');
@@ -69,13 +73,17 @@ const opts = {
   scaleRuns: int('BENCH_SCALE_RUNS', 7, 1),
   deltaK: int('BENCH_DELTA_K', 32, 2),
   deltaRounds: int('BENCH_DELTA_ROUNDS', 7, 1),
+  shardKeys: int('BENCH_SHARD_KEYS', 1_000_000, 20_000),
+  shardCold: int('BENCH_SHARD_COLD', 2000, 20),
+  shardRounds: int('BENCH_SHARD_ROUNDS', 11, 1),
+  shardK: int('BENCH_SHARD_K', 1024, 16),
   cases: (env.BENCH_CASES ?? Object.keys(CASES).join(',')).split(','),
   parts: (env.BENCH_PARTS ?? 'cases,nonce,load,cold,delta').split(','),
   broken: env.BENCH_BROKEN === '1',
   json: env.BENCH_JSON ?? join(ROOT, 'target/bench/workerd.json'),
 };
 for (const c of opts.cases) if (!(c in CASES)) throw new Error(`BENCH_CASES: unknown case ${c} (expected ${Object.keys(CASES)})`);
-const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'delta'];
+const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'delta', 'shard'];
 for (const p of opts.parts) if (!PARTS.includes(p)) throw new Error(`BENCH_PARTS: unknown part ${p} (expected ${PARTS})`);
 
 const median = (xs) => {
@@ -326,6 +334,7 @@ if (opts.parts.includes('body')) {
 const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
 const delta = opts.parts.includes('delta') ? await deltaApply({ isolate, opts, median, quantile, log }) : undefined;
 const cold = opts.parts.includes('cold') ? await coldStart() : undefined;
+const shard = opts.parts.includes('shard') ? await shardBench({ root: ROOT, bundle: BUNDLE, dist: DIST, opts, median, quantile, log }) : undefined;
 const size = sizes();
 const loadAfter = loadavg();
 
@@ -381,6 +390,7 @@ if (scale) {
     `${scale.runs} loads in one isolate, first ${scale.firstMs} ms; JSON.parse + Map (no validation) ${scale.plainMs} ms, ratio ${scale.ratio.toFixed(2)} |`);
 }
 if (delta) console.log(deltaRows(delta));
+if (shard) console.log(shardRows(shard));
 console.log('');
 for (const c of cases) console.log(`ratio ${c.case} ${c.ratio.toFixed(3)}`);
 if (nonce) console.log(`metric nonce_cost_ratio ${nonce.ratio.toFixed(3)}`);
@@ -396,6 +406,7 @@ if (scale) {
   console.log(`metric keyset_load_keys ${scale.keys}`);
 }
 if (delta) console.log(deltaMetrics(delta));
+if (shard) console.log(shardMetrics(shard));
 
 mkdirSync(dirname(opts.json), { recursive: true });
-writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, cold, scale, delta, size }, null, 1)}\n`);
+writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, cold, scale, delta, shard, size }, null, 1)}\n`);

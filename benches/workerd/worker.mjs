@@ -15,6 +15,7 @@
 // timed request instead of at isolate start-up.
 
 import { deltaSetup, deltaSlice } from './delta-worker.mjs';
+import { shardFull, shardOne, shardSetup, shardSlice, shardStats } from './shard-worker.mjs';
 
 const SCOPES = ['orders:read', 'orders:write'];
 const ORIGIN = 'https://api.example.com';
@@ -319,7 +320,7 @@ async function scale(request, runs) {
   return { load, plain, keys: gate.info.keys };
 }
 
-async function handle(request) {
+async function handle(request, env) {
   const url = new URL(request.url);
   const q = (name) => url.searchParams.get(name);
   switch (url.pathname) {
@@ -337,15 +338,25 @@ async function handle(request) {
       return deltaSetup(request, keygate);
     case '/delta-slice':
       return deltaSlice(request);
+    case '/shard-setup':
+      return shardSetup(request, env, keygate);
+    case '/shard-full':
+      return shardFull(request, keygate);
+    case '/shard-one':
+      return shardOne(q('key'));
+    case '/shard-slice':
+      return shardSlice(request, q('side'));
+    case '/shard-stats':
+      return shardStats();
     default:
       throw new BenchError(`no route ${url.pathname}`);
   }
 }
 
 export default {
-  async fetch(request) {
+  async fetch(request, env) {
     try {
-      return Response.json(await handle(request));
+      return Response.json(await handle(request, env));
     } catch (e) {
       return Response.json({ error: String(e?.message ?? e), stack: e instanceof BenchError ? undefined : e?.stack }, { status: 500 });
     }

@@ -22,7 +22,7 @@
 //   keyset  GET/HEAD the set in use; PUT a signed envelope, stored in KV (docs/deployment.md)
 //   demo    GET/HEAD the demo page's starting files, only under `make dev` (404 elsewhere)
 
-import { KEYSET_PATH, withKeygate } from 'keygate/worker';
+import { KEYSET_PATH, KEYSET_SHARDS_PATH, withKeygate } from 'keygate/worker';
 // wrangler binds only Durable Object classes the main module exports.
 export { KeygateCoordinator } from 'keygate/coordinator';
 import { toOrigin } from './origin.js';
@@ -107,6 +107,7 @@ function demoFiles(_request, env) {
 
 const route = wellKnownRouter({
   [KEYSET_PATH]: { methods: ['GET', 'HEAD', 'PUT'], handle: (request, env, ctx) => worker.keySetEndpoint(request, env, ctx) },
+  [KEYSET_SHARDS_PATH]: { methods: ['PUT'], handle: (request, env) => worker.shardEndpoint(request, env) },
   [DEMO_PATH]: { methods: ['GET', 'HEAD'], enabled: (env) => Boolean(env.KEYGATE_DEMO), handle: demoFiles },
 });
 

@@ -54,6 +54,7 @@ export const ERROR_CODES = Object.freeze([
   'ERR_VERIFIER_BUSY',
   'ERR_WASM_NOT_INITIALIZED',
   'ERR_WASM_INIT_FAILED',
+  'ERR_SHARD_UNAVAILABLE',
 ]);
 
 /** The wire codes of a refused key set, with their HTTP status (index.d.ts `KeySetErrorWireCode`). */
@@ -74,4 +75,4 @@ export const CLAIM_KINDS = Object.freeze(['signature', 'webhook']);
 /** The Standard Webhooks schemes (index.d.ts `WebhookScheme`). */
 export const WEBHOOK_SCHEMES = Object.freeze(['v1', 'v1a']);
 
-export const FINGERPRINT = 0x3035cf01;
+export const FINGERPRINT = 0xc769fd16;

@@ -16,11 +16,13 @@
 // - push(): verified and judged here against the coordinator's state, then committed there
 //   (compare-and-swap), then applied here.
 
-import { Keygate, PREPARE, RETIRE } from './keygate.js';
+import { Keygate, PREPARE, RETIRE, isDeltaInput, isManifestInput } from './keygate.js';
+import { shardSource, uploadShards } from './coordinated-shards.js';
 import { KeygateError } from './errors.js';
 import { KeySetSource } from './edge.js';
 import { coordinatorNonceStore } from './coordinated-nonces.js';
 import { payloadDigest, refusalOf, unavailable } from './coordinator-binding.js';
+import { WireRefusal } from './wire.js';
 
 export { coordinatorOption } from './coordinator-binding.js';
 
@@ -120,6 +122,17 @@ export class CoordinatedSource {
 
   beginPush() {
     return this.#kv.beginPush();
+  }
+
+  /** Shard files (one per line) for the coordinator: see coordinated-shards.js. */
+  async uploadShards(env, bytes) {
+    const c = this.#binding(env);
+    try {
+      return await uploadShards(c, bytes);
+    } catch (e) {
+      if (e instanceof WireRefusal) throw e;
+      throw unavailable(e);
+    }
   }
 
   stored() {
@@ -257,7 +270,8 @@ export class CoordinatedSource {
         const v = await c.kv.get(`keyset/blob/${base.payloadSha256}`, { type: 'arrayBuffer', cacheTtl: BLOB_CACHE_TTL });
         if (v !== null) {
           const bytes = new Uint8Array(v);
-          if ((await payloadDigest(bytes)) === base.payloadSha256) return bytes;
+          // A manifest names the full set it was cut from: checked once it verified (#follow).
+          if (isManifestInput(bytes) || (await payloadDigest(bytes)) === base.payloadSha256) return bytes;
           this.log('coordinator_blob_mismatch', { payload_sha256: base.payloadSha256, message: 'the KV copy of the base has another digest; reading it from the coordinator' });
         }
       } catch {
@@ -274,6 +288,7 @@ export class CoordinatedSource {
       audience: this.audience(env),
       sealKeys: this.sealKeys(env),
       onWarning: this.#opts.onWarning,
+      shards: shardSource(env, this.#binding(env), BLOB_CACHE_TTL),
     };
   }
 
@@ -373,10 +388,15 @@ export class CoordinatedSource {
       if (!this.#gate) await this.get(env);
       const judge = async () => {
         const gate = this.#gate;
-        if (gate) return { gate, ...(await gate[PREPARE](bytes, { maxAgeSeconds })) };
+        // A manifest where a full set is in use, or a full set where a manifest is: judged as a
+        // first set (the coordinator's high-water mark still refuses an older one).
+        const switching = gate && !isDeltaInput(bytes) && (gate.shards !== null) !== isManifestInput(bytes);
+        if (gate && !switching) return { gate, ...(await gate[PREPARE](bytes, { maxAgeSeconds })) };
         // Nothing anywhere yet: this set is the first (validated as it loads).
         const first = await Keygate.load(bytes, { ...this.#loadOptions(env), maxAgeSeconds });
-        return { gate: null, first, kind: 'full', revision: first.revision, payloadSha256: first.info.payloadSha256, base: null, discard() {} };
+        const shards = first.shards === null ? undefined : (await first[PREPARE](bytes)).shards;
+        const kind = shards ? 'manifest' : 'full';
+        return { gate: null, first, kind, shards, revision: first.revision, payloadSha256: first.info.payloadSha256, base: null, discard() {} };
       };
       const state = () => (this.#gate ? `${this.#gate.revision}:${this.#gate.info.payloadSha256}` : null);
       let p = null;
@@ -409,7 +429,7 @@ export class CoordinatedSource {
       }
       let r;
       try {
-        r = await c.namespace.getByName(c.name).commit({ kind: p.kind, revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, bytes });
+        r = await c.namespace.getByName(c.name).commit({ kind: p.kind, revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, shards: p.shards, bytes });
       } catch (e) {
         p.discard();
         throw unavailable(e);
@@ -418,7 +438,9 @@ export class CoordinatedSource {
         p.discard();
         throw refusalOf(r);
       }
-      if (p.first && !this.#gate) {
+      if (p.first && (!this.#gate || p.gate === null)) {
+        // A first set, or a switch between a full set and a manifest: the set in use is retired.
+        this.#gate?.[RETIRE]();
         this.#gate = p.first;
         this.#mode = 'coordinator';
         this.log('keyset_loaded', { revision: p.first.revision, keys: p.first.info.keys, origin: 'push' });

@@ -33,6 +33,10 @@ export function coordinatorOption(option) {
 
 /** A coordinator's refusal of a commit as the KeygateError the endpoint answers with. */
 export function refusalOf(r) {
+  if (r.error === 'shards_missing') {
+    return new WireRefusal('shards_missing', r.message, { fields: { missing: r.missing, missing_count: r.missing_count, current_revision: r.current_revision } });
+  }
+  if (r.error === 'shard_not_staged' || r.error === 'shard_mismatch') return new WireRefusal(r.error, r.message);
   const code = { keyset_rollback: 'ERR_KEYSET_ROLLBACK', delta_base_mismatch: 'ERR_DELTA_BASE', delta_chain_full: 'ERR_DELTA_CHAIN_FULL' }[r.error];
   if (!code) return new WireRefusal('internal_error', `the coordinator answered ${JSON.stringify(r.error)}: ${r.message}`);
   return new KeygateError(code, r.message, {

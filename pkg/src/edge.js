@@ -342,8 +342,8 @@ export function unavailable(source) {
 }
 
 /** A refusal the edge makes itself, shaped as a decision; its status comes from WIRE_STATUS. */
-function edgeRefusal(reason, message) {
-  return Object.freeze({ allowed: false, status: WIRE_STATUS[reason], reason, message, headers: Object.freeze({}) });
+function edgeRefusal(reason, message, headers = {}) {
+  return Object.freeze({ allowed: false, status: WIRE_STATUS[reason], reason, message, headers: Object.freeze(headers) });
 }
 
 /**
@@ -395,6 +395,12 @@ async function decide(gate, request, clientIp, nonceStore, bounds) {
   } catch (e) {
     if (e?.code === 'ERR_INVALID_OPTIONS' && clientIp) return decide(gate, request, undefined, nonceStore, bounds);
     if (e?.code === 'ERR_REQUEST_INVALID') return { decision: edgeRefusal('malformed_request', e.message), clientIp };
+    if (e?.code === 'ERR_SHARD_UNAVAILABLE') {
+      // Sharded mode: what failed (a store's error, a digest) stays in the log.
+      console.error(JSON.stringify({ event: 'keygate.shard_unavailable', message: String(e.message).slice(0, 300) }));
+      const message = 'a part of the key set this request needs could not be loaded right now; try again';
+      return { decision: edgeRefusal('shard_unavailable', message, { 'retry-after': '1' }), clientIp };
+    }
     if (e?.code === 'ERR_BODY_TOO_LARGE') {
       const what = e.limit < bounds.maxBodyBytes ? 'a webhook delivery' : 'a signed request body';
       const message = `${what} may carry at most ${e.limit ?? bounds.maxBodyBytes} bytes here`;

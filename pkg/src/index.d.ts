@@ -36,7 +36,13 @@ export type KeygateErrorCode =
   /** `keygate/init` only: a call before `initWasm` resolved. */
   | 'ERR_WASM_NOT_INITIALIZED'
   /** `keygate/init` only: `initWasm` could not fetch, compile or instantiate the module. */
-  | 'ERR_WASM_INIT_FAILED';
+  | 'ERR_WASM_INIT_FAILED'
+  /**
+   * Sharded mode: a shard the request needs could not be loaded (`shards.load` failed, it did
+   * not hash to the digest the signed manifest names, twice, or the cold-load budget is spent):
+   * the request is not decided (the middleware answers 503 `shard_unavailable`).
+   */
+  | 'ERR_SHARD_UNAVAILABLE';
 
 /** The wire codes of a refused key set push (docs/reasons.md), with their HTTP status. */
 export type KeySetErrorWireCode =
@@ -291,6 +297,48 @@ export interface LoadOptions {
   onWarning?: (warning: KeySetWarning) => void;
   /** The default shared replay store for `verify` (the per-isolate store is always used). */
   nonceStore?: NonceStore;
+  /**
+   * Required to load a sharded key set's manifest (`keygate keyset shard`; docs/deployment.md,
+   * "Sharded mode"): where shards are read, and how many are held.
+   */
+  shards?: ShardOptions;
+}
+
+/** Sharded mode: where a verifier reads the shards its decisions need, and its bounds. */
+export interface ShardOptions {
+  /**
+   * Reads one shard by the SHA-256 (base64url) the signed manifest names for it. A shard is
+   * used only when its bytes hash to that digest; one that does not is read once more with
+   * `retry: true` (read it from the source of truth then), then the request fails closed.
+   */
+  load(shard: { readonly name: string; readonly sha256: string; readonly retry: boolean }): Promise<Uint8Array | ArrayBuffer>;
+  /** The most shards held (default 512, at least 9: all one request may need). */
+  maxShards?: number;
+  /** The most key entries held across shards (default 100,000). */
+  maxKeys?: number;
+  /** Cold shard reads per second, in a token bucket (default 50). */
+  loadsPerSecond?: number;
+  /** The bucket's size (default 100). */
+  burst?: number;
+}
+
+/** What a sharded verifier's shard cache holds and did (`Keygate#shards`). */
+export interface ShardStats {
+  /** Shards held now. */
+  readonly held: number;
+  /** Key entries held now, across shards. */
+  readonly keys: number;
+  readonly loads: number;
+  /** Shards dropped to make room. */
+  readonly evictions: number;
+  /** Shards that did not hash to their digest or were invalid. */
+  readonly refused: number;
+  /** Keys changed by deltas since the manifest (applied to every shard as it loads). */
+  readonly changed: number;
+  /** The shard table's bits. */
+  readonly bits: number;
+  /** Keys in the whole set. */
+  readonly totalKeys: number;
 }
 
 /** A request as `verify` and the signers read it: a Web Request, or these fields. */
@@ -353,8 +401,8 @@ export interface UpdateResult {
   /** False when the same revision with the same content was pushed again (a no-op). */
   readonly changed: boolean;
   readonly revision: number;
-  /** What was given: a full set or a delta. */
-  readonly kind: 'full' | 'delta';
+  /** What was given: a full set, a delta, or a sharded set's manifest. */
+  readonly kind: 'full' | 'delta' | 'manifest';
 }
 
 export declare class Keygate {
@@ -381,6 +429,8 @@ export declare class Keygate {
   update(next: KeySetInput, options?: UpdateOptions): Promise<UpdateResult>;
   readonly info: KeySetInfo;
   readonly revision: number;
+  /** Sharded mode: what the shard cache holds and did; null for a full key set. */
+  readonly shards: ShardStats | null;
 }
 
 export interface GenerateApiKeyOptions {

@@ -17,7 +17,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 // Output header words (src/wasm/io.rs).
-export const KIND = Object.freeze({ ALLOWED: 0, REFUSED: 1, NEED_ED25519: 2, NEED_BODY: 3, NEED_CLAIM: 4, ERROR: 5, NEED_WEBHOOK_BODY: 6 });
+export const KIND = Object.freeze({ ALLOWED: 0, REFUSED: 1, NEED_ED25519: 2, NEED_BODY: 3, NEED_CLAIM: 4, ERROR: 5, NEED_WEBHOOK_BODY: 6, NEED_SHARDS: 7 });
 export const FLAG = Object.freeze({
   MESSAGE: 1,
   ACCEPT_SIGNATURE: 1 << 1,

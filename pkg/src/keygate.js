@@ -2,16 +2,18 @@
 
 import { wasm } from './wasm/facade.js';
 import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGeneration } from './errors.js';
-import { NO_OPTIONS, checkNonceStore, keySetBytes, verifyInput } from './request.js';
+import { NO_OPTIONS, keySetBytes, verifyInput } from './request.js';
 import { bodySource, declaredLength, digestBody, isEmpty, webhookChunks } from './body.js';
 import { CLAIM_KINDS, ERROR_CODES, KEYSET_WIRE_STATUS } from './codes.js';
 import { KeyTable, decisionOf } from './decision.js';
 import { externalEd25519, verifyEd25519 } from './ed25519.js';
 import { FLAG, KIND, RUN, readOut, textBytes, textFields, writeBytes, writeRequest } from './io.js';
+import { ShardReader, shardsOf } from './shards.js';
+import { checkLoadOptions, checkUpdateOptions } from './load-options.js';
 
-const { WasmVerifier, isDelta } = wasm;
-const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys']);
-const UPDATE_OPTIONS = new Set(['maxAgeSeconds']);
+export { audienceText, publisherKeysText, sealKeysText } from './load-options.js';
+
+const { WasmVerifier, isDelta, isManifest } = wasm;
 const CONSTRUCT = Symbol('Keygate.load');
 
 /**
@@ -37,99 +39,20 @@ export const WAITING_LIMIT = Symbol('keygate.waitingLimit');
  */
 export const RETIRE = Symbol('keygate.retire');
 
+/** Whether key set input (bare or an envelope, not verified) is a delta. */
+export function isDeltaInput(bytes) {
+  return callWasm(() => isDelta(bytes));
+}
+
+/** Whether key set input (bare or an envelope, not verified) is a sharded set's manifest. */
+export function isManifestInput(bytes) {
+  return callWasm(() => isManifest(bytes));
+}
+
 /** How many deltas a Keygate applies after a full set (it keeps them to rebuild after a trap). */
 export const MAX_DELTA_CHAIN = 4096;
 /** How many bytes of deltas a Keygate keeps after a full set. */
 export const MAX_DELTA_CHAIN_BYTES = 16 * 1024 * 1024;
-
-/**
- * Publisher keys as the facade's configuration text (the KEYGATE_PUBLISHER_KEYS format):
- * a string is passed as is (comma-separated base64url keys, a JWK or a JWKS); an array of
- * base64url strings and/or Ed25519 JWK objects becomes a JWKS.
- */
-export function publisherKeysText(keys, where) {
-  if (keys === undefined || keys === null) return undefined;
-  if (typeof keys === 'string') return keys;
-  if (Array.isArray(keys) && keys.length > 0) {
-    const jwks = keys.map((k, i) => {
-      if (typeof k === 'string') return { kty: 'OKP', crv: 'Ed25519', x: k };
-      if (k !== null && typeof k === 'object' && !Array.isArray(k)) return k;
-      throw invalidOptions(`${where}: publisherKeys[${i}] must be a base64url key or a JWK, got ${describe(k)}`);
-    });
-    return JSON.stringify({ keys: jwks });
-  }
-  throw invalidOptions(`${where}: publisherKeys must be a non-empty array or the KEYGATE_PUBLISHER_KEYS text`);
-}
-
-/**
- * Seal keys as the facade's configuration text (the KEYGATE_SEAL_KEYS format): a string is
- * passed as is (a JWK or a JWKS); a JWK or JWKS object, or an array of JWKs, becomes JSON.
- * The keys are read (and refused: ERR_INVALID_OPTIONS) inside the wasm module, where the
- * sealed secrets are opened and stay.
- */
-export function sealKeysText(keys, where) {
-  if (keys === undefined || keys === null) return undefined;
-  if (typeof keys === 'string') return keys;
-  if (Array.isArray(keys) && keys.length > 0 && keys.every((k) => k !== null && typeof k === 'object' && !Array.isArray(k))) {
-    return JSON.stringify({ keys });
-  }
-  if (typeof keys === 'object' && !Array.isArray(keys)) return JSON.stringify(keys);
-  throw invalidOptions(`${where}: sealKeys must be a JWK, a JWKS, a non-empty array of JWKs or the KEYGATE_SEAL_KEYS text`);
-}
-
-function checkLoadOptions(options) {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') {
-    throw invalidOptions(`Keygate.load: options must be an object, got ${describe(options)}`);
-  }
-  for (const k of Object.keys(options)) {
-    if (!LOAD_OPTIONS.has(k)) {
-      throw invalidOptions(
-        `Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, audience, sealKeys, maxAgeSeconds, onWarning, nonceStore)`,
-      );
-    }
-  }
-  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
-    throw invalidOptions('Keygate.load: options.onWarning must be a function');
-  }
-  return {
-    onWarning: options.onWarning,
-    publisherKeys: publisherKeysText(options.publisherKeys, 'Keygate.load'),
-    audience: audienceText(options.audience, 'Keygate.load'),
-    sealKeys: sealKeysText(options.sealKeys, 'Keygate.load'),
-    maxAgeSeconds: maxAge(options.maxAgeSeconds, 'Keygate.load'),
-    nonceStore: checkNonceStore(options.nonceStore, 'Keygate.load: options.nonceStore'),
-  };
-}
-
-/** An `audience` option: a non-empty string (its syntax is checked by the core), or none. */
-export function audienceText(audience, where) {
-  if (audience === undefined || audience === null) return undefined;
-  if (typeof audience !== 'string' || audience === '') {
-    throw invalidOptions(`${where}: audience must be a non-empty string, got ${describe(audience)}`);
-  }
-  return audience;
-}
-
-/** A `maxAgeSeconds` option: a whole number of seconds >= 0, or none. */
-function maxAge(value, where) {
-  if (value === undefined || value === null) return undefined;
-  if (!(Number.isInteger(value) && value >= 0)) {
-    throw invalidOptions(`${where}: maxAgeSeconds must be a whole number of seconds >= 0, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function checkUpdateOptions(options) {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') {
-    throw invalidOptions(`update: options must be an object, got ${describe(options)}`);
-  }
-  for (const k of Object.keys(options)) {
-    if (!UPDATE_OPTIONS.has(k)) throw invalidOptions(`update: unknown option ${JSON.stringify(k)} (expected maxAgeSeconds)`);
-  }
-  return { maxAgeSeconds: maxAge(options.maxAgeSeconds, 'update') };
-}
 
 /** Reports the set's lint warnings (judged now) to onWarning. */
 function warn(verifier, onWarning) {
@@ -203,6 +126,8 @@ export class Keygate {
   #table;
   /** Imported Ed25519 public keys by their bytes (ed25519.js), kept across key set updates. */
   #ed25519 = new Map();
+  /** Sharded mode: reads the shards decisions need (shards.js); null for a full set. */
+  #shards = null;
 
   /** Use `Keygate.load()`. */
   constructor(token, verifier, bytes, opts, setInfo, sha) {
@@ -218,6 +143,7 @@ export class Keygate {
     this.#onWarning = opts.onWarning;
     this.#nonceStore = opts.nonceStore;
     this.#table = new KeyTable(verifier);
+    if (callWasm(() => verifier.isSharded())) this.#shards = new ShardReader(opts.shards);
   }
 
   /**
@@ -234,6 +160,7 @@ export class Keygate {
   static async load(keySet, options) {
     const opts = checkLoadOptions(options);
     const bytes = keySetBytes(keySet, 'Keygate.load');
+    if (callWasm(() => isManifest(bytes))) return Keygate.#loadSharded(bytes, opts);
     const verifier = callWasm(() => WasmVerifier.load(bytes, opts.publisherKeys, opts.audience, opts.sealKeys));
     if (opts.maxAgeSeconds !== undefined) {
       try {
@@ -258,15 +185,45 @@ export class Keygate {
   }
 
   /**
+   * A sharded key set's manifest (`kind: "manifest"`, cut by `keygate keyset shard`): a verifier
+   * holding its header, which loads shards through `options.shards.load` as requests need them.
+   */
+  static async #loadSharded(bytes, opts) {
+    if (!opts.shards) {
+      throw invalidOptions("Keygate.load: this is a sharded key set's manifest: give options.shards ({ load })");
+    }
+    const { maxShards, maxKeys } = opts.shards;
+    const verifier = callWasm(() => WasmVerifier.loadSharded(bytes, opts.publisherKeys, opts.audience, opts.sealKeys, maxShards, maxKeys));
+    try {
+      if (opts.maxAgeSeconds !== undefined) callWasm(() => verifier.checkFresh(Date.now(), opts.maxAgeSeconds));
+    } catch (e) {
+      release(verifier);
+      throw e;
+    }
+    warn(verifier, opts.onWarning);
+    return new Keygate(CONSTRUCT, verifier, bytes, opts, info(verifier, callWasm(() => verifier.statePayloadSha256())), null);
+  }
+
+  /** A verifier for the last good full set or manifest (after a trap). */
+  #rebuilt() {
+    if (this.#shards) {
+      const { maxShards, maxKeys } = this.#shards.options;
+      return callWasm(() => WasmVerifier.loadSharded(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys, maxShards, maxKeys));
+    }
+    const v = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys));
+    callWasm(() => v.takePayload()); // its digest is known: not kept in the module
+    callWasm(() => v.setPayloadSha256(this.#sha));
+    return v;
+  }
+
+  /**
    * The verifier of the current wasm instance: after a trap re-instantiated the module, it is
    * rebuilt from the last good key set (the set in use before the trap).
    */
   #current() {
     if (this.#generation !== wasmGeneration()) {
       const generation = wasmGeneration();
-      const v = callWasm(() => WasmVerifier.load(this.#bytes, this.#publisherKeys, this.#audience, this.#sealKeys));
-      callWasm(() => v.takePayload()); // its digest is known: not kept in the module
-      callWasm(() => v.setPayloadSha256(this.#sha));
+      const v = this.#rebuilt();
       // The deltas applied since: each authenticated again, none judged for age.
       for (const d of this.#deltas) callWasm(() => v.commitDelta(v.prepareDelta(d, Date.now(), undefined)));
       this.#verifier = v;
@@ -359,11 +316,25 @@ export class Keygate {
       writeRequest(input.method, input.url, input.ip, input.headers);
       return run();
     };
+    let shardRounds = 0;
     try {
       for (;;) {
         switch (o.kind) {
           case KIND.ALLOWED:
             return decided(o);
+          case KIND.NEED_SHARDS: {
+            // Sharded mode: nothing was decided; load what it names, then decide again.
+            if (++shardRounds > 2) {
+              throw new KeygateError('ERR_SHARD_UNAVAILABLE', 'the shards this request needs do not fit the shard cache at once (shards.maxShards, shards.maxKeys)');
+            }
+            await this.#loadShards(shardsOf(o));
+            retired();
+            v = this.#current();
+            generation = this.#generation;
+            writeRequest(input.method, input.url, input.ip, input.headers);
+            o = run();
+            break;
+          }
           case KIND.REFUSED: {
             const refusal = decided(o);
             if (o.flags & FLAG.BODY_ASSUMED && source !== null && mayBeEmpty && (await isEmpty(source))) {
@@ -452,9 +423,62 @@ export class Keygate {
     return (await this[PREPARE](bytes, { maxAgeSeconds })).commit();
   }
 
+  /**
+   * Sharded mode: reads the shards `need` names and loads them into the verifier in use (each
+   * only if it hashes to the digest the signed manifest names; one that does not is read once
+   * more with `retry: true`, then the request fails closed with ERR_SHARD_UNAVAILABLE).
+   */
+  async #loadShards(need) {
+    const got = await this.#shards.read(need);
+    let v = this.#current();
+    const failed = [];
+    need.forEach((s, i) => {
+      try {
+        callWasm(() => v.loadShard(s.name, got[i]));
+      } catch (e) {
+        if (e?.code !== 'ERR_SHARD_UNAVAILABLE') throw e;
+        failed.push(s);
+      }
+    });
+    if (failed.length > 0) {
+      console.error(JSON.stringify({ event: 'keygate.shard_rejected', shards: failed.map((s) => s.name), message: 'a shard did not hash to the digest the signed manifest names; reading it again' }));
+      const again = await this.#shards.read(failed, { retry: true });
+      v = this.#current();
+      failed.forEach((s, i) => callWasm(() => v.loadShard(s.name, again[i])));
+    }
+    this.#table = new KeyTable(v);
+  }
+
+  /**
+   * Sharded mode: what the shard cache holds and did (`{ held, keys, loads, evictions,
+   * refused, changed, bits, totalKeys }`), or null for a full key set.
+   */
+  get shards() {
+    if (!this.#shards) return null;
+    const s = JSON.parse(callWasm(() => this.#current().shardStats()));
+    return Object.freeze({
+      held: s.held,
+      keys: s.keys,
+      loads: s.loads,
+      evictions: s.evictions,
+      refused: s.refused,
+      changed: s.changed,
+      bits: s.bits,
+      totalKeys: s.total_keys,
+    });
+  }
+
   /** See PREPARE. */
   async [PREPARE](bytes, { maxAgeSeconds } = {}) {
     if (callWasm(() => isDelta(bytes))) return this.#prepareDelta(bytes, maxAgeSeconds);
+    const manifest = callWasm(() => isManifest(bytes));
+    if (this.#shards && manifest) return this.#prepareManifest(bytes, maxAgeSeconds);
+    if (this.#shards || manifest) {
+      const message = this.#shards
+        ? 'this verifier holds a sharded key set: update it with a manifest or a delta (load a full set with Keygate.load)'
+        : "a sharded key set's manifest: load it with Keygate.load and options.shards";
+      throw new KeygateError('ERR_KEYSET_INVALID', message, { error: 'keyset_invalid', status: KEYSET_WIRE_STATUS.keyset_invalid });
+    }
     // Verified and validated first (nothing of an envelope is decoded before its signature
     // verified); then its payload is hashed, and the swap and the new info happen together,
     // with no await between.
@@ -494,6 +518,40 @@ export class Keygate {
           warn(verifier, this.#onWarning);
         }
         return Object.freeze({ changed: result === 'replaced', revision: this.#info.revision, kind: 'full' });
+      },
+    };
+  }
+
+  #prepareManifest(bytes, maxAgeSeconds) {
+    const pending = callWasm(() => this.#current().prepareManifest(bytes));
+    let m;
+    try {
+      m = JSON.parse(callWasm(() => pending.info()));
+      if (maxAgeSeconds !== undefined && m.revision > this.#info.revision) callWasm(() => pending.checkFresh(Date.now(), maxAgeSeconds));
+    } catch (e) {
+      release(pending);
+      throw e;
+    }
+    return {
+      kind: 'manifest',
+      revision: m.revision,
+      payloadSha256: m.payload_sha256,
+      base: null,
+      shards: m.shards,
+      changed: !(m.revision === this.#info.revision && m.payload_sha256 === this.#info.payloadSha256),
+      discard: () => release(pending),
+      commit: () => {
+        const verifier = this.#current();
+        const result = callWasm(() => verifier.commitManifest(pending));
+        if (result === 'replaced') {
+          this.#bytes = bytes;
+          this.#table = new KeyTable(verifier);
+          this.#deltas = [];
+          this.#deltaBytes = 0;
+          this.#info = info(verifier, m.payload_sha256);
+          warn(verifier, this.#onWarning);
+        }
+        return Object.freeze({ changed: result === 'replaced', revision: this.#info.revision, kind: 'manifest' });
       },
     };
   }

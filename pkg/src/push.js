@@ -30,6 +30,9 @@ import { WireRefusal, errorResponse, jsonResponse } from './wire.js';
 
 export const KEYSET_PATH = '/.well-known/keygate/keyset';
 
+/** Where a sharded set's shards are uploaded (PUT, one shard file per line; coordinator only). */
+export const KEYSET_SHARDS_PATH = '/.well-known/keygate/keyset/shards';
+
 /** The largest envelope a push may carry by default: 16 MiB. */
 export const MAX_PUSH_BYTES = 16 * 1024 * 1024;
 
@@ -172,7 +175,10 @@ export async function keySetEndpoint(request, env, waitUntil, source, pushTarget
     if (!gate) return unavailable(source);
     const { revision, issuedAt, payloadSha256, keys } = gate.info;
     const status = source.status?.(env) ?? { mode: 'kv' };
-    return jsonResponse(200, { revision, issued_at: issuedAt, payload_sha256: payloadSha256, keys, ...status });
+    const s = gate.shards;
+    // Sharded mode: what this isolate's shard cache holds and did.
+    const shards = s && { held: s.held, keys: s.keys, loads: s.loads, evictions: s.evictions, refused: s.refused, changed: s.changed, bits: s.bits };
+    return jsonResponse(200, { revision, issued_at: issuedAt, payload_sha256: payloadSha256, keys, ...status, ...(shards ? { shards } : {}) });
   }
   if (request.method !== 'PUT') {
     return errorResponse('method_not_allowed', `${KEYSET_PATH} takes GET or PUT`, { headers: { allow: 'GET, HEAD, PUT' } });
@@ -190,6 +196,39 @@ export async function keySetEndpoint(request, env, waitUntil, source, pushTarget
   if (!release) return busy();
   try {
     return await applyPush(request, env, source, target);
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Answers a request to KEYSET_SHARDS_PATH (public as `worker.shardEndpoint`): PUT uploads
+ * shards of a sharded key set (shard files, one per line, within the push bound) to the
+ * coordinator, which keeps only those a pushed manifest names; 200 `{"stored", "known"}`.
+ * 404 without publisher keys or a coordinator; 429 while this isolate handles another push.
+ * Publishing a sharded set: push the signed manifest (409 shards_missing lists what is not
+ * uploaded), upload those shards here, push the manifest again.
+ */
+export async function shardEndpoint(request, env, source, pushTarget) {
+  if (request.method !== 'PUT') {
+    return errorResponse('method_not_allowed', `${KEYSET_SHARDS_PATH} takes PUT`, { headers: { allow: 'PUT' } });
+  }
+  const target = source.publisherKeys(env) ? pushTarget(env) : null;
+  if (!target || !source.coordinated?.(env)) {
+    return errorResponse('not_found', 'shard uploads need pinned publisher keys (KEYGATE_PUBLISHER_KEYS) and the coordinator (KEYGATE_COORDINATOR)');
+  }
+  const release = source.beginPush();
+  if (!release) return busy();
+  try {
+    const max = pushBound(target.maxBytes);
+    const seconds = pushReadTimeout(target.readTimeoutSeconds);
+    const bytes = await boundedBody(request, max, seconds);
+    if (bytes === TOO_LARGE) return tooLarge(max);
+    if (bytes === TIMED_OUT) return timedOut(seconds);
+    const r = await source.uploadShards(env, bytes);
+    return jsonResponse(200, { stored: r.stored, known: r.known });
+  } catch (e) {
+    return refused(e);
   } finally {
     release();
   }

@@ -18,6 +18,8 @@ export const WIRE_STATUS = Object.freeze({
   malformed_request: 400,
   keyset_unavailable: 503,
   verifier_unavailable: 503,
+  // Sharded mode: a shard the request needs could not be loaded (Retry-After: 1).
+  shard_unavailable: 503,
   // A signed body over the middleware's maxBodyBytes (never buffered past it).
   body_too_large: 413,
   // The key set endpoint and the gateway's routes.
@@ -29,6 +31,10 @@ export const WIRE_STATUS = Object.freeze({
   keyset_store_failed: 503,
   delta_requires_coordinator: 409,
   coordinator_unavailable: 503,
+  // Sharded mode's publishing (a manifest, then its shards, then the manifest again).
+  shards_missing: 409,
+  shard_not_staged: 409,
+  shard_mismatch: 400,
   internal_error: 500,
   // Forwarding to the origin.
   origin_misconfigured: 502,

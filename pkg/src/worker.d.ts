@@ -32,6 +32,13 @@ export interface KeygateWorker<Env, Ctx> {
    * authenticated by its publisher signature.
    */
   keySetEndpoint(request: Request, env: Env, ctx: Ctx): Promise<Response>;
+  /**
+   * The shard upload endpoint of a sharded key set (mount it at `KEYSET_SHARDS_PATH`): PUT shard
+   * files, one per line, within the push bound; the coordinator stores those a pushed manifest
+   * names → 200 `{stored, known}`; 409 `shard_not_staged`, 400 `shard_mismatch`. 404 without
+   * the coordinator and pinned publisher keys.
+   */
+  shardEndpoint(request: Request, env: Env): Promise<Response>;
 }
 
 /** Where an accepted key set push is kept for the other isolates (e.g. Workers KV). */
@@ -166,6 +173,8 @@ export declare function refusalResponse(decision: EdgeRefusal): Response;
 
 /** `/.well-known/keygate/keyset`: where the gateway mounts `keySetEndpoint`. */
 export declare const KEYSET_PATH: '/.well-known/keygate/keyset';
+/** `/.well-known/keygate/keyset/shards`: where the gateway mounts `shardEndpoint`. */
+export declare const KEYSET_SHARDS_PATH: '/.well-known/keygate/keyset/shards';
 /** The default push body bound: 16 MiB. */
 export declare const MAX_PUSH_BYTES: number;
 /** The highest push body bound that may be configured: 24 MiB (a Workers KV value holds 25 MiB). */

@@ -25,11 +25,13 @@ import {
   MAX_PUSH_BYTES_LIMIT,
   PUSH_READ_TIMEOUT_SECONDS_LIMIT,
   keySetEndpoint,
+  shardEndpoint,
 } from './push.js';
 import { refusalResponse } from './wire.js';
 
 export {
   KEYSET_PATH,
+  KEYSET_SHARDS_PATH,
   MAX_PUSH_AGE_SECONDS,
   MAX_PUSH_AGE_SECONDS_LIMIT,
   MAX_PUSH_BYTES,
@@ -154,6 +156,15 @@ export function withKeygate(handler, options) {
      */
     keySetEndpoint(request, env, ctx) {
       return keySetEndpoint(request, env, waitUntilOf(ctx), source, pushTarget);
+    },
+
+    /**
+     * The shard upload endpoint of a sharded key set (KEYSET_SHARDS_PATH): PUT shard files,
+     * one per line, stored by the coordinator when a pushed manifest names them (needs the
+     * coordinator and pinned publisher keys, else 404).
+     */
+    shardEndpoint(request, env) {
+      return shardEndpoint(request, env, source, pushTarget);
     },
   };
 }

@@ -68,6 +68,22 @@ pub(super) fn read<'k>(ks: &'k KeySet, req: &Request) -> Result<Credentials<'k>,
     Ok(Credentials { api, signatures })
 }
 
+/// What a decision of `req` may look up in the key set, as far as the request says: the digest
+/// of its API key (when it presents one that reads) and the `keyid` of each signature. A
+/// sharded set loads the shards holding these before it decides (`crate::sharded`); naming
+/// more than the decision then looks up costs loads, never a different decision.
+pub(crate) fn lookups(req: &Request) -> (Option<crate::ApiKeyDigest>, Vec<String>) {
+    let digest = presented_key(req)
+        .ok()
+        .flatten()
+        .map(crate::ApiKeyDigest::of);
+    let ids = match crate::sig::presented(req) {
+        Ok(Some(sigs)) => sigs.into_iter().filter_map(|p| p.keyid).collect(),
+        _ => Vec::new(),
+    };
+    (digest, ids)
+}
+
 /// The API key presented via `Authorization: Bearer` or `X-API-Key`, if any.
 fn presented_key(req: &Request) -> Result<Option<&str>, Refusal> {
     let malformed = |m: &str| Refusal::new(Reason::MalformedCredentials, m.to_string());

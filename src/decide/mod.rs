@@ -22,6 +22,7 @@
 //! turns into a [`Decision`] and the facade writes to JS as numbers.
 
 mod credentials;
+pub(crate) use credentials::lookups;
 pub(crate) mod decision;
 pub(crate) mod flow;
 pub(crate) mod outcome;

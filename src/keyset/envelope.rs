@@ -22,8 +22,9 @@ use crate::keyset::KeysetErrors;
 use crate::keyset::publisher::PublisherSecret;
 
 pub use load::{
-    DEFAULT_MAX_PUSH_AGE_SECONDS, LoadOptions, check_audience, check_delta_fresh, check_push_fresh,
-    is_delta, load_delta, load_keyset, load_keyset_with,
+    DEFAULT_MAX_PUSH_AGE_SECONDS, LoadOptions, check_audience, check_delta_fresh,
+    check_manifest_audience, check_push_fresh, is_delta, is_manifest, load_delta, load_keyset,
+    load_keyset_with, load_manifest,
 };
 pub use read::MAX_JWS_HEADER_BYTES;
 pub(crate) use verify::strict_stream;

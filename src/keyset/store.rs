@@ -77,6 +77,15 @@ impl KeyStore {
         }
     }
 
+    /// The entries, by position (a chunk another version holds is copied).
+    pub(crate) fn into_vec(self) -> Vec<KeyEntry> {
+        let mut out = Vec::with_capacity(self.len);
+        for c in self.chunks {
+            out.extend(Arc::unwrap_or_clone(c));
+        }
+        out
+    }
+
     pub(crate) fn shrink_to_fit(&mut self) {
         self.chunks.shrink_to_fit();
         if let Some(last) = self.chunks.last_mut()

@@ -567,6 +567,13 @@ impl WasmVerifier {
             self.scratch = req;
             return error(ErrorCode::InvalidOptions, "now is not a finite time");
         }
+        if let Some(cache) = &mut self.shards {
+            let need = cache.needs(&req);
+            if !need.is_empty() {
+                self.scratch = req;
+                return super::shard::write_need(cache.manifest(), &need);
+            }
+        }
         let cx = Context::new(UnixTime::from_millis(now_ms as i64)).with_client_ip(ip);
         let mode = Mode {
             external_ed25519: flags & io::RUN_EXTERNAL_ED25519 != 0,

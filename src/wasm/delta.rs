@@ -32,7 +32,9 @@ pub fn is_delta_js(input: &[u8]) -> bool {
 /// a key set.
 pub(super) fn check_document(bytes: &[u8]) -> Result<(), crate::KeysetErrors> {
     // Sealed secrets are checked by form only: signing needs no seal keys.
-    if crate::is_delta(bytes) {
+    if crate::is_manifest(bytes) {
+        crate::Manifest::from_json(bytes, crate::Unseal::FormOnly).map(|_| ())
+    } else if crate::is_delta(bytes) {
         Delta::from_json_with(bytes, crate::Unseal::FormOnly).map(|_| ())
     } else {
         crate::KeySet::from_json_with(bytes, crate::Unseal::FormOnly).map(|_| ())
@@ -122,7 +124,13 @@ impl WasmVerifier {
             self.seal.as_ref(),
         )?;
         let delta = crate::load_delta(input, &options).map_err(|e| load_error(&e))?;
-        let update = self.inner.check_delta(&delta).map_err(|e| refused(&e))?;
+        // Sharded: the changes are judged against the shards held when committed.
+        let update = if self.shards.is_some() {
+            self.inner.judge_delta_state(&delta)
+        } else {
+            self.inner.check_delta(&delta)
+        }
+        .map_err(|e| refused(&e))?;
         if let (Some(age), Update::Replaced { .. }) = (max_age_seconds, update) {
             crate::check_delta_fresh(&delta, self.inner.keyset(), js_time(now_ms)?, max_age(age)?)
                 .map_err(|e| load_error(&e))?;
@@ -133,10 +141,11 @@ impl WasmVerifier {
     /// See the module documentation.
     #[wasm_bindgen(js_name = commitDelta)]
     pub fn commit_delta(&mut self, pending: WasmPendingDelta) -> Result<String, JsValue> {
-        let update = self
-            .inner
-            .apply_delta(&pending.delta)
-            .map_err(|e| refused(&e))?;
+        let update = match &mut self.shards {
+            Some(cache) => cache.apply_delta(&mut self.inner, &pending.delta),
+            None => self.inner.apply_delta(&pending.delta),
+        }
+        .map_err(|e| refused(&e))?;
         if !matches!(update, crate::Update::Unchanged) {
             self.serial = self.serial.wrapping_add(1);
         }

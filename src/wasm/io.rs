@@ -9,7 +9,7 @@
 //!
 //! | word | meaning |
 //! |---:|---|
-//! | 0 | kind: 0 allowed, 1 refused, 2 needs Ed25519, 3 needs the body, 4 needs a nonce claim, 5 error, 6 needs a webhook delivery's next body chunk |
+//! | 0 | kind: 0 allowed, 1 refused, 2 needs Ed25519, 3 needs the body, 4 needs a nonce claim, 5 error, 6 needs a webhook delivery's next body chunk, 7 needs shards (sharded mode: the text block holds each shard's name and SHA-256, nothing was decided) |
 //! | 1 | reason (index in `codes.js` `REASONS`), error (index in `ERROR_CODES`), a claim's kind (index in `CLAIM_KINDS`), or an allowed webhook delivery's scheme (index in `WEBHOOK_SCHEMES`) |
 //! | 2 | key index + 1 (0: none; for an Ed25519 job, 0 is the stand-in key) |
 //! | 3 | route index + 1 (0: none) |
@@ -43,6 +43,7 @@ pub(super) const NEED_BODY: u32 = 3;
 pub(super) const NEED_CLAIM: u32 = 4;
 pub(super) const ERROR: u32 = 5;
 pub(super) const NEED_WEBHOOK_BODY: u32 = 6;
+pub(super) const NEED_SHARDS: u32 = 7;
 
 /// Flags (word 4).
 pub(super) const FLAG_MESSAGE: u32 = 1;

@@ -10,6 +10,7 @@ mod base;
 mod decide;
 mod delta;
 mod io;
+mod shard;
 mod sig;
 mod testing;
 mod webhook;
@@ -135,6 +136,8 @@ pub struct WasmVerifier {
     /// set): outputs name the serial their key and route indices refer to, so JS can never
     /// read them in another set's key table.
     serial: u32,
+    /// Sharded mode: the manifest's shard table and the shards held (`shard.rs`).
+    shards: Option<crate::sharded::ShardCache>,
     /// The decoded payload of the envelope this verifier was loaded from, until JS takes it
     /// (`takePayload`) to hash it: it is not decoded a second time.
     payload: Option<Vec<u8>>,
@@ -201,6 +204,7 @@ impl WasmVerifier {
             scratch: Request::default(),
             paused: decide::Slab::default(),
             serial: 0,
+            shards: None,
             payload: owned_payload(payload),
         })
     }
@@ -309,7 +313,7 @@ impl WasmVerifier {
             "revision": ks.revision(),
             "issued_at": ks.issued_at().map(|t| t.to_rfc3339()),
             "expires_at": ks.expires_at().map(|t| t.to_rfc3339()),
-            "keys": ks.keys().len(),
+            "keys": self.shards.as_ref().map_or(ks.keys().len() as u64, |c| c.manifest().key_count()),
             "sealed": ks.sealed_count(),
             "seal_key_ids": kids,
         })

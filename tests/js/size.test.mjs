@@ -26,12 +26,19 @@ import { ROOT } from './helpers.mjs';
 // decision reads (every field still checked and counted against the section limits), with a
 // fail-closed check on every field lookup, measured at 812,017 B raw and 322.8 KiB gzip,
 // +3,943 B raw and +1,620 B gzip over main's 808,074 B and 321.2 KiB.
-// 323 -> 326 KiB: key entries and the key index stored in chunks and shards shared between
+// 323 -> 343 KiB: sharded mode (issue 11, a million keys: the manifest reader, the bounded
+// shard cache with its eviction, the delta overlay, the facade's loadSharded/loadShard/
+// prepareManifest), measured merged at 866,370 B raw and 342.8 KiB gzip, +54,353 B raw and
+// +20.0 KiB gzip over main's 812,017 B and 322.8 KiB. By function before wasm-opt: the cache's load and eviction 7.4 KB, the manifest
+// reader 8.6 KB, the overlay 5.6 KB, needs 3.6 KB, the facade 9 KB. A module without sharded
+// mode (a cargo feature) would give it back to sets that fit one isolate.
+// 343 -> 346 KiB: key entries and the key index stored in chunks and shards shared between
 // versions of a set, so that a delta applied while a decision waits copies only what it
 // changes (a waiting decision holds the set it started with: before, every such delta copied
-// the whole set), measured at 821,354 B raw and 325.2 KiB gzip merged with main; the change
-// alone, built on 76562da both ways: +4,563 B raw and +2,055 B gzip (809,101 -> 813,664 B).
-const BUDGET_GZIP = 326 * 1024;
+// the whole set), measured merged at 871,889 B raw and 345.2 KiB gzip, +5,519 B raw and about
+// +2.4 KiB gzip over main's 866,370 B and 342.8 KiB (built on 76562da both ways: +4,563 B raw,
+// +2,055 B gzip).
+const BUDGET_GZIP = 346 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));

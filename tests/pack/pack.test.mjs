@@ -44,7 +44,13 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // add 54 KB (the decision stage, header and key readers, streaming v1/v1a checks, and 13 KB of
 // signing for signWebhook/generateWebhookKey); and about 20 KB of JS, declarations, README.
 // Measured with everything merged: packed 420,386 B, unpacked 1,136,227 B, wasm 795,806 B.
-const BUDGET = { packed: 440 * 1024, unpacked: 1152 * 1024, wasm: 822 * 1024 };
+// Packed 440 -> 454, unpacked 1152 -> 1248, wasm 822 -> 848 KiB: sharded mode (issue 11, a
+// million keys): the manifest reader, the bounded shard cache and the delta overlay in the
+// module (+49 KB raw), shards.js, load-options.js, coordinated-shards.js and the
+// coordinator's shard store, their declarations and README section. Measured merged with
+// main at 0be8efd: packed 460,652 B, unpacked 1,261,083 B, wasm 866,370 B (main's own
+// module: 812,017 B).
+const BUDGET = { packed: 454 * 1024, unpacked: 1248 * 1024, wasm: 848 * 1024 };
 
 let t;
 let files;

@@ -45,9 +45,11 @@ export async function cluster({ gateways = ['gw-a', 'gw-b'], bindings = {}, pers
       handleStructuredLogs: ({ message }) => logs.push(message),
       workers: [
         worker('host', { KEYGATE_COORDINATOR: { className: 'KeygateCoordinator', useSQLite: true } }),
-        ...gateways.map((g) =>
-          worker(g, { KEYGATE_COORDINATOR: { className: 'KeygateCoordinator', scriptName: coordinatorScript, useSQLite: true } }),
-        ),
+        // A gateway is a name, or `{ name, bindings }` with bindings of its own.
+        ...gateways.map((g) => {
+          const w = worker(g.name ?? g, { KEYGATE_COORDINATOR: { className: 'KeygateCoordinator', scriptName: coordinatorScript, useSQLite: true } });
+          return g.bindings ? { ...w, bindings: { ...w.bindings, ...g.bindings } } : w;
+        }),
         ...extra,
       ],
     });

@@ -19,28 +19,43 @@
 
 import { DurableObject } from 'cloudflare:workers';
 import { MAX_CHAIN_BYTES, MAX_CHAIN_DELTAS, Storage } from './storage.js';
+import { MAX_SHARD_BYTES, PUBLISH_BATCH, ShardStore } from './shards.js';
 
 /** How many expired nonces one claim deletes on its way (the alarm sweeps the rest). */
 const SWEEP_PER_CLAIM = 64;
 
 const SHA = /^[A-Za-z0-9_-]{43}$/;
 
+function base64url(buf) {
+  let s = '';
+  for (const b of new Uint8Array(buf)) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 function refusal(error, message, fields = {}) {
   return { error, message, ...fields };
 }
+
+/** The most shards a manifest may name here (2 × 2^14: `--bits 14`). */
+const MAX_MANIFEST_SHARDS = 2 * 2 ** 14;
+
+/** How many missing shards a refusal lists (the count is always given). */
+const MISSING_LISTED = 1000;
+
+const shardList = (x) => Array.isArray(x) && x.length <= MAX_MANIFEST_SHARDS && x.every((s) => typeof s === 'string' && SHA.test(s));
 
 /** An update as an isolate sends it, checked for shape (never for content: isolates verify). */
 function checkUpdate(u) {
   const ok =
     u !== null &&
     typeof u === 'object' &&
-    (u.kind === 'full' || u.kind === 'delta') &&
+    (u.kind === 'full' || u.kind === 'delta' || (u.kind === 'manifest' && shardList(u.shards))) &&
     Number.isSafeInteger(u.revision) &&
     u.revision >= 1 &&
     typeof u.payloadSha256 === 'string' &&
     SHA.test(u.payloadSha256) &&
     u.bytes instanceof Uint8Array &&
-    (u.kind === 'full' ||
+    (u.kind !== 'delta' ||
       (u.base !== null &&
         typeof u.base === 'object' &&
         Number.isSafeInteger(u.base.revision) &&
@@ -58,11 +73,13 @@ function chainMax(env) {
 
 export class KeygateCoordinator extends DurableObject {
   #store;
+  #shards;
   #scheduledAt = 0;
 
   constructor(ctx, env) {
     super(ctx, env);
     this.#store = new Storage(ctx.storage);
+    this.#shards = new ShardStore(ctx.storage.sql);
   }
 
   /** The Workers KV namespace accepted updates are published to (override to use another). */
@@ -107,6 +124,38 @@ export class KeygateCoordinator extends DurableObject {
     return typeof sha === 'string' ? this.#store.readBlob(sha) : null;
   }
 
+  /** A shard of the manifest in use by its SHA-256, or null. */
+  readShard(sha) {
+    return typeof sha === 'string' && SHA.test(sha) ? this.#shards.read(sha) : null;
+  }
+
+  /**
+   * Stores shards (`[{ sha, bytes }]`, each hashed again here) that the manifest in use or a
+   * staged one names. Resolves to `{ stored, known }` (new, already held), or a refusal
+   * `shard_not_staged` naming the first shard no manifest names (nothing of the call stored).
+   */
+  async putShards(list) {
+    if (!Array.isArray(list) || list.length > 4096) throw new TypeError('KeygateCoordinator: putShards([{ sha, bytes }])');
+    const checked = [];
+    for (const s of list) {
+      if (!(s?.bytes instanceof Uint8Array) || s.bytes.byteLength > MAX_SHARD_BYTES || typeof s.sha !== 'string') {
+        throw new TypeError(`KeygateCoordinator: a shard is at most ${MAX_SHARD_BYTES} bytes`);
+      }
+      const sha = base64url(await crypto.subtle.digest('SHA-256', s.bytes));
+      if (sha !== s.sha) return refusal('shard_mismatch', `a shard's bytes hash to ${sha}, not ${s.sha}`);
+      checked.push({ sha, bytes: s.bytes });
+    }
+    return this.#store.transaction(() => {
+      const stranger = checked.find((s) => !this.#shards.named(s.sha));
+      if (stranger) {
+        return refusal('shard_not_staged', `no manifest pushed here names shard ${stranger.sha}: push the signed manifest first, then its shards`);
+      }
+      let stored = 0;
+      for (const s of checked) stored += this.#shards.put(s.sha, s.bytes) ? 1 : 0;
+      return { stored, known: checked.length - stored };
+    });
+  }
+
   /**
    * Records an update an isolate verified: `{ kind: 'full'|'delta', revision, payloadSha256,
    * base?: { revision, payloadSha256 }, bytes }` (`bytes`: the envelope as pushed). One
@@ -130,7 +179,7 @@ export class KeygateCoordinator extends DurableObject {
     if (head && u.revision === head.revision && u.payloadSha256 === head.payloadSha256) {
       // The same state again; a full set equal to a state reached by deltas becomes the new
       // base (compaction: the chain is dropped).
-      if (u.kind === 'full' && head.base.payloadSha256 !== u.payloadSha256) this.#store.setBase(u);
+      if (u.kind !== 'delta' && head.base.payloadSha256 !== u.payloadSha256 && this.#base(u) !== null) return this.#missing(u, current);
       return { changed: false, revision: head.revision, payloadSha256: head.payloadSha256 };
     }
     if (head && u.revision <= head.revision) {
@@ -142,8 +191,8 @@ export class KeygateCoordinator extends DurableObject {
         current,
       );
     }
-    if (u.kind === 'full') {
-      this.#store.setBase(u);
+    if (u.kind !== 'delta') {
+      if (this.#base(u) !== null) return this.#missing(u, current);
     } else {
       if (!head || u.base.revision !== head.revision || u.base.payloadSha256 !== head.payloadSha256) {
         return refusal(
@@ -163,6 +212,34 @@ export class KeygateCoordinator extends DurableObject {
       this.#store.appendDelta(u);
     }
     return { changed: true, revision: u.revision, payloadSha256: u.payloadSha256 };
+  }
+
+  /**
+   * A new base: a full set (then no shard is in use), or a manifest whose shards are all
+   * stored. Returns null when committed; else the missing shards, and the manifest is staged.
+   */
+  #base(u) {
+    if (u.kind === 'manifest') {
+      const missing = this.#shards.missing(u.shards);
+      if (missing.length > 0) {
+        this.#shards.stage(u.shards);
+        return missing;
+      }
+      this.#shards.activate(u.shards);
+    } else {
+      this.#shards.clear();
+    }
+    this.#store.setBase(u);
+    return null;
+  }
+
+  #missing(u, current) {
+    const missing = this.#shards.missing(u.shards);
+    return refusal(
+      'shards_missing',
+      `${missing.length} of the ${u.shards.length} shards this manifest names are not uploaded yet: upload them (PUT .well-known/keygate/keyset/shards), then push the manifest again`,
+      { ...current, missing: missing.slice(0, MISSING_LISTED), missing_count: missing.length },
+    );
   }
 
   /**
@@ -200,7 +277,12 @@ export class KeygateCoordinator extends DurableObject {
       await kv.put('keyset/deltas', JSON.stringify({ base: head.base, deltas: this.#store.deltasAfter(head.base.revision) }));
       this.#store.transaction(() => this.#store.published(head));
     }
-    if (next !== null) await this.ctx.storage.setAlarm(next + 1000);
+    // The shards of the manifest in use, a batch per run (KV allows 1000 operations each).
+    const batch = kv ? this.#shards.unpublished(PUBLISH_BATCH) : [];
+    for (const s of batch) await kv.put(`keyset/blob/${s.sha}`, s.bytes);
+    if (batch.length > 0) this.#store.transaction(() => this.#shards.markPublished(batch.map((s) => s.sha)));
+    if (batch.length === PUBLISH_BATCH) await this.ctx.storage.setAlarm(Date.now() + 1000);
+    else if (next !== null) await this.ctx.storage.setAlarm(next + 1000);
   }
 
   async #schedule() {

@@ -15,6 +15,7 @@ export const wasm = Object.freeze({
   checkKeySet: glue.checkKeySet,
   envelopePayload: glue.envelopePayload,
   isDelta: glue.isDelta,
+  isManifest: glue.isManifest,
   generateApiKey: glue.generateApiKey,
   generateSigningKey: glue.generateSigningKey,
   generateWebhookKey: glue.generateWebhookKey,

@@ -242,6 +242,24 @@ const TABLE: &[(&str, &[(u8, &str)])] = &[
         ],
     ),
     (
+        "keyset shard",
+        &[
+            (
+                0,
+                "DIR/manifest.json and DIR/shards/<sha256>.json were written (sign the\n      manifest with `keyset sign`)",
+            ),
+            (
+                2,
+                "FILE cannot be read, is invalid, or is an envelope that is refused (or given\n      without --publisher-key)",
+            ),
+            USAGE,
+            (
+                73,
+                "DIR or a file in it cannot be written, or stdout failed",
+            ),
+        ],
+    ),
+    (
         "keyset new",
         &[
             (0, "the file was created"),

@@ -9,6 +9,7 @@ mod keyfile;
 mod keygen;
 mod keyset;
 mod push;
+mod push_shards;
 mod seal;
 mod sign;
 mod util;

@@ -42,7 +42,12 @@ pub struct PushArgs {
     /// The key id for the protected header (default: the JWK kid or the RFC 7638 thumbprint).
     #[arg(long, requires = "publisher_secret")]
     kid: Option<String>,
-    /// Seconds to wait for the whole exchange.
+    /// A sharded set: the directory `keygate keyset shard --out` wrote; FILE is its signed
+    /// manifest (or the manifest, with --publisher-secret). The shards the gateway lacks are
+    /// uploaded from it, then the manifest is pushed again.
+    #[arg(long, value_name = "DIR")]
+    shards: Option<PathBuf>,
+    /// Seconds to wait for each exchange.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
 }
@@ -146,9 +151,9 @@ fn clean(s: &str) -> String {
 }
 
 /// What the gateway answered.
-struct Answer {
-    status: u16,
-    json: Option<Value>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) json: Option<Value>,
     content_type: String,
     retry_after: Option<String>,
     location: Option<String>,
@@ -190,7 +195,7 @@ impl Answer {
     }
 }
 
-fn send(url: &str, body: &[u8], timeout: u64) -> Result<Answer, Fail> {
+pub(crate) fn send(url: &str, body: &[u8], timeout: u64) -> Result<Answer, Fail> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(timeout)))
         .max_redirects(0)
@@ -240,7 +245,10 @@ pub fn run(a: &PushArgs) -> Outcome {
         stdin_not_terminal("push")?;
     }
     let body = envelope(&file, a)?;
-    let answer = send(&url, &body, a.timeout)?;
+    let answer = match &a.shards {
+        Some(dir) => crate::push_shards::publish(&url, &body, dir, a.timeout)?,
+        None => send(&url, &body, a.timeout)?,
+    };
     if let Some(v) = &answer.json {
         println(v)?;
     }

@@ -82,6 +82,21 @@ pub fn valid_keyset(
 /// A key set or a delta document (`keyset diff`) that is valid, else exit 2 with every error.
 pub fn valid_document(path: &Path, bytes: &[u8], doing: &str) -> Result<(), Fail> {
     // Publishing needs no seal keys: sealed secrets are checked by form and carried as they are.
+    if keygate::is_manifest(bytes) {
+        return keygate::Manifest::from_json(bytes, Unseal::FormOnly)
+            .map(|_| ())
+            .map_err(|errs| {
+                let lines: Vec<String> = errs
+                    .errors()
+                    .iter()
+                    .map(|e| format!("{}: {e}", name(path)))
+                    .collect();
+                Fail::input(format!(
+                    "refusing to {doing} an invalid manifest:\n{}",
+                    lines.join("\n")
+                ))
+            });
+    }
     if !keygate::is_delta(bytes) {
         return valid_keyset(path, bytes, doing, Unseal::FormOnly).map(|_| ());
     }

@@ -129,12 +129,33 @@ pub fn load_delta(bytes: &[u8], options: &LoadOptions<'_>) -> Result<Delta, Load
     Delta::from_json_with(&payload, options.unseal).map_err(LoadError::Keyset)
 }
 
+/// Loads a sharded set's manifest (`crate::Manifest`), authenticated exactly like a key set
+/// ([`load_keyset_with`]: envelope shape, signature, content, then audience, judged on its
+/// header set). Returns it with the document bytes it was read from.
+pub fn load_manifest<'b>(
+    bytes: &'b [u8],
+    options: &LoadOptions<'_>,
+) -> Result<(crate::Manifest, Cow<'b, [u8]>), LoadError> {
+    let payload = authenticated(bytes, options)?;
+    let m = crate::Manifest::from_json(&payload, options.unseal).map_err(LoadError::Keyset)?;
+    if let Some(audience) = options.audience {
+        check_manifest_audience(&m, audience)?;
+    }
+    Ok((m, payload))
+}
+
+/// [`check_audience`] for a manifest (judged on its header set).
+pub fn check_manifest_audience(m: &crate::Manifest, audience: &str) -> Result<(), LoadError> {
+    check_audience(&m.set, audience)
+}
+
 /// The largest input [`is_delta`] looks into: a delta envelope of [`MAX_DELTA_BYTES`] with
 /// room for its base64url encoding and headers.
 const MAX_DELTA_INPUT: usize = MAX_DELTA_BYTES / 3 * 4 + 64 * 1024;
 
 /// Whether the input (a bare document or an envelope, not verified) is meant as a delta: its
-/// document has a top-level `kind` member, which a key set never has. A cheap look for
+/// document has a top-level `kind` member, which a key set never has, and is not a sharded
+/// set's manifest ([`is_manifest`]). A cheap look for
 /// routing only (inputs above about 1.4 MB are never deltas); the document is authenticated
 /// and judged in full when it is loaded.
 pub fn is_delta(bytes: &[u8]) -> bool {
@@ -149,9 +170,22 @@ pub fn is_delta(bytes: &[u8]) -> bool {
         }) && kind
     };
     if looks_like_envelope(bytes) {
-        return Envelope::from_bytes(bytes).is_ok_and(|e| has_kind(&e.unverified_payload()));
+        return Envelope::from_bytes(bytes).is_ok_and(|e| {
+            let doc = e.unverified_payload();
+            has_kind(&doc) && !crate::keyset::shard::is_manifest_doc(&doc)
+        });
     }
-    has_kind(bytes)
+    has_kind(bytes) && !crate::keyset::shard::is_manifest_doc(bytes)
+}
+
+/// Whether the input (a bare document or an envelope, not verified) is meant as a sharded
+/// set's manifest (`"kind": "manifest"`). A cheap look for routing only.
+pub fn is_manifest(bytes: &[u8]) -> bool {
+    if looks_like_envelope(bytes) {
+        return Envelope::from_bytes(bytes)
+            .is_ok_and(|e| crate::keyset::shard::is_manifest_doc(&e.unverified_payload()));
+    }
+    crate::keyset::shard::is_manifest_doc(bytes)
 }
 
 /// Refuses a set whose `audience` does not name `audience` (a set naming none is refused too:

@@ -22,7 +22,10 @@ pub struct DiffArgs {
 }
 
 /// The key set bytes of a file: a bare key set as is, an envelope's payload once verified.
-fn keyset_bytes(path: &Path, keys: Option<&keygate::PublisherKeys>) -> Result<Vec<u8>, Fail> {
+pub(super) fn keyset_bytes(
+    path: &Path,
+    keys: Option<&keygate::PublisherKeys>,
+) -> Result<Vec<u8>, Fail> {
     let bytes = read(path)?;
     if !looks_like_envelope(&bytes) {
         return Ok(bytes);

@@ -7,6 +7,7 @@ mod import;
 mod inspect;
 mod rotate;
 mod seal;
+mod shard;
 pub mod sign;
 
 use std::path::PathBuf;
@@ -45,6 +46,9 @@ pub enum KeysetCmd {
     /// The delta from OLD to NEW (stdout): a small signed change to push instead of NEW.
     #[command(after_help = help("keyset diff"))]
     Diff(diff::DiffArgs),
+    /// Cut a key set into a signed-manifest-plus-shards directory, for the sharded mode.
+    #[command(after_help = help("keyset shard"))]
+    Shard(shard::ShardArgs),
     /// Create a new, empty key set file (mode 0600).
     #[command(after_help = help("keyset new"))]
     New(edit::NewArgs),
@@ -106,6 +110,7 @@ pub fn run(cmd: KeysetCmd) -> Outcome {
         KeysetCmd::Sign(a) => sign::sign(&a),
         KeysetCmd::Verify(a) => sign::verify(&a),
         KeysetCmd::Diff(a) => diff::diff(&a),
+        KeysetCmd::Shard(a) => shard::shard(&a),
         KeysetCmd::New(a) => edit::new(&a),
         KeysetCmd::Add(a) => edit::add(&a),
         KeysetCmd::Disable(a) => edit::set_status(&a, "disabled"),

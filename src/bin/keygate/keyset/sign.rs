@@ -107,6 +107,31 @@ pub fn verify(a: &VerifyArgs) -> Outcome {
             return Ok(Exit::Refused);
         }
     };
+    if keygate::is_manifest(&payload) {
+        let loaded = keygate::Manifest::from_json(&payload, unseal)
+            .map_err(KgLoad::Keyset)
+            .and_then(|m| match a.audience.as_deref() {
+                Some(aud) => keygate::check_manifest_audience(&m, aud).map(|()| m),
+                None => Ok(m),
+            });
+        return match loaded {
+            Ok(m) => {
+                println(json!({
+                    "valid": true,
+                    "kind": "manifest",
+                    "revision": m.revision(),
+                    "keys": m.key_count(),
+                    "bits": m.bits(),
+                    "payload_sha256": keygate::encoding_util::b64url_encode(&m.payload_sha256()),
+                }))?;
+                Ok(Exit::Success)
+            }
+            Err(e) => {
+                eprintln!("keygate: {name}: {e}");
+                Ok(Exit::Refused)
+            }
+        };
+    }
     if keygate::is_delta(&payload) {
         return match keygate::Delta::from_json_with(&payload, unseal) {
             Ok(d) => {

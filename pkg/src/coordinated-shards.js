@@ -1,0 +1,71 @@
+// Sharded mode with a coordinator (coordinator/shards.js): where an isolate reads a shard,
+// and how shards are uploaded through the key set endpoint.
+//
+// A shard is read from Workers KV (`keyset/blob/<sha256>`, published by the coordinator's
+// alarm) and, when KV does not have it yet or its copy did not hash to the digest the signed
+// manifest names (`retry`), from the coordinator: one storage read per cold shard either way.
+
+import { WireRefusal } from './wire.js';
+import { base64url } from './errors.js';
+import { refusalOf } from './coordinator-binding.js';
+
+/** The largest shard (coordinator/shards.js MAX_SHARD_BYTES). */
+export const MAX_SHARD_BYTES = 1024 * 1024;
+
+/** A whole number from env, or the default. */
+function envCount(v, dflt, min) {
+  const n = Number(v);
+  return v !== undefined && v !== '' && Number.isSafeInteger(n) && n >= min ? n : dflt;
+}
+
+/**
+ * The `shards` option of Keygate.load for this environment, or undefined without a
+ * coordinator: KEYGATE_SHARD_CACHE_KEYS (100,000), KEYGATE_SHARD_CACHE_SHARDS (512) and
+ * KEYGATE_SHARD_LOADS_PER_SECOND (50, bursts of twice that) bound what one isolate holds and
+ * reads.
+ */
+export function shardSource(env, c, cacheTtl) {
+  if (!c) return undefined;
+  const perSecond = envCount(env?.KEYGATE_SHARD_LOADS_PER_SECOND, 50, 0);
+  return {
+    maxKeys: envCount(env?.KEYGATE_SHARD_CACHE_KEYS, 100_000, 1),
+    maxShards: envCount(env?.KEYGATE_SHARD_CACHE_SHARDS, 512, 9),
+    loadsPerSecond: perSecond,
+    burst: Math.max(1, 2 * perSecond),
+    async load({ sha256, retry }) {
+      if (c.kv && !retry) {
+        const v = await c.kv.get(`keyset/blob/${sha256}`, { type: 'arrayBuffer', cacheTtl }).catch(() => null);
+        if (v !== null) return v;
+      }
+      const bytes = await c.namespace.getByName(c.name).readShard(sha256);
+      if (!bytes) throw new Error(`the coordinator holds no shard ${sha256} in use`);
+      return bytes;
+    },
+  };
+}
+
+/**
+ * Uploads shards: `body` holds shard files (as `keygate keyset shard` writes them), one per
+ * line. Each is hashed here and stored by the coordinator only when a manifest pushed there
+ * names it. Resolves to `{ stored, known }`; throws a WireRefusal (`shard_not_staged`,
+ * `payload_too_large` for a shard over MAX_SHARD_BYTES, `keyset_invalid` for an empty body).
+ */
+export async function uploadShards(c, body) {
+  const list = [];
+  let at = 0;
+  while (at < body.byteLength) {
+    let end = body.indexOf(0x0a, at);
+    if (end === -1) end = body.byteLength;
+    const bytes = body.subarray(at, end);
+    at = end + 1;
+    if (bytes.byteLength === 0) continue;
+    if (bytes.byteLength > MAX_SHARD_BYTES) {
+      throw new WireRefusal('payload_too_large', `a shard is at most ${MAX_SHARD_BYTES} bytes (cut the set with more --bits)`);
+    }
+    list.push({ sha: base64url(await crypto.subtle.digest('SHA-256', bytes)), bytes: bytes.slice() });
+  }
+  if (list.length === 0) throw new WireRefusal('shard_mismatch', 'no shard in the body (one shard file per line)');
+  const r = await c.namespace.getByName(c.name).putShards(list);
+  if (r.error) throw refusalOf(r);
+  return r;
+}
