@@ -36,7 +36,12 @@ import { ROOT } from './helpers.mjs';
 // (`-ocimfs 0`; the cold start's first decision compiled a 60 KB merged function), measured
 // merged with the above at 868,133 B raw and 335.7 KiB gzip (BENCHMARKS.md, "wasm size and
 // cold start, by part": -6.4 KiB gzip on the same code before sharded mode).
-const BUDGET_GZIP = 336 * 1024;
+// 336 -> 339 KiB: key entries and the key index stored in chunks and shards shared between
+// versions of a set, so that a delta applied while a decision waits copies only what it
+// changes (a waiting decision holds the set it started with: before, every such delta copied
+// the whole set), measured merged with `-ocimfs 0` at 873,637 B raw and 338.0 KiB gzip
+// (+2.3 KiB; under plain `-Oz`: +5,519 B raw, about +2.4 KiB gzip over 342.8 KiB).
+const BUDGET_GZIP = 339 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
