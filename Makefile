@@ -90,10 +90,14 @@ $(WASM_RAW): $(RUST_SRC) | tools
 	@touch $@
 
 # wasm-bindgen --target web: the JS glue exports initSync/init; pkg/src/wasm/*.js pick how the
-# module is obtained (workerd import, Node file read, browser fetch). Then wasm-opt from npm.
-$(PKG_WASM): $(WASM_RAW) $(NPM_STAMP) | tools
+# module is obtained (workerd import, Node file read, browser fetch). Then wasm-opt from npm,
+# with `-ocimfs 0`: by default it inlines every function that has one caller, whatever its
+# size, which merged the decision into one 60 KB function (the key set parser into 39 KB) that
+# V8 compiles whole, lazily, on its first call; that compile was most of the cold start
+# (BENCHMARKS.md, "wasm size and cold start, by part"). LLVM's inlining is left as it is.
+$(PKG_WASM): $(WASM_RAW) $(NPM_STAMP) Makefile | tools
 	$(WASM_BINDGEN) --target web --no-typescript --experimental-reset-state-function --out-dir pkg/wasm --out-name keygate $(WASM_RAW)
-	wasm-opt -Oz pkg/wasm/keygate_bg.wasm -o pkg/wasm/keygate_bg.wasm
+	wasm-opt -Oz -ocimfs 0 pkg/wasm/keygate_bg.wasm -o pkg/wasm/keygate_bg.wasm
 	@ls -l pkg/wasm/keygate_bg.wasm | awk '{print "pkg/wasm/keygate_bg.wasm: " $$5 " bytes"}'
 
 pkg: $(PKG_WASM) $(NPM_STAMP) $(PKG_LICENSES)

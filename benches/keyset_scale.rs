@@ -2,6 +2,10 @@
 //! for 1k, 10k and 100k keys. Run: `cargo bench --bench keyset_scale` (add `-- --write DIR` to
 //! also write the generated key sets for the wasm-under-Node run in benches/keyset_scale.mjs).
 //!
+//! A second table: a one-key delta on the 100k-key set, applied with no other version of the
+//! set held, and while older versions are held (as decisions that wait hold the set they
+//! started with): time, peak heap of the apply, and heap kept by eight held versions.
+//!
 //! Memory is measured with a counting global allocator (exact, and independent of the noise
 //! of a shared machine); times are medians of repeated runs.
 
@@ -10,7 +14,7 @@ use std::hint::black_box;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use keygate::{ApiKeyDigest, Context, KeySet, Request, UnixTime, Verifier};
+use keygate::{ApiKeyDigest, Context, Delta, KeySet, Request, UnixTime, Verifier};
 
 #[path = "support/counting.rs"]
 mod counting;
@@ -101,5 +105,78 @@ fn main() {
             peak as f64 / 1e6,
             median(per)
         );
+    }
+    deltas(100_000);
+}
+
+/// The one-key revocation `r` of a chain starting at `sha` (revision `r` to `r + 1`).
+fn revocation(r: u64, base: [u8; 32], n: usize) -> (Delta, [u8; 32]) {
+    let b64 = keygate::encoding_util::b64url_encode;
+    let mut target = [0u8; 32];
+    target[..8].copy_from_slice(&r.to_be_bytes());
+    let id = (r as usize * 7919) % n;
+    let text = format!(
+        r#"{{"keygate":1,"kind":"delta","base":{{"revision":{r},"payload_sha256":"{}"}},"revision":{},"payload_sha256":"{}","changes":[{{"op":"revoke","id":"key-{id}","api_key_hash":"{}"}}]}}"#,
+        b64(&base),
+        r + 1,
+        b64(&target),
+        ApiKeyDigest::of(&format!("key-{id}"))
+    );
+    (Delta::from_json(text.as_bytes()).unwrap(), target)
+}
+
+fn deltas(n: usize) {
+    let json = generate(n);
+    let mut sha = [1u8; 32];
+    let mut v = Verifier::new(KeySet::from_json(json.as_bytes()).unwrap()).with_payload_sha256(sha);
+    drop(json);
+    let mut r = 1;
+    println!();
+    println!(
+        "| one-key delta on {n} keys | apply median | peak heap of one apply | heap kept by 8 held versions |"
+    );
+    println!("|---|---:|---:|---:|");
+    for held_versions in [false, true] {
+        let mut times = Vec::new();
+        let mut peaks = Vec::new();
+        let mut held = Vec::new();
+        let start = CURRENT.load(Ordering::Relaxed);
+        for i in 0..41 {
+            let (d, next) = revocation(r, sha, n);
+            if held_versions {
+                // A decision that waits holds the set it started with; keep the last eight.
+                held.push(v.clone());
+                if held.len() > 8 {
+                    held.remove(0);
+                }
+            }
+            let base = CURRENT.load(Ordering::Relaxed);
+            PEAK.store(base, Ordering::Relaxed);
+            let t = Instant::now();
+            v.apply_delta(&d).unwrap();
+            if i > 0 {
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            peaks.push((PEAK.load(Ordering::Relaxed) - base) as f64);
+            sha = next;
+            r += 1;
+        }
+        let kept = CURRENT.load(Ordering::Relaxed).saturating_sub(start);
+        println!(
+            "| {} | {:.3} ms | {:.1} KB | {} |",
+            if held_versions {
+                "while older versions are held"
+            } else {
+                "no other version held"
+            },
+            median(times),
+            median(peaks) / 1e3,
+            if held_versions {
+                format!("{:.1} KB", kept as f64 / 1e3)
+            } else {
+                "-".into()
+            }
+        );
+        drop(held);
     }
 }

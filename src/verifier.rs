@@ -74,7 +74,8 @@ impl Verifier {
     }
 
     /// The key set in use, to change in place (a sharded verifier fills it with shards; a
-    /// set shared with a clone or a waiting decision is copied first).
+    /// set shared with a clone or a waiting decision is copied first: a pointer per chunk of
+    /// entries and index shard, the chunks and shards written to then copied on write).
     pub(crate) fn keyset_mut(&mut self) -> &mut KeySet {
         Arc::make_mut(&mut self.keyset)
     }
@@ -183,8 +184,9 @@ impl Verifier {
 
     /// Applies a delta atomically (see [`check_delta`](Self::check_delta) for what is
     /// refused): on any refusal the set in use is unchanged; otherwise it becomes the delta's
-    /// target, in time proportional to the change (a set shared with a clone of this verifier
-    /// is copied once first).
+    /// target, in time proportional to the change, also while a decision that waits or a
+    /// clone of this verifier holds the set in use: that version stays as it was, and the new
+    /// one shares with it every entry and index shard the delta does not write to.
     pub fn apply_delta(&mut self, delta: &Delta) -> Result<Update, DeltaRefused> {
         let update = self.check_delta(delta)?;
         if let Update::Replaced { .. } = update {

@@ -154,21 +154,25 @@ impl KeySet {
         for c in &d.changes {
             if let Change::Remove { id, .. } = c
                 && let Some(at) = self.index.find_id(&self.keys, id)
+                && let Some(gone) = self.keys.swap_remove(at as usize)
             {
-                self.index.remove(&self.keys[at as usize], at);
-                self.sealed -= self.keys[at as usize].sealed_secrets();
-                let last = (self.keys.len() - 1) as u32;
-                self.keys.swap_remove(at as usize);
-                if at != last {
-                    self.index.relocate(&self.keys[at as usize], last, at);
+                self.index.remove(&gone, at);
+                self.sealed -= gone.sealed_secrets();
+                let last = self.keys.len() as u32;
+                if at != last
+                    && let Some(moved) = self.keys.get(at as usize)
+                {
+                    self.index.relocate(moved, last, at);
                 }
             }
         }
         for c in &d.changes {
             match c {
                 Change::Replace(k) => {
-                    if let Some(at) = self.index.find_id(&self.keys, &k.id) {
-                        let old = std::mem::replace(&mut self.keys[at as usize], k.clone());
+                    if let Some(at) = self.index.find_id(&self.keys, &k.id)
+                        && let Some(slot) = self.keys.get_mut(at as usize)
+                    {
+                        let old = std::mem::replace(slot, k.clone());
                         self.sealed = self.sealed - old.sealed_secrets() + k.sealed_secrets();
                         if old.api_key_hash != k.api_key_hash {
                             if let Some(dg) = &old.api_key_hash {
@@ -179,8 +183,10 @@ impl KeySet {
                     }
                 }
                 Change::Status { id, status, .. } => {
-                    if let Some(at) = self.index.find_id(&self.keys, id) {
-                        self.keys[at as usize].status = *status;
+                    if let Some(at) = self.index.find_id(&self.keys, id)
+                        && let Some(k) = self.keys.get_mut(at as usize)
+                    {
+                        k.status = *status;
                     }
                 }
                 Change::Add(_) | Change::Remove { .. } => {}

@@ -1,9 +1,12 @@
 //! Lookup tables from key id and API-key digest to the key's position. They store only
 //! positions (4 bytes a key each) and hash the key's own fields, so no id is stored twice.
 
+use std::sync::Arc;
+
 use hashbrown::HashTable;
 
 use super::KeyEntry;
+use super::store::KeyStore;
 use crate::apikey::ApiKeyDigest;
 
 pub(crate) fn id_hash(id: &str) -> u64 {
@@ -23,49 +26,103 @@ pub(crate) fn digest_hash(d: &ApiKeyDigest) -> u64 {
 }
 
 /// Positions of keys by id and by digest.
-#[derive(Clone, Default)]
+///
+/// Each table is split into shards by hash, each behind an `Arc`, so that versions of a set
+/// share the shards they have in common: a new version copies one pointer per shard, and a
+/// change copies only the shards it writes to (see `store.rs`). The number of shards is fixed
+/// when the set is read, from its size (about a thousand keys a shard; one for small sets).
+#[derive(Clone)]
 pub(crate) struct KeyIndex {
-    by_id: HashTable<u32>,
-    by_digest: HashTable<u32>,
+    by_id: Vec<Arc<HashTable<u32>>>,
+    by_digest: Vec<Arc<HashTable<u32>>>,
+}
+
+impl Default for KeyIndex {
+    fn default() -> Self {
+        KeyIndex::with_capacity(0)
+    }
+}
+
+/// Keys per shard the index is sized for.
+const PER_SHARD: usize = 1024;
+/// At most this many shards a table (a power of two).
+const MAX_SHARDS: usize = 256;
+
+/// The shard of a hash among `n` (a power of two): bits 40 and up, which hashbrown uses
+/// neither for the bucket (the low bits) nor for its tag (the top seven).
+#[inline]
+fn shard(h: u64, n: usize) -> usize {
+    (h >> 40) as usize & (n - 1)
 }
 
 impl KeyIndex {
+    /// An index for about `n` keys.
     pub(crate) fn with_capacity(n: usize) -> Self {
+        let shards = (n / PER_SHARD).next_power_of_two().clamp(1, MAX_SHARDS);
+        let per = n.div_ceil(shards);
+        let table = || Arc::new(HashTable::with_capacity(per));
         KeyIndex {
-            by_id: HashTable::with_capacity(n),
-            by_digest: HashTable::with_capacity(n),
+            by_id: (0..shards).map(|_| table()).collect(),
+            by_digest: (0..shards).map(|_| table()).collect(),
         }
     }
 
-    pub(crate) fn find_id(&self, keys: &[KeyEntry], id: &str) -> Option<u32> {
-        self.by_id
-            .find(id_hash(id), |&i| keys[i as usize].id == id)
+    #[inline]
+    fn id_table(&self, h: u64) -> &HashTable<u32> {
+        &self.by_id[shard(h, self.by_id.len())]
+    }
+
+    #[inline]
+    fn digest_table(&self, h: u64) -> &HashTable<u32> {
+        &self.by_digest[shard(h, self.by_digest.len())]
+    }
+
+    fn id_table_mut(&mut self, h: u64) -> &mut HashTable<u32> {
+        let n = self.by_id.len();
+        Arc::make_mut(&mut self.by_id[shard(h, n)])
+    }
+
+    fn digest_table_mut(&mut self, h: u64) -> &mut HashTable<u32> {
+        let n = self.by_digest.len();
+        Arc::make_mut(&mut self.by_digest[shard(h, n)])
+    }
+
+    pub(crate) fn find_id(&self, keys: &KeyStore, id: &str) -> Option<u32> {
+        let h = id_hash(id);
+        self.id_table(h)
+            .find(h, |&i| keys.get(i as usize).is_some_and(|k| k.id == id))
             .copied()
     }
 
-    pub(crate) fn find_digest(&self, keys: &[KeyEntry], d: &ApiKeyDigest) -> Option<u32> {
-        self.by_digest
-            .find(digest_hash(d), |&i| {
-                keys[i as usize].api_key_hash.as_ref() == Some(d)
+    pub(crate) fn find_digest(&self, keys: &KeyStore, d: &ApiKeyDigest) -> Option<u32> {
+        let h = digest_hash(d);
+        self.digest_table(h)
+            .find(h, |&i| {
+                keys.get(i as usize)
+                    .is_some_and(|k| k.api_key_hash.as_ref() == Some(d))
             })
             .copied()
     }
 
     /// Indexes `keys[i]`, which must already be in `keys` and not be a duplicate.
-    pub(crate) fn insert(&mut self, keys: &[KeyEntry], i: u32) {
-        let k = &keys[i as usize];
-        self.by_id
-            .insert_unique(id_hash(&k.id), i, |&j| id_hash(&keys[j as usize].id));
+    pub(crate) fn insert(&mut self, keys: &KeyStore, i: u32) {
+        let Some(k) = keys.get(i as usize) else {
+            return;
+        };
+        let h = id_hash(&k.id);
+        self.id_table_mut(h).insert_unique(h, i, |&j| {
+            keys.get(j as usize).map_or(0, |k| id_hash(&k.id))
+        });
         self.insert_digest(keys, i);
     }
 
     /// Indexes the digest of `keys[i]` (when it has one).
-    pub(crate) fn insert_digest(&mut self, keys: &[KeyEntry], i: u32) {
-        if let Some(d) = &keys[i as usize].api_key_hash {
-            self.by_digest.insert_unique(digest_hash(d), i, |&j| {
-                keys[j as usize]
-                    .api_key_hash
-                    .as_ref()
+    pub(crate) fn insert_digest(&mut self, keys: &KeyStore, i: u32) {
+        if let Some(d) = keys.get(i as usize).and_then(|k| k.api_key_hash.as_ref()) {
+            let h = digest_hash(d);
+            self.digest_table_mut(h).insert_unique(h, i, |&j| {
+                keys.get(j as usize)
+                    .and_then(|k| k.api_key_hash.as_ref())
                     .map_or(0, digest_hash)
             });
         }
@@ -74,7 +131,8 @@ impl KeyIndex {
     /// Forgets the entries of `k`, found at position `at` (matched by position, so that a
     /// digest briefly held twice during an update is told apart).
     pub(crate) fn remove(&mut self, k: &KeyEntry, at: u32) {
-        if let Ok(e) = self.by_id.find_entry(id_hash(&k.id), |&i| i == at) {
+        let h = id_hash(&k.id);
+        if let Ok(e) = self.id_table_mut(h).find_entry(h, |&i| i == at) {
             e.remove();
         }
         if let Some(d) = &k.api_key_hash {
@@ -84,27 +142,44 @@ impl KeyIndex {
 
     /// Forgets the digest entry `d` at position `at`.
     pub(crate) fn remove_digest(&mut self, d: &ApiKeyDigest, at: u32) {
-        if let Ok(e) = self.by_digest.find_entry(digest_hash(d), |&i| i == at) {
+        let h = digest_hash(d);
+        if let Ok(e) = self.digest_table_mut(h).find_entry(h, |&i| i == at) {
             e.remove();
         }
     }
 
     /// The key `k` moved from position `from` to `to` (a `swap_remove`).
     pub(crate) fn relocate(&mut self, k: &KeyEntry, from: u32, to: u32) {
-        if let Some(i) = self.by_id.find_mut(id_hash(&k.id), |&i| i == from) {
+        let h = id_hash(&k.id);
+        if let Some(i) = self.id_table_mut(h).find_mut(h, |&i| i == from) {
             *i = to;
         }
-        if let Some(d) = &k.api_key_hash
-            && let Some(i) = self.by_digest.find_mut(digest_hash(d), |&i| i == from)
-        {
-            *i = to;
+        if let Some(d) = &k.api_key_hash {
+            let h = digest_hash(d);
+            if let Some(i) = self.digest_table_mut(h).find_mut(h, |&i| i == from) {
+                *i = to;
+            }
         }
     }
 
     /// How many ids and digests are indexed (for the consistency checks of the tests).
     #[cfg(test)]
     pub(crate) fn len(&self) -> (usize, usize) {
-        (self.by_id.len(), self.by_digest.len())
+        let n = |t: &[Arc<HashTable<u32>>]| t.iter().map(|t| t.len()).sum();
+        (n(&self.by_id), n(&self.by_digest))
+    }
+
+    /// How many shards of this index and `other` are the same memory (for the tests of what a
+    /// version shares), and how many there are.
+    #[cfg(test)]
+    pub(crate) fn shared_shards(&self, other: &KeyIndex) -> (usize, usize) {
+        let same = |a: &[Arc<HashTable<u32>>], b: &[Arc<HashTable<u32>>]| {
+            a.iter().zip(b).filter(|(a, b)| Arc::ptr_eq(a, b)).count()
+        };
+        (
+            same(&self.by_id, &other.by_id) + same(&self.by_digest, &other.by_digest),
+            self.by_id.len() + self.by_digest.len(),
+        )
     }
 }
 

@@ -24,6 +24,7 @@ pub(crate) mod shard_build;
 mod signing;
 mod sigparse;
 mod state;
+mod store;
 mod stream;
 pub(crate) mod webhook;
 
@@ -43,6 +44,7 @@ pub use diff::{DiffError, diff};
 pub use lint::Lint;
 pub use parse::MAX_REVISION;
 pub use signing::{RouteSignature, SignaturePolicy};
+pub use store::{Iter as KeysIter, Keys};
 
 /// One problem found in a key set, located by its JSON path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -300,7 +302,8 @@ pub struct KeySet {
     pub(crate) policy: Policy,
     pub(crate) deny_cidrs: Vec<Cidr>,
     pub(crate) routes: Vec<Route>,
-    pub(crate) keys: Vec<KeyEntry>,
+    /// The entries, in chunks shared between versions of the set (`store.rs`).
+    pub(crate) keys: store::KeyStore,
     pub(crate) index: index::KeyIndex,
     pub(crate) fingerprint: [u8; 16],
     /// How many secrets of `keys` are sealed: counted when the set is read and kept by every
@@ -375,23 +378,24 @@ impl KeySet {
         &self.routes
     }
 
-    /// All key entries, in document order.
-    pub fn keys(&self) -> &[KeyEntry] {
-        &self.keys
+    /// All key entries: in document order for a set read from JSON; after a delta, in no
+    /// particular order.
+    pub fn keys(&self) -> Keys<'_> {
+        Keys(&self.keys)
     }
 
     /// The entry with this id.
     pub fn key_by_id(&self, id: &str) -> Option<&KeyEntry> {
         self.index
             .find_id(&self.keys, id)
-            .map(|i| &self.keys[i as usize])
+            .and_then(|i| self.keys.get(i as usize))
     }
 
     /// The entry whose API key has this digest.
     pub fn key_by_digest(&self, digest: &ApiKeyDigest) -> Option<&KeyEntry> {
         self.index
             .find_digest(&self.keys, digest)
-            .map(|i| &self.keys[i as usize])
+            .and_then(|i| self.keys.get(i as usize))
     }
 
     /// How many secrets of the set are sealed (`crate::seal`).
@@ -417,14 +421,16 @@ impl KeySet {
         if let Some(i) = found {
             self.recent.put(api_key, i);
         }
-        Ok(found.map(|i| &self.keys[i as usize]))
+        Ok(found.and_then(|i| self.keys.get(i as usize)))
     }
 
     /// The position of `key` in [`keys`](Self::keys), when it is an entry of this set.
     pub(crate) fn index_of(&self, key: &KeyEntry) -> Option<u32> {
-        self.index
-            .find_id(&self.keys, &key.id)
-            .filter(|&i| std::ptr::eq(&self.keys[i as usize], key))
+        self.index.find_id(&self.keys, &key.id).filter(|&i| {
+            self.keys
+                .get(i as usize)
+                .is_some_and(|k| std::ptr::eq(k, key))
+        })
     }
 
     /// Whether `other` was loaded from byte-identical JSON (compared by a 128-bit

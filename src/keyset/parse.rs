@@ -102,7 +102,7 @@ pub(super) fn run(
 /// Key entries accepted so far, with the indexes that detect duplicates.
 #[derive(Default)]
 pub(super) struct KeysAcc {
-    keys: Vec<KeyEntry>,
+    keys: super::store::KeyStore,
     doc_index: Vec<u32>,
     index: super::index::KeyIndex,
     pub(super) interner: super::key::Interner,
@@ -117,7 +117,7 @@ impl KeysAcc {
     fn for_document(len: usize) -> Self {
         let n = (len / 100).min(1 << 22);
         KeysAcc {
-            keys: Vec::with_capacity(n / 2),
+            keys: super::store::KeyStore::with_capacity(n / 2),
             index: super::index::KeyIndex::with_capacity(n),
             ..KeysAcc::default()
         }

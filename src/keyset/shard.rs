@@ -345,7 +345,7 @@ pub(crate) fn read_shard(
     }
     let set = KeySet::from_json_with(bytes, unseal)
         .map_err(|e| ShardError::Invalid(format!("shard {name}: {}", e.errors()[0])))?;
-    for k in &set.keys {
+    for k in set.keys.iter() {
         let home = match (s.kind, &k.api_key_hash) {
             (ShardKind::Digest, Some(d)) => digest_shard(d, m.bits),
             (ShardKind::Digest, None) => {
@@ -364,7 +364,7 @@ pub(crate) fn read_shard(
             )));
         }
     }
-    Ok(set.keys)
+    Ok(set.keys.into_vec())
 }
 
 impl KeySet {
@@ -397,12 +397,14 @@ impl KeySet {
     /// as their positions moved).
     pub(crate) fn release(&mut self, id: &str) -> Option<KeyEntry> {
         let at = self.index.find_id(&self.keys, id)?;
-        self.index.remove(&self.keys[at as usize], at);
-        let last = (self.keys.len() - 1) as u32;
-        let k = self.keys.swap_remove(at as usize);
+        let k = self.keys.swap_remove(at as usize)?;
+        self.index.remove(&k, at);
         self.sealed -= k.sealed_secrets();
-        if at != last {
-            self.index.relocate(&self.keys[at as usize], last, at);
+        let last = self.keys.len() as u32;
+        if at != last
+            && let Some(moved) = self.keys.get(at as usize)
+        {
+            self.index.relocate(moved, last, at);
         }
         self.recent.clear();
         Some(k)
@@ -421,7 +423,7 @@ impl KeySet {
             policy: self.policy.clone(),
             deny_cidrs: self.deny_cidrs.clone(),
             routes: self.routes.clone(),
-            keys: Vec::new(),
+            keys: Default::default(),
             index: Default::default(),
             fingerprint: self.fingerprint,
             sealed: 0,
@@ -436,8 +438,10 @@ impl KeySet {
 
     /// Sets the status of the key with this id, when held.
     pub(crate) fn set_status(&mut self, id: &str, status: super::KeyStatus) {
-        if let Some(at) = self.index.find_id(&self.keys, id) {
-            self.keys[at as usize].status = status;
+        if let Some(at) = self.index.find_id(&self.keys, id)
+            && let Some(k) = self.keys.get_mut(at as usize)
+        {
+            k.status = status;
         }
     }
 

@@ -30,7 +30,7 @@ test('smoke run: every case decided (allowed), a number for every figure', async
       assert.ok(lines.some((l) => new RegExp(`^ratio ${c} \\S+$`).test(l)), `a ratio line for ${c}`);
     }
     assert.ok(lines.some((l) => /^metric nonce_cost_ratio \S+$/.test(l)), 'a metric line for nonce_cost_ratio');
-    for (const m of ['wasm_raw_bytes', 'wasm_gzip_bytes', 'cold_start_ms', 'keyset_load_ms', 'keyset_load_keys', 'delta_apply_ms', 'delta_full_update_ms', 'delta_envelope_bytes']) {
+    for (const m of ['wasm_raw_bytes', 'wasm_gzip_bytes', 'cold_start_ms', 'keyset_load_ms', 'keyset_load_keys', 'delta_apply_ms', 'delta_apply_waiting_ms', 'delta_full_update_ms', 'delta_envelope_bytes']) {
       assert.ok(lines.some((l) => new RegExp(`^metric ${m} [0-9.]+$`).test(l)), `a metric line for ${m}`);
     }
     const out = JSON.parse(readFileSync(json, 'utf8'));
@@ -51,7 +51,7 @@ test('smoke run: every case decided (allowed), a number for every figure', async
     // (the Worker fails a slice whose state is not the chain's).
     assert.equal(out.delta.keys, 1000);
     assert.ok(out.delta.deltaEnvelopeBytes > 0 && out.delta.deltaEnvelopeBytes < out.delta.fullEnvelopeBytes);
-    assert.ok(out.delta.samples.delta.every(Number.isFinite) && out.delta.samples.full.every(Number.isFinite));
+    assert.ok(['delta', 'wait', 'full'].every((s) => out.delta.samples[s].every(Number.isFinite)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

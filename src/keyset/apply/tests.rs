@@ -182,3 +182,82 @@ fn the_sealed_count_follows_every_kind_of_change() {
         assert_eq!(ks.sealed_count(), want, "after step {n}");
     }
 }
+
+/// A delta applied to a copy of a set (as the verifier does while a waiting decision holds
+/// the old version) copies only the chunk of entries and the index shards it writes to; the
+/// old version is unchanged and both stay consistent.
+#[test]
+fn a_delta_on_a_shared_set_copies_only_what_it_changes() {
+    use crate::keyset::KeyStatus;
+    use crate::keyset::store::CHUNK;
+
+    let n: usize = 20_000;
+    let keys: Vec<_> = (0..n)
+        .map(|i| json!({"id": format!("k{i}"), "api_key_hash": digest(&format!("s{i}"))}))
+        .collect();
+    let text = json!({"keygate": 1, "revision": 1, "keys": keys}).to_string();
+    let old = KeySet::from_json(text.as_bytes()).unwrap();
+    let sha = "A".repeat(43);
+    let delta = |changes: serde_json::Value| {
+        let d = json!({"keygate": 1, "kind": "delta", "base": {"revision": 1, "payload_sha256": sha},
+                       "revision": 2, "payload_sha256": sha, "changes": changes});
+        Delta::from_json(d.to_string().as_bytes()).unwrap()
+    };
+    let chunks = n.div_ceil(CHUNK);
+    let shared_chunks = |a: &KeySet, b: &KeySet| {
+        (0..chunks)
+            .filter(|c| a.keys.shares_chunk(&b.keys, c * CHUNK))
+            .count()
+    };
+
+    // A status change: one chunk copied, no index shard.
+    let mut new = old.clone();
+    let d = delta(json!([{"op": "revoke", "id": "k1234"}]));
+    new.check_delta(&d).unwrap();
+    new.apply_checked(&d);
+    assert_eq!(shared_chunks(&old, &new), chunks - 1);
+    let (same, shards) = new.index.shared_shards(&old.index);
+    assert!(
+        shards > 2,
+        "a set of {n} keys has more than one shard a table"
+    );
+    assert_eq!(same, shards);
+    assert_eq!(new.key_by_id("k1234").unwrap().status, KeyStatus::Revoked);
+    assert_eq!(old.key_by_id("k1234").unwrap().status, KeyStatus::Active);
+
+    // A removal (the last entry moves into its place), a new digest and an addition: the
+    // chunks written (the removed key's, the last one) and at most two shards a change.
+    let mut next = new.clone();
+    let d = delta(json!([
+        {"op": "remove", "id": "k17"},
+        {"op": "replace", "key": {"id": "k2000", "api_key_hash": digest("t2000")}},
+        {"op": "add", "key": {"id": "n1", "api_key_hash": digest("u1")}},
+    ]));
+    next.check_delta(&d).unwrap();
+    next.apply_checked(&d);
+    assert!(shared_chunks(&new, &next) >= chunks - 3);
+    let (same, shards) = next.index.shared_shards(&new.index);
+    // Each of the four index writes (removal, move, new digest, addition) touches an id and a
+    // digest shard at most.
+    assert!(
+        shards >= 32 && shards - same <= 8,
+        "{same} of {shards} shards shared"
+    );
+    assert_consistent(&old);
+    assert_consistent(&new);
+    assert_consistent(&next);
+    assert!(new.key_by_id("k17").is_some() && next.key_by_id("k17").is_none());
+    assert!(next.key_by_digest(&ApiKeyDigest::of("s2000")).is_none());
+    assert_eq!(
+        new.key_by_digest(&ApiKeyDigest::of("s2000")).unwrap().id,
+        "k2000"
+    );
+    assert_eq!(
+        next.key_by_digest(&ApiKeyDigest::of("u1")).unwrap().id,
+        "n1"
+    );
+    assert_eq!(
+        (old.keys().len(), new.keys().len(), next.keys().len()),
+        (n, n, n)
+    );
+}
