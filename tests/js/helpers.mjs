@@ -36,3 +36,24 @@ export function get(url, key, headers = {}) {
 export function keySet(revision, keys, extra = {}) {
   return { keygate: 1, revision, keys, ...extra };
 }
+
+/** A body stream that stays open: `pulled` resolves once it is read; `end(bytes)` ends it. */
+export function openStream() {
+  let pulled;
+  const pulling = new Promise((r) => (pulled = r));
+  let ctl;
+  const stream = new ReadableStream({
+    start(c) {
+      ctl = c;
+    },
+    pull() {
+      pulled();
+      return new Promise(() => {});
+    },
+  });
+  const end = (bytes) => {
+    if (bytes) ctl.enqueue(bytes);
+    ctl.close();
+  };
+  return { stream, pulling, end };
+}

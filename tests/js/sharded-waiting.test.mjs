@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Keygate, generateSigningKey, signRequest } from '../../pkg/src/index.js';
 import { wasm } from '../../pkg/src/wasm/facade.js';
+import { openStream } from './helpers.mjs';
 
 /** The tests; none in the child process the memory test measures in (see `growth`). */
 const check = process.env.SHARDED_GROWTH ? () => {} : test;
@@ -47,27 +48,6 @@ function cut(full) {
     set: { ...header, keys: [] },
   };
   return { manifest, shards };
-}
-
-/** A body stream that stays open: `pulled` resolves once it is read; `end(bytes)` ends it. */
-function openStream() {
-  let pulled;
-  const pulling = new Promise((r) => (pulled = r));
-  let ctl;
-  const stream = new ReadableStream({
-    start(c) {
-      ctl = c;
-    },
-    pull() {
-      pulled();
-      return new Promise(() => {});
-    },
-  });
-  const end = (bytes) => {
-    if (bytes) ctl.enqueue(bytes);
-    ctl.close();
-  };
-  return { stream, pulling, end };
 }
 
 /** Lets a verify() that read its body's first bytes reach the decision that waits for it. */

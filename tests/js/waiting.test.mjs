@@ -7,29 +7,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Keygate, generateSigningKey, generateWebhookKey, signRequest, signWebhook } from '../../pkg/src/index.js';
 import { WAITING_LIMIT } from '../../pkg/src/keygate.js';
+import { openStream } from './helpers.mjs';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
-
-/** A body stream that stays open: `pulled` resolves once it is read; `end(bytes)` ends it. */
-function openStream() {
-  let pulled;
-  const pulling = new Promise((r) => (pulled = r));
-  let ctl;
-  const stream = new ReadableStream({
-    start(c) {
-      ctl = c;
-    },
-    pull() {
-      pulled();
-      return new Promise(() => {});
-    },
-  });
-  const end = (bytes) => {
-    if (bytes) ctl.enqueue(bytes);
-    ctl.close();
-  };
-  return { stream, pulling, end };
-}
 
 /** `signed`'s request with its body replaced by a stream of no declared length. */
 function streamed(signed, stream) {

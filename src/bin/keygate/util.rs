@@ -66,17 +66,21 @@ pub fn valid_keyset(
     doing: &str,
     unseal: Unseal<'_>,
 ) -> Result<KeySet, Fail> {
-    KeySet::from_json_with(bytes, unseal).map_err(|errs| {
-        let lines: Vec<String> = errs
-            .errors()
-            .iter()
-            .map(|e| format!("{}: {e}", name(path)))
-            .collect();
-        Fail::input(format!(
-            "refusing to {doing} an invalid key set:\n{}",
-            lines.join("\n")
-        ))
-    })
+    KeySet::from_json_with(bytes, unseal).map_err(|errs| invalid(path, doing, "key set", &errs))
+}
+
+/// Exit 2 for an invalid `what` read from `path`, listing every error with the file and its
+/// JSON path.
+fn invalid(path: &Path, doing: &str, what: &str, errs: &keygate::KeysetErrors) -> Fail {
+    let lines: Vec<String> = errs
+        .errors()
+        .iter()
+        .map(|e| format!("{}: {e}", name(path)))
+        .collect();
+    Fail::input(format!(
+        "refusing to {doing} an invalid {what}:\n{}",
+        lines.join("\n")
+    ))
 }
 
 /// A key set or a delta document (`keyset diff`) that is valid, else exit 2 with every error.
@@ -85,34 +89,14 @@ pub fn valid_document(path: &Path, bytes: &[u8], doing: &str) -> Result<(), Fail
     if keygate::is_manifest(bytes) {
         return keygate::Manifest::from_json(bytes, Unseal::FormOnly)
             .map(|_| ())
-            .map_err(|errs| {
-                let lines: Vec<String> = errs
-                    .errors()
-                    .iter()
-                    .map(|e| format!("{}: {e}", name(path)))
-                    .collect();
-                Fail::input(format!(
-                    "refusing to {doing} an invalid manifest:\n{}",
-                    lines.join("\n")
-                ))
-            });
+            .map_err(|errs| invalid(path, doing, "manifest", &errs));
     }
     if !keygate::is_delta(bytes) {
         return valid_keyset(path, bytes, doing, Unseal::FormOnly).map(|_| ());
     }
     keygate::Delta::from_json_with(bytes, Unseal::FormOnly)
         .map(|_| ())
-        .map_err(|errs| {
-            let lines: Vec<String> = errs
-                .errors()
-                .iter()
-                .map(|e| format!("{}: {e}", name(path)))
-                .collect();
-            Fail::input(format!(
-                "refusing to {doing} an invalid delta:\n{}",
-                lines.join("\n")
-            ))
-        })
+        .map_err(|errs| invalid(path, doing, "delta", &errs))
 }
 
 #[cfg(test)]
