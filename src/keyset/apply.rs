@@ -149,21 +149,28 @@ impl KeySet {
         }
     }
 
+    /// Takes the key with this id out of the set (a `swap_remove`: the last key moves into its
+    /// place, and the index follows). The caller forgets the keys found recently, whose
+    /// positions may have moved.
+    pub(crate) fn take(&mut self, id: &str) -> Option<KeyEntry> {
+        let at = self.index.find_id(&self.keys, id)?;
+        let gone = self.keys.swap_remove(at as usize)?;
+        self.index.remove(&gone, at);
+        self.sealed -= gone.sealed_secrets();
+        let last = self.keys.len() as u32;
+        if at != last
+            && let Some(moved) = self.keys.get(at as usize)
+        {
+            self.index.relocate(moved, last, at);
+        }
+        Some(gone)
+    }
+
     /// Applies a delta that [`check_delta`](Self::check_delta) accepted (phase 2). Cannot fail.
     pub(crate) fn apply_checked(&mut self, d: &Delta) {
         for c in &d.changes {
-            if let Change::Remove { id, .. } = c
-                && let Some(at) = self.index.find_id(&self.keys, id)
-                && let Some(gone) = self.keys.swap_remove(at as usize)
-            {
-                self.index.remove(&gone, at);
-                self.sealed -= gone.sealed_secrets();
-                let last = self.keys.len() as u32;
-                if at != last
-                    && let Some(moved) = self.keys.get(at as usize)
-                {
-                    self.index.relocate(moved, last, at);
-                }
+            if let Change::Remove { id, .. } = c {
+                self.take(id);
             }
         }
         for c in &d.changes {

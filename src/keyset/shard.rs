@@ -396,16 +396,7 @@ impl KeySet {
     /// Forgets the key with this id (a `swap_remove`; the keys found recently are forgotten,
     /// as their positions moved).
     pub(crate) fn release(&mut self, id: &str) -> Option<KeyEntry> {
-        let at = self.index.find_id(&self.keys, id)?;
-        let k = self.keys.swap_remove(at as usize)?;
-        self.index.remove(&k, at);
-        self.sealed -= k.sealed_secrets();
-        let last = self.keys.len() as u32;
-        if at != last
-            && let Some(moved) = self.keys.get(at as usize)
-        {
-            self.index.relocate(moved, last, at);
-        }
+        let k = self.take(id)?;
         self.recent.clear();
         Some(k)
     }

@@ -64,16 +64,26 @@ function spreadKeys(n) {
   return [...out.values()];
 }
 
-check('a decision waiting for its body while other requests evict its shard is the full-mode decision', async () => {
+/**
+ * One HMAC signing key `writer` (scope `write` on `/v1/**`) as a whole set and cut into shards,
+ * and the headers of a signed POST of `body` to `url` (`nonce` when given).
+ */
+async function writerSet({ nonce } = {}) {
   const K = generateSigningKey({ alg: 'hmac-sha256' });
   const routes = [{ path: '/v1/**', scopes: ['write'] }];
   const full = { keygate: 1, revision: 1, routes, keys: [{ id: 'writer', scopes: ['write'], signing: K.signing }] };
   const { manifest, shards } = cut(full);
   const url = 'https://api.example.com/v1/orders';
   const body = new TextEncoder().encode('{"order":1}');
-  const signed = await signRequest(new Request(url, { method: 'POST', body }), { keyId: 'writer', key: K.key, alg: 'hmac-sha256', created: NOW, nonce: 'n-1' });
+  const params = { keyId: 'writer', key: K.key, alg: 'hmac-sha256', created: NOW, ...(nonce ? { nonce } : {}) };
+  const signed = await signRequest(new Request(url, { method: 'POST', body }), params);
   const headers = new Headers(signed.headers);
   headers.delete('content-length');
+  return { full, manifest, shards, url, body, headers };
+}
+
+check('a decision waiting for its body while other requests evict its shard is the full-mode decision', async () => {
+  const { full, manifest, shards, url, body, headers } = await writerSet({ nonce: 'n-1' });
   // Full mode: allowed.
   const whole = await Keygate.load(full);
   assert.equal((await whole.verify(new Request(url, { method: 'POST', headers, body }), { now: NOW })).allowed, true);
@@ -99,15 +109,7 @@ check('a decision waiting for its body while other requests evict its shard is t
 });
 
 check('a decision waiting while the set changes is decided again with its shards, or fails closed without them', async () => {
-  const K = generateSigningKey({ alg: 'hmac-sha256' });
-  const routes = [{ path: '/v1/**', scopes: ['write'] }];
-  const full = { keygate: 1, revision: 1, routes, keys: [{ id: 'writer', scopes: ['write'], signing: K.signing }] };
-  const { manifest, shards } = cut(full);
-  const url = 'https://api.example.com/v1/orders';
-  const body = new TextEncoder().encode('{"order":1}');
-  const signed = await signRequest(new Request(url, { method: 'POST', body }), { keyId: 'writer', key: K.key, alg: 'hmac-sha256', created: NOW });
-  const headers = new Headers(signed.headers);
-  headers.delete('content-length');
+  const { manifest, shards, url, body, headers } = await writerSet();
   const revoke = (gate, evict) => ({
     keygate: 1,
     kind: 'delta',
