@@ -81,6 +81,23 @@ async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
 }
 
+/**
+ * Loads each shard of `need` from its bytes in `got` into `v`; returns those refused (they did
+ * not hash to the digest the signed manifest names), which are not loaded.
+ */
+function loadEach(v, need, got) {
+  const refused = [];
+  need.forEach((s, i) => {
+    try {
+      callWasm(() => v.loadShard(s.name, got[i]));
+    } catch (e) {
+      if (e?.code !== 'ERR_SHARD_UNAVAILABLE') throw e;
+      refused.push(s);
+    }
+  });
+  return refused;
+}
+
 /** What `gate.info` shows about the set in use (no secrets). */
 function info(verifier, payloadSha256) {
   const v = JSON.parse(callWasm(() => verifier.info()));
@@ -435,25 +452,11 @@ export class Keygate {
     if (callWasm(() => v.statePayloadSha256()) !== state && callWasm(() => v.isSharded())) {
       // The set changed while they were read (a new manifest's shards have other digests, a
       // delta's do not): load those that still hash as named; the request asks for the rest.
-      need.forEach((s, i) => {
-        try {
-          callWasm(() => v.loadShard(s.name, got[i]));
-        } catch (e) {
-          if (e?.code !== 'ERR_SHARD_UNAVAILABLE') throw e;
-        }
-      });
+      loadEach(v, need, got);
       this.#table = new KeyTable(v);
       return;
     }
-    const failed = [];
-    need.forEach((s, i) => {
-      try {
-        callWasm(() => v.loadShard(s.name, got[i]));
-      } catch (e) {
-        if (e?.code !== 'ERR_SHARD_UNAVAILABLE') throw e;
-        failed.push(s);
-      }
-    });
+    const failed = loadEach(v, need, got);
     if (failed.length > 0) {
       console.error(JSON.stringify({ event: 'keygate.shard_rejected', shards: failed.map((s) => s.name), message: 'a shard did not hash to the digest the signed manifest names; reading it again' }));
       const again = await this.#shards.read(failed, { retry: true });
