@@ -55,7 +55,9 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // +5,519 B of wasm. Measured merged: packed 463,099 B, unpacked 1,266,602 B, wasm 871,889 B.
 // Wasm 852 -> 857 KiB: sharded-mode fixes to decisions that wait (one holds only the keys it
 // can look up). Measured merged: packed 457,441 B, unpacked 1,272,469 B, wasm 877,145 B.
-const BUDGET = { packed: 454 * 1024, unpacked: 1248 * 1024, wasm: 857 * 1024 };
+// Wasm 857 -> 858 KiB: a key's removal shared by deltas and shard releases (KeySet::take), one
+// out-of-line function where two inlined copies were: measured 878,059 B (+491 B).
+const BUDGET = { packed: 454 * 1024, unpacked: 1248 * 1024, wasm: 858 * 1024 };
 
 let t;
 let files;
