@@ -15,7 +15,7 @@ use sfv::{BareItem, Dictionary, FieldType, InnerList, Item, KeyRef, ListEntry, S
 
 use crate::keyset::{KeyEntry, KeySet};
 use crate::request::Request;
-use crate::sig::base::{Params, signature_base};
+use crate::sig::base::signature_base;
 use crate::sig::derive::FieldCache;
 use crate::sig::digest::{self, ContentDigest, DigestCheck};
 use crate::sig::{
@@ -251,13 +251,8 @@ pub(super) fn prove<'k>(
     fields: &FieldCache,
     mode: Mode,
 ) -> Result<Proof<'k>, Refusal> {
-    let base = signature_base(
-        &parsed.components,
-        Params::Inner(&parsed.inner),
-        req,
-        fields,
-    )
-    .map_err(|e| Refusal::new(Reason::SignatureInvalid, format!("no signature base: {e}")))?;
+    let base = signature_base(&parsed.components, &parsed.params_text, req, fields)
+        .map_err(|e| Refusal::new(Reason::SignatureInvalid, format!("no signature base: {e}")))?;
     let declared = parsed.params.alg.as_deref();
     let real = key
         .and_then(|k| k.signing.as_deref())

@@ -16,7 +16,7 @@ pub(crate) fn params_value(inner: &InnerList) -> String {
 }
 
 /// [`params_value`], appended to `out`.
-pub(crate) fn write_params_value(inner: &InnerList, out: &mut String) {
+fn write_params_value(inner: &InnerList, out: &mut String) {
     let mut list = ListSerializer::with_buffer(out);
     let mut members = list.inner_list();
     members.items(&inner.items);
@@ -27,7 +27,7 @@ pub(crate) fn write_params_value(inner: &InnerList, out: &mut String) {
 /// be derived from this request, so no signature base exists.
 pub(crate) fn signature_base(
     components: &[ComponentId],
-    params: Params<'_>,
+    params: &str,
     req: &Request,
     fields: &FieldCache,
 ) -> Result<String, String> {
@@ -39,18 +39,8 @@ pub(crate) fn signature_base(
         out.push('\n');
     }
     out.push_str("\"@signature-params\": ");
-    match params {
-        Params::Text(t) => out.push_str(t),
-        Params::Inner(i) => write_params_value(i, &mut out),
-    }
+    out.push_str(params);
     Ok(out)
-}
-
-/// The `@signature-params` value of a base: serialized already, or from its inner list.
-#[derive(Clone, Copy)]
-pub(crate) enum Params<'a> {
-    Text(&'a str),
-    Inner(&'a InnerList),
 }
 
 #[cfg(test)]
@@ -78,7 +68,7 @@ mod tests {
             .collect();
         let base = signature_base(
             &components,
-            Params::Inner(inner),
+            &params_value(inner),
             &req,
             &FieldCache::default(),
         )

@@ -16,6 +16,7 @@
 
 mod alg;
 pub(crate) mod base;
+mod canonical;
 mod components;
 pub(crate) mod derive;
 pub(crate) mod digest;
@@ -52,7 +53,7 @@ pub fn signature_base(req: &Request, label: &str) -> Result<String, String> {
     let parsed = p.parsed?;
     base::signature_base(
         &parsed.components,
-        base::Params::Inner(&parsed.inner),
+        &parsed.params_text,
         req,
         &derive::FieldCache::default(),
     )

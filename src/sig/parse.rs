@@ -53,8 +53,9 @@ pub(crate) struct Presented {
 pub(crate) struct Parsed {
     pub(crate) components: Vec<ComponentId>,
     pub(crate) params: SignatureParams,
-    /// The Signature-Input member exactly as parsed, re-serialized for `@signature-params`.
-    pub(crate) inner: InnerList,
+    /// The `@signature-params` value: the Signature-Input member exactly as parsed,
+    /// serialized (RFC 9651 §4.1).
+    pub(crate) params_text: String,
     pub(crate) signature: Vec<u8>,
 }
 
@@ -111,6 +112,16 @@ pub(crate) fn field(req: &Request, name: &str, title: &str) -> Result<Option<Dic
 /// The signatures `req` presents, in `Signature-Input` order, or `None` when it presents
 /// none. `Err` means the fields themselves are malformed.
 pub(crate) fn presented(req: &Request) -> Result<Option<Vec<Presented>>, String> {
+    // Fields in the canonical shape signers write, every member well formed: read without
+    // building Structured Field dictionaries (the same result, see `canonical.rs`).
+    match super::canonical::presented(req) {
+        Some(p) => Ok(Some(p)),
+        None => presented_general(req),
+    }
+}
+
+/// [`presented`] through `sfv`'s Dictionaries, for fields of any shape.
+pub(crate) fn presented_general(req: &Request) -> Result<Option<Vec<Presented>>, String> {
     let inputs = field(req, "signature-input", "Signature-Input")?;
     let sigs = field(req, "signature", "Signature")?;
     let (inputs, mut sigs) = match (inputs, sigs) {
@@ -234,7 +245,7 @@ fn parse_member(inner: InnerList, signature: Vec<u8>) -> Result<Parsed, String> 
     Ok(Parsed {
         components,
         params: p,
-        inner,
+        params_text: super::base::params_value(&inner),
         signature,
     })
 }

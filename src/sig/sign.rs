@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use sfv::{BareItem, InnerList, Item, KeyRef, Parameters, StringRef};
 
 use super::alg::SignerKey;
-use super::base::{Params, params_value, signature_base};
+use super::base::{params_value, signature_base};
 use super::components::ComponentId;
 use super::derive::FieldCache;
 use super::digest::{DigestAlgorithm, content_digest};
@@ -249,13 +249,8 @@ impl Signer {
         let items: Vec<Item> = components.iter().map(|c| c.item.clone()).collect();
         let inner = InnerList::with_params(items, self.params()?);
         let value = params_value(&inner);
-        let base = signature_base(
-            &components,
-            Params::Text(&value),
-            &work,
-            &FieldCache::default(),
-        )
-        .map_err(SignError)?;
+        let base = signature_base(&components, &value, &work, &FieldCache::default())
+            .map_err(SignError)?;
         let sig = self.key.sign(base.as_bytes());
         Ok(SignedHeaders {
             content_digest,
