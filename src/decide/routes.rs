@@ -85,17 +85,22 @@ impl Bits {
 /// `_method` query parameter), each in its standard spelling when it is one. A reading may
 /// come twice; visiting is idempotent.
 fn method_readings(req: &Request, mut visit: impl FnMut(&str)) {
-    visit(req.method());
+    let sent = req.method();
+    visit(sent);
     let mut add = |m: &str| {
         if !crate::request::is_token(m) {
             return;
         }
-        match STANDARD_METHODS.iter().find(|s| s.eq_ignore_ascii_case(m)) {
-            Some(s) => visit(s),
-            None => visit(m),
+        let m = STANDARD_METHODS
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(m))
+            .map_or(m, |s| s);
+        // The method as sent was visited first (visiting it again changes nothing).
+        if m != sent {
+            visit(m);
         }
     };
-    add(req.method());
+    add(sent);
     for name in OVERRIDE_HEADERS {
         for v in req.header_values(name) {
             add(v.trim());

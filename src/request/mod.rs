@@ -333,7 +333,15 @@ impl Request {
     }
 
     pub(crate) fn empty(method: &str, scheme: &str, authority: &str) -> Request {
-        let mut r = Request {
+        let mut r = Request::blank();
+        r.begin(method, scheme, authority);
+        r
+    }
+
+    /// A request holding nothing, not even a method (no allocation): a stand-in while a
+    /// reused one is out, never decided.
+    pub(crate) fn blank() -> Request {
+        Request {
             text: String::new(),
             method: (0, 0),
             scheme: (0, 0),
@@ -348,9 +356,7 @@ impl Request {
             partial: false,
             known: 0,
             url_path: None,
-        };
-        r.begin(method, scheme, authority);
-        r
+        }
     }
 
     /// Resets the request to `method`, `scheme` (lower-cased) and `authority`, path `/`.

@@ -203,9 +203,21 @@ impl PathPattern {
             return 0;
         }
         let (mut exact, mut folded) = (true, true);
-        for (s, seg) in self.segs.iter().zip(path.segments()) {
-            if let Seg::Lit(l) = s {
-                exact = exact && l == seg;
+        // The path's segments, each after a `/`, read in step with the pattern's (the path
+        // has at least as many).
+        let text = path.text.as_bytes();
+        let mut at = 1;
+        for s in &self.segs {
+            let end = text
+                .get(at..)
+                .and_then(|t| t.iter().position(|&b| b == b'/'))
+                .map_or(text.len(), |i| at + i);
+            let seg = path.text.get(at.min(end)..end).unwrap_or("");
+            at = end + 1;
+            if let Seg::Lit(l) = s
+                && l != seg
+            {
+                exact = false;
                 folded = folded && same_name_folded(l, seg);
                 if !folded {
                     return 0;

@@ -579,7 +579,7 @@ impl WasmVerifier {
     /// caller), for how long a decision has waited. Returns the kind; the output is at
     /// `ioOut()`.
     pub fn run(&mut self, len: u32, now_ms: f64, flags: u32, clock_ms: f64) -> u32 {
-        let mut req = std::mem::take(&mut self.scratch);
+        let mut req = std::mem::replace(&mut self.scratch, Request::blank());
         let ip = match io::with_input(len as usize, |input| {
             read_input(input, &mut req, flags & io::RUN_SIGNED == 0)
         }) {
