@@ -541,10 +541,12 @@ impl Request {
 
     /// The values of every field with this name, in order.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        if self.partial {
+        // A known field is always kept; it is absent unless its bit is set.
+        let bit = known_bit(name);
+        if bit.is_none() && self.partial {
             not_kept(name);
         }
-        let absent = known_bit(name).is_some_and(|bit| self.known & bit == 0);
+        let absent = bit.is_some_and(|bit| self.known & bit == 0);
         let headers = if absent { &[][..] } else { &self.headers[..] };
         headers
             .iter()

@@ -99,6 +99,19 @@ fn kind(b: &BareItem) -> &'static str {
 impl ComponentId {
     /// Appends the identifier as written in `Signature-Input` (see `Display`) to `out`.
     pub(crate) fn write_to(&self, out: &mut String) {
+        // A name with no parameters and nothing to escape is serialized as itself, quoted.
+        if let BareItem::String(name) = &self.item.bare_item
+            && self.item.params.is_empty()
+            && name
+                .as_str()
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        {
+            out.push('"');
+            out.push_str(name.as_str());
+            out.push('"');
+            return;
+        }
         let _ = sfv::ItemSerializer::with_buffer(out)
             .bare_item(&self.item.bare_item)
             .parameters(&self.item.params)
@@ -336,6 +349,24 @@ mod tests {
 
     fn err(text: &str) -> String {
         ComponentId::parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn written_as_serialized() {
+        for text in [
+            "@method",
+            "@target-uri",
+            "content-digest",
+            "content-digest;sf",
+            "@query-param;name=\"a\"",
+            "example-dict;key=\"a\"",
+            "x-bin;bs",
+        ] {
+            let c = ComponentId::parse(text).unwrap();
+            let mut out = String::new();
+            c.write_to(&mut out);
+            assert_eq!(out, c.item.serialize(), "{text}");
+        }
     }
 
     #[test]
