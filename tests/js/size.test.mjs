@@ -45,7 +45,11 @@ import { ROOT } from './helpers.mjs';
 // the keys it can look up, not a version of every key held; one that waited through shard
 // loads alone keeps its outcome), measured merged at 877,145 B raw and 339.5 KiB gzip
 // (+3,508 B raw over 873,637 B).
-const BUDGET_GZIP = 340 * 1024;
+// 340 -> 344 KiB: Signature-Input and Signature in the canonical shape read by a cursor
+// beside the sfv reading (src/sig/canonical.rs; an HMAC GET's time in the module -35 %,
+// BENCHMARKS.md "The synchronous decision path, profiled and cut"), measured at 885,648 B raw
+// and 343.5 KiB gzip, +7,589 B raw and +3,675 B gzip over main's 878,059 B and 339.9 KiB.
+const BUDGET_GZIP = 344 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));

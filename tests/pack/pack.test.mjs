@@ -57,7 +57,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // can look up). Measured merged: packed 457,441 B, unpacked 1,272,469 B, wasm 877,145 B.
 // Wasm 857 -> 858 KiB: a key's removal shared by deltas and shard releases (KeySet::take), one
 // out-of-line function where two inlined copies were: measured 878,059 B (+491 B).
-const BUDGET = { packed: 454 * 1024, unpacked: 1248 * 1024, wasm: 858 * 1024 };
+// Unpacked 1248 -> 1254, wasm 858 -> 865 KiB: Signature-Input and Signature in the canonical
+// shape read by a cursor beside the sfv reading (src/sig/canonical.rs), +7,589 B of wasm.
+// Measured merged: packed 462,461 B, unpacked 1,283,170 B, wasm 885,648 B.
+const BUDGET = { packed: 454 * 1024, unpacked: 1254 * 1024, wasm: 865 * 1024 };
 
 let t;
 let files;
