@@ -4,7 +4,8 @@
 //! `hmac-sha256` and `ed25519` signatures ([`Signer`]). The pieces, in the order a request
 //! flows through them:
 //!
-//! - `parse`: `Signature-Input` / `Signature` as Structured Field dictionaries (`sfv`);
+//! - `parse`: `Signature-Input` / `Signature` as Structured Field dictionaries (`sfv`), and
+//!   `canonical`: the same fields in the shape signers write, read without building them;
 //! - `components`, `derive`, `query`: component identifiers and their values;
 //! - `base`: the signature base, byte for byte;
 //! - `alg`: the algorithms and their keys;
