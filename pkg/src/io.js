@@ -148,7 +148,10 @@ export function textFields(o) {
   return fields;
 }
 
-/** A copy of the text block of the last call as bytes (an Ed25519 job). */
-export function textBytes(o) {
-  return bytes.slice(o.textAt, o.textAt + o.textLen);
+/**
+ * The text block of the last call as bytes (an Ed25519 job): a view into the module's memory,
+ * valid only until the next call into the module (read it synchronously, or copy it).
+ */
+export function textView(o) {
+  return bytes.subarray(o.textAt, o.textAt + o.textLen);
 }
