@@ -8,7 +8,8 @@
 // Imported keys are cached by their 32 public key bytes (an Ed25519Keys, one per Keygate),
 // never by a key's index: an index names another key after an update, and a cache keyed by it
 // would verify one key's signatures with another's public key. At most MAX_KEYS are kept (the
-// oldest is dropped first), so a key set of 100,000 keys pins no more than that.
+// oldest is dropped first; the one used last is also held beside them), so a key set of
+// 100,000 keys pins no more than that.
 
 const MAX_KEYS = 4096;
 
@@ -64,19 +65,23 @@ export class Ed25519Keys {
   #lastPk = new Uint8Array(32);
   #lastKey = null;
 
-  /** The imported key whose bytes are `pk` (32 bytes), or undefined (not imported, or in flight). */
-  ready(pk) {
+  /**
+   * The imported key whose bytes are the first 32 of `job` (a job, or a public key), or
+   * undefined (not imported, or its import in flight).
+   */
+  ready(job) {
     const last = this.#lastPk;
     if (this.#lastKey !== null) {
       let same = true;
       for (let i = 0; i < 32; i++) {
-        if (pk[i] !== last[i]) {
+        if (job[i] !== last[i]) {
           same = false;
           break;
         }
       }
       if (same) return this.#lastKey;
     }
+    const pk = job.subarray(0, 32);
     const key = this.#map.get(keyName(pk));
     if (key === undefined || key instanceof Promise) return undefined;
     this.#remember(pk, key);

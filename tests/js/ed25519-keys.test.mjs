@@ -38,6 +38,10 @@ test('imported keys are found by their bytes, the last one and the others alike'
     assert.equal(await verifyEd25519(job(a.pk, sa, msg), keys), 1);
     assert.equal(await verifyEd25519(job(b.pk, sb, msg), keys), 1);
   }
+  // Found from a whole job too (its first 32 bytes), through the map as through the last key.
+  assert.equal(keys.ready(job(b.pk, sb, msg)), keys.ready(b.pk));
+  assert.equal(keys.ready(job(a.pk, sb, msg)), ka);
+  assert.equal(keys.ready(job(b.pk, sa, msg)) !== ka, true);
   // Only the last byte differs: still another key.
   const near = a.pk.slice();
   near[31] ^= 0x01;
