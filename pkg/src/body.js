@@ -118,9 +118,8 @@ export function bodyTooLarge(max, kind = 'signed') {
 
 /**
  * The digests the module asked for (`mask`: 1 SHA-256, 2 SHA-512) of a body of at most `max`
- * bytes (ERR_BODY_TOO_LARGE beyond; `declared`: a Request's declared Content-Length, or null):
- * `{ len, have, digests }` with `digests` 96 bytes, SHA-256 in the first 32 and SHA-512 in the
- * rest.
+ * bytes (ERR_BODY_TOO_LARGE beyond; `declared`: its Content-Length or null): `{ len, have,
+ * digests }` with `digests` 96 bytes, SHA-256 in the first 32 and SHA-512 in the rest.
  */
 export async function digestBody(source, mask, max, declared) {
   const out = new Uint8Array(96);
@@ -135,7 +134,7 @@ export async function digestBody(source, mask, max, declared) {
     data = declared !== null || max === Infinity ? await readAll(source.request) : await readUpTo(source.request, max);
     if (data.byteLength > max) throw bodyTooLarge(max);
   }
-  // Only the algorithms asked for (almost always one: no Promise.all for it).
+  // Almost always one algorithm: no Promise.all for it.
   const have = mask & 3;
   if (have === 1) out.set(new Uint8Array(await subtle.digest('SHA-256', data)));
   else if (have === 2) out.set(new Uint8Array(await subtle.digest('SHA-512', data)), 32);

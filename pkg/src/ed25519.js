@@ -54,75 +54,52 @@ function keyName(pk) {
   return String.fromCharCode.apply(null, pk);
 }
 
-/**
- * The public keys one Keygate imported, by their 32 bytes (a Map by `keyName`; a value is the
- * import's promise until it settles). The key used last is also kept beside its bytes, so a
- * run of requests under one key finds it with a 32-byte comparison instead of a new string
- * and a map lookup.
- */
+/** One Keygate's imported keys, by `keyName` (a promise while in flight); the last one by its bytes. */
 export class Ed25519Keys {
   #map = new Map();
-  #lastPk = new Uint8Array(32);
-  #lastKey = null;
+  #pk = new Uint8Array(32);
+  #key = null;
 
-  /**
-   * The imported key whose bytes are the first 32 of `job` (a job, or a public key), or
-   * undefined (not imported, or its import in flight).
-   */
+  /** The imported key of the first 32 bytes of `job`, or undefined (none yet, or in flight). */
   ready(job) {
-    const last = this.#lastPk;
-    if (this.#lastKey !== null) {
-      let same = true;
-      for (let i = 0; i < 32; i++) {
-        if (job[i] !== last[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.#lastKey;
-    }
-    const pk = job.subarray(0, 32);
-    const key = this.#map.get(keyName(pk));
+    const pk = this.#pk;
+    let i = 0;
+    if (this.#key !== null) while (i < 32 && pk[i] === job[i]) i++;
+    if (i === 32) return this.#key;
+    const key = this.#map.get(keyName(job.subarray(0, 32)));
     if (key === undefined || key instanceof Promise) return undefined;
-    this.#remember(pk, key);
-    return key;
+    return this.#last(job, key);
   }
 
-  #remember(pk, key) {
-    this.#lastPk.set(pk);
-    this.#lastKey = key;
+  #last(job, key) {
+    this.#pk.set(job.subarray(0, 32));
+    return (this.#key = key);
   }
 
-  /** The key for `pk` (a copy the caller owns), imported once; its promise while in flight. */
+  /** The key of `pk` (owned by the caller), imported once. */
   async import(pk) {
     const name = keyName(pk);
     let key = this.#map.get(name);
     if (key === undefined) {
       if (this.#map.size >= MAX_KEYS) this.#map.delete(this.#map.keys().next().value);
-      key = crypto.subtle.importKey('raw', pk, { name: 'Ed25519' }, false, ['verify']);
-      this.#map.set(name, key);
+      this.#map.set(name, (key = crypto.subtle.importKey('raw', pk, { name: 'Ed25519' }, false, ['verify'])));
       try {
         key = await key;
-      } catch (e) {
-        this.#map.delete(name);
-        throw e;
+      } finally {
+        // Kept unless it failed or was dropped meanwhile.
+        if (this.#map.has(name)) this.#map.set(name, key);
+        if (key instanceof Promise) this.#map.delete(name);
       }
-      // Unless it was dropped meanwhile (the map was full).
-      if (this.#map.get(name) !== undefined) this.#map.set(name, key);
-    } else if (key instanceof Promise) {
-      key = await key;
-    }
-    this.#remember(pk, key);
-    return key;
+    } else key = await key;
+    return this.#last(pk, key);
   }
 
-  /** Forgets a key WebCrypto failed with (it is imported again next time). */
+  /** Forgets a key WebCrypto failed with. */
   drop(key) {
-    if (this.#lastKey === key) this.#lastKey = null;
+    if (this.#key === key) this.#key = null;
     for (const [name, k] of this.#map) if (k === key) this.#map.delete(name);
   }
 
-  /** How many keys are held (tests). */
   get size() {
     return this.#map.size;
   }
@@ -131,38 +108,26 @@ export class Ed25519Keys {
 const answer = (ok) => (ok ? 1 : 0);
 
 /**
- * Answers an Ed25519 job of the module: `job` is the public key, signature and message
- * (32 + 64 + rest bytes), a view into the module's memory, read before this returns (never
- * after an await: the next call overwrites it). Resolves to 1 valid, 0 invalid, 2 when this
- * runtime cannot say (the module then verifies it).
- *
- * With the key already imported, `crypto.subtle.verify` is called at once on views of the
- * job: WebCrypto copies its BufferSource arguments before it returns (the "get a copy of the
- * bytes held by" step of every SubtleCrypto method), so nothing is copied here. Otherwise (the
- * first request under a key, or before the runtime's self-test ran) the job is copied and
- * answered after the key's import.
+ * Answers the module's Ed25519 job (key, signature, message: 32 + 64 + rest bytes; a view of its
+ * memory, read before this returns): 1 valid, 0 invalid, 2 cannot say (the module verifies). With
+ * the key imported, the views go to `crypto.subtle.verify` at once (WebCrypto copies its
+ * arguments before it returns); else the job is copied and waits for the import.
  */
 export function verifyEd25519(job, keys) {
-  if (support === true) {
-    const key = keys.ready(job);
-    if (key !== undefined) {
-      let pending;
-      try {
-        pending = crypto.subtle.verify('Ed25519', key, job.subarray(32, 96), job.subarray(96));
-      } catch {
-        keys.drop(key);
-        return Promise.resolve(2);
-      }
-      return pending.then(answer, () => {
-        keys.drop(key);
-        return 2;
-      });
-    }
+  const key = support === true ? keys.ready(job) : undefined;
+  if (key === undefined) return verifyCopy(job.slice(), keys);
+  const fail = () => {
+    keys.drop(key);
+    return 2;
+  };
+  try {
+    return crypto.subtle.verify('Ed25519', key, job.subarray(32, 96), job.subarray(96)).then(answer, fail);
+  } catch {
+    return Promise.resolve(fail());
   }
-  return verifyCopy(job.slice(), keys);
 }
 
-/** `verifyEd25519` for a job copied out of the module's memory (`job` is owned). */
+/** `verifyEd25519` for a job copied out of the module's memory. */
 async function verifyCopy(job, keys) {
   if (support !== true) {
     if (support === undefined) {

@@ -148,10 +148,7 @@ export function textFields(o) {
   return fields;
 }
 
-/**
- * The text block of the last call as bytes (an Ed25519 job): a view into the module's memory,
- * valid only until the next call into the module (read it synchronously, or copy it).
- */
+/** The text block of the last call as bytes (an Ed25519 job): a view, valid until the next call. */
 export function textView(o) {
   return bytes.subarray(o.textAt, o.textAt + o.textLen);
 }
