@@ -16,7 +16,9 @@
 //   BENCH_SLICE_OPS (most operations in a slice, 4096), BENCH_WARMUP_MS (per side, 300),
 //   BENCH_CASES (comma list of api_key,api_key_20h,hmac_get,hmac_get_20h,ed25519_get,hmac_post_1k,hmac_post_1m),
 //   BENCH_PARTS (comma list of cases,nonce,load,cold, the default; also body: ways of reading
-//   a body in workerd, without keygate), BENCH_COLD (fresh isolates of each kind, 9),
+//   a body in workerd, without keygate; and unread: the POST cases beside a bare check that
+//   reads the body from a clone, leaving the Request's own body unread as keygate does, and
+//   that check beside the bare one), BENCH_COLD (fresh isolates of each kind, 9),
 //   BENCH_SCALE_KEYS (100000), BENCH_SCALE_RUNS (7), BENCH_JSON (target/bench/workerd.json),
 //   BENCH_DIST (the bundle to run, target/bench/workerd: an older build's copy runs back to back),
 //   BENCH_DELTA_K (one-key deltas per slice, 32), BENCH_DELTA_ROUNDS (7): the delta part
@@ -83,7 +85,7 @@ const opts = {
   json: env.BENCH_JSON ?? join(ROOT, 'target/bench/workerd.json'),
 };
 for (const c of opts.cases) if (!(c in CASES)) throw new Error(`BENCH_CASES: unknown case ${c} (expected ${Object.keys(CASES)})`);
-const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'delta', 'shard'];
+const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'unread', 'delta', 'shard'];
 for (const p of opts.parts) if (!PARTS.includes(p)) throw new Error(`BENCH_PARTS: unknown part ${p} (expected ${PARTS})`);
 
 const median = (xs) => {
@@ -331,6 +333,12 @@ const bodies = [];
 if (opts.parts.includes('body')) {
   for (const name of ['hmac_post_1k', 'hmac_post_1m']) for (const way of Object.keys(BODY_READS)) bodies.push(await measureCase(name, [way, 'digest']));
 }
+// What leaving the caller's body unread costs in workerd (opt-in): keygate beside a bare check
+// that reads a clone, and that check beside the bare one that reads the body itself.
+const unread = [];
+if (opts.parts.includes('unread')) {
+  for (const name of ['hmac_post_1k', 'hmac_post_1m']) unread.push(await measureCase(name, ['keygate', 'unread']), await measureCase(name, ['unread', 'bare']));
+}
 const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
 const delta = opts.parts.includes('delta') ? await deltaApply({ isolate, opts, median, quantile, log }) : undefined;
 const cold = opts.parts.includes('cold') ? await coldStart() : undefined;
@@ -371,6 +379,17 @@ if (bodies.length) {
       `${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k[c.sides[0]]} / ${c.k.digest} |`);
   }
 }
+if (unread.length) {
+  console.log('');
+  console.log('| body left unread | this side | that side | ratio (median) | ratio p25–p75 | slice k |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  const what = { keygate: 'keygate `gate.verify`', unread: 'bare, body read from a clone', bare: 'bare, body read itself' };
+  for (const c of unread) {
+    const [a, b] = c.sides;
+    console.log(`| ${c.case === 'hmac_post_1k' ? '1 KiB' : '1 MiB'}: ${what[a]} ÷ ${what[b]} | ${fmtUs(c.aUs)} | ${fmtUs(c.bUs)} | ` +
+      `${c.ratio.toFixed(2)}× | ${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k[a]} / ${c.k[b]} |`);
+  }
+}
 console.log('');
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
 console.log('| measurement | median | detail |');
@@ -394,6 +413,7 @@ if (shard) console.log(shardRows(shard));
 console.log('');
 for (const c of cases) console.log(`ratio ${c.case} ${c.ratio.toFixed(3)}`);
 if (nonce) console.log(`metric nonce_cost_ratio ${nonce.ratio.toFixed(3)}`);
+for (const c of unread) console.log(`metric ${c.case}_${c.sides.join('_')}_ratio ${c.ratio.toFixed(3)}`);
 console.log(`metric wasm_raw_bytes ${size.wasmRaw}`);
 console.log(`metric wasm_gzip_bytes ${size.wasmGzip}`);
 if (cold) {
@@ -409,4 +429,4 @@ if (delta) console.log(deltaMetrics(delta));
 if (shard) console.log(shardMetrics(shard));
 
 mkdirSync(dirname(opts.json), { recursive: true });
-writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, cold, scale, delta, shard, size }, null, 1)}\n`);
+writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, unread, cold, scale, delta, shard, size }, null, 1)}\n`);

@@ -192,7 +192,7 @@ const BODY_READS = {
   },
 };
 
-const SIDES = new Set(['keygate', 'bare', 'nonce', 'fresh', 'digest', ...Object.keys(BODY_READS)]);
+const SIDES = new Set(['keygate', 'bare', 'unread', 'nonce', 'fresh', 'digest', ...Object.keys(BODY_READS)]);
 
 /**
  * The work of `k` operations of one side of a case, ready to run: keygate's sides get fresh
@@ -209,8 +209,8 @@ async function prepare(name, side, k) {
     const request = () => new Request(p.url, { method: p.method, headers: p.headers, body: p.body });
     // The bare side of a case with a body reads it from the same kind of Request keygate gets,
     // as a hand-written Worker must: it has no body in memory to start from.
-    if (side === 'bare' && p.body) items.push({ ...p, request: request() });
-    else items.push(side === 'bare' || side === 'digest' ? p : request());
+    if ((side === 'bare' || side === 'unread') && p.body) items.push({ ...p, request: request() });
+    else items.push(side === 'bare' || side === 'unread' || side === 'digest' ? p : request());
   }
   if (side in BODY_READS || side === 'digest') {
     if (!bench.bodies[name]) throw new BenchError(`${name} has no body`);
@@ -218,7 +218,8 @@ async function prepare(name, side, k) {
     const read = BODY_READS[side] ?? (() => crypto.subtle.digest('SHA-256', body));
     return { items, run: async (xs) => { for (const x of xs) await read(x); } };
   }
-  return { items, run: side === 'bare' ? bareRun(name) : verifyAll };
+  if (side === 'unread' && !bench.bodies[name]) throw new BenchError(`${name} has no body`);
+  return { items, run: side === 'bare' || side === 'unread' ? bareRun(name, side === 'unread') : verifyAll };
 }
 
 /** keygate's real path: every decision must be `allowed`. */
@@ -230,8 +231,12 @@ async function verifyAll(requests) {
   }
 }
 
-/** The bare WebCrypto work of a case; every check must succeed. */
-function bareRun(name) {
+/**
+ * The bare WebCrypto work of a case; every check must succeed. `unread`: a case with a body
+ * reads it from a clone, leaving the Request's own body unread (as keygate does, so that the
+ * caller can still forward it).
+ */
+function bareRun(name, unread = false) {
   const subtle = crypto.subtle;
   const fail = () => new BenchError(`the bare WebCrypto check failed in ${name}`);
   name = base(name);
@@ -253,7 +258,7 @@ function bareRun(name) {
     for (const p of ops) {
       // What a hand-written Worker does with the Request: read the body, digest it, compare
       // with the signed Content-Digest, verify the HMAC.
-      const d = new Uint8Array(await subtle.digest('SHA-256', await p.request.arrayBuffer()));
+      const d = new Uint8Array(await subtle.digest('SHA-256', await (unread ? p.request.clone() : p.request).arrayBuffer()));
       let same = d.length === digest.length;
       for (let j = 0; j < d.length; j++) same = d[j] === digest[j] && same;
       if (!same || !(await subtle.verify('HMAC', key, p.sig, p.base))) throw fail();

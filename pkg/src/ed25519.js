@@ -5,10 +5,11 @@
 // than the module's (src/sig/ed25519.rs has the measurements behind this split). Where
 // WebCrypto has no Ed25519, or fails its self-test, the module verifies itself.
 //
-// Imported keys are cached by their 32 public key bytes (the caller's map, one per Keygate),
+// Imported keys are cached by their 32 public key bytes (an Ed25519Keys, one per Keygate),
 // never by a key's index: an index names another key after an update, and a cache keyed by it
 // would verify one key's signatures with another's public key. At most MAX_KEYS are kept (the
-// oldest is dropped first), so a key set of 100,000 keys pins no more than that.
+// oldest is dropped first; the one used last is also held beside them), so a key set of
+// 100,000 keys pins no more than that.
 
 const MAX_KEYS = 4096;
 
@@ -53,12 +54,81 @@ function keyName(pk) {
   return String.fromCharCode.apply(null, pk);
 }
 
+/** One Keygate's imported keys, by `keyName` (a promise while in flight); the last one by its bytes. */
+export class Ed25519Keys {
+  #map = new Map();
+  #pk = new Uint8Array(32);
+  #key = null;
+
+  /** The imported key of the first 32 bytes of `job`, or undefined (none yet, or in flight). */
+  ready(job) {
+    const pk = this.#pk;
+    let i = 0;
+    if (this.#key !== null) while (i < 32 && pk[i] === job[i]) i++;
+    if (i === 32) return this.#key;
+    const key = this.#map.get(keyName(job.subarray(0, 32)));
+    if (key === undefined || key instanceof Promise) return undefined;
+    return this.#last(job, key);
+  }
+
+  #last(job, key) {
+    this.#pk.set(job.subarray(0, 32));
+    return (this.#key = key);
+  }
+
+  /** The key of `pk` (owned by the caller), imported once. */
+  async import(pk) {
+    const name = keyName(pk);
+    let key = this.#map.get(name);
+    if (key === undefined) {
+      if (this.#map.size >= MAX_KEYS) this.#map.delete(this.#map.keys().next().value);
+      this.#map.set(name, (key = crypto.subtle.importKey('raw', pk, { name: 'Ed25519' }, false, ['verify'])));
+      try {
+        key = await key;
+      } finally {
+        // Kept unless it failed or was dropped meanwhile.
+        if (this.#map.has(name)) this.#map.set(name, key);
+        if (key instanceof Promise) this.#map.delete(name);
+      }
+    } else key = await key;
+    return this.#last(pk, key);
+  }
+
+  /** Forgets a key WebCrypto failed with. */
+  drop(key) {
+    if (this.#key === key) this.#key = null;
+    for (const [name, k] of this.#map) if (k === key) this.#map.delete(name);
+  }
+
+  get size() {
+    return this.#map.size;
+  }
+}
+
+const answer = (ok) => (ok ? 1 : 0);
+
 /**
- * Answers an Ed25519 job of the module (public key, signature and message, 32 + 64 + rest
- * bytes, a copy) with the public key imported once and cached in `keys` under its bytes:
- * 1 valid, 0 invalid, 2 when this runtime cannot say (the module then verifies it).
+ * Answers the module's Ed25519 job (key, signature, message: 32 + 64 + rest bytes; a view of its
+ * memory, read before this returns): 1 valid, 0 invalid, 2 cannot say (the module verifies). With
+ * the key imported, the views go to `crypto.subtle.verify` at once (WebCrypto copies its
+ * arguments before it returns); else the job is copied and waits for the import.
  */
-export async function verifyEd25519(job, keys) {
+export function verifyEd25519(job, keys) {
+  const key = support === true ? keys.ready(job) : undefined;
+  if (key === undefined) return verifyCopy(job.slice(), keys);
+  const fail = () => {
+    keys.drop(key);
+    return 2;
+  };
+  try {
+    return crypto.subtle.verify('Ed25519', key, job.subarray(32, 96), job.subarray(96)).then(answer, fail);
+  } catch {
+    return Promise.resolve(fail());
+  }
+}
+
+/** `verifyEd25519` for a job copied out of the module's memory. */
+async function verifyCopy(job, keys) {
   if (support !== true) {
     if (support === undefined) {
       detecting ??= detect();
@@ -66,22 +136,12 @@ export async function verifyEd25519(job, keys) {
     }
     if (!support) return 2;
   }
-  const pk = job.subarray(0, 32);
-  const name = keyName(pk);
+  let key;
   try {
-    let key = keys.get(name);
-    if (key === undefined) {
-      if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value);
-      key = crypto.subtle.importKey('raw', pk.slice(), { name: 'Ed25519' }, false, ['verify']);
-      keys.set(name, key);
-      key = await key;
-      keys.set(name, key);
-    } else if (key instanceof Promise) {
-      key = await key;
-    }
-    return (await crypto.subtle.verify('Ed25519', key, job.subarray(32, 96), job.subarray(96))) ? 1 : 0;
+    key = await keys.import(job.slice(0, 32));
+    return answer(await crypto.subtle.verify('Ed25519', key, job.subarray(32, 96), job.subarray(96)));
   } catch {
-    keys.delete(name);
+    if (key !== undefined) keys.drop(key);
     return 2;
   }
 }

@@ -148,7 +148,7 @@ export function textFields(o) {
   return fields;
 }
 
-/** A copy of the text block of the last call as bytes (an Ed25519 job). */
-export function textBytes(o) {
-  return bytes.slice(o.textAt, o.textAt + o.textLen);
+/** The text block of the last call as bytes (an Ed25519 job): a view, valid until the next call. */
+export function textView(o) {
+  return bytes.subarray(o.textAt, o.textAt + o.textLen);
 }

@@ -6,8 +6,8 @@ import { NO_OPTIONS, keySetBytes, verifyInput } from './request.js';
 import { bodySource, declaredLength, digestBody, isEmpty, webhookChunks } from './body.js';
 import { CLAIM_KINDS, ERROR_CODES, KEYSET_WIRE_STATUS } from './codes.js';
 import { KeyTable, decisionOf } from './decision.js';
-import { externalEd25519, verifyEd25519 } from './ed25519.js';
-import { FLAG, KIND, RUN, readOut, textBytes, textFields, writeBytes, writeRequest } from './io.js';
+import { Ed25519Keys, externalEd25519, verifyEd25519 } from './ed25519.js';
+import { FLAG, KIND, RUN, readOut, textFields, textView, writeBytes, writeRequest } from './io.js';
 import { ShardReader, shardsOf } from './shards.js';
 import { checkLoadOptions, checkUpdateOptions } from './load-options.js';
 
@@ -142,7 +142,7 @@ export class Keygate {
   #nonceStore;
   #table;
   /** Imported Ed25519 public keys by their bytes (ed25519.js), kept across key set updates. */
-  #ed25519 = new Map();
+  #ed25519 = new Ed25519Keys();
   /** Sharded mode: reads the shards decisions need (shards.js); null for a full set. */
   #shards = null;
 
@@ -362,14 +362,14 @@ export class Keygate {
           }
           case KIND.NEED_ED25519: {
             handle = o.handle;
-            const ok = await verifyEd25519(textBytes(o), this.#ed25519);
+            const ok = await verifyEd25519(textView(o), this.#ed25519);
             o = resumed((h) => v.resumeVerify(h, ok));
             break;
           }
           case KIND.NEED_BODY: {
             handle = o.handle;
             const mask = (o.flags & FLAG.SHA256 ? 1 : 0) | (o.flags & FLAG.SHA512 ? 2 : 0);
-            const d = await digestBody(source, mask, input.maxBodyBytes, input.headers);
+            const d = await digestBody(source, mask, input.maxBodyBytes, declared);
             if (d.len === 0) {
               o = withoutBody();
               break;

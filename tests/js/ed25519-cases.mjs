@@ -7,7 +7,10 @@
 // of speccheck's twelve, only case 3; Wycheproof and RFC 8032 give their own results. keygate
 // must match it on both paths: the module alone (`ed25519VerifyStrict`, the fallback), and the
 // encoding checks in the module (`ed25519StrictSignature`, plus the key's own checks at load)
-// followed by the runtime's `crypto.subtle.verify`.
+// followed by the runtime's `crypto.subtle.verify` — called directly, and through the package's
+// own caller of it (pkg/src/ed25519.js: its key cache, and views into memory the module reuses).
+
+import { Ed25519Keys, verifyEd25519 } from '../../pkg/src/ed25519.js';
 
 const STRICT_ALLOWS = new Set(['low_order_component_A', 'low_order_component_R']);
 
@@ -48,10 +51,18 @@ export function ed25519Cases({ cctv, speccheck, wycheproof, rfc8032 }) {
  * Runs every case through both paths; resolves to the names of the cases where a path
  * disagrees with the oracle (empty when all agree), and how many cases reached WebCrypto.
  * `glue` is the wasm module's glue (`ed25519VerifyStrict`, `ed25519StrictSignature`).
+ *
+ * A case that reaches WebCrypto is also answered twice by the package's `verifyEd25519`, as
+ * `gate.verify` calls it: one key cache for all cases (the first answer may import the key,
+ * the second finds it), the job a view into a scratch buffer that is overwritten as soon as
+ * the call returns (as the module's next call overwrites its output), and an answer of 2
+ * ("cannot say") left to the module's `verify_strict`.
  */
 export async function ed25519Mismatches(cases, glue, subtle = globalThis.crypto.subtle) {
   const wrong = [];
   let reachedRuntime = 0;
+  const keys = new Ed25519Keys();
+  const scratch = new Uint8Array(96 + Math.max(0, ...cases.map((c) => c.msg.length)));
   for (const c of cases) {
     const strict = glue.ed25519VerifyStrict(c.pk, c.sig, c.msg);
     if ((strict === 1) !== c.valid) wrong.push(`module: ${c.name}`);
@@ -65,6 +76,16 @@ export async function ed25519Mismatches(cases, glue, subtle = globalThis.crypto.
         runtime = await subtle.verify('Ed25519', key, c.sig, c.msg);
       } catch {
         runtime = false;
+      }
+      for (const pass of ['first', 'cached']) {
+        const job = scratch.subarray(0, 96 + c.msg.length);
+        job.set(c.pk);
+        job.set(c.sig, 32);
+        job.set(c.msg, 96);
+        const answer = verifyEd25519(job, keys);
+        scratch.fill(0xa5);
+        const a = await answer;
+        if ((a === 2 ? strict === 1 : a === 1) !== c.valid) wrong.push(`package (${pass}): ${c.name}`);
       }
     }
     if (runtime !== c.valid) wrong.push(`runtime: ${c.name}`);
