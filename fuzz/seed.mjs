@@ -1,6 +1,6 @@
 // Seeds the fuzz corpora from the project's vector files (run by `make fuzz`):
 //   node fuzz/seed.mjs OUT_DIR
-// writes OUT_DIR/<target>/<name> for the targets path, signature, keyset and http1. Existing
+// writes OUT_DIR/<target>/<name> for every target. Existing
 // files are kept, so a corpus grown by earlier runs stays; seeds are named by content hash.
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -136,6 +136,19 @@ for (const req of requestCases()) {
   const lines = [`${req.method} ${u.target} HTTP/1.1`, `Host: ${u.authority}`];
   for (const [n, v] of req.headers ?? []) lines.push(`${n}: ${v}`);
   seed("http1", lines.join("\r\n") + "\r\n\r\n" + (req.body ?? ""));
+}
+
+// delta: selector bit 2 clear (raw document; bits 0-1 pick the base set) before every delta
+// vector, and generated chains (bit 2 set) from a few byte patterns (see fuzz/src/deltas.rs).
+const deltaVectors = json(join(vectors, "deltas", "deltas.json"));
+for (const c of deltaVectors.cases) {
+  const doc = Buffer.from(JSON.stringify(c.delta));
+  for (const sel of [0, 1, 8, 0x29]) seed("delta", Buffer.concat([Buffer.from([sel]), doc]));
+}
+for (let base = 0; base < 4; base++) {
+  for (const pattern of [[2, 3, 1, 8, 26, 0, 40, 3], [1, 8, 0, 0, 9, 1, 17, 2, 20, 4, 35, 128, 2, 4, 3, 5]]) {
+    seed("delta", Buffer.from([4 | base | 8, ...pattern]));
+  }
 }
 
 console.log(

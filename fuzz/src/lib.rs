@@ -4,6 +4,7 @@
 //!
 //! Fixtures are the project's own vector files (key sets, envelopes), read at compile time.
 
+pub mod deltas;
 pub mod http;
 pub mod keysets;
 pub mod origins;
