@@ -2,7 +2,7 @@
 //   node fuzz/seed.mjs OUT_DIR
 // writes OUT_DIR/<target>/<name> for every target. Existing
 // files are kept, so a corpus grown by earlier runs stays; seeds are named by content hash.
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey, sign } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -150,6 +150,84 @@ for (let base = 0; base < 4; base++) {
     seed("delta", Buffer.from([4 | base | 8, ...pattern]));
   }
 }
+
+// Signed envelopes: the harness's publisher key (fuzz/src/keysets.rs: seed [7; 32], kid
+// "fuzz"), flattened as keygate signs, and general with a second, unverifiable signature.
+const publisher = createPrivateKey({
+  key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), Buffer.alloc(32, 7)]),
+  format: "der",
+  type: "pkcs8",
+});
+const b64u = (b) => Buffer.from(b).toString("base64url");
+function envelopes(doc) {
+  const protectedB64 = b64u(JSON.stringify({ alg: "EdDSA", kid: "fuzz" }));
+  const payload = b64u(doc);
+  const signature = b64u(sign(null, Buffer.from(`${protectedB64}.${payload}`), publisher));
+  const flat = { payload, protected: protectedB64, signature };
+  const general = {
+    payload,
+    signatures: [
+      { protected: b64u('{"alg":"EdDSA"}'), header: { kid: "other" }, signature: b64u(Buffer.alloc(64)) },
+      { protected: protectedB64, signature },
+    ],
+  };
+  return [JSON.stringify(flat), JSON.stringify(general, null, 1)];
+}
+const sha = (b) => createHash("sha256").update(b).digest("base64url");
+
+// Manifests of one bit-0 table over each base of fuzz/src/deltas.rs (the keys routes name as
+// webhook keys stay in the header set), and the bit-0 shards.
+const bases = [
+  deltaVectors.base,
+  readFileSync(join(vectors, "keysets", "valid_webhooks.json"), "utf8"),
+  readFileSync(join(vectors, "keysets", "valid_full.json"), "utf8"),
+  readFileSync(join(vectors, "webhooks", "keyset.json"), "utf8"),
+];
+const manifests = [];
+bases.forEach((text, b) => {
+  const { keys, ...header } = JSON.parse(text);
+  const hooks = new Set((header.routes ?? []).flatMap((r) => r.webhook_keys ?? []));
+  const shard = (list) => Buffer.from(JSON.stringify({ keygate: 1, revision: 1, keys: list }));
+  const d = shard(keys.filter((k) => k.api_key_hash));
+  const i = shard(keys);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      keygate: 1,
+      kind: "manifest",
+      payload_sha256: sha(text),
+      keys: keys.length,
+      shards: { bits: 0, d: [sha(d)], i: [sha(i)] },
+      set: { ...header, keys: keys.filter((k) => hooks.has(k.id)) },
+    }),
+  );
+  manifests.push(manifest);
+  // shard: selector bit 4 clear (a manifest), set (a shard: which, preload, bytes).
+  seed("shard", Buffer.concat([Buffer.from([b]), manifest]));
+  seed("shard", Buffer.concat([Buffer.from([0x10 | b, 0, 0]), d]));
+  seed("shard", Buffer.concat([Buffer.from([0x10 | b, 1, 0]), i]));
+  seed("shard", Buffer.concat([Buffer.from([0x10 | b | 4, 1, 0xff]), i]));
+});
+
+// envelope: selector 0 key sets, 1 deltas, 2 manifests (each signed), 3 publisher keys,
+// 4 publisher secrets; the envelope vectors as they are.
+for (const doc of keysets()) for (const e of envelopes(doc)) seed("envelope", Buffer.concat([Buffer.from([0]), Buffer.from(e)]));
+for (const c of deltaVectors.cases) {
+  for (const e of envelopes(JSON.stringify(c.delta))) seed("envelope", Buffer.concat([Buffer.from([1]), Buffer.from(e)]));
+}
+for (const m of manifests) for (const e of envelopes(m)) seed("envelope", Buffer.concat([Buffer.from([2]), Buffer.from(e)]));
+for (const c of json(join(vectors, "envelopes", "envelopes.json")).cases) {
+  const env = typeof c.envelope === "string" ? c.envelope : JSON.stringify(c.envelope);
+  seed("envelope", Buffer.concat([Buffer.from([0]), Buffer.from(env)]));
+  if (c.publisher_keys) seed("envelope", Buffer.concat([Buffer.from([3]), Buffer.from(c.publisher_keys)]));
+}
+const pub = createPrivateKey({ key: publisher.export({ format: "jwk" }), format: "jwk" });
+const jwk = pub.export({ format: "jwk" });
+seed("envelope", Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ kty: "OKP", crv: "Ed25519", x: jwk.x, kid: "fuzz" }))]));
+seed("envelope", Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ keys: [{ kty: "OKP", crv: "Ed25519", x: jwk.x }] }))]));
+seed("envelope", Buffer.concat([Buffer.from([3]), Buffer.from(`${jwk.x}, ${jwk.x}`)]));
+seed("envelope", Buffer.concat([Buffer.from([4]), Buffer.from(jwk.d)]));
+seed("envelope", Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ ...jwk, kid: "fuzz" }))]));
+seed("envelope", Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ key: jwk.d, signing: { alg: "ed25519", public_key: jwk.x } }))]));
 
 console.log(
   Object.entries(counts)

@@ -257,7 +257,7 @@ pub fn no_secret_shown(doc: &[u8], shown: &str) {
 
 /// Whether some JSON object in `doc` names a member twice (a second, independent reading:
 /// serde_json keeps the last one).
-fn has_duplicate_members(doc: &[u8]) -> bool {
+pub fn has_duplicate_members(doc: &[u8]) -> bool {
     struct Dup(bool);
     impl<'de> serde::de::Visitor<'de> for &mut Dup {
         type Value = ();
