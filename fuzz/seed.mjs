@@ -229,6 +229,46 @@ seed("envelope", Buffer.concat([Buffer.from([4]), Buffer.from(jwk.d)]));
 seed("envelope", Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ ...jwk, kid: "fuzz" }))]));
 seed("envelope", Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ key: jwk.d, signing: { alg: "ed25519", public_key: jwk.x } }))]));
 
+// sealed: selector 0 (a sealed value), 1 (position, byte, plaintext: the harness seals and
+// alters it), 2 (seal keys), 3 (a key set read with the seal keys of sealed/jose.json).
+const withSel = (sel, text) => Buffer.concat([Buffer.from([sel]), Buffer.from(text)]);
+for (const f of ["jose.json", "jwcrypto.json"]) {
+  const v = json(join(vectors, "sealed", f));
+  for (const c of [...(v.valid ?? []), ...(v.invalid ?? [])]) if (c.sealed) seed("sealed", withSel(0, c.sealed));
+  if (v.seal_keys) {
+    seed("sealed", withSel(2, JSON.stringify(v.seal_keys)));
+    for (const k of v.seal_keys.keys ?? []) seed("sealed", withSel(2, JSON.stringify(k)));
+  }
+}
+const jose = json(join(vectors, "sealed", "jose.json"));
+for (const c of jose.valid) {
+  seed("sealed", Buffer.concat([Buffer.from([1, 5, 65]), Buffer.from(c.plaintext)]));
+  const sealedSet = {
+    keygate: 1,
+    revision: 1,
+    keys: [{ id: "s", signing: { alg: "hmac-sha256", sealed: c.sealed } }],
+  };
+  seed("sealed", withSel(3, JSON.stringify(sealedSet)));
+  seed("sealed", withSel(3, JSON.stringify({ ...sealedSet, keys: [...sealedSet.keys, { id: "w", webhook: { sealed: c.sealed } }] })));
+}
+for (const f of ["valid_jwk_members.json", "invalid_jwk_members.json", "valid_webhooks.json"]) {
+  const raw = readFileSync(join(vectors, "keysets", f), "utf8");
+  const v = JSON.parse(raw);
+  seed("sealed", withSel(3, f.startsWith("valid_") ? raw : (v.keyset_text ?? JSON.stringify(v.keyset))));
+}
+
+// webhook: flags, then webhook-id, webhook-timestamp, webhook-signature lines and the body:
+// every delivery of the webhook vectors as sent (flags 0), and signed by the harness at now
+// (flags 3), with its tokens added (flags 11), streamed in chunks of 1 and 46 bytes.
+for (const c of json(join(vectors, "webhooks", "requests.json")).cases) {
+  const h = c.request.headers ?? [];
+  const get = (n) => h.find(([k]) => k.toLowerCase() === n)?.[1] ?? "";
+  const text = [get("webhook-id"), get("webhook-timestamp"), get("webhook-signature"), c.request.body ?? ""].join("\n");
+  for (const flags of [0x00, 0x03, 0x0b, 0xf0]) seed("webhook", withSel(flags, text));
+}
+const ref = json(join(vectors, "webhooks", "reference.json"));
+seed("webhook", withSel(0, [ref.id, String(ref.timestamp), ref.signature, ref.body].join("\n")));
+
 console.log(
   Object.entries(counts)
     .map(([t, n]) => `${t}: ${n} seeds`)

@@ -22,9 +22,9 @@ use std::sync::LazyLock;
 
 use keygate::encoding_util::b64url_encode;
 use keygate::{
-    ApiKeyDigest, Delta, DeltaRefused, KeyEntry, KeySet, LoadOptions, Manifest, SetState,
-    ShardId, ShardLimits, ShardedVerifier, Update, Verifier, load_delta, shard_keyset,
-    sign_envelope, sig::VerifierKey, webhook::WebhookKey,
+    ApiKeyDigest, Delta, DeltaRefused, KeyEntry, KeySet, LoadOptions, Manifest, SetState, ShardId,
+    ShardLimits, ShardedVerifier, Update, Verifier, load_delta, shard_keyset, sig::VerifierKey,
+    sign_envelope, webhook::WebhookKey,
 };
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -61,7 +61,9 @@ pub static BASES: LazyLock<Vec<Base>> = LazyLock::new(|| {
     );
     vec![
         base(first),
-        base(include_str!("../../tests/vectors/keysets/valid_webhooks.json")),
+        base(include_str!(
+            "../../tests/vectors/keysets/valid_webhooks.json"
+        )),
         base(include_str!("../../tests/vectors/keysets/valid_full.json")),
         base(include_str!("../../tests/vectors/webhooks/keyset.json")),
     ]
@@ -117,7 +119,12 @@ pub fn keys_of(ks: &KeySet) -> Vec<String> {
 }
 
 fn header(ks: &KeySet) -> String {
-    format!("{} {:?} {:?}", ks.revision(), ks.issued_at(), ks.expires_at())
+    format!(
+        "{} {:?} {:?}",
+        ks.revision(),
+        ks.issued_at(),
+        ks.expires_at()
+    )
 }
 
 /// Every key is found by its id and by its API key digest, and no id or digest twice.
@@ -186,7 +193,11 @@ impl Model {
                 ("add", None) => keys.push(c["key"].clone()),
                 ("replace", Some(i)) => keys[i] = c["key"].clone(),
                 ("disable" | "revoke", Some(i)) => {
-                    let s = if op == "disable" { "disabled" } else { "revoked" };
+                    let s = if op == "disable" {
+                        "disabled"
+                    } else {
+                        "revoked"
+                    };
                     keys[i]
                         .as_object_mut()?
                         .insert("status".into(), Value::String(s.into()));
@@ -208,7 +219,13 @@ impl Model {
         }
         let text = serde_json::to_vec(&Value::Object(top.clone())).ok()?;
         let set = KeySet::from_json(&text).ok()?;
-        Some((Model { top, state: self.state }, set))
+        Some((
+            Model {
+                top,
+                state: self.state,
+            },
+            set,
+        ))
     }
 }
 
@@ -228,13 +245,18 @@ fn generate(base: &Model, mut bytes: &[u8]) -> Vec<Vec<u8>> {
     ids.extend(["n1", "n2"].map(String::from));
     let mut out = Vec::new();
     let mut model = base.clone();
-    let (mut revision, mut sha) = (base.state.revision, b64url_encode(&base.state.payload_sha256));
+    let (mut revision, mut sha) = (
+        base.state.revision,
+        b64url_encode(&base.state.payload_sha256),
+    );
     let Some(n) = next() else { return out };
     for _ in 0..1 + n % 3 {
         let count = next().map_or(0, |b| b % 9);
         let mut changes = Vec::new();
         for _ in 0..count {
-            let (Some(a), Some(b)) = (next(), next()) else { break };
+            let (Some(a), Some(b)) = (next(), next()) else {
+                break;
+            };
             let id = ids[usize::from(a >> 3) % ids.len()].clone();
             let op = ["add", "replace", "disable", "revoke", "remove"][usize::from(a % 5)];
             let held = model.find(&id).map(|i| model.keys()[i].clone());
@@ -321,10 +343,15 @@ fn rebase(doc: &[u8], state: SetState) -> Vec<u8> {
 
 /// A sharded verifier over `base` cut into `bits` bits, holding every shard (`limits`
 /// default) or none.
-fn sharded(base: &Base, bits: u8, limits: ShardLimits, load_all: bool) -> (ShardedVerifier, Vec<(ShardId, Vec<u8>)>) {
+fn sharded(
+    base: &Base,
+    bits: u8,
+    limits: ShardLimits,
+    load_all: bool,
+) -> (ShardedVerifier, Vec<(ShardId, Vec<u8>)>) {
     let cut = shard_keyset(base.text.as_bytes(), Some(bits)).expect("fixture cuts");
-    let manifest = Manifest::from_json(&cut.manifest, keygate::Unseal::Refuse)
-        .expect("cut manifest loads");
+    let manifest =
+        Manifest::from_json(&cut.manifest, keygate::Unseal::Refuse).expect("cut manifest loads");
     let shards: Vec<(ShardId, Vec<u8>)> = cut
         .shards
         .into_iter()
@@ -392,7 +419,8 @@ pub fn run(data: &[u8]) {
         match &applied {
             Err(e) => {
                 assert!(
-                    ["keyset_rollback", "delta_base_mismatch", "keyset_invalid"].contains(&e.code())
+                    ["keyset_rollback", "delta_base_mismatch", "keyset_invalid"]
+                        .contains(&e.code())
                 );
                 assert_eq!(
                     (keys_of(full.keyset()), header(full.keyset()), full.state()),
@@ -418,7 +446,11 @@ pub fn run(data: &[u8]) {
                         String::from_utf8_lossy(&doc)
                     )
                 });
-                assert_eq!(keys_of(full.keyset()), keys_of(&set), "applied keys differ from the model's");
+                assert_eq!(
+                    keys_of(full.keyset()),
+                    keys_of(&set),
+                    "applied keys differ from the model's"
+                );
                 assert_eq!(full.keyset().revision(), set.revision());
                 assert_eq!(full.state(), Some(delta.target()));
                 index_holds(full.keyset());
@@ -508,7 +540,10 @@ fn enveloped_agrees(doc: &[u8], bare: &Result<Delta, keygate::KeysetErrors>) {
     let loaded = load_delta(envelope.as_bytes(), &opts);
     match (bare, &loaded) {
         (Ok(a), Ok(b)) => {
-            assert_eq!((a.base(), a.target(), a.len()), (b.base(), b.target(), b.len()))
+            assert_eq!(
+                (a.base(), a.target(), a.len()),
+                (b.base(), b.target(), b.len())
+            )
         }
         (Err(a), Err(keygate::LoadError::Keyset(b))) => assert_eq!(a, b),
         _ => panic!("bare and enveloped delta loads disagree"),

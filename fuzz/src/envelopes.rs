@@ -134,14 +134,18 @@ fn envelope(kind: u8, doc: &[u8]) {
         1 => load_delta(doc, &opts).map(|d| format!("{}", d.revision()).into_bytes()),
         _ => load_manifest(doc, &opts).map(|(m, payload)| {
             assert!(
-                Manifest::from_json(&payload, Unseal::Refuse).is_ok_and(|b| b.revision() == m.revision())
+                Manifest::from_json(&payload, Unseal::Refuse)
+                    .is_ok_and(|b| b.revision() == m.revision())
             );
             format!("{}", m.revision()).into_bytes()
         }),
     };
     match loaded {
         Ok(revision) => {
-            assert!(!has_duplicate_members(doc), "accepted an envelope naming a member twice");
+            assert!(
+                !has_duplicate_members(doc),
+                "accepted an envelope naming a member twice"
+            );
             let payload = verifies(doc).unwrap_or_else(|| {
                 panic!(
                     "accepted an envelope that does not verify: {}",
@@ -151,7 +155,9 @@ fn envelope(kind: u8, doc: &[u8]) {
             let bare = match kind {
                 0 => KeySet::from_json(&payload).map(|ks| ks.revision()).ok(),
                 1 => Delta::from_json(&payload).map(|d| d.revision()).ok(),
-                _ => Manifest::from_json(&payload, Unseal::Refuse).map(|m| m.revision()).ok(),
+                _ => Manifest::from_json(&payload, Unseal::Refuse)
+                    .map(|m| m.revision())
+                    .ok(),
             };
             assert_eq!(
                 bare.map(|r| r.to_string().into_bytes()),
@@ -182,7 +188,11 @@ fn publisher_keys(text: &[u8]) {
     let list = keys.keys();
     assert!(!list.is_empty());
     for (i, k) in list.iter().enumerate() {
-        assert!(list[..i].iter().all(|o| o.kid() != k.kid()), "kid {:?} twice", k.kid());
+        assert!(
+            list[..i].iter().all(|o| o.kid() != k.kid()),
+            "kid {:?} twice",
+            k.kid()
+        );
         let jwk = k.to_jwk();
         let again = PublisherKeys::from_json(&jwk)
             .unwrap_or_else(|e| panic!("a key's own JWK is refused: {e} ({jwk})"));
@@ -214,18 +224,27 @@ fn publisher_secret(text: &[u8]) {
     let Ok(text) = std::str::from_utf8(text) else {
         return;
     };
-    let secrets: Vec<String> = secret_texts(text).into_iter().filter(|s| s.len() >= 16).collect();
+    let secrets: Vec<String> = secret_texts(text)
+        .into_iter()
+        .filter(|s| s.len() >= 16)
+        .collect();
     match PublisherSecret::parse(text) {
         Err(e) => {
             let shown = format!("{e} {e:?}");
             for s in &secrets {
-                assert!(!shown.contains(s.as_str()), "a private key is shown: {shown}");
+                assert!(
+                    !shown.contains(s.as_str()),
+                    "a private key is shown: {shown}"
+                );
             }
         }
         Ok(secret) => {
             let shown = format!("{secret:?}");
             for s in &secrets {
-                assert!(!shown.contains(s.as_str()), "Debug shows the private key: {shown}");
+                assert!(
+                    !shown.contains(s.as_str()),
+                    "Debug shows the private key: {shown}"
+                );
             }
             let doc = br#"{"keygate":1,"revision":3,"keys":[]}"#;
             let env = sign_envelope(doc, &secret).to_string();
@@ -276,10 +295,16 @@ mod tests {
         assert!(accepted >= 1);
         let secret = PublisherSecret::from_seed(&[9; 32], None);
         let env = sign_envelope(br#"{"keygate":1,"revision":1,"keys":[]}"#, &secret);
-        assert!(verifies(env.to_string().as_bytes()).is_none(), "not a pinned key");
+        assert!(
+            verifies(env.to_string().as_bytes()).is_none(),
+            "not a pinned key"
+        );
         for t in [
             b64url_encode(&[9; 32]),
-            format!("{{\"d\":\"{}\",\"kty\":\"OKP\",\"crv\":\"Ed25519\"}}", b64url_encode(&[9; 32])),
+            format!(
+                "{{\"d\":\"{}\",\"kty\":\"OKP\",\"crv\":\"Ed25519\"}}",
+                b64url_encode(&[9; 32])
+            ),
             "nope".into(),
         ] {
             let mut input = vec![4u8];

@@ -201,7 +201,10 @@ fn keyset(doc: &[u8]) {
         let mut found = Vec::new();
         plaintexts(&v, &mut found);
         for p in found.iter().filter(|p| p.len() >= 16) {
-            assert!(!shown.contains(p.as_str()), "a sealed secret's plaintext is shown: {shown}");
+            assert!(
+                !shown.contains(p.as_str()),
+                "a sealed secret's plaintext is shown: {shown}"
+            );
         }
     }
     // By form only, the same document is refused at the same paths or accepted.

@@ -26,9 +26,9 @@ use std::sync::LazyLock;
 
 use keygate::encoding_util::b64url_encode;
 use keygate::{
-    Context, KeySet, LoadError, LoadOptions, Manifest, Request, ShardId, ShardKind,
-    ShardLimits, ShardedVerifier, Sharding, Unseal, digest_shard, id_shard, is_delta,
-    is_manifest, load_manifest, shard_keyset, sign_envelope,
+    Context, KeySet, LoadError, LoadOptions, Manifest, Request, ShardId, ShardKind, ShardLimits,
+    ShardedVerifier, Sharding, Unseal, digest_shard, id_shard, is_delta, is_manifest,
+    load_manifest, shard_keyset, sign_envelope,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -90,9 +90,18 @@ fn manifest(doc: &[u8]) {
         }
         Ok(m) => m,
     };
-    assert!(is_manifest(doc), "an accepted manifest is not routed as one");
-    assert!(is_manifest(envelope.as_bytes()), "its envelope is not routed as a manifest");
-    assert!(!is_delta(doc) && !is_delta(envelope.as_bytes()), "a manifest routed as a delta");
+    assert!(
+        is_manifest(doc),
+        "an accepted manifest is not routed as one"
+    );
+    assert!(
+        is_manifest(envelope.as_bytes()),
+        "its envelope is not routed as a manifest"
+    );
+    assert!(
+        !is_delta(doc) && !is_delta(envelope.as_bytes()),
+        "a manifest routed as a delta"
+    );
     let v: Value = serde_json::from_slice(doc).expect("an accepted manifest is JSON");
     let bits = m.bits();
     assert_eq!(v["shards"]["bits"].as_u64(), Some(u64::from(bits)));
@@ -102,7 +111,11 @@ fn manifest(doc: &[u8]) {
         assert!(s.index < n);
         assert_eq!(ShardId::parse(&s.name()), Some(s));
         assert_eq!(m.shard_sha256(s), Some(sha));
-        let kind = if s.kind == ShardKind::Digest { "d" } else { "i" };
+        let kind = if s.kind == ShardKind::Digest {
+            "d"
+        } else {
+            "i"
+        };
         assert_eq!(
             v["shards"][kind][s.index as usize].as_str(),
             Some(b64url_encode(sha).as_str()),
@@ -123,7 +136,11 @@ fn manifest(doc: &[u8]) {
         Err(missing) => {
             assert!(!missing.is_empty());
             for s in missing {
-                assert!(sv.manifest().shard_sha256(s).is_some(), "needs {} beyond the table", s.name());
+                assert!(
+                    sv.manifest().shard_sha256(s).is_some(),
+                    "needs {} beyond the table",
+                    s.name()
+                );
             }
         }
     }
@@ -145,12 +162,20 @@ fn shard(cut: &Sharding, rest: &[u8]) {
     let bits = cut.bits;
     let n = 1u32 << bits;
     let s = ShardId {
-        kind: if which & 1 == 0 { ShardKind::Digest } else { ShardKind::Id },
+        kind: if which & 1 == 0 {
+            ShardKind::Digest
+        } else {
+            ShardKind::Id
+        },
         index: u32::from(which >> 1) % n,
     };
     // The manifest, with this shard named by the digest of the fuzzer's bytes.
     let mut doc: Value = serde_json::from_slice(&cut.manifest).expect("cut manifest");
-    let kind = if s.kind == ShardKind::Digest { "d" } else { "i" };
+    let kind = if s.kind == ShardKind::Digest {
+        "d"
+    } else {
+        "i"
+    };
     doc["shards"][kind][s.index as usize] = Value::String(b64url_encode(&Sha256::digest(bytes)));
     let envelope = sign_envelope(doc.to_string().as_bytes(), &PUBLISHER).to_string();
     let opts = LoadOptions::new().publisher_keys(Some(&PINNED));
@@ -160,34 +185,58 @@ fn shard(cut: &Sharding, rest: &[u8]) {
     for (k, (name, _, b)) in cut.shards.iter().enumerate() {
         let id = ShardId::parse(name).expect("shard name");
         if id != s && preload >> (k % 8) & 1 == 1 {
-            sv.load_shard(id, b, Unseal::Refuse).expect("a genuine shard loads");
+            sv.load_shard(id, b, Unseal::Refuse)
+                .expect("a genuine shard loads");
         }
     }
-    let before = (keys_of(sv.verifier().keyset()), sv.verifier().state(), sv.stats().held);
+    let before = (
+        keys_of(sv.verifier().keyset()),
+        sv.verifier().state(),
+        sv.stats().held,
+    );
     let expect = KeySet::from_json(bytes);
     let r = sv.load_shard(s, bytes, Unseal::Refuse);
     match &r {
         Ok(()) => {
             let set = expect.as_ref().unwrap_or_else(|e| {
-                panic!("shard {} accepted, but it is not a valid key set: {e}", s.name())
+                panic!(
+                    "shard {} accepted, but it is not a valid key set: {e}",
+                    s.name()
+                )
             });
-            assert!(belongs(set, s, bits), "shard {} accepted with a key of another shard", s.name());
+            assert!(
+                belongs(set, s, bits),
+                "shard {} accepted with a key of another shard",
+                s.name()
+            );
             let ks = sv.verifier().keyset();
             for k in set.keys().iter() {
                 let held = ks
                     .key_by_id(&k.id)
                     .unwrap_or_else(|| panic!("key {:?} of an accepted shard is not held", k.id));
-                assert_eq!(key_line(held), key_line(k), "key {:?} held otherwise than written", k.id);
+                assert_eq!(
+                    key_line(held),
+                    key_line(k),
+                    "key {:?} held otherwise than written",
+                    k.id
+                );
             }
             assert_eq!(sv.stats().held, before.2 + 1);
         }
         Err(e) => {
             assert_eq!(e.code(), "shard_invalid");
             let shown = format!("{e} {e:?}");
-            assert!(shown.contains(&s.name()), "the error does not name the shard: {shown}");
+            assert!(
+                shown.contains(&s.name()),
+                "the error does not name the shard: {shown}"
+            );
             no_secret_shown(bytes, &shown);
             assert_eq!(
-                (keys_of(sv.verifier().keyset()), sv.verifier().state(), sv.stats().held),
+                (
+                    keys_of(sv.verifier().keyset()),
+                    sv.verifier().state(),
+                    sv.stats().held
+                ),
                 before,
                 "a refused shard changed the set"
             );
@@ -198,13 +247,18 @@ fn shard(cut: &Sharding, rest: &[u8]) {
                 // otherwise, or the same digest under another id.
                 let ks = sv.verifier().keyset();
                 let clash = set.keys().iter().any(|k| {
-                    ks.key_by_id(&k.id).is_some_and(|h| key_line(h) != key_line(k))
+                    ks.key_by_id(&k.id)
+                        .is_some_and(|h| key_line(h) != key_line(k))
                         || k.api_key_hash
                             .as_ref()
                             .and_then(|d| ks.key_by_digest(d))
                             .is_some_and(|h| h.id != k.id)
                 });
-                assert!(clash, "shard {} refused though it belongs and agrees: {e}", s.name());
+                assert!(
+                    clash,
+                    "shard {} refused though it belongs and agrees: {e}",
+                    s.name()
+                );
             }
         }
     }
@@ -212,7 +266,11 @@ fn shard(cut: &Sharding, rest: &[u8]) {
     // Under another name of the table, and under the genuine manifest: refused, unless they
     // are the very shard named so.
     let other = ShardId {
-        kind: if s.kind == ShardKind::Digest { ShardKind::Id } else { ShardKind::Digest },
+        kind: if s.kind == ShardKind::Digest {
+            ShardKind::Id
+        } else {
+            ShardKind::Digest
+        },
         index: s.index,
     };
     let mut fresh = ShardedVerifier::new(genuine, ShardLimits::default());

@@ -25,8 +25,8 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, VerifyingKey};
 use hmac::{Hmac, KeyInit, Mac};
 use keygate::webhook::{
-    MAX_TOKENS, Scheme, Token, WebhookCheck, WebhookSigner, parse_signature, read,
-    sign_webhook, streams,
+    MAX_TOKENS, Scheme, Token, WebhookCheck, WebhookSigner, parse_signature, read, sign_webhook,
+    streams,
 };
 use keygate::{Context, KeySet, Request, Verifier};
 use sha2::Sha256;
@@ -69,8 +69,10 @@ fn ed_ok(public: &[u8; 32], content: &[u8], tokens: &[Token]) -> bool {
     };
     tokens.iter().any(|t| {
         t.scheme == Scheme::V1a
-            && <[u8; 64]>::try_from(t.bytes.as_slice())
-                .is_ok_and(|s| key.verify_strict(content, &Signature::from_bytes(&s)).is_ok())
+            && <[u8; 64]>::try_from(t.bytes.as_slice()).is_ok_and(|s| {
+                key.verify_strict(content, &Signature::from_bytes(&s))
+                    .is_ok()
+            })
     })
 }
 
@@ -106,18 +108,30 @@ pub fn run(data: &[u8]) {
     ) else {
         return;
     };
-    let ts = if flags & 2 != 0 { NOW.to_string() } else { ts.to_string() };
+    let ts = if flags & 2 != 0 {
+        NOW.to_string()
+    } else {
+        ts.to_string()
+    };
     let mut signed = false;
     let mut sig = sig.to_string();
     if flags & 1 != 0
         && let Ok(t) = ts.parse::<i64>()
         && let Ok(s) = sign_webhook(&[V1.clone(), V1A.clone()], id, t, body)
     {
-        sig = if flags & 8 != 0 { format!("{sig} {}", s.signature) } else { s.signature };
+        sig = if flags & 8 != 0 {
+            format!("{sig} {}", s.signature)
+        } else {
+            s.signature
+        };
         signed = true;
     }
     let mut req = Request::new("POST", "https://api.example.com/hooks/svix").expect("request");
-    for (n, v) in [("webhook-id", id), ("webhook-timestamp", ts.as_str()), ("webhook-signature", sig.as_str())] {
+    for (n, v) in [
+        ("webhook-id", id),
+        ("webhook-timestamp", ts.as_str()),
+        ("webhook-signature", sig.as_str()),
+    ] {
         if !v.is_empty() {
             req = req.with_header(n, v);
         }
@@ -133,7 +147,10 @@ pub fn run(data: &[u8]) {
             for s in [SVIX_A, SVIX_B] {
                 assert!(!e.contains(&s[6..]), "a secret is shown: {e}");
             }
-            assert!(!(clean && fits(id, &ts)), "a delivery the harness signed is refused: {e}");
+            assert!(
+                !(clean && fits(id, &ts)),
+                "a delivery the harness signed is refused: {e}"
+            );
             None
         }
         Ok(None) => {
@@ -142,7 +159,11 @@ pub fn run(data: &[u8]) {
         }
         Ok(Some(d)) => {
             assert_eq!(d.id, id);
-            assert_eq!(d.timestamp.to_string(), ts, "the timestamp is not its canonical text");
+            assert_eq!(
+                d.timestamp.to_string(),
+                ts,
+                "the timestamp is not its canonical text"
+            );
             assert!(!d.tokens.is_empty() && d.tokens.len() <= MAX_TOKENS);
             assert_eq!(parse_signature(&sig).expect("read it once"), d.tokens);
             for t in &d.tokens {
@@ -158,7 +179,12 @@ pub fn run(data: &[u8]) {
         content.extend_from_slice(body);
         let proven = check(prefix.as_bytes(), body, &d.tokens, chunk);
         let public: [u8; 32] = STANDARD
-            .decode(V1A.verifier().public_key_text().expect("v1a").trim_start_matches("whpk_"))
+            .decode(
+                V1A.verifier()
+                    .public_key_text()
+                    .expect("v1a")
+                    .trim_start_matches("whpk_"),
+            )
             .expect("public key")
             .try_into()
             .expect("32 bytes");
@@ -166,13 +192,26 @@ pub fn run(data: &[u8]) {
             mac_ok(&secret_bytes(SVIX_A), &content, &d.tokens),
             ed_ok(&public, &content, &d.tokens),
         ];
-        assert_eq!(proven, want, "streamed verification differs from the independent one");
-        assert_eq!(check(prefix.as_bytes(), body, &d.tokens, body.len() + 1), want);
+        assert_eq!(
+            proven, want,
+            "streamed verification differs from the independent one"
+        );
+        assert_eq!(
+            check(prefix.as_bytes(), body, &d.tokens, body.len() + 1),
+            want
+        );
         if signed {
-            assert_eq!(proven, [true, true], "what the harness signed does not verify");
+            assert_eq!(
+                proven,
+                [true, true],
+                "what the harness signed does not verify"
+            );
             let mut more = body.to_vec();
             more.push(b'x');
-            assert_eq!(check(prefix.as_bytes(), &more, &d.tokens, chunk), [false, false]);
+            assert_eq!(
+                check(prefix.as_bytes(), &more, &d.tokens, chunk),
+                [false, false]
+            );
         }
     }
     // The decision on /hooks/svix (keys svix-a and svix-b).
@@ -180,7 +219,9 @@ pub fn run(data: &[u8]) {
     let decision = Verifier::new(HOOKS.clone()).decide(&req, &Context::new(now()));
     check_decision(&decision, &[&SVIX_A[6..], &SVIX_B[6..]]);
     if decision.allowed {
-        let d = delivery.as_ref().expect("allowed without a readable delivery");
+        let d = delivery
+            .as_ref()
+            .expect("allowed without a readable delivery");
         let mut content = d.prefix().into_bytes();
         content.extend_from_slice(body);
         assert!(
@@ -189,14 +230,19 @@ pub fn run(data: &[u8]) {
             "allowed without a MAC of a route's secret"
         );
     } else if clean && flags & 2 != 0 && delivery.is_some() {
-        panic!("a delivery signed with svix-a at now is refused: {}", decision.message);
+        panic!(
+            "a delivery signed with svix-a at now is refused: {}",
+            decision.message
+        );
     }
 }
 
 /// Whether an id and timestamp are what `sign_webhook` signs.
 pub fn fits(id: &str, ts: &str) -> bool {
     keygate::webhook::check_id(id).is_ok()
-        && ts.parse::<i64>().is_ok_and(|t| t.to_string() == ts && t > 0)
+        && ts
+            .parse::<i64>()
+            .is_ok_and(|t| t.to_string() == ts && t > 0)
 }
 
 #[cfg(test)]
