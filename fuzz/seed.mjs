@@ -269,6 +269,22 @@ for (const c of json(join(vectors, "webhooks", "requests.json")).cases) {
 const ref = json(join(vectors, "webhooks", "reference.json"));
 seed("webhook", withSel(0, [ref.id, String(ref.timestamp), ref.signature, ref.body].join("\n")));
 
+// digest: flags, then the Content-Digest line, a second field line, and the body: every
+// Content-Digest of the request vectors with its body as sent (flags 0, and 2 with the value
+// split in two field lines), and each body digested by the harness (flags 1 sha-256, 5
+// sha-512, 0x31 streamed in chunks of 16).
+for (const req of requestCases()) {
+  const body = req.body ?? "";
+  const cd = (req.headers ?? []).filter(([n]) => n.toLowerCase() === "content-digest").map(([, v]) => v);
+  if (cd.length) {
+    seed("digest", withSel(0, `${cd.join(", ")}\n\n${body}`));
+    const [a, ...b] = cd.join(", ").split(", ");
+    seed("digest", withSel(2, `${a}\n${b.join(", ")}\n${body}`));
+  }
+  if (body) for (const flags of [1, 5, 0x31]) seed("digest", withSel(flags, `\n\n${body}`));
+}
+seed("digest", withSel(1, "md5=:AAAA:, unixsum=1\n\n{}"));
+
 console.log(
   Object.entries(counts)
     .map(([t, n]) => `${t}: ${n} seeds`)

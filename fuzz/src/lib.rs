@@ -5,6 +5,7 @@
 //! Fixtures are the project's own vector files (key sets, envelopes), read at compile time.
 
 pub mod deltas;
+pub mod digests;
 pub mod envelopes;
 pub mod http;
 pub mod keysets;
