@@ -109,3 +109,28 @@ fn keyset_findings() {
         assert!(shown.contains("<secret>"), "{name}: {shown}");
     }
 }
+
+#[test]
+fn secret_reader_findings() {
+    let all = cases(include_str!("vectors/fuzz/secrets.json"));
+    assert!(all.len() >= 4);
+    for c in all {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["broke"].is_string(), "{name}: say what broke");
+        let text = c["text"].as_str().unwrap();
+        let secret = c["secret"].as_str().unwrap();
+        assert!(text.contains(secret), "{name}: the text holds the secret");
+        let message = match c["parser"].as_str().unwrap() {
+            "publisher_secret" => keygate::PublisherSecret::parse(text).expect_err(name).0,
+            "publisher_keys" => keygate::PublisherKeys::parse(text).expect_err(name).0,
+            "seal_keys" => keygate::SealKeys::parse(text).expect_err(name).0,
+            other => panic!("{name}: no parser {other}"),
+        };
+        assert!(
+            message.contains(c["contains"].as_str().unwrap()),
+            "{name}: {message}"
+        );
+        assert!(!message.contains(secret), "{name}: {message}");
+        assert!(message.contains("<secret>"), "{name}: {message}");
+    }
+}

@@ -7,7 +7,8 @@
 //! (raw) or bytes that generate a chain of up to three deltas of up to eight changes each.
 //! Properties, beyond "never panics":
 //! - a refused document reports errors, each with a JSON path from `$`, and shows no secret;
-//!   signed into an envelope it loads (`load_delta`) exactly as bare;
+//!   signed into an envelope it loads (`load_delta`) exactly as bare; an accepted one is
+//!   routed as a delta (`is_delta`, never `is_manifest`);
 //! - a refused delta changes nothing: the same keys, revision and state;
 //! - an applied delta is the model's result: every key, its status and secrets, the same as
 //!   the base document edited change by change and read by `KeySet::from_json`; a delta the
@@ -412,6 +413,10 @@ pub fn run(data: &[u8]) {
             }
         };
         enveloped_agrees(&doc, &Ok(delta.clone()));
+        assert!(
+            keygate::is_delta(&doc) && !keygate::is_manifest(&doc),
+            "an accepted delta is not routed as one"
+        );
         let value: Value = serde_json::from_slice(&doc).expect("an accepted delta is JSON");
         let before = (keys_of(full.keyset()), header(full.keyset()), full.state());
         let applied = full.apply_delta(&delta);

@@ -196,6 +196,14 @@ impl SealKeys {
     /// # Errors
     /// What is wrong and where (`$.keys[1]: ...`), never a key byte.
     pub fn parse(text: &str) -> Result<SealKeys, SealKeyError> {
+        // A message may quote a member (`alg "..."`): never a key pasted there.
+        Self::parse_text(text).map_err(|mut e| {
+            crate::keyset::redact::redact_message(text.as_bytes(), &["k", "d"], &mut e.0);
+            e
+        })
+    }
+
+    fn parse_text(text: &str) -> Result<SealKeys, SealKeyError> {
         let t = text.trim();
         if t.is_empty() {
             return Err(err("no seal key given"));
