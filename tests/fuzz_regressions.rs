@@ -134,3 +134,50 @@ fn secret_reader_findings() {
         assert!(message.contains("<secret>"), "{name}: {message}");
     }
 }
+
+#[test]
+fn sealed_findings() {
+    use keygate::encoding_util::b64url_encode;
+    let vectors: Value = serde_json::from_str(include_str!("vectors/sealed/jose.json")).unwrap();
+    let keys = keygate::SealKeys::parse(&vectors["seal_keys"].to_string()).unwrap();
+    let all = cases(include_str!("vectors/fuzz/sealed.json"));
+    assert!(all.len() >= 3);
+    for c in all {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["broke"].is_string(), "{name}: say what broke");
+        let kid = c["kid"].as_str().unwrap();
+        let result = match c["op"].as_str().unwrap() {
+            "seal" => {
+                let plain = vec![b'x'; c["plaintext_len"].as_u64().unwrap() as usize];
+                keys.get(kid)
+                    .unwrap()
+                    .seal(&plain)
+                    .and_then(|s| keys.open(&s))
+                    .map(|p| assert_eq!(p.as_slice(), plain.as_slice(), "{name}"))
+            }
+            _ => {
+                let header = b64url_encode(
+                    format!(r#"{{"alg":"dir","enc":"A256GCM","kid":"{kid}"}}"#).as_bytes(),
+                );
+                let ct = vec![7u8; c["ciphertext_len"].as_u64().unwrap() as usize];
+                let text = format!(
+                    "{header}..{}.{}.{}",
+                    b64url_encode(&[1; 12]),
+                    b64url_encode(&ct),
+                    b64url_encode(&[2; 16])
+                );
+                keys.open(&text).map(|_| ())
+            }
+        };
+        match c["refused"].as_str() {
+            Some(want) => {
+                let e = result.expect_err(name);
+                assert!(e.contains(want), "{name}: {e}");
+            }
+            None => {
+                assert_eq!(c["expect"], "opens", "{name}");
+                result.unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        }
+    }
+}
