@@ -166,6 +166,9 @@ pub(crate) fn seal(
     plaintext: &[u8],
 ) -> Result<String, String> {
     // Never seal what `Jwe::parse` refuses to open.
+    if plaintext.is_empty() {
+        return Err("nothing to seal: the secret is empty".into());
+    }
     if plaintext.len() > MAX_CIPHERTEXT_BYTES {
         return Err(format!(
             "a sealed secret is at most {MAX_CIPHERTEXT_BYTES} bytes, this one has {}",

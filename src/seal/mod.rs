@@ -116,8 +116,9 @@ impl SealKey {
     /// Seals `plaintext` under this key with a fresh random IV.
     ///
     /// # Errors
-    /// When the key's `key_ops` do not allow `encrypt`, the plaintext is longer than a sealed
-    /// value may be (2048 bytes: what opening accepts), or there is no secure random source.
+    /// When the key's `key_ops` do not allow `encrypt`, the plaintext is empty or longer than
+    /// a sealed value may be (2048 bytes: what opening accepts), or there is no secure random
+    /// source.
     pub fn seal(&self, plaintext: &[u8]) -> Result<String, String> {
         if !self.may_seal {
             return Err(format!(
