@@ -181,3 +181,28 @@ fn sealed_findings() {
         }
     }
 }
+
+#[test]
+fn delta_findings() {
+    let all = cases(include_str!("vectors/fuzz/deltas.json"));
+    assert!(!all.is_empty());
+    for c in all {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["broke"].is_string(), "{name}: say what broke");
+        let doc = c["delta_text"].as_str().unwrap();
+        let expect = &c["expect"];
+        let errors = keygate::Delta::from_json(doc.as_bytes()).expect_err(name);
+        assert_eq!(
+            errors.errors().len() as u64,
+            expect["errors"].as_u64().unwrap(),
+            "{name}: {errors}"
+        );
+        let shown = format!("{errors} {errors:?}");
+        for s in expect["secrets_not_shown"].as_array().unwrap() {
+            let s = s.as_str().unwrap();
+            assert!(doc.contains(s), "{name}: the document holds the secret");
+            assert!(!shown.contains(s), "{name}: {shown}");
+        }
+        assert!(shown.contains("<secret>"), "{name}: {shown}");
+    }
+}

@@ -6,8 +6,9 @@
 //! as a `status` — would be quoted with it, into CI logs, CLI output and push responses. So
 //! before a refused key set's errors leave the validator, every string the document holds as
 //! a secret (a `secret`, a JWK's `k` or `d`, wherever they stand) is blanked out of every
-//! message. Valid documents cost nothing; a refused one is read once more, streaming, keeping
-//! only those strings.
+//! message and path (a path names members: a secret pasted as a member name). Valid
+//! documents cost nothing; a refused one is read once more, streaming, keeping only those
+//! strings.
 
 use std::fmt;
 
@@ -32,6 +33,8 @@ pub(super) fn redact(doc: &[u8], errors: &mut [KeysetError]) {
     let secrets = secrets_of(doc, &SECRET_MEMBERS);
     for e in errors {
         blank(&secrets, &mut e.message);
+        // A path names the document's members: a secret pasted as a member name too.
+        blank(&secrets, &mut e.path);
     }
 }
 
