@@ -214,7 +214,11 @@ fn secret_texts(t: &str) -> Vec<String> {
         let key_like = t
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_+/=".contains(&b));
-        return if key_like { vec![t.to_string()] } else { Vec::new() };
+        return if key_like {
+            vec![t.to_string()]
+        } else {
+            Vec::new()
+        };
     }
     let Ok(Value::Object(o)) = serde_json::from_str::<Value>(t) else {
         return Vec::new();
