@@ -45,7 +45,11 @@ import { ROOT } from './helpers.mjs';
 // the keys it can look up, not a version of every key held; one that waited through shard
 // loads alone keeps its outcome), measured merged at 877,145 B raw and 339.5 KiB gzip
 // (+3,508 B raw over 873,637 B).
-const BUDGET_GZIP = 340 * 1024;
+// 340 -> 341 KiB: fixes found by fuzzing (publisher key, publisher secret and seal key errors
+// blank the secrets of their text, delta errors and key set error paths are redacted, sealing
+// refuses what opening refuses), measured merged at 881,079 B raw and 340.9 KiB gzip, +3,020 B
+// raw and +1,029 B gzip over main's 878,059 B and 339.9 KiB.
+const BUDGET_GZIP = 341 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
