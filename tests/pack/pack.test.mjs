@@ -57,7 +57,11 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // can look up). Measured merged: packed 457,441 B, unpacked 1,272,469 B, wasm 877,145 B.
 // Wasm 857 -> 858 KiB: a key's removal shared by deltas and shard releases (KeySet::take), one
 // out-of-line function where two inlined copies were: measured 878,059 B (+491 B).
-const BUDGET = { packed: 454 * 1024, unpacked: 1248 * 1024, wasm: 858 * 1024 };
+// Unpacked 1248 -> 1252, wasm 858 -> 861 KiB: fixes found by fuzzing (configuration errors
+// blank their secrets, delta errors and key set error paths are redacted, sealing refuses what
+// opening refuses). Measured merged: packed 459,834 B, unpacked 1,278,601 B, wasm 881,079 B
+// (+3,020 B).
+const BUDGET = { packed: 454 * 1024, unpacked: 1252 * 1024, wasm: 861 * 1024 };
 
 let t;
 let files;
