@@ -1,8 +1,8 @@
 // Seeds the fuzz corpora from the project's vector files (run by `make fuzz`):
 //   node fuzz/seed.mjs OUT_DIR
-// writes OUT_DIR/<target>/<name> for the targets path, signature, keyset and http1. Existing
+// writes OUT_DIR/<target>/<name> for every target. Existing
 // files are kept, so a corpus grown by earlier runs stays; seeds are named by content hash.
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey, sign } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -137,6 +137,153 @@ for (const req of requestCases()) {
   for (const [n, v] of req.headers ?? []) lines.push(`${n}: ${v}`);
   seed("http1", lines.join("\r\n") + "\r\n\r\n" + (req.body ?? ""));
 }
+
+// delta: selector bit 2 clear (raw document; bits 0-1 pick the base set) before every delta
+// vector, and generated chains (bit 2 set) from a few byte patterns (see fuzz/src/deltas.rs).
+const deltaVectors = json(join(vectors, "deltas", "deltas.json"));
+for (const c of deltaVectors.cases) {
+  const doc = Buffer.from(JSON.stringify(c.delta));
+  for (const sel of [0, 1, 8, 0x29]) seed("delta", Buffer.concat([Buffer.from([sel]), doc]));
+}
+for (let base = 0; base < 4; base++) {
+  for (const pattern of [[2, 3, 1, 8, 26, 0, 40, 3], [1, 8, 0, 0, 9, 1, 17, 2, 20, 4, 35, 128, 2, 4, 3, 5]]) {
+    seed("delta", Buffer.from([4 | base | 8, ...pattern]));
+  }
+}
+
+// Signed envelopes: the harness's publisher key (fuzz/src/keysets.rs: seed [7; 32], kid
+// "fuzz"), flattened as keygate signs, and general with a second, unverifiable signature.
+const publisher = createPrivateKey({
+  key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), Buffer.alloc(32, 7)]),
+  format: "der",
+  type: "pkcs8",
+});
+const b64u = (b) => Buffer.from(b).toString("base64url");
+function envelopes(doc) {
+  const protectedB64 = b64u(JSON.stringify({ alg: "EdDSA", kid: "fuzz" }));
+  const payload = b64u(doc);
+  const signature = b64u(sign(null, Buffer.from(`${protectedB64}.${payload}`), publisher));
+  const flat = { payload, protected: protectedB64, signature };
+  const general = {
+    payload,
+    signatures: [
+      { protected: b64u('{"alg":"EdDSA"}'), header: { kid: "other" }, signature: b64u(Buffer.alloc(64)) },
+      { protected: protectedB64, signature },
+    ],
+  };
+  return [JSON.stringify(flat), JSON.stringify(general, null, 1)];
+}
+const sha = (b) => createHash("sha256").update(b).digest("base64url");
+
+// Manifests of one bit-0 table over each base of fuzz/src/deltas.rs (the keys routes name as
+// webhook keys stay in the header set), and the bit-0 shards.
+const bases = [
+  deltaVectors.base,
+  readFileSync(join(vectors, "keysets", "valid_webhooks.json"), "utf8"),
+  readFileSync(join(vectors, "keysets", "valid_full.json"), "utf8"),
+  readFileSync(join(vectors, "webhooks", "keyset.json"), "utf8"),
+];
+const manifests = [];
+bases.forEach((text, b) => {
+  const { keys, ...header } = JSON.parse(text);
+  const hooks = new Set((header.routes ?? []).flatMap((r) => r.webhook_keys ?? []));
+  const shard = (list) => Buffer.from(JSON.stringify({ keygate: 1, revision: 1, keys: list }));
+  const d = shard(keys.filter((k) => k.api_key_hash));
+  const i = shard(keys);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      keygate: 1,
+      kind: "manifest",
+      payload_sha256: sha(text),
+      keys: keys.length,
+      shards: { bits: 0, d: [sha(d)], i: [sha(i)] },
+      set: { ...header, keys: keys.filter((k) => hooks.has(k.id)) },
+    }),
+  );
+  manifests.push(manifest);
+  // shard: selector bit 4 clear (a manifest), set (a shard: which, preload, bytes).
+  seed("shard", Buffer.concat([Buffer.from([b]), manifest]));
+  seed("shard", Buffer.concat([Buffer.from([0x10 | b, 0, 0]), d]));
+  seed("shard", Buffer.concat([Buffer.from([0x10 | b, 1, 0]), i]));
+  seed("shard", Buffer.concat([Buffer.from([0x10 | b | 4, 1, 0xff]), i]));
+});
+
+// envelope: selector 0 key sets, 1 deltas, 2 manifests (each signed), 3 publisher keys,
+// 4 publisher secrets; the envelope vectors as they are.
+for (const doc of keysets()) for (const e of envelopes(doc)) seed("envelope", Buffer.concat([Buffer.from([0]), Buffer.from(e)]));
+for (const c of deltaVectors.cases) {
+  for (const e of envelopes(JSON.stringify(c.delta))) seed("envelope", Buffer.concat([Buffer.from([1]), Buffer.from(e)]));
+}
+for (const m of manifests) for (const e of envelopes(m)) seed("envelope", Buffer.concat([Buffer.from([2]), Buffer.from(e)]));
+for (const c of json(join(vectors, "envelopes", "envelopes.json")).cases) {
+  const env = typeof c.envelope === "string" ? c.envelope : JSON.stringify(c.envelope);
+  seed("envelope", Buffer.concat([Buffer.from([0]), Buffer.from(env)]));
+  if (c.publisher_keys) seed("envelope", Buffer.concat([Buffer.from([3]), Buffer.from(c.publisher_keys)]));
+}
+const pub = createPrivateKey({ key: publisher.export({ format: "jwk" }), format: "jwk" });
+const jwk = pub.export({ format: "jwk" });
+seed("envelope", Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ kty: "OKP", crv: "Ed25519", x: jwk.x, kid: "fuzz" }))]));
+seed("envelope", Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ keys: [{ kty: "OKP", crv: "Ed25519", x: jwk.x }] }))]));
+seed("envelope", Buffer.concat([Buffer.from([3]), Buffer.from(`${jwk.x}, ${jwk.x}`)]));
+seed("envelope", Buffer.concat([Buffer.from([4]), Buffer.from(jwk.d)]));
+seed("envelope", Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ ...jwk, kid: "fuzz" }))]));
+seed("envelope", Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ key: jwk.d, signing: { alg: "ed25519", public_key: jwk.x } }))]));
+
+// sealed: selector 0 (a sealed value), 1 (position, byte, plaintext: the harness seals and
+// alters it), 2 (seal keys), 3 (a key set read with the seal keys of sealed/jose.json).
+const withSel = (sel, text) => Buffer.concat([Buffer.from([sel]), Buffer.from(text)]);
+for (const f of ["jose.json", "jwcrypto.json"]) {
+  const v = json(join(vectors, "sealed", f));
+  for (const c of [...(v.valid ?? []), ...(v.invalid ?? [])]) if (c.sealed) seed("sealed", withSel(0, c.sealed));
+  if (v.seal_keys) {
+    seed("sealed", withSel(2, JSON.stringify(v.seal_keys)));
+    for (const k of v.seal_keys.keys ?? []) seed("sealed", withSel(2, JSON.stringify(k)));
+  }
+}
+const jose = json(join(vectors, "sealed", "jose.json"));
+for (const c of jose.valid) {
+  seed("sealed", Buffer.concat([Buffer.from([1, 5, 65]), Buffer.from(c.plaintext)]));
+  const sealedSet = {
+    keygate: 1,
+    revision: 1,
+    keys: [{ id: "s", signing: { alg: "hmac-sha256", sealed: c.sealed } }],
+  };
+  seed("sealed", withSel(3, JSON.stringify(sealedSet)));
+  seed("sealed", withSel(3, JSON.stringify({ ...sealedSet, keys: [...sealedSet.keys, { id: "w", webhook: { sealed: c.sealed } }] })));
+}
+for (const f of ["valid_jwk_members.json", "invalid_jwk_members.json", "valid_webhooks.json"]) {
+  const raw = readFileSync(join(vectors, "keysets", f), "utf8");
+  const v = JSON.parse(raw);
+  seed("sealed", withSel(3, f.startsWith("valid_") ? raw : (v.keyset_text ?? JSON.stringify(v.keyset))));
+}
+
+// webhook: flags, then webhook-id, webhook-timestamp, webhook-signature lines and the body:
+// every delivery of the webhook vectors as sent (flags 0), and signed by the harness at now
+// (flags 3), with its tokens added (flags 11), streamed in chunks of 1 and 46 bytes.
+for (const c of json(join(vectors, "webhooks", "requests.json")).cases) {
+  const h = c.request.headers ?? [];
+  const get = (n) => h.find(([k]) => k.toLowerCase() === n)?.[1] ?? "";
+  const text = [get("webhook-id"), get("webhook-timestamp"), get("webhook-signature"), c.request.body ?? ""].join("\n");
+  for (const flags of [0x00, 0x03, 0x0b, 0xf0]) seed("webhook", withSel(flags, text));
+}
+const ref = json(join(vectors, "webhooks", "reference.json"));
+seed("webhook", withSel(0, [ref.id, String(ref.timestamp), ref.signature, ref.body].join("\n")));
+
+// digest: flags, then the Content-Digest line, a second field line, and the body: every
+// Content-Digest of the request vectors with its body as sent (flags 0, and 2 with the value
+// split in two field lines), and each body digested by the harness (flags 1 sha-256, 5
+// sha-512, 0x31 streamed in chunks of 16).
+for (const req of requestCases()) {
+  const body = req.body ?? "";
+  const cd = (req.headers ?? []).filter(([n]) => n.toLowerCase() === "content-digest").map(([, v]) => v);
+  if (cd.length) {
+    seed("digest", withSel(0, `${cd.join(", ")}\n\n${body}`));
+    const [a, ...b] = cd.join(", ").split(", ");
+    seed("digest", withSel(2, `${a}\n${b.join(", ")}\n${body}`));
+  }
+  if (body) for (const flags of [1, 5, 0x31]) seed("digest", withSel(flags, `\n\n${body}`));
+}
+seed("digest", withSel(1, "md5=:AAAA:, unixsum=1\n\n{}"));
 
 console.log(
   Object.entries(counts)

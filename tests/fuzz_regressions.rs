@@ -109,3 +109,100 @@ fn keyset_findings() {
         assert!(shown.contains("<secret>"), "{name}: {shown}");
     }
 }
+
+#[test]
+fn secret_reader_findings() {
+    let all = cases(include_str!("vectors/fuzz/secrets.json"));
+    assert!(all.len() >= 4);
+    for c in all {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["broke"].is_string(), "{name}: say what broke");
+        let text = c["text"].as_str().unwrap();
+        let secret = c["secret"].as_str().unwrap();
+        assert!(text.contains(secret), "{name}: the text holds the secret");
+        let message = match c["parser"].as_str().unwrap() {
+            "publisher_secret" => keygate::PublisherSecret::parse(text).expect_err(name).0,
+            "publisher_keys" => keygate::PublisherKeys::parse(text).expect_err(name).0,
+            "seal_keys" => keygate::SealKeys::parse(text).expect_err(name).0,
+            other => panic!("{name}: no parser {other}"),
+        };
+        assert!(
+            message.contains(c["contains"].as_str().unwrap()),
+            "{name}: {message}"
+        );
+        assert!(!message.contains(secret), "{name}: {message}");
+        assert!(message.contains("<secret>"), "{name}: {message}");
+    }
+}
+
+#[test]
+fn sealed_findings() {
+    use keygate::encoding_util::b64url_encode;
+    let vectors: Value = serde_json::from_str(include_str!("vectors/sealed/jose.json")).unwrap();
+    let keys = keygate::SealKeys::parse(&vectors["seal_keys"].to_string()).unwrap();
+    let all = cases(include_str!("vectors/fuzz/sealed.json"));
+    assert!(all.len() >= 3);
+    for c in all {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["broke"].is_string(), "{name}: say what broke");
+        let kid = c["kid"].as_str().unwrap();
+        let result = match c["op"].as_str().unwrap() {
+            "seal" => {
+                let plain = vec![b'x'; c["plaintext_len"].as_u64().unwrap() as usize];
+                keys.get(kid)
+                    .unwrap()
+                    .seal(&plain)
+                    .and_then(|s| keys.open(&s))
+                    .map(|p| assert_eq!(p.as_slice(), plain.as_slice(), "{name}"))
+            }
+            _ => {
+                let header = b64url_encode(
+                    format!(r#"{{"alg":"dir","enc":"A256GCM","kid":"{kid}"}}"#).as_bytes(),
+                );
+                let ct = vec![7u8; c["ciphertext_len"].as_u64().unwrap() as usize];
+                let text = format!(
+                    "{header}..{}.{}.{}",
+                    b64url_encode(&[1; 12]),
+                    b64url_encode(&ct),
+                    b64url_encode(&[2; 16])
+                );
+                keys.open(&text).map(|_| ())
+            }
+        };
+        match c["refused"].as_str() {
+            Some(want) => {
+                let e = result.expect_err(name);
+                assert!(e.contains(want), "{name}: {e}");
+            }
+            None => {
+                assert_eq!(c["expect"], "opens", "{name}");
+                result.unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn delta_findings() {
+    let all = cases(include_str!("vectors/fuzz/deltas.json"));
+    assert!(!all.is_empty());
+    for c in all {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["broke"].is_string(), "{name}: say what broke");
+        let doc = c["delta_text"].as_str().unwrap();
+        let expect = &c["expect"];
+        let errors = keygate::Delta::from_json(doc.as_bytes()).expect_err(name);
+        assert_eq!(
+            errors.errors().len() as u64,
+            expect["errors"].as_u64().unwrap(),
+            "{name}: {errors}"
+        );
+        let shown = format!("{errors} {errors:?}");
+        for s in expect["secrets_not_shown"].as_array().unwrap() {
+            let s = s.as_str().unwrap();
+            assert!(doc.contains(s), "{name}: the document holds the secret");
+            assert!(!shown.contains(s), "{name}: {shown}");
+        }
+        assert!(shown.contains("<secret>"), "{name}: {shown}");
+    }
+}

@@ -24,12 +24,12 @@ use serde_json::Value;
 
 use crate::now;
 
-static PUBLISHER: LazyLock<PublisherSecret> =
+pub static PUBLISHER: LazyLock<PublisherSecret> =
     LazyLock::new(|| PublisherSecret::from_seed(&[7; 32], Some("fuzz")));
 
 /// Our key and the RFC 8037 example key the envelope vectors are signed with, so mutated
 /// vectors that keep a valid signature reach the payload.
-static PINNED: LazyLock<PublisherKeys> = LazyLock::new(|| {
+pub static PINNED: LazyLock<PublisherKeys> = LazyLock::new(|| {
     let vectors: Value =
         serde_json::from_str(include_str!("../../tests/vectors/envelopes/envelopes.json"))
             .expect("envelope vectors");
@@ -244,7 +244,7 @@ fn secrets(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-fn no_secret_shown(doc: &[u8], shown: &str) {
+pub fn no_secret_shown(doc: &[u8], shown: &str) {
     let Ok(v) = serde_json::from_slice::<Value>(doc) else {
         return;
     };
@@ -257,7 +257,7 @@ fn no_secret_shown(doc: &[u8], shown: &str) {
 
 /// Whether some JSON object in `doc` names a member twice (a second, independent reading:
 /// serde_json keeps the last one).
-fn has_duplicate_members(doc: &[u8]) -> bool {
+pub fn has_duplicate_members(doc: &[u8]) -> bool {
     struct Dup(bool);
     impl<'de> serde::de::Visitor<'de> for &mut Dup {
         type Value = ();

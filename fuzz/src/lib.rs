@@ -4,11 +4,17 @@
 //!
 //! Fixtures are the project's own vector files (key sets, envelopes), read at compile time.
 
+pub mod deltas;
+pub mod digests;
+pub mod envelopes;
 pub mod http;
 pub mod keysets;
 pub mod origins;
 pub mod paths;
+pub mod sealed;
+pub mod shards;
 pub mod sigs;
+pub mod webhooks;
 
 use std::sync::LazyLock;
 

@@ -132,6 +132,8 @@ impl Delta {
                 if cx.errors.is_empty() {
                     cx.err(&root, "invalid delta");
                 }
+                // As for a key set: no secret of the document in a message or path.
+                super::redact::redact(bytes, &mut cx.errors);
                 Err(KeysetErrors(cx.errors))
             }
         }

@@ -15,7 +15,7 @@ mod lint;
 mod parse;
 pub(crate) mod publisher;
 mod recent;
-mod redact;
+pub(crate) mod redact;
 mod rules;
 pub(crate) mod scan;
 pub(crate) mod secrets;

@@ -120,6 +120,15 @@ impl PublisherKeys {
 
     /// Keys from a parsed JWK or JWKS.
     pub fn from_json(v: &Value) -> Result<Self, PublisherKeyError> {
+        // A message may quote a member (`JWK alg "..."`): never a private key pasted there.
+        Self::from_json_inner(v).map_err(|mut e| {
+            let doc = serde_json::to_vec(v).unwrap_or_default();
+            super::redact::redact_message(&doc, &["d", "k"], &mut e.0);
+            e
+        })
+    }
+
+    fn from_json_inner(v: &Value) -> Result<Self, PublisherKeyError> {
         let obj = v
             .as_object()
             .ok_or_else(|| err("publisher keys: expected a JWK or a JWKS object"))?;
@@ -209,6 +218,9 @@ fn public_jwk(o: &Map<String, Value>) -> Result<PublisherKey, PublisherKeyError>
     PublisherKey::from_bytes(&bytes, str_member(o, "kid")?)
 }
 
+/// The members of a publisher secret's JSON forms that hold the private key.
+const PRIVATE_MEMBERS: &[&str] = &["d", "private_key", "key", "signing_key"];
+
 /// A publisher's private key, for signing key sets. Wiped on drop; `Debug` shows the kid only.
 pub struct PublisherSecret {
     pub(crate) key: SigningKey,
@@ -227,6 +239,15 @@ impl PublisherSecret {
     /// Reads a private key: `keygate keygen ed25519` output (JSON with `private_key`), a JWK
     /// with `d`, or the bare base64url 32-byte seed.
     pub fn parse(text: &str) -> Result<Self, PublisherKeyError> {
+        // A message may quote a member (`JWK alg "..."`): never the private key, wherever it
+        // was pasted. (Messages about a bare seed quote nothing of it.)
+        Self::parse_text(text).map_err(|mut e| {
+            super::redact::redact_message(text.as_bytes(), PRIVATE_MEMBERS, &mut e.0);
+            e
+        })
+    }
+
+    fn parse_text(text: &str) -> Result<Self, PublisherKeyError> {
         let t = text.trim();
         let (seed_b64, kid, expect_x): (Zeroizing<String>, Option<String>, Option<String>) = if t
             .starts_with('{')

@@ -1,12 +1,14 @@
-//! Key set errors never quote a secret.
+//! Key set errors never quote a secret (nor do the errors of the other readers of JSON that
+//! holds secrets: [`redact_message`]).
 //!
 //! A message may quote a value of the document (`expected "hmac-sha256" or "ed25519", found
 //! "..."`), and a secret written into the wrong field — an HMAC secret as `alg`, a private key
 //! as a `status` — would be quoted with it, into CI logs, CLI output and push responses. So
 //! before a refused key set's errors leave the validator, every string the document holds as
 //! a secret (a `secret`, a JWK's `k` or `d`, wherever they stand) is blanked out of every
-//! message. Valid documents cost nothing; a refused one is read once more, streaming, keeping
-//! only those strings.
+//! message and path (a path names members: a secret pasted as a member name). Valid
+//! documents cost nothing; a refused one is read once more, streaming, keeping only those
+//! strings.
 
 use std::fmt;
 
@@ -28,36 +30,55 @@ pub(super) fn redact(doc: &[u8], errors: &mut [KeysetError]) {
     if errors.is_empty() {
         return;
     }
+    let secrets = secrets_of(doc, &SECRET_MEMBERS);
+    for e in errors {
+        blank(&secrets, &mut e.message);
+        // A path names the document's members: a secret pasted as a member name too.
+        blank(&secrets, &mut e.path);
+    }
+}
+
+/// Blanks out of `message` every string that `doc` (JSON) holds under one of `members`, at
+/// any depth: for the other readers of JSON that holds secrets (publisher secrets and keys,
+/// seal keys), whose messages may quote a member's value (`JWK alg "..."`).
+pub(crate) fn redact_message(doc: &[u8], members: &[&str], message: &mut String) {
+    blank(&secrets_of(doc, members), message);
+}
+
+/// The strings `doc` holds under one of `members`, longest first (so that a secret that
+/// contains another is blanked whole).
+fn secrets_of(doc: &[u8], members: &[&str]) -> Vec<Zeroizing<String>> {
     let mut secrets: Vec<Zeroizing<String>> = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(doc);
     // A syntax error ends the walk; what was collected before it still counts.
-    let _ = Walk(&mut secrets, false).deserialize(&mut de);
-    // Longest first, so a secret that contains another is blanked whole.
+    let _ = Walk(&mut secrets, false, members).deserialize(&mut de);
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for e in errors {
-        for s in &secrets {
-            let quoted = format!("{:?}", s.as_str());
-            let escaped = &quoted[1..quoted.len() - 1];
-            for form in [s.as_str(), escaped] {
-                if e.message.contains(form) {
-                    e.message = e.message.replace(form, SHOWN);
-                }
+    secrets
+}
+
+fn blank(secrets: &[Zeroizing<String>], message: &mut String) {
+    for s in secrets {
+        let quoted = format!("{:?}", s.as_str());
+        let escaped = &quoted[1..quoted.len() - 1];
+        for form in [s.as_str(), escaped] {
+            if message.contains(form) {
+                *message = message.replace(form, SHOWN);
             }
         }
     }
 }
 
-/// Walks a JSON value; `.1` is set for the value of a secret member.
-struct Walk<'a>(&'a mut Vec<Zeroizing<String>>, bool);
+/// Walks a JSON value; `.1` is set for the value of a secret member (one of `.2`).
+struct Walk<'a, 'm>(&'a mut Vec<Zeroizing<String>>, bool, &'m [&'m str]);
 
-impl<'de> DeserializeSeed<'de> for Walk<'_> {
+impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Walk<'_> {
+impl<'de> Visitor<'de> for Walk<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -73,14 +94,17 @@ impl<'de> Visitor<'de> for Walk<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let secret = SECRET_MEMBERS.contains(&&*key);
-            map.next_value_seed(Walk(&mut *self.0, secret))?;
+            let secret = self.2.contains(&&*key);
+            map.next_value_seed(Walk(&mut *self.0, secret, self.2))?;
         }
         Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Walk(&mut *self.0, false))?.is_some() {}
+        while seq
+            .next_element_seed(Walk(&mut *self.0, false, self.2))?
+            .is_some()
+        {}
         Ok(())
     }
 

@@ -71,6 +71,12 @@ impl<'a> Jwe<'a> {
             ));
         }
         let ciphertext = b64url_decode(ciphertext).map_err(|e| format!("JWE ciphertext: {e}"))?;
+        // The text bound above lets one byte more through: the exact bound is on the bytes.
+        if ciphertext.len() > MAX_CIPHERTEXT_BYTES {
+            return Err(format!(
+                "JWE ciphertext: longer than {MAX_CIPHERTEXT_BYTES} bytes"
+            ));
+        }
         if ciphertext.is_empty() {
             return Err("JWE ciphertext: empty (nothing is sealed)".into());
         }
@@ -159,6 +165,16 @@ pub(crate) fn seal(
     iv: &[u8; 12],
     plaintext: &[u8],
 ) -> Result<String, String> {
+    // Never seal what `Jwe::parse` refuses to open.
+    if plaintext.is_empty() {
+        return Err("nothing to seal: the secret is empty".into());
+    }
+    if plaintext.len() > MAX_CIPHERTEXT_BYTES {
+        return Err(format!(
+            "a sealed secret is at most {MAX_CIPHERTEXT_BYTES} bytes, this one has {}",
+            plaintext.len()
+        ));
+    }
     let header = b64url_encode(
         json!({"alg": "dir", "enc": "A256GCM", "kid": kid})
             .to_string()

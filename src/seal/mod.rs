@@ -116,7 +116,9 @@ impl SealKey {
     /// Seals `plaintext` under this key with a fresh random IV.
     ///
     /// # Errors
-    /// When the key's `key_ops` do not allow `encrypt`, or there is no secure random source.
+    /// When the key's `key_ops` do not allow `encrypt`, the plaintext is empty or longer than
+    /// a sealed value may be (2048 bytes: what opening accepts), or there is no secure random
+    /// source.
     pub fn seal(&self, plaintext: &[u8]) -> Result<String, String> {
         if !self.may_seal {
             return Err(format!(
@@ -196,6 +198,14 @@ impl SealKeys {
     /// # Errors
     /// What is wrong and where (`$.keys[1]: ...`), never a key byte.
     pub fn parse(text: &str) -> Result<SealKeys, SealKeyError> {
+        // A message may quote a member (`alg "..."`): never a key pasted there.
+        Self::parse_text(text).map_err(|mut e| {
+            crate::keyset::redact::redact_message(text.as_bytes(), &["k", "d"], &mut e.0);
+            e
+        })
+    }
+
+    fn parse_text(text: &str) -> Result<SealKeys, SealKeyError> {
         let t = text.trim();
         if t.is_empty() {
             return Err(err("no seal key given"));

@@ -49,7 +49,11 @@ import { ROOT } from './helpers.mjs';
 // beside the sfv reading (src/sig/canonical.rs; an HMAC GET's time in the module -35 %,
 // BENCHMARKS.md "The synchronous decision path, profiled and cut"), measured at 885,648 B raw
 // and 343.5 KiB gzip, +7,589 B raw and +3,675 B gzip over main's 878,059 B and 339.9 KiB.
-const BUDGET_GZIP = 344 * 1024;
+// 340 -> 341 KiB: fixes found by fuzzing (publisher key, publisher secret and seal key errors
+// blank the secrets of their text, delta errors and key set error paths are redacted, sealing
+// refuses what opening refuses), measured merged at 881,079 B raw and 340.9 KiB gzip, +3,020 B
+// raw and +1,029 B gzip over main's 878,059 B and 339.9 KiB.
+const BUDGET_GZIP = 345 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));

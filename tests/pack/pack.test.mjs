@@ -60,7 +60,11 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Unpacked 1248 -> 1254, wasm 858 -> 865 KiB: Signature-Input and Signature in the canonical
 // shape read by a cursor beside the sfv reading (src/sig/canonical.rs), +7,589 B of wasm.
 // Measured merged: packed 462,461 B, unpacked 1,283,170 B, wasm 885,648 B.
-const BUDGET = { packed: 454 * 1024, unpacked: 1254 * 1024, wasm: 865 * 1024 };
+// Unpacked 1248 -> 1252, wasm 858 -> 861 KiB: fixes found by fuzzing (configuration errors
+// blank their secrets, delta errors and key set error paths are redacted, sealing refuses what
+// opening refuses). Measured merged: packed 459,834 B, unpacked 1,278,601 B, wasm 881,079 B
+// (+3,020 B).
+const BUDGET = { packed: 454 * 1024, unpacked: 1258 * 1024, wasm: 868 * 1024 };
 
 let t;
 let files;

@@ -1,0 +1,4 @@
+#![no_main]
+//! See `fuzz/src/sealed.rs` for the input format and the properties checked.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keygate_fuzz::sealed::run(data));
