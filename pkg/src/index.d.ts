@@ -316,10 +316,19 @@ export interface ShardOptions {
   maxShards?: number;
   /** The most key entries held across shards (default 100,000). */
   maxKeys?: number;
-  /** Cold shard reads per second, in a token bucket (default 50). */
+  /** Cold shard reads per second, in a token bucket (default 50): every cold read takes from it. */
   loadsPerSecond?: number;
   /** The bucket's size (default 100). */
   burst?: number;
+  /**
+   * Of those, cold reads per second for shards only credentials not seen allowed by this
+   * verifier want (an unknown API key, a made-up `keyid`), in a second bucket they also take
+   * from (default half of `loadsPerSecond`, rounded up). A flood of unknown credentials then
+   * takes at most this much; credentials seen allowed keep the rest.
+   */
+  unprovenLoadsPerSecond?: number;
+  /** The second bucket's size (default half of `burst`, rounded up). */
+  unprovenBurst?: number;
 }
 
 /** What a sharded verifier's shard cache holds and did (`Keygate#shards`). */
@@ -339,6 +348,8 @@ export interface ShardStats {
   readonly bits: number;
   /** Keys in the whole set. */
   readonly totalKeys: number;
+  /** Credentials remembered as seen allowed (at most 4096; kept across manifests). */
+  readonly proven: number;
 }
 
 /** A request as `verify` and the signers read it: a Web Request, or these fields. */

@@ -468,7 +468,8 @@ export class Keygate {
 
   /**
    * Sharded mode: what the shard cache holds and did (`{ held, keys, loads, evictions,
-   * refused, changed, bits, totalKeys }`), or null for a full key set.
+   * refused, changed, bits, totalKeys, proven }`; `proven`: credentials remembered as seen
+   * allowed, whose cold loads do not draw on the unproven budget), or null for a full key set.
    */
   get shards() {
     if (!this.#shards) return null;
@@ -482,6 +483,7 @@ export class Keygate {
       changed: s.changed,
       bits: s.bits,
       totalKeys: s.total_keys,
+      proven: s.proven,
     });
   }
 

@@ -14,18 +14,20 @@
 //! caller's load budget bounds, never correctness.
 
 mod delta;
+mod proven;
 
 use hashbrown::HashTable;
 
 use delta::Overlay;
+use proven::Proven;
 
 use crate::decide::decision::Decision;
 use crate::decide::{Context, lookups};
-use crate::keyset::KeySet;
 use crate::keyset::delta::Delta;
 use crate::keyset::shard::{
     Manifest, ShardError, ShardId, ShardKind, digest_shard, id_shard, read_shard,
 };
+use crate::keyset::{KeyEntry, KeySet};
 use crate::request::Request;
 use crate::seal::Unseal;
 use crate::sig::MAX_SIGNATURES;
@@ -122,6 +124,8 @@ pub(crate) struct ShardCache {
     overlay: Overlay,
     tick: u64,
     stats: ShardStats,
+    /// Credentials allowed recently (kept across manifests): see [`proven`].
+    proven: Proven,
 }
 
 impl ShardCache {
@@ -142,8 +146,29 @@ impl ShardCache {
             overlay: Overlay::default(),
             tick: 0,
             stats: ShardStats::default(),
+            proven: Proven::default(),
         };
         (cache, set)
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    /// This cache for a new manifest keeps the credentials the old one saw proven.
+    pub(crate) fn keep_proven(&mut self, old: &mut ShardCache) {
+        self.proven = std::mem::take(&mut old.proven);
+    }
+
+    /// Records the credentials of a key an allowed decision used (see [`proven`]).
+    pub(crate) fn prove(&mut self, key: &KeyEntry) {
+        if let Some(d) = &key.api_key_hash {
+            self.proven.insert(proven::of_digest(d));
+        }
+        self.proven.insert(proven::of_id(key.id.as_str()));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    /// How many credentials are remembered as proven.
+    pub(crate) fn proven_len(&self) -> usize {
+        self.proven.len()
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -166,21 +191,47 @@ impl ShardCache {
     /// The shards a decision of `req` may look into that are not held, each once (the held
     /// ones count as used now).
     pub(crate) fn needs(&mut self, req: &Request) -> Vec<ShardId> {
+        self.needs_marked(req).0
+    }
+
+    /// As [`needs`](Self::needs), with a mask of those wanted only by credentials never seen
+    /// proven (bit `n` for the `n`th): loads an unknown API key or a made-up `keyid` causes.
+    /// A shard that a proven credential of the request also wants is not marked.
+    pub(crate) fn needs_marked(&mut self, req: &Request) -> (Vec<ShardId>, u32) {
         let (digest, ids) = lookups(req);
         let bits = self.manifest.bits;
-        let mut want: Vec<ShardId> = Vec::with_capacity(1 + ids.len());
-        want.extend(digest.map(|d| digest_shard(&d, bits)));
-        want.extend(ids.iter().map(|id| id_shard(id, bits)));
+        let mut want: Vec<(ShardId, bool)> = Vec::with_capacity(1 + ids.len());
+        want.extend(digest.map(|d| {
+            let proven = self.proven.contains(&proven::of_digest(&d));
+            (digest_shard(&d, bits), proven)
+        }));
+        want.extend(ids.iter().map(|id| {
+            let proven = self.proven.contains(&proven::of_id(id));
+            (id_shard(id, bits), proven)
+        }));
         self.tick += 1;
-        let mut missing = Vec::new();
-        for s in want {
-            match self.held.get_mut(&s) {
-                Some(h) => h.used = self.tick,
-                None if !missing.contains(&s) => missing.push(s),
-                None => {}
+        let mut missing: Vec<ShardId> = Vec::new();
+        let mut unproven = 0u32;
+        for (s, proven) in want {
+            if let Some(h) = self.held.get_mut(&s) {
+                h.used = self.tick;
+                continue;
+            }
+            let n = match missing.iter().position(|m| *m == s) {
+                Some(n) => n,
+                None => {
+                    missing.push(s);
+                    if !proven {
+                        unproven |= 1 << (missing.len() - 1);
+                    }
+                    continue;
+                }
+            };
+            if proven {
+                unproven &= !(1 << n);
             }
         }
-        missing
+        (missing, unproven)
     }
 
     /// The set a decision of `req` that may wait is made under: the header of `ks` with only
@@ -346,6 +397,13 @@ impl ShardedVerifier {
         self.cache.needs(req)
     }
 
+    /// As [`needs`](Self::needs), with a mask of the shards wanted only by credentials this
+    /// verifier has not seen allowed (bit `n` for the `n`th shard; see `sharded/proven.rs`):
+    /// a caller's load budget can keep those apart.
+    pub fn needs_marked(&mut self, req: &Request) -> (Vec<ShardId>, u32) {
+        self.cache.needs_marked(req)
+    }
+
     /// Loads a shard (see [`ShardError`] for what is refused; then nothing changed).
     pub fn load_shard(
         &mut self,
@@ -362,7 +420,16 @@ impl ShardedVerifier {
         if !missing.is_empty() {
             return Err(missing);
         }
-        Ok(self.verifier.decide(req, cx))
+        let d = self.verifier.decide(req, cx);
+        if d.allowed
+            && let Some(k) = d
+                .key_id
+                .as_deref()
+                .and_then(|id| self.verifier.keyset().key_by_id(id))
+        {
+            self.cache.prove(k);
+        }
+        Ok(d)
     }
 
     /// What the cache holds and did.

@@ -455,6 +455,7 @@ impl WasmVerifier {
                 }
                 Some((o, mut req)) => {
                     let changed = !self.in_use(&p.keyset);
+                    self.prove(&p.keyset, &o);
                     let kind = write_outcome(&p.keyset, p.serial, &req, o, changed);
                     req.reset();
                     self.scratch = req;
@@ -492,6 +493,17 @@ impl WasmVerifier {
                     }
                 },
             }
+        }
+    }
+
+    /// Sharded mode: an allowed decision's key is a credential seen proven (its requests' cold
+    /// loads then draw on the budget of proven credentials).
+    fn prove(&mut self, ks: &KeySet, o: &Outcome) {
+        if let Some(cache) = &mut self.shards
+            && o.reason.is_none()
+            && let Some(k) = o.key.and_then(|i| ks.keys().get(i as usize))
+        {
+            cache.prove(k);
         }
     }
 
@@ -594,10 +606,10 @@ impl WasmVerifier {
             return error(ErrorCode::InvalidOptions, "now is not a finite time");
         }
         if let Some(cache) = &mut self.shards {
-            let need = cache.needs(&req);
+            let (need, unproven) = cache.needs_marked(&req);
             if !need.is_empty() {
                 self.scratch = req;
-                return super::shard::write_need(cache.manifest(), &need);
+                return super::shard::write_need(cache.manifest(), &need, unproven);
             }
         }
         let cx = Context::new(UnixTime::from_millis(now_ms as i64)).with_client_ip(ip);
@@ -620,6 +632,7 @@ impl WasmVerifier {
                 judge(&keyset, self.inner.nonce_store(), &req, &cx, &ex, mode),
                 || Outcome::refuse(crate::Reason::MalformedRequest, "undecided"),
             );
+            self.prove(&keyset, &o);
             let kind = write_outcome(&keyset, self.serial, &req, o, false);
             self.scratch = req;
             return kind;

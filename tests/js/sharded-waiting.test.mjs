@@ -8,61 +8,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Keygate, generateSigningKey, signRequest } from '../../pkg/src/index.js';
 import { wasm } from '../../pkg/src/wasm/facade.js';
 import { openStream } from './helpers.mjs';
+import { b64, bucket, cut, sha, spread } from './sharded-fixture.mjs';
 
 /** The tests; none in the child process the memory test measures in (see `growth`). */
 const check = process.env.SHARDED_GROWTH ? () => {} : test;
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const BITS = 4;
-const sha = (b) => createHash('sha256').update(b).digest();
-const b64 = (b) => Buffer.from(b).toString('base64url');
-const bucket = (digest) => digest.readUInt32BE(0) >>> (32 - BITS);
-
-/** A manifest (bare) and its shards by name, for the full set `full`. */
-function cut(full) {
-  const d = Array.from({ length: 1 << BITS }, () => []);
-  const i = Array.from({ length: 1 << BITS }, () => []);
-  for (const k of full.keys) {
-    if (k.api_key_hash) d[bucket(Buffer.from(k.api_key_hash.slice('sha256:'.length), 'base64url'))].push(k);
-    i[bucket(sha(k.id))].push(k);
-  }
-  const shards = new Map();
-  const table = (kind, list) =>
-    list.map((keys, n) => {
-      const bytes = Buffer.from(JSON.stringify({ keygate: 1, revision: 1, keys }));
-      shards.set(`${kind}/${n}`, bytes);
-      return b64(sha(bytes));
-    });
-  const { keys, ...header } = full;
-  const manifest = {
-    keygate: 1,
-    kind: 'manifest',
-    payload_sha256: b64(sha(JSON.stringify(full))),
-    keys: keys.length,
-    shards: { bits: BITS, d: table('d', d), i: table('i', i) },
-    set: { ...header, keys: [] },
-  };
-  return { manifest, shards };
-}
 
 /** Lets a verify() that read its body's first bytes reach the decision that waits for it. */
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
 /** API keys whose digests fall in `n` different `d` shards. */
-function spreadKeys(n) {
-  const out = new Map();
-  for (let j = 0; out.size < n; j++) {
-    const k = `probe-${j}`;
-    const s = bucket(sha(k));
-    if (!out.has(s)) out.set(s, k);
-  }
-  return [...out.values()];
-}
+const spreadKeys = (n) => spread(n);
 
 /**
  * One HMAC signing key `writer` (scope `write` on `/v1/**`) as a whole set and cut into shards,
