@@ -259,6 +259,13 @@ export interface NonceClaim {
  */
 export interface NonceStore {
   claim(claim: NonceClaim): Promise<boolean>;
+  /**
+   * Optional: forgets a claim this store answered `true` to, when that request was then not
+   * decided (it failed closed: `ERR_SHARD_UNAVAILABLE`, `ERR_VERIFIER_BUSY`, ...), so that it
+   * may be sent again with the same nonce. Never called for an allowed or refused request.
+   * Without it such a nonce stays used until its window ends.
+   */
+  release?(claim: NonceClaim): Promise<void>;
 }
 
 /** A seal key: a JWK `{kty: "oct", k, kid?}` of 256 bits (as `keygate keygen seal-key` prints it, or a WebCrypto AES-GCM export). */

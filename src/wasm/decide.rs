@@ -64,6 +64,8 @@ pub(super) struct Paused {
     /// The nonce this request holds: recorded, and claimed in the outer store, by an earlier
     /// decision of it under a set since replaced.
     claimed: Option<NonceClaim>,
+    /// The nonce it recorded in the verifier's store and now asks the outer store to claim.
+    recording: Option<NonceClaim>,
     /// The wall clock (ms, from JS) when the request was first run.
     since_ms: f64,
     /// A webhook delivery decided again: the keys its body proved under an older set (the body
@@ -94,6 +96,10 @@ impl NonceStore for Reclaimed {
 
     fn record(&self, claim: &NonceClaim, now: UnixTime) -> bool {
         self.holds(&claim.key_id, &claim.nonce) || self.inner.record(claim, now)
+    }
+
+    fn forget(&self, claim: &NonceClaim, now: UnixTime) {
+        self.inner.forget(claim, now);
     }
 }
 
@@ -443,7 +449,11 @@ impl WasmVerifier {
                         && !cache.needs(&req).is_empty()
                     {
                         // Deciding again would look into shards not held: fail closed rather
-                        // than refuse a key as unknown.
+                        // than refuse a key as unknown. Not decided, so the nonce it holds is
+                        // not used: a retry may carry it (JS releases the outer claim).
+                        if let Some(c) = o.claim.as_ref().or(p.claimed.as_ref()) {
+                            self.inner.nonce_store().forget(c, p.cx.now);
+                        }
                         req.reset();
                         self.scratch = req;
                         return error(
@@ -476,6 +486,9 @@ impl WasmVerifier {
                         p.ex.answer(Answer::WebhookProven(proven));
                     }
                     Some(need) => {
+                        if let Need::Claim(c) = &need {
+                            p.recording = Some(c.clone());
+                        }
                         let (waiting, bytes) = (self.paused.len(), self.paused.bytes());
                         return match self.paused.insert(p, clock_ms) {
                             Some(handle) => write_need(need, handle),
@@ -558,6 +571,7 @@ impl WasmVerifier {
             mode: p.mode,
             digests: p.digests,
             claimed,
+            recording: None,
             since_ms: p.since_ms,
             webhook_proven,
             bytes: p.bytes,
@@ -659,6 +673,7 @@ impl WasmVerifier {
                 mode,
                 digests: None,
                 claimed: None,
+                recording: None,
                 since_ms: clock_ms,
                 webhook_proven: None,
                 bytes,
@@ -713,9 +728,15 @@ impl WasmVerifier {
         self.resume(handle, Answer::Claimed(fresh))
     }
 
-    /// Drops a paused decision (JS calls it whenever it stops before the end).
+    /// Drops a paused decision (JS calls it whenever it stops before the end: the request was
+    /// not decided). A nonce it recorded in the verifier's store is forgotten, so that the
+    /// request may be sent again; JS releases the outer store's claim likewise.
     pub fn abandon(&mut self, handle: f64) {
-        drop(self.paused.take(handle));
+        if let Some(p) = self.paused.take(handle)
+            && let Some(c) = p.recording.as_ref().or(p.claimed.as_ref())
+        {
+            self.inner.nonce_store().forget(c, p.cx.now);
+        }
     }
 
     /// Sets how many decisions of this verifier may wait at once (`MAX_WAITING`, 4096, unless

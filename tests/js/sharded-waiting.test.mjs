@@ -99,6 +99,59 @@ check('a decision waiting while the set changes is decided again with its shards
   }
 });
 
+check('a request that failed closed after the set changed while it waited does not use its nonce; an allowed one does', async () => {
+  const K = generateSigningKey({ alg: 'hmac-sha256' });
+  const routes = [{ path: '/v1/**', scopes: ['write'] }];
+  const other = { id: 'other', api_key_hash: `sha256:${b64(sha('other-key'))}` };
+  const full = { keygate: 1, revision: 1, routes, keys: [{ id: 'writer', scopes: ['write'], signing: K.signing }, other] };
+  const { manifest, shards } = cut(full);
+  const url = 'https://api.example.com/v1/orders';
+  const body = new TextEncoder().encode('{"order":1}');
+  const signed = await signRequest(new Request(url, { method: 'POST', body }), { keyId: 'writer', key: K.key, alg: 'hmac-sha256', created: NOW, nonce: 'n-1' });
+  const headers = new Headers(signed.headers);
+  headers.delete('content-length');
+  for (const outer of [false, true]) {
+    // An outer store (as the coordinator's global one) that can release a claim.
+    const claims = new Set();
+    const nonceStore = {
+      async claim({ keyId, nonce }) {
+        const k = `${keyId} ${nonce}`;
+        if (claims.has(k)) return false;
+        claims.add(k);
+        return true;
+      },
+      async release({ keyId, nonce }) {
+        claims.delete(`${keyId} ${nonce}`);
+      },
+    };
+    const gate = await Keygate.load(manifest, { shards: { load: async ({ name }) => shards.get(name), maxShards: 9 }, ...(outer ? { nonceStore } : {}) });
+    const { stream, pulling, end } = openStream();
+    const pending = gate.verify(new Request(url, { method: 'POST', headers, body: stream, duplex: 'half' }), { now: NOW });
+    await pulling;
+    await settle();
+    for (const k of spreadKeys(9)) await gate.verify(new Request(url, { headers: { authorization: `Bearer ${k}` } }), { now: NOW });
+    // A real change that leaves the writer alone: the waiting decision is made again, but its
+    // shard is gone: 503, not decided.
+    await gate.update({
+      keygate: 1,
+      kind: 'delta',
+      base: { revision: 1, payload_sha256: gate.info.payloadSha256 },
+      revision: 2,
+      payload_sha256: b64(sha(`revision 2 ${outer}`)),
+      changes: [{ op: 'revoke', id: 'other' }],
+    });
+    end(body);
+    await assert.rejects(pending, (e) => e.code === 'ERR_SHARD_UNAVAILABLE');
+    assert.equal(claims.size, 0, 'the outer claim was released');
+    // The client sends it again: decided (it used to be nonce_replayed), and then single use.
+    const d = await gate.verify(new Request(url, { method: 'POST', headers, body }), { now: NOW });
+    assert.deepEqual([d.allowed, d.keyId, d.reason], [true, 'writer', undefined], `outer store ${outer}: ${JSON.stringify(d)}`);
+    const again = await gate.verify(new Request(url, { method: 'POST', headers, body }), { now: NOW });
+    assert.equal(again.reason, 'nonce_replayed');
+    assert.equal(claims.size, outer ? 1 : 0);
+  }
+});
+
 check('a new manifest committed while a request reads its shards: the request is decided under the new one', async () => {
   const K = generateSigningKey({ alg: 'hmac-sha256' });
   const routes = [{ path: '/v1/**', scopes: ['write'] }];
