@@ -19,12 +19,10 @@
 import { Keygate, PREPARE, RETIRE, isDeltaInput, isManifestInput } from './keygate.js';
 import { shardSource, uploadShards } from './coordinated-shards.js';
 import { KeygateError } from './errors.js';
-import { KeySetSource } from './edge.js';
+import { KeySetSource, checkEdgeOptions } from './edge.js';
 import { coordinatorNonceStore } from './coordinated-nonces.js';
-import { payloadDigest, refusalOf, unavailable } from './coordinator-binding.js';
+import { coordinatorOption, payloadDigest, refusalOf, unavailable } from './coordinator-binding.js';
 import { WireRefusal } from './wire.js';
-
-export { coordinatorOption } from './coordinator-binding.js';
 
 /** The default refresh interval with a coordinator (a poll is one tiny request). */
 export const COORDINATED_REFRESH_SECONDS = 5;
@@ -32,6 +30,24 @@ export const COORDINATED_REFRESH_SECONDS = 5;
 export const POLL_WAIT_MS = 1000;
 /** How long a base read from KV may be cached (it is immutable: addressed by its digest). */
 const BLOB_CACHE_TTL = 86400;
+
+/**
+ * A middleware's checked options and key set source, made once at creation: with
+ * `options.coordinator` (a function of env) a CoordinatedSource, polled every
+ * COORDINATED_REFRESH_SECONDS unless `refreshSeconds` is given; else a KeySetSource. The
+ * other options are the edge options (`extra` and `onRefusedWords` as checkEdgeOptions takes).
+ */
+export function edgeSource(where, options, extra, onRefusedWords) {
+  const isObject = options !== null && typeof options === 'object';
+  const { coordinator, ...edgeOptions } = isObject ? options : {};
+  const coordinated = coordinatorOption(coordinator, where);
+  if (coordinator !== undefined && edgeOptions.refreshSeconds === undefined) {
+    edgeOptions.refreshSeconds = (env) => (coordinated(env) ? COORDINATED_REFRESH_SECONDS : undefined);
+  }
+  const opts = checkEdgeOptions(where, isObject ? edgeOptions : options, extra, onRefusedWords);
+  const source = coordinator === undefined ? new KeySetSource(opts) : new CoordinatedSource(opts, coordinated);
+  return { opts, source };
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,4 +1,4 @@
-// The coordinator as withKeygate sees it: the `coordinator` option, read per environment,
+// The coordinator as withKeygate and the Hono middleware see it: the `coordinator` option, read per environment,
 // and the coordinator's answers as the refusals the key set endpoint gives (coordination.js).
 
 import { KeygateError, base64url, callWasm } from './errors.js';
@@ -6,20 +6,21 @@ import { wasm } from './wasm/facade.js';
 import { WIRE_STATUS, WireRefusal } from './wire.js';
 
 /**
- * `options.coordinator` (withKeygate) as a function of env returning the binding in use:
- * `{ namespace, name, kv, require, nonceShards }` or null (KV-only).
+ * `options.coordinator` (withKeygate, Hono's keygate()) as a function of env returning the
+ * binding in use: `{ namespace, name, kv, require, nonceShards }` or null (KV-only). `where`
+ * names the middleware in errors.
  */
-export function coordinatorOption(option) {
+export function coordinatorOption(option, where = 'withKeygate') {
   if (option === undefined || option === null) return () => null;
   if (typeof option !== 'function') {
-    throw new KeygateError('ERR_INVALID_OPTIONS', 'withKeygate: options.coordinator must be a function of env');
+    throw new KeygateError('ERR_INVALID_OPTIONS', `${where}: options.coordinator must be a function of env`);
   }
   return (env) => {
     const c = option(env);
     if (c === undefined || c === null || c === false) return null;
     const binding = typeof c.getByName === 'function' || typeof c.idFromName === 'function' ? { namespace: c } : c;
     if (!binding.namespace || typeof binding.namespace.getByName !== 'function') {
-      throw new KeygateError('ERR_INVALID_OPTIONS', 'withKeygate: options.coordinator(env) must give a Durable Object namespace or { namespace, ... }');
+      throw new KeygateError('ERR_INVALID_OPTIONS', `${where}: options.coordinator(env) must give a Durable Object namespace or { namespace, ... }`);
     }
     return {
       namespace: binding.namespace,

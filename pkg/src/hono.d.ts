@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AllowedDecision } from './index.js';
 import type { EdgeOptions, EdgeRefusal } from './edge.js';
+import type { CoordinatorBinding, CoordinatorNamespace } from './worker.js';
 
 export type { DecisionLogRecord, EdgeRefusal, EdgeRefusalCode, KeySetLogRecord, LogRecord, EdgeOptions } from './edge.js';
 
@@ -38,6 +39,15 @@ export interface KeygateHonoOptions<Bindings> extends EdgeOptions<Bindings> {
    * `@authority` and `@scheme` are checked against it, and routes are matched on its path.
    */
   requestUrl?: string | URL | ((c: Context) => string | URL | Promise<string | URL>);
+  /**
+   * The KeygateCoordinator (keygate/coordinator) of this environment, or null/undefined where
+   * none is bound (then the key set comes from `keySet` alone). Where bound: isolates poll it
+   * every `refreshSeconds` (default 5), so a revocation pushed anywhere is enforced here within
+   * that; unless `nonceStore` is given, nonces are claimed there (single use across isolates);
+   * a sharded key set is read through it. Pushes go to a Worker's key set endpoint
+   * (withKeygate's `keySetEndpoint`, or the gateway), not through this middleware.
+   */
+  coordinator?: (env: Bindings) => CoordinatorNamespace | CoordinatorBinding | null | undefined;
 }
 
 /**

@@ -11,7 +11,8 @@
 
 import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { HTTPException } from 'hono/http-exception';
-import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
+import { judge, refusalFor } from './edge.js';
+import { edgeSource } from './coordination.js';
 import { checkScopes, scopeRefusal } from './decision.js';
 import { refusalResponse } from './wire.js';
 
@@ -42,8 +43,7 @@ function executionWaitUntil(c) {
 }
 
 export function keygate(options) {
-  const opts = checkEdgeOptions('keygate', options, {}, ['throw']);
-  const source = new KeySetSource(opts);
+  const { opts, source } = edgeSource('keygate', options, {}, ['throw']);
 
   return async function keygateMiddleware(c, next) {
     const decision = await judge(opts, source, c.req.raw, c.env, executionWaitUntil(c), [c]);

@@ -17,9 +17,9 @@
 
 import '#wasm'; // instantiates the wasm module at import (see index.js)
 import { KeygateError, describe, invalidOptions } from './errors.js';
-import { KeySetSource, checkEdgeOptions, judge, refusalFor } from './edge.js';
+import { judge, refusalFor } from './edge.js';
 import { checkScopes, scopeRefusal } from './decision.js';
-import { COORDINATED_REFRESH_SECONDS, CoordinatedSource, coordinatorOption } from './coordination.js';
+import { edgeSource } from './coordination.js';
 import {
   MAX_PUSH_AGE_SECONDS_LIMIT,
   MAX_PUSH_BYTES_LIMIT,
@@ -130,15 +130,9 @@ export function withKeygate(handler, options) {
     throw new KeygateError('ERR_INVALID_OPTIONS', `withKeygate: handler must be a function (request, env, ctx, decision)`);
   }
   const isObject = options !== null && typeof options === 'object';
-  const { push, coordinator, ...edgeOptions } = isObject ? options : {};
-  const coordinated = coordinatorOption(coordinator);
-  if (coordinator !== undefined && edgeOptions.refreshSeconds === undefined) {
-    // A poll of the coordinator is one tiny request: refresh every few seconds where it is bound.
-    edgeOptions.refreshSeconds = (env) => (coordinated(env) ? COORDINATED_REFRESH_SECONDS : undefined);
-  }
-  const opts = checkEdgeOptions('withKeygate', isObject ? edgeOptions : options);
+  const { push, ...rest } = isObject ? options : {};
+  const { opts, source } = edgeSource('withKeygate', isObject ? rest : options);
   const pushTarget = pushTargetOf(push);
-  const source = coordinator === undefined ? new KeySetSource(opts) : new CoordinatedSource(opts, coordinated);
 
   return {
     async fetch(request, env, ctx) {

@@ -83,3 +83,9 @@ app.onError((err, c) => {
 keygate({ keySet: '{}', onRefused: 'respond' });
 // @ts-expect-error Hono's clientIp gets the context
 keygate({ keySet: '{}', clientIp: (c: Request) => c.headers.get('x-ip') });
+// Hono takes the coordinator as withKeygate does: a function of env.
+declare const COORDINATOR: { getByName(name: string): unknown };
+app.use('/v3/*', keygate<Env>({ keySet: (env) => env.KEYGATE_KEYSET, coordinator: () => COORDINATOR }));
+app.use('/v4/*', keygate<Env>({ keySet: '{}', coordinator: () => ({ namespace: COORDINATOR, require: true }) }));
+// @ts-expect-error Hono's coordinator is a function of env, not the namespace itself
+keygate({ keySet: '{}', coordinator: COORDINATOR });

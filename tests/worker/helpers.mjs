@@ -72,6 +72,17 @@ export async function gateway(bindings = {}, { persist, kv = true, serviceBindin
  * bundle directory is removed and the isolate disposed after the file's tests.
  */
 export async function fixtureWorker(name, bindings = {}) {
+  const mf = new Miniflare(convertV4MiniflareOptions({ ...(await bundleFixture(name)), bindings, handleStructuredLogs: () => {} }));
+  started.push(mf);
+  await mf.ready;
+  return mf;
+}
+
+/**
+ * tests/worker/fixtures/<name>.mjs bundled by wrangler as a user's Worker would be: the
+ * Miniflare worker options `{ modulesRoot, modules, compatibilityDate }` to run it.
+ */
+export async function bundleFixture(name) {
   const dir = mkdtempSync(join(tmpdir(), `keygate-${name}-`));
   dirs.push(dir);
   const main = join(ROOT, `tests/worker/fixtures/${name}.mjs`);
@@ -83,19 +94,14 @@ export async function fixtureWorker(name, bindings = {}) {
   const dist = join(dir, 'dist');
   const wasm = readdirSync(dist).filter((f) => f.endsWith('.wasm'));
   assert.equal(wasm.length, 1, 'the wasm module is bundled');
-  const mf = new Miniflare(convertV4MiniflareOptions({
+  return {
     modulesRoot: dist,
     modules: [
       { type: 'ESModule', path: join(dist, `${name}.js`) },
       { type: 'CompiledWasm', path: join(dist, wasm[0]) },
     ],
     compatibilityDate: '2026-11-01',
-    bindings,
-    handleStructuredLogs: () => {},
-  }));
-  started.push(mf);
-  await mf.ready;
-  return mf;
+  };
 }
 
 export const bearer = (key, extra = {}) => ({ headers: { authorization: `Bearer ${key}`, ...extra } });
