@@ -37,6 +37,9 @@ use crate::verifier::{DeltaRefused, Update};
 /// The fewest shards a cache holds: all a single request may need.
 pub const MIN_CACHED_SHARDS: usize = 1 + MAX_SIGNATURES;
 
+// A request's missing shards are marked in a `u32` ([`ShardCache::needs_marked`]).
+const _: () = assert!(MIN_CACHED_SHARDS < 32);
+
 /// How much a sharded verifier holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShardLimits {
@@ -200,19 +203,15 @@ impl ShardCache {
     pub(crate) fn needs_marked(&mut self, req: &Request) -> (Vec<ShardId>, u32) {
         let (digest, ids) = lookups(req);
         let bits = self.manifest.bits;
-        let mut want: Vec<(ShardId, bool)> = Vec::with_capacity(1 + ids.len());
-        want.extend(digest.map(|d| {
-            let proven = self.proven.contains(&proven::of_digest(&d));
-            (digest_shard(&d, bits), proven)
-        }));
-        want.extend(ids.iter().map(|id| {
-            let proven = self.proven.contains(&proven::of_id(id));
-            (id_shard(id, bits), proven)
-        }));
+        // Each credential's shard, and (only once it is found missing) its fingerprint.
+        let by_digest = digest
+            .iter()
+            .map(|d| (digest_shard(d, bits), Some(d), None));
+        let by_id = ids.iter().map(|id| (id_shard(id, bits), None, Some(id)));
         self.tick += 1;
         let mut missing: Vec<ShardId> = Vec::new();
-        let mut unproven = 0u32;
-        for (s, proven) in want {
+        let mut proven = 0u32;
+        for (s, d, id) in by_digest.chain(by_id) {
             if let Some(h) = self.held.get_mut(&s) {
                 h.used = self.tick;
                 continue;
@@ -221,17 +220,20 @@ impl ShardCache {
                 Some(n) => n,
                 None => {
                     missing.push(s);
-                    if !proven {
-                        unproven |= 1 << (missing.len() - 1);
-                    }
-                    continue;
+                    missing.len() - 1
                 }
             };
-            if proven {
-                unproven &= !(1 << n);
+            let f = match (d, id) {
+                (Some(d), _) => proven::of_digest(d),
+                (_, Some(id)) => proven::of_id(id),
+                _ => continue,
+            };
+            if self.proven.contains(&f) {
+                proven |= 1 << n;
             }
         }
-        (missing, unproven)
+        let all = (1u32 << missing.len()) - 1;
+        (missing, all & !proven)
     }
 
     /// The set a decision of `req` that may wait is made under: the header of `ks` with only

@@ -45,7 +45,12 @@ import { ROOT } from './helpers.mjs';
 // the keys it can look up, not a version of every key held; one that waited through shard
 // loads alone keeps its outcome), measured merged at 877,145 B raw and 339.5 KiB gzip
 // (+3,508 B raw over 873,637 B).
-const BUDGET_GZIP = 340 * 1024;
+// 340 -> 342 KiB: the sharded cold-load budget of credentials never seen allowed (a bounded
+// sorted set of proven credentials, the mask of unproven shards) and a nonce forgotten when a
+// request fails closed after its record, measured merged at 881,778 B raw and 349,809 B gzip
+// (+3,719 B raw, +1,759 B gzip over main's 878,059 B and 348,050 B; a hashed set instead of
+// the sorted one measured +2,167 B gzip).
+const BUDGET_GZIP = 342 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
