@@ -489,16 +489,25 @@ impl WasmVerifier {
                         if let Need::Claim(c) = &need {
                             p.recording = Some(c.clone());
                         }
+                        // Refused a place below, it was not decided: the nonce it holds is
+                        // forgotten then.
+                        let held = p.recording.clone().or_else(|| p.claimed.clone());
+                        let now = p.cx.now;
                         let (waiting, bytes) = (self.paused.len(), self.paused.bytes());
                         return match self.paused.insert(p, clock_ms) {
                             Some(handle) => write_need(need, handle),
-                            None => error(
-                                ErrorCode::VerifierBusy,
-                                &format!(
-                                    "{waiting} decisions already wait for a body, an Ed25519 verification or a nonce claim in this verifier, holding {} KiB; this request was not decided",
-                                    bytes.div_ceil(1024)
-                                ),
-                            ),
+                            None => {
+                                if let Some(c) = &held {
+                                    self.inner.nonce_store().forget(c, now);
+                                }
+                                error(
+                                    ErrorCode::VerifierBusy,
+                                    &format!(
+                                        "{waiting} decisions already wait for a body, an Ed25519 verification or a nonce claim in this verifier, holding {} KiB; this request was not decided",
+                                        bytes.div_ceil(1024)
+                                    ),
+                                )
+                            }
                         };
                     }
                     None => {

@@ -58,7 +58,7 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Wasm 857 -> 858 KiB: a key's removal shared by deltas and shard releases (KeySet::take), one
 // out-of-line function where two inlined copies were: measured 878,059 B (+491 B).
 // Wasm 858 -> 862 KiB, unpacked 1248 -> 1260 KiB: the sharded budget of credentials never seen
-// allowed and nonces forgotten after a 503 (wasm +3,719 B measured, 881,778 B; unpacked
+// allowed and nonces forgotten after a 503 (wasm +4,200 B measured, 882,259 B; unpacked
 // 1,288,067 B with its docs, types and JS; packed 463,575 B).
 const BUDGET = { packed: 454 * 1024, unpacked: 1260 * 1024, wasm: 862 * 1024 };
 
