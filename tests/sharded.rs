@@ -435,3 +435,59 @@ fn attacker_chosen_keyids_cost_bounded_loads_never_a_different_decision() {
         );
     }
 }
+
+/// The shards only credentials never seen allowed want are marked (a caller's budget keeps
+/// them apart, pkg/src/shards.js): an unknown API key, a made-up `keyid`; a key's API key and
+/// id once one of its requests was allowed, and not the made-up `keyid`s beside its own.
+#[test]
+fn shards_wanted_only_by_unproven_credentials_are_marked() {
+    let bytes = set_json();
+    let (m, files) = shards_of(&bytes, 6);
+    let limits = ShardLimits {
+        max_shards: 9,
+        max_keys: N,
+    };
+    let mut sv = ShardedVerifier::new(m, limits);
+    // k2: an API key alone; k12: an HMAC signing key (signature required).
+    let alice = bearer(get("/orders/1"), &api_key(2));
+    let (need, mask) = sv.needs_marked(&alice);
+    assert_eq!((need.len(), mask), (1, 0b1), "a key never seen allowed");
+    let d = decide_sharded(&mut sv, &files, &alice);
+    assert!(d.allowed, "{d:?}");
+    let signed_by = |k: usize, extra: &[&str]| {
+        let mut req = get("/orders/1");
+        let signer = Signer::new(hmac(k), &format!("k{k}"), common::now()).label("s0");
+        req = common::sign_with(req, signer);
+        for (n, id) in extra.iter().enumerate() {
+            let signer = Signer::new(hmac(k), id, common::now()).label(&format!("x{n}"));
+            req = common::sign_with(req, signer);
+        }
+        req
+    };
+    let bob = signed_by(12, &["made-up-1"]);
+    assert!(decide_sharded(&mut sv, &files, &bob).allowed);
+    // Every shard dropped (unknown API keys of other shards load 9 and more), then asked again.
+    let theirs = [
+        keygate::digest_shard(&ApiKeyDigest::of(&api_key(2)), 6),
+        keygate::id_shard("k12", 6),
+    ];
+    let mut j = 0;
+    while sv.stats().evictions < 20 {
+        let key = format!("flood-{j}");
+        j += 1;
+        if !theirs.contains(&keygate::digest_shard(&ApiKeyDigest::of(&key), 6)) {
+            let _ = decide_sharded(&mut sv, &files, &bearer(get("/orders/1"), &key));
+        }
+    }
+    let (need, mask) = sv.needs_marked(&alice);
+    assert_eq!((need.len(), mask), (1, 0), "alice was allowed: proven");
+    let (need, mask) = sv.needs_marked(&bearer(get("/orders/1"), "flood-x"));
+    assert_eq!(mask.count_ones() as usize, need.len(), "an unknown API key");
+    let (need, mask) = sv.needs_marked(&bob);
+    // k12's own shard is proven; the made-up keyid's (when in another shard) is not.
+    let own = keygate::id_shard("k12", 6);
+    assert!(need.contains(&own), "{need:?}");
+    for (n, s) in need.iter().enumerate() {
+        assert_eq!(mask & (1 << n) != 0, *s != own, "{s:?}");
+    }
+}

@@ -35,16 +35,20 @@ async function fingerprint(keyId, nonce, kind) {
 }
 
 /**
- * A nonce store (`claim({ keyId, nonce, expiresAt, kind })` → boolean) over the namespace's
- * shards.
+ * A nonce store (`claim({ keyId, nonce, expiresAt, kind })` → boolean, `release(claim)`) over
+ * the namespace's shards.
  */
 export function coordinatorNonceStore(namespace, name, shards) {
+  const stubOf = (keyId, nonce, kind) => namespace.getByName(`${name}:nonce:${shardOf(kind === 'webhook' ? nonce : keyId, shards)}`);
   return Object.freeze({
     async claim({ keyId, nonce, expiresAt, kind }) {
-      const stub = namespace.getByName(`${name}:nonce:${shardOf(kind === 'webhook' ? nonce : keyId, shards)}`);
-      const fresh = await stub.claimNonce(await fingerprint(keyId, nonce, kind), expiresAt);
+      const fresh = await stubOf(keyId, nonce, kind).claimNonce(await fingerprint(keyId, nonce, kind), expiresAt);
       if (typeof fresh !== 'boolean') throw new KeygateError('ERR_NONCE_STORE', 'the coordinator answered a nonce claim without a verdict');
       return fresh;
+    },
+    /** Forgets a claim this store answered `true` to, for a request that was then not decided. */
+    async release({ keyId, nonce, expiresAt, kind }) {
+      await stubOf(keyId, nonce, kind).releaseNonce(await fingerprint(keyId, nonce, kind), expiresAt);
     },
   });
 }

@@ -22,16 +22,20 @@ function envCount(v, dflt, min) {
  * The `shards` option of Keygate.load for this environment, or undefined without a
  * coordinator: KEYGATE_SHARD_CACHE_KEYS (100,000), KEYGATE_SHARD_CACHE_SHARDS (512) and
  * KEYGATE_SHARD_LOADS_PER_SECOND (50, bursts of twice that) bound what one isolate holds and
- * reads.
+ * reads; KEYGATE_SHARD_UNPROVEN_LOADS_PER_SECOND (half of that, rounded up; bursts of twice
+ * it) how much of it credentials not seen proven on the isolate may take.
  */
 export function shardSource(env, c, cacheTtl) {
   if (!c) return undefined;
   const perSecond = envCount(env?.KEYGATE_SHARD_LOADS_PER_SECOND, 50, 0);
+  const unproven = envCount(env?.KEYGATE_SHARD_UNPROVEN_LOADS_PER_SECOND, Math.ceil(perSecond / 2), 0);
   return {
     maxKeys: envCount(env?.KEYGATE_SHARD_CACHE_KEYS, 100_000, 1),
     maxShards: envCount(env?.KEYGATE_SHARD_CACHE_SHARDS, 512, 9),
     loadsPerSecond: perSecond,
     burst: Math.max(1, 2 * perSecond),
+    unprovenLoadsPerSecond: unproven,
+    unprovenBurst: Math.max(1, 2 * unproven),
     async load({ sha256, retry }) {
       if (c.kv && !retry) {
         const v = await c.kv.get(`keyset/blob/${sha256}`, { type: 'arrayBuffer', cacheTtl }).catch(() => null);

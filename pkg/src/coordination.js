@@ -211,17 +211,29 @@ export class CoordinatedSource {
       r = await stub.poll(null);
     }
     if (r.status !== 'base') throw new Mismatch(`unexpected coordinator answer ${JSON.stringify(r.status)}`);
-    let base = await this.#base(c, r.base, stub);
-    if (base === null) {
+    let read = await this.#base(c, r.base, stub);
+    if (read === null) {
       r = await stub.poll(null);
-      base = r.status === 'base' ? await this.#base(c, r.base, stub) : null;
-      if (base === null) throw new Mismatch('the coordinator no longer holds the base it named');
+      read = r.status === 'base' ? await this.#base(c, r.base, stub) : null;
+      if (read === null) throw new Mismatch('the coordinator no longer holds the base it named');
     }
+    const base = read.bytes;
     if (this.#gate && (await this.#tryUpdate(base, r.base)) && (await this.#tryChain(r.deltas)) && this.#at(r.head)) return;
     // Not reachable from the state in use (this isolate was ahead or forked, e.g. loaded from
     // KV during an outage): the coordinator's state replaces it.
-    const fresh = await Keygate.load(base, this.#loadOptions(env));
-    if (fresh.info.payloadSha256 !== r.base.payloadSha256) throw new Mismatch('the base does not have the digest the coordinator names');
+    let fresh;
+    try {
+      fresh = await this.#loadBase(env, base, r.base);
+    } catch (e) {
+      // A copy from KV that does not load, or is another set than the one named (a manifest
+      // is checked only now, by the full set's digest it signs: an older manifest put under
+      // the newer one's name, a corrupted copy): never used; the coordinator's own copy is.
+      if (!read.kv) throw e;
+      this.log('coordinator_blob_mismatch', { payload_sha256: r.base.payloadSha256, message: `the KV copy of the base was refused (${String(e?.message ?? e).slice(0, 200)}); reading it from the coordinator` });
+      const own = await stub.readBlob(r.base.payloadSha256);
+      if (!own) throw new Mismatch('the coordinator no longer holds the base it named');
+      fresh = await this.#loadBase(env, new Uint8Array(own), r.base);
+    }
     for (const d of r.deltas) await fresh.update(d);
     if (!(fresh.revision === r.head.revision && fresh.info.payloadSha256 === r.head.payloadSha256)) {
       throw new Mismatch(`the coordinator's chain did not lead to its head (revision ${r.head.revision})`);
@@ -279,7 +291,10 @@ export class CoordinatedSource {
     }
   }
 
-  /** The base envelope named `base`: from KV by digest (checked when loaded), else the coordinator. */
+  /**
+   * The base envelope named `base`, as `{ bytes, kv }`: from KV by digest (checked when
+   * loaded; `kv` true), else the coordinator; null when the coordinator no longer holds it.
+   */
   async #base(c, base, stub) {
     if (c.kv) {
       try {
@@ -287,7 +302,7 @@ export class CoordinatedSource {
         if (v !== null) {
           const bytes = new Uint8Array(v);
           // A manifest names the full set it was cut from: checked once it verified (#follow).
-          if (isManifestInput(bytes) || (await payloadDigest(bytes)) === base.payloadSha256) return bytes;
+          if (isManifestInput(bytes) || (await payloadDigest(bytes)) === base.payloadSha256) return { bytes, kv: true };
           this.log('coordinator_blob_mismatch', { payload_sha256: base.payloadSha256, message: 'the KV copy of the base has another digest; reading it from the coordinator' });
         }
       } catch {
@@ -295,7 +310,14 @@ export class CoordinatedSource {
       }
     }
     const bytes = await stub.readBlob(base.payloadSha256);
-    return bytes ? new Uint8Array(bytes) : null; // a newer base was committed since the poll
+    return bytes ? { bytes: new Uint8Array(bytes), kv: false } : null; // a newer base was committed since the poll
+  }
+
+  /** A Keygate of the base `bytes`, which must be the state `base` names. */
+  async #loadBase(env, bytes, base) {
+    const gate = await Keygate.load(bytes, this.#loadOptions(env));
+    if (gate.info.payloadSha256 !== base.payloadSha256) throw new Mismatch('the base does not have the digest the coordinator names');
+    return gate;
   }
 
   #loadOptions(env) {

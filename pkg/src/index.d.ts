@@ -259,6 +259,13 @@ export interface NonceClaim {
  */
 export interface NonceStore {
   claim(claim: NonceClaim): Promise<boolean>;
+  /**
+   * Optional: forgets a claim this store answered `true` to, when that request was then not
+   * decided (it failed closed: `ERR_SHARD_UNAVAILABLE`, `ERR_VERIFIER_BUSY`, ...), so that it
+   * may be sent again with the same nonce. Never called for an allowed or refused request.
+   * Without it such a nonce stays used until its window ends.
+   */
+  release?(claim: NonceClaim): Promise<void>;
 }
 
 /** A seal key: a JWK `{kty: "oct", k, kid?}` of 256 bits (as `keygate keygen seal-key` prints it, or a WebCrypto AES-GCM export). */
@@ -316,10 +323,19 @@ export interface ShardOptions {
   maxShards?: number;
   /** The most key entries held across shards (default 100,000). */
   maxKeys?: number;
-  /** Cold shard reads per second, in a token bucket (default 50). */
+  /** Cold shard reads per second, in a token bucket (default 50): every cold read takes from it. */
   loadsPerSecond?: number;
   /** The bucket's size (default 100). */
   burst?: number;
+  /**
+   * Of those, cold reads per second for shards only credentials not seen allowed by this
+   * verifier want (an unknown API key, a made-up `keyid`), in a second bucket they also take
+   * from (default half of `loadsPerSecond`, rounded up). A flood of unknown credentials then
+   * takes at most this much; credentials seen allowed keep the rest.
+   */
+  unprovenLoadsPerSecond?: number;
+  /** The second bucket's size (default half of `burst`, rounded up). */
+  unprovenBurst?: number;
 }
 
 /** What a sharded verifier's shard cache holds and did (`Keygate#shards`). */
@@ -339,6 +355,8 @@ export interface ShardStats {
   readonly bits: number;
   /** Keys in the whole set. */
   readonly totalKeys: number;
+  /** Credentials remembered as seen allowed (at most 4096; kept across manifests). */
+  readonly proven: number;
 }
 
 /** A request as `verify` and the signers read it: a Web Request, or these fields. */

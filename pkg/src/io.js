@@ -140,6 +140,12 @@ export function readOut() {
   };
 }
 
+/** Word `i` of the last call's output header (one a kind uses beyond `readOut`'s). */
+export function outWord(i) {
+  views();
+  return words[out + i];
+}
+
 /** The text block of the last call as its `\0`-terminated fields. */
 export function textFields(o) {
   if (o.textLen === 0) return [];

@@ -126,6 +126,19 @@ async function claim(store, c) {
   return fresh;
 }
 
+/**
+ * Releases an outer store's claim of a request that was then not decided (it failed closed),
+ * so that the request may be sent again; a store without `release` keeps it used.
+ */
+async function releaseClaim(store, c) {
+  if (typeof store.release !== 'function') return;
+  try {
+    await store.release(c);
+  } catch (e) {
+    console.error(JSON.stringify({ event: 'keygate.nonce_release_failed', message: String(e?.message ?? e).slice(0, 200) }));
+  }
+}
+
 export class Keygate {
   #verifier;
   #generation;
@@ -334,11 +347,17 @@ export class Keygate {
       return run();
     };
     let shardRounds = 0;
+    // The outer store's claim this request won, while it is not decided.
+    let held = null;
+    let decidedOk = false;
     try {
       for (;;) {
         switch (o.kind) {
-          case KIND.ALLOWED:
-            return decided(o);
+          case KIND.ALLOWED: {
+            const d = decided(o);
+            decidedOk = true;
+            return d;
+          }
           case KIND.NEED_SHARDS: {
             // Sharded mode: nothing was decided; load what it names, then decide again.
             if (++shardRounds > 2) {
@@ -358,6 +377,7 @@ export class Keygate {
               o = withoutBody();
               break;
             }
+            decidedOk = true;
             return refusal;
           }
           case KIND.NEED_ED25519: {
@@ -401,7 +421,9 @@ export class Keygate {
             handle = o.handle;
             const [keyId, nonce] = textFields(o);
             const kind = CLAIM_KINDS[o.code];
-            const fresh = await claim(store, Object.freeze({ keyId, nonce, expiresAt: o.claimExpires * 1000, kind }));
+            const c = Object.freeze({ keyId, nonce, expiresAt: o.claimExpires * 1000, kind });
+            const fresh = await claim(store, c);
+            if (fresh) held = c;
             o = resumed((h) => v.resumeClaim(h, fresh));
             break;
           }
@@ -416,11 +438,14 @@ export class Keygate {
       // nothing is left waiting in the module.
       if (handle !== null && generation === wasmGeneration()) {
         try {
-          v.abandon(handle);
+          v.abandon(handle); // (which forgets a nonce it recorded)
         } catch {
           // the instance is gone (after a trap), and its decisions with it
         }
       }
+      // Not decided (it failed closed): the nonce it claimed outside is not used either. An
+      // allowed or refused request keeps it.
+      if (held !== null && !decidedOk) await releaseClaim(store, held);
     }
   }
 
@@ -468,7 +493,8 @@ export class Keygate {
 
   /**
    * Sharded mode: what the shard cache holds and did (`{ held, keys, loads, evictions,
-   * refused, changed, bits, totalKeys }`), or null for a full key set.
+   * refused, changed, bits, totalKeys, proven }`; `proven`: credentials remembered as seen
+   * allowed, whose cold loads do not draw on the unproven budget), or null for a full key set.
    */
   get shards() {
     if (!this.#shards) return null;
@@ -482,6 +508,7 @@ export class Keygate {
       changed: s.changed,
       bits: s.bits,
       totalKeys: s.total_keys,
+      proven: s.proven,
     });
   }
 

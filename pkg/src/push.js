@@ -177,7 +177,7 @@ export async function keySetEndpoint(request, env, waitUntil, source, pushTarget
     const status = source.status?.(env) ?? { mode: 'kv' };
     const s = gate.shards;
     // Sharded mode: what this isolate's shard cache holds and did.
-    const shards = s && { held: s.held, keys: s.keys, loads: s.loads, evictions: s.evictions, refused: s.refused, changed: s.changed, bits: s.bits };
+    const shards = s && { held: s.held, keys: s.keys, loads: s.loads, evictions: s.evictions, refused: s.refused, changed: s.changed, bits: s.bits, proven: s.proven };
     return jsonResponse(200, { revision, issued_at: issuedAt, payload_sha256: payloadSha256, keys, ...status, ...(shards ? { shards } : {}) });
   }
   if (request.method !== 'PUT') {

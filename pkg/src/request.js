@@ -71,6 +71,9 @@ export function checkNonceStore(store, where) {
   if (typeof store !== 'object' || typeof store.claim !== 'function') {
     throw invalidOptions(`${where} must be an object with a claim({ keyId, nonce, expiresAt }) method`);
   }
+  if (store.release !== undefined && typeof store.release !== 'function') {
+    throw invalidOptions(`${where}.release must be a function (claim) => Promise, when given`);
+  }
   return store;
 }
 

@@ -6,14 +6,24 @@
 // An attacker choosing API keys and `keyid`s can make one request need up to 9 cold shards (one
 // per credential): the budget (a token bucket, `loadsPerSecond` with `burst`) turns a flood of
 // such requests into 503 shard_unavailable for the requests past it, never into a decision
-// made without the shards (tests/vectors/attacks/sharded_keyids.json).
+// made without the shards (tests/vectors/sharded/attacker_keyids.json). Nothing tells a valid
+// credential from a made-up one before its shard is read, but the module remembers the
+// credentials it saw allowed (src/sharded/proven.rs) and marks the shards only other ones
+// want: those draw on a second, smaller bucket as well (`unprovenLoadsPerSecond` with
+// `unprovenBurst`, half of the whole by default), so a flood of unknown credentials spends at
+// most that much of the whole and the credentials proven on this isolate keep the rest
+// (tests/vectors/sharded/unproven_flood.json).
 
 import { KeygateError, describe, invalidOptions } from './errors.js';
-import { textFields } from './io.js';
+import { outWord, textFields } from './io.js';
 
-const SHARD_OPTIONS = new Set(['load', 'maxShards', 'maxKeys', 'loadsPerSecond', 'burst']);
+const SHARD_OPTIONS = new Set(['load', 'maxShards', 'maxKeys', 'loadsPerSecond', 'burst', 'unprovenLoadsPerSecond', 'unprovenBurst']);
 
-/** Defaults: about 24 MiB of keys held, 50 cold loads a second with bursts of 100. */
+/**
+ * Defaults: about 24 MiB of keys held, 50 cold loads a second with bursts of 100; of those, at
+ * most half (rounded up) for credentials not seen proven (`unprovenLoadsPerSecond`,
+ * `unprovenBurst`).
+ */
 export const SHARD_DEFAULTS = Object.freeze({ maxShards: 512, maxKeys: 100_000, loadsPerSecond: 50, burst: 100 });
 
 function count(v, name, where, min) {
@@ -30,24 +40,58 @@ export function checkShardOptions(o, where) {
   if (typeof o !== 'object' || Array.isArray(o)) throw invalidOptions(`${where}: shards must be an object, got ${describe(o)}`);
   for (const k of Object.keys(o)) {
     if (!SHARD_OPTIONS.has(k)) {
-      throw invalidOptions(`${where}: unknown option shards.${k} (expected load, maxShards, maxKeys, loadsPerSecond, burst)`);
+      throw invalidOptions(`${where}: unknown option shards.${k} (expected load, maxShards, maxKeys, loadsPerSecond, burst, unprovenLoadsPerSecond, unprovenBurst)`);
     }
   }
   if (typeof o.load !== 'function') throw invalidOptions(`${where}: shards.load must be a function ({ name, sha256, retry }) => bytes`);
+  const loadsPerSecond = count(o.loadsPerSecond, 'loadsPerSecond', where, 0);
+  const burst = count(o.burst, 'burst', where, 1);
   return Object.freeze({
     load: o.load,
     maxShards: count(o.maxShards, 'maxShards', where, 9),
     maxKeys: count(o.maxKeys, 'maxKeys', where, 1),
-    loadsPerSecond: count(o.loadsPerSecond, 'loadsPerSecond', where, 0),
-    burst: count(o.burst, 'burst', where, 1),
+    loadsPerSecond,
+    burst,
+    unprovenLoadsPerSecond: o.unprovenLoadsPerSecond === undefined ? Math.ceil(loadsPerSecond / 2) : count(o.unprovenLoadsPerSecond, 'unprovenLoadsPerSecond', where, 0),
+    unprovenBurst: o.unprovenBurst === undefined ? Math.ceil(burst / 2) : count(o.unprovenBurst, 'unprovenBurst', where, 1),
   });
 }
 
-/** The shards a NEED_SHARDS output names: `[{ name, sha256 }]` (read before any await). */
+/** A token bucket of `rate` a second holding at most `size`. */
+class Bucket {
+  #rate;
+  #size;
+  #tokens;
+  #at = Date.now();
+
+  constructor(rate, size) {
+    this.#rate = rate;
+    this.#size = size;
+    this.#tokens = size;
+  }
+
+  /** Whether it holds `n` now (refilled first). */
+  holds(n) {
+    const now = Date.now();
+    this.#tokens = Math.min(this.#size, this.#tokens + ((now - this.#at) / 1000) * this.#rate);
+    this.#at = now;
+    return this.#tokens >= n;
+  }
+
+  take(n) {
+    this.#tokens -= n;
+  }
+}
+
+/**
+ * The shards a NEED_SHARDS output names: `[{ name, sha256, unproven }]` (read before any
+ * await); `unproven`: only credentials the module has not seen allowed want it.
+ */
 export function shardsOf(o) {
   const f = textFields(o);
+  const mask = outWord(5);
   const out = [];
-  for (let i = 0; i + 1 < f.length; i += 2) out.push(Object.freeze({ name: f[i], sha256: f[i + 1] }));
+  for (let i = 0; i + 1 < f.length; i += 2) out.push(Object.freeze({ name: f[i], sha256: f[i + 1], unproven: (mask & (1 << (i >> 1))) !== 0 }));
   return out;
 }
 
@@ -55,42 +99,45 @@ function unavailable(message, cause) {
   return new KeygateError('ERR_SHARD_UNAVAILABLE', message, cause === undefined ? {} : { cause });
 }
 
-/** Reads shards through `shards.load`, one read per shard at a time, within the budget. */
+/**
+ * Reads shards through `shards.load`, one read per shard at a time, within the budget: every
+ * cold load draws on the whole (`loadsPerSecond`, `burst`), one only unproven credentials want
+ * also on theirs (`unprovenLoadsPerSecond`, `unprovenBurst`).
+ */
 export class ShardReader {
   #opts;
-  #tokens;
-  #at = Date.now();
+  #all;
+  #unproven;
   #inflight = new Map();
 
   constructor(opts) {
     this.#opts = opts;
-    this.#tokens = opts.burst;
+    this.#all = new Bucket(opts.loadsPerSecond, opts.burst);
+    this.#unproven = new Bucket(opts.unprovenLoadsPerSecond, opts.unprovenBurst);
   }
 
   get options() {
     return this.#opts;
   }
 
-  /** Takes `n` cold loads from the budget; false when it does not hold them. */
-  #take(n) {
-    const now = Date.now();
-    this.#tokens = Math.min(this.#opts.burst, this.#tokens + ((now - this.#at) / 1000) * this.#opts.loadsPerSecond);
-    this.#at = now;
-    if (this.#tokens < n) return false;
-    this.#tokens -= n;
-    return true;
-  }
-
   /**
-   * The bytes of each shard of `need` (`[{ name, sha256 }]`), in order. A shard already being
-   * read for another request is shared and costs no budget. Throws ERR_SHARD_UNAVAILABLE when
-   * the budget is spent or a read fails (its cause is kept, never sent to a client).
+   * The bytes of each shard of `need` (`[{ name, sha256, unproven }]`), in order. A shard
+   * already being read for another request is shared and costs no budget. Throws
+   * ERR_SHARD_UNAVAILABLE when a budget is spent (nothing is taken from either then) or a read
+   * fails (its cause is kept, never sent to a client).
    */
   async read(need, { retry = false } = {}) {
     const fresh = need.filter((s) => !this.#inflight.has(s.sha256));
-    if (!this.#take(fresh.length)) {
-      throw unavailable(`the cold shard load budget (${this.#opts.loadsPerSecond}/s, burst ${this.#opts.burst}) is spent; try again`);
+    const unproven = fresh.filter((s) => s.unproven).length;
+    const o = this.#opts;
+    if (unproven > 0 && !this.#unproven.holds(unproven)) {
+      throw unavailable(`the cold shard load budget for credentials not seen proven on this isolate (${o.unprovenLoadsPerSecond}/s, burst ${o.unprovenBurst}) is spent; try again`);
     }
+    if (!this.#all.holds(fresh.length)) {
+      throw unavailable(`the cold shard load budget (${o.loadsPerSecond}/s, burst ${o.burst}) is spent; try again`);
+    }
+    this.#all.take(fresh.length);
+    this.#unproven.take(unproven);
     return Promise.all(
       need.map((s) => {
         let p = this.#inflight.get(s.sha256);

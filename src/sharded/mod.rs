@@ -14,18 +14,20 @@
 //! caller's load budget bounds, never correctness.
 
 mod delta;
+mod proven;
 
 use hashbrown::HashTable;
 
 use delta::Overlay;
+use proven::Proven;
 
 use crate::decide::decision::Decision;
 use crate::decide::{Context, lookups};
-use crate::keyset::KeySet;
 use crate::keyset::delta::Delta;
 use crate::keyset::shard::{
     Manifest, ShardError, ShardId, ShardKind, digest_shard, id_shard, read_shard,
 };
+use crate::keyset::{KeyEntry, KeySet};
 use crate::request::Request;
 use crate::seal::Unseal;
 use crate::sig::MAX_SIGNATURES;
@@ -34,6 +36,9 @@ use crate::verifier::{DeltaRefused, Update};
 
 /// The fewest shards a cache holds: all a single request may need.
 pub const MIN_CACHED_SHARDS: usize = 1 + MAX_SIGNATURES;
+
+// A request's missing shards are marked in a `u32` ([`ShardCache::needs_marked`]).
+const _: () = assert!(MIN_CACHED_SHARDS < 32);
 
 /// How much a sharded verifier holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,6 +127,8 @@ pub(crate) struct ShardCache {
     overlay: Overlay,
     tick: u64,
     stats: ShardStats,
+    /// Credentials allowed recently (kept across manifests): see [`proven`].
+    proven: Proven,
 }
 
 impl ShardCache {
@@ -142,8 +149,29 @@ impl ShardCache {
             overlay: Overlay::default(),
             tick: 0,
             stats: ShardStats::default(),
+            proven: Proven::default(),
         };
         (cache, set)
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    /// This cache for a new manifest keeps the credentials the old one saw proven.
+    pub(crate) fn keep_proven(&mut self, old: &mut ShardCache) {
+        self.proven = std::mem::take(&mut old.proven);
+    }
+
+    /// Records the credentials of a key an allowed decision used (see [`proven`]).
+    pub(crate) fn prove(&mut self, key: &KeyEntry) {
+        if let Some(d) = &key.api_key_hash {
+            self.proven.insert(proven::of_digest(d));
+        }
+        self.proven.insert(proven::of_id(key.id.as_str()));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    /// How many credentials are remembered as proven.
+    pub(crate) fn proven_len(&self) -> usize {
+        self.proven.len()
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -166,21 +194,46 @@ impl ShardCache {
     /// The shards a decision of `req` may look into that are not held, each once (the held
     /// ones count as used now).
     pub(crate) fn needs(&mut self, req: &Request) -> Vec<ShardId> {
+        self.needs_marked(req).0
+    }
+
+    /// As [`needs`](Self::needs), with a mask of those wanted only by credentials never seen
+    /// proven (bit `n` for the `n`th): loads an unknown API key or a made-up `keyid` causes.
+    /// A shard that a proven credential of the request also wants is not marked.
+    pub(crate) fn needs_marked(&mut self, req: &Request) -> (Vec<ShardId>, u32) {
         let (digest, ids) = lookups(req);
         let bits = self.manifest.bits;
-        let mut want: Vec<ShardId> = Vec::with_capacity(1 + ids.len());
-        want.extend(digest.map(|d| digest_shard(&d, bits)));
-        want.extend(ids.iter().map(|id| id_shard(id, bits)));
+        // Each credential's shard, and (only once it is found missing) its fingerprint.
+        let by_digest = digest
+            .iter()
+            .map(|d| (digest_shard(d, bits), Some(d), None));
+        let by_id = ids.iter().map(|id| (id_shard(id, bits), None, Some(id)));
         self.tick += 1;
-        let mut missing = Vec::new();
-        for s in want {
-            match self.held.get_mut(&s) {
-                Some(h) => h.used = self.tick,
-                None if !missing.contains(&s) => missing.push(s),
-                None => {}
+        let mut missing: Vec<ShardId> = Vec::new();
+        let mut proven = 0u32;
+        for (s, d, id) in by_digest.chain(by_id) {
+            if let Some(h) = self.held.get_mut(&s) {
+                h.used = self.tick;
+                continue;
+            }
+            let n = match missing.iter().position(|m| *m == s) {
+                Some(n) => n,
+                None => {
+                    missing.push(s);
+                    missing.len() - 1
+                }
+            };
+            let f = match (d, id) {
+                (Some(d), _) => proven::of_digest(d),
+                (_, Some(id)) => proven::of_id(id),
+                _ => continue,
+            };
+            if self.proven.contains(&f) {
+                proven |= 1 << n;
             }
         }
-        missing
+        let all = (1u32 << missing.len()) - 1;
+        (missing, all & !proven)
     }
 
     /// The set a decision of `req` that may wait is made under: the header of `ks` with only
@@ -346,6 +399,13 @@ impl ShardedVerifier {
         self.cache.needs(req)
     }
 
+    /// As [`needs`](Self::needs), with a mask of the shards wanted only by credentials this
+    /// verifier has not seen allowed (bit `n` for the `n`th shard; see `sharded/proven.rs`):
+    /// a caller's load budget can keep those apart.
+    pub fn needs_marked(&mut self, req: &Request) -> (Vec<ShardId>, u32) {
+        self.cache.needs_marked(req)
+    }
+
     /// Loads a shard (see [`ShardError`] for what is refused; then nothing changed).
     pub fn load_shard(
         &mut self,
@@ -362,7 +422,16 @@ impl ShardedVerifier {
         if !missing.is_empty() {
             return Err(missing);
         }
-        Ok(self.verifier.decide(req, cx))
+        let d = self.verifier.decide(req, cx);
+        if d.allowed
+            && let Some(k) = d
+                .key_id
+                .as_deref()
+                .and_then(|id| self.verifier.keyset().key_by_id(id))
+        {
+            self.cache.prove(k);
+        }
+        Ok(d)
     }
 
     /// What the cache holds and did.

@@ -90,6 +90,14 @@ pub trait NonceStore: Send + Sync + fmt::Debug {
     /// Remembers a claim. Returns `false` if the nonce was recorded meanwhile (another
     /// request with it won), in which case the request must be refused.
     fn record(&self, claim: &NonceClaim, now: UnixTime) -> bool;
+
+    /// Forgets a claim this store recorded for a request that was then not decided (it failed
+    /// closed, e.g. a shard it needed could not be held), so that the request may be sent
+    /// again. Only a claim whose `record` returned `true` for that very request is forgotten,
+    /// and never one of an allowed request. The default keeps it (the nonce stays used).
+    fn forget(&self, claim: &NonceClaim, now: UnixTime) {
+        let _ = (claim, now);
+    }
 }
 
 type Fingerprint = [u8; 16];
@@ -372,6 +380,24 @@ impl NonceStore for MemoryNonceStore {
         inner.set_len(id, len);
         true
     }
+
+    fn forget(&self, claim: &NonceClaim, now: UnixTime) {
+        let fp = fingerprint(&claim.key_id, &claim.nonce);
+        let mut inner = self.lock();
+        // Only the entry this claim made (the same expiry): the heaps skip it once it is gone.
+        if inner.entries.get(&fp).map(|&(e, _)| e) != Some(claim.expires_at.as_secs()) {
+            return;
+        }
+        let Some((_, id)) = inner.entries.remove(&fp) else {
+            return;
+        };
+        let len = inner
+            .buckets
+            .get(&id)
+            .map_or(0, |b| b.len.saturating_sub(1));
+        inner.set_len(id, len);
+        inner.maybe_drop(id, now.as_secs());
+    }
 }
 
 #[cfg(test)]
@@ -406,6 +432,22 @@ mod tests {
             "forgotten after the window"
         );
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn a_forgotten_claim_may_be_recorded_again() {
+        let s = MemoryNonceStore::default();
+        assert!(s.record(&claim("k", "n1", 100), T(0)));
+        // Another claim of the same nonce (another expiry) is not this one's to forget.
+        s.forget(&claim("k", "n1", 90), T(1));
+        assert!(!s.record(&claim("k", "n1", 100), T(2)));
+        s.forget(&claim("k", "n1", 100), T(3));
+        assert!(s.is_empty());
+        assert!(!s.seen("k", "n1", T(100), T(4)));
+        assert!(s.record(&claim("k", "n1", 100), T(5)));
+        assert!(s.seen("k", "n1", T(100), T(6)));
+        // Its expiry left in the heaps does not drop the new entry early.
+        assert!(s.seen("k", "n1", T(100), T(100)));
     }
 
     #[test]

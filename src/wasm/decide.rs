@@ -64,6 +64,8 @@ pub(super) struct Paused {
     /// The nonce this request holds: recorded, and claimed in the outer store, by an earlier
     /// decision of it under a set since replaced.
     claimed: Option<NonceClaim>,
+    /// The nonce it recorded in the verifier's store and now asks the outer store to claim.
+    recording: Option<NonceClaim>,
     /// The wall clock (ms, from JS) when the request was first run.
     since_ms: f64,
     /// A webhook delivery decided again: the keys its body proved under an older set (the body
@@ -94,6 +96,10 @@ impl NonceStore for Reclaimed {
 
     fn record(&self, claim: &NonceClaim, now: UnixTime) -> bool {
         self.holds(&claim.key_id, &claim.nonce) || self.inner.record(claim, now)
+    }
+
+    fn forget(&self, claim: &NonceClaim, now: UnixTime) {
+        self.inner.forget(claim, now);
     }
 }
 
@@ -443,7 +449,11 @@ impl WasmVerifier {
                         && !cache.needs(&req).is_empty()
                     {
                         // Deciding again would look into shards not held: fail closed rather
-                        // than refuse a key as unknown.
+                        // than refuse a key as unknown. Not decided, so the nonce it holds is
+                        // not used: a retry may carry it (JS releases the outer claim).
+                        if let Some(c) = o.claim.as_ref().or(p.claimed.as_ref()) {
+                            self.inner.nonce_store().forget(c, p.cx.now);
+                        }
                         req.reset();
                         self.scratch = req;
                         return error(
@@ -455,6 +465,7 @@ impl WasmVerifier {
                 }
                 Some((o, mut req)) => {
                     let changed = !self.in_use(&p.keyset);
+                    self.prove(&p.keyset, &o);
                     let kind = write_outcome(&p.keyset, p.serial, &req, o, changed);
                     req.reset();
                     self.scratch = req;
@@ -475,16 +486,28 @@ impl WasmVerifier {
                         p.ex.answer(Answer::WebhookProven(proven));
                     }
                     Some(need) => {
+                        if let Need::Claim(c) = &need {
+                            p.recording = Some(c.clone());
+                        }
+                        // Refused a place below, it was not decided: the nonce it holds is
+                        // forgotten then.
+                        let held = p.recording.clone().or_else(|| p.claimed.clone());
+                        let now = p.cx.now;
                         let (waiting, bytes) = (self.paused.len(), self.paused.bytes());
                         return match self.paused.insert(p, clock_ms) {
                             Some(handle) => write_need(need, handle),
-                            None => error(
-                                ErrorCode::VerifierBusy,
-                                &format!(
-                                    "{waiting} decisions already wait for a body, an Ed25519 verification or a nonce claim in this verifier, holding {} KiB; this request was not decided",
-                                    bytes.div_ceil(1024)
-                                ),
-                            ),
+                            None => {
+                                if let Some(c) = &held {
+                                    self.inner.nonce_store().forget(c, now);
+                                }
+                                error(
+                                    ErrorCode::VerifierBusy,
+                                    &format!(
+                                        "{waiting} decisions already wait for a body, an Ed25519 verification or a nonce claim in this verifier, holding {} KiB; this request was not decided",
+                                        bytes.div_ceil(1024)
+                                    ),
+                                )
+                            }
                         };
                     }
                     None => {
@@ -492,6 +515,17 @@ impl WasmVerifier {
                     }
                 },
             }
+        }
+    }
+
+    /// Sharded mode: an allowed decision's key is a credential seen proven (its requests' cold
+    /// loads then draw on the budget of proven credentials).
+    fn prove(&mut self, ks: &KeySet, o: &Outcome) {
+        if let Some(cache) = &mut self.shards
+            && o.reason.is_none()
+            && let Some(k) = o.key.and_then(|i| ks.keys().get(i as usize))
+        {
+            cache.prove(k);
         }
     }
 
@@ -546,6 +580,7 @@ impl WasmVerifier {
             mode: p.mode,
             digests: p.digests,
             claimed,
+            recording: None,
             since_ms: p.since_ms,
             webhook_proven,
             bytes: p.bytes,
@@ -594,10 +629,10 @@ impl WasmVerifier {
             return error(ErrorCode::InvalidOptions, "now is not a finite time");
         }
         if let Some(cache) = &mut self.shards {
-            let need = cache.needs(&req);
+            let (need, unproven) = cache.needs_marked(&req);
             if !need.is_empty() {
                 self.scratch = req;
-                return super::shard::write_need(cache.manifest(), &need);
+                return super::shard::write_need(cache.manifest(), &need, unproven);
             }
         }
         let cx = Context::new(UnixTime::from_millis(now_ms as i64)).with_client_ip(ip);
@@ -620,6 +655,7 @@ impl WasmVerifier {
                 judge(&keyset, self.inner.nonce_store(), &req, &cx, &ex, mode),
                 || Outcome::refuse(crate::Reason::MalformedRequest, "undecided"),
             );
+            self.prove(&keyset, &o);
             let kind = write_outcome(&keyset, self.serial, &req, o, false);
             self.scratch = req;
             return kind;
@@ -646,6 +682,7 @@ impl WasmVerifier {
                 mode,
                 digests: None,
                 claimed: None,
+                recording: None,
                 since_ms: clock_ms,
                 webhook_proven: None,
                 bytes,
@@ -700,9 +737,15 @@ impl WasmVerifier {
         self.resume(handle, Answer::Claimed(fresh))
     }
 
-    /// Drops a paused decision (JS calls it whenever it stops before the end).
+    /// Drops a paused decision (JS calls it whenever it stops before the end: the request was
+    /// not decided). A nonce it recorded in the verifier's store is forgotten, so that the
+    /// request may be sent again; JS releases the outer store's claim likewise.
     pub fn abandon(&mut self, handle: f64) {
-        drop(self.paused.take(handle));
+        if let Some(p) = self.paused.take(handle)
+            && let Some(c) = p.recording.as_ref().or(p.claimed.as_ref())
+        {
+            self.inner.nonce_store().forget(c, p.cx.now);
+        }
     }
 
     /// Sets how many decisions of this verifier may wait at once (`MAX_WAITING`, 4096, unless

@@ -4,15 +4,17 @@
 //!   maxKeys)`: a verifier for a manifest (an envelope with publisher keys, as `load`), holding
 //!   no shard yet.
 //! - `run` answers kind 7 (`NEED_SHARDS`) when a shard the decision may look into is not held:
-//!   word 1 is the count, the text block holds `name \0 sha256 \0` for each. The glue loads
-//!   them (`loadShard`) and runs again; nothing was decided or recorded.
+//!   word 1 is the count, word 5 a mask of those wanted only by credentials this verifier has
+//!   not seen allowed (bit `n` for the `n`th: `sharded/proven.rs`), the text block holds
+//!   `name \0 sha256 \0` for each. The glue loads them (`loadShard`) within its budgets and
+//!   runs again; nothing was decided or recorded.
 //! - `loadShard(name, bytes)`: used only when the bytes hash to the digest the signed manifest
 //!   names (else it throws `ERR_SHARD_UNAVAILABLE` and nothing changed).
 //! - `prepareManifest(input)` / `commitManifest(pending)`: a newer manifest replaces the one
 //!   in use (the shards held are dropped); the same one again is `"unchanged"`; an older one
 //!   or another at the same revision throws `ERR_KEYSET_ROLLBACK`.
 //! - `shardStats()`: `{"held", "keys", "loads", "evictions", "refused", "changed", "bits",
-//!   "total_keys"}`.
+//!   "total_keys", "proven"}`.
 //! - `isManifest(input)`: whether an input (not verified) is meant as a manifest (routing).
 
 use serde_json::json;
@@ -29,9 +31,10 @@ pub fn is_manifest_js(input: &[u8]) -> bool {
     crate::is_manifest(input)
 }
 
-pub(super) fn write_need(m: &Manifest, need: &[ShardId]) -> u32 {
+pub(super) fn write_need(m: &Manifest, need: &[ShardId], unproven: u32) -> u32 {
     let mut out = io::Out::new(io::NEED_SHARDS);
     out.set(1, need.len() as u32);
+    out.set(5, unproven);
     for s in need {
         let sha = m
             .shard_sha256(*s)
@@ -175,6 +178,7 @@ impl WasmVerifier {
             json!({
                 "held": st.held, "keys": st.keys, "loads": st.loads, "evictions": st.evictions,
                 "refused": st.refused, "changed": st.changed, "bits": c.manifest().bits(),
+                "proven": c.proven_len(),
                 "total_keys": c.manifest().key_count(),
             })
             .to_string(),
@@ -216,7 +220,10 @@ impl WasmVerifier {
         }
         let sha = m.payload_sha256();
         let limits = cache.limits();
-        let (cache, set) = ShardCache::new(m, limits);
+        let (mut cache, set) = ShardCache::new(m, limits);
+        if let Some(old) = &mut self.shards {
+            cache.keep_proven(old);
+        }
         let nonces = std::sync::Arc::clone(self.inner.nonce_store_arc());
         self.inner = Verifier::new(set)
             .with_payload_sha256(sha)

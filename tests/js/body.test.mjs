@@ -196,7 +196,13 @@ test('nonceStore: per-call override, and a failing store fails closed', async ()
   assert.equal(err.code, 'ERR_NONCE_STORE');
   assert.match(err.message, /object unreachable/);
   await assert.rejects(gate.verify(await fresh(), { now: NOW, nonceStore: { claim: async () => 'yes' } }), { code: 'ERR_NONCE_STORE' });
-  for (const bad of [{}, { claim: 1 }, 'store']) {
+  // A request the failing store kept from being decided did not use its nonce: sent again
+  // once the store answers, it is decided (and then single use).
+  const once = await fresh();
+  await assert.rejects(gate.verify(once.clone(), { now: NOW, nonceStore: broken }), { code: 'ERR_NONCE_STORE' });
+  assert.equal((await gate.verify(once.clone(), { now: NOW })).allowed, true);
+  assert.equal((await gate.verify(once.clone(), { now: NOW })).reason, 'nonce_replayed');
+  for (const bad of [{}, { claim: 1 }, 'store', { claim: async () => true, release: 1 }]) {
     await assert.rejects(gate.verify(await fresh(), { now: NOW, nonceStore: bad }), { code: 'ERR_INVALID_OPTIONS' });
     await assert.rejects(Keygate.load(ks, { nonceStore: bad }), { code: 'ERR_INVALID_OPTIONS' });
   }

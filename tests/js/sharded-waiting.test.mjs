@@ -8,61 +8,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Keygate, generateSigningKey, signRequest } from '../../pkg/src/index.js';
 import { wasm } from '../../pkg/src/wasm/facade.js';
 import { openStream } from './helpers.mjs';
+import { b64, bucket, cut, sha, spread } from './sharded-fixture.mjs';
 
 /** The tests; none in the child process the memory test measures in (see `growth`). */
 const check = process.env.SHARDED_GROWTH ? () => {} : test;
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const BITS = 4;
-const sha = (b) => createHash('sha256').update(b).digest();
-const b64 = (b) => Buffer.from(b).toString('base64url');
-const bucket = (digest) => digest.readUInt32BE(0) >>> (32 - BITS);
-
-/** A manifest (bare) and its shards by name, for the full set `full`. */
-function cut(full) {
-  const d = Array.from({ length: 1 << BITS }, () => []);
-  const i = Array.from({ length: 1 << BITS }, () => []);
-  for (const k of full.keys) {
-    if (k.api_key_hash) d[bucket(Buffer.from(k.api_key_hash.slice('sha256:'.length), 'base64url'))].push(k);
-    i[bucket(sha(k.id))].push(k);
-  }
-  const shards = new Map();
-  const table = (kind, list) =>
-    list.map((keys, n) => {
-      const bytes = Buffer.from(JSON.stringify({ keygate: 1, revision: 1, keys }));
-      shards.set(`${kind}/${n}`, bytes);
-      return b64(sha(bytes));
-    });
-  const { keys, ...header } = full;
-  const manifest = {
-    keygate: 1,
-    kind: 'manifest',
-    payload_sha256: b64(sha(JSON.stringify(full))),
-    keys: keys.length,
-    shards: { bits: BITS, d: table('d', d), i: table('i', i) },
-    set: { ...header, keys: [] },
-  };
-  return { manifest, shards };
-}
 
 /** Lets a verify() that read its body's first bytes reach the decision that waits for it. */
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
 /** API keys whose digests fall in `n` different `d` shards. */
-function spreadKeys(n) {
-  const out = new Map();
-  for (let j = 0; out.size < n; j++) {
-    const k = `probe-${j}`;
-    const s = bucket(sha(k));
-    if (!out.has(s)) out.set(s, k);
-  }
-  return [...out.values()];
-}
+const spreadKeys = (n) => spread(n);
 
 /**
  * One HMAC signing key `writer` (scope `write` on `/v1/**`) as a whole set and cut into shards,
@@ -134,6 +96,59 @@ check('a decision waiting while the set changes is decided again with its shards
       const d = await pending;
       assert.deepEqual([d.allowed, d.reason], [false, 'key_revoked'], JSON.stringify(d));
     }
+  }
+});
+
+check('a request that failed closed after the set changed while it waited does not use its nonce; an allowed one does', async () => {
+  const K = generateSigningKey({ alg: 'hmac-sha256' });
+  const routes = [{ path: '/v1/**', scopes: ['write'] }];
+  const other = { id: 'other', api_key_hash: `sha256:${b64(sha('other-key'))}` };
+  const full = { keygate: 1, revision: 1, routes, keys: [{ id: 'writer', scopes: ['write'], signing: K.signing }, other] };
+  const { manifest, shards } = cut(full);
+  const url = 'https://api.example.com/v1/orders';
+  const body = new TextEncoder().encode('{"order":1}');
+  const signed = await signRequest(new Request(url, { method: 'POST', body }), { keyId: 'writer', key: K.key, alg: 'hmac-sha256', created: NOW, nonce: 'n-1' });
+  const headers = new Headers(signed.headers);
+  headers.delete('content-length');
+  for (const outer of [false, true]) {
+    // An outer store (as the coordinator's global one) that can release a claim.
+    const claims = new Set();
+    const nonceStore = {
+      async claim({ keyId, nonce }) {
+        const k = `${keyId} ${nonce}`;
+        if (claims.has(k)) return false;
+        claims.add(k);
+        return true;
+      },
+      async release({ keyId, nonce }) {
+        claims.delete(`${keyId} ${nonce}`);
+      },
+    };
+    const gate = await Keygate.load(manifest, { shards: { load: async ({ name }) => shards.get(name), maxShards: 9 }, ...(outer ? { nonceStore } : {}) });
+    const { stream, pulling, end } = openStream();
+    const pending = gate.verify(new Request(url, { method: 'POST', headers, body: stream, duplex: 'half' }), { now: NOW });
+    await pulling;
+    await settle();
+    for (const k of spreadKeys(9)) await gate.verify(new Request(url, { headers: { authorization: `Bearer ${k}` } }), { now: NOW });
+    // A real change that leaves the writer alone: the waiting decision is made again, but its
+    // shard is gone: 503, not decided.
+    await gate.update({
+      keygate: 1,
+      kind: 'delta',
+      base: { revision: 1, payload_sha256: gate.info.payloadSha256 },
+      revision: 2,
+      payload_sha256: b64(sha(`revision 2 ${outer}`)),
+      changes: [{ op: 'revoke', id: 'other' }],
+    });
+    end(body);
+    await assert.rejects(pending, (e) => e.code === 'ERR_SHARD_UNAVAILABLE');
+    assert.equal(claims.size, 0, 'the outer claim was released');
+    // The client sends it again: decided (it used to be nonce_replayed), and then single use.
+    const d = await gate.verify(new Request(url, { method: 'POST', headers, body }), { now: NOW });
+    assert.deepEqual([d.allowed, d.keyId, d.reason], [true, 'writer', undefined], `outer store ${outer}: ${JSON.stringify(d)}`);
+    const again = await gate.verify(new Request(url, { method: 'POST', headers, body }), { now: NOW });
+    assert.equal(again.reason, 'nonce_replayed');
+    assert.equal(claims.size, outer ? 1 : 0);
   }
 });
 

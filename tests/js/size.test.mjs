@@ -53,7 +53,12 @@ import { ROOT } from './helpers.mjs';
 // blank the secrets of their text, delta errors and key set error paths are redacted, sealing
 // refuses what opening refuses), measured merged at 881,079 B raw and 340.9 KiB gzip, +3,020 B
 // raw and +1,029 B gzip over main's 878,059 B and 339.9 KiB.
-const BUDGET_GZIP = 345 * 1024;
+// 340 -> 342 KiB: the sharded cold-load budget of credentials never seen allowed (a bounded
+// sorted set of proven credentials, the mask of unproven shards) and a nonce forgotten when a
+// request fails closed after its record, measured merged at 882,259 B raw and 350,033 B gzip
+// (+4,200 B raw, +1,983 B gzip over main's 878,059 B and 348,050 B; a hashed set instead of
+// the sorted one measured +2,167 B gzip).
+const BUDGET_GZIP = 347 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));

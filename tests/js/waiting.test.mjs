@@ -165,6 +165,9 @@ test('decisions nobody will resume cannot fill the table for good: a full table 
   t.mock.timers.tick(1_000);
   const d = await send('e', answering);
   assert.deepEqual([d.allowed, d.keyId], [true, 'k'], 'the leaked decisions were dropped');
+  // Those refused a place were not decided: their nonces are not used.
+  for (const nonce of ['c', 'd']) assert.equal((await send(nonce, answering)).allowed, true, nonce);
+  assert.equal((await send('c', answering)).reason, 'nonce_replayed');
 });
 
 test('waiting decisions are bounded by their bytes too: forged deliveries with large headers cannot fill memory', async (t) => {

@@ -64,7 +64,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // blank their secrets, delta errors and key set error paths are redacted, sealing refuses what
 // opening refuses). Measured merged: packed 459,834 B, unpacked 1,278,601 B, wasm 881,079 B
 // (+3,020 B).
-const BUDGET = { packed: 454 * 1024, unpacked: 1258 * 1024, wasm: 868 * 1024 };
+// Wasm 858 -> 862 KiB, unpacked 1248 -> 1260 KiB: the sharded budget of credentials never seen
+// allowed and nonces forgotten after a 503 (wasm +4,200 B measured, 882,259 B; unpacked
+// 1,288,067 B with its docs, types and JS; packed 463,575 B).
+const BUDGET = { packed: 454 * 1024, unpacked: 1272 * 1024, wasm: 872 * 1024 };
 
 let t;
 let files;

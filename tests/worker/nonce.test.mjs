@@ -56,6 +56,16 @@ test('a shard forgets a claim when its window ends: a claim, a replay, expiry, t
   await sleep(1600); // the alarm runs 1 s after the claim's end
   assert.equal(await count(), 0, 'swept without further claims');
   await assert.rejects(shard.claimNonce(new Uint8Array(3), Date.now()), 'a fingerprint is 16 bytes');
+  // A claim released (its request failed closed) may be claimed again; a release naming
+  // another expiry leaves a live claim alone.
+  const other = new Uint8Array(16).fill(9);
+  const exp = Date.now() + 60_000;
+  assert.equal(await shard.claimNonce(other, exp), true);
+  await shard.releaseNonce(other, exp + 1);
+  assert.equal(await shard.claimNonce(other, exp), false, 'not the claim released');
+  await shard.releaseNonce(other, exp);
+  assert.equal(await shard.claimNonce(other, exp), true, 'released');
+  await assert.rejects(shard.releaseNonce(new Uint8Array(3), exp), 'a fingerprint is 16 bytes');
 });
 
 test('a webhook delivery accepted at one isolate is a replay at another; a retry (new timestamp) is not', async () => {

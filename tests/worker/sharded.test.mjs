@@ -210,3 +210,40 @@ test('a sharded 10k-key set: published through the coordinator, decided as the f
   assert.equal(unavailable[0].headers.get('retry-after'), '1');
   assert.equal((await unavailable[0].json()).error, 'shard_unavailable');
 });
+
+/** An envelope with one character of its signature changed. */
+function corrupt(envelope) {
+  const j = JSON.parse(envelope);
+  const sig = j.signature ?? j.signatures[0].signature;
+  const bad = `${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
+  return envelope.replace(sig, bad);
+}
+
+test('a fresh isolate whose KV copy of the manifest is refused (an older signed manifest under the newer name, a corrupted copy) reads it from the coordinator, never serves the older one', async () => {
+  const keys = (n, extra = []) => [...Array.from({ length: n }, (_, i) => ({ id: `m${i}`, api_key_hash: hash(`m-key-${i}`), scopes: ['orders:read'] })), ...extra];
+  const one = cut(set(1, keys(40, [{ id: 'old', api_key_hash: hash('old-key'), scopes: ['orders:read'] }]), { routes }), 'stale-1');
+  const two = cut(set(2, keys(40, [{ id: 'new', api_key_hash: hash('new-key'), scopes: ['orders:read'] }]), { routes }), 'stale-2');
+  const cl = await cluster({ gateways: ['gw-a', 'gw-b', 'gw-c'], bindings: { KEYGATE_PUBLISHER_KEYS: PUB } });
+  const gwA = await cl.gw('gw-a');
+  for (const v of [one, two]) {
+    await push(gwA, v.envelope);
+    await upload(gwA, v.files);
+    assert.equal((await push(gwA, v.envelope)).status, 200);
+  }
+  const kv = await cl.kv();
+  const name = `keyset/blob/${two.manifest.payload_sha256}`;
+  assert.ok(await eventually(async () => (await kv.get(name)) !== null), 'the coordinator published the manifest to KV');
+  for (const [gw, copy] of [
+    ['gw-b', one.envelope], // revision 1, validly signed, under revision 2's name
+    ['gw-c', corrupt(two.envelope)], // a corrupted copy
+  ]) {
+    await kv.put(name, copy);
+    const g = await cl.gw(gw);
+    const got = await g.fetch('/orders/1', bearer('new-key'));
+    assert.equal(got.status, 200, `${gw}: ${await got.clone().text()}`);
+    const old = await g.fetch('/orders/1', bearer('old-key'));
+    assert.deepEqual([old.status, (await old.json()).error], [401, 'unknown_key'], gw);
+    assert.equal((await (await g.fetch('/.well-known/keygate/keyset')).json()).revision, 2);
+  }
+  assert.ok(cl.events('coordinator_blob_mismatch').length >= 2, 'the refused copies are logged');
+});

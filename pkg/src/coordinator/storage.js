@@ -166,6 +166,11 @@ export class Storage {
     return rows.length === 1;
   }
 
+  /** Forgets the claim of `fp` until `exp` (ms), if it is the one held. */
+  releaseNonce(fp, exp) {
+    this.#sql.exec('DELETE FROM nonces WHERE fp = ? AND exp = ?', fp, exp);
+  }
+
   /** Forgets up to `limit` claims that expired before `now`. */
   sweepNonces(now, limit) {
     if (limit === Infinity) this.#sql.exec('DELETE FROM nonces WHERE exp <= ?', now);

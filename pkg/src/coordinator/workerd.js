@@ -259,6 +259,17 @@ export class KeygateCoordinator extends DurableObject {
     return fresh;
   }
 
+  /**
+   * A nonce shard: forgets the claim of `fp` made until `expiresAtMs` (a request that claimed
+   * it was then not decided: it failed closed); a claim with another expiry stays.
+   */
+  async releaseNonce(fp, expiresAtMs) {
+    if (!(fp instanceof Uint8Array) || fp.byteLength !== 16 || !Number.isFinite(expiresAtMs)) {
+      throw new TypeError('KeygateCoordinator: releaseNonce(fp: 16 bytes, expiresAtMs)');
+    }
+    this.#store.transaction(() => this.#store.releaseNonce(fp, Math.ceil(expiresAtMs)));
+  }
+
   /** Publishes what KV lacks, and forgets expired nonces. Retried by the platform on failure. */
   async alarm() {
     const next = this.#store.transaction(() => {
