@@ -67,7 +67,9 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Wasm 858 -> 862 KiB, unpacked 1248 -> 1260 KiB: the sharded budget of credentials never seen
 // allowed and nonces forgotten after a 503 (wasm +4,200 B measured, 882,259 B; unpacked
 // 1,288,067 B with its docs, types and JS; packed 463,575 B).
-const BUDGET = { packed: 454 * 1024, unpacked: 1272 * 1024, wasm: 872 * 1024 };
+// The three above merged (with the Ed25519 key cache's JS): packed 454 -> 459, unpacked
+// 1272, wasm 872 KiB. Measured merged: packed 469,085 B, unpacked 1,300,997 B, wasm 892,850 B.
+const BUDGET = { packed: 459 * 1024, unpacked: 1272 * 1024, wasm: 872 * 1024 };
 
 let t;
 let files;
