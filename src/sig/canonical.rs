@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use sfv::{BareItem, Item, StringRef};
 
-use super::components::ComponentId;
+use super::components::{ComponentId, unescaped_string_byte};
 use super::parse::{MAX_COMPONENTS, MAX_SIGNATURES, Parsed, Presented, SignatureParams};
 use crate::request::Request;
 
@@ -73,7 +73,7 @@ impl<'a> Cursor<'a> {
     /// A String with no escape (printable ASCII but `"` and `\`): its content.
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
-        let s = self.take_while(|c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\');
+        let s = self.take_while(unescaped_string_byte);
         self.eat(b'"')?;
         Some(s)
     }
@@ -181,7 +181,7 @@ fn parsed(input: &Input<'_>, signature: Vec<u8>) -> Option<Parsed> {
     let mut components: Vec<ComponentId> = Vec::with_capacity(input.names.len());
     for name in &input.names {
         let item = Item::new(BareItem::String(StringRef::from_str(name).ok()?.to_owned()));
-        let c = ComponentId::from_item(&item).ok()?;
+        let c = ComponentId::from_owned_item(item).ok()?;
         if components.contains(&c) {
             return None;
         }

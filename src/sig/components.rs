@@ -96,16 +96,19 @@ fn kind(b: &BareItem) -> &'static str {
     }
 }
 
+/// Whether a byte stands for itself in an RFC 9651 String (printable ASCII but `"` and `\`):
+/// a String of only such bytes serializes as its text, quoted.
+pub(crate) fn unescaped_string_byte(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'
+}
+
 impl ComponentId {
     /// Appends the identifier as written in `Signature-Input` (see `Display`) to `out`.
     pub(crate) fn write_to(&self, out: &mut String) {
         // A name with no parameters and nothing to escape is serialized as itself, quoted.
         if let BareItem::String(name) = &self.item.bare_item
             && self.item.params.is_empty()
-            && name
-                .as_str()
-                .bytes()
-                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+            && name.as_str().bytes().all(unescaped_string_byte)
         {
             out.push('"');
             out.push_str(name.as_str());
@@ -146,6 +149,11 @@ impl ComponentId {
 
     /// Reads one member of a covered-components inner list. The error says what was expected.
     pub(crate) fn from_item(item: &Item) -> Result<ComponentId, String> {
+        ComponentId::from_owned_item(item.clone())
+    }
+
+    /// [`from_item`](Self::from_item) of an item the caller gives up (no copy).
+    pub(crate) fn from_owned_item(item: Item) -> Result<ComponentId, String> {
         let BareItem::String(name) = &item.bare_item else {
             return Err(format!(
                 "expected a quoted component name, found {}",
@@ -154,14 +162,11 @@ impl ComponentId {
         };
         let name = name.as_str();
         let source = if name.starts_with('@') {
-            derived_source(name, item)?
+            derived_source(name, &item)?
         } else {
-            field_source(name, item)?
+            field_source(name, &item)?
         };
-        Ok(ComponentId {
-            item: item.clone(),
-            source,
-        })
+        Ok(ComponentId { item, source })
     }
 
     /// Parses an identifier written as in `Signature-Input` but with the name unquoted, as
@@ -184,7 +189,7 @@ impl ComponentId {
         let item: Item = Parser::new(&format!("\"{name}\"{params}"))
             .parse()
             .map_err(|e| format!("invalid parameters in component {text:?}: {e}"))?;
-        ComponentId::from_item(&item).map_err(|e| format!("component {text:?}: {e}"))
+        ComponentId::from_owned_item(item).map_err(|e| format!("component {text:?}: {e}"))
     }
 
     /// The component name: `@method`, `content-digest`.
