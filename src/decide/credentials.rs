@@ -58,6 +58,15 @@ pub(super) fn read<'k>(ks: &'k KeySet, req: &Request) -> Result<Credentials<'k>,
         Some(k) => Some(lookup_api_key(ks, k).map_err(plain)?),
         None => None,
     };
+    // Unsigned (the two fields absent, which `presented` would answer with `None`): the
+    // signature parser is not called, so an API-key decision never runs (nor, in wasm, has
+    // compiled on first use) the code that reads signatures.
+    if !signed {
+        return Ok(Credentials {
+            api,
+            signatures: Vec::new(),
+        });
+    }
     let signatures = crate::sig::presented(req)
         .map_err(|m| Unreadable {
             refusal: Refusal::new(Reason::MalformedCredentials, m),
@@ -105,19 +114,16 @@ fn presented_key(req: &Request) -> Result<Option<&str>, Refusal> {
     }
     for (name, v) in [("Authorization: Bearer", bearer), ("X-API-Key", header)] {
         if let Some(v) = v {
-            if v.is_empty() {
-                return Err(malformed(&format!("empty API key in {name}")));
-            }
-            if v.len() > MAX_API_KEY_LEN {
-                return Err(malformed(&format!(
-                    "API key in {name} is longer than {MAX_API_KEY_LEN} bytes"
-                )));
-            }
-            if !v.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-                return Err(malformed(&format!(
-                    "API key in {name} contains characters outside visible ASCII"
-                )));
-            }
+            let fault = if v.is_empty() {
+                KeyTextFault::Empty
+            } else if v.len() > MAX_API_KEY_LEN {
+                KeyTextFault::TooLong
+            } else if !v.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+                KeyTextFault::NotVisibleAscii
+            } else {
+                continue;
+            };
+            return Err(key_text_refused(name, fault));
         }
     }
     match (bearer, header) {
@@ -127,6 +133,32 @@ fn presented_key(req: &Request) -> Result<Option<&str>, Refusal> {
         (Some(a), _) => Ok(Some(a)),
         (None, b) => Ok(b),
     }
+}
+
+/// What is wrong with the text of a presented API key.
+#[derive(Clone, Copy)]
+enum KeyTextFault {
+    Empty,
+    TooLong,
+    NotVisibleAscii,
+}
+
+/// The refusal for an API key whose text is malformed, written out of line: the messages are
+/// rare, and kept out of `presented_key` they are not part of what every API-key decision
+/// compiles (in wasm) and runs.
+#[cold]
+#[inline(never)]
+fn key_text_refused(name: &str, fault: KeyTextFault) -> Refusal {
+    let m = match fault {
+        KeyTextFault::Empty => format!("empty API key in {name}"),
+        KeyTextFault::TooLong => {
+            format!("API key in {name} is longer than {MAX_API_KEY_LEN} bytes")
+        }
+        KeyTextFault::NotVisibleAscii => {
+            format!("API key in {name} contains characters outside visible ASCII")
+        }
+    };
+    Refusal::new(Reason::MalformedCredentials, m)
 }
 
 fn lookup_api_key<'k>(ks: &'k KeySet, key: &str) -> Result<&'k KeyEntry, Refusal> {
