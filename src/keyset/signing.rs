@@ -2,7 +2,7 @@
 //! own signing key is a [`VerifierKey`](crate::sig::VerifierKey) on its
 //! [`KeyEntry`](super::KeyEntry).) See `docs/signatures.md`.
 
-use crate::sig::ComponentId;
+use crate::sig::{ComponentId, Derived};
 
 /// Key-set wide rules for request signatures.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,10 +25,13 @@ impl Default for SignaturePolicy {
     fn default() -> Self {
         SignaturePolicy {
             max_signature_age_seconds: 300,
-            required_components: ["@method", "@target-uri"]
-                .iter()
-                .filter_map(|c| ComponentId::parse(c).ok())
-                .collect(),
+            // Built, not parsed: every key set without a policy of its own gets these, and
+            // parsing them would run (and in wasm compile, on the first load) the component
+            // parser for two constants.
+            required_components: vec![
+                ComponentId::derived(Derived::Method),
+                ComponentId::derived(Derived::TargetUri),
+            ],
             require_content_digest: true,
             require_nonce: false,
             signature_tag: None,

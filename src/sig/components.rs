@@ -169,6 +169,23 @@ impl ComponentId {
         Ok(ComponentId { item, source })
     }
 
+    /// A derived component without parameters (`@method`, `@target-uri`), built without
+    /// parsing: what [`ComponentId::parse`] makes of its name.
+    pub(crate) fn derived(d: Derived) -> ComponentId {
+        debug_assert!(
+            d != Derived::QueryParam,
+            "@query-param needs its name parameter"
+        );
+        let name = DERIVED
+            .iter()
+            .find(|(_, x)| *x == d)
+            .map_or("", |(n, _)| *n);
+        ComponentId {
+            item: Item::new(sfv::StringRef::constant(name)),
+            source: Source::Derived(d, None),
+        }
+    }
+
     /// Parses an identifier written as in `Signature-Input` but with the name unquoted, as
     /// key sets and the CLI take them: `@method`, `content-type;sf`, `@query-param;name="id"`.
     ///
@@ -354,6 +371,22 @@ mod tests {
 
     fn err(text: &str) -> String {
         ComponentId::parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn derived_is_what_parse_makes() {
+        for (name, d) in DERIVED {
+            if d == Derived::QueryParam {
+                // Needs a `name` parameter: never built without one.
+                assert!(ComponentId::parse(name).is_err());
+                continue;
+            }
+            let built = ComponentId::derived(d);
+            let parsed = ComponentId::parse(name).unwrap();
+            assert_eq!(built, parsed, "{name}");
+            assert_eq!(built.item, parsed.item, "{name}");
+            assert_eq!(built.to_string(), format!("\"{name}\""));
+        }
     }
 
     #[test]

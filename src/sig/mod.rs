@@ -30,6 +30,7 @@ mod sign;
 
 pub use alg::{Algorithm, HmacSecret, SignerKey, VerifierKey};
 pub use components::ComponentId;
+pub(crate) use components::Derived;
 pub use digest::content_digest;
 pub use parse::{MAX_COMPONENTS, MAX_SIGNATURES, SignatureParams};
 pub use replay::{ClaimKind, MemoryNonceStore, NonceClaim, NonceStore};
