@@ -34,6 +34,9 @@ pub fn check_audience_name(name: &str) -> Result<(), String> {
 }
 
 /// Reads `$.audience`: a name or a non-empty list of distinct names.
+// Out of line: only some key sets (requests) need it, and V8 compiles a wasm function
+// whole on its first call (BENCHMARKS.md, "The first load and the first decision").
+#[inline(never)]
 pub(super) fn parse(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Vec<String> {
     let mut out = Vec::new();
     let one = |cx: &mut Ctx<'_>, v: &Value, p: &JsonPath<'_>, out: &mut Vec<String>| match v {

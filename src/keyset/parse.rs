@@ -273,6 +273,9 @@ fn build(
 
 /// Each id a route's `webhook_keys` lists must name a key with `webhook` (the keys are read
 /// by now: `keys` streams before `build`).
+// Out of line: only some key sets need it (V8 compiles a wasm function whole on its first
+// call).
+#[inline(never)]
 fn webhook_routes(cx: &mut Ctx<'_>, keys: &KeysAcc, route: &super::Route, at: &JsonPath<'_>) {
     // A key entry with errors of its own was not accepted: saying again that its id names no
     // (webhook) key would only repeat them.
@@ -294,6 +297,9 @@ fn webhook_routes(cx: &mut Ctx<'_>, keys: &KeysAcc, route: &super::Route, at: &J
 
 /// Key allow entries inside the key set's own deny list can never admit a client. (Keys whose
 /// allow list already has errors are skipped: their entries' indexes are not known.)
+// Out of line: only some key sets need it (V8 compiles a wasm function whole on its first
+// call).
+#[inline(never)]
 fn covered_by_global_deny(cx: &mut Ctx<'_>, keys: &KeysAcc, deny: &[(usize, Cidr)]) {
     let broken: HashSet<usize> = cx
         .errors

@@ -50,6 +50,9 @@ fn choice<T: Copy>(
     None
 }
 
+// Out of line: only some key sets (requests) need it, and V8 compiles a wasm function
+// whole on its first call (BENCHMARKS.md, "The first load and the first decision").
+#[inline(never)]
 pub(super) fn policy(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<Policy> {
     let map = cx.object(v, path, POLICY_FIELDS)?;
     let mut policy = Policy::default();

@@ -153,6 +153,9 @@ fn bytes(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<Vec<u8>> {
     b64url_decode(s).map_err(|e| cx.err(path, e)).ok()
 }
 
+// Out of line: only some key sets (requests) need it, and V8 compiles a wasm function
+// whole on its first call (BENCHMARKS.md, "The first load and the first decision").
+#[inline(never)]
 fn signing(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> (Option<VerifierKey>, Form) {
     let none = (None, Form::None);
     let Some(map) = cx.object(v, path, &["alg", "secret", "public_key", "jwk", "sealed"]) else {

@@ -21,6 +21,9 @@ pub const MAX_WEBHOOK_KEYS: usize = MAX_TOKENS;
 
 /// Reads a key's `webhook`: the key (none when sealed and read by form only, or invalid) and
 /// how its secret is written.
+// Out of line: only some key sets (requests) need it, and V8 compiles a wasm function
+// whole on its first call (BENCHMARKS.md, "The first load and the first decision").
+#[inline(never)]
 pub(super) fn key(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> (Option<WebhookKey>, Form) {
     let none = (None, Form::None);
     let Some(map) = cx.object(v, path, &["secret", "public_key", "sealed"]) else {
