@@ -140,6 +140,21 @@ pub(crate) fn poll_once<T, F: Future<Output = T> + ?Sized>(fut: Pin<&mut F>) -> 
     }
 }
 
+/// Awaits `fut`, whose body stays a function of its own instead of being merged into the
+/// caller's. An `async fn` awaited once is inlined into its caller's state machine, and in
+/// wasm V8 compiles a function whole on its first call: a rare branch (a webhook route, a
+/// second key's signature) outlined this way is compiled only when a request takes it. The
+/// future is stored in the caller's, as an inlined one would be; no allocation.
+pub(crate) async fn outlined<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    std::future::poll_fn(|cx| poll_outlined(fut.as_mut(), cx)).await
+}
+
+#[inline(never)]
+fn poll_outlined<F: Future>(fut: Pin<&mut F>, cx: &mut TaskCx<'_>) -> Poll<F::Output> {
+    fut.poll(cx)
+}
+
 /// Runs a decision made with [`Mode::default`], which never pauses.
 pub(crate) fn run_native<T>(fut: impl Future<Output = T>, paused: impl FnOnce() -> T) -> T {
     let fut = pin!(fut);

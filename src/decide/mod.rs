@@ -200,7 +200,7 @@ impl Judge<'_> {
         }
         // A route that accepts webhooks accepts nothing else (docs/webhooks.md).
         if let Some(keys) = self.routes.webhook_keys() {
-            return webhook::decide(self, &keys).await;
+            return flow::outlined(webhook::decide(self, &keys)).await;
         }
         let creds = match credentials::read(self.ks, self.req) {
             Ok(c) => c,
@@ -212,7 +212,8 @@ impl Judge<'_> {
         };
         let (candidates, foreign) = credentials::candidates(self.ks, &creds);
         if let Some(api) = creds.api
-            && let Some(o) = self.foreign_signature(api, &foreign).await
+            && !foreign.is_empty()
+            && let Some(o) = flow::outlined(self.foreign_signature(api, &foreign)).await
         {
             return o;
         }

@@ -81,6 +81,9 @@ pub(crate) fn read_unsigned(name: &str) -> bool {
 /// origins (CGI, FastCGI/PHP, WSGI, nginx with `underscores_in_headers on`) map `-` and `_` to
 /// the same `HTTP_*` variable, so such an origin may act on a key or a method override that the
 /// decision never saw. The request is refused as malformed instead.
+// Out of line: only requests with a `_` in a field name need it, and V8 compiles a wasm
+// function whole on its first call (BENCHMARKS.md, "The first load and the first decision").
+#[inline(never)]
 fn underscore_twin(name: &str) -> Option<&'static str> {
     const DASHED: [&str; 9] = [
         "X-API-Key",

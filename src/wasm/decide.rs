@@ -660,6 +660,21 @@ impl WasmVerifier {
             self.scratch = req;
             return kind;
         }
+        self.run_waiting(keyset, req, cx, mode, clock_ms)
+    }
+
+    /// [`run`](Self::run) for a request that may wait (signed): kept out of line, so that
+    /// an unsigned decision does not compile (on its first call, in V8) what only a waiting
+    /// one runs.
+    #[inline(never)]
+    fn run_waiting(
+        &mut self,
+        keyset: Arc<KeySet>,
+        mut req: Request,
+        cx: Context,
+        mode: Mode,
+        clock_ms: f64,
+    ) -> u32 {
         // It may wait: it keeps only its own bytes (the next request starts a new buffer), and
         // in sharded mode only the keys it can look up (a shard loaded while it waits must not
         // copy every key held for it).
