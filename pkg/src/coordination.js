@@ -28,7 +28,7 @@ import { KeySetSource, checkEdgeOptions } from './edge.js';
 import { coordinatorNonceStore } from './coordinated-nonces.js';
 import { coordinatorOption, payloadDigest, refusalOf, unavailable } from './coordinator-binding.js';
 import { WireRefusal } from './wire.js';
-import { bounded } from './deadline.js';
+import { STORAGE_TIMEOUT_SECONDS, bounded } from './deadline.js';
 
 /** The default refresh interval with a coordinator (a poll is one tiny request). */
 export const COORDINATED_REFRESH_SECONDS = 5;
@@ -76,7 +76,7 @@ export class CoordinatedSource {
     // The binding with the bound of one storage read (seconds) this environment gives.
     this.#binding = (env) => {
       const c = coordinator(env);
-      return c && { ...c, timeoutSeconds: opts.storageTimeoutSeconds(env) };
+      return c && { ...c, timeoutSeconds: opts.storageTimeoutSeconds?.(env) ?? STORAGE_TIMEOUT_SECONDS };
     };
     this.#kv = new KeySetSource(opts);
   }

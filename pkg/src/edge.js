@@ -189,7 +189,7 @@ export class KeySetSource {
       // second later instead of a whole interval later.
       input =
         typeof this.#opts.keySet === 'function'
-          ? await bounded(this.#opts.keySet(env), this.#opts.storageTimeoutSeconds(env) * 1000, 'the key set source')
+          ? await bounded(this.#opts.keySet(env), (this.#opts.storageTimeoutSeconds?.(env) ?? STORAGE_TIMEOUT_SECONDS) * 1000, 'the key set source')
           : this.#opts.keySet;
     } catch (e) {
       if (e instanceof ReadTimeout && !this.#gate) this.#checkedAt = Date.now() + 1000 - seconds(this.#opts.refreshSeconds, env) * 1000;
