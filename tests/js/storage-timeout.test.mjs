@@ -76,3 +76,23 @@ test('a key set source that never answers: 503 keyset_unavailable within storage
   assert.equal((await worker.fetch(request(), env, {})).status, 200);
   assert.equal(calls, 2);
 });
+
+test('with a coordinator, a KV shard read that hangs gives way to the coordinator within the bound', async () => {
+  const { shardSource } = await import('../../pkg/src/coordinated-shards.js');
+  const bytes = new TextEncoder().encode('shard bytes');
+  const asked = [];
+  const c = {
+    name: 'keyset',
+    timeoutSeconds: 0.4,
+    kv: { get: () => new Promise(() => {}) },
+    namespace: { getByName: () => ({ readShard: async (sha) => (asked.push(sha), bytes) }) },
+  };
+  const source = shardSource({}, c, 60);
+  assert.equal(source.readTimeoutSeconds, 0.4);
+  const started = Date.now();
+  const got = await source.load({ sha256: 'abc', retry: false });
+  const took = Date.now() - started;
+  assert.equal(got, bytes);
+  assert.deepEqual(asked, ['abc']);
+  assert.ok(took >= 190 && took < 400, `KV had half the bound: ${took} ms`);
+});
