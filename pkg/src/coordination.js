@@ -376,6 +376,12 @@ export class CoordinatedSource {
     const kind = shards ? 'manifest' : 'full';
     const r = await this.#bounded(c, stub.commit({ kind, revision: gate.revision, payloadSha256: gate.info.payloadSha256, base: null, shards, bytes }, { seed: true }), 'the coordinator');
     if (r.error) return this.#follow(env, c, await this.#bounded(c, stub.poll(null), 'the coordinator'), stub); // another isolate seeded first
+    // The deltas a former coordinator published on top of that set (KV `keyset/deltas`), each
+    // verified here, then committed there: seeding loses no revocation pushed as a delta.
+    await this.#publishedChain(c, gate, 'seed', async (p, d) => {
+      const u = { kind: 'delta', revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, bytes: new TextEncoder().encode(d) };
+      return this.#bounded(c, stub.commit(u), 'the coordinator');
+    });
     if (!this.#gate) {
       this.#gate = gate;
       this.log('keyset_loaded', { revision: gate.revision, keys: gate.info.keys, origin: 'seed' });
@@ -419,9 +425,10 @@ export class CoordinatedSource {
   /**
    * The deltas the coordinator published to KV (`keyset/deltas`) on top of the full set `gate`
    * holds, applied (each verified) when they start from it: a revocation pushed as a delta is
-   * kept by a cold isolate that cannot reach the coordinator too.
+   * kept by a cold isolate that cannot reach the coordinator too. With `commit(prepared, text)`
+   * (seeding an empty coordinator), each is committed there before it is applied here.
    */
-  async #publishedChain(c, gate) {
+  async #publishedChain(c, gate, origin = 'kv_fallback', commit = null) {
     let chain = null;
     try {
       chain = c.kv ? await this.#bounded(c, c.kv.get('keyset/deltas', { type: 'json' }), 'KV') : null;
@@ -431,10 +438,25 @@ export class CoordinatedSource {
     const base = chain?.base;
     if (!Array.isArray(chain?.deltas) || base?.payloadSha256 !== gate.info.payloadSha256 || base?.revision !== gate.revision) return;
     for (const d of chain.deltas) {
+      let p = null;
       try {
-        await gate.update(d);
+        if (!commit) {
+          await gate.update(d);
+          continue;
+        }
+        // (with `commit`: the coordinator takes each delta first, then this gate applies it)
+        p = await gate[PREPARE](new TextEncoder().encode(d));
+        const r = p.changed ? await commit(p, d) : { changed: false };
+        if (r.error) {
+          p.discard();
+          this.log('keyset_rejected', { code: r.error, message: String(r.message), current_revision: gate.revision, origin });
+          return;
+        }
+        p.changed ? p.commit() : p.discard();
       } catch (e) {
-        this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: gate.revision, origin: 'kv_fallback' });
+        p?.discard();
+        this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: gate.revision, origin });
+        if (commit && !(e instanceof KeygateError)) throw e; // the coordinator did not answer
         return;
       }
     }

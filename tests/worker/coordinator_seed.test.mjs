@@ -4,7 +4,9 @@
 // missing from KV stayed 503 shard_unavailable), refused their upload (shard_not_staged) and
 // answered a push of the same manifest 200 unchanged, leaving nothing to repair it with but a
 // new revision. Now it is committed as a manifest: pushing it again lists the shards the
-// coordinator lacks (409 shards_missing), they are taken as uploads, then served.
+// coordinator lacks (409 shards_missing), they are taken as uploads, then served. And the
+// deltas the former coordinator published on top of the set (KV `keyset/deltas`) are seeded
+// too: seeding used to drop them, rolling back a revocation pushed as a delta.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PUBLISHER, bearer, eventually, push, set, signed } from './helpers.mjs';
+import { generateApiKey } from 'keygate';
+import { ISSUED, PUBLISHER, bearer, eventually, payloadSha256, push, set, signed } from './helpers.mjs';
 import { cluster } from './cluster.mjs';
 
 const PUB = PUBLISHER.signing.public_key;
@@ -80,4 +83,32 @@ test('an empty coordinator seeded from a sharded manifest in KV holds it as a ma
   assert.deepEqual([done.status, done.body.changed], [200, false], JSON.stringify(done.body));
   assert.ok(await eventually(async () => (await gw.fetch('/api/x', bearer('seed-key-7'))).status === 200), 'the lost shard is read from the coordinator');
   assert.equal((await coordinator.head()).revision, 4, 'the same state throughout');
+});
+
+test('an empty coordinator seeded from KV takes the deltas published on top of that set: a revocation is not rolled back', async () => {
+  const [a, b] = ['a', 'b'].map((id) => generateApiKey({ id }));
+  const V1 = signed(set(1, [a.entry, b.entry]));
+  const removeB = signed({
+    keygate: 1,
+    kind: 'delta',
+    base: { revision: 1, payload_sha256: payloadSha256(V1) },
+    revision: 2,
+    payload_sha256: payloadSha256(signed(set(2, [a.entry]))),
+    issued_at: ISSUED,
+    changes: [{ op: 'remove', id: 'b' }],
+  });
+  const cl = await cluster({ bindings: { KEYGATE_PUBLISHER_KEYS: PUB, KEYSET_REFRESH_SECONDS: '1' } });
+  // What a former coordinator published: the full set, and the delta since.
+  const kv = await cl.kv();
+  await kv.put('keyset', V1);
+  await kv.put('keyset/deltas', JSON.stringify({ base: { revision: 1, payloadSha256: payloadSha256(V1) }, deltas: [removeB] }));
+  const gwA = await cl.gw('gw-a');
+  assert.equal((await gwA.fetch('/api/x', bearer(a.key))).status, 200);
+  assert.equal((await gwA.fetch('/api/x', bearer(b.key))).status, 401, 'the seeding isolate serves the delta');
+  const head = await (await cl.coordinator()).getByName('keyset').head();
+  assert.deepEqual([head.revision, head.base.revision, head.deltas], [2, 1, 1], 'the coordinator holds the set and the delta');
+  const gwB = await cl.gw('gw-b');
+  assert.equal((await gwB.fetch('/api/x', bearer(b.key))).status, 401, 'another isolate follows the coordinator: b stays removed');
+  const info = await (await gwB.fetch('/.well-known/keygate/keyset')).json();
+  assert.deepEqual([info.revision, info.mode], [2, 'coordinator']);
 });
