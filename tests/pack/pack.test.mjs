@@ -69,7 +69,11 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // 1,288,067 B with its docs, types and JS; packed 463,575 B).
 // The three above merged (with the Ed25519 key cache's JS): packed 454 -> 459, unpacked
 // 1272, wasm 872 KiB. Measured merged: packed 469,085 B, unpacked 1,300,997 B, wasm 892,850 B.
-const BUDGET = { packed: 459 * 1024, unpacked: 1272 * 1024, wasm: 872 * 1024 };
+// Packed 459 -> 464, unpacked 1272 -> 1288 KiB: bounded storage reads (src/deadline.js, the
+// storage bound through the sources, the nonce store and shard reads, their types and README
+// rows) and seeding a coordinator with a manifest and the published deltas; no wasm change.
+// Measured: packed 473,103 B, unpacked 1,314,191 B, wasm 892,705 B.
+const BUDGET = { packed: 464 * 1024, unpacked: 1288 * 1024, wasm: 872 * 1024 };
 
 let t;
 let files;
