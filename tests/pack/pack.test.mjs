@@ -73,7 +73,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // storage bound through the sources, the nonce store and shard reads, their types and README
 // rows) and seeding a coordinator with a manifest and the published deltas; no wasm change.
 // Measured: packed 473,103 B, unpacked 1,314,191 B, wasm 892,705 B.
-const BUDGET = { packed: 464 * 1024, unpacked: 1288 * 1024, wasm: 872 * 1024 };
+// Wasm 872 -> 873 KiB: rare branches of the first load and the first decision out of line,
+// so a cold start compiles less (BENCHMARKS.md, "The first load and the first decision").
+// Measured merged: packed 474,408 B, unpacked 1,314,455 B, wasm 892,969 B (+264 B).
+const BUDGET = { packed: 464 * 1024, unpacked: 1288 * 1024, wasm: 873 * 1024 };
 
 let t;
 let files;
