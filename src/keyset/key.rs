@@ -57,19 +57,19 @@ type Strings<'a> = Vec<(usize, Cow<'a, str>)>;
 /// A key entry's fields, type-checked but not yet validated.
 #[derive(Default)]
 pub(super) struct KeyFields<'a> {
-    id: F<Cow<'a, str>>,
-    api_key_hash: F<Cow<'a, str>>,
-    status: F<Cow<'a, str>>,
-    not_before: F<Cow<'a, str>>,
-    expires_at: F<Cow<'a, str>>,
-    scopes: F<Strings<'a>>,
-    allow_cidrs: F<Strings<'a>>,
-    deny_cidrs: F<Strings<'a>>,
-    name: F<Cow<'a, str>>,
-    meta: F<Box<str>>,
-    signing: F<Cow<'a, Value>>,
-    require_signature: F<bool>,
-    webhook: F<Cow<'a, Value>>,
+    pub(super) id: F<Cow<'a, str>>,
+    pub(super) api_key_hash: F<Cow<'a, str>>,
+    pub(super) status: F<Cow<'a, str>>,
+    pub(super) not_before: F<Cow<'a, str>>,
+    pub(super) expires_at: F<Cow<'a, str>>,
+    pub(super) scopes: F<Strings<'a>>,
+    pub(super) allow_cidrs: F<Strings<'a>>,
+    pub(super) deny_cidrs: F<Strings<'a>>,
+    pub(super) name: F<Cow<'a, str>>,
+    pub(super) meta: F<Box<str>>,
+    pub(super) signing: F<Cow<'a, Value>>,
+    pub(super) require_signature: F<bool>,
+    pub(super) webhook: F<Cow<'a, Value>>,
 }
 
 /// The interner's keys are already hashes.

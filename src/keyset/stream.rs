@@ -135,7 +135,7 @@ impl<'de> Visitor<'de> for KeysSeed<'_, '_> {
         loop {
             let path = keys.index(i);
             let entry = match self.mode {
-                Mode::Fast => match seq.next_element::<FastKey<'de>>()? {
+                Mode::Plain | Mode::Fast => match seq.next_element::<FastKey<'de>>()? {
                     None => break,
                     Some(fast) => {
                         key::finish(self.cx, fast.into_fields(), &path, &mut self.acc.interner)
