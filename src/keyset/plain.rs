@@ -23,7 +23,7 @@ use super::ctx::Ctx;
 use super::key::{F, KEY_FIELDS, KeyFields};
 use super::parse::KeysAcc;
 use super::stream::Top;
-use crate::json::JsonPath;
+use crate::json::{JsonPath, string_end, string_stop};
 
 /// Most levels of nesting a value handed to serde_json may have here. serde_json refuses a
 /// 128th level counted from the top of the document; a value read on its own is counted from
@@ -355,54 +355,12 @@ fn field_index(name: &[u8]) -> Option<usize> {
     KEY_FIELDS.iter().position(|f| f.as_bytes() == name)
 }
 
-/// Where the plain run of string content at the start of `s` stops: the index of the first
-/// `"`, `\` or control character. Eight bytes are tested at a time: a byte of a word is
-/// flagged by `zero` when it is 0 (after the xor, when it equals the byte sought) and by the
-/// `below` test when it is less than 0x20; the lowest flag is always a true one (a borrow only
-/// reaches the bytes above a flagged byte).
-#[inline]
-fn string_stop(s: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let mut words = s.chunks_exact(8);
-    let mut at = 0;
-    for w in &mut words {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(w);
-        let w = u64::from_le_bytes(b);
-        let below = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-        let hit = zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) | below;
-        if hit != 0 {
-            return Some(at + (hit.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let tail = words.remainder();
-    let n = tail
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    Some(at + n)
-}
-
 /// The value of four hex digits.
 fn hex4(h: &[u8]) -> Option<u32> {
     h.iter().try_fold(0u32, |acc, &b| {
         let d = char::from(b).to_digit(16)?;
         Some(acc << 4 | d)
     })
-}
-
-/// The index just past the closing quote of the string whose content starts at `i`.
-fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
-    loop {
-        let n = i + string_stop(b.get(i..)?)?;
-        match b[n] {
-            b'"' => return Some(n + 1),
-            b'\\' => i = n + 2,
-            _ => i = n + 1,
-        }
-    }
 }
 
 #[cfg(test)]
