@@ -298,32 +298,43 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let mut f = KeyFields::default();
+        match self.members(&mut f) {
+            Some(()) => Some(f),
+            None => {
+                discard(f);
+                None
+            }
+        }
+    }
+
+    /// The members of a key entry, after its `{`.
+    fn members(&mut self, f: &mut KeyFields<'a>) -> Option<()> {
         if self.eat(b'}') {
-            return Some(f);
+            return Some(());
         }
         loop {
             let field = self.member_name()?;
             if !self.eat(b':') {
                 return None;
             }
-            // Each `set` refuses a member met before.
+            // Each `fill` refuses a member met before.
             match field {
-                0 => set(&mut f.id, self.string())?,
-                1 => set(&mut f.api_key_hash, self.string())?,
-                2 => set(&mut f.status, self.string())?,
-                3 => set(&mut f.not_before, self.string())?,
-                4 => set(&mut f.expires_at, self.string())?,
-                5 => set(&mut f.scopes, self.strings())?,
-                6 => set(&mut f.allow_cidrs, self.strings())?,
-                7 => set(&mut f.deny_cidrs, self.strings())?,
-                8 => set(&mut f.name, self.string())?,
-                9 => set(&mut f.meta, self.meta())?,
-                10 => set(&mut f.signing, self.value().map(Cow::Owned))?,
-                11 => set(&mut f.require_signature, self.boolean())?,
-                _ => set(&mut f.webhook, self.value().map(Cow::Owned))?,
+                0 => fill(&mut f.id, || self.string())?,
+                1 => fill(&mut f.api_key_hash, || self.string())?,
+                2 => fill(&mut f.status, || self.string())?,
+                3 => fill(&mut f.not_before, || self.string())?,
+                4 => fill(&mut f.expires_at, || self.string())?,
+                5 => fill(&mut f.scopes, || self.strings())?,
+                6 => fill(&mut f.allow_cidrs, || self.strings())?,
+                7 => fill(&mut f.deny_cidrs, || self.strings())?,
+                8 => fill(&mut f.name, || self.string())?,
+                9 => fill(&mut f.meta, || self.meta())?,
+                10 => fill(&mut f.signing, || self.value().map(Cow::Owned))?,
+                11 => fill(&mut f.require_signature, || self.boolean())?,
+                _ => fill(&mut f.webhook, || self.value().map(Cow::Owned))?,
             }
             if !self.more(b'}')? {
-                return Some(f);
+                return Some(());
             }
         }
     }
@@ -337,16 +348,22 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Fills a member's slot the first time it is met (`None` the second time, or without a value).
+/// Fills a member's slot with what `read` reads, the first time the member is met (`None`
+/// the second time, or when `read` finds no value of the member's type).
 #[inline]
-fn set<T>(slot: &mut F<T>, value: Option<T>) -> Option<()> {
-    match (&slot, value) {
-        (F::Absent, Some(v)) => {
-            *slot = F::Valid(v);
-            Some(())
-        }
-        _ => None,
+fn fill<T>(slot: &mut F<T>, read: impl FnOnce() -> Option<T>) -> Option<()> {
+    if !matches!(slot, F::Absent) {
+        return None;
     }
+    *slot = F::Valid(read()?);
+    Some(())
+}
+
+/// Drops the fields of an entry the reader gave up on (out of line: the drop is long and rare).
+#[cold]
+#[inline(never)]
+fn discard(f: KeyFields<'_>) {
+    drop(f);
 }
 
 /// The index in `KEY_FIELDS` of a key entry member's name.
