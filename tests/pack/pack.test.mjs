@@ -69,7 +69,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // 1,288,067 B with its docs, types and JS; packed 463,575 B).
 // The three above merged (with the Ed25519 key cache's JS): packed 454 -> 459, unpacked
 // 1272, wasm 872 KiB. Measured merged: packed 469,085 B, unpacked 1,300,997 B, wasm 892,850 B.
-const BUDGET = { packed: 459 * 1024, unpacked: 1272 * 1024, wasm: 872 * 1024 };
+// Packed 459 -> 464, unpacked 1272 -> 1283, wasm 872 -> 884 KiB: key set documents read by a
+// cursor of the crate's own before serde's typed reader (src/keyset/plain.rs, at opt-level 3):
+// wasm +11,895 B. Measured: packed 474,194 B, unpacked 1,312,994 B, wasm 904,600 B.
+const BUDGET = { packed: 464 * 1024, unpacked: 1283 * 1024, wasm: 884 * 1024 };
 
 let t;
 let files;
