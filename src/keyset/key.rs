@@ -448,6 +448,41 @@ pub(super) struct FastKey<'a> {
     webhook: Option<StrictValue>,
 }
 
+/// Reads a [`FastKey`] from a JSON object only: serde_json also reads a struct from an array
+/// (its members in order), which the format does not allow (the slow path and the schema
+/// refuse it).
+pub(super) struct FastEntry;
+
+impl<'de> de::DeserializeSeed<'de> for FastEntry {
+    type Value = FastKey<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<FastKey<'de>, D::Error> {
+        FastKey::deserialize(ObjectOnly(d))
+    }
+}
+
+/// A deserializer that reads structs as maps only.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+    fn deserialize_any<V: de::Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(v)
+    }
+    fn deserialize_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(v)
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
 impl fmt::Debug for FastKey<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FastKey").finish_non_exhaustive()

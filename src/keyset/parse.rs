@@ -415,6 +415,8 @@ mod tests {
             r#"{"keygate":1,"revision":1,"keys":[{"id":"a","scopes":"x"}]}"#,
             r#"{"keygate":1,"revision":1,"keys":[{"id":"a","meta":{"x":1,"x":2}}]}"#,
             r#"{"keygate":1,"revision":1,"keys":[}"#,
+            // serde_json reads a struct from an array too; a key entry is an object.
+            r#"{"keygate":1,"revision":1,"keys":[["a","sha256:QILgfQrM_pehYd6w7LCzo4CfZtxrNIxj_rAcek76bm8"]]}"#,
         ] {
             assert!(
                 run(doc.as_bytes(), Mode::Fast, Unseal::Refuse).is_none(),
