@@ -61,6 +61,10 @@ const worker = withKeygate(
     // A Standard Webhooks delivery's body is verified before any proof: at most
     // KEYGATE_MAX_WEBHOOK_BODY_BYTES when set, else 1 MiB (never more than the bound above).
     maxWebhookBodyBytes: (env) => env.KEYGATE_MAX_WEBHOOK_BODY_BYTES,
+    // How long a request waits for one read of the key set's storage (KV, the coordinator, its
+    // nonce shards, a shard): KEYGATE_STORAGE_TIMEOUT_SECONDS when set (more than 0, at most
+    // 60), else 5 s. Past it the request fails closed (503) and the next one reads again.
+    storageTimeoutSeconds: (env) => env.KEYGATE_STORAGE_TIMEOUT_SECONDS,
     // The coordinator, when bound: its instance KEYGATE_COORDINATOR_NAME ("keyset"; a new name
     // starts a new high-water mark), the KV namespace it publishes to (cold starts read the
     // base there), and whether a cold isolate may fall back to KV while it is unreachable.

@@ -9,6 +9,7 @@
 // it is claimed by webhook-id and timestamp alone), so it is sharded by its nonce.
 
 import { KeygateError } from './errors.js';
+import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, bounded } from './deadline.js';
 
 const encoder = new TextEncoder();
 
@@ -36,19 +37,47 @@ async function fingerprint(keyId, nonce, kind) {
 
 /**
  * A nonce store (`claim({ keyId, nonce, expiresAt, kind })` → boolean, `release(claim)`) over
- * the namespace's shards.
+ * the namespace's shards. A claim or release the shard does not answer within `timeoutMs`
+ * fails (the request fails closed: 503 verifier_unavailable). A claim answered `true` after
+ * that was recorded for a request that was not decided: it is released then, so the client's
+ * retry with the same signature is decided. (A claim is released only when this store saw it
+ * won: releasing one whose answer is unknown could free the nonce of the request that did
+ * win it, for a replay.)
  */
-export function coordinatorNonceStore(namespace, name, shards) {
+export function coordinatorNonceStore(namespace, name, shards, timeoutMs = STORAGE_TIMEOUT_SECONDS * 1000) {
   const stubOf = (keyId, nonce, kind) => namespace.getByName(`${name}:nonce:${shardOf(kind === 'webhook' ? nonce : keyId, shards)}`);
+  const release = async ({ keyId, nonce, expiresAt, kind }) => {
+    const fp = await fingerprint(keyId, nonce, kind);
+    await bounded(stubOf(keyId, nonce, kind).releaseNonce(fp, expiresAt), timeoutMs, 'the nonce shard');
+  };
   return Object.freeze({
-    async claim({ keyId, nonce, expiresAt, kind }) {
-      const fresh = await stubOf(keyId, nonce, kind).claimNonce(await fingerprint(keyId, nonce, kind), expiresAt);
+    /**
+     * `waitUntil` (the request's, when given) keeps the isolate waiting, past the response, for
+     * the answer of a claim that timed out, to release it if it was won.
+     */
+    async claim(claim, waitUntil) {
+      const { keyId, nonce, expiresAt, kind } = claim;
+      const fp = await fingerprint(keyId, nonce, kind);
+      const call = stubOf(keyId, nonce, kind).claimNonce(fp, expiresAt);
+      let fresh;
+      try {
+        fresh = await bounded(call, timeoutMs, 'the nonce shard');
+      } catch (e) {
+        if (e instanceof ReadTimeout) {
+          const late = Promise.resolve(call)
+            .then(
+              (won) => (won === true ? release(claim) : undefined),
+              () => undefined,
+            )
+            .catch((err) => console.error(JSON.stringify({ event: 'keygate.nonce_release_failed', message: String(err?.message ?? err).slice(0, 200) })));
+          waitUntil?.(late);
+        }
+        throw e;
+      }
       if (typeof fresh !== 'boolean') throw new KeygateError('ERR_NONCE_STORE', 'the coordinator answered a nonce claim without a verdict');
       return fresh;
     },
     /** Forgets a claim this store answered `true` to, for a request that was then not decided. */
-    async release({ keyId, nonce, expiresAt, kind }) {
-      await stubOf(keyId, nonce, kind).releaseNonce(await fingerprint(keyId, nonce, kind), expiresAt);
-    },
+    release,
   });
 }

@@ -8,6 +8,7 @@
 import { WireRefusal } from './wire.js';
 import { base64url } from './errors.js';
 import { refusalOf } from './coordinator-binding.js';
+import { bounded } from './deadline.js';
 
 /** The largest shard (coordinator/shards.js MAX_SHARD_BYTES). */
 export const MAX_SHARD_BYTES = 1024 * 1024;
@@ -23,7 +24,10 @@ function envCount(v, dflt, min) {
  * coordinator: KEYGATE_SHARD_CACHE_KEYS (100,000), KEYGATE_SHARD_CACHE_SHARDS (512) and
  * KEYGATE_SHARD_LOADS_PER_SECOND (50, bursts of twice that) bound what one isolate holds and
  * reads; KEYGATE_SHARD_UNPROVEN_LOADS_PER_SECOND (half of that, rounded up; bursts of twice
- * it) how much of it credentials not seen proven on the isolate may take.
+ * it) how much of it credentials not seen proven on the isolate may take. A read is bounded by
+ * the binding's `timeoutSeconds` (KEYGATE_STORAGE_TIMEOUT_SECONDS, 5 s): KV gets half of it
+ * (then the coordinator is asked), the whole read the rest; past it the request fails closed
+ * with 503 shard_unavailable and the next one reads the shard again.
  */
 export function shardSource(env, c, cacheTtl) {
   if (!c) return undefined;
@@ -36,10 +40,13 @@ export function shardSource(env, c, cacheTtl) {
     burst: Math.max(1, 2 * perSecond),
     unprovenLoadsPerSecond: unproven,
     unprovenBurst: Math.max(1, 2 * unproven),
+    readTimeoutSeconds: c.timeoutSeconds,
     async load({ sha256, retry }) {
       if (c.kv && !retry) {
-        const v = await c.kv.get(`keyset/blob/${sha256}`, { type: 'arrayBuffer', cacheTtl }).catch(() => null);
-        if (v !== null) return v;
+        // A KV read that hangs leaves the rest of the bound to the coordinator.
+        const read = c.kv.get(`keyset/blob/${sha256}`, { type: 'arrayBuffer', cacheTtl });
+        const v = await bounded(read, (c.timeoutSeconds * 1000) / 2, 'KV').catch(() => null);
+        if (v !== null && v !== undefined) return v;
       }
       const bytes = await c.namespace.getByName(c.name).readShard(sha256);
       if (!bytes) throw new Error(`the coordinator holds no shard ${sha256} in use`);

@@ -13,6 +13,11 @@
 // - Cold start with the coordinator unreachable: the set from the key set source (KV, the
 //   variable) under KV-mode guarantees ("kv_fallback", logged as an error), unless required
 //   (`require`), then 503 keyset_unavailable until it answers.
+// - Every read of a poll (the coordinator's answer, the base from KV or the coordinator, the
+//   key set source, the published chain) is bounded by `storageTimeoutSeconds`
+//   (KEYGATE_STORAGE_TIMEOUT_SECONDS, 5 s): one that does not answer counts as the coordinator
+//   being unreachable, so a poll always ends and the next one can run; its late answer is
+//   dropped, never applied.
 // - push(): verified and judged here against the coordinator's state, then committed there
 //   (compare-and-swap), then applied here.
 
@@ -23,6 +28,7 @@ import { KeySetSource, checkEdgeOptions } from './edge.js';
 import { coordinatorNonceStore } from './coordinated-nonces.js';
 import { coordinatorOption, payloadDigest, refusalOf, unavailable } from './coordinator-binding.js';
 import { WireRefusal } from './wire.js';
+import { STORAGE_TIMEOUT_SECONDS, bounded } from './deadline.js';
 
 /** The default refresh interval with a coordinator (a poll is one tiny request). */
 export const COORDINATED_REFRESH_SECONDS = 5;
@@ -49,8 +55,6 @@ export function edgeSource(where, options, extra, onRefusedWords) {
   return { opts, source };
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 /** The coordinator answered, but what it named does not match what was read (never trusted). */
 class Mismatch extends Error {}
 
@@ -64,14 +68,22 @@ export class CoordinatedSource {
   #polling = null;
   #retryAt = 0;
   #fault = null;
-  #lastText = null;
   #pushing = Promise.resolve();
   #nonces = new WeakMap();
 
   constructor(opts, coordinator) {
     this.#opts = opts;
-    this.#binding = coordinator;
+    // The binding with the bound of one storage read (seconds) this environment gives.
+    this.#binding = (env) => {
+      const c = coordinator(env);
+      return c && { ...c, timeoutSeconds: opts.storageTimeoutSeconds?.(env) ?? STORAGE_TIMEOUT_SECONDS };
+    };
     this.#kv = new KeySetSource(opts);
+  }
+
+  /** `promise` (a read of the coordinator, KV or the source), bounded by the storage bound. */
+  #bounded(c, promise, what) {
+    return bounded(promise, c.timeoutSeconds * 1000, what);
   }
 
   #interval(env) {
@@ -92,7 +104,8 @@ export class CoordinatedSource {
     const age = Date.now() - this.#syncedAt;
     const interval = this.#interval(env);
     if (age >= interval && this.#mode === 'coordinator' && Date.now() >= this.#retryAt) {
-      await Promise.race([this.#sync(env, c), sleep(POLL_WAIT_MS)]);
+      // (the poll goes on past the wait; its own reads are bounded)
+      await bounded(this.#sync(env, c), POLL_WAIT_MS, 'a poll').catch(() => {});
     } else if (age >= 0.8 * interval && Date.now() >= this.#retryAt) {
       waitUntil?.(this.#sync(env, c));
     }
@@ -127,13 +140,16 @@ export class CoordinatedSource {
     return Boolean(this.#binding(env));
   }
 
-  /** The global nonce store when the coordinator is bound (one per namespace), else undefined. */
-  nonceStore(env) {
+  /**
+   * The global nonce store when the coordinator is bound (one per namespace), else undefined;
+   * with the request's `waitUntil`, a claim that timed out is released if it turns out won.
+   */
+  nonceStore(env, waitUntil) {
     const c = this.#binding(env);
     if (!c) return undefined;
     let store = this.#nonces.get(c.namespace);
-    if (!store) this.#nonces.set(c.namespace, (store = coordinatorNonceStore(c.namespace, c.name, c.nonceShards)));
-    return store;
+    if (!store) this.#nonces.set(c.namespace, (store = coordinatorNonceStore(c.namespace, c.name, c.nonceShards, c.timeoutSeconds * 1000)));
+    return waitUntil ? Object.freeze({ claim: (claim) => store.claim(claim, waitUntil), release: store.release }) : store;
   }
 
   beginPush() {
@@ -175,7 +191,7 @@ export class CoordinatedSource {
     const stub = c.namespace.getByName(c.name);
     const state = this.#gate ? { revision: this.#gate.revision, payloadSha256: this.#gate.info.payloadSha256 } : null;
     try {
-      await this.#follow(env, c, await stub.poll(state), stub);
+      await this.#follow(env, c, await this.#bounded(c, stub.poll(state), 'the coordinator'), stub);
     } catch (e) {
       this.#retryAt = Date.now() + Math.max(this.#interval(env), 1000);
       if (e instanceof KeygateError || e instanceof Mismatch) {
@@ -208,12 +224,12 @@ export class CoordinatedSource {
       } catch {
         // logged by #apply: load the base instead
       }
-      r = await stub.poll(null);
+      r = await this.#bounded(c, stub.poll(null), 'the coordinator');
     }
     if (r.status !== 'base') throw new Mismatch(`unexpected coordinator answer ${JSON.stringify(r.status)}`);
     let read = await this.#base(c, r.base, stub);
     if (read === null) {
-      r = await stub.poll(null);
+      r = await this.#bounded(c, stub.poll(null), 'the coordinator');
       read = r.status === 'base' ? await this.#base(c, r.base, stub) : null;
       if (read === null) throw new Mismatch('the coordinator no longer holds the base it named');
     }
@@ -230,7 +246,7 @@ export class CoordinatedSource {
       // the newer one's name, a corrupted copy): never used; the coordinator's own copy is.
       if (!read.kv) throw e;
       this.log('coordinator_blob_mismatch', { payload_sha256: r.base.payloadSha256, message: `the KV copy of the base was refused (${String(e?.message ?? e).slice(0, 200)}); reading it from the coordinator` });
-      const own = await stub.readBlob(r.base.payloadSha256);
+      const own = await this.#bounded(c, stub.readBlob(r.base.payloadSha256), 'the coordinator');
       if (!own) throw new Mismatch('the coordinator no longer holds the base it named');
       fresh = await this.#loadBase(env, new Uint8Array(own), r.base);
     }
@@ -298,7 +314,7 @@ export class CoordinatedSource {
   async #base(c, base, stub) {
     if (c.kv) {
       try {
-        const v = await c.kv.get(`keyset/blob/${base.payloadSha256}`, { type: 'arrayBuffer', cacheTtl: BLOB_CACHE_TTL });
+        const v = await this.#bounded(c, c.kv.get(`keyset/blob/${base.payloadSha256}`, { type: 'arrayBuffer', cacheTtl: BLOB_CACHE_TTL }), 'KV');
         if (v !== null) {
           const bytes = new Uint8Array(v);
           // A manifest names the full set it was cut from: checked once it verified (#follow).
@@ -306,10 +322,10 @@ export class CoordinatedSource {
           this.log('coordinator_blob_mismatch', { payload_sha256: base.payloadSha256, message: 'the KV copy of the base has another digest; reading it from the coordinator' });
         }
       } catch {
-        // not in KV (yet): the coordinator has it
+        // not in KV (yet), or KV did not answer: the coordinator has it
       }
     }
-    const bytes = await stub.readBlob(base.payloadSha256);
+    const bytes = await this.#bounded(c, stub.readBlob(base.payloadSha256), 'the coordinator');
     return bytes ? { bytes: new Uint8Array(bytes), kv: false } : null; // a newer base was committed since the poll
   }
 
@@ -332,23 +348,40 @@ export class CoordinatedSource {
 
   /** The set of the key set source (KV, the variable), verified; null when there is none. */
   async #fromSource(env) {
-    const input = typeof this.#opts.keySet === 'function' ? await this.#opts.keySet(env) : this.#opts.keySet;
+    const c = this.#binding(env);
+    const input = typeof this.#opts.keySet === 'function' ? await this.#bounded(c, this.#opts.keySet(env), 'the key set source') : this.#opts.keySet;
     if (input === undefined || input === null) return null;
     const text = typeof input === 'string' ? input : input instanceof Uint8Array || input instanceof ArrayBuffer ? new TextDecoder().decode(input) : JSON.stringify(input);
-    this.#lastText = text;
     return { text, gate: await Keygate.load(text, this.#loadOptions(env)) };
   }
 
-  /** The coordinator holds nothing yet: the set of the key set source becomes its first state. */
+  /**
+   * The coordinator holds nothing yet: the set of the key set source becomes its first state,
+   * as what it is: a full set, or a sharded set's manifest with the shards it names (which the
+   * coordinator then serves and takes uploads of; those it does not hold yet are read from KV,
+   * where a former coordinator published them). The set is read from the source again, so the
+   * state named is the one of the bytes sent (the set in use may have moved past them by deltas).
+   */
   async #seed(env, c, stub) {
-    const loaded = this.#gate ? { text: this.#lastText, gate: this.#gate } : await this.#fromSource(env).catch((e) => this.#rejected(env, e));
+    const loaded = await this.#fromSource(env).catch((e) => this.#rejected(env, e));
     if (!loaded?.text) return;
     const { gate, text } = loaded;
-    const r = await stub.commit(
-      { kind: 'full', revision: gate.revision, payloadSha256: gate.info.payloadSha256, base: null, bytes: new TextEncoder().encode(text) },
-      { seed: true },
-    );
-    if (r.error) return this.#follow(env, c, await stub.poll(null), stub); // another isolate seeded first
+    const bytes = new TextEncoder().encode(text);
+    let shards;
+    if (gate.shards !== null) {
+      const p = await gate[PREPARE](bytes);
+      shards = p.shards;
+      p.discard();
+    }
+    const kind = shards ? 'manifest' : 'full';
+    const r = await this.#bounded(c, stub.commit({ kind, revision: gate.revision, payloadSha256: gate.info.payloadSha256, base: null, shards, bytes }, { seed: true }), 'the coordinator');
+    if (r.error) return this.#follow(env, c, await this.#bounded(c, stub.poll(null), 'the coordinator'), stub); // another isolate seeded first
+    // The deltas a former coordinator published on top of that set (KV `keyset/deltas`), each
+    // verified here, then committed there: seeding loses no revocation pushed as a delta.
+    await this.#publishedChain(c, gate, 'seed', async (p, d) => {
+      const u = { kind: 'delta', revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, bytes: new TextEncoder().encode(d) };
+      return this.#bounded(c, stub.commit(u), 'the coordinator');
+    });
     if (!this.#gate) {
       this.#gate = gate;
       this.log('keyset_loaded', { revision: gate.revision, keys: gate.info.keys, origin: 'seed' });
@@ -392,22 +425,38 @@ export class CoordinatedSource {
   /**
    * The deltas the coordinator published to KV (`keyset/deltas`) on top of the full set `gate`
    * holds, applied (each verified) when they start from it: a revocation pushed as a delta is
-   * kept by a cold isolate that cannot reach the coordinator too.
+   * kept by a cold isolate that cannot reach the coordinator too. With `commit(prepared, text)`
+   * (seeding an empty coordinator), each is committed there before it is applied here.
    */
-  async #publishedChain(c, gate) {
+  async #publishedChain(c, gate, origin = 'kv_fallback', commit = null) {
     let chain = null;
     try {
-      chain = c.kv ? await c.kv.get('keyset/deltas', { type: 'json' }) : null;
+      chain = c.kv ? await this.#bounded(c, c.kv.get('keyset/deltas', { type: 'json' }), 'KV') : null;
     } catch {
       return;
     }
     const base = chain?.base;
     if (!Array.isArray(chain?.deltas) || base?.payloadSha256 !== gate.info.payloadSha256 || base?.revision !== gate.revision) return;
     for (const d of chain.deltas) {
+      let p = null;
       try {
-        await gate.update(d);
+        if (!commit) {
+          await gate.update(d);
+          continue;
+        }
+        // (with `commit`: the coordinator takes each delta first, then this gate applies it)
+        p = await gate[PREPARE](new TextEncoder().encode(d));
+        const r = p.changed ? await commit(p, d) : { changed: false };
+        if (r.error) {
+          p.discard();
+          this.log('keyset_rejected', { code: r.error, message: String(r.message), current_revision: gate.revision, origin });
+          return;
+        }
+        p.changed ? p.commit() : p.discard();
       } catch (e) {
-        this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: gate.revision, origin: 'kv_fallback' });
+        p?.discard();
+        this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: gate.revision, origin });
+        if (commit && !(e instanceof KeygateError)) throw e; // the coordinator did not answer
         return;
       }
     }

@@ -63,6 +63,16 @@ export interface EdgeOptions<Env> {
   /** How often a key set function is re-read, in the background (default 30). */
   refreshSeconds?: number | ((env: Env) => number | string);
   /**
+   * How long a request waits for one read of the key set's storage, in seconds (more than 0,
+   * at most 60; default 5): the key set function, and with a coordinator its polls, base
+   * reads, nonce claims and shard reads. Past it the request fails closed (503
+   * `keyset_unavailable` on a cold isolate, `verifier_unavailable` for a nonce claim,
+   * `shard_unavailable` for a shard) and the next request reads again. A function of env may
+   * return text (e.g. `env.KEYGATE_STORAGE_TIMEOUT_SECONDS`); a value out of range there means
+   * the default.
+   */
+  storageTimeoutSeconds?: number | ((env: Env) => number | string | null | undefined);
+  /**
    * Where records go: `true` or `'all'` (default): console.log, one JSON line each;
    * `'refusals'`: the same without allowed decisions; a function: your sink; `false`: none.
    * Refusals and key set events are always logged unless `log` is false.

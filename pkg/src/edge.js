@@ -9,6 +9,7 @@ import { checkNonceStore } from './request.js';
 import { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
 import { REQUEST_OPTIONS, requestOptions } from './edge-options.js';
 import { OptionFault, clientAddress, verifiable } from './edge-request.js';
+import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, STORAGE_TIMEOUT_SECONDS_LIMIT, bounded, isTimeoutSeconds, timeoutSecondsOf } from './deadline.js';
 
 const DEFAULT_REFRESH_SECONDS = 30;
 
@@ -30,6 +31,7 @@ export function checkEdgeOptions(where, options, extra = {}, onRefusedWords = []
     'log',
     'onWarning',
     'nonceStore',
+    'storageTimeoutSeconds',
     ...REQUEST_OPTIONS,
     ...Object.keys(extra),
   ]);
@@ -71,6 +73,7 @@ export function checkEdgeOptions(where, options, extra = {}, onRefusedWords = []
     }
   }
   const copy = {
+    storageTimeoutSeconds: storageTimeoutOption(where, options.storageTimeoutSeconds),
     publisherKeys: pinned,
     audience: served,
     sealKeys: sealed,
@@ -82,6 +85,22 @@ export function checkEdgeOptions(where, options, extra = {}, onRefusedWords = []
   };
   for (const k of Object.keys(extra)) copy[k] = options[k];
   return Object.freeze(copy);
+}
+
+/**
+ * `storageTimeoutSeconds` as a function of env: how long a request waits for one read of the
+ * key set's storage (the key set source, the coordinator, its nonce store, a shard). A fixed
+ * number is checked now; a function's value (a number or decimal text, e.g. an environment
+ * variable) when it is called, and anything but a number from 0 (excluded) to 60 means the
+ * default (5).
+ */
+function storageTimeoutOption(where, v) {
+  if (v === undefined) return () => STORAGE_TIMEOUT_SECONDS;
+  if (typeof v === 'function') return (env) => timeoutSecondsOf(v(env));
+  if (!isTimeoutSeconds(v)) {
+    throw invalidOptions(`${where}: options.storageTimeoutSeconds must be a number of seconds > 0 and at most ${STORAGE_TIMEOUT_SECONDS_LIMIT}, or a function of env, got ${describe(v)}`);
+  }
+  return () => v;
 }
 
 /** A key set source's value as text: text as is, bytes decoded (KV `arrayBuffer`), objects as JSON. */
@@ -165,8 +184,15 @@ export class KeySetSource {
     this.#checkedAt = Date.now();
     let input;
     try {
-      input = typeof this.#opts.keySet === 'function' ? await this.#opts.keySet(env) : this.#opts.keySet;
+      // A source that does not answer within the storage bound fails this refresh (its late
+      // answer is dropped): a cold isolate answers 503 keyset_unavailable, and reads again a
+      // second later instead of a whole interval later.
+      input =
+        typeof this.#opts.keySet === 'function'
+          ? await bounded(this.#opts.keySet(env), (this.#opts.storageTimeoutSeconds?.(env) ?? STORAGE_TIMEOUT_SECONDS) * 1000, 'the key set source')
+          : this.#opts.keySet;
     } catch (e) {
+      if (e instanceof ReadTimeout && !this.#gate) this.#checkedAt = Date.now() + 1000 - seconds(this.#opts.refreshSeconds, env) * 1000;
       this.log('keyset_source_error', { message: String(e?.message ?? e) });
       return;
     }
@@ -367,7 +393,7 @@ export async function judge(opts, source, request, env, waitUntil, args) {
       clientIp = await clientAddress(opts, request, args);
       const seen = await verifiable(opts, request, args);
       // A bound coordinator's global store unless the options give one (coordination.js).
-      const nonceStore = opts.nonceStore(env) ?? source.nonceStore?.(env);
+      const nonceStore = opts.nonceStore(env) ?? source.nonceStore?.(env, waitUntil);
       const bounds = { maxBodyBytes: opts.maxBodyBytes(env), maxWebhookBodyBytes: opts.maxWebhookBodyBytes(env) };
       ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, bounds));
     } catch (e) {

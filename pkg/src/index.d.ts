@@ -318,7 +318,20 @@ export interface ShardOptions {
    * used only when its bytes hash to that digest; one that does not is read once more with
    * `retry: true` (read it from the source of truth then), then the request fails closed.
    */
-  load(shard: { readonly name: string; readonly sha256: string; readonly retry: boolean }): Promise<Uint8Array | ArrayBuffer>;
+  load(shard: {
+    readonly name: string;
+    readonly sha256: string;
+    readonly retry: boolean;
+    /** Aborted when the read takes longer than `readTimeoutSeconds` (pass it to `fetch`). */
+    readonly signal: AbortSignal;
+  }): Promise<Uint8Array | ArrayBuffer>;
+  /**
+   * How long one read may take, in seconds (more than 0, at most 60; default 5). Past it the
+   * requests waiting for the shard fail closed (`ERR_SHARD_UNAVAILABLE`, 503
+   * `shard_unavailable` at the edge), the read is forgotten (the next request that needs the
+   * shard reads it again) and what it answers later is dropped.
+   */
+  readTimeoutSeconds?: number;
   /** The most shards held (default 512, at least 9: all one request may need). */
   maxShards?: number;
   /** The most key entries held across shards (default 100,000). */

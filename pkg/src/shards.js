@@ -14,10 +14,17 @@
 // most that much of the whole and the credentials proven on this isolate keep the rest
 // (tests/vectors/sharded/unproven_flood.json).
 
+//
+// A read that does not answer within `readTimeoutSeconds` (default 5) fails the requests
+// waiting for it closed (503 shard_unavailable) and is forgotten, so the next request that
+// needs the shard reads it again; its late answer is dropped, never loaded
+// (tests/vectors/sharded/hung_reads.json).
+
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { outWord, textFields } from './io.js';
+import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, STORAGE_TIMEOUT_SECONDS_LIMIT, bounded, isTimeoutSeconds } from './deadline.js';
 
-const SHARD_OPTIONS = new Set(['load', 'maxShards', 'maxKeys', 'loadsPerSecond', 'burst', 'unprovenLoadsPerSecond', 'unprovenBurst']);
+const SHARD_OPTIONS = new Set(['load', 'maxShards', 'maxKeys', 'loadsPerSecond', 'burst', 'unprovenLoadsPerSecond', 'unprovenBurst', 'readTimeoutSeconds']);
 
 /**
  * Defaults: about 24 MiB of keys held, 50 cold loads a second with bursts of 100; of those, at
@@ -40,10 +47,13 @@ export function checkShardOptions(o, where) {
   if (typeof o !== 'object' || Array.isArray(o)) throw invalidOptions(`${where}: shards must be an object, got ${describe(o)}`);
   for (const k of Object.keys(o)) {
     if (!SHARD_OPTIONS.has(k)) {
-      throw invalidOptions(`${where}: unknown option shards.${k} (expected load, maxShards, maxKeys, loadsPerSecond, burst, unprovenLoadsPerSecond, unprovenBurst)`);
+      throw invalidOptions(`${where}: unknown option shards.${k} (expected load, maxShards, maxKeys, loadsPerSecond, burst, unprovenLoadsPerSecond, unprovenBurst, readTimeoutSeconds)`);
     }
   }
   if (typeof o.load !== 'function') throw invalidOptions(`${where}: shards.load must be a function ({ name, sha256, retry }) => bytes`);
+  if (o.readTimeoutSeconds !== undefined && !isTimeoutSeconds(o.readTimeoutSeconds)) {
+    throw invalidOptions(`${where}: shards.readTimeoutSeconds must be a number of seconds > 0 and at most ${STORAGE_TIMEOUT_SECONDS_LIMIT}, got ${describe(o.readTimeoutSeconds)}`);
+  }
   const loadsPerSecond = count(o.loadsPerSecond, 'loadsPerSecond', where, 0);
   const burst = count(o.burst, 'burst', where, 1);
   return Object.freeze({
@@ -54,6 +64,7 @@ export function checkShardOptions(o, where) {
     burst,
     unprovenLoadsPerSecond: o.unprovenLoadsPerSecond === undefined ? Math.ceil(loadsPerSecond / 2) : count(o.unprovenLoadsPerSecond, 'unprovenLoadsPerSecond', where, 0),
     unprovenBurst: o.unprovenBurst === undefined ? Math.ceil(burst / 2) : count(o.unprovenBurst, 'unprovenBurst', where, 1),
+    readTimeoutSeconds: o.readTimeoutSeconds ?? STORAGE_TIMEOUT_SECONDS,
   });
 }
 
@@ -142,7 +153,11 @@ export class ShardReader {
       need.map((s) => {
         let p = this.#inflight.get(s.sha256);
         if (!p) {
-          p = this.#fetch(s, retry).finally(() => this.#inflight.delete(s.sha256));
+          // Settled (answered, failed or timed out): forgotten, so a later request reads again.
+          const read = this.#fetch(s, retry).finally(() => {
+            if (this.#inflight.get(s.sha256) === read) this.#inflight.delete(s.sha256);
+          });
+          p = read;
           this.#inflight.set(s.sha256, p);
         }
         return p;
@@ -150,11 +165,20 @@ export class ShardReader {
     );
   }
 
+  /**
+   * One read through `shards.load`, bounded by `readTimeoutSeconds`: past it the read's
+   * `signal` is aborted and the requests waiting for it fail closed; what it answers later is
+   * dropped (the next request that needs the shard reads it again).
+   */
   async #fetch(s, retry) {
     let v;
+    const ms = this.#opts.readTimeoutSeconds * 1000;
+    const controller = new AbortController();
     try {
-      v = await this.#opts.load(Object.freeze({ name: s.name, sha256: s.sha256, retry }));
+      const read = (async () => this.#opts.load(Object.freeze({ name: s.name, sha256: s.sha256, retry, signal: controller.signal })))();
+      v = await bounded(read, ms, `shards.load of shard ${s.name}`, { controller });
     } catch (e) {
+      if (e instanceof ReadTimeout) throw unavailable(`shard ${s.name} could not be read: ${e.message}`, e);
       throw unavailable(`shard ${s.name} could not be read: ${String(e?.message ?? e).slice(0, 200)}`, e);
     }
     if (v instanceof ArrayBuffer) return new Uint8Array(v);

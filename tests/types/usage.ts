@@ -107,6 +107,13 @@ export const router = {
   },
 };
 withKeygate<KvEnv>(async () => new Response('x'), { keySet: () => null, push: { store: (text, env) => env.KV.put('k', text), maxBytes: 1024 } });
+// The storage bound: seconds, or a function of env that may give text (an environment variable).
+withKeygate<KvEnv>(async () => new Response('x'), { keySet: () => null, storageTimeoutSeconds: 2.5 });
+withKeygate<KvEnv>(async () => new Response('x'), { keySet: () => null, storageTimeoutSeconds: (env) => env.MAX });
+// @ts-expect-error a fixed bound is a number
+withKeygate<KvEnv>(async () => new Response('x'), { keySet: () => null, storageTimeoutSeconds: '5' });
+// A shard read gets a signal to pass on, and may be bounded.
+Keygate.load('{}', { shards: { load: ({ sha256, signal }) => fetch(`https://shards.example/${sha256}`, { signal }).then((r) => r.arrayBuffer()), readTimeoutSeconds: 2 } });
 // A push target needs no store where a coordinator is bound: it keeps pushes itself.
 interface CoordEnv {
   COORD: { getByName(name: string): unknown };

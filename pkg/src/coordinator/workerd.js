@@ -163,7 +163,8 @@ export class KeygateCoordinator extends DurableObject {
    * serialized here. Resolves to `{ changed, revision, payloadSha256 }` or a refusal
    * `{ error, message, current_revision?, current_payload_sha256? }` (keyset_rollback,
    * delta_base_mismatch, delta_chain_full). With `seed`, only an empty coordinator accepts it
-   * (an isolate that loaded a set from KV or a variable before anything was pushed here).
+   * (an isolate that loaded a set from KV or a variable before anything was pushed here); a
+   * seeded manifest is committed before its shards are stored (see #base).
    */
   async commit(update, { seed = false } = {}) {
     const u = checkUpdate(update);
@@ -180,6 +181,9 @@ export class KeygateCoordinator extends DurableObject {
       // The same state again; a full set equal to a state reached by deltas becomes the new
       // base (compaction: the chain is dropped).
       if (u.kind !== 'delta' && head.base.payloadSha256 !== u.payloadSha256 && this.#base(u) !== null) return this.#missing(u, current);
+      // The manifest in use again, while shards it names are not stored here (it was seeded):
+      // what to upload, as for a new manifest.
+      if (u.kind === 'manifest' && this.#shards.missing(u.shards).length > 0) return this.#missing(u, current);
       return { changed: false, revision: head.revision, payloadSha256: head.payloadSha256 };
     }
     if (head && u.revision <= head.revision) {
@@ -192,7 +196,7 @@ export class KeygateCoordinator extends DurableObject {
       );
     }
     if (u.kind !== 'delta') {
-      if (this.#base(u) !== null) return this.#missing(u, current);
+      if (this.#base(u, seed) !== null) return this.#missing(u, current);
     } else {
       if (!head || u.base.revision !== head.revision || u.base.payloadSha256 !== head.payloadSha256) {
         return refusal(
@@ -217,11 +221,14 @@ export class KeygateCoordinator extends DurableObject {
   /**
    * A new base: a full set (then no shard is in use), or a manifest whose shards are all
    * stored. Returns null when committed; else the missing shards, and the manifest is staged.
+   * A `seed` manifest (the set isolates already serve from KV, where a former coordinator
+   * published its shards) is committed with its shards in use even when they are not stored
+   * here yet: they are taken as uploads, and pushing the manifest again lists the missing ones.
    */
-  #base(u) {
+  #base(u, seed = false) {
     if (u.kind === 'manifest') {
       const missing = this.#shards.missing(u.shards);
-      if (missing.length > 0) {
+      if (missing.length > 0 && !seed) {
         this.#shards.stage(u.shards);
         return missing;
       }

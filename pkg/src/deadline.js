@@ -1,0 +1,53 @@
+// Bounded waits for reads of the key set's storage (KV, the coordinator, a nonce store, a
+// shard source): a read that never answers must not hold a request, nor a promise other
+// requests share, for longer than its bound. The timer is cleared as soon as either side
+// settles, so nothing is left scheduled in the isolate (workerd keeps a request alive while a
+// timer of it is pending).
+
+/** The default bound of one storage read on a request's path, in seconds. */
+export const STORAGE_TIMEOUT_SECONDS = 5;
+/** The largest bound accepted, in seconds. */
+export const STORAGE_TIMEOUT_SECONDS_LIMIT = 60;
+
+/** A read that did not answer within its bound. */
+export class ReadTimeout extends Error {
+  constructor(what, ms) {
+    super(`${what} did not answer within ${ms / 1000} s`);
+    this.name = 'ReadTimeout';
+    this.timeoutMs = ms;
+  }
+}
+
+/** Whether `v` is a bound in seconds: a finite number > 0 and at most the limit. */
+export function isTimeoutSeconds(v) {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= STORAGE_TIMEOUT_SECONDS_LIMIT;
+}
+
+/**
+ * A bound in seconds from configuration text or a number (an environment variable): the value
+ * when it is one, else `fallback`.
+ */
+export function timeoutSecondsOf(v, fallback = STORAGE_TIMEOUT_SECONDS) {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v.trim()) : v;
+  return isTimeoutSeconds(n) ? n : fallback;
+}
+
+/**
+ * Settles as `promise` does, or rejects with a ReadTimeout after `ms`, whichever comes first;
+ * what the promise does later is dropped. `controller` (an AbortController) is aborted at the
+ * bound, so the read itself may stop.
+ */
+export function bounded(promise, ms, what, { controller } = {}) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      const e = new ReadTimeout(what, ms);
+      controller?.abort(e);
+      reject(e);
+    }, ms);
+  });
+  // A late rejection is handled here (never an unhandled rejection).
+  const read = Promise.resolve(promise);
+  read.catch(() => {});
+  return Promise.race([read, timeout]).finally(() => clearTimeout(timer));
+}
