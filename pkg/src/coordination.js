@@ -97,15 +97,25 @@ export class CoordinatedSource {
     const c = this.#binding(env);
     if (!c) return this.#kv.get(env, waitUntil);
     if (!this.#gate) {
-      // A cold isolate asks at most once per interval while the coordinator fails.
-      if (Date.now() >= this.#retryAt) await this.#sync(env, c);
+      // A cold isolate asks at most once per interval while the coordinator fails. (The poll
+      // is this request's waitUntil too: one whose request was cancelled, its client gone,
+      // would otherwise never end, and every later request would wait for it.)
+      if (Date.now() >= this.#retryAt) {
+        const poll = this.#sync(env, c);
+        waitUntil?.(poll);
+        await poll;
+      }
       return this.#gate;
     }
     const age = Date.now() - this.#syncedAt;
     const interval = this.#interval(env);
     if (age >= interval && this.#mode === 'coordinator' && Date.now() >= this.#retryAt) {
-      // (the poll goes on past the wait; its own reads are bounded)
-      await bounded(this.#sync(env, c), POLL_WAIT_MS, 'a poll').catch(() => {});
+      // The poll goes on past the wait (its own reads are bounded), kept by this request's
+      // waitUntil: a promise of a request that has ended never settles in workerd, and one
+      // that never settled would hold #polling, and so every later poll, for good.
+      const poll = this.#sync(env, c);
+      waitUntil?.(poll);
+      await bounded(poll, POLL_WAIT_MS, 'a poll').catch(() => {});
     } else if (age >= 0.8 * interval && Date.now() >= this.#retryAt) {
       waitUntil?.(this.#sync(env, c));
     }
