@@ -97,14 +97,8 @@ export class CoordinatedSource {
     const c = this.#binding(env);
     if (!c) return this.#kv.get(env, waitUntil);
     if (!this.#gate) {
-      // A cold isolate asks at most once per interval while the coordinator fails. (The poll
-      // is this request's waitUntil too: one whose request was cancelled, its client gone,
-      // would otherwise never end, and every later request would wait for it.)
-      if (Date.now() >= this.#retryAt) {
-        const poll = this.#sync(env, c);
-        waitUntil?.(poll);
-        await poll;
-      }
+      // A cold isolate asks at most once per interval while the coordinator fails.
+      if (Date.now() >= this.#retryAt) await this.#sync(env, c);
       return this.#gate;
     }
     const age = Date.now() - this.#syncedAt;

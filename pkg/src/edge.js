@@ -156,9 +156,6 @@ export class KeySetSource {
     }
     if (due || this.#pending) {
       this.#pending ??= this.#refresh(env).finally(() => (this.#pending = null));
-      // (this request's waitUntil too: a read whose request was cancelled, its client gone,
-      // would otherwise never end, and every later request would wait for it)
-      waitUntil?.(this.#pending);
       await this.#pending;
     }
     return this.#gate;
