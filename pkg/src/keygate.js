@@ -190,8 +190,15 @@ export class Keygate {
   static async load(keySet, options) {
     const opts = checkLoadOptions(options);
     const bytes = keySetBytes(keySet, 'Keygate.load');
-    if (callWasm(() => isManifest(bytes))) return Keygate.#loadSharded(bytes, opts);
-    const verifier = callWasm(() => WasmVerifier.load(bytes, opts.publisherKeys, opts.audience, opts.sealKeys));
+    // A sharded set's manifest never loads as a key set (a key set has no `kind`), so whether
+    // the input is one (a scan of the whole document) is asked only when it does not.
+    let verifier;
+    try {
+      verifier = callWasm(() => WasmVerifier.load(bytes, opts.publisherKeys, opts.audience, opts.sealKeys));
+    } catch (e) {
+      if (callWasm(() => isManifest(bytes))) return Keygate.#loadSharded(bytes, opts);
+      throw e;
+    }
     if (opts.maxAgeSeconds !== undefined) {
       try {
         callWasm(() => verifier.checkFresh(Date.now(), opts.maxAgeSeconds));

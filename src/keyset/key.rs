@@ -57,19 +57,19 @@ type Strings<'a> = Vec<(usize, Cow<'a, str>)>;
 /// A key entry's fields, type-checked but not yet validated.
 #[derive(Default)]
 pub(super) struct KeyFields<'a> {
-    id: F<Cow<'a, str>>,
-    api_key_hash: F<Cow<'a, str>>,
-    status: F<Cow<'a, str>>,
-    not_before: F<Cow<'a, str>>,
-    expires_at: F<Cow<'a, str>>,
-    scopes: F<Strings<'a>>,
-    allow_cidrs: F<Strings<'a>>,
-    deny_cidrs: F<Strings<'a>>,
-    name: F<Cow<'a, str>>,
-    meta: F<Box<str>>,
-    signing: F<Cow<'a, Value>>,
-    require_signature: F<bool>,
-    webhook: F<Cow<'a, Value>>,
+    pub(super) id: F<Cow<'a, str>>,
+    pub(super) api_key_hash: F<Cow<'a, str>>,
+    pub(super) status: F<Cow<'a, str>>,
+    pub(super) not_before: F<Cow<'a, str>>,
+    pub(super) expires_at: F<Cow<'a, str>>,
+    pub(super) scopes: F<Strings<'a>>,
+    pub(super) allow_cidrs: F<Strings<'a>>,
+    pub(super) deny_cidrs: F<Strings<'a>>,
+    pub(super) name: F<Cow<'a, str>>,
+    pub(super) meta: F<Box<str>>,
+    pub(super) signing: F<Cow<'a, Value>>,
+    pub(super) require_signature: F<bool>,
+    pub(super) webhook: F<Cow<'a, Value>>,
 }
 
 /// The interner's keys are already hashes.
@@ -446,6 +446,41 @@ pub(super) struct FastKey<'a> {
     require_signature: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     webhook: Option<StrictValue>,
+}
+
+/// Reads a [`FastKey`] from a JSON object only: serde_json also reads a struct from an array
+/// (its members in order), which the format does not allow (the slow path and the schema
+/// refuse it).
+pub(super) struct FastEntry;
+
+impl<'de> de::DeserializeSeed<'de> for FastEntry {
+    type Value = FastKey<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<FastKey<'de>, D::Error> {
+        FastKey::deserialize(ObjectOnly(d))
+    }
+}
+
+/// A deserializer that reads structs as maps only.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+    fn deserialize_any<V: de::Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(v)
+    }
+    fn deserialize_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(v)
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
 }
 
 impl fmt::Debug for FastKey<'_> {

@@ -13,6 +13,7 @@ pub(crate) mod index;
 mod key;
 mod lint;
 mod parse;
+mod plain;
 pub(crate) mod publisher;
 mod recent;
 pub(crate) mod redact;

@@ -26,12 +26,16 @@ const TOP_FIELDS: &[&str] = &[
 ];
 
 pub(super) fn parse(bytes: &[u8], unseal: Unseal<'_>) -> Result<KeySet, KeysetErrors> {
-    // Fast path: key entries are deserialised straight into typed, borrowed fields. Anything
-    // the typed reader cannot take (a wrong type, an unknown field, bad JSON) sends the whole
-    // document down the slow path, which walks small JSON trees one key at a time and reports
-    // every error with its path. Both paths share the semantic checks in `key::finish`.
-    if let Some(result) = run(bytes, Mode::Fast, unseal) {
-        return result;
+    // Plain path: a document in the shape publishers write is read by the crate's own cursor
+    // (`plain.rs`). Anything it does not take is read again by the fast path: key entries
+    // deserialised by serde straight into typed, borrowed fields. Anything the typed reader
+    // cannot take (a wrong type, an unknown field, bad JSON) sends the whole document down the
+    // slow path, which walks small JSON trees one key at a time and reports every error with
+    // its path. All paths share the semantic checks in `key::finish`.
+    for mode in [Mode::Plain, Mode::Fast] {
+        if let Some(result) = run(bytes, mode, unseal) {
+            return result;
+        }
     }
     run(bytes, Mode::Slow, unseal).unwrap_or_else(|| {
         Err(KeysetErrors(vec![KeysetError {
@@ -44,13 +48,15 @@ pub(super) fn parse(bytes: &[u8], unseal: Unseal<'_>) -> Result<KeySet, KeysetEr
 /// How key entries are read.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Mode {
+    /// The crate's own reader of the usual shape; gives up on the first surprise.
+    Plain,
     /// Typed and borrowing; gives up on the first surprise.
     Fast,
     /// One small JSON tree per key; reports every error.
     Slow,
 }
 
-/// One pass; `None` when the fast pass gives up.
+/// One pass; `None` when the plain or the fast pass gives up.
 pub(super) fn run(
     bytes: &[u8],
     mode: Mode,
@@ -64,10 +70,15 @@ pub(super) fn run(
     let mut keys = KeysAcc::for_document(bytes.len());
     // The document is streamed: key entries are validated one at a time as they are read, so
     // a 100k-key set never exists as a whole JSON tree in memory.
-    let top = match super::stream::read_document(bytes, mode, &mut cx, &mut keys) {
+    let read = match mode {
+        Mode::Plain => super::plain::read_document(bytes, &mut cx, &mut keys).ok_or(None),
+        _ => super::stream::read_document(bytes, mode, &mut cx, &mut keys).map_err(Some),
+    };
+    let top = match read {
         Ok(top) => top,
-        Err(_) if mode == Mode::Fast => return None,
-        Err(e) => {
+        Err(None) => return None,
+        Err(Some(_)) if mode == Mode::Fast => return None,
+        Err(Some(e)) => {
             return Some(Err(KeysetErrors(vec![KeysetError {
                 path: root.to_string(),
                 message: format!("invalid JSON: {e}"),
@@ -404,6 +415,8 @@ mod tests {
             r#"{"keygate":1,"revision":1,"keys":[{"id":"a","scopes":"x"}]}"#,
             r#"{"keygate":1,"revision":1,"keys":[{"id":"a","meta":{"x":1,"x":2}}]}"#,
             r#"{"keygate":1,"revision":1,"keys":[}"#,
+            // serde_json reads a struct from an array too; a key entry is an object.
+            r#"{"keygate":1,"revision":1,"keys":[["a","sha256:QILgfQrM_pehYd6w7LCzo4CfZtxrNIxj_rAcek76bm8"]]}"#,
         ] {
             assert!(
                 run(doc.as_bytes(), Mode::Fast, Unseal::Refuse).is_none(),

@@ -8,7 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::{Map, Value};
 
 use super::ctx::Ctx;
-use super::key::{self, FastKey};
+use super::key::{self, FastEntry};
 use super::parse::{KeysAcc, Mode};
 use crate::json::{JsonPath, StrictSeed};
 
@@ -135,7 +135,7 @@ impl<'de> Visitor<'de> for KeysSeed<'_, '_> {
         loop {
             let path = keys.index(i);
             let entry = match self.mode {
-                Mode::Fast => match seq.next_element::<FastKey<'de>>()? {
+                Mode::Plain | Mode::Fast => match seq.next_element_seed(FastEntry)? {
                     None => break,
                     Some(fast) => {
                         key::finish(self.cx, fast.into_fields(), &path, &mut self.acc.interner)

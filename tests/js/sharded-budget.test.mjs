@@ -106,3 +106,17 @@ test('options: unprovenLoadsPerSecond and unprovenBurst are checked, and default
 function b64sha(b) {
   return sha(b).toString('base64url');
 }
+
+test('Keygate.load tells a manifest from a key set whichever way the load fails', async () => {
+  const v = readJson(join(VECTORS, 'sharded/unproven_flood.json'));
+  const { manifest } = cut(v.keyset, v.bits);
+  // A manifest without options.shards: the sharded path's own refusal, not a key set error.
+  await assert.rejects(Keygate.load(manifest), (e) => e.code === 'ERR_INVALID_OPTIONS' && /options\.shards/.test(e.message));
+  await assert.rejects(Keygate.load(JSON.stringify(manifest)), (e) => e.code === 'ERR_INVALID_OPTIONS' && /options\.shards/.test(e.message));
+  // A key set with a `kind` that is not "manifest", and a set that is not JSON: key set errors.
+  await assert.rejects(Keygate.load({ ...v.keyset, kind: 'other' }), (e) => e.code === 'ERR_KEYSET_INVALID' && /\$\.kind/.test(e.message));
+  await assert.rejects(Keygate.load('{"keygate":1,'), (e) => e.code === 'ERR_KEYSET_INVALID' && /invalid JSON/.test(e.message));
+  // A full set still loads (and is not a manifest).
+  const gate = await Keygate.load(v.keyset);
+  assert.equal(gate.shards, null);
+});

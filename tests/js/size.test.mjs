@@ -59,7 +59,12 @@ import { ROOT } from './helpers.mjs';
 // (+4,200 B raw, +1,983 B gzip over main's 878,059 B and 348,050 B; a hashed set instead of
 // the sorted one measured +2,167 B gzip).
 // The three above merged: 347 KiB, measured at 892,850 B raw and 354,704 B (346.4 KiB) gzip.
-const BUDGET_GZIP = 347 * 1024;
+// 347 -> 351 KiB: key set documents read by a cursor of the crate's own before serde's typed
+// reader (src/keyset/plain.rs, at opt-level 3; the 100k-key load in workerd about a third
+// faster, BENCHMARKS.md "The 100k-key load, read by the crate's own cursor"), less the typed
+// reader's array form of an entry (now refused), measured at 900,735 B raw and 358,553 B
+// (350.2 KiB) gzip, +8,030 B raw and +3,724 B gzip over main's 892,705 B and 354,829 B.
+const BUDGET_GZIP = 351 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
