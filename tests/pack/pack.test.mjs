@@ -79,7 +79,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // packed 472,836 B, unpacked 1,309,129 B, wasm 900,735 B.
 // Both merged: packed 466, unpacked 1292, wasm 880 KiB. Measured merged: packed 476,624 B,
 // unpacked 1,322,468 B, wasm 900,735 B.
-const BUDGET = { packed: 466 * 1024, unpacked: 1292 * 1024, wasm: 880 * 1024 };
+// Packed 466 -> 467, unpacked 1292 -> 1294 KiB: a seed and its deltas committed as one (the
+// coordinator's commit option, its type and docs) and the due poll handed to waitUntil; no
+// wasm change. Measured: packed 477,343 B, unpacked 1,324,421 B, wasm 900,735 B.
+const BUDGET = { packed: 467 * 1024, unpacked: 1294 * 1024, wasm: 880 * 1024 };
 
 let t;
 let files;
