@@ -104,8 +104,12 @@ export class CoordinatedSource {
     const age = Date.now() - this.#syncedAt;
     const interval = this.#interval(env);
     if (age >= interval && this.#mode === 'coordinator' && Date.now() >= this.#retryAt) {
-      // (the poll goes on past the wait; its own reads are bounded)
-      await bounded(this.#sync(env, c), POLL_WAIT_MS, 'a poll').catch(() => {});
+      // The poll goes on past the wait (its own reads are bounded), kept by this request's
+      // waitUntil: a promise of a request that has ended never settles in workerd, and one
+      // that never settled would hold #polling, and so every later poll, for good.
+      const poll = this.#sync(env, c);
+      waitUntil?.(poll);
+      await bounded(poll, POLL_WAIT_MS, 'a poll').catch(() => {});
     } else if (age >= 0.8 * interval && Date.now() >= this.#retryAt) {
       waitUntil?.(this.#sync(env, c));
     }
@@ -374,14 +378,19 @@ export class CoordinatedSource {
       p.discard();
     }
     const kind = shards ? 'manifest' : 'full';
-    const r = await this.#bounded(c, stub.commit({ kind, revision: gate.revision, payloadSha256: gate.info.payloadSha256, base: null, shards, bytes }, { seed: true }), 'the coordinator');
-    if (r.error) return this.#follow(env, c, await this.#bounded(c, stub.poll(null), 'the coordinator'), stub); // another isolate seeded first
+    const seed = { kind, revision: gate.revision, payloadSha256: gate.info.payloadSha256, base: null, shards, bytes };
     // The deltas a former coordinator published on top of that set (KV `keyset/deltas`), each
-    // verified here, then committed there: seeding loses no revocation pushed as a delta.
-    await this.#publishedChain(c, gate, 'seed', async (p, d) => {
-      const u = { kind: 'delta', revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, bytes: new TextEncoder().encode(d) };
-      return this.#bounded(c, stub.commit(u), 'the coordinator');
-    });
+    // verified here (applied to this gate, not in use yet), are committed with it, in one
+    // commit: the coordinator never holds the set without them (a revocation pushed as a
+    // delta rolled back, then dropped from KV by its own publication), even when this commit
+    // is cut short. Read before anything is committed, and when unreadable nothing is.
+    const deltas = await this.#publishedChain(c, gate, 'seed', { strict: true });
+    const r = await this.#bounded(c, stub.commit(seed, { seed: true, deltas }), 'the coordinator');
+    if (r.error) {
+      const now = await this.#bounded(c, stub.poll(null), 'the coordinator');
+      if (now.status !== 'empty') return this.#follow(env, c, now, stub); // another isolate seeded first
+      throw new Error(`the coordinator refused to be seeded with revision ${gate.revision} (${r.error}: ${String(r.message).slice(0, 200)}); push a full set`);
+    }
     if (!this.#gate) {
       this.#gate = gate;
       this.log('keyset_loaded', { revision: gate.revision, keys: gate.info.keys, origin: 'seed' });
@@ -425,41 +434,32 @@ export class CoordinatedSource {
   /**
    * The deltas the coordinator published to KV (`keyset/deltas`) on top of the full set `gate`
    * holds, applied (each verified) when they start from it: a revocation pushed as a delta is
-   * kept by a cold isolate that cannot reach the coordinator too. With `commit(prepared, text)`
-   * (seeding an empty coordinator), each is committed there before it is applied here.
+   * kept by a cold isolate that cannot reach the coordinator too. Resolves to the updates
+   * applied, as the coordinator takes them. `strict` (seeding): a chain that cannot be read
+   * fails (rather than be taken as none).
    */
-  async #publishedChain(c, gate, origin = 'kv_fallback', commit = null) {
+  async #publishedChain(c, gate, origin = 'kv_fallback', { strict = false } = {}) {
+    const applied = [];
     let chain = null;
     try {
       chain = c.kv ? await this.#bounded(c, c.kv.get('keyset/deltas', { type: 'json' }), 'KV') : null;
-    } catch {
-      return;
+    } catch (e) {
+      if (strict) throw e;
+      return applied;
     }
     const base = chain?.base;
-    if (!Array.isArray(chain?.deltas) || base?.payloadSha256 !== gate.info.payloadSha256 || base?.revision !== gate.revision) return;
+    if (!Array.isArray(chain?.deltas) || base?.payloadSha256 !== gate.info.payloadSha256 || base?.revision !== gate.revision) return applied;
     for (const d of chain.deltas) {
-      let p = null;
+      const from = { revision: gate.revision, payloadSha256: gate.info.payloadSha256 };
       try {
-        if (!commit) {
-          await gate.update(d);
-          continue;
-        }
-        // (with `commit`: the coordinator takes each delta first, then this gate applies it)
-        p = await gate[PREPARE](new TextEncoder().encode(d));
-        const r = p.changed ? await commit(p, d) : { changed: false };
-        if (r.error) {
-          p.discard();
-          this.log('keyset_rejected', { code: r.error, message: String(r.message), current_revision: gate.revision, origin });
-          return;
-        }
-        p.changed ? p.commit() : p.discard();
+        const r = await gate.update(d);
+        if (r.changed) applied.push({ kind: 'delta', revision: gate.revision, payloadSha256: gate.info.payloadSha256, base: from, bytes: new TextEncoder().encode(d) });
       } catch (e) {
-        p?.discard();
         this.log('keyset_rejected', { code: e?.code ?? 'ERR_UNKNOWN', message: String(e?.message ?? e), current_revision: gate.revision, origin });
-        if (commit && !(e instanceof KeygateError)) throw e; // the coordinator did not answer
-        return;
+        break;
       }
     }
+    return applied;
   }
 
   /**

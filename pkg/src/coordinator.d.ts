@@ -59,7 +59,11 @@ export declare class KeygateCoordinator {
   head(): CoordinatorHead | null;
   poll(state: KeySetState | null): PollAnswer;
   readBlob(payloadSha256: string): Uint8Array | null;
-  commit(update: CoordinatorUpdate, options?: { seed?: boolean }): Promise<CommitAnswer>;
+  /**
+   * With `seed`, only an empty coordinator takes it; a seed's `deltas` (each on top of the one
+   * before, the first on top of `update`) are committed with it, all or nothing.
+   */
+  commit(update: CoordinatorUpdate, options?: { seed?: boolean; deltas?: readonly CoordinatorUpdate[] }): Promise<CommitAnswer>;
   claimNonce(fingerprint: Uint8Array, expiresAtMs: number): Promise<boolean>;
   alarm(): Promise<void>;
 }

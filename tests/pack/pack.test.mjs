@@ -84,7 +84,12 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Measured merged: packed 474,408 B, unpacked 1,314,455 B, wasm 892,969 B (+264 B).
 // With the cursor merged: packed 466 -> 467 KiB. Measured: packed 477,743 B, unpacked
 // 1,322,774 B, wasm 901,041 B (+306 B over the cursor's 900,735 B).
-const BUDGET = { packed: 467 * 1024, unpacked: 1292 * 1024, wasm: 880 * 1024 };
+// Packed 466 -> 467, unpacked 1292 -> 1294 KiB: a seed and its deltas committed as one (the
+// coordinator's commit option, its type and docs) and the due poll handed to waitUntil; no
+// wasm change. Measured: packed 477,343 B, unpacked 1,324,421 B, wasm 900,735 B.
+// Both merged: packed 467 -> 468 KiB, unpacked 1294 KiB. Measured merged: packed 478,479 B,
+// unpacked 1,324,727 B, wasm 901,041 B.
+const BUDGET = { packed: 468 * 1024, unpacked: 1294 * 1024, wasm: 880 * 1024 };
 
 let t;
 let files;

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { generateApiKey } from 'keygate';
 import { ISSUED, PUBLISHER, bearer, eventually, payloadSha256, push, set, signed } from './helpers.mjs';
 import { cluster } from './cluster.mjs';
+import { ROOT } from '../js/helpers.mjs';
 
 const PUB = PUBLISHER.signing.public_key;
 const CLI = process.env.KEYGATE ?? 'target/release/keygate';
@@ -111,4 +112,102 @@ test('an empty coordinator seeded from KV takes the deltas published on top of t
   assert.equal((await gwB.fetch('/api/x', bearer(b.key))).status, 401, 'another isolate follows the coordinator: b stays removed');
   const info = await (await gwB.fetch('/.well-known/keygate/keyset')).json();
   assert.deepEqual([info.revision, info.mode], [2, 'coordinator']);
+});
+
+// A seed cut short: the seeding isolate committed the set, then gave up on (or never got to)
+// committing the deltas published on top of it (a commit that did not answer within the
+// storage bound; an isolate evicted in between). The coordinator then held the set without the
+// delta, other isolates followed it (a key revoked by the delta was served again) and its own
+// publication replaced the chain in KV, so nothing brought the revocation back. The set and its
+// deltas are one commit: the coordinator holds all of it or nothing.
+const hang = {
+  name: 'hang',
+  modules: [{ type: 'ESModule', path: join(ROOT, 'tests/worker/fixtures/hang-coordinator.mjs') }],
+  compatibilityDate: '2026-11-01',
+  durableObjects: {
+    KEYGATE_COORDINATOR: { className: 'KeygateCoordinator', useSQLite: true },
+    REAL: { className: 'KeygateCoordinator', scriptName: 'host', useSQLite: true },
+  },
+};
+
+async function revokedInKv() {
+  const [a, b] = ['a', 'b'].map((id) => generateApiKey({ id }));
+  const V1 = signed(set(1, [a.entry, b.entry]));
+  const removeB = signed({
+    keygate: 1,
+    kind: 'delta',
+    base: { revision: 1, payload_sha256: payloadSha256(V1) },
+    revision: 2,
+    payload_sha256: payloadSha256(signed(set(2, [a.entry]))),
+    issued_at: ISSUED,
+    changes: [{ op: 'remove', id: 'b' }],
+  });
+  const cl = await cluster({
+    coordinatorScript: 'hang',
+    extra: [hang],
+    bindings: { KEYGATE_PUBLISHER_KEYS: PUB, KEYSET_REFRESH_SECONDS: '1', KEYGATE_STORAGE_TIMEOUT_SECONDS: '1' },
+  });
+  const kv = await cl.kv();
+  await kv.put('keyset', V1);
+  await kv.put('keyset/deltas', JSON.stringify({ base: { revision: 1, payloadSha256: payloadSha256(V1) }, deltas: [removeB] }));
+  const control = await cl.mf.getWorker('hang');
+  const fixture = async (path) => (await control.fetch(`http://hang.test${path}`)).json();
+  const head = async () => (await (await cl.coordinator()).getByName('keyset').head())?.revision ?? null;
+  const kvChain = async () => JSON.parse(await kv.get('keyset/deltas')).deltas.length;
+  return { a, b, cl, fixture, head, kvChain };
+}
+
+test('a seed whose delta commit never answers leaves no coordinator behind the KV chain: the revocation stays', async () => {
+  const { a, b, cl, fixture, head, kvChain } = await revokedInKv();
+  // The first commit (the seed's set) goes through; any later one never answers.
+  await fixture('/hang?methods=commit&after=1');
+  const gwA = await cl.gw('gw-a');
+  assert.equal((await gwA.fetch('/api/x', bearer(a.key))).status, 200);
+  assert.equal((await gwA.fetch('/api/x', bearer(b.key))).status, 401, 'the seeding isolate keeps the delta');
+  assert.notEqual(await head(), 1, 'the coordinator never holds the set without its delta');
+  const gwB = await cl.gw('gw-b');
+  assert.equal((await gwB.fetch('/api/x', bearer(b.key))).status, 401, 'another isolate: b stays removed');
+  await new Promise((r) => setTimeout(r, 300)); // (the coordinator's publication, if any)
+  assert.equal(await kvChain(), 1, 'the chain in KV still holds the delta');
+  await fixture('/release');
+});
+
+test('a seed that never answers, then lands late, lands whole', async () => {
+  const { a, b, cl, fixture, head, kvChain } = await revokedInKv();
+  await fixture('/hang?methods=commit');
+  const gwA = await cl.gw('gw-a');
+  const started = Date.now();
+  assert.equal((await gwA.fetch('/api/x', bearer(b.key))).status, 401, 'served from KV meanwhile, with the delta');
+  assert.ok(Date.now() - started < 4000, 'within the bound');
+  assert.equal((await gwA.fetch('/api/x', bearer(a.key))).status, 200);
+  assert.equal(await head(), null, 'nothing committed yet');
+  await fixture('/release');
+  assert.equal(await eventually(head), 2, 'the late seed is the set and its delta');
+  const gwB = await cl.gw('gw-b');
+  assert.equal((await gwB.fetch('/api/x', bearer(b.key))).status, 401, 'another isolate follows the coordinator: b stays removed');
+  assert.ok(await eventually(async () => (await (await gwA.fetch('/.well-known/keygate/keyset')).json()).mode === 'coordinator'), 'the seeding isolate follows it again');
+  assert.equal((await gwA.fetch('/api/x', bearer(b.key))).status, 401);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await kvChain(), 1, 'the chain in KV still holds the delta');
+});
+
+test('a seed whose deltas do not chain is refused whole: the coordinator stays empty', async () => {
+  const [a, b] = ['a', 'b'].map((id) => generateApiKey({ id }));
+  const V1 = signed(set(1, [a.entry, b.entry]));
+  const cl = await cluster({ gateways: [] });
+  const coordinator = (await cl.coordinator()).getByName('keyset-direct');
+  const bytes = new TextEncoder().encode(V1);
+  const base = { kind: 'full', revision: 1, payloadSha256: payloadSha256(V1), base: null, bytes };
+  const delta = (revision, from) => ({ kind: 'delta', revision, payloadSha256: 'B'.repeat(43), base: from, bytes: new TextEncoder().encode('{}') });
+  const wrong = await coordinator.commit(base, { seed: true, deltas: [delta(2, { revision: 1, payloadSha256: 'A'.repeat(43) })] });
+  assert.equal(wrong.error, 'delta_base_mismatch', JSON.stringify(wrong));
+  assert.equal(await coordinator.head(), null, 'nothing of the seed was kept');
+  const unseeded = await coordinator.commit(base, { deltas: [delta(2, { revision: 1, payloadSha256: base.payloadSha256 })] }).then(() => null, (e) => e);
+  // (Miniflare's proxy in Node does not carry the TypeError's message: it rejects, that is all)
+  assert.ok(unseeded instanceof Error, 'deltas only with a seed');
+  assert.equal(await coordinator.head(), null);
+  const ok = await coordinator.commit(base, { seed: true, deltas: [delta(2, { revision: 1, payloadSha256: base.payloadSha256 })] });
+  assert.deepEqual([ok.changed, ok.revision], [true, 2], JSON.stringify(ok));
+  const head = await coordinator.head();
+  assert.deepEqual([head.revision, head.base.revision, head.deltas], [2, 1, 1]);
 });

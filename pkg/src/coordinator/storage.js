@@ -123,6 +123,8 @@ export class Storage {
   #setMark(u) {
     this.#set('revision', u.revision);
     this.#set('sha', u.payloadSha256);
+    // (read again at once: a transaction may judge another update on top of this one)
+    this.#head = this.#readHead();
   }
 
   /** The base envelope's bytes when `sha` is the base's digest, else null. */

@@ -36,6 +36,14 @@ function refusal(error, message, fields = {}) {
   return { error, message, ...fields };
 }
 
+/** A refusal that rolls back the transaction it is thrown in. */
+class Refused extends Error {
+  constructor(refusal) {
+    super(refusal.message);
+    this.refusal = refusal;
+  }
+}
+
 /** The most shards a manifest may name here (2 × 2^14: `--bits 14`). */
 const MAX_MANIFEST_SHARDS = 2 * 2 ** 14;
 
@@ -164,11 +172,34 @@ export class KeygateCoordinator extends DurableObject {
    * `{ error, message, current_revision?, current_payload_sha256? }` (keyset_rollback,
    * delta_base_mismatch, delta_chain_full). With `seed`, only an empty coordinator accepts it
    * (an isolate that loaded a set from KV or a variable before anything was pushed here); a
-   * seeded manifest is committed before its shards are stored (see #base).
+   * seeded manifest is committed before its shards are stored (see #base). A seed's `deltas`
+   * (the chain a former coordinator published on top of it, each verified by the isolate) are
+   * committed with it, in the same transaction: the coordinator holds the set and all of its
+   * deltas, or nothing (a refused delta refuses the seed), never the set without a revocation
+   * pushed as a delta.
    */
-  async commit(update, { seed = false } = {}) {
+  async commit(update, { seed = false, deltas = [] } = {}) {
     const u = checkUpdate(update);
-    const result = this.#store.transaction(() => this.#judge(u, seed));
+    if (!Array.isArray(deltas) || deltas.length > MAX_CHAIN_DELTAS || (deltas.length > 0 && !seed)) {
+      throw new TypeError('KeygateCoordinator: commit(update, { seed: true, deltas: [delta, ...] })');
+    }
+    const chain = deltas.map((d) => (checkUpdate(d).kind === 'delta' ? d : checkUpdate(null)));
+    let result;
+    try {
+      result = this.#store.transaction(() => {
+        const r = this.#judge(u, seed);
+        if (r.error || chain.length === 0) return r;
+        let last = r;
+        for (const d of chain) {
+          last = this.#judge(d, false);
+          if (last.error) throw new Refused(last); // (the transaction is rolled back: nothing seeded)
+        }
+        return { ...last, changed: true };
+      });
+    } catch (e) {
+      if (!(e instanceof Refused)) throw e;
+      result = e.refusal;
+    }
     if (result.changed) await this.#schedule();
     return result;
   }
