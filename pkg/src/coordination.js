@@ -17,7 +17,9 @@
 //   key set source, the published chain) is bounded by `storageTimeoutSeconds`
 //   (KEYGATE_STORAGE_TIMEOUT_SECONDS, 5 s): one that does not answer counts as the coordinator
 //   being unreachable, so a poll always ends and the next one can run; its late answer is
-//   dropped, never applied.
+//   dropped, never applied. A poll's reads together have one deadline (POLL_READS bounds, at
+//   most POLL_DEADLINE_LIMIT_MS): one cut off (its request ended, and in workerd its promises
+//   with it) no longer holds polling past it, and applies nothing once a newer poll began.
 // - push(): verified and judged here against the coordinator's state, then committed there
 //   (compare-and-swap), then applied here.
 
@@ -34,6 +36,17 @@ import { STORAGE_TIMEOUT_SECONDS, bounded } from './deadline.js';
 export const COORDINATED_REFRESH_SECONDS = 5;
 /** How long a request waits for a due poll before it is decided by the state in use. */
 export const POLL_WAIT_MS = 1000;
+/**
+ * A poll's reads, one after another, may take at most this many storage bounds in all, and
+ * never more than POLL_DEADLINE_LIMIT_MS: past that deadline the poll no longer holds back a
+ * new one, and nothing it reads later is applied.
+ */
+export const POLL_READS = 3;
+/**
+ * The longest a poll may take, whatever the storage bound: a poll that outlives its request
+ * runs as that request's waitUntil, which Workers ends about 30 s after the response.
+ */
+export const POLL_DEADLINE_LIMIT_MS = 25_000;
 /** How long a base read from KV may be cached (it is immutable: addressed by its digest). */
 const BLOB_CACHE_TTL = 86400;
 
@@ -58,6 +71,9 @@ export function edgeSource(where, options, extra, onRefusedWords) {
 /** The coordinator answered, but what it named does not match what was read (never trusted). */
 class Mismatch extends Error {}
 
+/** A poll past its deadline, replaced by a newer one: it stops and applies nothing. */
+class Stale extends Error {}
+
 export class CoordinatedSource {
   #opts;
   #binding;
@@ -66,6 +82,7 @@ export class CoordinatedSource {
   #mode = null;
   #syncedAt = -Infinity;
   #polling = null;
+  #gen = 0;
   #retryAt = 0;
   #fault = null;
   #pushing = Promise.resolve();
@@ -81,9 +98,20 @@ export class CoordinatedSource {
     this.#kv = new KeySetSource(opts);
   }
 
-  /** `promise` (a read of the coordinator, KV or the source), bounded by the storage bound. */
-  #bounded(c, promise, what) {
-    return bounded(promise, c.timeoutSeconds * 1000, what);
+  /**
+   * `promise` (a read of the coordinator, KV or the source), bounded by the storage bound and
+   * by the deadline of the poll `c` belongs to; throws Stale once a newer poll replaced it.
+   */
+  async #bounded(c, promise, what) {
+    const ms = Math.min(c.timeoutSeconds * 1000, c.deadline - Date.now());
+    const v = await bounded(promise, Math.max(1, ms), what);
+    this.#live(c);
+    return v;
+  }
+
+  /** Throws Stale when the poll `c` was replaced by a newer one (checked before it applies). */
+  #live(c) {
+    if (c.gen !== this.#gen) throw new Stale('a newer poll replaced this one');
   }
 
   #interval(env) {
@@ -98,7 +126,7 @@ export class CoordinatedSource {
     if (!c) return this.#kv.get(env, waitUntil);
     if (!this.#gate) {
       // A cold isolate asks at most once per interval while the coordinator fails.
-      if (Date.now() >= this.#retryAt) await this.#sync(env, c);
+      if (Date.now() >= this.#retryAt) await this.#within(this.#sync(env, c));
       return this.#gate;
     }
     const age = Date.now() - this.#syncedAt;
@@ -184,10 +212,27 @@ export class CoordinatedSource {
    * of a push, which rejects when the coordinator cannot be reached.
    */
   #sync(env, c, strict = false) {
-    if (this.#polling) return this.#polling;
-    const run = this.#poll(env, c, { strict });
-    this.#polling = run.catch(() => {}).finally(() => (this.#polling = null));
-    return strict ? run : this.#polling;
+    const now = Date.now();
+    // A poll past its deadline (its request ended, and its promises with it) is not waited
+    // for: a new one replaces it.
+    if (this.#polling && now < this.#polling.deadline) return this.#polling.promise;
+    const poll = { ...c, gen: ++this.#gen, deadline: now + Math.min(POLL_READS * c.timeoutSeconds * 1000, POLL_DEADLINE_LIMIT_MS) };
+    const run = this.#poll(env, poll, { strict });
+    const entry = { deadline: poll.deadline, promise: null };
+    entry.promise = run.catch(() => {}).finally(() => {
+      if (this.#polling === entry) this.#polling = null;
+    });
+    this.#polling = entry;
+    return strict ? run : entry.promise;
+  }
+
+  /**
+   * `promise` (a poll's), waited for at most until the deadline of the poll under way, by this
+   * request's own timer: the poll may belong to a request that has ended.
+   */
+  #within(promise) {
+    const ms = this.#polling ? this.#polling.deadline - Date.now() : 0;
+    return bounded(promise, Math.max(1, ms), 'a poll').catch(() => {});
   }
 
   async #poll(env, c, { strict = false } = {}) {
@@ -196,7 +241,12 @@ export class CoordinatedSource {
     const state = this.#gate ? { revision: this.#gate.revision, payloadSha256: this.#gate.info.payloadSha256 } : null;
     try {
       await this.#follow(env, c, await this.#bounded(c, stub.poll(state), 'the coordinator'), stub);
+      this.#live(c);
     } catch (e) {
+      if (e instanceof Stale) {
+        if (strict) throw unavailable(e);
+        return;
+      }
       this.#retryAt = Date.now() + Math.max(this.#interval(env), 1000);
       if (e instanceof KeygateError || e instanceof Mismatch) {
         // What the coordinator named did not verify here, or did not lead where it said: keep
@@ -208,7 +258,7 @@ export class CoordinatedSource {
       }
       if (strict) throw unavailable(e);
       console.error(JSON.stringify({ event: 'keygate.coordinator_unreachable', message: String(e?.message ?? e).slice(0, 300), revision: this.#gate?.revision ?? null }));
-      await this.#fallback(env, c, e);
+      await this.#fallback(env, c, e).catch(() => {});
       return;
     }
     this.#syncedAt = started;
@@ -223,9 +273,13 @@ export class CoordinatedSource {
     if (r.status === 'empty') return this.#seed(env, c, stub);
     if (r.status === 'deltas') {
       try {
-        for (const d of r.deltas) await this.#apply(env, d, 'coordinator');
+        for (const d of r.deltas) {
+          this.#live(c);
+          await this.#apply(env, d, 'coordinator');
+        }
         if (this.#at(r.head)) return;
-      } catch {
+      } catch (e) {
+        if (e instanceof Stale) throw e;
         // logged by #apply: load the base instead
       }
       r = await this.#bounded(c, stub.poll(null), 'the coordinator');
@@ -238,7 +292,8 @@ export class CoordinatedSource {
       if (read === null) throw new Mismatch('the coordinator no longer holds the base it named');
     }
     const base = read.bytes;
-    if (this.#gate && (await this.#tryUpdate(base, r.base)) && (await this.#tryChain(r.deltas)) && this.#at(r.head)) return;
+    this.#live(c);
+    if (this.#gate && (await this.#tryUpdate(c, base, r.base)) && (await this.#tryChain(c, r.deltas)) && this.#at(r.head)) return;
     // Not reachable from the state in use (this isolate was ahead or forked, e.g. loaded from
     // KV during an outage): the coordinator's state replaces it.
     let fresh;
@@ -258,6 +313,7 @@ export class CoordinatedSource {
     if (!(fresh.revision === r.head.revision && fresh.info.payloadSha256 === r.head.payloadSha256)) {
       throw new Mismatch(`the coordinator's chain did not lead to its head (revision ${r.head.revision})`);
     }
+    this.#live(c);
     const from = this.#gate?.revision ?? null;
     // The replaced gate is retired: decisions still waiting on it (a body streaming, a nonce
     // claim) fail closed when they resume, instead of finishing under the set replaced (where
@@ -272,11 +328,11 @@ export class CoordinatedSource {
     return this.#gate.revision === head.revision && this.#gate.info.payloadSha256 === head.payloadSha256;
   }
 
-  async #tryUpdate(bytes, base) {
+  async #tryUpdate(c, bytes, base) {
     if (this.#gate.revision > base.revision) return true; // already past the base: the chain decides
     try {
       const p = await this.#gate[PREPARE](bytes);
-      if (p.payloadSha256 !== base.payloadSha256) {
+      if (p.payloadSha256 !== base.payloadSha256 || c.gen !== this.#gen) {
         p.discard();
         return false;
       }
@@ -288,9 +344,10 @@ export class CoordinatedSource {
     }
   }
 
-  async #tryChain(deltas) {
+  async #tryChain(c, deltas) {
     try {
       for (const d of deltas) {
+        this.#live(c);
         const r = await this.#gate.update(d);
         if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin: 'coordinator' });
       }
@@ -325,7 +382,8 @@ export class CoordinatedSource {
           if (isManifestInput(bytes) || (await payloadDigest(bytes)) === base.payloadSha256) return { bytes, kv: true };
           this.log('coordinator_blob_mismatch', { payload_sha256: base.payloadSha256, message: 'the KV copy of the base has another digest; reading it from the coordinator' });
         }
-      } catch {
+      } catch (e) {
+        if (e instanceof Stale) throw e;
         // not in KV (yet), or KV did not answer: the coordinator has it
       }
     }
@@ -351,8 +409,7 @@ export class CoordinatedSource {
   }
 
   /** The set of the key set source (KV, the variable), verified; null when there is none. */
-  async #fromSource(env) {
-    const c = this.#binding(env);
+  async #fromSource(env, c) {
     const input = typeof this.#opts.keySet === 'function' ? await this.#bounded(c, this.#opts.keySet(env), 'the key set source') : this.#opts.keySet;
     if (input === undefined || input === null) return null;
     const text = typeof input === 'string' ? input : input instanceof Uint8Array || input instanceof ArrayBuffer ? new TextDecoder().decode(input) : JSON.stringify(input);
@@ -367,7 +424,10 @@ export class CoordinatedSource {
    * state named is the one of the bytes sent (the set in use may have moved past them by deltas).
    */
   async #seed(env, c, stub) {
-    const loaded = await this.#fromSource(env).catch((e) => this.#rejected(env, e));
+    const loaded = await this.#fromSource(env, c).catch((e) => {
+      if (e instanceof Stale) throw e;
+      return this.#rejected(env, e);
+    });
     if (!loaded?.text) return;
     const { gate, text } = loaded;
     const bytes = new TextEncoder().encode(text);
@@ -391,7 +451,7 @@ export class CoordinatedSource {
       if (now.status !== 'empty') return this.#follow(env, c, now, stub); // another isolate seeded first
       throw new Error(`the coordinator refused to be seeded with revision ${gate.revision} (${r.error}: ${String(r.message).slice(0, 200)}); push a full set`);
     }
-    if (!this.#gate) {
+    if (!this.#gate && c.gen === this.#gen) {
       this.#gate = gate;
       this.log('keyset_loaded', { revision: gate.revision, keys: gate.info.keys, origin: 'seed' });
     }
@@ -410,10 +470,12 @@ export class CoordinatedSource {
       return;
     }
     try {
-      const loaded = await this.#fromSource(env);
+      const loaded = await this.#fromSource(env, c);
       if (!loaded) return;
+      this.#live(c);
       if (!this.#gate) {
         await this.#publishedChain(c, loaded.gate);
+        this.#live(c);
         this.#gate = loaded.gate;
         this.#mode = 'kv_fallback';
         console.error(JSON.stringify({
@@ -427,6 +489,7 @@ export class CoordinatedSource {
         await this.#publishedChain(c, this.#gate);
       }
     } catch (e) {
+      if (e instanceof Stale) return;
       this.#rejected(env, e);
     }
   }
@@ -450,6 +513,7 @@ export class CoordinatedSource {
     const base = chain?.base;
     if (!Array.isArray(chain?.deltas) || base?.payloadSha256 !== gate.info.payloadSha256 || base?.revision !== gate.revision) return applied;
     for (const d of chain.deltas) {
+      this.#live(c);
       const from = { revision: gate.revision, payloadSha256: gate.info.payloadSha256 };
       try {
         const r = await gate.update(d);
@@ -497,7 +561,7 @@ export class CoordinatedSource {
       }
       const seen = state();
       const gateSeen = this.#gate;
-      await this.#polling;
+      await this.#within(this.#polling?.promise);
       try {
         await this.#sync(env, c, true);
       } catch (e) {
@@ -537,8 +601,8 @@ export class CoordinatedSource {
           const local = p.commit();
           if (local.changed) this.log('keyset_updated', { revision: local.revision, keys: p.gate.info.keys, origin: 'push', kind: local.kind });
         } catch {
-          await this.#polling; // the coordinator holds it: follow it
-          await this.#sync(env, c);
+          await this.#within(this.#polling?.promise); // the coordinator holds it: follow it
+          await this.#within(this.#sync(env, c));
         }
       }
       return { changed: r.changed, store: false, revision: this.#gate.revision, keys: this.#gate.info.keys };

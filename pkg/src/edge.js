@@ -134,6 +134,7 @@ export class KeySetSource {
   #lastText = null;
   #checkedAt = -Infinity;
   #pending = null;
+  #gen = 0;
   #pushing = Promise.resolve();
   #pushBusy = false;
   #unstored = false;
@@ -147,18 +148,40 @@ export class KeySetSource {
     const fixed = typeof this.#opts.keySet !== 'function';
     if (this.#gate && fixed) return this.#gate;
     const due = Date.now() - this.#checkedAt >= seconds(this.#opts.refreshSeconds, env) * 1000;
+    const pending = this.#live();
     if (this.#gate) {
-      if (due && !this.#pending) {
-        this.#pending = this.#refresh(env).finally(() => (this.#pending = null));
-        waitUntil?.(this.#pending);
-      }
+      if (due && !pending) waitUntil?.(this.#start(env).promise);
       return this.#gate;
     }
     if (due || this.#pending) {
-      this.#pending ??= this.#refresh(env).finally(() => (this.#pending = null));
-      await this.#pending;
+      // A read past its deadline never ended (its request did, and in workerd its promises
+      // with it): a new one replaces it. Each request waits at most until the read's deadline,
+      // by its own timer.
+      const read = pending ?? this.#start(env);
+      await bounded(read.promise, Math.max(1, read.deadline - Date.now()), 'the key set source').catch(() => {});
     }
     return this.#gate;
+  }
+
+  /** The refresh under way, unless it is past its deadline (then it no longer counts). */
+  #live() {
+    const p = this.#pending;
+    return p && Date.now() < p.deadline ? p : null;
+  }
+
+  /**
+   * A new refresh: it replaces one past its deadline (one read, bounded, and the load: twice
+   * the storage bound), whose late answer is then dropped.
+   */
+  #start(env) {
+    const bound = (this.#opts.storageTimeoutSeconds?.(env) ?? STORAGE_TIMEOUT_SECONDS) * 1000;
+    const gen = ++this.#gen;
+    const entry = { deadline: Date.now() + 2 * bound, promise: null };
+    entry.promise = this.#refresh(env, gen).finally(() => {
+      if (this.#pending === entry) this.#pending = null;
+    });
+    this.#pending = entry;
+    return entry;
   }
 
   /** The pinned publisher keys for this environment (undefined: none). */
@@ -180,7 +203,7 @@ export class KeySetSource {
     return (typeof audience === 'function' ? audience(env) : audience) || undefined;
   }
 
-  async #refresh(env) {
+  async #refresh(env, gen) {
     this.#checkedAt = Date.now();
     let input;
     try {
@@ -191,7 +214,9 @@ export class KeySetSource {
         typeof this.#opts.keySet === 'function'
           ? await bounded(this.#opts.keySet(env), (this.#opts.storageTimeoutSeconds?.(env) ?? STORAGE_TIMEOUT_SECONDS) * 1000, 'the key set source')
           : this.#opts.keySet;
+      if (gen !== this.#gen) return; // a newer refresh replaced this one: its answer is dropped
     } catch (e) {
+      if (gen !== this.#gen) return;
       if (e instanceof ReadTimeout && !this.#gate) this.#checkedAt = Date.now() + 1000 - seconds(this.#opts.refreshSeconds, env) * 1000;
       this.log('keyset_source_error', { message: String(e?.message ?? e) });
       return;
@@ -217,21 +242,27 @@ export class KeySetSource {
    */
   async #apply(env, input, origin, maxAgeSeconds) {
     try {
+      let gate = null;
+      if (!this.#gate) {
+        const { onWarning } = this.#opts;
+        const audience = this.audience(env);
+        gate = await Keygate.load(input, {
+          publisherKeys: this.publisherKeys(env),
+          audience,
+          sealKeys: this.sealKeys(env),
+          maxAgeSeconds,
+          onWarning,
+        });
+      }
+      // A set in use (or one another load installed meanwhile: a push, a refresh): updated,
+      // an older one refused, never replaced.
       if (this.#gate) {
         const r = await this.#gate.update(input, { maxAgeSeconds });
         if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin });
         if (r.changed && origin === 'refresh') this.#unstored = false;
         return r;
       }
-      const { onWarning } = this.#opts;
-      const audience = this.audience(env);
-      this.#gate = await Keygate.load(input, {
-        publisherKeys: this.publisherKeys(env),
-        audience,
-        sealKeys: this.sealKeys(env),
-        maxAgeSeconds,
-        onWarning,
-      });
+      this.#gate = gate;
       this.log('keyset_loaded', { revision: this.#gate.revision, keys: this.#gate.info.keys, origin });
       this.#fault = null;
       return { changed: true, revision: this.#gate.revision };
@@ -289,9 +320,10 @@ export class KeySetSource {
   push(env, bytes, { maxAgeSeconds } = {}) {
     const run = async () => {
       if (typeof this.#opts.keySet === 'function') {
-        await this.#pending;
-        this.#pending = this.#refresh(env).finally(() => (this.#pending = null));
-        await this.#pending;
+        const pending = this.#live();
+        if (pending) await bounded(pending.promise, Math.max(1, pending.deadline - Date.now()), 'the key set source').catch(() => {});
+        const read = this.#start(env);
+        await bounded(read.promise, Math.max(1, read.deadline - Date.now()), 'the key set source').catch(() => {});
       } else if (!this.#gate) {
         await this.get(env);
       }

@@ -138,7 +138,12 @@ export class ShardReader {
    * fails (its cause is kept, never sent to a client).
    */
   async read(need, { retry = false } = {}) {
-    const fresh = need.filter((s) => !this.#inflight.has(s.sha256));
+    const now = Date.now();
+    const live = (s) => {
+      const e = this.#inflight.get(s.sha256);
+      return e && now < e.deadline ? e : null;
+    };
+    const fresh = need.filter((s) => !live(s));
     const unproven = fresh.filter((s) => s.unproven).length;
     const o = this.#opts;
     if (unproven > 0 && !this.#unproven.holds(unproven)) {
@@ -151,16 +156,22 @@ export class ShardReader {
     this.#unproven.take(unproven);
     return Promise.all(
       need.map((s) => {
-        let p = this.#inflight.get(s.sha256);
-        if (!p) {
-          // Settled (answered, failed or timed out): forgotten, so a later request reads again.
-          const read = this.#fetch(s, retry).finally(() => {
-            if (this.#inflight.get(s.sha256) === read) this.#inflight.delete(s.sha256);
+        const shared = live(s);
+        if (shared) {
+          // Another request's read: waited for until its deadline by this request's own timer
+          // (that request may have ended, and in workerd its timers then never fire).
+          return bounded(shared.promise, Math.max(1, shared.deadline - Date.now()), `shards.load of shard ${s.name}`).catch((e) => {
+            throw e instanceof ReadTimeout ? unavailable(`shard ${s.name} could not be read: ${e.message}`, e) : e;
           });
-          p = read;
-          this.#inflight.set(s.sha256, p);
         }
-        return p;
+        // Settled (answered, failed or timed out), or past its deadline: forgotten, so a later
+        // request reads again (the late answer of one past its deadline is never used).
+        const entry = { deadline: now + this.#opts.readTimeoutSeconds * 1000, promise: null };
+        entry.promise = this.#fetch(s, retry).finally(() => {
+          if (this.#inflight.get(s.sha256) === entry) this.#inflight.delete(s.sha256);
+        });
+        this.#inflight.set(s.sha256, entry);
+        return entry.promise;
       }),
     );
   }
