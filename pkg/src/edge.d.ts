@@ -65,7 +65,8 @@ export interface EdgeOptions<Env> {
   /**
    * How long a request waits for one read of the key set's storage, in seconds (more than 0,
    * at most 60; default 5): the key set function, and with a coordinator its polls, base
-   * reads, nonce claims and shard reads. Past it the request fails closed (503
+   * reads, nonce claims and shard reads (the reads of one poll together: 3 × this, at most
+   * 25 s). Past it the request fails closed (503
    * `keyset_unavailable` on a cold isolate, `verifier_unavailable` for a nonce claim,
    * `shard_unavailable` for a shard) and the next request reads again. A function of env may
    * return text (e.g. `env.KEYGATE_STORAGE_TIMEOUT_SECONDS`); a value out of range there means
