@@ -89,7 +89,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // wasm change. Measured: packed 477,343 B, unpacked 1,324,421 B, wasm 900,735 B.
 // Both merged: packed 467 -> 468 KiB, unpacked 1294 KiB. Measured merged: packed 478,479 B,
 // unpacked 1,324,727 B, wasm 901,041 B.
-const BUDGET = { packed: 468 * 1024, unpacked: 1294 * 1024, wasm: 880 * 1024 };
+// Packed 468 -> 469, unpacked 1294 -> 1299 KiB: a poll, a key set read and a shard read past
+// their deadline no longer hold later requests (one deadline a poll, generations, per-waiter
+// timers; their docs). Measured: packed 480,001 B, unpacked 1,329,951 B, wasm 901,041 B.
+const BUDGET = { packed: 469 * 1024, unpacked: 1299 * 1024, wasm: 880 * 1024 };
 
 let t;
 let files;
