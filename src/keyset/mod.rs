@@ -284,6 +284,14 @@ impl KeyEntry {
         })
     }
 
+    /// How the entry's secrets are written (in clear at which member, or sealed under which
+    /// seal key): forms only, never a secret. For the fuzz targets. Only under `--cfg fuzzing`.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
+    pub fn fuzz_secret_forms(&self) -> String {
+        format!("{:?}", self.secrets)
+    }
+
     /// Whether the key's scopes grant `scope`.
     pub fn grants(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| match s.strip_suffix('*') {
@@ -347,6 +355,33 @@ impl KeySet {
     #[doc(hidden)]
     pub fn from_json_slow_path(bytes: &[u8]) -> Option<Result<KeySet, KeysetErrors>> {
         parse::run(bytes, parse::Mode::Slow, Unseal::Refuse)
+    }
+
+    /// [`KeySet::from_json`] on the plain reader alone (`plain.rs`): `None` when it leaves the
+    /// document to the general reading. For the fuzz target that holds it to that reading.
+    /// Only under `--cfg fuzzing`.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
+    pub fn from_json_plain_path(bytes: &[u8]) -> Option<Result<KeySet, KeysetErrors>> {
+        parse::run(bytes, parse::Mode::Plain, Unseal::Refuse)
+    }
+
+    /// [`KeySet::from_json`] without the plain reader: the typed pass, then the slow one, as
+    /// the set was read before the plain reader existed. Only under `--cfg fuzzing`.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
+    pub fn from_json_general_path(bytes: &[u8]) -> Result<KeySet, KeysetErrors> {
+        parse::run(bytes, parse::Mode::Fast, Unseal::Refuse)
+            .or_else(|| parse::run(bytes, parse::Mode::Slow, Unseal::Refuse))
+            .expect("the slow pass always answers")
+    }
+
+    /// What the fuzz targets compare of a set beyond its public fields: its fingerprint.
+    /// Only under `--cfg fuzzing`.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
+    pub fn fuzz_fingerprint(&self) -> [u8; 16] {
+        self.fingerprint
     }
 
     /// The revision number (>= 1); a verifier only moves forward.
