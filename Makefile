@@ -224,7 +224,7 @@ lint: tools
 CARGO_FUZZ_VERSION := 0.13.2
 CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
 FUZZ_SECONDS ?= 180
-FUZZ_TARGETS ?= path signature keyset http1 delta shard envelope sealed webhook digest
+FUZZ_TARGETS ?= path signature keyset keyset_plain http1 delta shard envelope sealed webhook digest
 
 cargo-fuzz:
 	@if [ "$$($(CARGO_FUZZ) --version 2>/dev/null)" != "cargo-fuzz $(CARGO_FUZZ_VERSION)" ]; then \

@@ -3,7 +3,7 @@
 # stable toolchain (`--sanitizer none`: only stable codegen flags), then run each target for
 # FUZZ_SECONDS at the lowest priority, one after another, and print what each did.
 #
-#   FUZZ_TARGETS   targets to run (default: all ten)
+#   FUZZ_TARGETS   targets to run (default: all eleven)
 #   FUZZ_SECONDS   seconds per target (default 180); every run stops itself
 #   CARGO_FUZZ     the cargo-fuzz binary (the Makefile installs it into .tools)
 #
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-TARGETS=${FUZZ_TARGETS:-path signature keyset http1 delta shard envelope sealed webhook digest}
+TARGETS=${FUZZ_TARGETS:-path signature keyset keyset_plain http1 delta shard envelope sealed webhook digest}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-180}
 CARGO_FUZZ=${CARGO_FUZZ:-cargo-fuzz}
 NICE="nice -n 19"

@@ -99,6 +99,40 @@ for (const c of json(join(vectors, "envelopes", "envelopes.json")).cases) {
   seed("keyset", Buffer.concat([Buffer.from([2]), env]));
 }
 
+// keyset_plain: every key set document as it is, and generated sets in the shape publishers
+// write (the shape the plain reader takes), compact and indented, with every member of a key
+// entry, escapes and non-ASCII text.
+for (const doc of keysets()) seed("keyset_plain", doc);
+{
+  const hmac = { alg: "hmac-sha256", secret: "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTAxMjM" };
+  const ed = { alg: "ed25519", public_key: "K9Jn2DmIqu9mDvnBDuxSddGd7hau6ZEHZlWkcUwSuLo" };
+  const digest = (i) => "sha256:" + createHash("sha256").update(`key-${i}`).digest("base64url");
+  const entry = (i) => {
+    const e = { id: `key-${i}`, api_key_hash: digest(i) };
+    if (i % 2) e.scopes = ["orders:read", "orders:*"];
+    if (i % 3 === 0) e.status = ["active", "disabled", "revoked"][(i / 3) % 3];
+    if (i % 4 === 1) e.not_before = "2026-11-01T00:00:00Z";
+    if (i % 4 === 2) e.expires_at = "2027-01-31T00:00:00.5+01:00";
+    if (i % 5 === 0) e.allow_cidrs = ["203.0.113.0/24", "2001:db8::/32"];
+    if (i % 5 === 1) e.deny_cidrs = ["10.0.0.1/32"];
+    if (i % 6 === 2) e.name = i % 12 === 2 ? "@escaped@" : "Café ☃";
+    if (i % 7 === 3) e.meta = { team: "billing", n: i, tags: ["a", null, true] };
+    if (i % 4 === 3) e.signing = i % 8 === 3 ? hmac : ed;
+    if (i % 9 === 4) e.require_signature = true;
+    return e;
+  };
+  for (const n of [1, 3, 8, 24]) {
+    const set = { keygate: 1, revision: n, issued_at: "2026-11-29T00:00:00Z", keys: [] };
+    for (let i = 0; i < n; i++) set.keys.push(entry(i * 7 + n));
+    // One name written with escapes JSON.stringify would not write.
+    const text = (indent) =>
+      JSON.stringify(set, null, indent).replaceAll('"@escaped@"', String.raw`"caf\u00e9 \"q\" \/ \\ \ud83d\ude00"`);
+    seed("keyset_plain", text(undefined));
+    seed("keyset_plain", text(2));
+    seed("keyset_plain", text("\t"));
+  }
+}
+
 // signature: flags, Signature-Input, Signature, other header lines, blank line, body. The
 // RFC 9421 Appendix B inputs, and the signed cases, each forged (flags 0) and signed by the
 // harness (flags 1); flags bits 1-2 pick the method, 3-4 the URL (see fuzz/src/sigs.rs).

@@ -11,6 +11,7 @@ pub mod http;
 pub mod keysets;
 pub mod origins;
 pub mod paths;
+pub mod plain;
 pub mod sealed;
 pub mod shards;
 pub mod sigs;
