@@ -389,13 +389,8 @@ mod tests {
                 _ => i += 1,
             }
         };
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut below = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = crate::test_util::XorShift::new(crate::test_util::XorShift::SEED);
+        let mut below = |n: usize| rng.below(n);
         for len in 0..40 {
             for _ in 0..300 {
                 let s: Vec<u8> = (0..len)

@@ -336,46 +336,9 @@ fn covered_by_global_deny(cx: &mut Ctx<'_>, keys: &KeysAcc, deny: &[(usize, Cidr
 
 #[cfg(test)]
 mod tests {
+    use super::super::plain::tests::show as fingerprint;
     use super::{Mode, run};
-    use crate::keyset::{KeySet, KeysetErrors};
     use crate::seal::Unseal;
-
-    fn fingerprint(r: &Result<KeySet, KeysetErrors>) -> String {
-        match r {
-            Err(e) => format!("ERR {e}"),
-            Ok(ks) => {
-                let keys: Vec<String> = ks
-                    .keys()
-                    .iter()
-                    .map(|k| {
-                        format!(
-                            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-                            k.id,
-                            k.api_key_hash,
-                            k.status,
-                            k.not_before,
-                            k.expires_at,
-                            k.scopes,
-                            k.allow_cidrs,
-                            k.deny_cidrs,
-                            k.name
-                        )
-                    })
-                    .collect();
-                format!(
-                    "{} {:?} {:?} {:?} {:?} {} {:?} {:?}",
-                    ks.revision(),
-                    ks.issued_at(),
-                    ks.expires_at(),
-                    ks.policy(),
-                    ks.deny_cidrs(),
-                    ks.routes().len(),
-                    keys,
-                    ks.fingerprint
-                )
-            }
-        }
-    }
 
     const H: &str = "sha256:QILgfQrM_pehYd6w7LCzo4CfZtxrNIxj_rAcek76bm8";
     const H2: &str = "sha256:kX7g4eihPy3mfGy1EFWuediztnvz-i2Bv1r-bB4-47M";

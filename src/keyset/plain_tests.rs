@@ -8,11 +8,13 @@ use super::super::parse::{Mode, run};
 use super::super::{KeySet, KeysetErrors};
 use crate::seal::Unseal;
 use crate::sig::VerifierKey;
+use crate::test_util::XorShift;
 use crate::webhook::WebhookKey;
 
 /// Everything a reading yields: every field of every entry (secrets as a hash of their
-/// bytes), the set's own fields, or the errors in full.
-fn show(r: &Result<KeySet, KeysetErrors>) -> String {
+/// bytes), the set's own fields, or the errors in full (also what the fast and slow typed
+/// readings are compared by, in `parse`'s tests).
+pub(in crate::keyset) fn show(r: &Result<KeySet, KeysetErrors>) -> String {
     let ks = match r {
         Err(e) => return format!("ERR {e}"),
         Ok(ks) => ks,
@@ -214,27 +216,12 @@ fn other_shapes_are_left_to_the_general_reading() {
     );
 }
 
-/// A small generator (xorshift, fixed seed): the same documents on every run.
-struct Gen(u64);
-
-impl Gen {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len())]
-    }
-}
-
 const HMAC: &str = r#"{"alg":"hmac-sha256","jwk":{"kty":"oct","k":"iGmQ-HM46wW8qpx9-pb9r-onT21BH53MZGC5yv1TW_7iWh0bTUyljx0fI8tS2G3oyuUy7ajla_Mwa4q1RiGGNw"}}"#;
 const ED: &str = r#"{"alg":"ed25519","public_key":"K9Jn2DmIqu9mDvnBDuxSddGd7hau6ZEHZlWkcUwSuLo"}"#;
 
 /// Members of a key entry, mostly well formed, some not in each way JSON and the typed
 /// reader can differ.
-fn member(g: &mut Gen, id: usize) -> String {
+fn member(g: &mut XorShift, id: usize) -> String {
     let ids = [
         "\"key-ID\"",
         "\"k\\u0065y-ID\"",
@@ -365,7 +352,7 @@ fn member(g: &mut Gen, id: usize) -> String {
 }
 
 /// Whitespace between tokens: mostly none or a space, sometimes what JSON does not allow.
-fn ws(g: &mut Gen) -> &'static str {
+fn ws(g: &mut XorShift) -> &'static str {
     match g.below(12) {
         0 => "\n  ",
         1 => "\t",
@@ -377,7 +364,7 @@ fn ws(g: &mut Gen) -> &'static str {
     }
 }
 
-fn entry(g: &mut Gen, id: usize) -> String {
+fn entry(g: &mut XorShift, id: usize) -> String {
     match g.below(40) {
         0 => return "[]".to_string(),
         1 => return "null".to_string(),
@@ -413,7 +400,7 @@ fn entry(g: &mut Gen, id: usize) -> String {
     s
 }
 
-fn document(g: &mut Gen) -> Vec<u8> {
+fn document(g: &mut XorShift) -> Vec<u8> {
     let mut top = vec![
         "\"keygate\":1".to_string(),
         format!("\"revision\":{}", g.pick(&["2", "1", "0", "2.0", "\"2\""])),
@@ -467,7 +454,7 @@ fn document(g: &mut Gen) -> Vec<u8> {
 /// mutated: wherever the plain reading answers, the general reading says exactly the same.
 #[test]
 fn random_documents_read_the_same_both_ways() {
-    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+    let mut g = XorShift::new(0x9e37_79b9_7f4a_7c15);
     let (mut answered, mut left, mut accepted) = (0, 0, 0);
     for _ in 0..20_000 {
         let d = document(&mut g);

@@ -421,13 +421,8 @@ mod tests {
         ];
         const SEPS: [&str; 5] = [", ", ",", " , ", ",  ", ",\t"];
         const SIGS: [&str; 6] = [":AQIDBA==:", ":AQ:", ":AB==:", ":!!:", "1", ":AA==:;p"];
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = crate::test_util::XorShift::new(crate::test_util::XorShift::SEED);
+        let mut next = |n: usize| rng.below(n);
         let (mut fast_answers, mut left) = (0, 0);
         for _ in 0..20_000 {
             let members = 1 + next(3);

@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { DIST, KV_ID } from './helpers.mjs';
+import { ROOT } from '../js/helpers.mjs';
 
 const BUNDLE = [
   { type: 'ESModule', path: join(DIST, 'index.js') },
@@ -15,6 +16,21 @@ const BUNDLE = [
     .filter((f) => f.endsWith('.wasm'))
     .map((f) => ({ type: 'CompiledWasm', path: join(DIST, f) })),
 ];
+
+/**
+ * A coordinator worker whose calls can be held and released (fixtures/hang-coordinator.mjs): its
+ * KEYGATE_COORDINATOR class wraps the host's real one (REAL). Given to `cluster` as
+ * `extra: [HANG_COORDINATOR]` with `coordinatorScript: 'hang'`.
+ */
+export const HANG_COORDINATOR = Object.freeze({
+  name: 'hang',
+  modules: [{ type: 'ESModule', path: join(ROOT, 'tests/worker/fixtures/hang-coordinator.mjs') }],
+  compatibilityDate: '2026-11-01',
+  durableObjects: {
+    KEYGATE_COORDINATOR: { className: 'KeygateCoordinator', useSQLite: true },
+    REAL: { className: 'KeygateCoordinator', scriptName: 'host', useSQLite: true },
+  },
+});
 
 const started = new Set();
 after(() => Promise.all([...started].map((mf) => mf.dispose())));

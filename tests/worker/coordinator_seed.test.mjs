@@ -16,8 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey } from 'keygate';
 import { ISSUED, PUBLISHER, bearer, eventually, payloadSha256, push, set, signed } from './helpers.mjs';
-import { cluster } from './cluster.mjs';
-import { ROOT } from '../js/helpers.mjs';
+import { HANG_COORDINATOR, cluster } from './cluster.mjs';
 
 const PUB = PUBLISHER.signing.public_key;
 const CLI = process.env.KEYGATE ?? 'target/release/keygate';
@@ -86,7 +85,8 @@ test('an empty coordinator seeded from a sharded manifest in KV holds it as a ma
   assert.equal((await coordinator.head()).revision, 4, 'the same state throughout');
 });
 
-test('an empty coordinator seeded from KV takes the deltas published on top of that set: a revocation is not rolled back', async () => {
+/** Keys a and b in a signed set at revision 1, and a signed delta to revision 2 removing b. */
+function removalChain() {
   const [a, b] = ['a', 'b'].map((id) => generateApiKey({ id }));
   const V1 = signed(set(1, [a.entry, b.entry]));
   const removeB = signed({
@@ -98,11 +98,21 @@ test('an empty coordinator seeded from KV takes the deltas published on top of t
     issued_at: ISSUED,
     changes: [{ op: 'remove', id: 'b' }],
   });
+  return { a, b, V1, removeB };
+}
+
+/** What a former coordinator published to KV: the full set and the delta since. */
+async function publishInKv(kv, V1, removeB) {
+  await kv.put('keyset', V1);
+  await kv.put('keyset/deltas', JSON.stringify({ base: { revision: 1, payloadSha256: payloadSha256(V1) }, deltas: [removeB] }));
+}
+
+test('an empty coordinator seeded from KV takes the deltas published on top of that set: a revocation is not rolled back', async () => {
+  const { a, b, V1, removeB } = removalChain();
   const cl = await cluster({ bindings: { KEYGATE_PUBLISHER_KEYS: PUB, KEYSET_REFRESH_SECONDS: '1' } });
   // What a former coordinator published: the full set, and the delta since.
   const kv = await cl.kv();
-  await kv.put('keyset', V1);
-  await kv.put('keyset/deltas', JSON.stringify({ base: { revision: 1, payloadSha256: payloadSha256(V1) }, deltas: [removeB] }));
+  await publishInKv(kv, V1, removeB);
   const gwA = await cl.gw('gw-a');
   assert.equal((await gwA.fetch('/api/x', bearer(a.key))).status, 200);
   assert.equal((await gwA.fetch('/api/x', bearer(b.key))).status, 401, 'the seeding isolate serves the delta');
@@ -120,36 +130,15 @@ test('an empty coordinator seeded from KV takes the deltas published on top of t
 // delta, other isolates followed it (a key revoked by the delta was served again) and its own
 // publication replaced the chain in KV, so nothing brought the revocation back. The set and its
 // deltas are one commit: the coordinator holds all of it or nothing.
-const hang = {
-  name: 'hang',
-  modules: [{ type: 'ESModule', path: join(ROOT, 'tests/worker/fixtures/hang-coordinator.mjs') }],
-  compatibilityDate: '2026-11-01',
-  durableObjects: {
-    KEYGATE_COORDINATOR: { className: 'KeygateCoordinator', useSQLite: true },
-    REAL: { className: 'KeygateCoordinator', scriptName: 'host', useSQLite: true },
-  },
-};
-
 async function revokedInKv() {
-  const [a, b] = ['a', 'b'].map((id) => generateApiKey({ id }));
-  const V1 = signed(set(1, [a.entry, b.entry]));
-  const removeB = signed({
-    keygate: 1,
-    kind: 'delta',
-    base: { revision: 1, payload_sha256: payloadSha256(V1) },
-    revision: 2,
-    payload_sha256: payloadSha256(signed(set(2, [a.entry]))),
-    issued_at: ISSUED,
-    changes: [{ op: 'remove', id: 'b' }],
-  });
+  const { a, b, V1, removeB } = removalChain();
   const cl = await cluster({
     coordinatorScript: 'hang',
-    extra: [hang],
+    extra: [HANG_COORDINATOR],
     bindings: { KEYGATE_PUBLISHER_KEYS: PUB, KEYSET_REFRESH_SECONDS: '1', KEYGATE_STORAGE_TIMEOUT_SECONDS: '1' },
   });
   const kv = await cl.kv();
-  await kv.put('keyset', V1);
-  await kv.put('keyset/deltas', JSON.stringify({ base: { revision: 1, payloadSha256: payloadSha256(V1) }, deltas: [removeB] }));
+  await publishInKv(kv, V1, removeB);
   const control = await cl.mf.getWorker('hang');
   const fixture = async (path) => (await control.fetch(`http://hang.test${path}`)).json();
   const head = async () => (await (await cl.coordinator()).getByName('keyset').head())?.revision ?? null;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey, signRequest } from 'keygate';
 import { PUBLISHER, bearer, eventually, push, set, signed } from './helpers.mjs';
-import { cluster } from './cluster.mjs';
+import { HANG_COORDINATOR, cluster } from './cluster.mjs';
 import { ROOT } from '../js/helpers.mjs';
 
 const VECTORS = JSON.parse(readFileSync(join(ROOT, 'tests/vectors/sharded/hung_reads.json'), 'utf8'));
@@ -40,16 +40,6 @@ function cut() {
   }
 }
 
-const hang = {
-  name: 'hang',
-  modules: [{ type: 'ESModule', path: join(ROOT, 'tests/worker/fixtures/hang-coordinator.mjs') }],
-  compatibilityDate: '2026-11-01',
-  durableObjects: {
-    KEYGATE_COORDINATOR: { className: 'KeygateCoordinator', useSQLite: true },
-    REAL: { className: 'KeygateCoordinator', scriptName: 'host', useSQLite: true },
-  },
-};
-
 async function answer(res) {
   const text = await res.text();
   return { status: res.status, error: text.startsWith('{') ? JSON.parse(text).error : null, retryAfter: res.headers.get('retry-after') };
@@ -62,7 +52,7 @@ test('reads that never answer: each request is answered within the bound, fails 
   const cl = await cluster({
     kv: false,
     coordinatorScript: 'hang',
-    extra: [hang],
+    extra: [HANG_COORDINATOR],
     gateways: ['gw-pub', ...VECTORS.cases.map((c, i) => ({ name: `gw-${i}`, bindings: c.bindings ?? {} }))],
     bindings: { KEYGATE_PUBLISHER_KEYS: PUB, KEYSET_REFRESH_SECONDS: '1', KEYGATE_STORAGE_TIMEOUT_SECONDS: String(seconds) },
   });

@@ -6,28 +6,16 @@
 // arrived on that isolate).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { generateApiKey } from 'keygate';
 import { PUBLISHER, bearer, eventually, push, set, signed } from './helpers.mjs';
-import { cluster } from './cluster.mjs';
-import { ROOT } from '../js/helpers.mjs';
+import { HANG_COORDINATOR, cluster } from './cluster.mjs';
 
 const PUB = PUBLISHER.signing.public_key;
-const hang = {
-  name: 'hang',
-  modules: [{ type: 'ESModule', path: join(ROOT, 'tests/worker/fixtures/hang-coordinator.mjs') }],
-  compatibilityDate: '2026-11-01',
-  durableObjects: {
-    KEYGATE_COORDINATOR: { className: 'KeygateCoordinator', useSQLite: true },
-    REAL: { className: 'KeygateCoordinator', scriptName: 'host', useSQLite: true },
-  },
-};
-
 test('a due poll that answers after its request was served still ends: later polls run and a revocation arrives', async () => {
   const [a, b] = ['a', 'b'].map((id) => generateApiKey({ id }));
   const cl = await cluster({
     coordinatorScript: 'hang',
-    extra: [hang],
+    extra: [HANG_COORDINATOR],
     gateways: ['gw-pub', 'gw'],
     bindings: { KEYGATE_PUBLISHER_KEYS: PUB, KEYSET_REFRESH_SECONDS: '1', KEYGATE_STORAGE_TIMEOUT_SECONDS: '4' },
   });
