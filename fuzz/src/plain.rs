@@ -5,12 +5,12 @@
 //! Input: the document itself. Properties, beyond "never panics":
 //! - whenever the plain reader answers, the general reading of the same bytes answers the
 //!   same: the same key set (every field of every key, the set's own fields, its fingerprint
-//!   and the forms of its secrets; secrets compared as SHA-256 hashes, never shown), or the
-//!   same errors, word for word and path for path;
+//!   and the forms of its secrets; secrets compared as SHA-256 hashes, never shown:
+//!   `KeySet::reading_summary`), or the same errors, word for word and path for path;
 //! - so the plain reader never accepts what the general reading refuses, nor refuses what it
 //!   accepts;
 //! - what the plain reader accepts is also what `KeySet::from_json` (which tries it first)
-//!   returns.
+//!   returns, and its entries are found by id and API key digest.
 //!
 //! Without `cfg(fuzzing)` (a plain `cargo build`) the target only runs `from_json`.
 
@@ -41,14 +41,19 @@ fn compare(
     general: &Result<KeySet, KeysetErrors>,
 ) {
     match (plain, general) {
-        (Ok(a), Ok(b)) => {
-            let (a, b) = (summary(a), summary(b));
-            if a != b {
-                // Summaries hold hashes of secrets only; the document may hold secrets, so
-                // it is shown by length, the differing lines in full.
-                let diff: Vec<String> = a
+        (Ok(a), Ok(_)) => {
+            // Every field of every key and of the set, secrets as hashes (the crate's own
+            // summary reaches the private fields: fingerprint, secret forms).
+            let (sa, sb) = (
+                KeySet::reading_summary(plain),
+                KeySet::reading_summary(general),
+            );
+            if sa != sb {
+                // The document may hold secrets: it is shown by length, the differing lines
+                // of the summaries in full.
+                let diff: Vec<String> = sa
                     .lines()
-                    .zip(b.lines())
+                    .zip(sb.lines())
                     .filter(|(x, y)| x != y)
                     .map(|(x, y)| format!("plain:   {x}\ngeneral: {y}"))
                     .collect();
@@ -58,6 +63,7 @@ fn compare(
                     diff.join("\n")
                 );
             }
+            indexed(a);
         }
         (Err(a), Err(b)) => assert_eq!(a, b, "the plain reader reports different errors"),
         _ => panic!(
@@ -72,76 +78,21 @@ fn compare(
     }
 }
 
-/// A hash of secret bytes, short: enough to tell two secrets apart, nothing to read back.
+/// The set's indexes find each entry the plain reader built, by id and by API key digest.
 #[cfg(fuzzing)]
-fn hash(b: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(b)[..12]
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
-/// Everything a key set holds, one line for the set and one per key, secrets as hashes.
-#[cfg(fuzzing)]
-pub fn summary(ks: &KeySet) -> String {
-    use keygate::sig::VerifierKey;
-    use keygate::webhook::WebhookKey;
-
-    let mut s = format!(
-        "set {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} keys\n",
-        ks.revision(),
-        ks.audience(),
-        ks.issued_at(),
-        ks.expires_at(),
-        ks.policy(),
-        ks.deny_cidrs(),
-        ks.routes(),
-        ks.fuzz_fingerprint(),
-        ks.sealed_count(),
-        ks.keys().len(),
-    );
+fn indexed(ks: &KeySet) {
     for k in ks.keys().iter() {
-        let signing = k.signing.as_deref().map(|v| match v {
-            VerifierKey::HmacSha256(h) => format!("hmac {}", hash(h.expose_secret())),
-            VerifierKey::Ed25519(p) => format!("ed25519 {}", hash(p.as_bytes())),
-            other => format!("other {:?}", other.algorithm()),
-        });
-        let webhook = k.webhook.as_deref().map(|w| match w {
-            WebhookKey::V1(h) => format!("v1 {}", hash(h.expose_secret())),
-            WebhookKey::V1a(p) => format!("v1a {}", hash(p.as_bytes())),
-            other => format!("other {:?}", other.scheme()),
-        });
-        s.push_str(&format!(
-            "key {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {:?}\n",
-            k.id,
-            k.api_key_hash.as_ref().map(ToString::to_string),
-            k.status,
-            k.not_before,
-            k.expires_at,
-            k.scopes,
-            k.allow_cidrs,
-            k.deny_cidrs,
-            k.name,
-            k.meta,
-            signing,
-            k.require_signature,
-            k.fuzz_secret_forms(),
-            webhook,
-        ));
-        // The set's indexes find the entry as the other reading's do.
         assert!(
             ks.key_by_id(&k.id).is_some_and(|e| std::ptr::eq(e, k)),
-            "id index"
+            "an entry is not found by its id"
         );
         if let Some(d) = &k.api_key_hash {
             assert!(
                 ks.key_by_digest(d).is_some_and(|e| std::ptr::eq(e, k)),
-                "digest index"
+                "an entry is not found by its API key digest"
             );
         }
     }
-    s
 }
 
 #[cfg(all(test, fuzzing))]

@@ -27,6 +27,8 @@ mod sigparse;
 mod state;
 mod store;
 mod stream;
+#[cfg(any(test, fuzzing))]
+mod summary;
 pub(crate) mod webhook;
 
 use std::fmt;
@@ -284,14 +286,6 @@ impl KeyEntry {
         })
     }
 
-    /// How the entry's secrets are written (in clear at which member, or sealed under which
-    /// seal key): forms only, never a secret. For the fuzz targets. Only under `--cfg fuzzing`.
-    #[cfg(fuzzing)]
-    #[doc(hidden)]
-    pub fn fuzz_secret_forms(&self) -> String {
-        format!("{:?}", self.secrets)
-    }
-
     /// Whether the key's scopes grant `scope`.
     pub fn grants(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| match s.strip_suffix('*') {
@@ -376,12 +370,13 @@ impl KeySet {
             .expect("the slow pass always answers")
     }
 
-    /// What the fuzz targets compare of a set beyond its public fields: its fingerprint.
-    /// Only under `--cfg fuzzing`.
+    /// Everything a reading yields (every field of every key and of the set, its fingerprint;
+    /// secrets only as a hash of their bytes), or its errors, as text: what the fuzz targets
+    /// compare two readings by. Only under `--cfg fuzzing`.
     #[cfg(fuzzing)]
     #[doc(hidden)]
-    pub fn fuzz_fingerprint(&self) -> [u8; 16] {
-        self.fingerprint
+    pub fn reading_summary(read: &Result<KeySet, KeysetErrors>) -> String {
+        summary::show(read)
     }
 
     /// The revision number (>= 1); a verifier only moves forward.

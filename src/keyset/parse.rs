@@ -336,7 +336,7 @@ fn covered_by_global_deny(cx: &mut Ctx<'_>, keys: &KeysAcc, deny: &[(usize, Cidr
 
 #[cfg(test)]
 mod tests {
-    use super::super::plain::tests::show as fingerprint;
+    use super::super::summary::show as fingerprint;
     use super::{Mode, run};
     use crate::seal::Unseal;
 

@@ -382,4 +382,4 @@ fn hex4(h: &[u8]) -> Option<u32> {
 
 #[cfg(test)]
 #[path = "plain_tests.rs"]
-pub(super) mod tests;
+mod tests;
