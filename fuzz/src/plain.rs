@@ -94,15 +94,3 @@ fn indexed(ks: &KeySet) {
         }
     }
 }
-
-#[cfg(all(test, fuzzing))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_demo_set_is_read_alike() {
-        let demo = include_bytes!("../../demo/keyset.json");
-        assert!(KeySet::from_json_plain_path(demo).is_some_and(|r| r.is_ok()));
-        run(demo);
-    }
-}
