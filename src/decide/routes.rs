@@ -101,29 +101,52 @@ fn method_readings(req: &Request, mut visit: impl FnMut(&str)) {
         }
     };
     add(sent);
+    // Each element of a comma-separated list: a field sent twice reaches the origin as one
+    // value joined with ", " (Node, workerd's `Headers`), and Express's `method-override`
+    // acts on its first element (`DELETE, x` is DELETE).
     for name in OVERRIDE_HEADERS {
         for v in req.header_values(name) {
-            add(v.trim());
+            for part in v.split(',') {
+                add(part.trim());
+            }
         }
     }
-    // Query parameters named `_method` in any spelling (each character literal or `%XX`, so
-    // the raw name starts with `_` or `%`): one pass over the bytes, decoding only those.
+    // Query parameters named `_method` in any spelling an origin reads as that name: each
+    // character literal or `%XX`, and PHP's (Symfony's, Laravel's) reading of names, which
+    // drops leading spaces and reads ` ` and `.` as `_` (`?.method=`, `?+_method=`). Split at
+    // `&` and at `;` (query parsers that take both: PHP with `arg_separator.input = "&;"`,
+    // Python before 3.9.2, Rack 2). One pass over the bytes, decoding only names that may
+    // read as `_method` (a raw name starting with `_`, `%`, `.`, `+` or a space).
     let query = req.query().unwrap_or("");
     let b = query.as_bytes();
     let mut start = 0;
     while start <= b.len() {
         let end = b[start..]
             .iter()
-            .position(|&c| c == b'&')
+            .position(|&c| c == b'&' || c == b';')
             .map_or(b.len(), |i| start + i);
-        if matches!(b.get(start), Some(b'_' | b'%'))
+        if matches!(b.get(start), Some(b'_' | b'%' | b'.' | b'+' | b' '))
             && let Some((name, value)) = query[start..end].split_once('=')
-            && (name == "_method" || (name.len() <= 21 && form_decode(name) == "_method"))
+            && (name == "_method" || is_method_param(name))
         {
             add(&form_decode(value));
         }
         start = end + 1;
     }
+}
+
+/// Whether a raw query parameter name reads as `_method` to some origin: form-decoded, then
+/// as PHP registers it (leading spaces dropped, ` ` and `.` read as `_`).
+fn is_method_param(raw: &str) -> bool {
+    // Any number of leading spaces may come first, so no length bound: each name is decoded
+    // once, so the work is linear in the query's length.
+    let name = form_decode(raw);
+    let name = name.trim_start_matches(' ');
+    name.len() == 7
+        && name
+            .bytes()
+            .zip("_method".bytes())
+            .all(|(c, m)| c == m || (m == b'_' && matches!(c, b' ' | b'.')))
 }
 
 /// `application/x-www-form-urlencoded` decoding, lossy (enough to read a method name).
@@ -342,6 +365,32 @@ mod tests {
             ),
             ["POST"]
         );
+        // A list (a field sent twice, joined): every element is a reading.
+        assert_eq!(
+            methods(
+                "POST",
+                "https://h/",
+                &[("X-HTTP-Method-Override", "delete , PUT,,x y")]
+            ),
+            ["POST", "DELETE", "PUT"]
+        );
+        // PHP's reading of parameter names, and `;` as a separator.
+        for url in [
+            "https://h/x?.method=DELETE",
+            "https://h/x?+_method=DELETE",
+            "https://h/x?%20%20.method=DELETE",
+            "https://h/x?a=1;_method=DELETE",
+            "https://h/x?_method%2E=GET&%2Emethod=delete",
+        ] {
+            assert_eq!(methods("POST", url, &[]), ["POST", "DELETE"], "{url}");
+        }
+        for url in [
+            "https://h/x?x_method=DELETE",
+            "https://h/x?_methods=DELETE",
+            "https://h/x?_meth.d=DELETE",
+        ] {
+            assert_eq!(methods("POST", url, &[]), ["POST"], "{url}");
+        }
     }
 
     #[test]
