@@ -6,6 +6,11 @@
 // the edge (docs/deployment.md, "Locking the origin"). Names are compared with `_` read as
 // `-`, because CGI-style origins (CGI, FastCGI/PHP, WSGI, nginx with underscores_in_headers)
 // map both to the same HTTP_* variable: `X_Keygate_Key_Id` would reach them as the identity.
+//
+// The edge is a proxy, so the fields of the client's own connection stop here (RFC 9110
+// §7.6.1): Connection, every field it names, and the other hop-by-hop fields. And the origin
+// is sent the path that was judged, so the fields through which some origins route to another
+// path (X-Original-URL, X-Rewrite-URL) are removed too (tests/vectors/forwarding.json).
 
 import { KeygateError, invalidOptions } from './errors.js';
 import { errorResponse } from './wire.js';
@@ -32,6 +37,35 @@ function cgiName(name) {
   return name.toLowerCase().replaceAll('_', '-');
 }
 
+/**
+ * Client fields never forwarded (CGI-style names): the hop-by-hop fields (RFC 9110 §7.6.1;
+ * Keep-Alive and Proxy-Connection by custom; Expect, which the edge has answered), and the
+ * path overrides that Symfony (before CVE-2018-14773's fix), Zend Framework and applications
+ * behind IIS URL Rewrite route on instead of the request line. `Upgrade` is kept: workerd's
+ * fetch turns it into a WebSocket upgrade to the origin.
+ */
+const NOT_FORWARDED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'expect',
+  'x-original-url',
+  'x-rewrite-url',
+]);
+
+/** The fields a request's Connection names (RFC 9110 §7.6.1), CGI-style, but never Upgrade. */
+function connectionNamed(headers) {
+  const value = headers.get('connection');
+  if (value === null) return [];
+  return value
+    .split(',')
+    .map((n) => cgiName(n.trim()))
+    .filter((n) => n !== '' && n !== 'upgrade');
+}
+
 function extraHeaders(headers) {
   if (headers === undefined) return [];
   const list = headers instanceof Headers ? [...headers] : Object.entries(headers);
@@ -46,7 +80,8 @@ function extraHeaders(headers) {
 /**
  * Forwards an allowed request to `origin` (an absolute URL; its path is a prefix): the path the
  * decision judged (`decision.path`) with the request's query, same method, headers and body, the client's `X-Keygate-*` headers removed
- * (and the client's copies of `options.headers`, both also in their `_` spellings), `X-Keygate-Key-Id` and
+ * (and the client's copies of `options.headers`, both also in their `_` spellings; and the hop-by-hop fields, those
+ * `Connection` names, and the path overrides `X-Original-URL` and `X-Rewrite-URL`), `X-Keygate-Key-Id` and
  * `X-Keygate-Scopes` set from the decision, then `options.headers` set (e.g. a secret the
  * origin checks). `options.fetch` sends it instead of the global fetch (e.g. an mTLS
  * certificate binding's `fetch`). Redirects are passed back to the client, not followed.
@@ -64,7 +99,7 @@ export async function forwardToOrigin(request, decision, origin, options = {}) {
     return errorResponse('origin_misconfigured', 'the origin URL is not an absolute URL');
   }
   const headers = new Headers();
-  const reserved = new Set(extra.map(([name]) => cgiName(name)));
+  const reserved = new Set([...extra.map(([name]) => cgiName(name)), ...NOT_FORWARDED, ...connectionNamed(request.headers)]);
   for (const [name, value] of request.headers) {
     const cgi = cgiName(name);
     if (!cgi.startsWith('x-keygate-') && !reserved.has(cgi)) headers.append(name, value);
