@@ -136,11 +136,13 @@ fn method_readings(req: &Request, mut visit: impl FnMut(&str)) {
 }
 
 /// Whether a raw query parameter name reads as `_method` to some origin: form-decoded, then
-/// as PHP registers it (leading spaces dropped, ` ` and `.` read as `_`).
+/// as PHP registers it (the name ends at a NUL, leading spaces dropped, ` ` and `.` read as
+/// `_`).
 fn is_method_param(raw: &str) -> bool {
     // Any number of leading spaces may come first, so no length bound: each name is decoded
     // once, so the work is linear in the query's length.
     let name = form_decode(raw);
+    let name = name.split('\0').next().unwrap_or("");
     let name = name.trim_start_matches(' ');
     name.len() == 7
         && name
@@ -381,6 +383,7 @@ mod tests {
             "https://h/x?%20%20.method=DELETE",
             "https://h/x?a=1;_method=DELETE",
             "https://h/x?_method%2E=GET&%2Emethod=delete",
+            "https://h/x?_method%00x=DELETE",
         ] {
             assert_eq!(methods("POST", url, &[]), ["POST", "DELETE"], "{url}");
         }
