@@ -10,7 +10,8 @@
 // The edge is a proxy, so the fields of the client's own connection stop here (RFC 9110
 // §7.6.1): Connection, every field it names, and the other hop-by-hop fields. And the origin
 // is sent the path that was judged, so the fields through which some origins route to another
-// path (X-Original-URL, X-Rewrite-URL) are removed too (tests/vectors/forwarding.json).
+// path (X-Original-URL, X-Rewrite-URL) are removed too, and the public host is the edge's to
+// say (X-Forwarded-Host; the client's Forwarded is dropped) (tests/vectors/forwarding.json).
 
 import { KeygateError, invalidOptions } from './errors.js';
 import { errorResponse } from './wire.js';
@@ -22,9 +23,8 @@ import { errorResponse } from './wire.js';
  * never on a spelling it might read differently. (A decision without `path`, from before it
  * existed, falls back to the request's own path.)
  */
-function targetUrl(origin, requestUrl, judgedPath) {
+function targetUrl(origin, url, judgedPath) {
   const base = new URL(origin);
-  const url = new URL(requestUrl);
   const target = new URL(base);
   const path = typeof judgedPath === 'string' && judgedPath.startsWith('/') ? judgedPath : url.pathname;
   target.pathname = base.pathname.replace(/\/$/, '') + path;
@@ -41,8 +41,10 @@ function cgiName(name) {
  * Client fields never forwarded (CGI-style names): the hop-by-hop fields (RFC 9110 §7.6.1;
  * Keep-Alive and Proxy-Connection by custom; Expect, which the edge has answered), and the
  * path overrides that Symfony (before CVE-2018-14773's fix), Zend Framework and applications
- * behind IIS URL Rewrite route on instead of the request line. `Upgrade` is kept: workerd's
- * fetch turns it into a WebSocket upgrade to the origin.
+ * behind IIS URL Rewrite route on instead of the request line; and the client's claims of the
+ * public host (X-Forwarded-Host, Forwarded), which an origin that trusts the edge as its proxy
+ * would build links on or route by: the edge sets X-Forwarded-Host itself. `Upgrade` is kept:
+ * workerd's fetch turns it into a WebSocket upgrade to the origin.
  */
 const NOT_FORWARDED = new Set([
   'connection',
@@ -54,6 +56,8 @@ const NOT_FORWARDED = new Set([
   'expect',
   'x-original-url',
   'x-rewrite-url',
+  'x-forwarded-host',
+  'forwarded',
 ]);
 
 /** The fields a request's Connection names (RFC 9110 §7.6.1), CGI-style, but never Upgrade. */
@@ -81,7 +85,8 @@ function extraHeaders(headers) {
  * Forwards an allowed request to `origin` (an absolute URL; its path is a prefix): the path the
  * decision judged (`decision.path`) with the request's query, same method, headers and body, the client's `X-Keygate-*` headers removed
  * (and the client's copies of `options.headers`, both also in their `_` spellings; and the hop-by-hop fields, those
- * `Connection` names, and the path overrides `X-Original-URL` and `X-Rewrite-URL`), `X-Keygate-Key-Id` and
+ * `Connection` names, the path overrides `X-Original-URL` and `X-Rewrite-URL`, and `Forwarded`), `X-Forwarded-Host` set to the
+ * request's host, `X-Keygate-Key-Id` and
  * `X-Keygate-Scopes` set from the decision, then `options.headers` set (e.g. a secret the
  * origin checks). `options.fetch` sends it instead of the global fetch (e.g. an mTLS
  * certificate binding's `fetch`). Redirects are passed back to the client, not followed.
@@ -92,9 +97,11 @@ export async function forwardToOrigin(request, decision, origin, options = {}) {
   const extra = extraHeaders(options.headers);
   const send = options.fetch ?? fetch;
   if (typeof send !== 'function') throw invalidOptions('forwardToOrigin: options.fetch must be a function (input, init)');
+  let url;
   let target;
   try {
-    target = targetUrl(origin, request.url, decision.path);
+    url = new URL(request.url);
+    target = targetUrl(origin, url, decision.path);
   } catch {
     return errorResponse('origin_misconfigured', 'the origin URL is not an absolute URL');
   }
@@ -104,6 +111,8 @@ export async function forwardToOrigin(request, decision, origin, options = {}) {
     const cgi = cgiName(name);
     if (!cgi.startsWith('x-keygate-') && !reserved.has(cgi)) headers.append(name, value);
   }
+  // The host the request reached the edge by (the origin's own Host is the origin URL's).
+  headers.set('X-Forwarded-Host', url.host);
   if (decision.keyId) headers.set('X-Keygate-Key-Id', decision.keyId);
   headers.set('X-Keygate-Scopes', decision.scopes.join(' '));
   for (const [name, value] of extra) headers.set(name, value);

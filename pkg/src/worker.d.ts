@@ -238,7 +238,8 @@ export interface ForwardOptions {
  * Forwards an allowed request to `origin` (absolute URL; its path is a prefix of the request's):
  * the path as the decision judged it (`decision.path`, canonical) with the request's query, so
  * the origin acts on the path that was decided on; method, headers and body kept, the client's `X-Keygate-*` headers removed
- * (and the hop-by-hop fields, those its `Connection` names, and the path overrides `X-Original-URL` and `X-Rewrite-URL`), `X-Keygate-Key-Id`
+ * (and the hop-by-hop fields, those its `Connection` names, the path overrides `X-Original-URL` and `X-Rewrite-URL`, and
+ * `Forwarded`), `X-Forwarded-Host` set to the request's host, `X-Keygate-Key-Id`
  * and `X-Keygate-Scopes` set from the decision, then `options.headers`. Redirects are returned,
  * not followed. 502 `origin_misconfigured` / `origin_unreachable` when it cannot be forwarded.
  */

@@ -35,17 +35,25 @@ test('the shared secret header reaches the origin and replaces whatever the clie
   assert.equal(seen.length, before, 'a refused request carries no secret anywhere');
 });
 
-test('a path override or a hop-by-hop field from the client never reaches the origin', async () => {
+test('a path override, a claimed public host or a hop-by-hop field from the client never reaches the origin', async () => {
   // Symfony (before CVE-2018-14773's fix), Zend Framework and IIS URL Rewrite applications
   // route on X-Original-URL / X-Rewrite-URL: the origin would serve a path nobody judged.
   const gw = await gateway({ KEYGATE_KEYSET: DEMO_KEYSET, ORIGIN_URL, ORIGIN_AUTH_HEADER: `X-Origin-Auth: ${SECRET}` });
   const res = await gw.fetch(
     '/api/hello',
-    reader({ 'x-original-url': '/api/admin/x', 'X_Rewrite_URL': '/api/admin/x', 'proxy-connection': 'keep-alive', 'x-kept': '1' }),
+    reader({
+      'x-original-url': '/api/admin/x',
+      'X_Rewrite_URL': '/api/admin/x',
+      'x-forwarded-host': 'admin.test',
+      forwarded: 'host=admin.test',
+      'proxy-connection': 'keep-alive',
+      'x-kept': '1',
+    }),
   );
   assert.deepEqual([res.status, await res.text()], [200, 'from origin']);
   const got = seen.at(-1);
-  for (const name of ['x-original-url', 'x_rewrite_url', 'proxy-connection']) assert.equal(got[name], undefined, name);
+  for (const name of ['x-original-url', 'x_rewrite_url', 'forwarded', 'proxy-connection']) assert.equal(got[name], undefined, name);
+  assert.equal(got['x-forwarded-host'], 'gw.test', 'the host the gateway was reached by');
   assert.equal(got['x-kept'], '1');
 });
 
