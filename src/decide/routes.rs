@@ -25,7 +25,7 @@ const STANDARD_METHODS: [&str; 9] = [
 ];
 
 /// Headers through which frameworks let a request override its method.
-const OVERRIDE_HEADERS: [&str; 3] = [
+pub(super) const OVERRIDE_HEADERS: [&str; 3] = [
     "x-http-method-override",
     "x-http-method",
     "x-method-override",
@@ -111,12 +111,17 @@ fn method_readings(req: &Request, mut visit: impl FnMut(&str)) {
             }
         }
     }
-    // Query parameters named `_method` in any spelling an origin reads as that name: each
-    // character literal or `%XX`, and PHP's (Symfony's, Laravel's) reading of names, which
-    // drops leading spaces and reads ` ` and `.` as `_` (`?.method=`, `?+_method=`). Split at
-    // `&` and at `;` (query parsers that take both: PHP with `arg_separator.input = "&;"`,
-    // Python before 3.9.2, Rack 2). One pass over the bytes, decoding only names that may
-    // read as `_method` (a raw name starting with `_`, `%`, `.`, `+` or a space).
+    query_overrides(req, |v| add(&form_decode(v)));
+}
+
+/// Calls `visit` with the raw value of each query parameter named `_method` in any spelling an
+/// origin reads as that name: each character literal or `%XX`, and PHP's (Symfony's,
+/// Laravel's) reading of names, which drops leading spaces and reads ` ` and `.` as `_`
+/// (`?.method=`, `?+_method=`). Split at `&` and at `;` (query parsers that take both: PHP
+/// with `arg_separator.input = "&;"`, Python before 3.9.2, Rack 2). One pass over the bytes,
+/// decoding only names that may read as `_method` (a raw name starting with `_`, `%`, `.`,
+/// `+` or a space).
+pub(super) fn query_overrides(req: &Request, mut visit: impl FnMut(&str)) {
     let query = req.query().unwrap_or("");
     let b = query.as_bytes();
     let mut start = 0;
@@ -129,7 +134,7 @@ fn method_readings(req: &Request, mut visit: impl FnMut(&str)) {
             && let Some((name, value)) = query[start..end].split_once('=')
             && (name == "_method" || is_method_param(name))
         {
-            add(&form_decode(value));
+            visit(value);
         }
         start = end + 1;
     }

@@ -103,6 +103,36 @@ fn required_components<'a>(ks: &'a KeySet, routes: &'a RouteMatch<'_>) -> Vec<&'
     out
 }
 
+/// The components that bind the method overrides `req` carries, when the signature must bind
+/// the method (`required` holds `@method`): an origin acts on the override, so a signature
+/// that leaves it out could be replayed with one added (a GET signed, a DELETE served). Each
+/// override header field present, and `@query` for a `_method` query parameter when no
+/// required component covers the query.
+fn override_components(required: &[&ComponentId], req: &Request) -> Vec<ComponentId> {
+    if !required.iter().any(|c| c.name() == "@method") {
+        return Vec::new();
+    }
+    let mut out: Vec<ComponentId> = super::routes::OVERRIDE_HEADERS
+        .iter()
+        .filter(|name| req.header_values(name).next().is_some())
+        .filter_map(|name| ComponentId::parse(name).ok())
+        .collect();
+    let mut in_query = false;
+    super::routes::query_overrides(req, |_| in_query = true);
+    if in_query
+        && !required.iter().any(|c| covers_query(c))
+        && let Ok(c) = ComponentId::parse("@query")
+    {
+        out.push(c);
+    }
+    out
+}
+
+/// Whether a component covers the whole query.
+fn covers_query(c: &ComponentId) -> bool {
+    matches!(c.name(), "@query" | "@target-uri" | "@request-target")
+}
+
 /// Times (`signature_too_old`, `signature_in_future`, `signature_expired`), `nonce_missing`,
 /// coverage (`components_missing`, `digest_missing`): policy, the same whatever the key.
 pub(super) fn policy(
@@ -160,6 +190,25 @@ pub(super) fn policy(
         ));
     }
     let components = &parsed.components;
+    let unbound: Vec<String> = override_components(&required_components(ks, routes), req)
+        .iter()
+        .filter(|o| {
+            !components.iter().any(|c| match o.name() {
+                "@query" => covers_query(c),
+                field => c.covers_whole_field(field),
+            })
+        })
+        .map(ToString::to_string)
+        .collect();
+    if !unbound.is_empty() {
+        return Err(Refusal::new(
+            Reason::ComponentsMissing,
+            format!(
+                "the signature does not cover {}, which overrides the request's method for some origins",
+                unbound.join(", ")
+            ),
+        ));
+    }
     let covers_digest = components
         .iter()
         .any(|c| c.covers_whole_field("content-digest"));
@@ -375,8 +424,11 @@ pub(super) fn accept_signature(
     req: &Request,
 ) -> String {
     let pol = &ks.policy().signature;
-    let mut items: Vec<Item> = required_components(ks, routes)
+    let required = required_components(ks, routes);
+    let overrides = override_components(&required, req);
+    let mut items: Vec<Item> = required
         .into_iter()
+        .chain(&overrides)
         .map(|c| c.item.clone())
         .collect();
     if pol.require_content_digest
