@@ -11,6 +11,7 @@
 //! was checked.
 
 use crate::keyset::{DefaultRoute, KeyEntry, KeySet, PathCase, Route, TrailingSlash};
+use crate::request::METHOD_OVERRIDE_FIELDS as OVERRIDE_HEADERS;
 use crate::request::Request;
 use crate::route::{NormalizedPath, Reading};
 use crate::sig::ComponentId;
@@ -24,12 +25,6 @@ const STANDARD_METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 ];
 
-/// Headers through which frameworks let a request override its method.
-pub(super) const OVERRIDE_HEADERS: [&str; 3] = [
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
-];
 
 /// The rules a request falls under.
 pub(super) struct RouteMatch<'k> {

@@ -112,7 +112,7 @@ fn override_components(required: &[&ComponentId], req: &Request) -> Vec<Componen
     if !required.iter().any(|c| c.name() == "@method") {
         return Vec::new();
     }
-    let mut out: Vec<ComponentId> = super::routes::OVERRIDE_HEADERS
+    let mut out: Vec<ComponentId> = crate::request::METHOD_OVERRIDE_FIELDS
         .iter()
         .filter(|name| req.header_values(name).next().is_some())
         .filter_map(|name| ComponentId::parse(name).ok())

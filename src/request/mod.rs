@@ -65,6 +65,15 @@ const KNOWN: [&str; 8] = [
     "x-method-override",
 ];
 
+/// Header fields through which frameworks let a request override its method (Express
+/// `method-override`, ASP.NET, Google APIs, Symfony): a decision reads each as a method, a
+/// signature bound to the method must cover those present, and the signer covers them.
+pub(crate) const METHOD_OVERRIDE_FIELDS: [&str; 3] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
 /// The fields a decision reads from a request that carries no signature fields (no
 /// `Signature`, `Signature-Input` or `webhook-signature`): [`KNOWN`] and the Standard Webhooks
 /// fields. A request read with [`Request::push_header_unread`] keeps only these; any other

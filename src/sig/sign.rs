@@ -3,7 +3,8 @@
 //!
 //! The defaults of signer and verifier agree: a signature covers `@method` and
 //! `@target-uri`, plus `content-digest` when the request has a body (a `Content-Digest` is
-//! added when missing).
+//! added when missing), and the method override fields the request carries
+//! (`X-HTTP-Method-Override` and its kin: the verifier wants them covered with `@method`).
 
 use std::fmt;
 
@@ -242,6 +243,11 @@ impl Signer {
                 let mut c = vec![component("@method"), component("@target-uri")];
                 if has_body {
                     c.push(component("content-digest"));
+                }
+                for name in crate::request::METHOD_OVERRIDE_FIELDS {
+                    if req.header_values(name).next().is_some() {
+                        c.push(component(name));
+                    }
                 }
                 c
             }
