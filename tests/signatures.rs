@@ -66,8 +66,16 @@ fn method_overrides_are_covered_with_the_method() {
     assert!(d.allowed, "{d:?}");
     let added = with(signed(get(), ed_key(), "ed"));
     let d = v.decide(&added, &cx());
-    assert_eq!(d.reason.map(|r| r.code()), Some("components_missing"), "{d:?}");
-    assert!(d.message.contains("x-http-method-override"), "{}", d.message);
+    assert_eq!(
+        d.reason.map(|r| r.code()),
+        Some("components_missing"),
+        "{d:?}"
+    );
+    assert!(
+        d.message.contains("x-http-method-override"),
+        "{}",
+        d.message
+    );
     // Covered by an explicit list, and a `_method` query bound by @target-uri: allowed.
     let explicit = Signer::new(ed_key(), "ed", now()).components(components(&[
         "@method",

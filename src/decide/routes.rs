@@ -25,7 +25,6 @@ const STANDARD_METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 ];
 
-
 /// The rules a request falls under.
 pub(super) struct RouteMatch<'k> {
     routes: &'k [Route],
