@@ -105,7 +105,7 @@ fn method_readings(req: &Request, mut visit: impl FnMut(&str)) {
             }
         }
     }
-    query_overrides(req, |v| add(&form_decode(v)));
+    query_overrides(req, &mut |v| add(&form_decode(v)));
 }
 
 /// Calls `visit` with the raw value of each query parameter named `_method` in any spelling an
@@ -115,7 +115,9 @@ fn method_readings(req: &Request, mut visit: impl FnMut(&str)) {
 /// with `arg_separator.input = "&;"`, Python before 3.9.2, Rack 2). One pass over the bytes,
 /// decoding only names that may read as `_method` (a raw name starting with `_`, `%`, `.`,
 /// `+` or a space).
-pub(super) fn query_overrides(req: &Request, mut visit: impl FnMut(&str)) {
+// One copy for both callers (`dyn`), out of line: most requests have no query to scan.
+#[inline(never)]
+pub(super) fn query_overrides(req: &Request, visit: &mut dyn FnMut(&str)) {
     let query = req.query().unwrap_or("");
     let b = query.as_bytes();
     let mut start = 0;

@@ -103,29 +103,60 @@ fn required_components<'a>(ks: &'a KeySet, routes: &'a RouteMatch<'_>) -> Vec<&'
     out
 }
 
-/// The components that bind the method overrides `req` carries, when the signature must bind
-/// the method (`required` holds `@method`): an origin acts on the override, so a signature
-/// that leaves it out could be replayed with one added (a GET signed, a DELETE served). Each
-/// override header field present, and `@query` for a `_method` query parameter when no
-/// required component covers the query.
-fn override_components(required: &[&ComponentId], req: &Request) -> Vec<ComponentId> {
+/// The components that bind the method overrides `req` carries, by name, when the signature
+/// must bind the method (`required` holds `@method`): an origin acts on the override, so a
+/// signature that leaves it out could be replayed with one added (a GET signed, a DELETE
+/// served). Each override header field present, and `@query` for a `_method` query parameter
+/// when no required component covers the query. Out of line: the same small check on every
+/// signed request, and most carry no override.
+#[inline(never)]
+fn override_components(required: &[&ComponentId], req: &Request) -> Vec<&'static str> {
     if !required.iter().any(|c| c.name() == "@method") {
         return Vec::new();
     }
-    let mut out: Vec<ComponentId> = crate::request::METHOD_OVERRIDE_FIELDS
-        .iter()
-        .filter(|name| req.header_values(name).next().is_some())
-        .filter_map(|name| ComponentId::parse(name).ok())
+    let mut out: Vec<&'static str> = crate::request::METHOD_OVERRIDE_FIELDS
+        .into_iter()
+        .filter(|name| req.has_field(name))
         .collect();
     let mut in_query = false;
-    super::routes::query_overrides(req, |_| in_query = true);
-    if in_query
-        && !required.iter().any(|c| covers_query(c))
-        && let Ok(c) = ComponentId::parse("@query")
-    {
-        out.push(c);
+    super::routes::query_overrides(req, &mut |_| in_query = true);
+    if in_query && !required.iter().any(|c| covers_query(c)) {
+        out.push("@query");
     }
     out
+}
+
+/// `components_missing` when the signature leaves out a method override that
+/// [`override_components`] wants covered.
+fn overrides_covered(
+    required: &[&ComponentId],
+    components: &[ComponentId],
+    req: &Request,
+) -> Result<(), Refusal> {
+    let mut unbound = String::new();
+    for name in override_components(required, req) {
+        let covered = components.iter().any(|c| match name {
+            "@query" => covers_query(c),
+            field => c.covers_whole_field(field),
+        });
+        if !covered {
+            if !unbound.is_empty() {
+                unbound.push_str(", ");
+            }
+            unbound.push('"');
+            unbound.push_str(name);
+            unbound.push('"');
+        }
+    }
+    if unbound.is_empty() {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        Reason::ComponentsMissing,
+        format!(
+            "the signature does not cover {unbound}, which overrides the request's method for some origins"
+        ),
+    ))
 }
 
 /// Whether a component covers the whole query.
@@ -190,25 +221,7 @@ pub(super) fn policy(
         ));
     }
     let components = &parsed.components;
-    let unbound: Vec<String> = override_components(&required_components(ks, routes), req)
-        .iter()
-        .filter(|o| {
-            !components.iter().any(|c| match o.name() {
-                "@query" => covers_query(c),
-                field => c.covers_whole_field(field),
-            })
-        })
-        .map(ToString::to_string)
-        .collect();
-    if !unbound.is_empty() {
-        return Err(Refusal::new(
-            Reason::ComponentsMissing,
-            format!(
-                "the signature does not cover {}, which overrides the request's method for some origins",
-                unbound.join(", ")
-            ),
-        ));
-    }
+    overrides_covered(&required_components(ks, routes), components, req)?;
     let covers_digest = components
         .iter()
         .any(|c| c.covers_whole_field("content-digest"));
@@ -426,11 +439,12 @@ pub(super) fn accept_signature(
     let pol = &ks.policy().signature;
     let required = required_components(ks, routes);
     let overrides = override_components(&required, req);
-    let mut items: Vec<Item> = required
-        .into_iter()
-        .chain(&overrides)
-        .map(|c| c.item.clone())
-        .collect();
+    let mut items: Vec<Item> = required.into_iter().map(|c| c.item.clone()).collect();
+    for name in overrides {
+        if let Ok(c) = ComponentId::parse(name) {
+            items.push(c.item);
+        }
+    }
     if pol.require_content_digest
         && !req.body.is_empty()
         && !items

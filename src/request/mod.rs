@@ -566,6 +566,13 @@ impl Request {
             .map(|(_, v)| self.at(*v))
     }
 
+    /// Whether the request has a header field `name` (lower-case). Out of line, for checks
+    /// that only ask whether a field is there.
+    #[inline(never)]
+    pub(crate) fn has_field(&self, name: &str) -> bool {
+        self.header_values(name).next().is_some()
+    }
+
     /// Every header field as (lower-case name, value), in order.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         assert!(

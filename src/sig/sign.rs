@@ -245,7 +245,7 @@ impl Signer {
                     c.push(component("content-digest"));
                 }
                 for name in crate::request::METHOD_OVERRIDE_FIELDS {
-                    if req.header_values(name).next().is_some() {
+                    if req.has_field(name) {
                         c.push(component(name));
                     }
                 }

@@ -71,7 +71,12 @@ import { ROOT } from './helpers.mjs';
 // 354,829 B.
 // Both merged: 352 KiB, measured at 901,041 B raw and 359,735 B (351.3 KiB) gzip, +306 B raw
 // and +1,182 B gzip over the cursor's 900,735 B and 358,553 B.
-const BUDGET_GZIP = 352 * 1024;
+// 352 -> 354 KiB: method overrides read in more spellings (each element of a list, `_method`
+// query names as PHP reads them), a signature that must bind the method must bind the
+// overrides a request carries (and the signer covers them), measured at 905,441 B raw and
+// 361,857 B (353.4 KiB) gzip, +4,400 B raw and +2,122 B gzip over main's 901,041 B and
+// 359,735 B (the checks out of line, names rather than parsed components: from +2,551 B).
+const BUDGET_GZIP = 354 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
