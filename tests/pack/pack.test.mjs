@@ -92,7 +92,11 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Packed 468 -> 469, unpacked 1294 -> 1299 KiB: a poll, a key set read and a shard read past
 // their deadline no longer hold later requests (one deadline a poll, generations, per-waiter
 // timers; their docs). Measured: packed 480,001 B, unpacked 1,329,951 B, wasm 901,041 B.
-const BUDGET = { packed: 469 * 1024, unpacked: 1299 * 1024, wasm: 880 * 1024 };
+// Packed 469 -> 472, unpacked 1299 -> 1306, wasm 880 -> 885 KiB: the attacker's review of the
+// request path (method overrides in more spellings and bound by signatures that bind the
+// method, +4,400 B of wasm; forwardToOrigin's hop-by-hop, path override and public host
+// fields; their docs). Measured: packed 483,154 B, unpacked 1,336,864 B, wasm 905,441 B.
+const BUDGET = { packed: 472 * 1024, unpacked: 1306 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;
