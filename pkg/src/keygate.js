@@ -310,8 +310,8 @@ export class Keygate {
   async verify(request, options = NO_OPTIONS) {
     const input = verifyInput(request, options);
     const store = input.nonceStore ?? this.#nonceStore;
-    let v = this.#current();
-    let generation = this.#generation;
+    const v = this.#current();
+    const generation = this.#generation;
     const { len, signed } = writeRequest(input.method, input.url, input.ip, input.headers);
     let source = signed ? bodySource(request, 'verify') : null;
     // Whether the body is empty is known from bytes or a declared length; only a stream
@@ -319,14 +319,26 @@ export class Keygate {
     const declared = source?.request ? declaredLength(input.headers) : null;
     if (source?.bytes?.length === 0 || declared === 0) source = null;
     const mayBeEmpty = source?.request !== undefined && declared === null;
-    let o = this.#run(v, len, input.now, source !== null, store, signed);
+    const o = this.#run(v, len, input.now, source !== null, store, signed);
     // An outcome becomes a Decision at once, in the same turn as the call that wrote it: its
     // key and route indices are read in the key table of the set in use then (the module also
     // names that set's serial, which the table checks), never in a table kept across an await.
-    // Most decisions end here, on the first call (nothing waited for).
+    // Most decisions end here, on the first call (nothing waited for); the rest wait in
+    // #waited, a method of its own so that a first decision compiles only this one.
     if (o.kind === KIND.ALLOWED || (o.kind === KIND.REFUSED && !(o.flags & FLAG.BODY_ASSUMED && source !== null && mayBeEmpty))) {
       return decisionOf(o, input.url, this.#table);
     }
+    return this.#waited(o, { input, store, v, generation, len, signed, source, declared, mayBeEmpty });
+  }
+
+  /**
+   * The rest of a decision the module paused (`o`, the output of `verify`'s first call, made
+   * under `s.v` in this wasm generation): waits for what it names, resumes it, until it is
+   * allowed or refused.
+   */
+  async #waited(o, s) {
+    const { input, store, len, signed, declared, mayBeEmpty } = s;
+    let { v, generation, source } = s;
     const retired = () => this.#live();
     const run = () => this.#run(v, len, input.now, source !== null, store, signed);
     const decided = (o) => decisionOf(o, input.url, this.#table);
