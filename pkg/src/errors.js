@@ -125,9 +125,27 @@ export function describe(value) {
   return `a ${typeof value}`;
 }
 
-/** base64url (no padding) of bytes. */
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * base64url (no padding) of bytes. Written out rather than rewritten from `btoa` with three
+ * regular expressions, which V8 compiled on a Keygate's first load (a cold start cost).
+ */
 export function base64url(bytes) {
-  return base64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const n = view.length;
+  let out = '';
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const w = (view[i] << 16) | (view[i + 1] << 8) | view[i + 2];
+    out += BASE64URL[w >> 18] + BASE64URL[(w >> 12) & 63] + BASE64URL[(w >> 6) & 63] + BASE64URL[w & 63];
+  }
+  if (i < n) {
+    const w = (view[i] << 16) | (i + 1 < n ? view[i + 1] << 8 : 0);
+    out += BASE64URL[w >> 18] + BASE64URL[(w >> 12) & 63];
+    if (i + 1 < n) out += BASE64URL[(w >> 6) & 63];
+  }
+  return out;
 }
 
 /** Standard base64 (with padding) of bytes, as Structured Field byte sequences carry it. */
