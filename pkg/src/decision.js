@@ -4,7 +4,7 @@
 // decision reads three numbers and no text.
 
 import { REASONS, WEBHOOK_SCHEMES } from './codes.js';
-import { KeygateError, callWasm, invalidOptions } from './errors.js';
+import { KeygateError, callWasm, invalidOptions, rfc3339 } from './errors.js';
 import { FLAG, KIND, textFields } from './io.js';
 
 const EMPTY = Object.freeze({});
@@ -17,14 +17,17 @@ function deepFreeze(v) {
   return v;
 }
 
-/** A key's fields for decisions, from the module's key JSON. */
+/**
+ * A key's fields for decisions, from the module's key JSON (`key_json` in
+ * src/wasm/decide.rs: `expires` in seconds, written here as the crate writes a time).
+ */
 function keyRecord(json) {
   const k = JSON.parse(json);
   return Object.freeze({
     id: k.id,
     name: k.name ?? null,
     meta: k.meta === null || k.meta === undefined ? null : deepFreeze(k.meta),
-    expiresAt: k.expires_at ?? null,
+    expiresAt: k.expires === null || k.expires === undefined ? null : rfc3339(k.expires),
     scopes: Object.freeze(k.scopes),
   });
 }

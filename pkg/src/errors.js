@@ -157,3 +157,13 @@ export function base64(bytes) {
   }
   return btoa(bin);
 }
+
+/**
+ * Seconds since the epoch as the crate writes an instant (`UnixTime::to_rfc3339`,
+ * `YYYY-MM-DDTHH:MM:SSZ`); the module sends them clamped to the years 0000..=9999, which
+ * `Date#toISOString` writes with four digits. NaN (no such time) is null.
+ */
+export function rfc3339(secs) {
+  if (Number.isNaN(secs)) return null;
+  return `${new Date(secs * 1000).toISOString().slice(0, 19)}Z`;
+}

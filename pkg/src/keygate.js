@@ -10,6 +10,7 @@ import { Ed25519Keys, externalEd25519, verifyEd25519 } from './ed25519.js';
 import { FLAG, KIND, RUN, readOut, textFields, textView, writeBytes, writeRequest } from './io.js';
 import { ShardReader, shardsOf } from './shards.js';
 import { checkLoadOptions, checkUpdateOptions } from './load-options.js';
+import { info, loadEach, release, sha256, warn } from './verifier.js';
 
 export { audienceText, publisherKeysText, sealKeysText } from './load-options.js';
 
@@ -53,64 +54,6 @@ export function isManifestInput(bytes) {
 export const MAX_DELTA_CHAIN = 4096;
 /** How many bytes of deltas a Keygate keeps after a full set. */
 export const MAX_DELTA_CHAIN_BYTES = 16 * 1024 * 1024;
-
-/** Reports the set's lint warnings (judged now) to onWarning. */
-function warn(verifier, onWarning) {
-  if (!onWarning) return;
-  for (const w of JSON.parse(callWasm(() => verifier.lint(Date.now())))) {
-    try {
-      onWarning(Object.freeze({ code: w.code, path: w.path, message: w.message }));
-    } catch (e) {
-      // A failing callback must not turn a completed load or swap into an error.
-      console.error(JSON.stringify({ event: 'keygate.on_warning_error', message: String(e?.message ?? e) }));
-    }
-  }
-}
-
-/** Frees a wasm object now (one of an instance replaced after a trap is already gone). */
-function release(object) {
-  try {
-    object.free();
-  } catch {
-    // stale: its instance was replaced, and its memory with it
-  }
-}
-
-/** SHA-256 of bytes, by WebCrypto. */
-async function sha256(bytes) {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-}
-
-/**
- * Loads each shard of `need` from its bytes in `got` into `v`; returns those refused (they did
- * not hash to the digest the signed manifest names), which are not loaded.
- */
-function loadEach(v, need, got) {
-  const refused = [];
-  need.forEach((s, i) => {
-    try {
-      callWasm(() => v.loadShard(s.name, got[i]));
-    } catch (e) {
-      if (e?.code !== 'ERR_SHARD_UNAVAILABLE') throw e;
-      refused.push(s);
-    }
-  });
-  return refused;
-}
-
-/** What `gate.info` shows about the set in use (no secrets). */
-function info(verifier, payloadSha256) {
-  const v = JSON.parse(callWasm(() => verifier.info()));
-  return Object.freeze({
-    revision: v.revision,
-    issuedAt: v.issued_at ?? null,
-    expiresAt: v.expires_at ?? null,
-    keys: v.keys,
-    sealed: v.sealed,
-    sealKeyIds: Object.freeze(v.seal_key_ids),
-    payloadSha256,
-  });
-}
 
 /** The store's answer to a claim, checked (`ERR_NONCE_STORE` when it fails). */
 async function claim(store, c) {
