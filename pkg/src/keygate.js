@@ -150,7 +150,7 @@ export class Keygate {
         throw e;
       }
     }
-    warn(verifier, opts.onWarning);
+    if (opts.onWarning) warn(verifier, opts.onWarning);
     let sha;
     try {
       // The set's payload_sha256: of the bytes themselves, or of the envelope's payload the
@@ -180,7 +180,7 @@ export class Keygate {
       release(verifier);
       throw e;
     }
-    warn(verifier, opts.onWarning);
+    if (opts.onWarning) warn(verifier, opts.onWarning);
     return new Keygate(CONSTRUCT, verifier, bytes, opts, info(verifier, callWasm(() => verifier.statePayloadSha256())), null);
   }
 
