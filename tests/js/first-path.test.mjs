@@ -32,6 +32,19 @@ test('times are written as the crate writes them, to the ends of the years 0000.
   assert.equal(rfc3339(-62_167_219_200), '0000-01-01T00:00:00Z');
   assert.equal(rfc3339(253_402_300_799), '9999-12-31T23:59:59Z');
   assert.equal(rfc3339(Number.NaN), null);
+  // Across the range, at a varying day of the month and second of the day, as Date writes it.
+  for (let s = -62_167_219_200 + 86_399; s <= 253_402_300_799; s += 86_400 * 29 + 3_607) {
+    assert.equal(rfc3339(s), `${new Date(s * 1000).toISOString().slice(0, 19)}Z`, `${s}`);
+  }
+  for (const y of [0, 1, 4, 99, 100, 400, 1600, 1900, 1969, 1970, 2000, 2024, 2100, 2400, 9999]) {
+    for (const [m, d] of [[1, 1], [2, 28], [2, 29], [3, 1], [12, 31]]) {
+      const date = new Date(0);
+      date.setUTCFullYear(y, m - 1, d);
+      if (date.getUTCMonth() !== m - 1) continue; // no 29 February that year
+      const s = date.getTime() / 1000;
+      assert.equal(rfc3339(s), `${date.toISOString().slice(0, 19)}Z`, `${y}-${m}-${d}`);
+    }
+  }
 });
 
 test('gate.info after a load and an update shows the set as before', async () => {
