@@ -44,7 +44,11 @@ export interface KeygateWorker<Env, Ctx> {
 /** Where an accepted key set push is kept for the other isolates (e.g. Workers KV). */
 export interface PushTarget<Env> {
   /**
-   * Stores the accepted envelope (JSON text). A rejection answers 503 `keyset_store_failed`.
+   * Stores the accepted envelope (JSON text). A rejection answers 503 `keyset_store_failed`;
+   * no answer within the middleware's `storageTimeoutSeconds` (default 5) answers 504
+   * `keyset_store_timeout` (the write may still land; a late one that landed over a newer set
+   * written since through this isolate is undone by writing that set again, kept alive by
+   * `ctx.waitUntil`). Either way the same envelope pushed again is written.
    * Not used (and may be left out) where a coordinator is bound: it stores pushes itself.
    */
   store?(envelope: string, env: Env): unknown;
@@ -206,10 +210,15 @@ export type WireErrorCode =
   | 'push_in_progress'
   | 'push_timeout'
   | 'keyset_store_failed'
+  | 'keyset_store_timeout'
   | 'delta_base_mismatch'
   | 'delta_chain_full'
   | 'delta_requires_coordinator'
   | 'coordinator_unavailable'
+  | 'shard_unavailable'
+  | 'shards_missing'
+  | 'shard_not_staged'
+  | 'shard_mismatch'
   | 'internal_error'
   | 'origin_misconfigured'
   | 'origin_unreachable';
