@@ -329,14 +329,15 @@ async function lateWrite(env, source, target, set, write) {
     () => true,
     () => false,
   );
-  const now = newest.get(source);
-  source.log('keyset_store_late', { revision: set.revision, landed, newest_revision: now?.revision ?? null });
-  if (!now || now.revision <= set.revision) return;
   try {
+    const now = newest.get(source);
+    source.log('keyset_store_late', { revision: set.revision, landed, newest_revision: now?.revision ?? null });
+    if (!now || now.revision <= set.revision) return;
     const gate = await source.get(env);
     if (gate?.revision !== now.revision) return;
     await store(env, source, target, now, undefined);
   } catch {
-    // logged by store; the set stays to be written by the next push of it
+    // (a failing log sink); a failed write is logged by store, and the set stays to be
+    // written by the next push of it
   }
 }

@@ -27,7 +27,9 @@ export interface KeygateWorker<Env, Ctx> {
    * moved the revision forward, stored through `options.push` (200 `{revision, keys,
    * changed}`; 404 `not_found` unless publisher keys are pinned and `push` gives a target;
    * 429 `push_in_progress` with `Retry-After` while another push is applied; 408
-   * `push_timeout` when the body does not arrive within the read deadline; refusals:
+   * `push_timeout` when the body does not arrive within the read deadline; 504
+   * `keyset_store_timeout` when its storage write does not answer within
+   * `storageTimeoutSeconds` (outcome unknown; push it again); refusals:
    * docs/deployment.md); other methods → 405. No API key is checked: a push is
    * authenticated by its publisher signature.
    */
@@ -35,8 +37,9 @@ export interface KeygateWorker<Env, Ctx> {
   /**
    * The shard upload endpoint of a sharded key set (mount it at `KEYSET_SHARDS_PATH`): PUT shard
    * files, one per line, within the push bound; the coordinator stores those a pushed manifest
-   * names → 200 `{stored, known}`; 409 `shard_not_staged`, 400 `shard_mismatch`. 404 without
-   * the coordinator and pinned publisher keys.
+   * names → 200 `{stored, known}`; 409 `shard_not_staged`, 400 `shard_mismatch`, 504
+   * `keyset_store_timeout` when the coordinator does not answer within `storageTimeoutSeconds`
+   * (upload the same again). 404 without the coordinator and pinned publisher keys.
    */
   shardEndpoint(request: Request, env: Env): Promise<Response>;
 }
