@@ -1,8 +1,8 @@
 // Bounded waits for the key set's storage (KV, the coordinator, a nonce store, a shard
 // source), reads and the writes of a push alike: a call that never answers must not hold a
-// request, a push slot, nor a promise other requests share, for longer than its bound. The timer is cleared as soon as either side
-// settles, so nothing is left scheduled in the isolate (workerd keeps a request alive while a
-// timer of it is pending).
+// request, a push slot, nor a promise other requests share, for longer than its bound. The
+// timer is cleared as soon as either side settles, so nothing is left scheduled in the isolate
+// (workerd keeps a request alive while a timer of it is pending).
 
 /** The default bound of one storage read on a request's path, in seconds. */
 export const STORAGE_TIMEOUT_SECONDS = 5;

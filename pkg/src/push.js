@@ -279,10 +279,18 @@ async function applyPush(request, env, waitUntil, source, target) {
 }
 
 /**
- * The newest envelope this source wrote (or began to write) to the store: `{ revision, bytes }`.
- * A write that answers after its bound is compared with it (see `lateWrite`).
+ * Per key set source: `newest`, the newest set this isolate wrote (or began to write) to the
+ * store, `{ revision, bytes }`, and `doubtful`, how many of its writes timed out and have not
+ * answered yet. The bytes are kept only while a write is in doubt (then a late one may have to
+ * be undone by writing the newest set again; see `lateWrite`), not for the isolate's lifetime.
  */
-const newest = new WeakMap();
+const ledgers = new WeakMap();
+
+function ledger(source) {
+  let l = ledgers.get(source);
+  if (!l) ledgers.set(source, (l = { newest: null, doubtful: 0 }));
+  return l;
+}
 
 /**
  * Writes `set` (`{ revision, bytes }`, the set in use here) through `target.store`, bounded by
@@ -293,7 +301,8 @@ const newest = new WeakMap();
  */
 async function store(env, source, target, set, waitUntil) {
   const seconds = source.storageTimeoutSeconds(env);
-  newest.set(source, set);
+  const l = ledger(source);
+  l.newest = { revision: set.revision, bytes: l.doubtful > 0 ? set.bytes : null };
   const write = Promise.resolve().then(() => target.store(new TextDecoder().decode(set.bytes)));
   try {
     await bounded(write, seconds * 1000, 'the key set store');
@@ -302,8 +311,9 @@ async function store(env, source, target, set, waitUntil) {
   } catch (e) {
     source.notStored();
     if (e instanceof ReadTimeout) {
+      l.doubtful++;
       source.log('keyset_store_timeout', { revision: set.revision, timeout_seconds: seconds });
-      waitUntil?.(lateWrite(env, source, target, set, write));
+      waitUntil?.(lateWrite(env, source, target, set.revision, write));
       return errorResponse(
         'keyset_store_timeout',
         `revision ${set.revision} is in use here, but the key set store did not answer within ${seconds} s: whether it was stored for the other isolates is unknown (the write may still land); push the same envelope again (that retry is written)`,
@@ -319,25 +329,28 @@ async function store(env, source, target, set, waitUntil) {
 }
 
 /**
- * The late answer of a write that timed out (never rejects). When a newer set was written
- * here meanwhile, the late write may have overwritten it (a store such as Workers KV keeps the
- * last write it received): the newer set is written again, if it is still the set in use here
- * (one this isolate has since replaced by reading the store is not written back).
+ * The late answer of a write of `revision` that timed out (never rejects). When a newer set
+ * was written here meanwhile, the late write may have overwritten it (a store such as Workers
+ * KV keeps the last write it received): the newer set is written again, if it is still the set
+ * in use here (one this isolate has since replaced by reading the store is not written back).
  */
-async function lateWrite(env, source, target, set, write) {
+async function lateWrite(env, source, target, revision, write) {
   const landed = await write.then(
     () => true,
     () => false,
   );
+  const l = ledger(source);
   try {
-    const now = newest.get(source);
-    source.log('keyset_store_late', { revision: set.revision, landed, newest_revision: now?.revision ?? null });
-    if (!now || now.revision <= set.revision) return;
+    const now = l.newest;
+    source.log('keyset_store_late', { revision, landed, newest_revision: now?.revision ?? null });
+    if (!now?.bytes || now.revision <= revision) return;
     const gate = await source.get(env);
     if (gate?.revision !== now.revision) return;
     await store(env, source, target, now, undefined);
   } catch {
     // (a failing log sink); a failed write is logged by store, and the set stays to be
     // written by the next push of it
+  } finally {
+    if (--l.doubtful === 0 && l.newest) l.newest = { revision: l.newest.revision, bytes: null };
   }
 }
