@@ -92,7 +92,7 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Packed 468 -> 469, unpacked 1294 -> 1299 KiB: a poll, a key set read and a shard read past
 // their deadline no longer hold later requests (one deadline a poll, generations, per-waiter
 // timers; their docs). Measured: packed 480,001 B, unpacked 1,329,951 B, wasm 901,041 B.
-const BUDGET = { packed: 469 * 1024, unpacked: 1299 * 1024, wasm: 880 * 1024 };
+const BUDGET = { packed: 472 * 1024, unpacked: 1310 * 1024, wasm: 880 * 1024 };
 
 let t;
 let files;
