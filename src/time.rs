@@ -58,11 +58,23 @@ impl UnixTime {
     pub fn to_rfc3339(self) -> String {
         self.to_string()
     }
+
+    /// The seconds `to_rfc3339` writes: clamped to the years 0000..=9999 (whose instants a
+    /// JavaScript `Date` writes the same way, to the second).
+    pub const fn rfc3339_secs(self) -> i64 {
+        if self.0 < MIN_SECS {
+            MIN_SECS
+        } else if self.0 > MAX_SECS {
+            MAX_SECS
+        } else {
+            self.0
+        }
+    }
 }
 
 impl fmt::Display for UnixTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = self.0.clamp(MIN_SECS, MAX_SECS);
+        let secs = self.rfc3339_secs();
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);

@@ -204,6 +204,10 @@ fn try_again_later_exits_75_and_shows_retry_after() {
             503,
             r#"{"error":"keyset_store_failed","message":"push it again"}"#,
         ),
+        (
+            504,
+            r#"{"error":"keyset_store_timeout","message":"outcome unknown; push it again","revision":2,"timeout_seconds":5}"#,
+        ),
         (502, "<html>bad gateway</html>"),
     ] {
         let gw = Server::start(vec![

@@ -63,7 +63,9 @@ const worker = withKeygate(
     maxWebhookBodyBytes: (env) => env.KEYGATE_MAX_WEBHOOK_BODY_BYTES,
     // How long a request waits for one read of the key set's storage (KV, the coordinator, its
     // nonce shards, a shard): KEYGATE_STORAGE_TIMEOUT_SECONDS when set (more than 0, at most
-    // 60), else 5 s. Past it the request fails closed (503) and the next one reads again.
+    // 60), else 5 s. Past it the request fails closed (503) and the next one reads again. A
+    // push waits as long for one write (the KV write, the coordinator's commit, a shard
+    // upload): past it, 504 keyset_store_timeout (the outcome is unknown) and the slot is free.
     storageTimeoutSeconds: (env) => env.KEYGATE_STORAGE_TIMEOUT_SECONDS,
     // The coordinator, when bound: its instance KEYGATE_COORDINATOR_NAME ("keyset"; a new name
     // starts a new high-water mark), the KV namespace it publishes to (cold starts read the

@@ -7,8 +7,8 @@
 
 import { WireRefusal } from './wire.js';
 import { base64url } from './errors.js';
-import { refusalOf } from './coordinator-binding.js';
-import { bounded } from './deadline.js';
+import { refusalOf, storeTimedOut } from './coordinator-binding.js';
+import { ReadTimeout, bounded } from './deadline.js';
 
 /** The largest shard (coordinator/shards.js MAX_SHARD_BYTES). */
 export const MAX_SHARD_BYTES = 1024 * 1024;
@@ -59,7 +59,8 @@ export function shardSource(env, c, cacheTtl) {
  * Uploads shards: `body` holds shard files (as `keygate keyset shard` writes them), one per
  * line. Each is hashed here and stored by the coordinator only when a manifest pushed there
  * names it. Resolves to `{ stored, known }`; throws a WireRefusal (`shard_not_staged`,
- * `payload_too_large` for a shard over MAX_SHARD_BYTES, `keyset_invalid` for an empty body).
+ * `payload_too_large` for a shard over MAX_SHARD_BYTES, `shard_mismatch` for an empty body,
+ * `keyset_store_timeout` when the coordinator does not answer within the storage bound).
  */
 export async function uploadShards(c, body) {
   const list = [];
@@ -76,7 +77,14 @@ export async function uploadShards(c, body) {
     list.push({ sha: base64url(await crypto.subtle.digest('SHA-256', bytes)), bytes: bytes.slice() });
   }
   if (list.length === 0) throw new WireRefusal('shard_mismatch', 'no shard in the body (one shard file per line)');
-  const r = await c.namespace.getByName(c.name).putShards(list);
+  let r;
+  try {
+    r = await bounded(c.namespace.getByName(c.name).putShards(list), c.timeoutSeconds * 1000, 'the coordinator');
+  } catch (e) {
+    // Shards are content-addressed: one stored late is the same bytes an upload again sends.
+    if (e instanceof ReadTimeout) throw storeTimedOut(`the upload of ${list.length} shards`, c.timeoutSeconds);
+    throw e;
+  }
   if (r.error) throw refusalOf(r);
   return r;
 }

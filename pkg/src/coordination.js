@@ -21,16 +21,18 @@
 //   most POLL_DEADLINE_LIMIT_MS): one cut off (its request ended, and in workerd its promises
 //   with it) no longer holds polling past it, and applies nothing once a newer poll began.
 // - push(): verified and judged here against the coordinator's state, then committed there
-//   (compare-and-swap), then applied here.
+//   (compare-and-swap), then applied here. The commit is bounded by the storage bound too: one
+//   that does not answer fails the push with 504 keyset_store_timeout (outcome unknown) and
+//   the set in use here is left as it was; the next poll follows whatever the commit did.
 
 import { Keygate, PREPARE, RETIRE, isDeltaInput, isManifestInput } from './keygate.js';
 import { shardSource, uploadShards } from './coordinated-shards.js';
 import { KeygateError } from './errors.js';
 import { KeySetSource, checkEdgeOptions } from './edge.js';
 import { coordinatorNonceStore } from './coordinated-nonces.js';
-import { coordinatorOption, payloadDigest, refusalOf, unavailable } from './coordinator-binding.js';
+import { coordinatorOption, payloadDigest, refusalOf, storeTimedOut, unavailable } from './coordinator-binding.js';
 import { WireRefusal } from './wire.js';
-import { STORAGE_TIMEOUT_SECONDS, bounded } from './deadline.js';
+import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, bounded } from './deadline.js';
 
 /** The default refresh interval with a coordinator (a poll is one tiny request). */
 export const COORDINATED_REFRESH_SECONDS = 5;
@@ -201,6 +203,14 @@ export class CoordinatedSource {
 
   stored() {
     this.#kv.stored();
+  }
+
+  notStored() {
+    this.#kv.notStored();
+  }
+
+  storageTimeoutSeconds(env) {
+    return this.#kv.storageTimeoutSeconds(env);
   }
 
   log(event, fields) {
@@ -580,9 +590,17 @@ export class CoordinatedSource {
       }
       let r;
       try {
-        r = await c.namespace.getByName(c.name).commit({ kind: p.kind, revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, shards: p.shards, bytes });
+        // Bounded: a commit that never answers must not hold this push (and every later one
+        // queued behind it) for good. Its late answer is dropped: this isolate follows the
+        // coordinator's state on its next poll, whatever the commit did.
+        const commit = c.namespace.getByName(c.name).commit({ kind: p.kind, revision: p.revision, payloadSha256: p.payloadSha256, base: p.base, shards: p.shards, bytes });
+        r = await bounded(commit, c.timeoutSeconds * 1000, 'the coordinator');
       } catch (e) {
         p.discard();
+        if (e instanceof ReadTimeout) {
+          this.log('keyset_store_timeout', { revision: p.revision, timeout_seconds: c.timeoutSeconds, origin: 'coordinator' });
+          throw storeTimedOut(`the commit of revision ${p.revision}`, c.timeoutSeconds, { revision: p.revision });
+        }
         throw unavailable(e);
       }
       if (r.error) {

@@ -54,6 +54,17 @@ export const unavailable = (e) =>
     headers: { 'retry-after': '5' },
   });
 
+/**
+ * The refusal of a push whose write to the coordinator (`what`: its commit, a shard upload)
+ * did not answer within the storage bound: its outcome is unknown, it may still land.
+ */
+export const storeTimedOut = (what, seconds, extra = {}) =>
+  new WireRefusal(
+    'keyset_store_timeout',
+    `the coordinator did not answer ${what} within ${seconds} s: whether it was stored is unknown (it may still land, and is judged there by revision: a late write never moves the set back); push it again`,
+    { fields: { ...extra, timeout_seconds: seconds } },
+  );
+
 /** base64url SHA-256 of an envelope's payload (not verified: loading verifies). */
 export async function payloadDigest(bytes) {
   return base64url(await crypto.subtle.digest('SHA-256', callWasm(() => wasm.envelopePayload(bytes))));

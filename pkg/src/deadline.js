@@ -1,8 +1,8 @@
-// Bounded waits for reads of the key set's storage (KV, the coordinator, a nonce store, a
-// shard source): a read that never answers must not hold a request, nor a promise other
-// requests share, for longer than its bound. The timer is cleared as soon as either side
-// settles, so nothing is left scheduled in the isolate (workerd keeps a request alive while a
-// timer of it is pending).
+// Bounded waits for the key set's storage (KV, the coordinator, a nonce store, a shard
+// source), reads and the writes of a push alike: a call that never answers must not hold a
+// request, a push slot, nor a promise other requests share, for longer than its bound. The
+// timer is cleared as soon as either side settles, so nothing is left scheduled in the isolate
+// (workerd keeps a request alive while a timer of it is pending).
 
 /** The default bound of one storage read on a request's path, in seconds. */
 export const STORAGE_TIMEOUT_SECONDS = 5;
@@ -50,4 +50,38 @@ export function bounded(promise, ms, what, { controller } = {}) {
   const read = Promise.resolve(promise);
   read.catch(() => {});
   return Promise.race([read, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A middleware user's nonce store (`claim`, and `release` when it has one) with every call
+ * bounded by `ms`: one that does not answer fails the request closed (503
+ * verifier_unavailable), like the coordinator's store. A claim answered `true` after its
+ * bound was recorded for a request that was not decided: it is released then (kept alive by
+ * `waitUntil`), so the client's retry of the same signature is decided, not refused as a
+ * replay. (Only a claim seen won is released: one whose answer is unknown may be the claim of
+ * the request that did win it.)
+ */
+export function boundedNonceStore(store, ms, waitUntil) {
+  const own = typeof store.release === 'function' ? store.release.bind(store) : null;
+  const release = own && ((claim) => bounded(Promise.resolve().then(() => own(claim)), ms, 'the nonce store'));
+  return Object.freeze({
+    async claim(claim) {
+      const call = Promise.resolve().then(() => store.claim(claim));
+      try {
+        return await bounded(call, ms, 'the nonce store');
+      } catch (e) {
+        if (e instanceof ReadTimeout && release) {
+          const late = call
+            .then(
+              (won) => (won === true ? release(claim) : undefined),
+              () => undefined,
+            )
+            .catch((err) => console.error(JSON.stringify({ event: 'keygate.nonce_release_failed', message: String(err?.message ?? err).slice(0, 200) })));
+          waitUntil?.(late);
+        }
+        throw e;
+      }
+    },
+    ...(release ? { release } : {}),
+  });
 }

@@ -4,7 +4,7 @@
 // decision reads three numbers and no text.
 
 import { REASONS, WEBHOOK_SCHEMES } from './codes.js';
-import { KeygateError, callWasm, invalidOptions } from './errors.js';
+import { KeygateError, callWasm, invalidOptions, rfc3339 } from './errors.js';
 import { FLAG, KIND, textFields } from './io.js';
 
 const EMPTY = Object.freeze({});
@@ -17,14 +17,17 @@ function deepFreeze(v) {
   return v;
 }
 
-/** A key's fields for decisions, from the module's key JSON. */
+/**
+ * A key's fields for decisions, from the module's key JSON (`key_json` in
+ * src/wasm/decide.rs: `expires` in seconds, written here as the crate writes a time).
+ */
 function keyRecord(json) {
   const k = JSON.parse(json);
   return Object.freeze({
     id: k.id,
     name: k.name ?? null,
     meta: k.meta === null || k.meta === undefined ? null : deepFreeze(k.meta),
-    expiresAt: k.expires_at ?? null,
+    expiresAt: k.expires === null || k.expires === undefined ? null : rfc3339(k.expires),
     scopes: Object.freeze(k.scopes),
   });
 }
@@ -111,24 +114,31 @@ export function decisionOf(o, url, table) {
   // A decision that waited while the key set was replaced names its key and route itself.
   const key = o.key < 0 ? null : o.flags & FLAG.KEY_TEXT ? keyRecord(fields[at++]) : table.key(o.key, o);
   const route = o.route < 0 ? undefined : o.flags & FLAG.ROUTE_TEXT ? fields[at++] : table.route(o.route, o);
-  if (o.kind === KIND.ALLOWED) {
-    const d = {
-      allowed: true,
-      status: 200,
-      keyId: key === null ? null : key.id,
-      scopes: key === null ? EMPTY_SCOPES : key.scopes,
-      name: key === null ? null : key.name,
-      meta: key === null ? null : key.meta,
-      expiresAt: key === null ? null : key.expiresAt,
-    };
-    if (route !== undefined) d.route = route;
-    if (path !== undefined) d.path = path;
-    if (o.flags & FLAG.WEBHOOK) {
-      d.webhook = Object.freeze({ id: fields[at++], timestamp: o.created, scheme: WEBHOOK_SCHEMES[o.code] });
-    }
-    if (o.flags & FLAG.SIGNATURE) d.signature = signature(o, fields, at, d.keyId);
-    return Object.freeze(d);
+  return o.kind === KIND.ALLOWED ? allowed(o, fields, at, key, route, path) : refused(o, message, accept, key, route, path);
+}
+
+/** An allowed decision (`decisionOf`'s first half; each half compiles on its first use). */
+function allowed(o, fields, at, key, route, path) {
+  const d = {
+    allowed: true,
+    status: 200,
+    keyId: key === null ? null : key.id,
+    scopes: key === null ? EMPTY_SCOPES : key.scopes,
+    name: key === null ? null : key.name,
+    meta: key === null ? null : key.meta,
+    expiresAt: key === null ? null : key.expiresAt,
+  };
+  if (route !== undefined) d.route = route;
+  if (path !== undefined) d.path = path;
+  if (o.flags & FLAG.WEBHOOK) {
+    d.webhook = Object.freeze({ id: fields[at++], timestamp: o.created, scheme: WEBHOOK_SCHEMES[o.code] });
   }
+  if (o.flags & FLAG.SIGNATURE) d.signature = signature(o, fields, at, d.keyId);
+  return Object.freeze(d);
+}
+
+/** A refusal, with its reason's status and challenge. */
+function refused(o, message, accept, key, route, path) {
   const reason = REASONS[o.code];
   const d = { allowed: false, status: reason.status, reason: reason.code, message };
   if (key !== null) d.keyId = key.id;

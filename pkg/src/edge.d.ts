@@ -36,7 +36,9 @@ export interface KeySetLogRecord {
     | 'keygate.keyset_rejected'
     | 'keygate.keyset_missing'
     | 'keygate.keyset_source_error'
-    | 'keygate.keyset_store_failed';
+    | 'keygate.keyset_store_failed'
+    | 'keygate.keyset_store_timeout'
+    | 'keygate.keyset_store_late';
   readonly [field: string]: string | number | null;
 }
 
@@ -68,9 +70,13 @@ export interface EdgeOptions<Env> {
    * reads, nonce claims and shard reads (the reads of one poll together: 3 × this, at most
    * 25 s). Past it the request fails closed (503
    * `keyset_unavailable` on a cold isolate, `verifier_unavailable` for a nonce claim,
-   * `shard_unavailable` for a shard) and the next request reads again. A function of env may
-   * return text (e.g. `env.KEYGATE_STORAGE_TIMEOUT_SECONDS`); a value out of range there means
-   * the default.
+   * `shard_unavailable` for a shard) and the next request reads again. The calls of your own
+   * `nonceStore` are bounded by it too (503 `verifier_unavailable`; a claim it answers `true`
+   * after the bound is released through its `release`, when it has one). So are the storage
+   * writes of the key set endpoint (the push target's `store`, the coordinator's commit, a
+   * shard upload): past it a push answers 504 `keyset_store_timeout` (the outcome is unknown)
+   * and the push slot is free again. A function of env may return text (e.g.
+   * `env.KEYGATE_STORAGE_TIMEOUT_SECONDS`); a value out of range there means the default.
    */
   storageTimeoutSeconds?: number | ((env: Env) => number | string | null | undefined);
   /**

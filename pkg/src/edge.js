@@ -9,7 +9,7 @@ import { checkNonceStore } from './request.js';
 import { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
 import { REQUEST_OPTIONS, requestOptions } from './edge-options.js';
 import { OptionFault, clientAddress, verifiable } from './edge-request.js';
-import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, STORAGE_TIMEOUT_SECONDS_LIMIT, bounded, isTimeoutSeconds, timeoutSecondsOf } from './deadline.js';
+import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, STORAGE_TIMEOUT_SECONDS_LIMIT, bounded, boundedNonceStore, isTimeoutSeconds, timeoutSecondsOf } from './deadline.js';
 
 const DEFAULT_REFRESH_SECONDS = 30;
 
@@ -342,6 +342,16 @@ export class KeySetSource {
     this.#unstored = false;
   }
 
+  /** Records that the set in use may not be stored (a write failed or did not answer): the next push of it writes it. */
+  notStored() {
+    this.#unstored = true;
+  }
+
+  /** The bound of one wait on the key set's storage (a read or a write), in seconds. */
+  storageTimeoutSeconds(env) {
+    return this.#opts.storageTimeoutSeconds?.(env) ?? STORAGE_TIMEOUT_SECONDS;
+  }
+
   /** One key set lifecycle log record (`keygate.<event>`). */
   log(event, fields) {
     this.#opts.log?.({ time: new Date().toISOString(), event: `keygate.${event}`, ...fields });
@@ -424,8 +434,10 @@ export async function judge(opts, source, request, env, waitUntil, args) {
     try {
       clientIp = await clientAddress(opts, request, args);
       const seen = await verifiable(opts, request, args);
-      // A bound coordinator's global store unless the options give one (coordination.js).
-      const nonceStore = opts.nonceStore(env) ?? source.nonceStore?.(env, waitUntil);
+      // A bound coordinator's global store unless the options give one (coordination.js);
+      // the options' own is bounded by the storage bound too.
+      const own = opts.nonceStore(env);
+      const nonceStore = own ? boundedStore(own, opts.storageTimeoutSeconds(env) * 1000, waitUntil) : source.nonceStore?.(env, waitUntil);
       const bounds = { maxBodyBytes: opts.maxBodyBytes(env), maxWebhookBodyBytes: opts.maxWebhookBodyBytes(env) };
       ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, bounds));
     } catch (e) {
@@ -439,6 +451,12 @@ export async function judge(opts, source, request, env, waitUntil, args) {
   }
   logDecision(opts, decision, request.method, clientIp);
   return decision;
+}
+
+/** A nonce store with its calls bounded; anything else as given (`verify` refuses it). */
+function boundedStore(store, ms, waitUntil) {
+  const valid = typeof store === 'object' && typeof store.claim === 'function' && (store.release === undefined || typeof store.release === 'function');
+  return valid ? boundedNonceStore(store, ms, waitUntil) : store;
 }
 
 /**

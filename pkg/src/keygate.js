@@ -10,6 +10,7 @@ import { Ed25519Keys, externalEd25519, verifyEd25519 } from './ed25519.js';
 import { FLAG, KIND, RUN, readOut, textFields, textView, writeBytes, writeRequest } from './io.js';
 import { ShardReader, shardsOf } from './shards.js';
 import { checkLoadOptions, checkUpdateOptions } from './load-options.js';
+import { info, loadEach, release, sha256, warn } from './verifier.js';
 
 export { audienceText, publisherKeysText, sealKeysText } from './load-options.js';
 
@@ -53,64 +54,6 @@ export function isManifestInput(bytes) {
 export const MAX_DELTA_CHAIN = 4096;
 /** How many bytes of deltas a Keygate keeps after a full set. */
 export const MAX_DELTA_CHAIN_BYTES = 16 * 1024 * 1024;
-
-/** Reports the set's lint warnings (judged now) to onWarning. */
-function warn(verifier, onWarning) {
-  if (!onWarning) return;
-  for (const w of JSON.parse(callWasm(() => verifier.lint(Date.now())))) {
-    try {
-      onWarning(Object.freeze({ code: w.code, path: w.path, message: w.message }));
-    } catch (e) {
-      // A failing callback must not turn a completed load or swap into an error.
-      console.error(JSON.stringify({ event: 'keygate.on_warning_error', message: String(e?.message ?? e) }));
-    }
-  }
-}
-
-/** Frees a wasm object now (one of an instance replaced after a trap is already gone). */
-function release(object) {
-  try {
-    object.free();
-  } catch {
-    // stale: its instance was replaced, and its memory with it
-  }
-}
-
-/** SHA-256 of bytes, by WebCrypto. */
-async function sha256(bytes) {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-}
-
-/**
- * Loads each shard of `need` from its bytes in `got` into `v`; returns those refused (they did
- * not hash to the digest the signed manifest names), which are not loaded.
- */
-function loadEach(v, need, got) {
-  const refused = [];
-  need.forEach((s, i) => {
-    try {
-      callWasm(() => v.loadShard(s.name, got[i]));
-    } catch (e) {
-      if (e?.code !== 'ERR_SHARD_UNAVAILABLE') throw e;
-      refused.push(s);
-    }
-  });
-  return refused;
-}
-
-/** What `gate.info` shows about the set in use (no secrets). */
-function info(verifier, payloadSha256) {
-  const v = JSON.parse(callWasm(() => verifier.info()));
-  return Object.freeze({
-    revision: v.revision,
-    issuedAt: v.issued_at ?? null,
-    expiresAt: v.expires_at ?? null,
-    keys: v.keys,
-    sealed: v.sealed,
-    sealKeyIds: Object.freeze(v.seal_key_ids),
-    payloadSha256,
-  });
-}
 
 /** The store's answer to a claim, checked (`ERR_NONCE_STORE` when it fails). */
 async function claim(store, c) {
@@ -207,7 +150,7 @@ export class Keygate {
         throw e;
       }
     }
-    warn(verifier, opts.onWarning);
+    if (opts.onWarning) warn(verifier, opts.onWarning);
     let sha;
     try {
       // The set's payload_sha256: of the bytes themselves, or of the envelope's payload the
@@ -237,7 +180,7 @@ export class Keygate {
       release(verifier);
       throw e;
     }
-    warn(verifier, opts.onWarning);
+    if (opts.onWarning) warn(verifier, opts.onWarning);
     return new Keygate(CONSTRUCT, verifier, bytes, opts, info(verifier, callWasm(() => verifier.statePayloadSha256())), null);
   }
 
@@ -310,8 +253,8 @@ export class Keygate {
   async verify(request, options = NO_OPTIONS) {
     const input = verifyInput(request, options);
     const store = input.nonceStore ?? this.#nonceStore;
-    let v = this.#current();
-    let generation = this.#generation;
+    const v = this.#current();
+    const generation = this.#generation;
     const { len, signed } = writeRequest(input.method, input.url, input.ip, input.headers);
     let source = signed ? bodySource(request, 'verify') : null;
     // Whether the body is empty is known from bytes or a declared length; only a stream
@@ -319,14 +262,26 @@ export class Keygate {
     const declared = source?.request ? declaredLength(input.headers) : null;
     if (source?.bytes?.length === 0 || declared === 0) source = null;
     const mayBeEmpty = source?.request !== undefined && declared === null;
-    let o = this.#run(v, len, input.now, source !== null, store, signed);
+    const o = this.#run(v, len, input.now, source !== null, store, signed);
     // An outcome becomes a Decision at once, in the same turn as the call that wrote it: its
     // key and route indices are read in the key table of the set in use then (the module also
     // names that set's serial, which the table checks), never in a table kept across an await.
-    // Most decisions end here, on the first call (nothing waited for).
+    // Most decisions end here, on the first call (nothing waited for); the rest wait in
+    // #waited, a method of its own so that a first decision compiles only this one.
     if (o.kind === KIND.ALLOWED || (o.kind === KIND.REFUSED && !(o.flags & FLAG.BODY_ASSUMED && source !== null && mayBeEmpty))) {
       return decisionOf(o, input.url, this.#table);
     }
+    return this.#waited(o, { input, store, v, generation, len, signed, source, declared, mayBeEmpty });
+  }
+
+  /**
+   * The rest of a decision the module paused (`o`, the output of `verify`'s first call, made
+   * under `s.v` in this wasm generation): waits for what it names, resumes it, until it is
+   * allowed or refused.
+   */
+  async #waited(o, s) {
+    const { input, store, len, signed, declared, mayBeEmpty } = s;
+    let { v, generation, source } = s;
     const retired = () => this.#live();
     const run = () => this.#run(v, len, input.now, source !== null, store, signed);
     const decided = (o) => decisionOf(o, input.url, this.#table);

@@ -43,8 +43,12 @@ export function sealKeysText(keys, where) {
   throw invalidOptions(`${where}: sealKeys must be a JWK, a JWKS, a non-empty array of JWKs or the KEYGATE_SEAL_KEYS text`);
 }
 
+/** `Keygate.load`'s options, checked (none given: nothing to check, nor to compile). */
 export function checkLoadOptions(options) {
-  if (options === undefined) return {};
+  return options === undefined ? {} : checkGivenLoadOptions(options);
+}
+
+function checkGivenLoadOptions(options) {
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`Keygate.load: options must be an object, got ${describe(options)}`);
   }

@@ -17,16 +17,25 @@
 // An accepted envelope that moved the revision forward replaces this isolate's set
 // atomically (Keygate.update) and is then stored (Workers KV), from where every other isolate
 // picks it up on its next refresh. The same envelope again answers 200 and is not stored
-// (unless its first write failed): only what advanced is ever written. The signature is
-// checked over the envelope's text before its payload is decoded or parsed, so a forged push
-// costs about its own size in memory, and only one push body is held at a time, for at most
-// the read deadline.
+// (unless its first write failed or timed out): only what advanced is ever written. The
+// signature is checked over the envelope's text before its payload is decoded or parsed, so a
+// forged push costs about its own size in memory, and only one push body is held at a time,
+// for at most the read deadline.
+//
+// Every storage write of a push (the store's write, the coordinator's commit, a shard upload)
+// is bounded by the storage bound (`storageTimeoutSeconds`, KEYGATE_STORAGE_TIMEOUT_SECONDS,
+// 5 s): past it the push answers 504 keyset_store_timeout (the outcome is unknown: the write
+// may still land) and the push slot is free again. A store's write that lands late, after a
+// newer set was written here, is undone by writing the newer set again (KV has no
+// compare-and-swap); a late commit of the coordinator is judged by revision there and can
+// never move it back.
 
 import { KeygateError, callWasm } from './errors.js';
 import { unavailable } from './edge.js';
 import { PREPARE } from './keygate.js';
 import { wasm } from './wasm/facade.js';
 import { WireRefusal, errorResponse, jsonResponse } from './wire.js';
+import { ReadTimeout, bounded } from './deadline.js';
 
 export const KEYSET_PATH = '/.well-known/keygate/keyset';
 
@@ -195,7 +204,7 @@ export async function keySetEndpoint(request, env, waitUntil, source, pushTarget
   const release = source.beginPush();
   if (!release) return busy();
   try {
-    return await applyPush(request, env, source, target);
+    return await applyPush(request, env, waitUntil, source, target);
   } finally {
     release();
   }
@@ -248,7 +257,7 @@ async function refuseDelta(source, env, bytes, maxAgeSeconds) {
   );
 }
 
-async function applyPush(request, env, source, target) {
+async function applyPush(request, env, waitUntil, source, target) {
   const max = pushBound(target.maxBytes);
   const seconds = pushReadTimeout(target.readTimeoutSeconds);
   const bytes = await boundedBody(request, max, seconds);
@@ -263,16 +272,85 @@ async function applyPush(request, env, source, target) {
     return refused(e);
   }
   if (result.store && target.store) {
-    try {
-      await target.store(new TextDecoder().decode(bytes));
-      source.stored();
-    } catch (e) {
-      source.log('keyset_store_failed', { revision: result.revision, message: String(e?.message ?? e) });
-      return errorResponse(
-        'keyset_store_failed',
-        `revision ${result.revision} is in use here but could not be stored for the other isolates; push it again`,
-      );
-    }
+    const failed = await store(env, source, target, { revision: result.revision, bytes }, waitUntil);
+    if (failed) return failed;
   }
   return jsonResponse(200, { revision: result.revision, keys: result.keys, changed: result.changed });
+}
+
+/**
+ * Per key set source: `newest`, the newest set this isolate wrote (or began to write) to the
+ * store, `{ revision, bytes }`, and `doubtful`, how many of its writes timed out and have not
+ * answered yet. The bytes are kept only while a write is in doubt (then a late one may have to
+ * be undone by writing the newest set again; see `lateWrite`), not for the isolate's lifetime.
+ */
+const ledgers = new WeakMap();
+
+function ledger(source) {
+  let l = ledgers.get(source);
+  if (!l) ledgers.set(source, (l = { newest: null, doubtful: 0 }));
+  return l;
+}
+
+/**
+ * Writes `set` (`{ revision, bytes }`, the set in use here) through `target.store`, bounded by
+ * the storage bound. Resolves to null once written, else to the answer of the push: 503
+ * keyset_store_failed (the write failed), 504 keyset_store_timeout (no answer within the bound:
+ * the write may still land; its late answer is handled by `lateWrite`, kept alive by
+ * `waitUntil`). Either way the set stays to be written: the same envelope pushed again is.
+ */
+async function store(env, source, target, set, waitUntil) {
+  const seconds = source.storageTimeoutSeconds(env);
+  const l = ledger(source);
+  l.newest = { revision: set.revision, bytes: l.doubtful > 0 ? set.bytes : null };
+  const write = Promise.resolve().then(() => target.store(new TextDecoder().decode(set.bytes)));
+  try {
+    await bounded(write, seconds * 1000, 'the key set store');
+    source.stored();
+    return null;
+  } catch (e) {
+    source.notStored();
+    if (e instanceof ReadTimeout) {
+      l.doubtful++;
+      source.log('keyset_store_timeout', { revision: set.revision, timeout_seconds: seconds });
+      waitUntil?.(lateWrite(env, source, target, set.revision, write));
+      return errorResponse(
+        'keyset_store_timeout',
+        `revision ${set.revision} is in use here, but the key set store did not answer within ${seconds} s: whether it was stored for the other isolates is unknown (the write may still land); push the same envelope again (that retry is written)`,
+        { fields: { revision: set.revision, timeout_seconds: seconds } },
+      );
+    }
+    source.log('keyset_store_failed', { revision: set.revision, message: String(e?.message ?? e) });
+    return errorResponse(
+      'keyset_store_failed',
+      `revision ${set.revision} is in use here but could not be stored for the other isolates; push it again`,
+    );
+  }
+}
+
+/**
+ * The late answer of a write of `revision` that timed out (never rejects). When a newer set
+ * was written here meanwhile, the late write may have overwritten it (a store such as Workers
+ * KV keeps the last write it received): the newer set is written again, if it is still the set
+ * in use here (one this isolate has since replaced by reading the store is not written back).
+ */
+async function lateWrite(env, source, target, revision, write) {
+  const landed = await write.then(
+    () => true,
+    () => false,
+  );
+  const l = ledger(source);
+  try {
+    const now = l.newest;
+    source.log('keyset_store_late', { revision, landed, newest_revision: now?.revision ?? null });
+    if (!now?.bytes || now.revision <= revision) return;
+    const gate = await source.get(env);
+    if (gate?.revision !== now.revision) return;
+    await store(env, source, target, now, undefined);
+  } catch {
+    // (a failing log sink); a failed write is logged by store, and the set stays to be
+    // written by the next push of it
+  } finally {
+    if (--l.doubtful === 0 && l.newest) l.newest = { revision: l.newest.revision, bytes: null };
+  }
 }

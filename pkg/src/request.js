@@ -141,6 +141,15 @@ export function verifyInput(request, options) {
       maxWebhookBodyBytes: MAX_WEBHOOK_BODY_BYTES,
     };
   }
+  return checkedInput(request, options, genuine);
+}
+
+/**
+ * `verifyInput` for anything but a genuine Request without options: the request's fields and
+ * the options checked (a function of its own, so that the common case compiles only the
+ * lines above).
+ */
+function checkedInput(request, options, genuine) {
   if (!genuine) checkRequest(request, 'verify');
   if (options === null || typeof options !== 'object') {
     throw invalidOptions(`verify: options must be an object, got ${describe(options)}`);

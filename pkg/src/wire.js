@@ -29,6 +29,9 @@ export const WIRE_STATUS = Object.freeze({
   push_in_progress: 429,
   push_timeout: 408,
   keyset_store_failed: 503,
+  // A storage write of a push (the KV put, the coordinator's commit, a shard upload) that did
+  // not answer within the storage bound: its outcome is unknown (it may still land).
+  keyset_store_timeout: 504,
   delta_requires_coordinator: 409,
   coordinator_unavailable: 503,
   // Sharded mode's publishing (a manifest, then its shards, then the manifest again).

@@ -27,7 +27,9 @@ export interface KeygateWorker<Env, Ctx> {
    * moved the revision forward, stored through `options.push` (200 `{revision, keys,
    * changed}`; 404 `not_found` unless publisher keys are pinned and `push` gives a target;
    * 429 `push_in_progress` with `Retry-After` while another push is applied; 408
-   * `push_timeout` when the body does not arrive within the read deadline; refusals:
+   * `push_timeout` when the body does not arrive within the read deadline; 504
+   * `keyset_store_timeout` when its storage write does not answer within
+   * `storageTimeoutSeconds` (outcome unknown; push it again); refusals:
    * docs/deployment.md); other methods → 405. No API key is checked: a push is
    * authenticated by its publisher signature.
    */
@@ -35,8 +37,9 @@ export interface KeygateWorker<Env, Ctx> {
   /**
    * The shard upload endpoint of a sharded key set (mount it at `KEYSET_SHARDS_PATH`): PUT shard
    * files, one per line, within the push bound; the coordinator stores those a pushed manifest
-   * names → 200 `{stored, known}`; 409 `shard_not_staged`, 400 `shard_mismatch`. 404 without
-   * the coordinator and pinned publisher keys.
+   * names → 200 `{stored, known}`; 409 `shard_not_staged`, 400 `shard_mismatch`, 504
+   * `keyset_store_timeout` when the coordinator does not answer within `storageTimeoutSeconds`
+   * (upload the same again). 404 without the coordinator and pinned publisher keys.
    */
   shardEndpoint(request: Request, env: Env): Promise<Response>;
 }
@@ -44,7 +47,11 @@ export interface KeygateWorker<Env, Ctx> {
 /** Where an accepted key set push is kept for the other isolates (e.g. Workers KV). */
 export interface PushTarget<Env> {
   /**
-   * Stores the accepted envelope (JSON text). A rejection answers 503 `keyset_store_failed`.
+   * Stores the accepted envelope (JSON text). A rejection answers 503 `keyset_store_failed`;
+   * no answer within the middleware's `storageTimeoutSeconds` (default 5) answers 504
+   * `keyset_store_timeout` (the write may still land; a late one that landed over a newer set
+   * written since through this isolate is undone by writing that set again, kept alive by
+   * `ctx.waitUntil`). Either way the same envelope pushed again is written.
    * Not used (and may be left out) where a coordinator is bound: it stores pushes itself.
    */
   store?(envelope: string, env: Env): unknown;
@@ -206,10 +213,15 @@ export type WireErrorCode =
   | 'push_in_progress'
   | 'push_timeout'
   | 'keyset_store_failed'
+  | 'keyset_store_timeout'
   | 'delta_base_mismatch'
   | 'delta_chain_full'
   | 'delta_requires_coordinator'
   | 'coordinator_unavailable'
+  | 'shard_unavailable'
+  | 'shards_missing'
+  | 'shard_not_staged'
+  | 'shard_mismatch'
   | 'internal_error'
   | 'origin_misconfigured'
   | 'origin_unreachable';

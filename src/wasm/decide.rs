@@ -16,7 +16,6 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use serde_json::json;
 use wasm_bindgen::prelude::*;
 
 use super::WasmVerifier;
@@ -307,20 +306,83 @@ fn read_input(
     }
 }
 
-/// A key as JSON, for the JS key table: `{"id", "name", "expires_at", "meta", "scopes"}`.
+/// A key as JSON, for the JS key table (`keyRecord` in decision.js): `{"id", "name",
+/// "expires", "meta", "scopes"}`, `expires` in seconds since the epoch as `to_rfc3339` writes
+/// them (the JS glue writes the text), `meta` the compact object text the set holds. Written
+/// by hand, without serde's `Value` or a formatted time: a first decision compiles only this.
 fn key_json(ks: &KeySet, i: u32) -> Option<String> {
     let k = ks.keys().get(i as usize)?;
-    let mut v = json!({
-        "id": k.id,
-        "name": k.name,
-        "expires_at": k.expires_at.map(|t| t.to_rfc3339()),
-        "meta": null,
-        "scopes": &*k.scopes,
-    });
-    if let Some(m) = &k.meta {
-        v["meta"] = serde_json::from_str(m).ok()?;
+    let meta = k.meta.as_deref().unwrap_or("null");
+    let mut s = String::with_capacity(64 + k.id.len() + meta.len());
+    s.push_str("{\"id\":");
+    json_str(&mut s, &k.id);
+    s.push_str(",\"name\":");
+    match &k.name {
+        Some(n) => json_str(&mut s, n),
+        None => s.push_str("null"),
     }
-    Some(v.to_string())
+    s.push_str(",\"expires\":");
+    match k.expires_at {
+        Some(t) => json_int(&mut s, t.rfc3339_secs()),
+        None => s.push_str("null"),
+    }
+    s.push_str(",\"meta\":");
+    s.push_str(meta);
+    s.push_str(",\"scopes\":[");
+    for (j, scope) in k.scopes.iter().enumerate() {
+        if j > 0 {
+            s.push(',');
+        }
+        json_str(&mut s, scope);
+    }
+    s.push_str("]}");
+    Some(s)
+}
+
+/// Appends `v` as a JSON string (RFC 8259 section 7: quote, reverse solidus and controls escaped).
+fn json_str(s: &mut String, v: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    s.push('"');
+    let mut from = 0;
+    for (at, b) in v.bytes().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        s.push_str(&v[from..at]);
+        from = at + 1;
+        match b {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            _ => {
+                s.push_str("\\u00");
+                s.push(char::from(HEX[usize::from(b >> 4)]));
+                s.push(char::from(HEX[usize::from(b & 15)]));
+            }
+        }
+    }
+    s.push_str(&v[from..]);
+    s.push('"');
+}
+
+/// Appends `n` in decimal.
+fn json_int(s: &mut String, n: i64) {
+    if n < 0 {
+        s.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(char::from(d));
+    }
 }
 
 /// Writes a finished decision, decided under `ks` (whose serial is `serial`).

@@ -113,7 +113,7 @@ fn an_allowed_api_key_request_is_numbers_only() {
     let key: Value = serde_json::from_str(&v.key_info(o.head[2] - 1).unwrap()).unwrap();
     assert_eq!(
         key,
-        json!({"id": "demo-reader", "name": "Demo reader (DEMO ONLY: this key is published in the README)", "expires_at": "2036-01-01T00:00:00Z",
+        json!({"id": "demo-reader", "name": "Demo reader (DEMO ONLY: this key is published in the README)", "expires": 2_082_758_400,
                "meta": null, "scopes": ["orders:read"]})
     );
     assert_eq!(v.route_pattern(o.head[3] - 1).unwrap(), "/api/orders/**");
@@ -1017,4 +1017,32 @@ fn a_signature_field_after_unkept_fields_starts_the_reading_over_keeping_every_f
         .collect();
     let o = run(&mut v, "GET", url, "", &without, 0);
     assert_eq!(o.kind(), REFUSED, "{o:?}");
+}
+
+#[wasm_bindgen_test]
+fn a_key_for_the_js_key_table_is_json_written_by_hand_that_reads_back_exactly() {
+    // A name with every character a JSON string must escape, a meta object as the set holds
+    // it (compact text), the ends of the time range RFC 3339 can write.
+    let name = "q\"b\\s/t\tn\nc\u{1}\u{1f}é\u{2028}😀";
+    let meta = json!({"tier": "gold", "n": [1, -2.5, 1e300, 12_345_678_901_234_567_u64], "s": "\u{0}\"", "o": {}});
+    let set = json!({"keygate": 1, "revision": 1, "keys": [
+        {"id": "k.1:_-", "api_key_hash": format!("sha256:{}A", "A".repeat(42)), "name": name, "meta": meta,
+         "expires_at": "9999-12-31T23:59:59Z", "scopes": ["orders:read", "a/b*"]},
+        {"id": "k2", "api_key_hash": format!("sha256:{}", "B".repeat(42) + "A"), "expires_at": "1969-12-31T23:59:59Z"},
+        {"id": "k3", "api_key_hash": format!("sha256:{}", "C".repeat(42) + "A")},
+    ]});
+    let v = WasmVerifier::load(set.to_string().as_bytes(), None, None, None).unwrap();
+    let k: Value = serde_json::from_str(&v.key_info(0).unwrap()).unwrap();
+    assert_eq!(
+        k,
+        json!({"id": "k.1:_-", "name": name, "expires": 253_402_300_799_i64, "meta": meta, "scopes": ["orders:read", "a/b*"]})
+    );
+    let k: Value = serde_json::from_str(&v.key_info(1).unwrap()).unwrap();
+    assert_eq!(k["expires"], json!(-1));
+    let k: Value = serde_json::from_str(&v.key_info(2).unwrap()).unwrap();
+    assert_eq!(
+        k,
+        json!({"id": "k3", "name": null, "expires": null, "meta": null, "scopes": []})
+    );
+    assert_eq!(v.key_info(3), None);
 }

@@ -304,26 +304,38 @@ impl WasmVerifier {
         self.serial
     }
 
-    /// `{"revision", "issued_at", "expires_at", "keys", "sealed", "seal_key_ids"}` of the set
-    /// in use (no secrets: a count of sealed secrets and the ids of the seal keys). The
-    /// payload's SHA-256 is computed by the caller (WebCrypto is far faster than wasm at
-    /// hashing megabytes): see `envelopePayload` and `WasmPending::payload`.
-    pub fn info(&self) -> String {
+    /// What `gate.info` shows of the set in use, as numbers (no JSON, no text formatting:
+    /// the first load compiles none of it): `[revision, issued_at, expires_at, keys, sealed,
+    /// seal key count]`, the times in seconds since the epoch as `to_rfc3339` writes them
+    /// (NaN when the set has none). No secrets: a count of sealed secrets; the ids of the
+    /// seal keys come from `sealKeyIds`. The payload's SHA-256 is computed by the caller
+    /// (WebCrypto is far faster than wasm at hashing megabytes): see `envelopePayload` and
+    /// `WasmPending::payload`.
+    #[wasm_bindgen(js_name = infoNumbers)]
+    pub fn info_numbers(&self) -> Vec<f64> {
         let ks = self.inner.keyset();
+        let time = |t: Option<UnixTime>| t.map_or(f64::NAN, |t| t.rfc3339_secs() as f64);
+        vec![
+            ks.revision() as f64,
+            time(ks.issued_at()),
+            time(ks.expires_at()),
+            self.shards
+                .as_ref()
+                .map_or(ks.keys().len() as u64, |c| c.manifest().key_count()) as f64,
+            ks.sealed_count() as f64,
+            self.seal.as_ref().map_or(0, |s| s.keys().len()) as f64,
+        ]
+    }
+
+    /// The ids of the seal keys this verifier opens sealed secrets with, as a JSON array.
+    #[wasm_bindgen(js_name = sealKeyIds)]
+    pub fn seal_key_ids(&self) -> String {
         let kids: Vec<&str> = self
             .seal
             .iter()
             .flat_map(|s| s.keys().iter().map(|k| k.kid()))
             .collect();
-        json!({
-            "revision": ks.revision(),
-            "issued_at": ks.issued_at().map(|t| t.to_rfc3339()),
-            "expires_at": ks.expires_at().map(|t| t.to_rfc3339()),
-            "keys": self.shards.as_ref().map_or(ks.keys().len() as u64, |c| c.manifest().key_count()),
-            "sealed": ks.sealed_count(),
-            "seal_key_ids": kids,
-        })
-        .to_string()
+        serde_json::to_string(&kids).unwrap_or_else(|_| "[]".into())
     }
 }
 
@@ -336,6 +348,24 @@ pub fn codes_fingerprint() -> u32 {
 
 #[cfg(test)]
 impl WasmVerifier {
+    /// `{"revision", "issued_at", "expires_at", "keys", "sealed", "seal_key_ids"}`, read from
+    /// what `infoNumbers` and `sealKeyIds` give the JS glue, as the tests read it.
+    pub fn info(&self) -> String {
+        let n = self.info_numbers();
+        let time = |s: f64| (!s.is_nan()).then(|| UnixTime::from_secs(s as i64).to_rfc3339());
+        let kids: Vec<Value> = serde_json::from_str(&self.seal_key_ids()).unwrap();
+        assert_eq!(kids.len() as f64, n[5], "the seal key count");
+        json!({
+            "revision": n[0] as u64,
+            "issued_at": time(n[1]),
+            "expires_at": time(n[2]),
+            "keys": n[3] as u64,
+            "sealed": n[4] as u64,
+            "seal_key_ids": kids,
+        })
+        .to_string()
+    }
+
     /// `prepare` then `commit` without a maximum age (the JS glue calls the two itself, hashing
     /// the payload in between).
     pub fn update(&mut self, input: &[u8]) -> Result<String, JsValue> {

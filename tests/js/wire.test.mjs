@@ -51,6 +51,13 @@ test('docs/reasons.md documents every wire code with the status of the table', (
   assert.ok(Object.isFrozen(WIRE_STATUS));
 });
 
+test('keygate/worker types: WireErrorCode names exactly the codes of the table', () => {
+  const dts = readFileSync(join(ROOT, 'pkg/src/worker.d.ts'), 'utf8');
+  const union = /export type WireErrorCode =([^;]+);/.exec(dts)[1];
+  const named = [...union.matchAll(/\| '([a-z_]+)'/g)].map((m) => m[1]);
+  assert.deepEqual([...named].sort(), Object.keys(WIRE_STATUS).sort());
+});
+
 test('errorResponse: the status from the table, {error, message, ...fields}, never cached', async () => {
   const r = errorResponse('method_not_allowed', 'use GET', { headers: { allow: 'GET' }, fields: { error: 'forged', max_bytes: 3 } });
   assert.equal(r.status, 405);

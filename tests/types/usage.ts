@@ -131,7 +131,8 @@ export const coordinatorCodes: WireErrorCode[] = ['delta_base_mismatch', 'delta_
 
 const status: number = WIRE_STATUS.not_found;
 const code: WireErrorCode = 'method_not_allowed';
-export const busy: WireErrorCode[] = ['push_in_progress', 'push_timeout', 'envelope_stale', 'audience_mismatch'];
+export const busy: WireErrorCode[] = ['push_in_progress', 'push_timeout', 'envelope_stale', 'audience_mismatch', 'keyset_store_timeout'];
+export const shardCodes: WireErrorCode[] = ['shard_unavailable', 'shards_missing', 'shard_not_staged', 'shard_mismatch'];
 export const staleCode: KeygateErrorCode[] = ['ERR_ENVELOPE_STALE', 'ERR_AUDIENCE_MISMATCH'];
 export const notFound: Response = errorResponse(code, `status ${status}`, { headers: { allow: 'GET' }, fields: { max_bytes: 1 } });
 // @ts-expect-error wire codes are a closed union (decision reasons carry their own status)

@@ -1,0 +1,207 @@
+// Storage writes of a push that never answer (the workerd side: tests/worker/hung_writes.test.mjs):
+// the store's write of an accepted push is bounded by `storageTimeoutSeconds`; past it the push
+// answers 504 keyset_store_timeout (the outcome is unknown), the push slot is free, the same
+// envelope pushed again is written, and a write that lands late, after a newer set was written,
+// is undone by writing the newer set again. A user's nonce store in the middleware is bounded
+// likewise (503 verifier_unavailable), and a claim it won late is released.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateApiKey, generateSigningKey, signKeySet, signRequest } from 'keygate';
+import { KEYSET_PATH, withKeygate } from 'keygate/worker';
+import { keySet } from './helpers.mjs';
+
+const publisher = generateSigningKey({ alg: 'ed25519' });
+const [a, b, c] = ['a', 'b', 'c'].map((id) => generateApiKey({ id }));
+const pushed = (revision, keys) => signKeySet(keySet(revision, keys, { issued_at: new Date().toISOString() }), publisher.key);
+const BOUND = 0.2;
+
+/**
+ * A Worker whose store behaves as `write(text)` says, with a KV-like `kv` (the last write that
+ * landed); `pending` collects what its requests left to `waitUntil`.
+ */
+function worker(write) {
+  const lines = [];
+  const pending = [];
+  const w = withKeygate(() => new Response('ok'), {
+    keySet: pushed(1, [a.entry]),
+    publisherKeys: [publisher.signing.public_key],
+    storageTimeoutSeconds: BOUND,
+    log: (l) => lines.push(l),
+    push: () => ({ store: write }),
+  });
+  const ctx = { waitUntil: (p) => pending.push(p) };
+  const put = async (body) => {
+    const started = Date.now();
+    const r = await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body }), {}, ctx);
+    return { status: r.status, body: await r.json(), took: Date.now() - started };
+  };
+  const ask = async (key) => (await w.fetch(new Request('https://gw.example/x', { headers: { 'x-api-key': key } }), {}, ctx)).status;
+  return { put, ask, lines, pending };
+}
+
+test('a store write that never answers: 504 keyset_store_timeout within the bound, the slot free, the same envelope pushed again is written', { timeout: 10_000 }, async () => {
+  const written = [];
+  let hang = true;
+  const { put, ask, lines, pending } = worker((text) => (hang ? new Promise(() => {}) : written.push(text)));
+  const v2 = pushed(2, [b.entry]);
+  const first = await put(v2);
+  assert.equal(first.status, 504);
+  assert.equal(first.body.error, 'keyset_store_timeout');
+  assert.equal(first.body.revision, 2);
+  assert.equal(first.body.timeout_seconds, BOUND);
+  assert.match(first.body.message, /revision 2 is in use here.*did not answer within 0\.2 s.*unknown.*may still land/);
+  assert.ok(first.took >= BOUND * 1000 - 20 && first.took < 2000, `answered after ${first.took} ms`);
+  assert.equal(await ask(b.key), 200, 'the verified set is in use here');
+  assert.ok(lines.some((l) => l.event === 'keygate.keyset_store_timeout' && l.revision === 2 && l.timeout_seconds === BOUND));
+  assert.equal(pending.length, 1, 'the late answer is waited for in waitUntil');
+  // The slot is free: the next push is judged (not 429), and its write is bounded too.
+  const again = await put(v2);
+  assert.deepEqual([again.status, again.body.error], [504, 'keyset_store_timeout'], 'not push_in_progress');
+  hang = false;
+  // The same envelope once more: "unchanged" here, but not known to be stored, so written.
+  const retry = await put(v2);
+  assert.deepEqual([retry.status, retry.body], [200, { revision: 2, keys: 1, changed: false }]);
+  assert.deepEqual(written, [v2]);
+  assert.deepEqual((await put(v2)).body, { revision: 2, keys: 1, changed: false });
+  assert.deepEqual(written, [v2], 'once written, an identical push is not written again');
+});
+
+test('a write that lands late, after a newer set was written here, is undone: the newer set is written again', { timeout: 10_000 }, async () => {
+  let kv = null; // what a KV-like store holds: the last write that landed
+  const held = [];
+  let hold = true;
+  const { put, lines, pending } = worker(
+    (text) =>
+      new Promise((resolve, reject) => {
+        const land = (ok = true) => (ok ? resolve((kv = text)) : reject(new Error('KV write failed late')));
+        if (hold) held.push(land);
+        else land();
+      }),
+  );
+  const v2 = pushed(2, [b.entry]);
+  const v3 = pushed(3, [b.entry, c.entry]);
+  assert.equal((await put(v2)).status, 504);
+  hold = false;
+  assert.deepEqual((await put(v3)).body, { revision: 3, keys: 2, changed: true });
+  assert.equal(kv, v3);
+  held.shift()(); // revision 2's write lands now, over revision 3
+  assert.equal(kv, v2);
+  await Promise.all(pending);
+  assert.equal(kv, v3, 'revision 3 was written again');
+  assert.ok(lines.some((l) => l.event === 'keygate.keyset_store_late' && l.revision === 2 && l.landed === true && l.newest_revision === 3));
+
+  // A late write of the newest set itself, or one that fails late, changes nothing (and
+  // rejects nothing unhandled).
+  hold = true;
+  const v4 = pushed(4, [c.entry]);
+  assert.equal((await put(v4)).status, 504);
+  assert.equal((await put(v4)).status, 504);
+  held.shift()(false);
+  held.shift()();
+  await Promise.all(pending);
+  assert.equal(kv, v4);
+});
+
+test('a late write is not undone by writing back a set this isolate has since replaced', { timeout: 10_000 }, async () => {
+  let kv = null;
+  const held = [];
+  let hold = true;
+  let source = pushed(1, [a.entry]);
+  const lines = [];
+  const pending = [];
+  const writes = [];
+  const w = withKeygate(() => new Response('ok'), {
+    keySet: () => source,
+    publisherKeys: [publisher.signing.public_key],
+    storageTimeoutSeconds: BOUND,
+    refreshSeconds: 0,
+    log: (l) => lines.push(l),
+    push: () => ({
+      store: (text) =>
+        new Promise((resolve) => {
+          writes.push(text);
+          const land = () => resolve((kv = text));
+          if (hold) held.push(land);
+          else land();
+        }),
+    }),
+  });
+  const ctx = { waitUntil: (p) => pending.push(p) };
+  const put = async (body) => (await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body }), {}, ctx)).status;
+  assert.equal(await put(pushed(2, [b.entry])), 504);
+  hold = false;
+  const v3 = pushed(3, [c.entry]);
+  assert.equal(await put(v3), 200);
+  // Another publisher stored revision 5 through another isolate; this one read it.
+  source = pushed(5, [a.entry, c.entry]);
+  const n = pending.length; // (revision 2's late answer is among the first: not waited for here)
+  await w.fetch(new Request('https://gw.example/x'), {}, ctx);
+  await Promise.all(pending.slice(n));
+  assert.equal((await w.fetch(new Request('https://gw.example/x', { headers: { 'x-api-key': a.key } }), {}, ctx)).status, 200);
+  const before = writes.length;
+  held.shift()();
+  await Promise.all(pending);
+  assert.equal(writes.length, before, 'revision 3 is not written over what may be revision 5');
+});
+
+test('middleware: a nonce store that never answers fails closed within the bound; a claim it won late is released', { timeout: 10_000 }, async () => {
+  const key = generateSigningKey({ alg: 'hmac-sha256' });
+  const ks = { keygate: 1, revision: 1, keys: [{ id: 'p', signing: key.signing }] };
+  const claims = new Map();
+  const released = [];
+  const late = [];
+  let hang = true;
+  const store = {
+    claim(c) {
+      const decide = () => {
+        const id = `${c.keyId}/${c.nonce}`;
+        if (claims.has(id)) return false;
+        claims.set(id, c.expiresAt);
+        return true;
+      };
+      return hang ? new Promise((resolve) => late.push(() => resolve(decide()))) : decide();
+    },
+    release(c) {
+      released.push(c.nonce);
+      claims.delete(`${c.keyId}/${c.nonce}`);
+    },
+  };
+  const pending = [];
+  const ctx = { waitUntil: (p) => pending.push(p) };
+  const w = withKeygate(() => new Response('ok'), { keySet: ks, log: false, storageTimeoutSeconds: BOUND, nonceStore: () => store });
+  const req = await signRequest(new Request('https://api.example.com/v1/x'), { keyId: 'p', key: key.key, alg: 'hmac-sha256', nonce: true });
+  const started = Date.now();
+  const res = await w.fetch(req.clone(), {}, ctx);
+  const took = Date.now() - started;
+  assert.deepEqual([res.status, (await res.json()).error], [503, 'verifier_unavailable']);
+  assert.ok(took >= BOUND * 1000 - 20 && took < 2000, `answered after ${took} ms`);
+  hang = false;
+  late.shift()(); // the claim lands and is won: it belonged to a request that was not decided
+  await Promise.all(pending);
+  assert.equal(released.length, 1, 'the late claim was released');
+  assert.equal((await w.fetch(req.clone(), {}, ctx)).status, 200, 'the same signature, sent again, is decided');
+  assert.equal((await w.fetch(req.clone(), {}, ctx)).status, 401, 'and then single use');
+});
+
+test('a shard upload the coordinator never answers: keyset_store_timeout within the bound, then uploaded again', { timeout: 10_000 }, async () => {
+  const { uploadShards } = await import('../../pkg/src/coordinated-shards.js');
+  let hang = true;
+  const got = [];
+  const c = {
+    name: 'keyset',
+    timeoutSeconds: BOUND,
+    namespace: { getByName: () => ({ putShards: (list) => (hang ? new Promise(() => {}) : (got.push(...list), { stored: list.length, known: 0 })) }) },
+  };
+  const body = new TextEncoder().encode('{"shard":1}\n{"shard":2}\n');
+  const started = Date.now();
+  const e = await uploadShards(c, body).catch((x) => x);
+  const took = Date.now() - started;
+  assert.equal(e.name, 'WireRefusal');
+  assert.equal(e.error, 'keyset_store_timeout');
+  assert.deepEqual(e.fields, { timeout_seconds: BOUND });
+  assert.match(e.message, /did not answer the upload of 2 shards within 0\.2 s: whether it was stored is unknown/);
+  assert.ok(took >= BOUND * 1000 - 20 && took < 2000, `answered after ${took} ms`);
+  hang = false;
+  assert.deepEqual(await uploadShards(c, body), { stored: 2, known: 0 });
+  assert.equal(got.length, 2);
+});
