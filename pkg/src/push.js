@@ -313,7 +313,9 @@ async function store(env, source, target, set, waitUntil) {
     if (e instanceof ReadTimeout) {
       l.doubtful++;
       source.log('keyset_store_timeout', { revision: set.revision, timeout_seconds: seconds });
-      waitUntil?.(lateWrite(env, source, target, set.revision, write));
+      // Run whether or not there is a waitUntil to keep it alive: it settles the ledger.
+      const late = lateWrite(env, source, target, set.revision, write);
+      waitUntil?.(late);
       return errorResponse(
         'keyset_store_timeout',
         `revision ${set.revision} is in use here, but the key set store did not answer within ${seconds} s: whether it was stored for the other isolates is unknown (the write may still land); push the same envelope again (that retry is written)`,
@@ -333,6 +335,10 @@ async function store(env, source, target, set, waitUntil) {
  * was written here meanwhile, the late write may have overwritten it (a store such as Workers
  * KV keeps the last write it received): the newer set is written again, if it is still the set
  * in use here (one this isolate has since replaced by reading the store is not written back).
+ * That write is followed the same way: one that times out too has its own late answer waited
+ * for here, and one of a set that a push overtook while it was in flight (its order against
+ * the push's own write is unknown) is followed by the newest set again. Only then is the
+ * write no longer in doubt (and the newest set's bytes released once none is).
  */
 async function lateWrite(env, source, target, revision, write) {
   const landed = await write.then(
@@ -341,12 +347,18 @@ async function lateWrite(env, source, target, revision, write) {
   );
   const l = ledger(source);
   try {
-    const now = l.newest;
-    source.log('keyset_store_late', { revision, landed, newest_revision: now?.revision ?? null });
-    if (!now?.bytes || now.revision <= revision) return;
-    const gate = await source.get(env);
-    if (gate?.revision !== now.revision) return;
-    await store(env, source, target, now, undefined);
+    source.log('keyset_store_late', { revision, landed, newest_revision: l.newest?.revision ?? null });
+    let last = revision;
+    for (;;) {
+      const now = l.newest;
+      if (!now?.bytes || now.revision <= last) return;
+      const gate = await source.get(env);
+      if (gate?.revision !== now.revision) return;
+      const later = [];
+      await store(env, source, target, now, (p) => later.push(p));
+      await Promise.all(later);
+      last = now.revision;
+    }
   } catch {
     // (a failing log sink); a failed write is logged by store, and the set stays to be
     // written by the next push of it

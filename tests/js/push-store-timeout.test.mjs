@@ -205,3 +205,87 @@ test('a shard upload the coordinator never answers: keyset_store_timeout within 
   assert.deepEqual(await uploadShards(c, body), { stored: 2, known: 0 });
   assert.equal(got.length, 2);
 });
+
+test('a late write undone by a re-write that itself times out: the re-write landing late is undone too', { timeout: 10_000 }, async () => {
+  let kv = null;
+  const held = [];
+  let hold = true;
+  const { put, pending } = worker(
+    (text) =>
+      new Promise((resolve) => {
+        const land = () => resolve((kv = text));
+        if (hold) held.push(land);
+        else land();
+      }),
+  );
+  const [v2, v3, v4] = [2, 3, 4].map((r) => pushed(r, [b.entry]));
+  assert.equal((await put(v2)).status, 504);
+  hold = false;
+  assert.equal((await put(v3)).status, 200);
+  hold = true; // the re-write of revision 3 will not answer in time
+  held.shift()(); // revision 2 lands late, over revision 3: revision 3 is written again
+  assert.equal(kv, v2);
+  while (held.length === 0) await new Promise((r) => setTimeout(r, 10));
+  hold = false;
+  assert.equal((await put(v4)).status, 200);
+  assert.equal(kv, v4);
+  await new Promise((r) => setTimeout(r, BOUND * 1000 + 100)); // the re-write is past its bound
+  held.shift()(); // the re-write of revision 3 lands late, over revision 4
+  for (let n = 0; n < pending.length; n++) await pending[n];
+  assert.equal(kv, v4, 'revision 4 was written again');
+});
+
+test('without waitUntil, a late write is still undone', { timeout: 10_000 }, async () => {
+  let kv = null;
+  const held = [];
+  let hold = true;
+  const w = withKeygate(() => new Response('ok'), {
+    keySet: pushed(1, [a.entry]),
+    publisherKeys: [publisher.signing.public_key],
+    storageTimeoutSeconds: BOUND,
+    log: false,
+    push: () => ({
+      store: (text) =>
+        new Promise((resolve) => {
+          const land = () => resolve((kv = text));
+          if (hold) held.push(land);
+          else land();
+        }),
+    }),
+  });
+  const put = async (body) => (await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body }), {}, {})).status;
+  const [v2, v3] = [2, 3].map((r) => pushed(r, [b.entry]));
+  assert.equal(await put(v2), 504);
+  hold = false;
+  assert.equal(await put(v3), 200);
+  held.shift()();
+  for (let i = 0; i < 20 && kv !== v3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(kv, v3, 'revision 3 was written again');
+});
+
+test('a push written while a late write is being undone: the newest set is what stays stored', { timeout: 10_000 }, async () => {
+  let kv = null;
+  const held = [];
+  let hold = true;
+  const { put, pending } = worker(
+    (text) =>
+      new Promise((resolve) => {
+        const land = () => resolve((kv = text));
+        if (hold) held.push(land);
+        else land();
+      }),
+  );
+  const [v2, v3, v4] = [2, 3, 4].map((r) => pushed(r, [b.entry]));
+  assert.equal((await put(v2)).status, 504);
+  hold = false;
+  assert.equal((await put(v3)).status, 200);
+  hold = true;
+  held.shift()(); // revision 2 lands late: revision 3 is written again (held, within its bound)
+  while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+  hold = false;
+  assert.equal((await put(v4)).status, 200);
+  assert.equal(kv, v4);
+  held.shift()(); // the re-write of revision 3 answers in time, but after revision 4 landed
+  for (let n = 0; n < pending.length; n++) await pending[n];
+  assert.equal(kv, v4, 'revision 4 was written again');
+});
