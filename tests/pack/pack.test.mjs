@@ -107,7 +107,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // fields; their docs). Measured: packed 483,154 B, unpacked 1,336,864 B, wasm 905,441 B.
 // With the two above merged: packed 478, unpacked 1321, wasm 884 KiB. Measured merged: packed
 // 488,426 B, unpacked 1,352,137 B, wasm 904,272 B.
-const BUDGET = { packed: 478 * 1024, unpacked: 1321 * 1024, wasm: 884 * 1024 };
+// Unpacked 1321 -> 1323, wasm 884 -> 885 KiB: review fixes (method readings judged once per
+// class of method the rules tell apart, +1,008 B of wasm; a late KV write's re-write followed
+// too, +623 B of push.js). Measured: packed 488,966 B, unpacked 1,353,768 B, wasm 905,280 B.
+const BUDGET = { packed: 478 * 1024, unpacked: 1323 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;
