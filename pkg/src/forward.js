@@ -60,14 +60,20 @@ const NOT_FORWARDED = new Set([
   'forwarded',
 ]);
 
-/** The fields a request's Connection names (RFC 9110 §7.6.1), CGI-style, but never Upgrade. */
-function connectionNamed(headers) {
+/**
+ * The fields a request's Connection names (RFC 9110 §7.6.1), CGI-style, but never Upgrade, nor
+ * a field the decision's signature covered: no signature covers Connection, so anyone replaying
+ * a signed request could otherwise strip what was signed (its Content-Type) on the way.
+ */
+function connectionNamed(headers, decision) {
   const value = headers.get('connection');
   if (value === null) return [];
+  const signed = decision.signature?.components;
+  const covered = new Set(Array.isArray(signed) ? signed.map((c) => cgiName(String(c).split(';')[0])) : []);
   return value
     .split(',')
     .map((n) => cgiName(n.trim()))
-    .filter((n) => n !== '' && n !== 'upgrade');
+    .filter((n) => n !== '' && n !== 'upgrade' && !covered.has(n));
 }
 
 function extraHeaders(headers) {
@@ -85,7 +91,7 @@ function extraHeaders(headers) {
  * Forwards an allowed request to `origin` (an absolute URL; its path is a prefix): the path the
  * decision judged (`decision.path`) with the request's query, same method, headers and body, the client's `X-Keygate-*` headers removed
  * (and the client's copies of `options.headers`, both also in their `_` spellings; and the hop-by-hop fields, those
- * `Connection` names, the path overrides `X-Original-URL` and `X-Rewrite-URL`, and `Forwarded`), `X-Forwarded-Host` set to the
+ * `Connection` names unless the signature covered them, the path overrides `X-Original-URL` and `X-Rewrite-URL`, and `Forwarded`), `X-Forwarded-Host` set to the
  * request's host, `X-Keygate-Key-Id` and
  * `X-Keygate-Scopes` set from the decision, then `options.headers` set (e.g. a secret the
  * origin checks). `options.fetch` sends it instead of the global fetch (e.g. an mTLS
@@ -106,7 +112,7 @@ export async function forwardToOrigin(request, decision, origin, options = {}) {
     return errorResponse('origin_misconfigured', 'the origin URL is not an absolute URL');
   }
   const headers = new Headers();
-  const reserved = new Set([...extra.map(([name]) => cgiName(name)), ...NOT_FORWARDED, ...connectionNamed(request.headers)]);
+  const reserved = new Set([...extra.map(([name]) => cgiName(name)), ...NOT_FORWARDED, ...connectionNamed(request.headers, decision)]);
   for (const [name, value] of request.headers) {
     const cgi = cgiName(name);
     if (!cgi.startsWith('x-keygate-') && !reserved.has(cgi)) headers.append(name, value);

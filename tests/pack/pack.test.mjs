@@ -109,7 +109,8 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // 488,426 B, unpacked 1,352,137 B, wasm 904,272 B.
 // Unpacked 1321 -> 1323, wasm 884 -> 885 KiB: review fixes (method readings judged once per
 // class of method the rules tell apart, +1,008 B of wasm; a late KV write's re-write followed
-// too, +623 B of push.js). Measured: packed 488,966 B, unpacked 1,353,768 B, wasm 905,280 B.
+// too, +623 B of push.js; signed fields forwarded though Connection names them; their docs).
+// Measured: packed 489,122 B, unpacked 1,354,225 B, wasm 905,280 B.
 const BUDGET = { packed: 478 * 1024, unpacked: 1323 * 1024, wasm: 885 * 1024 };
 
 let t;
