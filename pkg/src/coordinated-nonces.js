@@ -9,7 +9,7 @@
 // it is claimed by webhook-id and timestamp alone), so it is sharded by its nonce.
 
 import { KeygateError } from './errors.js';
-import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, bounded } from './deadline.js';
+import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, bounded, releaseIfWonLate } from './deadline.js';
 
 const encoder = new TextEncoder();
 
@@ -63,15 +63,7 @@ export function coordinatorNonceStore(namespace, name, shards, timeoutMs = STORA
       try {
         fresh = await bounded(call, timeoutMs, 'the nonce shard');
       } catch (e) {
-        if (e instanceof ReadTimeout) {
-          const late = Promise.resolve(call)
-            .then(
-              (won) => (won === true ? release(claim) : undefined),
-              () => undefined,
-            )
-            .catch((err) => console.error(JSON.stringify({ event: 'keygate.nonce_release_failed', message: String(err?.message ?? err).slice(0, 200) })));
-          waitUntil?.(late);
-        }
+        if (e instanceof ReadTimeout) releaseIfWonLate(call, claim, release, waitUntil);
         throw e;
       }
       if (typeof fresh !== 'boolean') throw new KeygateError('ERR_NONCE_STORE', 'the coordinator answered a nonce claim without a verdict');

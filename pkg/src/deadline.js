@@ -53,6 +53,21 @@ export function bounded(promise, ms, what, { controller } = {}) {
 }
 
 /**
+ * After a nonce claim timed out: waits (kept alive by `waitUntil`, when given) for the late
+ * answer of `call` and releases `claim` through `release` only if it was won (`true`). One whose
+ * answer never comes, or is not `true`, is never released: it may be another request's win.
+ */
+export function releaseIfWonLate(call, claim, release, waitUntil) {
+  const late = Promise.resolve(call)
+    .then(
+      (won) => (won === true ? release(claim) : undefined),
+      () => undefined,
+    )
+    .catch((err) => console.error(JSON.stringify({ event: 'keygate.nonce_release_failed', message: String(err?.message ?? err).slice(0, 200) })));
+  waitUntil?.(late);
+}
+
+/**
  * A middleware user's nonce store (`claim`, and `release` when it has one) with every call
  * bounded by `ms`: one that does not answer fails the request closed (503
  * verifier_unavailable), like the coordinator's store. A claim answered `true` after its
@@ -70,15 +85,7 @@ export function boundedNonceStore(store, ms, waitUntil) {
       try {
         return await bounded(call, ms, 'the nonce store');
       } catch (e) {
-        if (e instanceof ReadTimeout && release) {
-          const late = call
-            .then(
-              (won) => (won === true ? release(claim) : undefined),
-              () => undefined,
-            )
-            .catch((err) => console.error(JSON.stringify({ event: 'keygate.nonce_release_failed', message: String(err?.message ?? err).slice(0, 200) })));
-          waitUntil?.(late);
-        }
+        if (e instanceof ReadTimeout && release) releaseIfWonLate(call, claim, release, waitUntil);
         throw e;
       }
     },

@@ -16,8 +16,8 @@ const pushed = (revision, keys) => signKeySet(keySet(revision, keys, { issued_at
 const BOUND = 0.2;
 
 /**
- * A Worker whose store behaves as `write(text)` says, with a KV-like `kv` (the last write that
- * landed); `pending` collects what its requests left to `waitUntil`.
+ * A Worker whose store behaves as `write(text)` says (see `heldStore` below for a KV-like one);
+ * `pending` collects what its requests left to `waitUntil`.
  */
 function worker(write) {
   const lines = [];
@@ -37,6 +37,23 @@ function worker(write) {
   };
   const ask = async (key) => (await w.fetch(new Request('https://gw.example/x', { headers: { 'x-api-key': key } }), {}, ctx)).status;
   return { put, ask, lines, pending };
+}
+
+/**
+ * A KV-like store whose writes are held, unanswered, while `hold` is set (`held` lands them in
+ * turn: `land()`, or `land(false)` to fail); `kv` is the last write that landed, `writes` every
+ * write begun.
+ */
+function heldStore() {
+  const s = { kv: null, held: [], hold: true, writes: [] };
+  s.write = (text) =>
+    new Promise((resolve, reject) => {
+      s.writes.push(text);
+      const land = (ok = true) => (ok ? resolve((s.kv = text)) : reject(new Error('KV write failed late')));
+      if (s.hold) s.held.push(land);
+      else land();
+    });
+  return s;
 }
 
 test('a store write that never answers: 504 keyset_store_timeout within the bound, the slot free, the same envelope pushed again is written', { timeout: 10_000 }, async () => {
@@ -67,69 +84,49 @@ test('a store write that never answers: 504 keyset_store_timeout within the boun
 });
 
 test('a write that lands late, after a newer set was written here, is undone: the newer set is written again', { timeout: 10_000 }, async () => {
-  let kv = null; // what a KV-like store holds: the last write that landed
-  const held = [];
-  let hold = true;
-  const { put, lines, pending } = worker(
-    (text) =>
-      new Promise((resolve, reject) => {
-        const land = (ok = true) => (ok ? resolve((kv = text)) : reject(new Error('KV write failed late')));
-        if (hold) held.push(land);
-        else land();
-      }),
-  );
+  const s = heldStore();
+  const { put, lines, pending } = worker(s.write);
   const v2 = pushed(2, [b.entry]);
   const v3 = pushed(3, [b.entry, c.entry]);
   assert.equal((await put(v2)).status, 504);
-  hold = false;
+  s.hold = false;
   assert.deepEqual((await put(v3)).body, { revision: 3, keys: 2, changed: true });
-  assert.equal(kv, v3);
-  held.shift()(); // revision 2's write lands now, over revision 3
-  assert.equal(kv, v2);
+  assert.equal(s.kv, v3);
+  s.held.shift()(); // revision 2's write lands now, over revision 3
+  assert.equal(s.kv, v2);
   await Promise.all(pending);
-  assert.equal(kv, v3, 'revision 3 was written again');
+  assert.equal(s.kv, v3, 'revision 3 was written again');
   assert.ok(lines.some((l) => l.event === 'keygate.keyset_store_late' && l.revision === 2 && l.landed === true && l.newest_revision === 3));
 
   // A late write of the newest set itself, or one that fails late, changes nothing (and
   // rejects nothing unhandled).
-  hold = true;
+  s.hold = true;
   const v4 = pushed(4, [c.entry]);
   assert.equal((await put(v4)).status, 504);
   assert.equal((await put(v4)).status, 504);
-  held.shift()(false);
-  held.shift()();
+  s.held.shift()(false);
+  s.held.shift()();
   await Promise.all(pending);
-  assert.equal(kv, v4);
+  assert.equal(s.kv, v4);
 });
 
 test('a late write is not undone by writing back a set this isolate has since replaced', { timeout: 10_000 }, async () => {
-  let kv = null;
-  const held = [];
-  let hold = true;
+  const s = heldStore();
   let source = pushed(1, [a.entry]);
   const lines = [];
   const pending = [];
-  const writes = [];
   const w = withKeygate(() => new Response('ok'), {
     keySet: () => source,
     publisherKeys: [publisher.signing.public_key],
     storageTimeoutSeconds: BOUND,
     refreshSeconds: 0,
     log: (l) => lines.push(l),
-    push: () => ({
-      store: (text) =>
-        new Promise((resolve) => {
-          writes.push(text);
-          const land = () => resolve((kv = text));
-          if (hold) held.push(land);
-          else land();
-        }),
-    }),
+    push: () => ({ store: s.write }),
   });
   const ctx = { waitUntil: (p) => pending.push(p) };
   const put = async (body) => (await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body }), {}, ctx)).status;
   assert.equal(await put(pushed(2, [b.entry])), 504);
-  hold = false;
+  s.hold = false;
   const v3 = pushed(3, [c.entry]);
   assert.equal(await put(v3), 200);
   // Another publisher stored revision 5 through another isolate; this one read it.
@@ -138,10 +135,10 @@ test('a late write is not undone by writing back a set this isolate has since re
   await w.fetch(new Request('https://gw.example/x'), {}, ctx);
   await Promise.all(pending.slice(n));
   assert.equal((await w.fetch(new Request('https://gw.example/x', { headers: { 'x-api-key': a.key } }), {}, ctx)).status, 200);
-  const before = writes.length;
-  held.shift()();
+  const before = s.writes.length;
+  s.held.shift()();
   await Promise.all(pending);
-  assert.equal(writes.length, before, 'revision 3 is not written over what may be revision 5');
+  assert.equal(s.writes.length, before, 'revision 3 is not written over what may be revision 5');
 });
 
 test('middleware: a nonce store that never answers fails closed within the bound; a claim it won late is released', { timeout: 10_000 }, async () => {
@@ -207,85 +204,58 @@ test('a shard upload the coordinator never answers: keyset_store_timeout within 
 });
 
 test('a late write undone by a re-write that itself times out: the re-write landing late is undone too', { timeout: 10_000 }, async () => {
-  let kv = null;
-  const held = [];
-  let hold = true;
-  const { put, pending } = worker(
-    (text) =>
-      new Promise((resolve) => {
-        const land = () => resolve((kv = text));
-        if (hold) held.push(land);
-        else land();
-      }),
-  );
+  const s = heldStore();
+  const { put, pending } = worker(s.write);
   const [v2, v3, v4] = [2, 3, 4].map((r) => pushed(r, [b.entry]));
   assert.equal((await put(v2)).status, 504);
-  hold = false;
+  s.hold = false;
   assert.equal((await put(v3)).status, 200);
-  hold = true; // the re-write of revision 3 will not answer in time
-  held.shift()(); // revision 2 lands late, over revision 3: revision 3 is written again
-  assert.equal(kv, v2);
-  while (held.length === 0) await new Promise((r) => setTimeout(r, 10));
-  hold = false;
+  s.hold = true; // the re-write of revision 3 will not answer in time
+  s.held.shift()(); // revision 2 lands late, over revision 3: revision 3 is written again
+  assert.equal(s.kv, v2);
+  while (s.held.length === 0) await new Promise((r) => setTimeout(r, 10));
+  s.hold = false;
   assert.equal((await put(v4)).status, 200);
-  assert.equal(kv, v4);
+  assert.equal(s.kv, v4);
   await new Promise((r) => setTimeout(r, BOUND * 1000 + 100)); // the re-write is past its bound
-  held.shift()(); // the re-write of revision 3 lands late, over revision 4
+  s.held.shift()(); // the re-write of revision 3 lands late, over revision 4
   for (let n = 0; n < pending.length; n++) await pending[n];
-  assert.equal(kv, v4, 'revision 4 was written again');
+  assert.equal(s.kv, v4, 'revision 4 was written again');
 });
 
 test('without waitUntil, a late write is still undone', { timeout: 10_000 }, async () => {
-  let kv = null;
-  const held = [];
-  let hold = true;
+  const s = heldStore();
   const w = withKeygate(() => new Response('ok'), {
     keySet: pushed(1, [a.entry]),
     publisherKeys: [publisher.signing.public_key],
     storageTimeoutSeconds: BOUND,
     log: false,
-    push: () => ({
-      store: (text) =>
-        new Promise((resolve) => {
-          const land = () => resolve((kv = text));
-          if (hold) held.push(land);
-          else land();
-        }),
-    }),
+    push: () => ({ store: s.write }),
   });
   const put = async (body) => (await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body }), {}, {})).status;
   const [v2, v3] = [2, 3].map((r) => pushed(r, [b.entry]));
   assert.equal(await put(v2), 504);
-  hold = false;
+  s.hold = false;
   assert.equal(await put(v3), 200);
-  held.shift()();
-  for (let i = 0; i < 20 && kv !== v3; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(kv, v3, 'revision 3 was written again');
+  s.held.shift()();
+  for (let i = 0; i < 20 && s.kv !== v3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(s.kv, v3, 'revision 3 was written again');
 });
 
 test('a push written while a late write is being undone: the newest set is what stays stored', { timeout: 10_000 }, async () => {
-  let kv = null;
-  const held = [];
-  let hold = true;
-  const { put, pending } = worker(
-    (text) =>
-      new Promise((resolve) => {
-        const land = () => resolve((kv = text));
-        if (hold) held.push(land);
-        else land();
-      }),
-  );
+  const s = heldStore();
+  const { put, pending } = worker(s.write);
   const [v2, v3, v4] = [2, 3, 4].map((r) => pushed(r, [b.entry]));
   assert.equal((await put(v2)).status, 504);
-  hold = false;
+  s.hold = false;
   assert.equal((await put(v3)).status, 200);
-  hold = true;
-  held.shift()(); // revision 2 lands late: revision 3 is written again (held, within its bound)
-  while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
-  hold = false;
+  s.hold = true;
+  s.held.shift()(); // revision 2 lands late: revision 3 is written again (s.held, within its bound)
+  while (s.held.length === 0) await new Promise((r) => setTimeout(r, 5));
+  s.hold = false;
   assert.equal((await put(v4)).status, 200);
-  assert.equal(kv, v4);
-  held.shift()(); // the re-write of revision 3 answers in time, but after revision 4 landed
+  assert.equal(s.kv, v4);
+  s.held.shift()(); // the re-write of revision 3 answers in time, but after revision 4 landed
   for (let n = 0; n < pending.length; n++) await pending[n];
-  assert.equal(kv, v4, 'revision 4 was written again');
+  assert.equal(s.kv, v4, 'revision 4 was written again');
 });
