@@ -203,15 +203,24 @@ test('a shard upload the coordinator never answers: keyset_store_timeout within 
   assert.equal(got.length, 2);
 });
 
-test('a late write undone by a re-write that itself times out: the re-write landing late is undone too', { timeout: 10_000 }, async () => {
+/**
+ * Revision 2's write times out, revision 3 is written, then revision 2's write lands late over
+ * it: the re-write of revision 3 that undoes it is begun and held.
+ */
+async function lateOverNewer() {
   const s = heldStore();
   const { put, pending } = worker(s.write);
   const [v2, v3, v4] = [2, 3, 4].map((r) => pushed(r, [b.entry]));
   assert.equal((await put(v2)).status, 504);
   s.hold = false;
   assert.equal((await put(v3)).status, 200);
-  s.hold = true; // the re-write of revision 3 will not answer in time
-  s.held.shift()(); // revision 2 lands late, over revision 3: revision 3 is written again
+  s.hold = true;
+  s.held.shift()();
+  return { s, put, pending, v2, v4 };
+}
+
+test('a late write undone by a re-write that itself times out: the re-write landing late is undone too', { timeout: 10_000 }, async () => {
+  const { s, put, pending, v2, v4 } = await lateOverNewer();
   assert.equal(s.kv, v2);
   while (s.held.length === 0) await new Promise((r) => setTimeout(r, 10));
   s.hold = false;
@@ -243,14 +252,7 @@ test('without waitUntil, a late write is still undone', { timeout: 10_000 }, asy
 });
 
 test('a push written while a late write is being undone: the newest set is what stays stored', { timeout: 10_000 }, async () => {
-  const s = heldStore();
-  const { put, pending } = worker(s.write);
-  const [v2, v3, v4] = [2, 3, 4].map((r) => pushed(r, [b.entry]));
-  assert.equal((await put(v2)).status, 504);
-  s.hold = false;
-  assert.equal((await put(v3)).status, 200);
-  s.hold = true;
-  s.held.shift()(); // revision 2 lands late: revision 3 is written again (s.held, within its bound)
+  const { s, put, pending, v4 } = await lateOverNewer();
   while (s.held.length === 0) await new Promise((r) => setTimeout(r, 5));
   s.hold = false;
   assert.equal((await put(v4)).status, 200);
