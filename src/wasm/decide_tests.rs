@@ -1,4 +1,4 @@
-//! Layer 2 for the facade's lean boundary (`io.rs`, `decide.rs`): requests written into the
+//! Layer 2 for the facade's lean boundary (`io.rs`, `decide/`): requests written into the
 //! input area as the JS glue writes them, and the output header and text block read back as
 //! it reads them; paused decisions answered, abandoned, or resumed after an update.
 

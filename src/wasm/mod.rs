@@ -1,7 +1,7 @@
 //! The wasm-bindgen facade used by the npm package's JS glue (`pkg/src/`).
 //!
 //! Per request nothing crosses as JSON: requests and decisions go through the lean boundary of
-//! `io.rs` (numbers and a shared memory area; `decide.rs`). Calls made once per key set or per
+//! `io.rs` (numbers and a shared memory area; `decide/`). Calls made once per key set or per
 //! signing (loading, info, signing, keys) exchange JSON text, which the glue turns into the
 //! camelCase JS API; their errors are thrown as JSON text
 //! `{"code": "ERR_...", "message": ..., "errors"?: [{"path", "message"}]}`.
@@ -128,9 +128,9 @@ pub struct WasmVerifier {
     audience: Option<String>,
     /// Opens the sealed secrets of this set and of every update (never leaves wasm).
     seal: Option<SealKeys>,
-    /// The request being decided, reused (`decide.rs`).
+    /// The request being decided, reused (`decide/`).
     scratch: Request,
-    /// Decisions waiting for JS (`decide.rs`).
+    /// Decisions waiting for JS (`decide/slab.rs`).
     paused: decide::Slab,
     /// Counts the key sets this verifier has used (bumped by every update that replaced the
     /// set): outputs name the serial their key and route indices refer to, so JS can never
