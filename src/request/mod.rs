@@ -43,7 +43,7 @@ pub struct Request {
     fields: usize,
     /// Some fields were counted and checked but not kept (see [`Request::push_header_unread`]).
     partial: bool,
-    /// The [`KNOWN`](fields::KNOWN) fields present (a bit each).
+    /// The `fields::KNOWN` fields present (a bit each).
     known: u16,
     /// Where the path is in the URL given to [`Request::new`] (bytes), when it is there.
     pub(crate) url_path: Option<(u32, u32)>,
