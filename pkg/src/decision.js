@@ -19,7 +19,7 @@ function deepFreeze(v) {
 
 /**
  * A key's fields for decisions, from the module's key JSON (`key_json` in
- * src/wasm/decide.rs: `expires` in seconds, written here as the crate writes a time).
+ * src/wasm/decide/output.rs: `expires` in seconds, written here as the crate writes a time).
  */
 function keyRecord(json) {
   const k = JSON.parse(json);
