@@ -209,8 +209,9 @@ pub(super) fn policy(
             "the key set requires a nonce parameter on every signature",
         ));
     }
-    let missing: Vec<String> = required_components(ks, routes)
-        .into_iter()
+    let required = required_components(ks, routes);
+    let missing: Vec<String> = required
+        .iter()
         .filter(|r| !parsed.components.contains(r))
         .map(ToString::to_string)
         .collect();
@@ -221,7 +222,7 @@ pub(super) fn policy(
         ));
     }
     let components = &parsed.components;
-    overrides_covered(&required_components(ks, routes), components, req)?;
+    overrides_covered(&required, components, req)?;
     let covers_digest = components
         .iter()
         .any(|c| c.covers_whole_field("content-digest"));
