@@ -38,6 +38,21 @@ async function call(option, fn) {
   }
 }
 
+// What the middleware judged each request it let through with, for forwardToOrigin: the client
+// address the decision used (null: none) and the URL it judged (the public one with
+// `requestUrl`). Keyed by the caller's Request, so it is gone with it.
+const judged = new WeakMap();
+
+/** Records how `request` was judged (`url`: the URL the verifier saw). */
+export function recordJudged(request, clientIp, url) {
+  if (request !== null && typeof request === 'object') judged.set(request, { clientIp: clientIp ?? null, url });
+}
+
+/** `{ clientIp, url }` for a request the middleware let through, else undefined. */
+export function judgedAs(request) {
+  return request !== null && typeof request === 'object' ? judged.get(request) : undefined;
+}
+
 /** The client address for the verifier, or undefined when none is known. */
 export async function clientAddress(opts, request, args) {
   if (opts.clientIp) {
