@@ -442,16 +442,24 @@ export async function judge(opts, source, request, env, waitUntil, args) {
       ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, bounds));
       if (decision.allowed) recordJudged(request, clientIp, seen.url);
     } catch (e) {
-      // The cause (a nonce store's connection string, a trap, an option callback's error)
-      // stays in the server's log; the client is told only that the request was not decided.
-      const event = e instanceof OptionFault ? 'keygate.option_error' : 'keygate.verifier_error';
-      const fields = e instanceof OptionFault ? { option: e.option } : { code: e?.code ?? null };
-      console.error(JSON.stringify({ event, ...fields, message: String(e?.message ?? e) }));
-      decision = edgeRefusal('verifier_unavailable', 'the request could not be verified right now; try again');
+      // A request that cannot be judged as sent (the key header's `_` twin, edge-request.js).
+      decision = e?.code === 'ERR_REQUEST_INVALID' ? edgeRefusal('malformed_request', e.message) : undecided(e);
     }
   }
   logDecision(opts, decision, request.method, clientIp);
   return decision;
+}
+
+/**
+ * 503 verifier_unavailable for a request that was not decided. The cause (a nonce store's
+ * connection string, a trap, an option callback's error) stays in the server's log; the
+ * client is told only that the request was not decided.
+ */
+function undecided(e) {
+  const event = e instanceof OptionFault ? 'keygate.option_error' : 'keygate.verifier_error';
+  const fields = e instanceof OptionFault ? { option: e.option } : { code: e?.code ?? null };
+  console.error(JSON.stringify({ event, ...fields, message: String(e?.message ?? e) }));
+  return edgeRefusal('verifier_unavailable', 'the request could not be verified right now; try again');
 }
 
 /** A nonce store with its calls bounded; anything else as given (`verify` refuses it). */
