@@ -52,8 +52,8 @@ function cgiName(name) {
  * Then the client's claims about itself, which an origin that trusts the edge as its proxy
  * would log, rate-limit or allow by, or build links and redirects on; the edge states what it
  * knows in X-Forwarded-For, X-Real-IP, X-Forwarded-Host and X-Forwarded-Proto:
- * - its address: X-Forwarded-For (Express `trust proxy`, Rack/Rails, Django apps, Symfony and
- *   Laravel trusted proxies, Spring, ASP.NET, nginx realip), X-Real-IP (nginx realip, go-chi,
+ * - its address: X-Forwarded-For (Express `trust proxy`, Rack/Rails, Symfony and Laravel
+ *   trusted proxies, Spring, ASP.NET, nginx realip), X-Real-IP (nginx realip, go-chi,
  *   Tornado), True-Client-IP (go-chi, Akamai and Cloudflare Enterprise origins), Client-IP
  *   (Rails), X-Client-IP, X-Cluster-Client-IP, Fastly-Client-IP, X-Forwarded, Forwarded-For
  *   (the request-ip npm package), CF-Connecting-IP (origins written for Cloudflare; inside
