@@ -80,3 +80,19 @@ test('a setAlarm that never answers: the commit is answered at once; the publica
   await control('?release');
   assert.equal(await eventually(async () => (await stored()) === 3 && 3), 3, 'published once setAlarm answered');
 });
+
+test('a KV write that keeps not answering: the alarm runs again, but leaves at most two writes of a key unanswered (each holds the set)', { timeout: 90_000 }, async (t) => {
+  const { mf, gw, control, stored } = await start();
+  t.after(() => mf.dispose());
+  assert.equal((await push(gw, signed(set(2, [keys[1].entry])))).status, 200);
+  assert.equal(await eventually(stored), 2);
+  await control('?hold=keyset&times=10');
+  const before = (await control()).log.length;
+  assert.equal((await push(gw, signed(set(3, [keys[2].entry])))).status, 200);
+  // Each run of the alarm writes the base's blob (not held) before `keyset`: three runs seen.
+  const runs = async () => (await control()).log.slice(before).filter(([k]) => k === 'blob').length;
+  assert.ok(await eventually(async () => (await runs()) >= 3, 45_000), `the alarm ran again: ${await runs()} runs`);
+  assert.deepEqual((await control()).held, ['keyset', 'keyset'], 'the third run wrote no third copy');
+  await control('?release');
+  assert.equal(await eventually(async () => (await stored()) === 3 && 3, 15_000), 3, 'published once the held writes answered');
+});

@@ -37,6 +37,12 @@ function storageFault(call, e) {
   console.error(JSON.stringify({ event: 'keygate.coordinator_storage_error', call, timed_out: e instanceof ReadTimeout, message: String(e?.message ?? e).slice(0, 300) }));
 }
 
+/**
+ * How many KV writes of one key the alarm leaves unanswered at most (each holds its value): the
+ * first that hung and one retry of it.
+ */
+const WRITES_IN_FLIGHT = 2;
+
 /** How many expired nonces one claim deletes on its way (the alarm sweeps the rest). */
 const SWEEP_PER_CLAIM = 64;
 
@@ -99,6 +105,8 @@ export class KeygateCoordinator extends DurableObject {
   #store;
   #shards;
   #scheduledAt = 0;
+  /** KV writes issued and not answered yet, by key (see #put). */
+  #inFlight = new Map();
 
   constructor(ctx, env) {
     super(ctx, env);
@@ -362,9 +370,21 @@ export class KeygateCoordinator extends DurableObject {
    * again). A timed-out write of `keyset` or `keyset/deltas` is followed: once it answers
    * (landed or not), everything is marked unpublished and the alarm set, so the head is written
    * after it. (A shard or base blob is immutable, stored by its digest: a late one is harmless.)
+   * A write that never answers keeps its value (up to the whole set) in memory, and the alarm
+   * runs again in a burst: at most WRITES_IN_FLIGHT of one key are left unanswered; past that
+   * the alarm fails without writing, until one of them answers.
    */
   async #put(kv, key, value) {
+    const n = this.#inFlight.get(key) ?? 0;
+    if (n >= WRITES_IN_FLIGHT) throw new Error(`KV has not answered ${n} earlier writes of ${key}: not written again until one does`);
+    this.#inFlight.set(key, n + 1);
     const write = Promise.resolve().then(() => kv.put(key, value));
+    const answered = () => {
+      const left = this.#inFlight.get(key) - 1;
+      if (left === 0) this.#inFlight.delete(key);
+      else this.#inFlight.set(key, left);
+    };
+    write.then(answered, answered);
     try {
       await bounded(write, this.#boundMs(), `KV's write of ${key}`);
     } catch (e) {
