@@ -89,7 +89,7 @@ function keySourceOption(where, { keyHeader, keyPrefix }, getKey) {
   if (keyPrefix !== undefined && (typeof keyPrefix !== 'string' || !TOKEN.test(keyPrefix))) {
     throw invalidOptions(`${where}: options.keyPrefix must be an authentication scheme such as "Token" (one word, no space), got ${typeof keyPrefix === 'string' ? JSON.stringify(keyPrefix) : describe(keyPrefix)}`);
   }
-  return Object.freeze({ header: keyHeader.toLowerCase(), prefix: keyPrefix?.toLowerCase() });
+  return Object.freeze({ header: keyHeader.toLowerCase(), name: keyHeader, prefix: keyPrefix?.toLowerCase() });
 }
 
 /** `requestUrl`: undefined, a function, or a public origin (`https://api.example.com`) checked now. */

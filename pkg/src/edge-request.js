@@ -12,7 +12,7 @@
 // Request is never changed.
 
 import { BUILT_FOR_WORKERD } from '#runtime';
-import { describe } from './errors.js';
+import { KeygateError, describe } from './errors.js';
 
 /**
  * Whether this code runs inside workerd: the package was resolved with the `workerd` condition
@@ -36,6 +36,21 @@ async function call(option, fn) {
   } catch (e) {
     throw new OptionFault(option, `threw: ${e?.message ?? e}`, e);
   }
+}
+
+// What the middleware judged each request it let through with, for forwardToOrigin: the client
+// address the decision used (null: none) and the URL it judged (the public one with
+// `requestUrl`). Keyed by the caller's Request, so it is gone with it.
+const judged = new WeakMap();
+
+/** Records how `request` was judged (`url`: the URL the verifier saw). */
+export function recordJudged(request, clientIp, url) {
+  if (request !== null && typeof request === 'object') judged.set(request, { clientIp: clientIp ?? null, url });
+}
+
+/** `{ clientIp, url }` for a request the middleware let through, else undefined. */
+export function judgedAs(request) {
+  return request !== null && typeof request === 'object' ? judged.get(request) : undefined;
 }
 
 /** The client address for the verifier, or undefined when none is known. */
@@ -62,9 +77,34 @@ export async function verifiable(opts, request, args) {
       throw new OptionFault('getKey', `returned ${describe(key)}; expected a string, null or undefined`);
     }
   } else {
+    refuseTwin(request.headers, source);
     key = keyInHeader(request.headers.get(source.header), source.prefix);
   }
   return view(request, url, keyHeaders(request.headers, key));
+}
+
+/** A field name as a CGI-style origin reads it: lowercase, `_` and `-` alike. */
+const cgiName = (name) => name.toLowerCase().replaceAll('_', '-');
+
+/**
+ * Refuses (ERR_REQUEST_INVALID: 400 malformed_request) a request carrying the `keyHeader`
+ * field spelled with `_` for some `-` (or `-` for `_`), as the core refuses the twins of the
+ * fields it reads: CGI-style origins (CGI, FastCGI/PHP, WSGI, nginx with
+ * `underscores_in_headers on`) read both as one HTTP_* variable, so the origin could act on a
+ * key the decision never saw (tests/vectors/attacks/key_header_spellings.json).
+ */
+function refuseTwin(headers, source) {
+  if (!/[-_]/.test(source.header)) return;
+  const want = cgiName(source.header);
+  headers.forEach((_, name) => {
+    const lower = name.toLowerCase();
+    if (lower !== source.header && cgiName(lower) === want) {
+      throw new KeygateError(
+        'ERR_REQUEST_INVALID',
+        `header name ${JSON.stringify(name)} is ${source.name} spelled with '_': CGI-style origins read both as one field`,
+      );
+    }
+  });
 }
 
 /**

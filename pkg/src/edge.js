@@ -8,7 +8,7 @@ import { KeygateError, describe, invalidOptions } from './errors.js';
 import { checkNonceStore } from './request.js';
 import { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
 import { REQUEST_OPTIONS, requestOptions } from './edge-options.js';
-import { OptionFault, clientAddress, verifiable } from './edge-request.js';
+import { OptionFault, clientAddress, recordJudged, verifiable } from './edge-request.js';
 import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, STORAGE_TIMEOUT_SECONDS_LIMIT, bounded, boundedNonceStore, isTimeoutSeconds, timeoutSecondsOf } from './deadline.js';
 
 const DEFAULT_REFRESH_SECONDS = 30;
@@ -440,17 +440,26 @@ export async function judge(opts, source, request, env, waitUntil, args) {
       const nonceStore = own ? boundedStore(own, opts.storageTimeoutSeconds(env) * 1000, waitUntil) : source.nonceStore?.(env, waitUntil);
       const bounds = { maxBodyBytes: opts.maxBodyBytes(env), maxWebhookBodyBytes: opts.maxWebhookBodyBytes(env) };
       ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, bounds));
+      if (decision.allowed) recordJudged(request, clientIp, seen.url);
     } catch (e) {
-      // The cause (a nonce store's connection string, a trap, an option callback's error)
-      // stays in the server's log; the client is told only that the request was not decided.
-      const event = e instanceof OptionFault ? 'keygate.option_error' : 'keygate.verifier_error';
-      const fields = e instanceof OptionFault ? { option: e.option } : { code: e?.code ?? null };
-      console.error(JSON.stringify({ event, ...fields, message: String(e?.message ?? e) }));
-      decision = edgeRefusal('verifier_unavailable', 'the request could not be verified right now; try again');
+      // A request that cannot be judged as sent (the key header's `_` twin, edge-request.js).
+      decision = e?.code === 'ERR_REQUEST_INVALID' ? edgeRefusal('malformed_request', e.message) : undecided(e);
     }
   }
   logDecision(opts, decision, request.method, clientIp);
   return decision;
+}
+
+/**
+ * 503 verifier_unavailable for a request that was not decided. The cause (a nonce store's
+ * connection string, a trap, an option callback's error) stays in the server's log; the
+ * client is told only that the request was not decided.
+ */
+function undecided(e) {
+  const event = e instanceof OptionFault ? 'keygate.option_error' : 'keygate.verifier_error';
+  const fields = e instanceof OptionFault ? { option: e.option } : { code: e?.code ?? null };
+  console.error(JSON.stringify({ event, ...fields, message: String(e?.message ?? e) }));
+  return edgeRefusal('verifier_unavailable', 'the request could not be verified right now; try again');
 }
 
 /** A nonce store with its calls bounded; anything else as given (`verify` refuses it). */

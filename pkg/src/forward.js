@@ -10,10 +10,15 @@
 // The edge is a proxy, so the fields of the client's own connection stop here (RFC 9110
 // §7.6.1): Connection, every field it names, and the other hop-by-hop fields. And the origin
 // is sent the path that was judged, so the fields through which some origins route to another
-// path (X-Original-URL, X-Rewrite-URL) are removed too, and the public host is the edge's to
-// say (X-Forwarded-Host; the client's Forwarded is dropped) (tests/vectors/forwarding.json).
+// path (X-Original-URL, X-Rewrite-URL) are removed too. An origin that trusts the edge as its
+// proxy also believes what the edge says of the client: its address, the host and the scheme
+// it reached the edge by. Those are the edge's to say: X-Forwarded-For and X-Real-IP carry the
+// address keygate judged (nothing when none is known), X-Forwarded-Host and X-Forwarded-Proto
+// the public host and scheme, and the client's own claims of them are dropped in every
+// spelling (tests/vectors/forwarding.json).
 
-import { KeygateError, invalidOptions } from './errors.js';
+import { KeygateError, describe, invalidOptions } from './errors.js';
+import { INSIDE_WORKERD, judgedAs } from './edge-request.js';
 import { errorResponse } from './wire.js';
 
 /**
@@ -41,10 +46,24 @@ function cgiName(name) {
  * Client fields never forwarded (CGI-style names): the hop-by-hop fields (RFC 9110 §7.6.1;
  * Keep-Alive and Proxy-Connection by custom; Expect, which the edge has answered), and the
  * path overrides that Symfony (before CVE-2018-14773's fix), Zend Framework and applications
- * behind IIS URL Rewrite route on instead of the request line; and the client's claims of the
- * public host (X-Forwarded-Host, Forwarded), which an origin that trusts the edge as its proxy
- * would build links on or route by: the edge sets X-Forwarded-Host itself. `Upgrade` is kept:
- * workerd's fetch turns it into a WebSocket upgrade to the origin.
+ * behind IIS URL Rewrite route on instead of the request line. `Upgrade` is kept: workerd's
+ * fetch turns it into a WebSocket upgrade to the origin.
+ *
+ * Then the client's claims about itself, which an origin that trusts the edge as its proxy
+ * would log, rate-limit or allow by, or build links and redirects on; the edge states what it
+ * knows in X-Forwarded-For, X-Real-IP, X-Forwarded-Host and X-Forwarded-Proto:
+ * - its address: X-Forwarded-For (Express `trust proxy`, Rack/Rails, Symfony and Laravel
+ *   trusted proxies, Spring, ASP.NET, nginx realip), X-Real-IP (nginx realip, go-chi,
+ *   Tornado), True-Client-IP (go-chi, Akamai and Cloudflare Enterprise origins), Client-IP
+ *   (Rails), X-Client-IP, X-Cluster-Client-IP, Fastly-Client-IP, X-Forwarded, Forwarded-For
+ *   (the request-ip npm package), CF-Connecting-IP (origins written for Cloudflare; inside
+ *   workerd Cloudflare sets it on the subrequest itself);
+ * - the public host, port and path prefix: X-Forwarded-Host, X-Forwarded-Port,
+ *   X-Forwarded-Prefix (Spring, Symfony, Laravel, Werkzeug ProxyFix, ASP.NET), Forwarded,
+ *   X-Host (PHP applications, WordPress hosts' setups that copy it into HTTP_HOST);
+ * - the scheme: X-Forwarded-Proto, X-Forwarded-Protocol and X-Forwarded-Ssl (gunicorn, Rack),
+ *   X-Forwarded-Scheme (Rack), X-Scheme (Tornado), Front-End-Https (CodeIgniter), X-Url-Scheme
+ *   and CF-Visitor (PHP and WSGI applications).
  */
 const NOT_FORWARDED = new Set([
   'connection',
@@ -56,9 +75,55 @@ const NOT_FORWARDED = new Set([
   'expect',
   'x-original-url',
   'x-rewrite-url',
+  // the client's address
+  'x-forwarded-for',
+  'x-real-ip',
+  'true-client-ip',
+  'client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'fastly-client-ip',
+  'x-forwarded',
+  'forwarded-for',
+  'cf-connecting-ip',
+  // the public host, port and prefix
   'x-forwarded-host',
+  'x-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
   'forwarded',
+  // the scheme
+  'x-forwarded-proto',
+  'x-forwarded-protocol',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-scheme',
+  'front-end-https',
+  'x-url-scheme',
+  'cf-visitor',
 ]);
+
+/**
+ * The client address the origin is told: `options.clientIp` when given (null: none), else the
+ * address the keygate middleware judged this request with (none when it had none, or one the
+ * verifier could not read), else CF-Connecting-IP inside workerd only (set by the platform).
+ * Never a field the client sent elsewhere: when nothing is known, nothing is said.
+ */
+function clientAddress(request, judged, options) {
+  if (options.clientIp !== undefined) {
+    const ip = options.clientIp;
+    if (ip === null || ip === '') return null;
+    if (typeof ip !== 'string' || !FIELD_VALUE.test(ip)) {
+      throw invalidOptions(`forwardToOrigin: options.clientIp must be an address (a string) or null, got ${describe(ip)}`);
+    }
+    return ip;
+  }
+  if (judged !== undefined) return judged.clientIp;
+  return INSIDE_WORKERD ? request.headers.get('cf-connecting-ip') : null;
+}
+
+// A field value without control characters, not starting or ending with a space.
+const FIELD_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 /**
  * The fields a request's Connection names (RFC 9110 §7.6.1), CGI-style, but never Upgrade, nor
@@ -91,18 +156,22 @@ function extraHeaders(headers) {
  * Forwards an allowed request to `origin` (an absolute URL; its path is a prefix): the path the
  * decision judged (`decision.path`) with the request's query, same method, headers and body, the client's `X-Keygate-*` headers removed
  * (and the client's copies of `options.headers`, both also in their `_` spellings; and the hop-by-hop fields, those
- * `Connection` names unless the signature covered them, the path overrides `X-Original-URL` and `X-Rewrite-URL`, and `Forwarded`), `X-Forwarded-Host` set to the
- * request's host, `X-Keygate-Key-Id` and
- * `X-Keygate-Scopes` set from the decision, then `options.headers` set (e.g. a secret the
- * origin checks). `options.fetch` sends it instead of the global fetch (e.g. an mTLS
- * certificate binding's `fetch`). Redirects are passed back to the client, not followed.
- * Resolves to the origin's response, or a 502 `origin_misconfigured` / `origin_unreachable`
- * error response.
+ * `Connection` names unless the signature covered them, the path overrides `X-Original-URL` and `X-Rewrite-URL`, and the
+ * client's claims of its address, public host, port, prefix and scheme, NOT_FORWARDED), `X-Forwarded-Host` and
+ * `X-Forwarded-Proto` set to the host and scheme keygate judged (the middleware's `requestUrl`, else the request's),
+ * `X-Forwarded-For` and `X-Real-IP` to the client address (`clientAddress`; absent when none is known),
+ * `X-Keygate-Key-Id` and `X-Keygate-Scopes` set from the decision, then `options.headers` set (e.g. a secret the
+ * origin checks, or the client's own X-Forwarded-For chain for an origin that wants it).
+ * `options.fetch` sends it instead of the global fetch (e.g. an mTLS certificate binding's
+ * `fetch`). Redirects are passed back to the client, not followed. Resolves to the origin's
+ * response, or a 502 `origin_misconfigured` / `origin_unreachable` error response.
  */
 export async function forwardToOrigin(request, decision, origin, options = {}) {
   const extra = extraHeaders(options.headers);
   const send = options.fetch ?? fetch;
   if (typeof send !== 'function') throw invalidOptions('forwardToOrigin: options.fetch must be a function (input, init)');
+  const judged = judgedAs(request);
+  const address = clientAddress(request, judged, options);
   let url;
   let target;
   try {
@@ -111,14 +180,21 @@ export async function forwardToOrigin(request, decision, origin, options = {}) {
   } catch {
     return errorResponse('origin_misconfigured', 'the origin URL is not an absolute URL');
   }
+  // The host and scheme the request reached the edge by, as keygate judged them.
+  const reached = judged === undefined ? url : new URL(judged.url);
   const headers = new Headers();
   const reserved = new Set([...extra.map(([name]) => cgiName(name)), ...NOT_FORWARDED, ...connectionNamed(request.headers, decision)]);
   for (const [name, value] of request.headers) {
     const cgi = cgiName(name);
     if (!cgi.startsWith('x-keygate-') && !reserved.has(cgi)) headers.append(name, value);
   }
-  // The host the request reached the edge by (the origin's own Host is the origin URL's).
-  headers.set('X-Forwarded-Host', url.host);
+  // The origin's own Host is the origin URL's.
+  headers.set('X-Forwarded-Host', reached.host);
+  headers.set('X-Forwarded-Proto', reached.protocol.slice(0, -1));
+  if (address !== null) {
+    headers.set('X-Forwarded-For', address);
+    headers.set('X-Real-IP', address);
+  }
   if (decision.keyId) headers.set('X-Keygate-Key-Id', decision.keyId);
   headers.set('X-Keygate-Scopes', decision.scopes.join(' '));
   for (const [name, value] of extra) headers.set(name, value);

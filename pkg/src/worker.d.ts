@@ -244,6 +244,12 @@ export interface ForwardOptions {
   headers?: Record<string, string> | Headers;
   /** Sends the request instead of the global fetch, e.g. an mTLS certificate binding's `fetch`. */
   fetch?: (input: URL, init: RequestInit) => Promise<Response>;
+  /**
+   * The client address the origin is told (`X-Forwarded-For`, `X-Real-IP`); null: none. Default:
+   * the address the keygate middleware judged this request with, else `CF-Connecting-IP` inside
+   * workerd, else none.
+   */
+  clientIp?: string | null;
 }
 
 /**
@@ -251,8 +257,10 @@ export interface ForwardOptions {
  * the path as the decision judged it (`decision.path`, canonical) with the request's query, so
  * the origin acts on the path that was decided on; method, headers and body kept, the client's `X-Keygate-*` headers removed
  * (and the hop-by-hop fields, those its `Connection` names, the path overrides `X-Original-URL` and `X-Rewrite-URL`, and
- * `Forwarded`), `X-Forwarded-Host` set to the request's host, `X-Keygate-Key-Id`
- * and `X-Keygate-Scopes` set from the decision, then `options.headers`. Redirects are returned,
+ * the client's claims of its address, host, port, prefix and scheme: `X-Forwarded-*`, `Forwarded`, `X-Real-IP`,
+ * `True-Client-IP`, ...), `X-Forwarded-Host` and `X-Forwarded-Proto` set to the host and scheme keygate judged,
+ * `X-Forwarded-For` and `X-Real-IP` to the client address (`options.clientIp`; absent when none is known),
+ * `X-Keygate-Key-Id` and `X-Keygate-Scopes` set from the decision, then `options.headers`. Redirects are returned,
  * not followed. 502 `origin_misconfigured` / `origin_unreachable` when it cannot be forwarded.
  */
 export declare function forwardToOrigin(

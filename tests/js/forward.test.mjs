@@ -1,11 +1,15 @@
 // Layer 3: forwardToOrigin (keygate/worker) against a real HTTP origin on 127.0.0.1: the path
 // joined under the origin's prefix, client X-Keygate-* headers removed, the identity and the
-// caller's extra headers set, redirects passed back, and the 502 answers.
+// caller's extra headers set, the client address, host and scheme as keygate judged them,
+// redirects passed back, and the 502 answers.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { forwardToOrigin } from 'keygate/worker';
+import { forwardToOrigin, withKeygate } from 'keygate/worker';
+import { Hono } from 'hono';
+import { keygate } from 'keygate/hono';
+import { DEMO, DEMO_KEYSET } from './helpers.mjs';
 
 const seen = [];
 const origin = createServer((req, res) => {
@@ -86,12 +90,60 @@ test('502 with a code when the origin cannot be used; extra headers must be stri
   );
 });
 
+test('behind the middleware: the origin is told the address, host and scheme keygate judged, never the client\'s claims', async () => {
+  // A Node gateway behind a TLS-terminating proxy: the public URL and the client address come
+  // from the middleware's options, and the client's own claims of both are dropped.
+  const claims = { 'x-forwarded-for': '127.0.0.1', 'x-real-ip': '127.0.0.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'admin.example', 'cf-connecting-ip': '127.0.0.1' };
+  const options = { keySet: DEMO_KEYSET, log: false, requestUrl: 'https://api.example.com' };
+  const worker = withKeygate((request, env, ctx, decision) => forwardToOrigin(request, decision, ORIGIN), {
+    ...options,
+    clientIp: (request) => request.headers.get('x-test-peer'),
+  });
+  const app = new Hono();
+  app.use('*', keygate({ ...options, clientIp: (c) => c.req.header('x-test-peer') }));
+  app.all('*', (c) => forwardToOrigin(c.req.raw, c.get('keygate'), ORIGIN));
+  for (const [who, send] of [['withKeygate', (q) => worker.fetch(q, {}, {})], ['hono', (q) => app.fetch(q)]]) {
+    const ask = async (peer) => {
+      const headers = { authorization: `Bearer ${DEMO.reader}`, ...claims, ...(peer ? { 'x-test-peer': peer } : {}) };
+      const res = await send(new Request('http://10.0.0.5:8080/api/orders/1', { headers }));
+      assert.equal(res.status, 200, who);
+      const got = seen.at(-1).headers;
+      assert.equal(got['x-forwarded-host'], 'api.example.com', `${who}: the public host judged (requestUrl)`);
+      assert.equal(got['x-forwarded-proto'], 'https', `${who}: the public scheme judged (requestUrl)`);
+      assert.equal(got['cf-connecting-ip'], undefined, who);
+      return [got['x-forwarded-for'] ?? null, got['x-real-ip'] ?? null];
+    };
+    assert.deepEqual(await ask('203.0.113.9'), ['203.0.113.9', '203.0.113.9'], `${who}: the address the decision used`);
+    assert.deepEqual(await ask(null), [null, null], `${who}: no address known: none invented, the client's dropped`);
+    assert.deepEqual(await ask('not-an-address'), [null, null], `${who}: an address the verifier could not read counts as none`);
+  }
+});
+
+test('options.clientIp: the caller names the address (null: none); anything else is refused at the call', async () => {
+  const request = new Request('https://api.example/v1/x', { headers: { 'x-forwarded-for': '10.0.0.1' } });
+  await forwardToOrigin(request, decision, ORIGIN, { clientIp: '198.51.100.4' });
+  assert.equal(seen.at(-1).headers['x-forwarded-for'], '198.51.100.4');
+  assert.equal(seen.at(-1).headers['x-real-ip'], '198.51.100.4');
+  assert.equal(seen.at(-1).headers['x-forwarded-proto'], 'https');
+  await forwardToOrigin(request, decision, ORIGIN, { clientIp: null });
+  assert.equal(seen.at(-1).headers['x-forwarded-for'], undefined);
+  for (const bad of [5, {}, '10.0.0.1\r\nx-a: b', ' 10.0.0.1']) {
+    await assert.rejects(
+      forwardToOrigin(request, decision, ORIGIN, { clientIp: bad }),
+      (e) => e.code === 'ERR_INVALID_OPTIONS' && /clientIp/.test(e.message),
+      JSON.stringify(bad),
+    );
+  }
+});
+
 // tests/vectors/forwarding.json: client fields an origin may read as the edge's own headers.
 const FORWARDING = JSON.parse(readFileSync(new URL('../vectors/forwarding.json', import.meta.url), 'utf8'));
 for (const c of FORWARDING.cases) {
   test(`forwarding vector: ${c.models}`, async () => {
-    const request = new Request('https://api.example/v1/x', { headers: c.client });
-    const res = await forwardToOrigin(request, { allowed: true, status: 200, ...(c.decision ?? FORWARDING.decision) }, ORIGIN, { headers: c.extra });
+    const request = new Request(c.url ?? 'https://api.example/v1/x', { headers: c.client });
+    // `client_ip`: the address keygate judged, handed over as the middleware would have it.
+    const options = { headers: c.extra, ...('client_ip' in c ? { clientIp: c.client_ip } : {}) };
+    const res = await forwardToOrigin(request, { allowed: true, status: 200, ...(c.decision ?? FORWARDING.decision) }, ORIGIN, options);
     assert.equal(res.status, 200);
     const got = seen.at(-1).headers;
     for (const [name, want] of Object.entries(c.expect)) assert.equal(got[name] ?? null, want, name);

@@ -10,7 +10,8 @@ import { HTTPException } from 'hono/http-exception';
 import { generateApiKey, generateSigningKey, signRequest } from 'keygate';
 import { refusalResponse, withKeygate } from 'keygate/worker';
 import { KeygateHTTPException, keygate } from 'keygate/hono';
-import { DEMO, DEMO_KEYSET, get } from './helpers.mjs';
+import { DEMO, DEMO_KEYSET, VECTORS, get, readJson, readText } from './helpers.mjs';
+import { dirname, join } from 'node:path';
 
 const url = (p) => `https://gw.example${p}`;
 const echo = (request, env, ctx, decision) => Response.json({ key: decision.keyId, url: request.url });
@@ -191,6 +192,31 @@ test('keyHeader/keyPrefix: keys come from that header only; the core judges them
   const partner = withKeygate(echo, { keySet: KEYS, log: false, keyHeader: 'X-Partner-Key' });
   const r = await partner.fetch(new Request(url('/v1/x'), { headers: { 'x-partner-key': API.key, authorization: `Bearer ${OTHER.key}` } }), {}, {});
   assert.equal((await r.json()).key, 'api', 'a Bearer token for the origin is not a keygate key here');
+});
+
+// tests/vectors/middleware/key_header_spellings.json: the keyHeader field spelled with '_',
+// which CGI-style origins read as the key header itself, through both middlewares.
+test('keyHeader vectors: its `_` twin is refused as the core refuses those of its own fields', async () => {
+  const file = join(VECTORS, 'middleware/key_header_spellings.json');
+  const doc = readJson(file);
+  const keySet = readText(join(dirname(file), doc.keyset));
+  const worker = withKeygate(echo, { keySet, log: false, ...doc.options });
+  const app = new Hono();
+  app.use('*', keygate({ keySet, log: false, ...doc.options }));
+  app.all('*', (c) => c.json({ key: c.get('keygate').keyId }));
+  for (const c of doc.cases) {
+    const r = c.request;
+    for (const [who, send] of [['withKeygate', (q) => worker.fetch(q, {}, {})], ['hono', (q) => app.fetch(q)]]) {
+      const res = await send(new Request(r.url, { method: r.method, headers: r.headers }));
+      const body = await res.json();
+      assert.equal(res.status, c.expect.status, `${who}: ${c.name}: ${JSON.stringify(body)}`);
+      if (c.expect.allowed) assert.equal(body.key, c.expect.key_id, `${who}: ${c.name}`);
+      else {
+        assert.equal(body.error, c.expect.reason, `${who}: ${c.name}`);
+        assert.match(body.message, /spelled with '_'/, `${who}: ${c.name}: the refusal says why`);
+      }
+    }
+  }
 });
 
 test('getKey: the presented key reaches the core where it reads one, with the same rules', async () => {

@@ -111,7 +111,11 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // class of method the rules tell apart, +1,008 B of wasm; a late KV write's re-write followed
 // too, +623 B of push.js; signed fields forwarded though Connection names them; their docs).
 // Measured: packed 489,122 B, unpacked 1,354,225 B, wasm 905,280 B.
-const BUDGET = { packed: 478 * 1024, unpacked: 1323 * 1024, wasm: 885 * 1024 };
+// Packed 478 -> 481, unpacked 1323 -> 1332 KiB: what forwardToOrigin tells the origin (the
+// client address, host and scheme keygate judged, the client's own claims of them dropped; the
+// keyHeader `_` twin refused) and the table of it in the README. Measured: packed 492,077 B,
+// unpacked 1,362,761 B, wasm 905,323 B.
+const BUDGET = { packed: 481 * 1024, unpacked: 1332 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;

@@ -107,6 +107,11 @@ export const router = {
   },
 };
 withKeygate<KvEnv>(async () => new Response('x'), { keySet: () => null, push: { store: (text, env) => env.KV.put('k', text), maxBytes: 1024 } });
+// The client address the origin is told: a string, or null for none.
+withKeygate<KvEnv>((request, env, _ctx, decision) => forwardToOrigin(request, decision, env.ORIGIN, { clientIp: null }), { keySet: () => null });
+withKeygate<KvEnv>((request, env, _ctx, decision) => forwardToOrigin(request, decision, env.ORIGIN, { clientIp: '203.0.113.7' }), { keySet: () => null });
+// @ts-expect-error clientIp is an address string or null
+withKeygate<KvEnv>((request, env, _ctx, decision) => forwardToOrigin(request, decision, env.ORIGIN, { clientIp: 7 }), { keySet: () => null });
 // The storage bound: seconds, or a function of env that may give text (an environment variable).
 withKeygate<KvEnv>(async () => new Response('x'), { keySet: () => null, storageTimeoutSeconds: 2.5 });
 withKeygate<KvEnv>(async () => new Response('x'), { keySet: () => null, storageTimeoutSeconds: (env) => env.MAX });

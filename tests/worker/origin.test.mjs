@@ -5,7 +5,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { DEMO, DEMO_KEYSET } from '../js/helpers.mjs';
+import { DEMO, DEMO_KEYSET, VECTORS, readJson } from '../js/helpers.mjs';
+import { join } from 'node:path';
 import { bearer, gateway } from './helpers.mjs';
 
 const SECRET = 'b3JpZ2luLWF1dGgtdGVzdC1zZWNyZXQtMzItYnl0ZXM';
@@ -54,7 +55,31 @@ test('a path override, a claimed public host or a hop-by-hop field from the clie
   const got = seen.at(-1);
   for (const name of ['x-original-url', 'x_rewrite_url', 'forwarded', 'proxy-connection']) assert.equal(got[name], undefined, name);
   assert.equal(got['x-forwarded-host'], 'gw.test', 'the host the gateway was reached by');
+  assert.equal(got['x-forwarded-proto'], 'http', 'the scheme the gateway was reached by');
   assert.equal(got['x-kept'], '1');
+});
+
+// tests/vectors/forwarding.json's cases about the client's address and scheme, through the
+// gateway in workerd: the client address keygate judges is CF-Connecting-IP (the case's
+// `client_ip`; null: one the verifier cannot read), the scheme and host the request's URL.
+test('forwarding vectors in workerd: the address, host and scheme the gateway judged, never the client\'s claims', async () => {
+  const doc = readJson(join(VECTORS, 'forwarding.json'));
+  const cases = doc.cases.filter((c) => 'client_ip' in c || 'url' in c).filter((c) => !c.extra && !c.decision);
+  // The platform's own field is the address here, so a case sending it is for Node only.
+  const runs = cases.filter((c) => !c.client.some(([name]) => name.toLowerCase() === 'cf-connecting-ip'));
+  assert.ok(runs.length >= 5, `${runs.length} cases`);
+  const gw = await gateway({ KEYGATE_KEYSET: DEMO_KEYSET, ORIGIN_URL, ORIGIN_AUTH_HEADER: `X-Origin-Auth: ${SECRET}` });
+  for (const c of runs) {
+    const { origin: reached } = new URL(c.url ?? 'https://api.example/v1/x');
+    const headers = [['authorization', `Bearer ${DEMO.reader}`], ...c.client, ['cf-connecting-ip', c.client_ip ?? 'not-an-address']];
+    const res = await gw.mf.dispatchFetch(`${reached}/api/orders/1`, { headers });
+    assert.deepEqual([res.status, await res.text()], [200, 'from origin'], c.models);
+    const got = seen.at(-1);
+    for (const [name, want] of Object.entries(c.expect)) assert.equal(got[name] ?? null, want, `${name}: ${c.models}`);
+    if (!('client_ip' in c)) continue;
+    assert.equal(got['x-forwarded-for'] ?? null, c.client_ip, `the judged address: ${c.models}`);
+    assert.equal(got['x-real-ip'] ?? null, c.client_ip, `the judged address: ${c.models}`);
+  }
 });
 
 test('several lines: a Cloudflare Access service token pair; CRLF and blank lines are fine', async () => {
