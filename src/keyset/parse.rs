@@ -229,7 +229,12 @@ fn build(
     }
     let revision = match top.get("revision") {
         None => {
-            missing(cx, root, "revision", "required field missing (an integer >= 1)");
+            missing(
+                cx,
+                root,
+                "revision",
+                "required field missing (an integer >= 1)",
+            );
             None
         }
         Some(v) => cx.uint(v, &root.field("revision"), 1, MAX_REVISION),
