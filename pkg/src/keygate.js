@@ -40,8 +40,20 @@ export const WAITING_LIMIT = Symbol('keygate.waitingLimit');
  */
 export const RETIRE = Symbol('keygate.retire');
 
-/** Whether key set input (bare or an envelope, not verified) is a delta. */
+/**
+ * The largest input the module's `isDelta` looks into (MAX_DELTA_INPUT of
+ * src/keyset/envelope/load.rs: a 1 MiB delta base64url-encoded, plus 64 KiB): beyond it the
+ * answer is false, and asking would only copy the whole input into the module first.
+ */
+const MAX_DELTA_INPUT = Math.floor((1 << 20) / 3) * 4 + 64 * 1024;
+
+/**
+ * Whether key set input (bare or an envelope, not verified) is a delta. An input too large to
+ * be one is answered here, without copying it into the module (tests/js/push-routing.test.mjs
+ * holds the bound to the module's).
+ */
 export function isDeltaInput(bytes) {
+  if (bytes.byteLength > MAX_DELTA_INPUT) return false;
   return callWasm(() => isDelta(bytes));
 }
 
@@ -490,9 +502,10 @@ export class Keygate {
   }
 
   /**
-   * See PREPARE. Each look into the input (`isDelta`, `isManifest`, the set's own reading)
-   * copies all of it into the module first. A full set beyond FULL_SET_FIRST_BYTES is read as
-   * one at once (one copy, not three: 20 MB for 100k keys); only if that fails is it asked
+   * See PREPARE. Each look into the input (`isManifest`, the set's own reading, `isDelta` of
+   * one within the delta bound: isDeltaInput) copies all of it into the module first. A full
+   * set beyond FULL_SET_FIRST_BYTES is read as one at once (one copy, not three: 20 MB for
+   * 100k keys); only if that fails is it asked
    * whether it is a delta or a manifest, and judged as such. The answer is the same either
    * way: a delta or a manifest has a top-level `kind`, which no key set has, so neither ever
    * reads as a full set (tests/js/update-routing.test.mjs holds the two orders equal).
@@ -503,13 +516,13 @@ export class Keygate {
       try {
         pending = callWasm(() => this.#current().prepare(bytes));
       } catch (e) {
-        if (callWasm(() => isDelta(bytes))) return this.#prepareDelta(bytes, maxAgeSeconds);
+        if (isDeltaInput(bytes)) return this.#prepareDelta(bytes, maxAgeSeconds);
         if (callWasm(() => isManifest(bytes))) throw notFullSet(false);
         throw e;
       }
       return this.#prepareFull(pending, bytes, maxAgeSeconds);
     }
-    if (callWasm(() => isDelta(bytes))) return this.#prepareDelta(bytes, maxAgeSeconds);
+    if (isDeltaInput(bytes)) return this.#prepareDelta(bytes, maxAgeSeconds);
     const manifest = callWasm(() => isManifest(bytes));
     if (this.#shards && manifest) return this.#prepareManifest(bytes, maxAgeSeconds);
     if (this.#shards || manifest) throw notFullSet(Boolean(this.#shards));

@@ -30,10 +30,9 @@
 // compare-and-swap); a late commit of the coordinator is judged by revision there and can
 // never move it back.
 
-import { KeygateError, callWasm } from './errors.js';
+import { KeygateError } from './errors.js';
 import { unavailable } from './edge.js';
-import { PREPARE } from './keygate.js';
-import { wasm } from './wasm/facade.js';
+import { PREPARE, isDeltaInput } from './keygate.js';
 import { WireRefusal, errorResponse, jsonResponse } from './wire.js';
 import { ReadTimeout, bounded } from './deadline.js';
 
@@ -266,7 +265,7 @@ async function applyPush(request, env, waitUntil, source, target) {
   const maxAgeSeconds = pushMaxAge(target.maxAgeSeconds);
   let result;
   try {
-    if (!source.coordinated?.(env) && callWasm(() => wasm.isDelta(bytes))) await refuseDelta(source, env, bytes, maxAgeSeconds);
+    if (!source.coordinated?.(env) && isDeltaInput(bytes)) await refuseDelta(source, env, bytes, maxAgeSeconds);
     result = await source.push(env, bytes, { maxAgeSeconds });
   } catch (e) {
     return refused(e);
