@@ -25,7 +25,7 @@
 //   that does not answer fails the push with 504 keyset_store_timeout (outcome unknown) and
 //   the set in use here is left as it was; the next poll follows whatever the commit did.
 
-import { Keygate, PREPARE, RETIRE, isDeltaInput, isManifestInput } from './keygate.js';
+import { Keygate, PREPARE, RETIRE, isManifestInput, otherMode } from './keygate.js';
 import { shardSource, uploadShards } from './coordinated-shards.js';
 import { KeygateError } from './errors.js';
 import { KeySetSource, checkEdgeOptions } from './edge.js';
@@ -553,11 +553,17 @@ export class CoordinatedSource {
       if (!this.#gate) await this.get(env);
       const judge = async () => {
         const gate = this.#gate;
-        // A manifest where a full set is in use, or a full set where a manifest is: judged as a
-        // first set (the coordinator's high-water mark still refuses an older one).
-        const switching = gate && !isDeltaInput(bytes) && (gate.shards !== null) !== isManifestInput(bytes);
-        if (gate && !switching) return { gate, ...(await gate[PREPARE](bytes, { maxAgeSeconds })) };
-        // Nothing anywhere yet: this set is the first (validated as it loads).
+        if (gate) {
+          try {
+            return { gate, ...(await gate[PREPARE](bytes, { maxAgeSeconds })) };
+          } catch (e) {
+            // A manifest where a full set is in use, or a full set where a manifest is (PREPARE
+            // tells, without a scan of the input first): judged as a first set (the
+            // coordinator's high-water mark still refuses an older one).
+            if (!otherMode(e)) throw e;
+          }
+        }
+        // Nothing anywhere yet, or a switch: this set is the first (validated as it loads).
         const first = await Keygate.load(bytes, { ...this.#loadOptions(env), maxAgeSeconds });
         const shards = first.shards === null ? undefined : (await first[PREPARE](bytes)).shards;
         const kind = shards ? 'manifest' : 'full';

@@ -69,12 +69,28 @@ export function isManifestInput(bytes) {
  */
 const FULL_SET_FIRST_BYTES = 64 * 1024;
 
+/** The refusals notFullSet made (see otherMode). */
+const OTHER_MODE = new WeakSet();
+
 /** The refusal of a manifest given to a full set's verifier, or of a full set given to a sharded one. */
 function notFullSet(sharded) {
   const message = sharded
     ? 'this verifier holds a sharded key set: update it with a manifest or a delta (load a full set with Keygate.load)'
     : "a sharded key set's manifest: load it with Keygate.load and options.shards";
-  return new KeygateError('ERR_KEYSET_INVALID', message, { error: 'keyset_invalid', status: KEYSET_WIRE_STATUS.keyset_invalid });
+  const e = new KeygateError('ERR_KEYSET_INVALID', message, { error: 'keyset_invalid', status: KEYSET_WIRE_STATUS.keyset_invalid });
+  OTHER_MODE.add(e);
+  return e;
+}
+
+/**
+ * Package-internal (the coordinator's push): whether `e`, thrown by `gate[PREPARE](bytes)`,
+ * refused `bytes` only for being of the other mode: a manifest (not a delta) where a full set
+ * is in use, or a full set (neither a delta nor a manifest) where a manifest is. PREPARE
+ * throws it exactly then, before it reads anything else of the input, so the push knows it
+ * has a switch between modes without asking the input first.
+ */
+export function otherMode(e) {
+  return OTHER_MODE.has(e);
 }
 
 /** How many deltas a Keygate applies after a full set (it keeps them to rebuild after a trap). */
