@@ -40,17 +40,23 @@ async function call(option, fn) {
 
 // What the middleware judged each request it let through with, for forwardToOrigin: the client
 // address the decision used (null: none) and the URL it judged (the public one with
-// `requestUrl`). Keyed by the caller's Request, so it is gone with it.
+// `requestUrl`). Keyed by the decision and by the caller's Request, so it is gone with them:
+// the decision is what a handler passes on, even when it forwards a Request re-created from
+// the one judged (`new Request(request, init)`), which is another object.
 const judged = new WeakMap();
 
-/** Records how `request` was judged (`url`: the URL the verifier saw). */
-export function recordJudged(request, clientIp, url) {
-  if (request !== null && typeof request === 'object') judged.set(request, { clientIp: clientIp ?? null, url });
+const isObject = (v) => v !== null && typeof v === 'object';
+
+/** Records how `request` was judged into `decision` (`url`: the URL the verifier saw). */
+export function recordJudged(request, decision, clientIp, url) {
+  const record = Object.freeze({ clientIp: clientIp ?? null, url });
+  if (isObject(decision)) judged.set(decision, record);
+  if (isObject(request)) judged.set(request, record);
 }
 
-/** `{ clientIp, url }` for a request the middleware let through, else undefined. */
-export function judgedAs(request) {
-  return request !== null && typeof request === 'object' ? judged.get(request) : undefined;
+/** `{ clientIp, url }` for a decision (else a request) the middleware let through, else undefined. */
+export function judgedAs(request, decision) {
+  return (isObject(decision) ? judged.get(decision) : undefined) ?? (isObject(request) ? judged.get(request) : undefined);
 }
 
 /** The client address for the verifier, or undefined when none is known. */

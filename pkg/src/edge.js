@@ -440,7 +440,7 @@ export async function judge(opts, source, request, env, waitUntil, args) {
       const nonceStore = own ? boundedStore(own, opts.storageTimeoutSeconds(env) * 1000, waitUntil) : source.nonceStore?.(env, waitUntil);
       const bounds = { maxBodyBytes: opts.maxBodyBytes(env), maxWebhookBodyBytes: opts.maxWebhookBodyBytes(env) };
       ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, bounds));
-      if (decision.allowed) recordJudged(request, clientIp, seen.url);
+      if (decision.allowed) recordJudged(request, decision, clientIp, seen.url);
     } catch (e) {
       // A request that cannot be judged as sent (the key header's `_` twin, edge-request.js).
       decision = e?.code === 'ERR_REQUEST_INVALID' ? edgeRefusal('malformed_request', e.message) : undecided(e);

@@ -105,8 +105,9 @@ const NOT_FORWARDED = new Set([
 
 /**
  * The client address the origin is told: `options.clientIp` when given (null: none), else the
- * address the keygate middleware judged this request with (none when it had none, or one the
- * verifier could not read), else CF-Connecting-IP inside workerd only (set by the platform).
+ * address the keygate middleware judged `decision`'s request with (none when it had none, or
+ * one the verifier could not read; also for a Request re-created from the one judged), else
+ * CF-Connecting-IP inside workerd only (set by the platform).
  * Never a field the client sent elsewhere: when nothing is known, nothing is said.
  */
 function clientAddress(request, judged, options) {
@@ -170,7 +171,7 @@ export async function forwardToOrigin(request, decision, origin, options = {}) {
   const extra = extraHeaders(options.headers);
   const send = options.fetch ?? fetch;
   if (typeof send !== 'function') throw invalidOptions('forwardToOrigin: options.fetch must be a function (input, init)');
-  const judged = judgedAs(request);
+  const judged = judgedAs(request, decision);
   const address = clientAddress(request, judged, options);
   let url;
   let target;
