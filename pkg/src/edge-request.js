@@ -97,7 +97,7 @@ const cgiName = (name) => name.toLowerCase().replaceAll('_', '-');
  * field spelled with `_` for some `-` (or `-` for `_`), as the core refuses the twins of the
  * fields it reads: CGI-style origins (CGI, FastCGI/PHP, WSGI, nginx with
  * `underscores_in_headers on`) read both as one HTTP_* variable, so the origin could act on a
- * key the decision never saw (tests/vectors/attacks/key_header_spellings.json).
+ * key the decision never saw (tests/vectors/middleware/key_header_spellings.json).
  */
 function refuseTwin(headers, source) {
   if (!/[-_]/.test(source.header)) return;
