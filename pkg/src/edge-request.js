@@ -89,6 +89,31 @@ export async function verifiable(opts, request, args) {
   return view(request, url, keyHeaders(request.headers, key));
 }
 
+const CREDENTIAL_REASONS = new Set(['missing_credentials', 'malformed_credentials']);
+
+/**
+ * A refusal of the credentials as the client of a custom key source must read it. The
+ * verifier was shown the key as `X-API-Key`, and neither that field nor `Authorization:
+ * Bearer` is read here: a message naming them, or a Bearer challenge where `keyPrefix` names
+ * the scheme, would send the client the wrong way. Other decisions are returned as they are.
+ */
+export function asKeySource(decision, source) {
+  if (decision.allowed || source === null || !CREDENTIAL_REASONS.has(decision.reason)) return decision;
+  let message;
+  if (source.get) {
+    message = decision.reason === 'missing_credentials' ? 'no credentials: no API key was presented and the request is not signed' : decision.message.replaceAll(' in X-API-Key', '');
+  } else {
+    const where = source.scheme === undefined ? source.name : `${source.name}: ${source.scheme}`;
+    message = decision.reason === 'missing_credentials' ? `no credentials: send ${source.scheme === undefined ? `${where}:` : where} <key>, or a signed request` : decision.message.replaceAll('X-API-Key', where);
+  }
+  let headers = decision.headers;
+  const challenge = headers?.['WWW-Authenticate'];
+  if (source.scheme !== undefined && typeof challenge === 'string' && challenge.startsWith('Bearer ')) {
+    headers = Object.freeze({ ...headers, 'WWW-Authenticate': `${source.scheme}${challenge.slice('Bearer'.length)}` });
+  }
+  return Object.freeze({ ...decision, message, headers });
+}
+
 /** A field name as a CGI-style origin reads it: lowercase, `_` and `-` alike. */
 const cgiName = (name) => name.toLowerCase().replaceAll('_', '-');
 
