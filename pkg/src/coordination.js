@@ -201,6 +201,10 @@ export class CoordinatedSource {
     }
   }
 
+  get writes() {
+    return this.#kv.writes;
+  }
+
   stored() {
     this.#kv.stored();
   }

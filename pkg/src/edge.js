@@ -9,6 +9,7 @@ import { checkNonceStore } from './request.js';
 import { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
 import { REQUEST_OPTIONS, requestOptions } from './edge-options.js';
 import { OptionFault, asKeySource, clientAddress, recordJudged, verifiable } from './edge-request.js';
+import { WriteLedger } from './write-ledger.js';
 import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, STORAGE_TIMEOUT_SECONDS_LIMIT, bounded, boundedNonceStore, isTimeoutSeconds, timeoutSecondsOf } from './deadline.js';
 
 const DEFAULT_REFRESH_SECONDS = 30;
@@ -138,6 +139,7 @@ export class KeySetSource {
   #pushing = Promise.resolve();
   #pushBusy = false;
   #unstored = false;
+  #writes = new WriteLedger();
 
   constructor(opts) {
     this.#opts = opts;
@@ -259,7 +261,10 @@ export class KeySetSource {
       if (this.#gate) {
         const r = await this.#gate.update(input, { maxAgeSeconds });
         if (r.changed) this.log('keyset_updated', { revision: r.revision, keys: this.#gate.info.keys, origin });
-        if (r.changed && origin === 'refresh') this.#unstored = false;
+        if (r.changed && origin === 'refresh') {
+          this.#unstored = false;
+          this.#writes.serving(r.revision);
+        }
         return r;
       }
       this.#gate = gate;
@@ -313,9 +318,11 @@ export class KeySetSource {
    * newer set another isolate already stored is in use before the push is judged (a push
    * can then never move the stored set backwards from what this isolate could see). A set
    * that would replace the one in use must be fresh: `issued_at` at most `maxAgeSeconds` old
-   * (`envelope_stale` otherwise). Resolves to `{ changed, store, revision, keys }`: `store` is
-   * true when the set in use should be written for the other isolates (it changed, or an
-   * earlier write of it failed; see `stored`); throws the KeygateError of a refusal.
+   * (`envelope_stale` otherwise). Resolves to `{ changed, store, revision, keys, text }`: `store`
+   * is true when the set in use should be written for the other isolates (it changed, or an
+   * earlier write of it failed; see `stored`), `text` is what to write (the envelope as text,
+   * the string this source keeps to recognise an unchanged read); throws the KeygateError of a
+   * refusal.
    */
   push(env, bytes, { maxAgeSeconds } = {}) {
     const run = async () => {
@@ -330,11 +337,19 @@ export class KeySetSource {
       const r = await this.#apply(env, bytes, 'push', maxAgeSeconds);
       this.#lastText = new TextDecoder().decode(bytes);
       if (r.changed) this.#unstored = true;
-      return { changed: r.changed, store: this.#unstored, revision: r.revision, keys: this.#gate.info.keys };
+      return { changed: r.changed, store: this.#unstored, revision: r.revision, keys: this.#gate.info.keys, text: this.#lastText };
     };
     const result = this.#pushing.then(run, run);
-    this.#pushing = result.catch(() => {});
+    this.#pushing = result.then(
+      () => {},
+      () => {},
+    ); // (not the result: it holds the set's text)
     return result;
+  }
+
+  /** What this isolate remembers of its writes of pushed sets (write-ledger.js). */
+  get writes() {
+    return this.#writes;
   }
 
   /** Records that the set in use was written for the other isolates. */

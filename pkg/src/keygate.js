@@ -50,6 +50,21 @@ export function isManifestInput(bytes) {
   return callWasm(() => isManifest(bytes));
 }
 
+/**
+ * Updates larger than this are read as a full set first (see PREPARE): deltas are smaller (a
+ * larger one is only slower, never answered otherwise), full sets of more than a few hundred
+ * keys larger.
+ */
+const FULL_SET_FIRST_BYTES = 64 * 1024;
+
+/** The refusal of a manifest given to a full set's verifier, or of a full set given to a sharded one. */
+function notFullSet(sharded) {
+  const message = sharded
+    ? 'this verifier holds a sharded key set: update it with a manifest or a delta (load a full set with Keygate.load)'
+    : "a sharded key set's manifest: load it with Keygate.load and options.shards";
+  return new KeygateError('ERR_KEYSET_INVALID', message, { error: 'keyset_invalid', status: KEYSET_WIRE_STATUS.keyset_invalid });
+}
+
 /** How many deltas a Keygate applies after a full set (it keeps them to rebuild after a trap). */
 export const MAX_DELTA_CHAIN = 4096;
 /** How many bytes of deltas a Keygate keeps after a full set. */
@@ -474,21 +489,39 @@ export class Keygate {
     });
   }
 
-  /** See PREPARE. */
+  /**
+   * See PREPARE. Each look into the input (`isDelta`, `isManifest`, the set's own reading)
+   * copies all of it into the module first. A full set beyond FULL_SET_FIRST_BYTES is read as
+   * one at once (one copy, not three: 20 MB for 100k keys); only if that fails is it asked
+   * whether it is a delta or a manifest, and judged as such. The answer is the same either
+   * way: a delta or a manifest has a top-level `kind`, which no key set has, so neither ever
+   * reads as a full set (tests/js/update-routing.test.mjs holds the two orders equal).
+   */
   async [PREPARE](bytes, { maxAgeSeconds } = {}) {
+    if (!this.#shards && bytes.byteLength > FULL_SET_FIRST_BYTES) {
+      let pending;
+      try {
+        pending = callWasm(() => this.#current().prepare(bytes));
+      } catch (e) {
+        if (callWasm(() => isDelta(bytes))) return this.#prepareDelta(bytes, maxAgeSeconds);
+        if (callWasm(() => isManifest(bytes))) throw notFullSet(false);
+        throw e;
+      }
+      return this.#prepareFull(pending, bytes, maxAgeSeconds);
+    }
     if (callWasm(() => isDelta(bytes))) return this.#prepareDelta(bytes, maxAgeSeconds);
     const manifest = callWasm(() => isManifest(bytes));
     if (this.#shards && manifest) return this.#prepareManifest(bytes, maxAgeSeconds);
-    if (this.#shards || manifest) {
-      const message = this.#shards
-        ? 'this verifier holds a sharded key set: update it with a manifest or a delta (load a full set with Keygate.load)'
-        : "a sharded key set's manifest: load it with Keygate.load and options.shards";
-      throw new KeygateError('ERR_KEYSET_INVALID', message, { error: 'keyset_invalid', status: KEYSET_WIRE_STATUS.keyset_invalid });
-    }
-    // Verified and validated first (nothing of an envelope is decoded before its signature
-    // verified); then its payload is hashed, and the swap and the new info happen together,
-    // with no await between.
-    const pending = callWasm(() => this.#current().prepare(bytes));
+    if (this.#shards || manifest) throw notFullSet(Boolean(this.#shards));
+    return this.#prepareFull(callWasm(() => this.#current().prepare(bytes)), bytes, maxAgeSeconds);
+  }
+
+  /**
+   * A full set `pending` from `bytes`: verified and validated first (nothing of an envelope is
+   * decoded before its signature verified); then its payload is hashed, and the swap and the
+   * new info happen together, with no await between.
+   */
+  async #prepareFull(pending, bytes, maxAgeSeconds) {
     let digest;
     let revision;
     try {

@@ -272,28 +272,14 @@ async function applyPush(request, env, waitUntil, source, target) {
     return refused(e);
   }
   if (result.store && target.store) {
-    const failed = await store(env, source, target, { revision: result.revision, bytes }, waitUntil);
+    const failed = await store(env, source, target, { revision: result.revision, text: result.text }, waitUntil);
     if (failed) return failed;
   }
   return jsonResponse(200, { revision: result.revision, keys: result.keys, changed: result.changed });
 }
 
 /**
- * Per key set source: `newest`, the newest set this isolate wrote (or began to write) to the
- * store, `{ revision, bytes }`, and `doubtful`, how many of its writes timed out and have not
- * answered yet. The bytes are kept only while a write is in doubt (then a late one may have to
- * be undone by writing the newest set again; see `lateWrite`), not for the isolate's lifetime.
- */
-const ledgers = new WeakMap();
-
-function ledger(source) {
-  let l = ledgers.get(source);
-  if (!l) ledgers.set(source, (l = { newest: null, doubtful: 0 }));
-  return l;
-}
-
-/**
- * Writes `set` (`{ revision, bytes }`, the set in use here) through `target.store`, bounded by
+ * Writes `set` (`{ revision, text }`, the set in use here) through `target.store`, bounded by
  * the storage bound. Resolves to null once written, else to the answer of the push: 503
  * keyset_store_failed (the write failed), 504 keyset_store_timeout (no answer within the bound:
  * the write may still land; its late answer is handled by `lateWrite`, kept alive by
@@ -301,9 +287,9 @@ function ledger(source) {
  */
 async function store(env, source, target, set, waitUntil) {
   const seconds = source.storageTimeoutSeconds(env);
-  const l = ledger(source);
-  l.newest = { revision: set.revision, bytes: l.doubtful > 0 ? set.bytes : null };
-  const write = Promise.resolve().then(() => target.store(new TextDecoder().decode(set.bytes)));
+  const l = source.writes;
+  l.begin(set);
+  const write = Promise.resolve().then(() => target.store(set.text));
   try {
     await bounded(write, seconds * 1000, 'the key set store');
     source.stored();
@@ -311,7 +297,7 @@ async function store(env, source, target, set, waitUntil) {
   } catch (e) {
     source.notStored();
     if (e instanceof ReadTimeout) {
-      l.doubtful++;
+      l.doubt();
       source.log('keyset_store_timeout', { revision: set.revision, timeout_seconds: seconds });
       // Run whether or not there is a waitUntil to keep it alive: it settles the ledger.
       const late = lateWrite(env, source, target, set.revision, write);
@@ -345,13 +331,13 @@ async function lateWrite(env, source, target, revision, write) {
     () => true,
     () => false,
   );
-  const l = ledger(source);
+  const l = source.writes;
   try {
     source.log('keyset_store_late', { revision, landed, newest_revision: l.newest?.revision ?? null });
     let last = revision;
     for (;;) {
       const now = l.newest;
-      if (!now?.bytes || now.revision <= last) return;
+      if (!now?.text || now.revision <= last) return;
       const gate = await source.get(env);
       if (gate?.revision !== now.revision) return;
       const later = [];
@@ -363,6 +349,6 @@ async function lateWrite(env, source, target, revision, write) {
     // (a failing log sink); a failed write is logged by store, and the set stays to be
     // written by the next push of it
   } finally {
-    if (--l.doubtful === 0 && l.newest) l.newest = { revision: l.newest.revision, bytes: null };
+    l.settled();
   }
 }

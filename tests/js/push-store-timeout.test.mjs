@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { generateApiKey, generateSigningKey, signKeySet, signRequest } from 'keygate';
 import { KEYSET_PATH, withKeygate } from 'keygate/worker';
 import { keySet } from './helpers.mjs';
+import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const publisher = generateSigningKey({ alg: 'ed25519' });
 const [a, b, c] = ['a', 'b', 'c'].map((id) => generateApiKey({ id }));
@@ -260,4 +263,71 @@ test('a push written while a late write is being undone: the newest set is what 
   s.held.shift()(); // the re-write of revision 3 answers in time, but after revision 4 landed
   for (let n = 0; n < pending.length; n++) await pending[n];
   assert.equal(s.kv, v4, 'revision 4 was written again');
+});
+
+/** The bytes the heap and array buffers hold after forced collections (a test-only switch of V8). */
+function held() {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc');
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/** Key entries for about 7 MB of envelope: a set whose copies the tests below look for. */
+const manyKeys = () => Array.from({ length: 60_000 }, (_, i) => ({ id: `k${i}`, api_key_hash: `sha256:${randomBytes(32).toString('base64url')}` }));
+
+test('while a write is in doubt, the newest set kept to undo it is no second copy of the set in use', { timeout: 30_000 }, async () => {
+  // A store that keeps only its last write (as KV does); revision 2's write is held.
+  const kv = { text: null, land: null };
+  const { put, pending } = worker((text) => (kv.land ? (kv.text = text) : new Promise((resolve) => (kv.land = () => resolve((kv.text = text))))));
+  assert.equal((await put(pushed(2, [b.entry]))).status, 504);
+  let big = pushed(3, [a.entry, ...manyKeys()]);
+  assert.ok(big.length > 6e6, `${big.length} bytes`);
+  assert.equal((await put(big)).status, 200);
+  const inDoubt = held();
+  kv.land(); // revision 2's write lands late: revision 3 is written again, nothing is in doubt
+  await Promise.all(pending);
+  assert.equal(kv.text, big, 'revision 3 was written again');
+  big = null;
+  const settled = held();
+  assert.ok(inDoubt - settled < 2e6, `${((inDoubt - settled) / 1e6).toFixed(1)} MB more was kept while a write was in doubt`);
+});
+
+test('a write that never answers keeps no copy of a set this isolate no longer serves', { timeout: 30_000 }, async () => {
+  const many = manyKeys();
+  let source = pushed(1, [a.entry]);
+  const pending = [];
+  let hang = true;
+  const w = withKeygate(() => new Response('ok'), {
+    keySet: () => source,
+    publisherKeys: [publisher.signing.public_key],
+    storageTimeoutSeconds: BOUND,
+    refreshSeconds: 0,
+    log: false,
+    push: () => ({ store: () => (hang ? new Promise(() => {}) : undefined) }),
+  });
+  const ctx = { waitUntil: (p) => pending.push(p) };
+  const put = async (body) => (await w.keySetEndpoint(new Request(`https://gw.example${KEYSET_PATH}`, { method: 'PUT', body }), {}, ctx)).status;
+  const refresh = async () => {
+    const n = pending.length;
+    await w.fetch(new Request('https://gw.example/x'), {}, ctx);
+    await Promise.all(pending.slice(n));
+  };
+  assert.equal(await put(pushed(2, [b.entry])), 504, 'revision 2 is in doubt, and stays so');
+  hang = false;
+  let big = pushed(3, [a.entry, ...many]);
+  assert.ok(big.length > 6e6, `${big.length} bytes`);
+  assert.equal(await put(big), 200);
+  big = null;
+  // Another isolate stored revision 4; this one reads it and serves it.
+  source = pushed(4, [c.entry]);
+  await refresh();
+  assert.equal((await w.fetch(new Request('https://gw.example/x', { headers: { 'x-api-key': c.key } }), {}, ctx)).status, 200);
+  const withDoubt = held();
+  // A small push replaces whatever was kept for revision 3 (before and after this change alike).
+  assert.equal(await put(pushed(5, [c.entry])), 200);
+  const after = held();
+  assert.ok(withDoubt - after < 2e6, `${((withDoubt - after) / 1e6).toFixed(1)} MB more was kept for revision 3, a set no longer served`);
 });

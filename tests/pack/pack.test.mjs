@@ -111,11 +111,17 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // class of method the rules tell apart, +1,008 B of wasm; a late KV write's re-write followed
 // too, +623 B of push.js; signed fields forwarded though Connection names them; their docs).
 // Measured: packed 489,122 B, unpacked 1,354,225 B, wasm 905,280 B.
+// Packed 478 -> 481, unpacked 1323 -> 1331 KiB: the push ledger's own module (what a write in
+// doubt keeps, and why no time limit), the coordinator's bounded alarm writes and setAlarm,
+// gate.update reading a large input as a full set first; their docs. No wasm change.
+// Measured: packed 492,003 B, unpacked 1,362,174 B, wasm 905,323 B.
 // Packed 478 -> 481, unpacked 1323 -> 1332 KiB: what forwardToOrigin tells the origin (the
 // client address, host and scheme keygate judged, the client's own claims of them dropped; the
 // keyHeader `_` twin refused) and the table of it in the README. Measured: packed 492,077 B,
 // unpacked 1,362,761 B, wasm 905,323 B.
-const BUDGET = { packed: 481 * 1024, unpacked: 1332 * 1024, wasm: 885 * 1024 };
+// Both merged: packed 484, unpacked 1339 KiB. Measured merged: packed 494,647 B, unpacked
+// 1,370,601 B, wasm 905,323 B.
+const BUDGET = { packed: 484 * 1024, unpacked: 1339 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;

@@ -155,6 +155,12 @@ export class Storage {
     if ((this.#get('published_revision') ?? 0) < head.revision) this.#set('published_revision', head.revision);
   }
 
+  /** Records that KV may not hold the head (a write of it landed late): all is published again. */
+  unpublished() {
+    this.#set('base_published', 0);
+    this.#set('published_revision', 0);
+  }
+
   /** Claims a nonce fingerprint until `exp` (ms): true unless a live claim holds it. */
   claimNonce(fp, exp, now) {
     const rows = this.#sql

@@ -16,10 +16,32 @@
 //
 // Other instances of the class, named `<name>:nonce:<n>`, are shards of the global nonce
 // store (coordination.js): a nonce claimed once is refused everywhere until its window ends.
+//
+// Its own storage calls outside a transaction — the alarm's KV writes and every setAlarm — wait
+// at most the storage bound (KEYGATE_STORAGE_TIMEOUT_SECONDS, 5 s), as the isolates' reads and
+// writes do: a KV write that never answered held the alarm, and with it every later
+// publication, for good; a setAlarm that never answered held a commit's answer past the push's
+// own bound (504 for a commit that had landed). Past the bound the alarm fails (the platform
+// runs it again; what was published is recorded only once all of it was written), and a commit
+// or claim is answered without waiting for its alarm to be set. A write of a key that changes
+// (`keyset`, `keyset/deltas`) that answers after its bound may have landed over a newer
+// publication (KV keeps the last write it received): the head is then published again.
 
 import { DurableObject } from 'cloudflare:workers';
 import { MAX_CHAIN_BYTES, MAX_CHAIN_DELTAS, Storage } from './storage.js';
 import { MAX_SHARD_BYTES, PUBLISH_BATCH, ShardStore } from './shards.js';
+import { ReadTimeout, bounded, timeoutSecondsOf } from '../deadline.js';
+
+/** A storage call of the coordinator that failed or did not answer, outside a request's answer. */
+function storageFault(call, e) {
+  console.error(JSON.stringify({ event: 'keygate.coordinator_storage_error', call, timed_out: e instanceof ReadTimeout, message: String(e?.message ?? e).slice(0, 300) }));
+}
+
+/**
+ * How many KV writes of one key the alarm leaves unanswered at most (each holds its value): the
+ * first that hung and one retry of it.
+ */
+const WRITES_IN_FLIGHT = 2;
 
 /** How many expired nonces one claim deletes on its way (the alarm sweeps the rest). */
 const SWEEP_PER_CLAIM = 64;
@@ -83,6 +105,8 @@ export class KeygateCoordinator extends DurableObject {
   #store;
   #shards;
   #scheduledAt = 0;
+  /** KV writes issued and not answered yet, by key (see #put). */
+  #inFlight = new Map();
 
   constructor(ctx, env) {
     super(ctx, env);
@@ -200,7 +224,8 @@ export class KeygateCoordinator extends DurableObject {
       if (!(e instanceof Refused)) throw e;
       result = e.refusal;
     }
-    if (result.changed) await this.#schedule();
+    // (the alarm is set now, its answer not waited for: see #schedule)
+    if (result.changed) this.ctx.waitUntil(this.#schedule());
     return result;
   }
 
@@ -293,7 +318,8 @@ export class KeygateCoordinator extends DurableObject {
       this.#store.sweepNonces(now, SWEEP_PER_CLAIM);
       return this.#store.claimNonce(fp, Math.ceil(expiresAtMs), now);
     });
-    if (fresh && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Math.ceil(expiresAtMs) + 1000);
+    // The sweep's alarm is set after the answer: a claim is never held by it.
+    if (fresh) this.ctx.waitUntil(this.#sweepBy(Math.ceil(expiresAtMs) + 1000));
     return fresh;
   }
 
@@ -320,23 +346,84 @@ export class KeygateCoordinator extends DurableObject {
       const head = this.#store.head();
       if (todo.base) {
         const envelope = this.#store.readBlob(head.base.payloadSha256);
-        await kv.put(`keyset/blob/${head.base.payloadSha256}`, envelope);
-        await kv.put('keyset', envelope);
+        await this.#put(kv, `keyset/blob/${head.base.payloadSha256}`, envelope);
+        await this.#put(kv, 'keyset', envelope);
       }
-      await kv.put('keyset/deltas', JSON.stringify({ base: head.base, deltas: this.#store.deltasAfter(head.base.revision) }));
+      await this.#put(kv, 'keyset/deltas', JSON.stringify({ base: head.base, deltas: this.#store.deltasAfter(head.base.revision) }));
       this.#store.transaction(() => this.#store.published(head));
     }
     // The shards of the manifest in use, a batch per run (KV allows 1000 operations each).
     const batch = kv ? this.#shards.unpublished(PUBLISH_BATCH) : [];
-    for (const s of batch) await kv.put(`keyset/blob/${s.sha}`, s.bytes);
+    for (const s of batch) await this.#put(kv, `keyset/blob/${s.sha}`, s.bytes);
     if (batch.length > 0) this.#store.transaction(() => this.#shards.markPublished(batch.map((s) => s.sha)));
-    if (batch.length === PUBLISH_BATCH) await this.ctx.storage.setAlarm(Date.now() + 1000);
-    else if (next !== null) await this.ctx.storage.setAlarm(next + 1000);
+    if (batch.length === PUBLISH_BATCH) await this.#setAlarm(Date.now() + 1000);
+    else if (next !== null) await this.#setAlarm(next + 1000);
   }
 
+  /** The storage bound in milliseconds (KEYGATE_STORAGE_TIMEOUT_SECONDS, else 5 s). */
+  #boundMs() {
+    return timeoutSecondsOf(this.env?.KEYGATE_STORAGE_TIMEOUT_SECONDS) * 1000;
+  }
+
+  /**
+   * One KV write of the alarm, bounded: past the bound it throws (the alarm fails and runs
+   * again). A timed-out write of `keyset` or `keyset/deltas` is followed: once it answers
+   * (landed or not), everything is marked unpublished and the alarm set, so the head is written
+   * after it. (A shard or base blob is immutable, stored by its digest: a late one is harmless.)
+   * A write that never answers keeps its value (up to the whole set) in memory, and the alarm
+   * runs again in a burst: at most WRITES_IN_FLIGHT of one key are left unanswered; past that
+   * the alarm fails without writing, until one of them answers.
+   */
+  async #put(kv, key, value) {
+    const n = this.#inFlight.get(key) ?? 0;
+    if (n >= WRITES_IN_FLIGHT) throw new Error(`KV has not answered ${n} earlier writes of ${key}: not written again until one does`);
+    this.#inFlight.set(key, n + 1);
+    const write = Promise.resolve().then(() => kv.put(key, value));
+    const answered = () => {
+      const left = this.#inFlight.get(key) - 1;
+      if (left === 0) this.#inFlight.delete(key);
+      else this.#inFlight.set(key, left);
+    };
+    write.then(answered, answered);
+    try {
+      await bounded(write, this.#boundMs(), `KV's write of ${key}`);
+    } catch (e) {
+      if (e instanceof ReadTimeout && !key.startsWith('keyset/blob/')) {
+        const again = () => {
+          this.#store.transaction(() => this.#store.unpublished());
+          return this.#schedule();
+        };
+        this.ctx.waitUntil(write.then(again, again));
+      }
+      throw e;
+    }
+  }
+
+  /** setAlarm(at), called at once (a write of this event), its answer bounded. */
+  #setAlarm(at) {
+    let set;
+    try {
+      set = this.ctx.storage.setAlarm(at);
+    } catch (e) {
+      set = Promise.reject(e);
+    }
+    return bounded(set, this.#boundMs(), "the coordinator's setAlarm");
+  }
+
+  /** Sets the alarm to publish now; one that does not answer is logged (a poll sets it again). */
   async #schedule() {
     if (!this.kv()) return;
     this.#scheduledAt = Date.now();
-    await this.ctx.storage.setAlarm(Date.now());
+    await this.#setAlarm(Date.now()).catch((e) => storageFault('schedule', e));
+  }
+
+  /** A nonce shard: the alarm that sweeps expired claims, unless one is set. */
+  async #sweepBy(at) {
+    try {
+      const current = await bounded(Promise.resolve().then(() => this.ctx.storage.getAlarm()), this.#boundMs(), "the coordinator's getAlarm");
+      if (current === null) await this.#setAlarm(at);
+    } catch (e) {
+      storageFault('nonce_sweep', e);
+    }
   }
 }
