@@ -87,7 +87,7 @@ impl ErrorCode {
     ];
 
     /// The code as JS sees it, e.g. `ERR_REQUEST_INVALID`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ErrorCode::KeysetInvalid => "ERR_KEYSET_INVALID",
             ErrorCode::EnvelopeInvalid => "ERR_ENVELOPE_INVALID",
@@ -140,39 +140,123 @@ pub const KEYSET_WIRE_CODES: &[(&str, u16)] = &[
 ];
 
 /// A 32-bit FNV-1a digest of every code above in order, with statuses and challenges: equal
-/// in a wasm module and the `codes.js` generated from the same sources.
-pub fn fingerprint() -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    let mut eat = |s: &str| {
-        for &b in s.as_bytes().iter().chain(&[0]) {
-            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+/// in a wasm module and the `codes.js` generated from the same sources. Computed when the
+/// crate is compiled ([`FINGERPRINT`]): the module's check at import runs no code for it.
+pub const fn fingerprint() -> u32 {
+    let mut h = Fnv(0x811c_9dc5);
+    let mut i = 0;
+    while i < Reason::ALL.len() {
+        let r = Reason::ALL[i];
+        h = h.eat(r.code().as_bytes());
+        h = h.eat_decimal(r.http_status());
+        h = h.eat(match r.www_authenticate() {
+            Some(s) => s.as_bytes(),
+            None => b"",
+        });
+        i += 1;
+    }
+    let mut i = 0;
+    while i < ErrorCode::ALL.len() {
+        h = h.eat(ErrorCode::ALL[i].as_str().as_bytes());
+        i += 1;
+    }
+    let mut i = 0;
+    while i < KEYSET_WIRE_CODES.len() {
+        let (code, status) = KEYSET_WIRE_CODES[i];
+        h = h.eat(code.as_bytes());
+        h = h.eat_decimal(status);
+        i += 1;
+    }
+    let mut i = 0;
+    while i < crate::sig::ClaimKind::ALL.len() {
+        h = h.eat(crate::sig::ClaimKind::ALL[i].as_str().as_bytes());
+        i += 1;
+    }
+    let mut i = 0;
+    while i < crate::webhook::Scheme::ALL.len() {
+        h = h.eat(crate::webhook::Scheme::ALL[i].as_str().as_bytes());
+        i += 1;
+    }
+    h.0
+}
+
+/// [`fingerprint`], computed at compile time.
+pub const FINGERPRINT: u32 = fingerprint();
+
+/// FNV-1a over texts, each followed by a NUL.
+#[derive(Clone, Copy)]
+struct Fnv(u32);
+
+impl Fnv {
+    const fn eat(self, s: &[u8]) -> Fnv {
+        let mut h = self.0;
+        let mut i = 0;
+        while i <= s.len() {
+            let b = if i < s.len() { s[i] } else { 0 };
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+            i += 1;
         }
-    };
-    for r in Reason::ALL {
-        eat(r.code());
-        eat(&r.http_status().to_string());
-        eat(r.www_authenticate().unwrap_or(""));
+        Fnv(h)
     }
-    for c in ErrorCode::ALL {
-        eat(c.as_str());
+
+    /// `n` written in decimal, as `to_string` writes it.
+    const fn eat_decimal(self, n: u16) -> Fnv {
+        let mut digits = [0u8; 5];
+        let mut at = digits.len();
+        let mut n = n;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.eat(digits.split_at(at).1)
     }
-    for (code, status) in KEYSET_WIRE_CODES {
-        eat(code);
-        eat(&status.to_string());
-    }
-    for k in crate::sig::ClaimKind::ALL {
-        eat(k.as_str());
-    }
-    for s in crate::webhook::Scheme::ALL {
-        eat(s.as_str());
-    }
-    h
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{KeysetErrors, LoadError};
+
+    #[test]
+    fn the_compile_time_fingerprint_is_fnv1a_of_the_codes_as_text() {
+        // The digest written with runtime text (statuses through `to_string`): the const
+        // version the module returns must agree with it.
+        let mut h: u32 = 0x811c_9dc5;
+        let mut eat = |s: &str| {
+            for &b in s.as_bytes().iter().chain(&[0]) {
+                h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+            }
+        };
+        for r in Reason::ALL {
+            eat(r.code());
+            eat(&r.http_status().to_string());
+            eat(r.www_authenticate().unwrap_or(""));
+        }
+        for c in ErrorCode::ALL {
+            eat(c.as_str());
+        }
+        for (code, status) in KEYSET_WIRE_CODES {
+            eat(code);
+            eat(&status.to_string());
+        }
+        for k in crate::sig::ClaimKind::ALL {
+            eat(k.as_str());
+        }
+        for s in crate::webhook::Scheme::ALL {
+            eat(s.as_str());
+        }
+        assert_eq!(FINGERPRINT, h);
+        assert_eq!(fingerprint(), h);
+        for n in [0, 7, 10, 99, 100, 401, 9999, 10000, u16::MAX] {
+            let mut want = Fnv(1);
+            want = want.eat(n.to_string().as_bytes());
+            assert_eq!(Fnv(1).eat_decimal(n).0, want.0, "{n}");
+        }
+    }
 
     #[test]
     fn error_codes_are_unique_and_indexed() {

@@ -105,7 +105,7 @@ impl Reason {
     ];
 
     /// The stable machine-readable code, e.g. `key_expired`.
-    pub fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             Reason::MalformedRequest => "malformed_request",
             Reason::AmbiguousPath => "ambiguous_path",
@@ -139,7 +139,7 @@ impl Reason {
 
     /// The HTTP status a gateway answers with: 401 when the credentials do not
     /// authenticate, 403 when they do but the request is not permitted.
-    pub fn http_status(self) -> u16 {
+    pub const fn http_status(self) -> u16 {
         match self {
             Reason::MalformedRequest | Reason::AmbiguousPath => 400,
             Reason::IpDenied
@@ -175,7 +175,7 @@ impl Reason {
     /// The `WWW-Authenticate` challenge a 401 with this reason carries (RFC 6750 §3: with
     /// `error="invalid_token"` when a token was presented but refused), `None` for other
     /// statuses.
-    pub fn www_authenticate(self) -> Option<&'static str> {
+    pub const fn www_authenticate(self) -> Option<&'static str> {
         macro_rules! invalid {
             ($code:literal) => {
                 concat!(

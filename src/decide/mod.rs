@@ -318,69 +318,94 @@ impl Judge<'_> {
 
     /// Steps 4 to 6 for one candidate: the decision, or the refusal and whether the caller had
     /// proven the key by then.
+    ///
+    /// A candidate without a signature never waits and takes its own synchronous path; a
+    /// signed one is awaited through `flow::outlined`, so that its steps stay a function of
+    /// their own (V8 compiles a wasm function whole on its first call: an API-key decision
+    /// compiles none of the signature steps).
     async fn evaluate(&self, cand: &Candidate<'_, '_>) -> Result<Outcome, (Refusal, bool)> {
-        let Judge { ks, req, cx, .. } = *self;
-        let at = |proven: bool| move |r: Refusal| (r, proven);
-        // The key, once proven (a candidate without a key never gets that far).
-        let proven_key = || {
-            cand.key.ok_or_else(|| {
-                let r = Refusal::new(Reason::SignatureInvalid, "the signature does not verify");
-                (r, false)
-            })
-        };
-        let by_api_key = cand.by_api_key;
-        if by_api_key {
-            let key = proven_key()?;
-            credentials::check_state(key, cx.now).map_err(at(true))?;
-            credentials::check_network(key, cx.client_ip).map_err(at(true))?;
+        match cand.sig {
+            None => self.evaluate_unsigned(cand),
+            Some(p) => flow::outlined(self.evaluate_signed(cand, p)).await,
         }
-        let signed = match cand.sig {
-            None => {
-                signature::required(proven_key()?, &self.routes).map_err(at(by_api_key))?;
-                None
-            }
-            Some(p) => {
-                let parsed = signature::label(ks, p).map_err(at(by_api_key))?;
-                if by_api_key {
-                    signature::algorithm(proven_key()?, parsed).map_err(at(true))?;
-                }
-                let covered = signature::policy(ks, &self.routes, req, parsed, cx.now)
-                    .map_err(at(by_api_key))?;
-                let valid = self.prove(cand.key, parsed).await.map_err(at(by_api_key))?;
-                if !valid {
-                    let m = match cand.key.filter(|_| by_api_key) {
-                        Some(k) => format!("the signature does not verify with key {:?}", k.id),
-                        None => "the signature does not verify".to_string(),
-                    };
-                    return Err((Refusal::new(Reason::SignatureInvalid, m), by_api_key));
-                }
-                Some((p, parsed, covered))
-            }
-        };
+    }
+
+    /// The key, once proven (a candidate without a key never gets that far).
+    fn proven_key<'k>(cand: &Candidate<'k, '_>) -> Result<&'k KeyEntry, (Refusal, bool)> {
+        cand.key.ok_or_else(|| {
+            let r = Refusal::new(Reason::SignatureInvalid, "the signature does not verify");
+            (r, false)
+        })
+    }
+
+    /// Step 5 for a candidate that proved its key with its API key: what the key says.
+    fn check_api_key(&self, cand: &Candidate<'_, '_>) -> Result<(), (Refusal, bool)> {
+        if cand.by_api_key {
+            let key = Self::proven_key(cand)?;
+            credentials::check_state(key, self.cx.now).map_err(at(true))?;
+            credentials::check_network(key, self.cx.client_ip).map_err(at(true))?;
+        }
+        Ok(())
+    }
+
+    /// Once the key is proven: what a key proven by a signature says, then the rules; the
+    /// allowing outcome so far.
+    fn admit<'k>(
+        &self,
+        cand: &Candidate<'k, '_>,
+    ) -> Result<(&'k KeyEntry, Outcome), (Refusal, bool)> {
+        let key = Self::proven_key(cand)?;
+        if !cand.by_api_key {
+            credentials::check_state(key, self.cx.now).map_err(at(true))?;
+            credentials::check_network(key, self.cx.client_ip).map_err(at(true))?;
+        }
+        routes::check(self.ks, &self.routes, key).map_err(at(true))?;
+        Ok((key, Outcome::allow(self.ks.index_of(key))))
+    }
+
+    /// [`Self::evaluate`] for a candidate without a signature.
+    #[inline(never)]
+    fn evaluate_unsigned(&self, cand: &Candidate<'_, '_>) -> Result<Outcome, (Refusal, bool)> {
+        self.check_api_key(cand)?;
+        signature::required(Self::proven_key(cand)?, &self.routes).map_err(at(cand.by_api_key))?;
         // Proven from here on.
-        let key = proven_key()?;
-        if !by_api_key {
-            credentials::check_state(key, cx.now).map_err(at(true))?;
-            credentials::check_network(key, cx.client_ip).map_err(at(true))?;
+        self.admit(cand).map(|(_, o)| o)
+    }
+
+    /// [`Self::evaluate`] for a candidate with the signature `p`.
+    async fn evaluate_signed(
+        &self,
+        cand: &Candidate<'_, '_>,
+        p: &crate::sig::Presented,
+    ) -> Result<Outcome, (Refusal, bool)> {
+        let Judge { ks, req, cx, .. } = *self;
+        let by_api_key = cand.by_api_key;
+        self.check_api_key(cand)?;
+        let parsed = signature::label(ks, p).map_err(at(by_api_key))?;
+        if by_api_key {
+            signature::algorithm(Self::proven_key(cand)?, parsed).map_err(at(true))?;
         }
-        routes::check(ks, &self.routes, key).map_err(at(true))?;
-        let mut o = Outcome::allow(ks.index_of(key));
-        let claim = match signed {
-            None => None,
-            Some((p, parsed, covered)) => {
-                signature::content(req, covered, self.ex, self.mode)
-                    .await
-                    .map_err(at(true))?;
-                let claim =
-                    signature::replay(ks, self.store, key, parsed, cx.now).map_err(at(true))?;
-                o.signature = Some(SignatureInfo {
-                    label: p.label.clone(),
-                    components: parsed.components.iter().map(|c| c.unquoted()).collect(),
-                    params: parsed.params.clone(),
-                });
-                claim
-            }
-        };
+        let covered =
+            signature::policy(ks, &self.routes, req, parsed, cx.now).map_err(at(by_api_key))?;
+        let valid = self.prove(cand.key, parsed).await.map_err(at(by_api_key))?;
+        if !valid {
+            let m = match cand.key.filter(|_| by_api_key) {
+                Some(k) => format!("the signature does not verify with key {:?}", k.id),
+                None => "the signature does not verify".to_string(),
+            };
+            return Err((Refusal::new(Reason::SignatureInvalid, m), by_api_key));
+        }
+        // Proven from here on.
+        let (key, mut o) = self.admit(cand)?;
+        signature::content(req, covered, self.ex, self.mode)
+            .await
+            .map_err(at(true))?;
+        let claim = signature::replay(ks, self.store, key, parsed, cx.now).map_err(at(true))?;
+        o.signature = Some(SignatureInfo {
+            label: p.label.clone(),
+            components: parsed.components.iter().map(|c| c.unquoted()).collect(),
+            params: parsed.params.clone(),
+        });
         // A nonce is recorded only now that the whole decision allows the request: here, then
         // in the outer store when there is one.
         if let Some(claim) = claim {
@@ -406,4 +431,9 @@ impl Judge<'_> {
         }
         Ok(o)
     }
+}
+
+/// A refusal with whether the caller had proven the key by then.
+fn at(proven: bool) -> impl Fn(Refusal) -> (Refusal, bool) {
+    move |r| (r, proven)
 }

@@ -17,6 +17,7 @@ use super::{KeyEntry, KeyStatus};
 use crate::apikey::ApiKeyDigest;
 use crate::cidr::Cidr;
 use crate::json::{JsonPath, StrictSeed, type_name};
+use crate::time::UnixTime;
 
 pub(super) const KEY_FIELDS: &[&str] = &[
     "id",
@@ -217,14 +218,14 @@ pub(super) fn finish(
 ) -> Option<KeyEntry> {
     let id = match f.id {
         F::Absent => {
-            cx.err(&path.field("id"), "required field missing");
+            fault(cx, path, "id", "required field missing");
             None
         }
         F::Invalid => None,
         F::Valid(s) => match check_key_id(&s) {
             Ok(()) => Some(s.into_owned()),
             Err(e) => {
-                cx.err(&path.field("id"), e);
+                fault(cx, path, "id", e);
                 None
             }
         },
@@ -233,10 +234,7 @@ pub(super) fn finish(
         && matches!(f.signing, F::Absent)
         && matches!(f.webhook, F::Absent)
     {
-        cx.err(
-            path,
-            "a key needs at least one credential: \"api_key_hash\", \"signing\" or \"webhook\"",
-        );
+        no_credential(cx, path);
     }
     let (webhook, webhook_form) = match f.webhook.valid() {
         Some(v) => super::webhook::key(cx, &v, &path.field("webhook")),
@@ -246,7 +244,7 @@ pub(super) fn finish(
         super::sigparse::key(cx, f.signing.valid().as_deref(), f.require_signature, path);
     let api_key_hash = f.api_key_hash.valid().and_then(|s| {
         ApiKeyDigest::parse(&s)
-            .map_err(|e| cx.err(&path.field("api_key_hash"), e))
+            .map_err(|e| fault(cx, path, "api_key_hash", e))
             .ok()
     });
     let status = match f.status {
@@ -257,10 +255,7 @@ pub(super) fn finish(
             "disabled" => Some(KeyStatus::Disabled),
             "revoked" => Some(KeyStatus::Revoked),
             other => {
-                cx.err(
-                    &path.field("status"),
-                    format!("expected \"active\", \"disabled\" or \"revoked\", found {other:?}"),
-                );
+                bad_status(cx, path, other);
                 None
             }
         },
@@ -276,10 +271,7 @@ pub(super) fn finish(
     if let (Some(nb), Some(ex)) = (not_before, expires_at)
         && nb >= ex
     {
-        cx.err(
-            &path.field("not_before"),
-            format!("not_before ({nb}) must be earlier than expires_at ({ex})"),
-        );
+        not_earlier(cx, path, nb, ex);
     }
     let scopes = match f.scopes.valid() {
         Some(v) => {
@@ -308,7 +300,7 @@ pub(super) fn finish(
     let deny: Vec<Cidr> = deny.into_iter().map(|(_, c)| c).collect();
     let name = f.name.valid().map(|s| {
         if s.chars().count() > 256 {
-            cx.err(&path.field("name"), "a name is at most 256 characters");
+            fault(cx, path, "name", "a name is at most 256 characters");
         }
         s.into_owned()
     });
@@ -332,6 +324,43 @@ pub(super) fn finish(
         .boxed(),
         webhook: webhook.map(Box::new),
     })
+}
+
+// The messages of `finish`'s refusals, out of line: V8 compiles a wasm function whole on its
+// first call, and a key set that loads meets none of them.
+
+/// A fault of the member `field` of the key entry at `path`.
+#[cold]
+#[inline(never)]
+fn fault(cx: &mut Ctx<'_>, path: &JsonPath<'_>, field: &str, message: impl Into<String>) {
+    cx.err(&path.field(field), message);
+}
+
+#[cold]
+#[inline(never)]
+fn no_credential(cx: &mut Ctx<'_>, path: &JsonPath<'_>) {
+    cx.err(
+        path,
+        "a key needs at least one credential: \"api_key_hash\", \"signing\" or \"webhook\"",
+    );
+}
+
+#[cold]
+#[inline(never)]
+fn bad_status(cx: &mut Ctx<'_>, path: &JsonPath<'_>, other: &str) {
+    cx.err(
+        &path.field("status"),
+        format!("expected \"active\", \"disabled\" or \"revoked\", found {other:?}"),
+    );
+}
+
+#[cold]
+#[inline(never)]
+fn not_earlier(cx: &mut Ctx<'_>, path: &JsonPath<'_>, nb: UnixTime, ex: UnixTime) {
+    cx.err(
+        &path.field("not_before"),
+        format!("not_before ({nb}) must be earlier than expires_at ({ex})"),
+    );
 }
 
 /// A present member: `null` is refused (as on the slow path), not read as absent.

@@ -71,26 +71,21 @@ pub(super) fn run(
     // The document is streamed: key entries are validated one at a time as they are read, so
     // a 100k-key set never exists as a whole JSON tree in memory.
     let read = match mode {
-        Mode::Plain => super::plain::read_document(bytes, &mut cx, &mut keys).ok_or(None),
-        _ => super::stream::read_document(bytes, mode, &mut cx, &mut keys).map_err(Some),
+        Mode::Plain => read_plain(bytes, &mut cx, &mut keys).ok_or(None),
+        _ => read_general(bytes, mode, &mut cx, &mut keys).map_err(Some),
     };
     let top = match read {
         Ok(top) => top,
         Err(None) => return None,
         Err(Some(_)) if mode == Mode::Fast => return None,
-        Err(Some(e)) => {
-            return Some(Err(KeysetErrors(vec![KeysetError {
-                path: root.to_string(),
-                message: format!("invalid JSON: {e}"),
-            }])));
-        }
+        Err(Some(e)) => return Some(Err(invalid_json(&root, &e))),
     };
     let built = match top {
         super::stream::Top::Object { fields, keys_seen } => {
             build(&mut cx, &fields, keys_seen, keys, &root)
         }
         super::stream::Top::Other(kind) => {
-            cx.err(&root, format!("expected an object, found {kind}"));
+            not_an_object(&mut cx, &root, kind);
             None
         }
     };
@@ -99,15 +94,57 @@ pub(super) fn run(
             ks.fingerprint = super::index::fingerprint(bytes);
             Ok(ks)
         }
-        _ => {
-            if cx.errors.is_empty() {
-                cx.err(&root, "invalid key set");
-            }
-            let mut errors = cx.errors;
-            super::redact::redact(bytes, &mut errors);
-            Err(KeysetErrors(errors))
-        }
+        _ => Err(refused(cx, bytes, &root)),
     })
+}
+
+// The pieces of `run` below are functions of their own: V8 compiles a wasm function whole on
+// its first call, and Liftoff's cost grows with a function's locals, so the usual load (a
+// document the cursor reads, no error) compiles neither the general reading nor the error
+// paths, and the parts it does run are compiled as smaller functions.
+
+/// The cursor's reading (`plain.rs`).
+#[inline(never)]
+fn read_plain(bytes: &[u8], cx: &mut Ctx<'_>, acc: &mut KeysAcc) -> Option<super::stream::Top> {
+    super::plain::read_document(bytes, cx, acc)
+}
+
+/// serde_json's reading (`stream.rs`), when the cursor gave up.
+#[inline(never)]
+fn read_general(
+    bytes: &[u8],
+    mode: Mode,
+    cx: &mut Ctx<'_>,
+    acc: &mut KeysAcc,
+) -> Result<super::stream::Top, serde_json::Error> {
+    super::stream::read_document(bytes, mode, cx, acc)
+}
+
+#[cold]
+#[inline(never)]
+fn invalid_json(root: &JsonPath<'_>, e: &serde_json::Error) -> KeysetErrors {
+    KeysetErrors(vec![KeysetError {
+        path: root.to_string(),
+        message: format!("invalid JSON: {e}"),
+    }])
+}
+
+#[cold]
+#[inline(never)]
+fn not_an_object(cx: &mut Ctx<'_>, root: &JsonPath<'_>, kind: &str) {
+    cx.err(root, format!("expected an object, found {kind}"));
+}
+
+/// The errors of a refused document, secrets redacted.
+#[cold]
+#[inline(never)]
+fn refused(mut cx: Ctx<'_>, bytes: &[u8], root: &JsonPath<'_>) -> KeysetErrors {
+    if cx.errors.is_empty() {
+        cx.err(root, "invalid key set");
+    }
+    let mut errors = cx.errors;
+    super::redact::redact(bytes, &mut errors);
+    KeysetErrors(errors)
 }
 
 /// Key entries accepted so far, with the indexes that detect duplicates.
@@ -172,6 +209,7 @@ impl KeysAcc {
     }
 }
 
+#[inline(never)]
 fn build(
     cx: &mut Ctx<'_>,
     top: &Map<String, Value>,
@@ -180,38 +218,21 @@ fn build(
     root: &JsonPath<'_>,
 ) -> Option<KeySet> {
     for k in top.keys() {
-        if k == "kind" {
-            // Only a delta has a kind; one read as a key set was too large to be one.
-            cx.err(
-                &root.field(k),
-                format!(
-                    "unknown field (a key set has no \"kind\"; a delta document is at most {} bytes: push a full set instead)",
-                    super::delta::MAX_DELTA_BYTES
-                ),
-            );
-        } else if !TOP_FIELDS.contains(&k.as_str()) {
-            let hint = suggest(k, TOP_FIELDS)
-                .map(|s| format!(" (did you mean {s:?}?)"))
-                .unwrap_or_default();
-            cx.err(&root.field(k), format!("unknown field{hint}"));
+        if !TOP_FIELDS.contains(&k.as_str()) {
+            unknown_top_field(cx, root, k);
         }
     }
 
     match top.get("keygate") {
-        None => cx.err(
-            &root.field("keygate"),
-            "required field missing (the format version, 1)",
-        ),
         Some(v) if v.as_u64() == Some(1) => {}
-        Some(v) => cx.err(
-            &root.field("keygate"),
-            format!("unsupported key set version {v}; this verifier reads version 1"),
-        ),
+        v => bad_version(cx, root, v),
     }
     let revision = match top.get("revision") {
         None => {
-            cx.err(
-                &root.field("revision"),
+            missing(
+                cx,
+                root,
+                "revision",
                 "required field missing (an integer >= 1)",
             );
             None
@@ -249,15 +270,14 @@ fn build(
     }
 
     if !keys_seen {
-        cx.err(
-            &root.field("keys"),
+        missing(
+            cx,
+            root,
+            "keys",
             "required field missing (an array of key entries)",
         );
     } else if let Some(kind) = keys.not_array {
-        cx.err(
-            &root.field("keys"),
-            format!("expected an array, found {kind}"),
-        );
+        keys_not_array(cx, root, kind);
     }
 
     if !deny_entries.is_empty() {
@@ -280,6 +300,62 @@ fn build(
         sealed: keys.sealed,
         recent: super::recent::RecentKeys::new(),
     })
+}
+
+// The messages of `build`'s refusals, out of line (see `run`).
+
+/// A top-level member that is not one of `TOP_FIELDS`.
+#[cold]
+#[inline(never)]
+fn unknown_top_field(cx: &mut Ctx<'_>, root: &JsonPath<'_>, k: &str) {
+    if k == "kind" {
+        // Only a delta has a kind; one read as a key set was too large to be one.
+        cx.err(
+            &root.field(k),
+            format!(
+                "unknown field (a key set has no \"kind\"; a delta document is at most {} bytes: push a full set instead)",
+                super::delta::MAX_DELTA_BYTES
+            ),
+        );
+    } else {
+        let hint = suggest(k, TOP_FIELDS)
+            .map(|s| format!(" (did you mean {s:?}?)"))
+            .unwrap_or_default();
+        cx.err(&root.field(k), format!("unknown field{hint}"));
+    }
+}
+
+/// `keygate` missing or not `1`.
+#[cold]
+#[inline(never)]
+fn bad_version(cx: &mut Ctx<'_>, root: &JsonPath<'_>, v: Option<&Value>) {
+    match v {
+        None => missing(
+            cx,
+            root,
+            "keygate",
+            "required field missing (the format version, 1)",
+        ),
+        Some(v) => cx.err(
+            &root.field("keygate"),
+            format!("unsupported key set version {v}; this verifier reads version 1"),
+        ),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn missing(cx: &mut Ctx<'_>, root: &JsonPath<'_>, field: &str, message: &'static str) {
+    cx.err(&root.field(field), message);
+}
+
+#[cold]
+#[inline(never)]
+fn keys_not_array(cx: &mut Ctx<'_>, root: &JsonPath<'_>, kind: &str) {
+    cx.err(
+        &root.field("keys"),
+        format!("expected an array, found {kind}"),
+    );
 }
 
 /// Each id a route's `webhook_keys` lists must name a key with `webhook` (the keys are read

@@ -339,7 +339,9 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// `meta`: an object, kept as compact text.
+    /// `meta`: an object, kept as compact text (out of line: `entry` is compiled on every
+    /// first load, `meta` only for the sets that have one).
+    #[inline(never)]
     fn meta(&mut self) -> Option<Box<str>> {
         match self.value()? {
             v @ Value::Object(_) => Some(v.to_string().into()),

@@ -1,7 +1,7 @@
 //! The key set's rules: the `policy` object and each entry of `routes`, validated into
 //! [`Policy`] and [`Route`] with every error at its JSON path.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::ctx::{Ctx, check_method};
 use super::{DefaultRoute, PathCase, Policy, Route, StalePolicy, TrailingSlash};
@@ -108,6 +108,9 @@ pub(super) fn policy(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option
     Some(policy)
 }
 
+// Out of line: `parse::build` stays a smaller function (V8 compiles a wasm function whole on its
+// first call, at a cost that grows with its locals).
+#[inline(never)]
 pub(super) fn route(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<Route> {
     let map = cx.object(v, path, ROUTE_FIELDS)?;
     let methods = match map.get("methods") {
@@ -167,25 +170,7 @@ pub(super) fn route(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<
     let signature = super::sigparse::route(cx, map, path, public);
     let webhook_keys = match map.get("webhook_keys") {
         None => Vec::new(),
-        Some(v) => {
-            let p = path.field("webhook_keys");
-            let keys = super::webhook::route_keys(cx, v, &p);
-            if public {
-                cx.err(
-                    &p,
-                    "a public route examines no credentials, so it cannot accept webhooks",
-                );
-            }
-            for knob in ["require_signature", "required_components"] {
-                if map.contains_key(knob) {
-                    cx.err(
-                        &path.field(knob),
-                        "a route with webhook_keys accepts only Standard Webhooks deliveries, so RFC 9421 requirements never apply there",
-                    );
-                }
-            }
-            keys
-        }
+        Some(v) => webhook_keys(cx, map, v, path, public),
     };
     Some(Route {
         methods,
@@ -195,4 +180,32 @@ pub(super) fn route(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option<
         signature,
         webhook_keys,
     })
+}
+
+/// A route's `webhook_keys` (out of line: most routes have none).
+#[inline(never)]
+fn webhook_keys(
+    cx: &mut Ctx<'_>,
+    map: &Map<String, Value>,
+    v: &Value,
+    path: &JsonPath<'_>,
+    public: bool,
+) -> Vec<String> {
+    let p = path.field("webhook_keys");
+    let keys = super::webhook::route_keys(cx, v, &p);
+    if public {
+        cx.err(
+            &p,
+            "a public route examines no credentials, so it cannot accept webhooks",
+        );
+    }
+    for knob in ["require_signature", "required_components"] {
+        if map.contains_key(knob) {
+            cx.err(
+                &path.field(knob),
+                "a route with webhook_keys accepts only Standard Webhooks deliveries, so RFC 9421 requirements never apply there",
+            );
+        }
+    }
+    keys
 }

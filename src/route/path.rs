@@ -281,7 +281,10 @@ impl NormalizedPath {
         Self::parse_general(path)
     }
 
-    /// [`parse`](Self::parse) without the shortcut for paths already in canonical form.
+    /// [`parse`](Self::parse) without the shortcut for paths already in canonical form (out of
+    /// line: V8 compiles a wasm function whole on its first call, and most paths take the
+    /// shortcut).
+    #[inline(never)]
     fn parse_general(path: &str) -> Result<NormalizedPath, AmbiguousPath> {
         let Some(rest) = path.strip_prefix('/') else {
             return Err(AmbiguousPath {

@@ -52,7 +52,7 @@ impl ClaimKind {
     }
 
     /// `signature` or `webhook`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ClaimKind::Signature => "signature",
             ClaimKind::Webhook => "webhook",

@@ -31,6 +31,9 @@ pub fn is_manifest_js(input: &[u8]) -> bool {
     crate::is_manifest(input)
 }
 
+// Out of line: only sharded mode writes it (V8 compiles a wasm function whole on its first
+// call, and `run` inlined it).
+#[inline(never)]
 pub(super) fn write_need(m: &Manifest, need: &[ShardId], unproven: u32) -> u32 {
     let mut out = io::Out::new(io::NEED_SHARDS);
     out.set(1, need.len() as u32);

@@ -40,7 +40,7 @@ impl Scheme {
     }
 
     /// The version tag in `webhook-signature` (`v1`, `v1a`).
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Scheme::V1 => "v1",
             Scheme::V1a => "v1a",

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::ErrorCode;
-use crate::request::{Request, is_signature_field};
+use crate::request::{Request, RequestError, is_signature_field};
 
 /// Reads the input area into `req`: the client address, or the error to report.
 ///
@@ -13,17 +13,15 @@ use crate::request::{Request, is_signature_field};
 /// when kept); on meeting a signature field it is read again keeping every field, since a
 /// signature may cover any of them. `unread` is JS's word that it saw no signature field: a
 /// speed hint, never trusted.
+// Out of line, its refusals too: V8 compiles a wasm function whole on its first call, at a
+// cost that grows with its locals.
+#[inline(never)]
 pub(super) fn read_input(
     input: &[u8],
     req: &mut Request,
     unread: bool,
 ) -> Result<Option<IpAddr>, (ErrorCode, String)> {
-    let text = std::str::from_utf8(input).map_err(|_| {
-        (
-            ErrorCode::RequestInvalid,
-            "the request is not UTF-8".to_string(),
-        )
-    })?;
+    let text = std::str::from_utf8(input).map_err(|_| invalid("the request is not UTF-8"))?;
     // Fields end at each NUL (one pass over the bytes; a NUL is always one byte in UTF-8).
     let mut at = 0;
     let mut parts = std::iter::from_fn(|| {
@@ -33,10 +31,9 @@ pub(super) fn read_input(
         Some(&rest[..end])
     });
     let (Some(method), Some(url), Some(ip)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err((ErrorCode::RequestInvalid, "incomplete request".to_string()));
+        return Err(invalid("incomplete request"));
     };
-    req.start(method, url)
-        .map_err(|e| (ErrorCode::RequestInvalid, e.to_string()))?;
+    req.start(method, url).map_err(bad_target)?;
     loop {
         match (parts.next(), parts.next()) {
             (Some(""), None) => break,
@@ -46,20 +43,35 @@ pub(super) fn read_input(
             }
             (Some(name), Some(value)) => req.push_header_unread(name, value),
             _ => {
-                return Err((
-                    ErrorCode::RequestInvalid,
-                    "the request method, URL or client address contains NUL".to_string(),
+                return Err(invalid(
+                    "the request method, URL or client address contains NUL",
                 ));
             }
         }
     }
     match ip {
         "" => Ok(None),
-        s => s.parse::<IpAddr>().map(Some).map_err(|_| {
-            (
-                ErrorCode::InvalidOptions,
-                format!("clientIp {s:?} is not an IP address"),
-            )
-        }),
+        s => s.parse::<IpAddr>().map(Some).map_err(|_| bad_ip(s)),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn invalid(m: &str) -> (ErrorCode, String) {
+    (ErrorCode::RequestInvalid, m.to_string())
+}
+
+#[cold]
+#[inline(never)]
+fn bad_target(e: RequestError) -> (ErrorCode, String) {
+    (ErrorCode::RequestInvalid, e.to_string())
+}
+
+#[cold]
+#[inline(never)]
+fn bad_ip(s: &str) -> (ErrorCode, String) {
+    (
+        ErrorCode::InvalidOptions,
+        format!("clientIp {s:?} is not an IP address"),
+    )
 }
