@@ -132,7 +132,7 @@ function refuseTwin(headers, source) {
     if (lower !== source.header && cgiName(lower) === want) {
       throw new KeygateError(
         'ERR_REQUEST_INVALID',
-        `header name ${JSON.stringify(name)} is ${source.name} spelled with '_': CGI-style origins read both as one field`,
+        `header name ${JSON.stringify(name)} is ${source.name} spelled with '${lower.includes('_') ? '_' : '-'}': CGI-style origins read both as one field`,
       );
     }
   });

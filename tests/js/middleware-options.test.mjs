@@ -221,6 +221,11 @@ test('keyHeader/keyPrefix: a refusal names the header the client must send, not 
       if (options.keyPrefix) assert.match(res.headers.get('www-authenticate'), /^Token realm="keygate"/, `${what}: the challenge names the scheme read`);
     }
   }
+  // A keyHeader spelled with '_' itself: its '-' twin is refused, and the message says so.
+  const under = withKeygate(echo, { keySet: KEYS, log: false, keyHeader: 'X_Partner_Key' });
+  const twin = await under.fetch(new Request(url('/v1/x'), { headers: { 'x-partner-key': API.key } }), {}, {});
+  assert.equal(twin.status, 400);
+  assert.match((await twin.json()).message, /"x-partner-key" is X_Partner_Key spelled with '-'/);
 });
 
 // tests/vectors/middleware/key_header_spellings.json: the keyHeader field spelled with '_',
