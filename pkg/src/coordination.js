@@ -557,13 +557,12 @@ export class CoordinatedSource {
           try {
             return { gate, ...(await gate[PREPARE](bytes, { maxAgeSeconds })) };
           } catch (e) {
-            // A manifest where a full set is in use, or a full set where a manifest is (PREPARE
-            // tells, without a scan of the input first): judged as a first set (the
-            // coordinator's high-water mark still refuses an older one).
+            // A manifest where a full set is in use, or a full set where a manifest is: judged
+            // as a first set (the coordinator's high-water mark still refuses an older one).
             if (!otherMode(e)) throw e;
           }
         }
-        // Nothing anywhere yet, or a switch: this set is the first (validated as it loads).
+        // Nothing anywhere yet, or a switch: the first set (validated as it loads).
         const first = await Keygate.load(bytes, { ...this.#loadOptions(env), maxAgeSeconds });
         const shards = first.shards === null ? undefined : (await first[PREPARE](bytes)).shards;
         const kind = shards ? 'manifest' : 'full';

@@ -40,18 +40,10 @@ export const WAITING_LIMIT = Symbol('keygate.waitingLimit');
  */
 export const RETIRE = Symbol('keygate.retire');
 
-/**
- * The largest input the module's `isDelta` looks into (MAX_DELTA_INPUT of
- * src/keyset/envelope/load.rs: a 1 MiB delta base64url-encoded, plus 64 KiB): beyond it the
- * answer is false, and asking would only copy the whole input into the module first.
- */
+/** The module's delta bound (src/keyset/envelope/load.rs): `isDelta` is false past it. */
 const MAX_DELTA_INPUT = Math.floor((1 << 20) / 3) * 4 + 64 * 1024;
 
-/**
- * Whether key set input (bare or an envelope, not verified) is a delta. An input too large to
- * be one is answered here, without copying it into the module (tests/js/push-routing.test.mjs
- * holds the bound to the module's).
- */
+/** Whether key set input (bare or an envelope, not verified) is a delta; past the bound, not copied to ask. */
 export function isDeltaInput(bytes) {
   if (bytes.byteLength > MAX_DELTA_INPUT) return false;
   return callWasm(() => isDelta(bytes));
@@ -69,7 +61,7 @@ export function isManifestInput(bytes) {
  */
 const FULL_SET_FIRST_BYTES = 64 * 1024;
 
-/** The refusals notFullSet made (see otherMode). */
+/** notFullSet's refusals (otherMode). */
 const OTHER_MODE = new WeakSet();
 
 /** The refusal of a manifest given to a full set's verifier, or of a full set given to a sharded one. */
@@ -83,11 +75,8 @@ function notFullSet(sharded) {
 }
 
 /**
- * Package-internal (the coordinator's push): whether `e`, thrown by `gate[PREPARE](bytes)`,
- * refused `bytes` only for being of the other mode: a manifest (not a delta) where a full set
- * is in use, or a full set (neither a delta nor a manifest) where a manifest is. PREPARE
- * throws it exactly then, before it reads anything else of the input, so the push knows it
- * has a switch between modes without asking the input first.
+ * Package-internal (the coordinator's push): whether `gate[PREPARE]` threw `e` for an input of
+ * the other mode only: a manifest where a full set is in use, or a full set where a manifest is.
  */
 export function otherMode(e) {
   return OTHER_MODE.has(e);
@@ -518,10 +507,9 @@ export class Keygate {
   }
 
   /**
-   * See PREPARE. Each look into the input (`isManifest`, the set's own reading, `isDelta` of
-   * one within the delta bound: isDeltaInput) copies all of it into the module first. A full
-   * set beyond FULL_SET_FIRST_BYTES is read as one at once (one copy, not three: 20 MB for
-   * 100k keys); only if that fails is it asked
+   * See PREPARE. Each look into the input (`isDelta`, `isManifest`, the set's own reading)
+   * copies all of it into the module first. A full set beyond FULL_SET_FIRST_BYTES is read as
+   * one at once (one copy, not three: 20 MB for 100k keys); only if that fails is it asked
    * whether it is a delta or a manifest, and judged as such. The answer is the same either
    * way: a delta or a manifest has a top-level `kind`, which no key set has, so neither ever
    * reads as a full set (tests/js/update-routing.test.mjs holds the two orders equal).
