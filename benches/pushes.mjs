@@ -9,7 +9,8 @@
 // The workerd bench (benches/workerd) has no push path; this one is Node's. Each side holds
 // revision 1, then takes the pushes of revisions 2, 3, ... (each changes the set), each timed
 // alone; the sides alternate push by push. Prints one JSON line: every time, and the medians.
-//   node benches/pushes.mjs [package src dir, default pkg/src]   (BENCH_PUSHES, default 5)
+//   node benches/pushes.mjs [package src dir, default pkg/src]   (BENCH_PUSHES, default 5;
+//   BENCH_PUSH_KEYS; BENCH_PUSH_SHAPE)
 import { resolve } from 'node:path';
 import { fillerKeys, keySetBytes } from './workerd/keysets.mjs';
 
@@ -23,7 +24,10 @@ const pushes = Number(process.env.BENCH_PUSHES ?? 5);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const now = Date.now();
 const publisher = generateSigningKey({ alg: 'ed25519' });
-const keys = fillerKeys(n, now);
+// BENCH_PUSH_SHAPE=lean: an id, a digest, one scope and an expiry a key (100k keys: 18.9 MiB
+// signed, docs/deployment.md), instead of the workerd bench's entries (about 270 B signed).
+const lean = ({ id, api_key_hash, expires_at }) => ({ id, api_key_hash, scopes: ['orders:read'], expires_at });
+const keys = process.env.BENCH_PUSH_SHAPE === 'lean' ? fillerKeys(n, now).map(lean) : fillerKeys(n, now);
 const envelope = (revision) => new TextEncoder().encode(signKeySet(new TextDecoder().decode(keySetBytes(keys, now, revision)), publisher.key));
 
 /** A coordinator in memory: its state is the last commit's. */
@@ -80,4 +84,4 @@ for (let i = 0; i < pushes; i++) {
     times[side].push(r.ms);
   }
 }
-console.log(JSON.stringify({ dir, keys: n, envelopeBytes: one.length, coordinated: median(times.coordinated), kv: median(times.kv), times }));
+console.log(JSON.stringify({ dir, keys: n, shape: process.env.BENCH_PUSH_SHAPE ?? 'bench', envelopeBytes: one.length, coordinated: median(times.coordinated), kv: median(times.kv), times }));
