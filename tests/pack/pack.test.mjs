@@ -125,7 +125,12 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // the decision to forwardToOrigin, more client-address fields dropped, a custom key source's
 // refusals name its header; their docs), +3,024 B unpacked. Measured with the first path cut
 // (wasm 902,262 B): packed 495,562 B, unpacked 1,371,512 B.
-const BUDGET = { packed: 485 * 1024, unpacked: 1340 * 1024, wasm: 885 * 1024 };
+// Unpacked 1340 -> 1341 KiB: push routing (an input past the delta bound answered without a
+// copy into the module; the coordinated push judged by the set in use first), +555 B, merged
+// with the coordinator's late KV writes counted as written (+939 B, which main took without a
+// budget change: 1,372,451 B there). Measured merged (wasm 902,262 B): packed 496,079 B,
+// unpacked 1,373,006 B.
+const BUDGET = { packed: 485 * 1024, unpacked: 1341 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;
