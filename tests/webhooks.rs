@@ -300,7 +300,7 @@ fn key_debug_output_names_only_the_scheme() {
 fn webhook_keys_in_the_wrong_member_are_never_quoted() {
     let doc: Value =
         serde_json::from_str(include_str!("vectors/webhooks/secrets_in_errors.json")).unwrap();
-    let cases = doc["cases"].as_array().unwrap();
+    let cases = doc["keysets"].as_array().unwrap();
     assert!(cases.len() >= 5);
     for c in cases {
         let name = c["name"].as_str().unwrap();

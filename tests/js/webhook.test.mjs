@@ -266,7 +266,7 @@ test('a delivery decided again after an update keeps every key its body proved, 
 });
 
 test('a whsec_/whsk_ key pasted into another member is never quoted (secrets_in_errors.json)', async () => {
-  const { cases } = readJson(join(VECTORS, 'webhooks/secrets_in_errors.json'));
+  const { keysets: cases } = readJson(join(VECTORS, 'webhooks/secrets_in_errors.json'));
   assert.ok(cases.length >= 5);
   for (const c of cases) {
     const r = checkKeySet(c.keyset_text);
