@@ -75,7 +75,8 @@ function onRefusedOption(where, onRefused, words) {
 
 /**
  * Where the API key comes from: null for the default (the core reads `Authorization: Bearer`
- * and `X-API-Key`), else `{ header?, prefix?, get? }` (edge-request.js applies it).
+ * and `X-API-Key`), else `{ header, name, prefix, scheme }` (`name` and `scheme` as given, for
+ * messages) or `{ get }` (edge-request.js applies it).
  */
 function keySourceOption(where, { keyHeader, keyPrefix }, getKey) {
   if (keyHeader === undefined) {
@@ -89,7 +90,7 @@ function keySourceOption(where, { keyHeader, keyPrefix }, getKey) {
   if (keyPrefix !== undefined && (typeof keyPrefix !== 'string' || !TOKEN.test(keyPrefix))) {
     throw invalidOptions(`${where}: options.keyPrefix must be an authentication scheme such as "Token" (one word, no space), got ${typeof keyPrefix === 'string' ? JSON.stringify(keyPrefix) : describe(keyPrefix)}`);
   }
-  return Object.freeze({ header: keyHeader.toLowerCase(), name: keyHeader, prefix: keyPrefix?.toLowerCase() });
+  return Object.freeze({ header: keyHeader.toLowerCase(), name: keyHeader, prefix: keyPrefix?.toLowerCase(), scheme: keyPrefix });
 }
 
 /** `requestUrl`: undefined, a function, or a public origin (`https://api.example.com`) checked now. */

@@ -40,17 +40,23 @@ async function call(option, fn) {
 
 // What the middleware judged each request it let through with, for forwardToOrigin: the client
 // address the decision used (null: none) and the URL it judged (the public one with
-// `requestUrl`). Keyed by the caller's Request, so it is gone with it.
+// `requestUrl`). Keyed by the decision and by the caller's Request, so it is gone with them:
+// the decision is what a handler passes on, even when it forwards a Request re-created from
+// the one judged (`new Request(request, init)`), which is another object.
 const judged = new WeakMap();
 
-/** Records how `request` was judged (`url`: the URL the verifier saw). */
-export function recordJudged(request, clientIp, url) {
-  if (request !== null && typeof request === 'object') judged.set(request, { clientIp: clientIp ?? null, url });
+const isObject = (v) => v !== null && typeof v === 'object';
+
+/** Records how `request` was judged into `decision` (`url`: the URL the verifier saw). */
+export function recordJudged(request, decision, clientIp, url) {
+  const record = Object.freeze({ clientIp: clientIp ?? null, url });
+  if (isObject(decision)) judged.set(decision, record);
+  if (isObject(request)) judged.set(request, record);
 }
 
-/** `{ clientIp, url }` for a request the middleware let through, else undefined. */
-export function judgedAs(request) {
-  return request !== null && typeof request === 'object' ? judged.get(request) : undefined;
+/** `{ clientIp, url }` for a decision (else a request) the middleware let through, else undefined. */
+export function judgedAs(request, decision) {
+  return (isObject(decision) ? judged.get(decision) : undefined) ?? (isObject(request) ? judged.get(request) : undefined);
 }
 
 /** The client address for the verifier, or undefined when none is known. */
@@ -83,6 +89,31 @@ export async function verifiable(opts, request, args) {
   return view(request, url, keyHeaders(request.headers, key));
 }
 
+const CREDENTIAL_REASONS = new Set(['missing_credentials', 'malformed_credentials']);
+
+/**
+ * A refusal of the credentials as the client of a custom key source must read it. The
+ * verifier was shown the key as `X-API-Key`, and neither that field nor `Authorization:
+ * Bearer` is read here: a message naming them, or a Bearer challenge where `keyPrefix` names
+ * the scheme, would send the client the wrong way. Other decisions are returned as they are.
+ */
+export function asKeySource(decision, source) {
+  if (decision.allowed || source === null || !CREDENTIAL_REASONS.has(decision.reason)) return decision;
+  let message;
+  if (source.get) {
+    message = decision.reason === 'missing_credentials' ? 'no credentials: no API key was presented and the request is not signed' : decision.message.replaceAll(' in X-API-Key', '');
+  } else {
+    const where = source.scheme === undefined ? source.name : `${source.name}: ${source.scheme}`;
+    message = decision.reason === 'missing_credentials' ? `no credentials: send ${source.scheme === undefined ? `${where}:` : where} <key>, or a signed request` : decision.message.replaceAll('X-API-Key', where);
+  }
+  let headers = decision.headers;
+  const challenge = headers?.['WWW-Authenticate'];
+  if (source.scheme !== undefined && typeof challenge === 'string' && challenge.startsWith('Bearer ')) {
+    headers = Object.freeze({ ...headers, 'WWW-Authenticate': `${source.scheme}${challenge.slice('Bearer'.length)}` });
+  }
+  return Object.freeze({ ...decision, message, headers });
+}
+
 /** A field name as a CGI-style origin reads it: lowercase, `_` and `-` alike. */
 const cgiName = (name) => name.toLowerCase().replaceAll('_', '-');
 
@@ -91,7 +122,7 @@ const cgiName = (name) => name.toLowerCase().replaceAll('_', '-');
  * field spelled with `_` for some `-` (or `-` for `_`), as the core refuses the twins of the
  * fields it reads: CGI-style origins (CGI, FastCGI/PHP, WSGI, nginx with
  * `underscores_in_headers on`) read both as one HTTP_* variable, so the origin could act on a
- * key the decision never saw (tests/vectors/attacks/key_header_spellings.json).
+ * key the decision never saw (tests/vectors/middleware/key_header_spellings.json).
  */
 function refuseTwin(headers, source) {
   if (!/[-_]/.test(source.header)) return;
@@ -101,7 +132,7 @@ function refuseTwin(headers, source) {
     if (lower !== source.header && cgiName(lower) === want) {
       throw new KeygateError(
         'ERR_REQUEST_INVALID',
-        `header name ${JSON.stringify(name)} is ${source.name} spelled with '_': CGI-style origins read both as one field`,
+        `header name ${JSON.stringify(name)} is ${source.name} spelled with '${lower.includes('_') ? '_' : '-'}': CGI-style origins read both as one field`,
       );
     }
   });

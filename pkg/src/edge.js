@@ -8,7 +8,7 @@ import { KeygateError, describe, invalidOptions } from './errors.js';
 import { checkNonceStore } from './request.js';
 import { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
 import { REQUEST_OPTIONS, requestOptions } from './edge-options.js';
-import { OptionFault, clientAddress, recordJudged, verifiable } from './edge-request.js';
+import { OptionFault, asKeySource, clientAddress, recordJudged, verifiable } from './edge-request.js';
 import { WriteLedger } from './write-ledger.js';
 import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, STORAGE_TIMEOUT_SECONDS_LIMIT, bounded, boundedNonceStore, isTimeoutSeconds, timeoutSecondsOf } from './deadline.js';
 
@@ -455,7 +455,8 @@ export async function judge(opts, source, request, env, waitUntil, args) {
       const nonceStore = own ? boundedStore(own, opts.storageTimeoutSeconds(env) * 1000, waitUntil) : source.nonceStore?.(env, waitUntil);
       const bounds = { maxBodyBytes: opts.maxBodyBytes(env), maxWebhookBodyBytes: opts.maxWebhookBodyBytes(env) };
       ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, bounds));
-      if (decision.allowed) recordJudged(request, clientIp, seen.url);
+      decision = asKeySource(decision, opts.keySource);
+      if (decision.allowed) recordJudged(request, decision, clientIp, seen.url);
     } catch (e) {
       // A request that cannot be judged as sent (the key header's `_` twin, edge-request.js).
       decision = e?.code === 'ERR_REQUEST_INVALID' ? edgeRefusal('malformed_request', e.message) : undecided(e);

@@ -57,7 +57,10 @@ function cgiName(name) {
  *   Tornado), True-Client-IP (go-chi, Akamai and Cloudflare Enterprise origins), Client-IP
  *   (Rails), X-Client-IP, X-Cluster-Client-IP, Fastly-Client-IP, X-Forwarded, Forwarded-For
  *   (the request-ip npm package), CF-Connecting-IP (origins written for Cloudflare; inside
- *   workerd Cloudflare sets it on the subrequest itself);
+ *   workerd Cloudflare sets it on the subrequest itself), CF-Connecting-IPv6 and
+ *   CF-Pseudo-IPv4 (Cloudflare's Pseudo IPv4), and those read when X-Forwarded-For is absent:
+ *   X-AppEngine-User-IP (request-ip), Proxy-Client-IP and WL-Proxy-Client-IP (WebLogic's
+ *   plug-in, Java applications);
  * - the public host, port and path prefix: X-Forwarded-Host, X-Forwarded-Port,
  *   X-Forwarded-Prefix (Spring, Symfony, Laravel, Werkzeug ProxyFix, ASP.NET), Forwarded,
  *   X-Host (PHP applications, WordPress hosts' setups that copy it into HTTP_HOST);
@@ -86,6 +89,11 @@ const NOT_FORWARDED = new Set([
   'x-forwarded',
   'forwarded-for',
   'cf-connecting-ip',
+  'cf-connecting-ipv6',
+  'cf-pseudo-ipv4',
+  'x-appengine-user-ip',
+  'proxy-client-ip',
+  'wl-proxy-client-ip',
   // the public host, port and prefix
   'x-forwarded-host',
   'x-host',
@@ -105,8 +113,9 @@ const NOT_FORWARDED = new Set([
 
 /**
  * The client address the origin is told: `options.clientIp` when given (null: none), else the
- * address the keygate middleware judged this request with (none when it had none, or one the
- * verifier could not read), else CF-Connecting-IP inside workerd only (set by the platform).
+ * address the keygate middleware judged `decision`'s request with (none when it had none, or
+ * one the verifier could not read; also for a Request re-created from the one judged), else
+ * CF-Connecting-IP inside workerd only (set by the platform).
  * Never a field the client sent elsewhere: when nothing is known, nothing is said.
  */
 function clientAddress(request, judged, options) {
@@ -170,7 +179,7 @@ export async function forwardToOrigin(request, decision, origin, options = {}) {
   const extra = extraHeaders(options.headers);
   const send = options.fetch ?? fetch;
   if (typeof send !== 'function') throw invalidOptions('forwardToOrigin: options.fetch must be a function (input, init)');
-  const judged = judgedAs(request);
+  const judged = judgedAs(request, decision);
   const address = clientAddress(request, judged, options);
   let url;
   let target;

@@ -246,8 +246,8 @@ export interface ForwardOptions {
   fetch?: (input: URL, init: RequestInit) => Promise<Response>;
   /**
    * The client address the origin is told (`X-Forwarded-For`, `X-Real-IP`); null: none. Default:
-   * the address the keygate middleware judged this request with, else `CF-Connecting-IP` inside
-   * workerd, else none.
+   * the address the keygate middleware judged the decision's request with (also when `request`
+   * is re-created from that one), else `CF-Connecting-IP` inside workerd, else none.
    */
   clientIp?: string | null;
 }

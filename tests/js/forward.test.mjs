@@ -119,6 +119,32 @@ test('behind the middleware: the origin is told the address, host and scheme key
   }
 });
 
+test('a Request re-created between the middleware and forwardToOrigin keeps what keygate judged', async () => {
+  // A handler that forwards a copy (new Request(request, init) to add a header or change the
+  // body, Hono's mount) hands forwardToOrigin another object than the one judged; the
+  // decision it passes is the one judged, and says the address, host and scheme.
+  const options = { keySet: DEMO_KEYSET, log: false, requestUrl: 'https://api.example.com' };
+  const copy = (request) => new Request(request, { headers: [...request.headers, ['x-added', '1']] });
+  const worker = withKeygate((request, env, ctx, decision) => forwardToOrigin(copy(request), decision, ORIGIN), {
+    ...options,
+    clientIp: (request) => request.headers.get('x-test-peer'),
+  });
+  const app = new Hono();
+  app.use('*', keygate({ ...options, clientIp: (c) => c.req.header('x-test-peer') }));
+  app.all('*', (c) => forwardToOrigin(copy(c.req.raw), c.get('keygate'), ORIGIN));
+  for (const [who, send] of [['withKeygate', (q) => worker.fetch(q, {}, {})], ['hono', (q) => app.fetch(q)]]) {
+    const headers = { authorization: `Bearer ${DEMO.reader}`, 'x-test-peer': '203.0.113.9', 'x-forwarded-for': '127.0.0.1' };
+    const res = await send(new Request('http://10.0.0.5:8080/api/orders/1', { headers }));
+    assert.equal(res.status, 200, who);
+    const got = seen.at(-1).headers;
+    assert.equal(got['x-added'], '1', `${who}: the copy was forwarded`);
+    assert.equal(got['x-forwarded-for'], '203.0.113.9', `${who}: the address the decision used`);
+    assert.equal(got['x-real-ip'], '203.0.113.9', who);
+    assert.equal(got['x-forwarded-host'], 'api.example.com', `${who}: the public host judged (requestUrl)`);
+    assert.equal(got['x-forwarded-proto'], 'https', `${who}: the public scheme judged (requestUrl)`);
+  }
+});
+
 test('options.clientIp: the caller names the address (null: none); anything else is refused at the call', async () => {
   const request = new Request('https://api.example/v1/x', { headers: { 'x-forwarded-for': '10.0.0.1' } });
   await forwardToOrigin(request, decision, ORIGIN, { clientIp: '198.51.100.4' });

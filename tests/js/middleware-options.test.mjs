@@ -194,6 +194,40 @@ test('keyHeader/keyPrefix: keys come from that header only; the core judges them
   assert.equal((await r.json()).key, 'api', 'a Bearer token for the origin is not a keygate key here');
 });
 
+test('keyHeader/keyPrefix: a refusal names the header the client must send, not the ones not read here', async () => {
+  // The verifier is shown the key as X-API-Key (edge-request.js); the client never sent that
+  // field, and one sent is not read here, so its name would send the client the wrong way.
+  const cases = [
+    [{ keyHeader: 'X-Partner-Key' }, {}, 'missing_credentials', /send X-Partner-Key: <key>, or a signed request/],
+    [{ keyHeader: 'X-Partner-Key' }, { 'x-partner-key': '' }, 'malformed_credentials', /empty API key in X-Partner-Key/],
+    [{ keyHeader: 'X-Partner-Key' }, { 'x-partner-key': 'a b' }, 'malformed_credentials', /API key in X-Partner-Key contains/],
+    [{ keyHeader: 'Authorization', keyPrefix: 'Token' }, {}, 'missing_credentials', /send Authorization: Token <key>, or a signed request/],
+    [{ keyHeader: 'Authorization', keyPrefix: 'Token' }, { authorization: 'Token' }, 'malformed_credentials', /empty API key in Authorization: Token/],
+    [{ getKey: () => undefined }, { 'x-api-key': API.key }, 'missing_credentials', /no API key was presented and the request is not signed/],
+    [{ getKey: () => '' }, {}, 'malformed_credentials', /^empty API key$/],
+  ];
+  for (const [options, headers, reason, message] of cases) {
+    const worker = withKeygate(echo, { keySet: KEYS, log: false, ...options });
+    const app = new Hono();
+    app.use('*', keygate({ keySet: KEYS, log: false, ...options }));
+    app.all('*', (c) => c.json({ key: c.get('keygate').keyId }));
+    for (const [who, send] of [['withKeygate', (q) => worker.fetch(q, {}, {})], ['hono', (q) => app.fetch(q)]]) {
+      const res = await send(new Request(url('/v1/x'), { headers }));
+      const body = await res.json();
+      const what = `${who} ${JSON.stringify(options)} ${JSON.stringify(headers)}`;
+      assert.deepEqual([res.status, body.error], [401, reason], what);
+      assert.match(body.message, message, what);
+      assert.doesNotMatch(body.message, /X-API-Key|Bearer/, what);
+      if (options.keyPrefix) assert.match(res.headers.get('www-authenticate'), /^Token realm="keygate"/, `${what}: the challenge names the scheme read`);
+    }
+  }
+  // A keyHeader spelled with '_' itself: its '-' twin is refused, and the message says so.
+  const under = withKeygate(echo, { keySet: KEYS, log: false, keyHeader: 'X_Partner_Key' });
+  const twin = await under.fetch(new Request(url('/v1/x'), { headers: { 'x-partner-key': API.key } }), {}, {});
+  assert.equal(twin.status, 400);
+  assert.match((await twin.json()).message, /"x-partner-key" is X_Partner_Key spelled with '-'/);
+});
+
 // tests/vectors/middleware/key_header_spellings.json: the keyHeader field spelled with '_',
 // which CGI-style origins read as the key header itself, through both middlewares.
 test('keyHeader vectors: its `_` twin is refused as the core refuses those of its own fields', async () => {

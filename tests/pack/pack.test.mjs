@@ -121,7 +121,11 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // unpacked 1,362,761 B, wasm 905,323 B.
 // Both merged: packed 484, unpacked 1339 KiB. Measured merged: packed 494,647 B, unpacked
 // 1,370,601 B, wasm 905,323 B.
-const BUDGET = { packed: 484 * 1024, unpacked: 1339 * 1024, wasm: 885 * 1024 };
+// Packed 484 -> 485, unpacked 1339 -> 1340 KiB: review fixes (what keygate judged goes with
+// the decision to forwardToOrigin, more client-address fields dropped, a custom key source's
+// refusals name its header; their docs), +3,024 B unpacked. Measured with the first path cut
+// (wasm 902,262 B): packed 495,562 B, unpacked 1,371,512 B.
+const BUDGET = { packed: 485 * 1024, unpacked: 1340 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;
