@@ -7,9 +7,10 @@
 //! before a refused key set's errors leave the validator, every string the document holds as
 //! a secret (a `secret`, a JWK's `k` or `d`, wherever they stand) is blanked out of every
 //! message and path (a path names members: a secret pasted as a member name). So is every
-//! string, value or member name, that is a Standard Webhooks secret or private key by its own
-//! prefix (`whsec_`, `whsk_`), under whatever member it was pasted. Valid documents cost
-//! nothing; a refused one is read once more, streaming, keeping only those strings.
+//! key text that says what it is, under whatever member it was pasted (as a value, a member
+//! name, or after other text): a Standard Webhooks secret or private key (`whsec_`, `whsk_`)
+//! and an API key in keygate's format (its checksum matches). Valid documents cost nothing; a
+//! refused one is read once more, streaming, keeping only those strings.
 
 use std::fmt;
 
@@ -29,10 +30,16 @@ const SHOWN: &str = "<secret>";
 /// a v1a private key (`crate::webhook`), which say what they are.
 const SECRET_PREFIXES: [&str; 2] = ["whsec_", "whsk_"];
 
-/// Adds to `out` every key text `s` holds that is a secret by its own form: a prefix of
-/// [`SECRET_PREFIXES`] and the standard base64 after it, wherever it starts in `s` (the whole
-/// value, a member name, or pasted after other text).
+/// Adds to `out` every key text `s` holds that is a secret by its own form, wherever it starts
+/// in `s` (the whole value, a member name, or pasted after other text): a prefix of
+/// [`SECRET_PREFIXES`] and the standard base64 after it, and a run of `[A-Za-z0-9_]` that is an
+/// API key in keygate's format (a bearer secret, told from other words by its checksum).
 fn secrets_by_form(s: &str, out: &mut Vec<Zeroizing<String>>) {
+    for word in s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.len() >= MIN_LEN && crate::apikey::classify(word) == crate::apikey::Shape::Valid {
+            out.push(Zeroizing::new(word.to_string()));
+        }
+    }
     for prefix in SECRET_PREFIXES {
         for (at, _) in s.match_indices(prefix) {
             let tail = &s[at + prefix.len()..];

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Keygate, KeygateError, checkKeySet, generateWebhookKey, signWebhook } from 'keygate';
+import { Keygate, KeygateError, generateWebhookKey, signWebhook } from 'keygate';
 import { withKeygate, MAX_WEBHOOK_BODY_BYTES } from 'keygate/worker';
 import { VECTORS, keySet, readJson, readText } from './helpers.mjs';
 import { coordinatorNonceStore } from '../../pkg/src/coordinated-nonces.js';
@@ -263,25 +263,4 @@ test('a delivery decided again after an update keeps every key its body proved, 
   assert.equal(d.allowed, true, JSON.stringify(d));
   assert.equal(d.keyId, 'x');
   assert.equal((await gate.verify(new Request(url, { method: 'POST', headers: other, body }), { now })).reason, 'nonce_replayed');
-});
-
-test('a whsec_/whsk_ key pasted into another member is never quoted (secrets_in_errors.json)', async () => {
-  const { keysets: cases } = readJson(join(VECTORS, 'webhooks/secrets_in_errors.json'));
-  assert.ok(cases.length >= 5);
-  for (const c of cases) {
-    const r = checkKeySet(c.keyset_text);
-    assert.equal(r.valid, false, c.name);
-    assert.equal(r.errors.length, c.expect.errors, `${c.name}: ${JSON.stringify(r.errors)}`);
-    assert.ok(r.errors.some((e) => e.path.startsWith(c.expect.contains)), `${c.name}: ${JSON.stringify(r.errors)}`);
-    const shown = JSON.stringify(r.errors);
-    for (const secret of c.expect.secrets_not_shown) assert.ok(!shown.includes(secret), `${c.name}: ${shown}`);
-    assert.ok(shown.includes('<secret>'), `${c.name}: ${shown}`);
-    // The same through Keygate.load's error.
-    await assert.rejects(Keygate.load(c.keyset_text), (e) => {
-      assert.equal(e.code, 'ERR_KEYSET_INVALID', c.name);
-      const text = `${e.message} ${JSON.stringify(e.errors ?? [])}`;
-      for (const secret of c.expect.secrets_not_shown) assert.ok(!text.includes(secret), `${c.name}: ${text}`);
-      return true;
-    });
-  }
 });
