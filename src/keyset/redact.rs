@@ -31,26 +31,25 @@ const SHOWN: &str = "<secret>";
 const SECRET_PREFIXES: [&str; 2] = ["whsec_", "whsk_"];
 
 /// Adds to `out` every key text `s` holds that is a secret by its own form, wherever it starts
-/// in `s` (the whole value, a member name, or pasted after other text): a prefix of
-/// [`SECRET_PREFIXES`] and the standard base64 after it, and a run of `[A-Za-z0-9_]` that is an
-/// API key in keygate's format (a bearer secret, told from other words by its checksum).
+/// in `s` (the whole value, a member name, or a word after other text): each run of base64
+/// characters and `_` that starts with a prefix of [`SECRET_PREFIXES`], or that is an API key
+/// in keygate's format (a bearer secret, told from other words by its checksum).
 fn secrets_by_form(s: &str, out: &mut Vec<Zeroizing<String>>) {
-    for word in s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-        if word.len() >= MIN_LEN && crate::apikey::classify(word) == crate::apikey::Shape::Valid {
-            out.push(Zeroizing::new(word.to_string()));
+    for run in s
+        .as_bytes()
+        .split(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'+' | b'/' | b'=')))
+    {
+        // ASCII only: always text.
+        let Ok(run) = std::str::from_utf8(run) else {
+            continue;
+        };
+        if run.len() < MIN_LEN {
+            continue;
         }
-    }
-    for prefix in SECRET_PREFIXES {
-        for (at, _) in s.match_indices(prefix) {
-            let tail = &s[at + prefix.len()..];
-            let len = tail
-                .bytes()
-                .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
-                .unwrap_or(tail.len());
-            let text = &s[at..at + prefix.len() + len];
-            if text.len() >= MIN_LEN {
-                out.push(Zeroizing::new(text.to_string()));
-            }
+        if SECRET_PREFIXES.iter().any(|p| run.starts_with(p))
+            || crate::apikey::classify(run) == crate::apikey::Shape::Valid
+        {
+            out.push(Zeroizing::new(run.to_string()));
         }
     }
 }
