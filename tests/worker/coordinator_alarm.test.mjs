@@ -89,10 +89,29 @@ test('a KV write that keeps not answering: the alarm runs again, but leaves at m
   await control('?hold=keyset&times=10');
   const before = (await control()).log.length;
   assert.equal((await push(gw, signed(set(3, [keys[2].entry])))).status, 200);
-  // Each run of the alarm writes the base's blob (not held) before `keyset`: three runs seen.
-  const runs = async () => (await control()).log.slice(before).filter(([k]) => k === 'blob').length;
+  const runs = async () => (await control()).log.slice(before).filter(([k]) => k === 'alarm').length;
   assert.ok(await eventually(async () => (await runs()) >= 3, 45_000), `the alarm ran again: ${await runs()} runs`);
   assert.deepEqual((await control()).held, ['keyset', 'keyset'], 'the third run wrote no third copy');
   await control('?release');
   assert.equal(await eventually(async () => (await stored()) === 3 && 3, 15_000), 3, 'published once the held writes answered');
+});
+
+test('a KV write that always answers after the bound: published once, late, not written again and again', { timeout: 90_000 }, async (t) => {
+  const { mf, gw, control, stored } = await start();
+  t.after(() => mf.dispose());
+  assert.equal((await push(gw, signed(set(2, [keys[1].entry])))).status, 200);
+  assert.equal(await eventually(stored), 2);
+  // Every write of `keyset` from now on lands 1.5 s after it was made: after the 1 s bound.
+  await control(`?hold=keyset&times=1000&delay=${BOUND_SECONDS * 1500}`);
+  const before = (await control()).log.length;
+  assert.equal((await push(gw, signed(set(3, [keys[2].entry])))).status, 200);
+  assert.equal(await eventually(async () => (await stored()) === 3 && 3, 15_000), 3, 'revision 3 landed (late)');
+  const writes = async () => (await control()).log.slice(before).filter(([k]) => k === 'keyset').length;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  await sleep(3000);
+  const settled = await writes();
+  await sleep(8000);
+  assert.equal(await writes(), settled, 'no more writes of the set once one landed');
+  assert.ok(settled <= 2, `${settled} writes of revision 3`);
+  assert.equal(await stored(), 3);
 });

@@ -105,8 +105,8 @@ export class KeygateCoordinator extends DurableObject {
   #store;
   #shards;
   #scheduledAt = 0;
-  /** KV writes issued and not answered yet, by key (see #put). */
-  #inFlight = new Map();
+  /** The alarm's KV writes, by key: `{ issued, open, holds }` (see #put). */
+  #writes = new Map();
 
   constructor(ctx, env) {
     super(ctx, env);
@@ -346,15 +346,16 @@ export class KeygateCoordinator extends DurableObject {
       const head = this.#store.head();
       if (todo.base) {
         const envelope = this.#store.readBlob(head.base.payloadSha256);
-        await this.#put(kv, `keyset/blob/${head.base.payloadSha256}`, envelope);
-        await this.#put(kv, 'keyset', envelope);
+        await this.#put(kv, `keyset/blob/${head.base.payloadSha256}`, envelope, head.base.payloadSha256);
+        await this.#put(kv, 'keyset', envelope, head.base.payloadSha256);
       }
-      await this.#put(kv, 'keyset/deltas', JSON.stringify({ base: head.base, deltas: this.#store.deltasAfter(head.base.revision) }));
+      const deltas = JSON.stringify({ base: head.base, deltas: this.#store.deltasAfter(head.base.revision) });
+      await this.#put(kv, 'keyset/deltas', deltas, deltas);
       this.#store.transaction(() => this.#store.published(head));
     }
     // The shards of the manifest in use, a batch per run (KV allows 1000 operations each).
     const batch = kv ? this.#shards.unpublished(PUBLISH_BATCH) : [];
-    for (const s of batch) await this.#put(kv, `keyset/blob/${s.sha}`, s.bytes);
+    for (const s of batch) await this.#put(kv, `keyset/blob/${s.sha}`, s.bytes, s.sha);
     if (batch.length > 0) this.#store.transaction(() => this.#shards.markPublished(batch.map((s) => s.sha)));
     if (batch.length === PUBLISH_BATCH) await this.#setAlarm(Date.now() + 1000);
     else if (next !== null) await this.#setAlarm(next + 1000);
@@ -366,28 +367,47 @@ export class KeygateCoordinator extends DurableObject {
   }
 
   /**
-   * One KV write of the alarm, bounded: past the bound it throws (the alarm fails and runs
-   * again). A timed-out write of `keyset` or `keyset/deltas` is followed: once it answers
-   * (landed or not), everything is marked unpublished and the alarm set, so the head is written
-   * after it. (A shard or base blob is immutable, stored by its digest: a late one is harmless.)
-   * A write that never answers keeps its value (up to the whole set) in memory, and the alarm
-   * runs again in a burst: at most WRITES_IN_FLIGHT of one key are left unanswered; past that
-   * the alarm fails without writing, until one of them answers.
+   * One KV write of the alarm, `value` under `key`, bounded: past the bound it throws (the alarm
+   * fails and runs again). `tag` names the value (its digest, or the value itself).
+   * - A write that answers late has still landed: once the last write issued of a key, and
+   *   every one before it, answered and the last landed, KV holds its value for sure (`holds`),
+   *   and the same value is not written again. (Without this, a set whose write always takes
+   *   longer than the bound was written again and again, each landing late, and never recorded
+   *   as published.) An earlier write landing after a later one leaves what KV holds unknown.
+   * - A timed-out write of `keyset` or `keyset/deltas` is followed: once it answers (landed or
+   *   not), everything is marked unpublished and the alarm set, so the head is written after it
+   *   unless KV holds it. (A shard or base blob is stored by its digest: a late one is harmless.)
+   * - A write that never answers keeps its value (up to the whole set) in memory, and the alarm
+   *   runs again in a burst: at most WRITES_IN_FLIGHT of one key are left unanswered; past that
+   *   the alarm fails without writing, until one of them answers.
    */
-  async #put(kv, key, value) {
-    const n = this.#inFlight.get(key) ?? 0;
-    if (n >= WRITES_IN_FLIGHT) throw new Error(`KV has not answered ${n} earlier writes of ${key}: not written again until one does`);
-    this.#inFlight.set(key, n + 1);
+  async #put(kv, key, value, tag) {
+    let w = this.#writes.get(key);
+    if (!w) this.#writes.set(key, (w = { issued: 0, open: 0, holds: null }));
+    if (w.open === 0 && w.holds === tag) return;
+    if (w.open >= WRITES_IN_FLIGHT) {
+      const e = new Error(`KV has not answered ${w.open} earlier writes of ${key}: not written again until one does`);
+      storageFault('publish', e);
+      throw e;
+    }
+    const seq = ++w.issued;
+    w.open++;
+    w.holds = null;
     const write = Promise.resolve().then(() => kv.put(key, value));
-    const answered = () => {
-      const left = this.#inFlight.get(key) - 1;
-      if (left === 0) this.#inFlight.delete(key);
-      else this.#inFlight.set(key, left);
-    };
-    write.then(answered, answered);
+    write.then(
+      () => {
+        w.open--;
+        w.holds = seq === w.issued ? tag : null;
+      },
+      () => {
+        w.open--;
+        w.holds = null;
+      },
+    );
     try {
       await bounded(write, this.#boundMs(), `KV's write of ${key}`);
     } catch (e) {
+      storageFault('publish', e);
       if (e instanceof ReadTimeout && !key.startsWith('keyset/blob/')) {
         const again = () => {
           this.#store.transaction(() => this.#store.unpublished());
