@@ -192,3 +192,38 @@ fn scope_grants_match_the_shared_vectors() {
         );
     }
 }
+
+/// `tests/vectors/keysets/secrets_by_form.json`: a secret whose text says what it is (`whsec_`,
+/// `whsk_`, a keygate API key) pasted into a member that is not a secret's own is blanked out
+/// of every error (message and path), wherever it stands, as `secret`, `k` and `d` values are.
+#[test]
+fn keys_in_the_wrong_member_are_never_quoted() {
+    let doc: Value =
+        serde_json::from_str(include_str!("vectors/keysets/secrets_by_form.json")).unwrap();
+    let cases = doc["keysets"].as_array().unwrap();
+    assert!(cases.len() >= 8);
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        assert!(c["models"].is_string(), "{name}: say what it models");
+        let text = c["keyset_text"].as_str().unwrap();
+        let errors = KeySet::from_json(text.as_bytes()).expect_err(name);
+        let expect = &c["expect"];
+        assert_eq!(
+            errors.errors().len() as u64,
+            expect["errors"].as_u64().unwrap(),
+            "{name}: {errors}"
+        );
+        let shown = format!("{errors} {errors:?}");
+        let at = expect["contains"].as_str().unwrap();
+        assert!(
+            errors.errors().iter().any(|e| e.path.starts_with(at)),
+            "{name}: {errors}"
+        );
+        for s in expect["secrets_not_shown"].as_array().unwrap() {
+            let s = s.as_str().unwrap();
+            assert!(text.contains(s), "{name}: the document holds the secret");
+            assert!(!shown.contains(s), "{name}: {shown}");
+        }
+        assert!(shown.contains("<secret>"), "{name}: {shown}");
+    }
+}

@@ -292,3 +292,81 @@ fn key_debug_output_names_only_the_scheme() {
     }
     let _ = Context::new(now());
 }
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// A `v1a` token is judged as `verify_strict` judges it, on every published Ed25519 edge case
+/// (Wycheproof, CCTV's small-order and non-canonical cases, speccheck), with the message split
+/// between the prefix and the body at every third byte: no small-order `R` or key, no `S ≥ L`,
+/// no non-canonical `R` slips through the streaming check.
+#[test]
+fn v1a_tokens_are_judged_as_verify_strict_judges_them() {
+    use base64::Engine as _;
+    use ed25519_dalek::{Signature, VerifyingKey};
+    let mut cases: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = Vec::new();
+    let cctv: Value = serde_json::from_str(include_str!("vectors/ed25519/cctv.json")).unwrap();
+    for c in cctv.as_array().unwrap() {
+        cases.push((
+            unhex(c["key"].as_str().unwrap()),
+            unhex(c["sig"].as_str().unwrap()),
+            c["msg"].as_str().unwrap().as_bytes().to_vec(),
+        ));
+    }
+    let spec: Value = serde_json::from_str(include_str!("vectors/ed25519/speccheck.json")).unwrap();
+    for c in spec.as_array().unwrap() {
+        cases.push((
+            unhex(c["pub_key"].as_str().unwrap()),
+            unhex(c["signature"].as_str().unwrap()),
+            unhex(c["message"].as_str().unwrap()),
+        ));
+    }
+    let wp: Value =
+        serde_json::from_str(include_str!("vectors/wycheproof/ed25519_test.json")).unwrap();
+    for g in wp["testGroups"].as_array().unwrap() {
+        let pk = unhex(g["publicKey"]["pk"].as_str().unwrap());
+        for t in g["tests"].as_array().unwrap() {
+            cases.push((
+                pk.clone(),
+                unhex(t["sig"].as_str().unwrap()),
+                unhex(t["msg"].as_str().unwrap()),
+            ));
+        }
+    }
+    let (mut checked, mut accepted) = (0, 0);
+    for (i, (pk, sig, msg)) in cases.iter().enumerate() {
+        let Ok(pk) = <[u8; 32]>::try_from(pk.as_slice()) else {
+            continue;
+        };
+        // A key that does not decode never reaches a key set (`whpk_` is checked at load).
+        let Ok(key) = VerifyingKey::from_bytes(&pk) else {
+            continue;
+        };
+        let strict = Signature::from_slice(sig).is_ok_and(|s| key.verify_strict(msg, &s).is_ok());
+        let token = if sig.len() == 64 {
+            keygate::webhook::parse_signature(&format!(
+                "v1a,{}",
+                base64::engine::general_purpose::STANDARD.encode(sig)
+            ))
+            .unwrap()
+        } else {
+            continue;
+        };
+        let wk = WebhookKey::V1a(key);
+        let keys = [Some(&wk)];
+        let cut = (i * 3) % (msg.len() + 1);
+        let mut check = WebhookCheck::start(&msg[..cut], &keys, &token);
+        check.update(&msg[cut..]);
+        assert_eq!(check.finish(), vec![strict], "case {i}");
+        checked += 1;
+        accepted += usize::from(strict);
+    }
+    assert!(
+        checked > 1000 && accepted > 50,
+        "{checked} checked, {accepted} valid"
+    );
+}

@@ -6,9 +6,11 @@
 //! as a `status` — would be quoted with it, into CI logs, CLI output and push responses. So
 //! before a refused key set's errors leave the validator, every string the document holds as
 //! a secret (a `secret`, a JWK's `k` or `d`, wherever they stand) is blanked out of every
-//! message and path (a path names members: a secret pasted as a member name). Valid
-//! documents cost nothing; a refused one is read once more, streaming, keeping only those
-//! strings.
+//! message and path (a path names members: a secret pasted as a member name). So is every
+//! key text that says what it is, under whatever member it was pasted (as a value, a member
+//! name, or after other text): a Standard Webhooks secret or private key (`whsec_`, `whsk_`)
+//! and an API key in keygate's format (its checksum matches). Valid documents cost nothing; a
+//! refused one is read once more, streaming, keeping only those strings.
 
 use std::fmt;
 
@@ -24,6 +26,33 @@ const SECRET_MEMBERS: [&str; 3] = ["secret", "k", "d"];
 const MIN_LEN: usize = 8;
 /// What a message shows instead.
 const SHOWN: &str = "<secret>";
+/// Prefixes that make a string a secret wherever it stands: a Standard Webhooks v1 secret and
+/// a v1a private key (`crate::webhook`), which say what they are.
+const SECRET_PREFIXES: [&str; 2] = ["whsec_", "whsk_"];
+
+/// Adds to `out` every key text `s` holds that is a secret by its own form, wherever it starts
+/// in `s` (the whole value, a member name, or a word after other text): each run of base64
+/// characters and `_` that starts with a prefix of [`SECRET_PREFIXES`], or that is an API key
+/// in keygate's format (a bearer secret, told from other words by its checksum).
+fn secrets_by_form(s: &str, out: &mut Vec<Zeroizing<String>>) {
+    for run in s
+        .as_bytes()
+        .split(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'+' | b'/' | b'=')))
+    {
+        // ASCII only: always text.
+        let Ok(run) = std::str::from_utf8(run) else {
+            continue;
+        };
+        if run.len() < MIN_LEN {
+            continue;
+        }
+        if SECRET_PREFIXES.iter().any(|p| run.starts_with(p))
+            || crate::apikey::classify(run) == crate::apikey::Shape::Valid
+        {
+            out.push(Zeroizing::new(run.to_string()));
+        }
+    }
+}
 
 /// Blanks every secret string of `doc` out of `errors`' messages.
 pub(super) fn redact(doc: &[u8], errors: &mut [KeysetError]) {
@@ -89,11 +118,13 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         if self.1 && v.len() >= MIN_LEN {
             self.0.push(Zeroizing::new(v.to_string()));
         }
+        secrets_by_form(v, self.0);
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            secrets_by_form(&key, self.0);
             let secret = self.2.contains(&&*key);
             map.next_value_seed(Walk(&mut *self.0, secret, self.2))?;
         }

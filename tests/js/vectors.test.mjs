@@ -186,3 +186,24 @@ test('envelope vectors (signed by npm jose): load with pinned publisher keys, or
   assert.equal(gate.revision, 7);
   await assert.rejects(Keygate.load(plain, { publisherKeys: [42] }), { code: 'ERR_INVALID_OPTIONS' });
 });
+
+test('a key whose text says what it is, pasted into another member, is never quoted (keysets/secrets_by_form.json)', async () => {
+  const { keysets: cases } = readJson(join(VECTORS, 'keysets/secrets_by_form.json'));
+  assert.ok(cases.length >= 8);
+  for (const c of cases) {
+    const r = checkKeySet(c.keyset_text);
+    assert.equal(r.valid, false, c.name);
+    assert.equal(r.errors.length, c.expect.errors, `${c.name}: ${JSON.stringify(r.errors)}`);
+    assert.ok(r.errors.some((e) => e.path.startsWith(c.expect.contains)), `${c.name}: ${JSON.stringify(r.errors)}`);
+    const shown = JSON.stringify(r.errors);
+    for (const secret of c.expect.secrets_not_shown) assert.ok(!shown.includes(secret), `${c.name}: ${shown}`);
+    assert.ok(shown.includes('<secret>'), `${c.name}: ${shown}`);
+    // The same through Keygate.load's error.
+    await assert.rejects(Keygate.load(c.keyset_text), (e) => {
+      assert.equal(e.code, 'ERR_KEYSET_INVALID', c.name);
+      const text = `${e.message} ${JSON.stringify(e.errors ?? [])}`;
+      for (const secret of c.expect.secrets_not_shown) assert.ok(!text.includes(secret), `${c.name}: ${text}`);
+      return true;
+    });
+  }
+});

@@ -125,12 +125,15 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // the decision to forwardToOrigin, more client-address fields dropped, a custom key source's
 // refusals name its header; their docs), +3,024 B unpacked. Measured with the first path cut
 // (wasm 902,262 B): packed 495,562 B, unpacked 1,371,512 B.
-// Unpacked 1340 -> 1341 KiB: push routing (an input past the delta bound answered without a
-// copy into the module; the coordinated push judged by the set in use first), +555 B, merged
-// with the coordinator's late KV writes counted as written (+939 B, which main took without a
-// budget change: 1,372,451 B there). Measured merged (wasm 902,262 B): packed 496,079 B,
-// unpacked 1,373,006 B.
-const BUDGET = { packed: 485 * 1024, unpacked: 1341 * 1024, wasm: 885 * 1024 };
+// Unpacked 1340 -> 1341 KiB: key texts that say what they are (whsec_, whsk_, keygate API keys)
+// blanked wherever they stand in a refused key set's errors (+471 B of wasm), merged with main
+// at f0fa02b (the coordinator's bounded alarm writes in pkg/src/coordinator/workerd.js; main
+// is then 1,372,451 B by this count less the 471 B, itself over 1340 KiB). Measured merged:
+// packed 496,123 B, unpacked 1,372,922 B, wasm 902,733 B.
+// Unpacked 1341 -> 1342 KiB: push routing (an input past the delta bound answered without a
+// copy into the module; the coordinated push judged by the set in use first), +555 B. Measured
+// merged with the above: packed 496,348 B, unpacked 1,373,477 B, wasm 902,733 B.
+const BUDGET = { packed: 485 * 1024, unpacked: 1342 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;

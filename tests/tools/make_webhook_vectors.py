@@ -185,6 +185,14 @@ case("only a v2 token", delivery("/hooks/svix", lambda i, t, b: "v2," + B64(byte
 case("nine tokens", delivery("/hooks/svix", lambda i, t, b: " ".join([v1("svix-a", i, t, b)] * 9)), refused("malformed_credentials"))
 case("more Ed25519 verifications than the bound (5 tokens x 2 keys)", delivery("/hooks/acme", lambda i, t, b: " ".join([v1a("acme", i, t, b)] * 5)), refused("malformed_credentials"))
 case("a repeated webhook-id field", delivery("/hooks/svix", None, headers=[["webhook-id", "msg_a"], ["webhook-id", "msg_b"], ["webhook-timestamp", str(T)], ["webhook-signature", v1("svix-a", "msg_a", T, b'{"type":"invoice.paid"}')]]), refused("malformed_credentials"))
+# Spellings other verifiers read another way (checked: each refused, or read as keygate signs).
+case("webhook-timestamp: an exponent", delivery("/hooks/svix", None, headers=[["webhook-id", "msg_exp"], ["webhook-timestamp", "1.795953600e9"], ["webhook-signature", v1("svix-a", "msg_exp", T, b'{"type":"invoice.paid"}')]]), refused("malformed_credentials"))
+case("webhook-timestamp: 12 digits, far in the future", delivery("/hooks/svix", one("svix-a"), ts=999999999999), refused("signature_in_future"))
+case("webhook-signature: the version in capitals (V1) is no known version", delivery("/hooks/svix", lambda i, t, b: v1("svix-a", i, t, b).replace("v1,", "V1,")), refused("malformed_credentials"))
+case("webhook-signature: a tab between tokens does not separate them", delivery("/hooks/svix", lambda i, t, b: "v1," + B64(bytes(32)) + "\t" + v1("svix-a", i, t, b)), refused("malformed_credentials"))
+case("webhook-signature: two fields folded into one (', '): the token ending in ',' is unusable, the other verifies", delivery("/hooks/svix", lambda i, t, b: v1("svix-a", i, t, b) + ", " + v1("svix-a", i, t, b)), allowed("svix-a", EV, "v1"))
+case("svix-id, svix-timestamp, svix-signature beside the webhook fields are not read (only webhook-* is verified)", delivery("/hooks/svix", one("svix-a"), extra=[["svix-id", "msg_other"], ["svix-timestamp", str(T)], ["svix-signature", "v1," + B64(bytes(32))]]), allowed("svix-a", EV, "v1"))
+case("svix-* fields alone on a webhook route are no delivery", delivery("/hooks/svix", None, headers=[["svix-id", "msg_svix"], ["svix-timestamp", str(T)], ["svix-signature", v1("svix-a", "msg_svix", T, b'{"type":"invoice.paid"}')]]), refused("signature_required"))
 # Routes read every way an origin may read them.
 case("another letter case reaches the webhook rule for case-blind origins and no rule for the others: deny, after proof", delivery("/HOOKS/SVIX", one("svix-a")), refused("route_denied", 403, "svix-a"))
 case("an API key on the webhook route in another case: still webhook-only", delivery("/Hooks/Svix", None, headers=[["authorization", "Bearer api-key-for-webhook-tests"]]), refused("signature_required"))

@@ -61,16 +61,32 @@ pub fn read_text(p: &Path) -> Result<String, Fail> {
     })
 }
 
-/// Key material given on the command line: `-` (stdin), a readable file, or the value itself.
-pub fn file_or_inline(arg: &str) -> Result<String, Fail> {
+/// Key material given on the command line as `flag`: `-` (stdin), a readable file, or the
+/// value itself (JSON, or text that does not look like a path). A `secret` value (a private
+/// key) is never repeated in a message: one that looks like a path but names no file may be a
+/// standard base64 key (`/`) or a JWK holding a URL; given inline, it is readable by other
+/// local users (ps, /proc) and kept in shell history, which a note on stderr says.
+pub fn file_or_inline(arg: &str, flag: &str, secret: bool) -> Result<String, Fail> {
     let p = Path::new(arg);
     if is_dash(p) || p.is_file() {
-        read_text(p)
-    } else if arg.contains(['/', '\\']) || arg.ends_with(".json") {
-        Err(Fail::input(format!("{arg}: no such file")))
-    } else {
-        Ok(arg.to_string())
+        return read_text(p);
     }
+    let json = arg.trim_start().starts_with('{');
+    if !json && (arg.contains(['/', '\\']) || arg.ends_with(".json")) {
+        return Err(Fail::input(if secret {
+            format!(
+                "{flag}: no such file (the value is not repeated: it may be a key; give a file, or - for stdin)"
+            )
+        } else {
+            format!("{arg}: no such file")
+        }));
+    }
+    if secret {
+        eprintln!(
+            "keygate: note: {flag} was given a key on the command line, where other local users can read it (ps) and shell history keeps it; pass a file or - (stdin)"
+        );
+    }
+    Ok(arg.to_string())
 }
 
 /// A path that a command edits in place: `-` cannot be one.

@@ -15,7 +15,7 @@ pub fn publisher_keys(arg: Option<&str>) -> Result<Option<PublisherKeys>, Fail> 
     match arg {
         None => Ok(None),
         Some(a) => {
-            let text = file_or_inline(a)?;
+            let text = file_or_inline(a, "--publisher-key", false)?;
             PublisherKeys::parse(&text)
                 .map(Some)
                 .map_err(|e| Fail::input(format!("--publisher-key: {e}")))

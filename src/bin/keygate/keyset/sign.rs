@@ -44,7 +44,7 @@ impl SecretArg {
 
 /// Reads the publisher's private key (inline, a file, or `-`), with `kid` if given.
 pub fn load_secret(value: &str, kid: Option<&str>) -> Result<PublisherSecret, Fail> {
-    let text = file_or_inline(value)?;
+    let text = zeroize::Zeroizing::new(file_or_inline(value, "--publisher-secret", true)?);
     let secret = PublisherSecret::parse(&text)
         .map_err(|e| Fail::input(format!("--publisher-secret: {e}")))?;
     Ok(match kid {
