@@ -115,7 +115,7 @@ export function asKeySource(decision, source) {
 }
 
 /** A field name as a CGI-style origin reads it: lowercase, `_` and `-` alike. */
-const cgiName = (name) => name.toLowerCase().replaceAll('_', '-');
+export const cgiName = (name) => name.toLowerCase().replaceAll('_', '-');
 
 /**
  * Refuses (ERR_REQUEST_INVALID: 400 malformed_request) a request carrying the `keyHeader`

@@ -18,7 +18,7 @@
 // spelling (tests/vectors/forwarding.json).
 
 import { KeygateError, describe, invalidOptions } from './errors.js';
-import { INSIDE_WORKERD, judgedAs } from './edge-request.js';
+import { INSIDE_WORKERD, cgiName, judgedAs } from './edge-request.js';
 import { errorResponse } from './wire.js';
 
 /**
@@ -35,11 +35,6 @@ function targetUrl(origin, url, judgedPath) {
   target.pathname = base.pathname.replace(/\/$/, '') + path;
   target.search = url.search;
   return target;
-}
-
-/** A field name as a CGI-style origin reads it: lowercase, `_` and `-` alike. */
-function cgiName(name) {
-  return name.toLowerCase().replaceAll('_', '-');
 }
 
 /**
