@@ -3,13 +3,15 @@
 // each with its own Keygate loaded from the same key set and fed identical fresh Requests, in
 // the slices and rounds of the other cases (measure.mjs). Builds compared one after the other
 // (BENCH_DIST) differ by the run-to-run spread, ±10–30 % in workerd on a shared machine; the
-// paired rounds of one isolate see the same load and read a few per cent apart.
+// paired rounds of one isolate see the same load (BENCHMARKS.md: the signed GETs and the API
+// key within a few per cent, the 1 KiB POST's rounds still about ±20 %). Both sides get the
+// same k, so each pair of slices times as many decisions of each.
 //
 // BENCH_BASE names another checkout of this repository whose package is built (`make pkg`:
 // its pkg/src and pkg/wasm). The bench bundle is then made again under target/bench/ab/ by
 // wrangler, from a copy of benches/workerd/wrangler.toml whose alias for `keygate-base` points
 // at that package. Without BENCH_BASE the bench bundle runs as it is, where `keygate-base` is
-// this build again (one module, two Keygates): the harness's own bias, which must read 1.
+// this build again (one module, two Keygates): the harness's own bias, which should read 1.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -62,7 +64,7 @@ export async function abBench({ root, dist, modules, opts, smoke, log }) {
     wasmModules: bundle.modules.filter((m) => m.type === 'CompiledWasm').length,
     cases: [],
   };
-  for (const name of opts.cases) res.cases.push(await measureCase(name, ['keygate', 'base'], { opts, smoke, ...bundle }));
+  for (const name of opts.cases) res.cases.push(await measureCase(name, ['keygate', 'base'], { opts, smoke, sameK: true, ...bundle }));
   return res;
 }
 

@@ -82,9 +82,10 @@ export async function isolate(dist, modules) {
  * slices of each side, alternating (A B B A A B ..., the first side alternating between
  * rounds); a side's time in a round is the sum of its slices. Two rounds of warm-up. The
  * result's `setup` is the Worker's answer to /setup (for the A/B sides: whether the two
- * packages are one module).
+ * packages are one module). `sameK`: both sides get the smaller k (two builds of the same
+ * work: each pair of slices then times as many operations of each).
  */
-export async function measureCase(name, [sa, sb], { opts, smoke, dist, modules }) {
+export async function measureCase(name, [sa, sb], { opts, smoke, dist, modules, sameK = false }) {
   const { mf, call } = await isolate(dist, modules);
   try {
     const now = Date.now();
@@ -102,6 +103,9 @@ export async function measureCase(name, [sa, sb], { opts, smoke, dist, modules }
     const k = {};
     const perOp = {};
     const sliceSize = (ms) => Math.max(1, Math.min(opts.sliceOps, Math.ceil(opts.sliceMs / ms)));
+    const pairK = () => {
+      if (sameK) k[sa] = k[sb] = Math.min(k[sa], k[sb]);
+    };
     for (const side of [sa, sb]) {
       let spent = 0;
       for (let n = 8, i = 0; spent < opts.warmupMs || i < 3; i++) {
@@ -118,6 +122,7 @@ export async function measureCase(name, [sa, sb], { opts, smoke, dist, modules }
       perOp[side] = spent / ops;
       k[side] = sliceSize(perOp[side]);
     }
+    pairK();
     const round = async (first) => {
       const spent = { [sa]: 0, [sb]: 0 };
       let order = first === sa ? [sa, sb] : [sb, sa];
@@ -135,6 +140,7 @@ export async function measureCase(name, [sa, sb], { opts, smoke, dist, modules }
         if (ms > 0 && ms < perOp[side]) perOp[side] = ms;
         k[side] = sliceSize(perOp[side]);
       }
+      pairK();
     }
     const a = [];
     const b = [];

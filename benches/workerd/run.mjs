@@ -31,7 +31,7 @@
 //   BENCH_DIST read ±10–30 % apart). BENCH_BASE is a checkout of this repository whose package
 //   is built (`make pkg` there); the bundle is then made again under target/bench/ab/ with that
 //   package imported as `keygate-base` beside this one's `keygate` (without BENCH_BASE: this
-//   build against itself, which must read 1). For each case of BENCH_CASES, both packages'
+//   build against itself, which should read 1). For each case of BENCH_CASES, both packages'
 //   `gate.verify`, each with its own Keygate of the same key set, on identical fresh Requests, in
 //   the same slices and rounds: medians of each, the median of the per-round ratios (this ÷
 //   base) with p25–p75, and `ratio ab_<case> <value>` lines.

@@ -91,6 +91,7 @@ test('A/B part: a base package beside this one in one isolate, every case decide
     for (const c of out.ab.cases) {
       assert.deepEqual(c.sides, ['keygate', 'base']);
       assert.equal(c.setup.sameModule, false, `${c.case}: the base side runs a package of its own`);
+      assert.equal(c.k.keygate, c.k.base, `${c.case}: both sides time as many operations a slice`);
       for (const v of [c.aUs, c.bUs]) assert.ok(Number.isFinite(v) && v >= 0, `${c.case}: ${v}`);
       assert.equal(c.rounds.ratio.length, 1);
     }
