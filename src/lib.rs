@@ -45,9 +45,10 @@ pub use keyset::shard::{
 };
 pub use keyset::shard_build::{Sharding, TARGET_KEYS_PER_SHARD, default_bits, shard_keyset};
 pub use keyset::{
-    DefaultRoute, DiffError, KeyEntry, KeySet, KeyStatus, Keys, KeysIter, KeysetError,
-    KeysetErrors, Lint, MAX_AUDIENCE_LEN, MAX_REVISION, PathCase, Policy, Route, RouteSignature,
-    SignaturePolicy, StalePolicy, TrailingSlash, check_audience_name, diff as diff_keysets,
+    BodyMethodOverride, DefaultRoute, DiffError, KeyEntry, KeySet, KeyStatus, Keys, KeysIter,
+    KeysetError, KeysetErrors, Lint, MAX_AUDIENCE_LEN, MAX_REVISION, PathCase, Policy, Route,
+    RouteSignature, SignaturePolicy, StalePolicy, TrailingSlash, check_audience_name,
+    diff as diff_keysets,
 };
 pub use request::body::{Body, BodyDigests};
 pub use request::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Request, RequestError};

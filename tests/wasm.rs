@@ -53,6 +53,11 @@ const REQUEST_VECTORS: &[(&str, &str, &str)] = &[
         include_str!("vectors/attacks/keyset_exact_paths.json"),
     ),
     (
+        "attacks/body_method.json",
+        include_str!("vectors/attacks/body_method.json"),
+        include_str!("vectors/attacks/keyset_body_method.json"),
+    ),
+    (
         "attacks/header_spellings.json",
         include_str!("vectors/attacks/header_spellings.json"),
         include_str!("../demo/keyset.json"),

@@ -10,7 +10,9 @@
 //! `deny` default. So whichever way the origin reads the request, the rule for that reading
 //! was checked.
 
-use crate::keyset::{DefaultRoute, KeyEntry, KeySet, PathCase, Route, TrailingSlash};
+use crate::keyset::{
+    BodyMethodOverride, DefaultRoute, KeyEntry, KeySet, PathCase, Route, TrailingSlash,
+};
 use crate::request::METHOD_OVERRIDE_FIELDS as OVERRIDE_HEADERS;
 use crate::request::Request;
 use crate::route::{NormalizedPath, Reading};
@@ -158,7 +160,16 @@ fn is_method_param(raw: &str) -> bool {
 /// sent comes first. A request may carry thousands of readings (a field of comma-separated
 /// elements, `_method` parameters), each judged against every rule under every path reading:
 /// the work is at most one judging per class, plus one lookup per reading.
-fn method_classes(routes: &[Route], req: &Request, mut visit: impl FnMut(&str)) {
+///
+/// With `post_is_any` (`policy.body_method_override: "every_method"`), a request read as POST
+/// is then judged under every class it was not read as: its body may name any method (Rack's
+/// `MethodOverride`, Laravel, Symfony), and keygate does not read the body.
+fn method_classes<'k>(
+    routes: &'k [Route],
+    req: &Request,
+    post_is_any: bool,
+    mut visit: impl FnMut(&str),
+) {
     let sent = req.method();
     // The methods the rules list, in order, and whether each class was judged (the listed
     // ones by where the rules first list them, then HEAD, then every other method). Built at
@@ -174,18 +185,26 @@ fn method_classes(routes: &[Route], req: &Request, mut visit: impl FnMut(&str)) 
             .position(|l| *l == m)
             .unwrap_or(listed.len() + 1)
     };
+    let first_past_sent = |listed: &mut Vec<&'k str>, seen: &mut Vec<bool>| {
+        for r in routes {
+            if let Some(ms) = &r.methods {
+                for l in ms {
+                    listed.push(l);
+                }
+            }
+        }
+        *seen = vec![false; listed.len() + 2];
+        seen[class(listed, sent)] = true;
+    };
+    let mut post = false;
     method_readings(req, |m| {
+        // One test of a `false` flag per reading under the default policy.
+        if post_is_any && m == "POST" {
+            post = true;
+        }
         if m != sent {
             if seen.is_empty() {
-                for r in routes {
-                    if let Some(ms) = &r.methods {
-                        for l in ms {
-                            listed.push(l);
-                        }
-                    }
-                }
-                seen = vec![false; listed.len() + 2];
-                seen[class(&listed, sent)] = true;
+                first_past_sent(&mut listed, &mut seen);
             }
             let c = class(&listed, m);
             if seen[c] {
@@ -195,6 +214,25 @@ fn method_classes(routes: &[Route], req: &Request, mut visit: impl FnMut(&str)) 
         }
         visit(m);
     });
+    if post {
+        if seen.is_empty() {
+            first_past_sent(&mut listed, &mut seen);
+        }
+        for (c, judged) in seen.iter().enumerate() {
+            let m = match c {
+                // A method listed again, or `HEAD` listed, is judged at its own class.
+                c if c < listed.len() && class(&listed, listed[c]) == c => listed[c],
+                c if c < listed.len() => continue,
+                c if c == listed.len() => "HEAD",
+                // Rules list upper-case tokens only (`check_method`): a lower-case name is
+                // never listed, so it stands for every method no rule lists.
+                _ => "unlisted",
+            };
+            if !judged {
+                visit(m);
+            }
+        }
+    }
 }
 
 /// `application/x-www-form-urlencoded` decoding, lossy (enough to read a method name).
@@ -251,7 +289,8 @@ pub(super) fn judge<'k>(ks: &'k KeySet, req: &Request, path: &NormalizedPath) ->
         default: false,
         name: None,
     };
-    method_classes(routes, req, |method| {
+    let post_is_any = policy.body_method_override == BodyMethodOverride::EveryMethod;
+    method_classes(routes, req, post_is_any, |method| {
         for bit in 0..readings.len() {
             let first = routes
                 .iter()
@@ -386,6 +425,17 @@ mod tests {
 
     /// The methods `method_classes` judges for a request, under rules listing `listed`.
     fn judged(listed: &[&str], m: &str, url: &str, headers: &[(&str, &str)]) -> Vec<String> {
+        judged_as(false, listed, m, url, headers)
+    }
+
+    /// [`judged`], with `post_is_any` (`body_method_override: "every_method"`) as given.
+    fn judged_as(
+        post_is_any: bool,
+        listed: &[&str],
+        m: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Vec<String> {
         let mut r = Request::new(m, url).unwrap();
         for (n, v) in headers {
             r.push_header(n, v);
@@ -400,7 +450,7 @@ mod tests {
         );
         let ks = KeySet::from_json(json.as_bytes()).unwrap();
         let mut out = Vec::new();
-        method_classes(ks.routes(), &r, |m| out.push(m.to_string()));
+        method_classes(ks.routes(), &r, post_is_any, |m| out.push(m.to_string()));
         out
     }
 
@@ -447,6 +497,64 @@ mod tests {
             ),
             ["PURGE"]
         );
+    }
+
+    #[test]
+    fn a_post_may_be_every_method_once_each() {
+        let every = |listed: &[&str], m: &str, url: &str, headers: &[(&str, &str)]| {
+            judged_as(true, listed, m, url, headers)
+        };
+        // Each listed method once (a method listed twice, or HEAD listed, at its own class),
+        // HEAD, and the class of unlisted methods (POST's own here, judged as sent).
+        assert_eq!(
+            every(
+                &["PURGE", "DELETE", "DELETE", "HEAD"],
+                "POST",
+                "https://h/",
+                &[]
+            ),
+            ["POST", "PURGE", "DELETE", "HEAD"]
+        );
+        // POST listed: the unlisted methods are judged too, by a name no rule can list.
+        assert_eq!(
+            every(&["POST", "DELETE"], "POST", "https://h/", &[]),
+            ["POST", "DELETE", "HEAD", "unlisted"]
+        );
+        // Readings judged already are not judged again.
+        assert_eq!(
+            every(
+                &["POST", "DELETE", "GET"],
+                "POST",
+                "https://h/?_method=get",
+                &[("x-http-method-override", "DELETE")]
+            ),
+            ["POST", "DELETE", "GET", "HEAD", "unlisted"]
+        );
+        // Read as POST in any way: `post` (Symfony upper-cases the method), an override (POST
+        // is judged with `post`, `GET` with the unlisted methods: no rule lists them).
+        assert_eq!(
+            every(&["DELETE"], "post", "https://h/", &[]),
+            ["post", "DELETE", "HEAD"]
+        );
+        assert_eq!(
+            every(&["DELETE"], "GET", "https://h/?_method=POST", &[]),
+            ["GET", "DELETE", "HEAD"]
+        );
+        // Not read as POST: only its own readings.
+        for m in ["GET", "PUT", "DELETE", "PATCH", "HEAD"] {
+            assert_eq!(every(&["DELETE", "POST"], m, "https://h/", &[]), [m]);
+        }
+        assert_eq!(
+            every(
+                &["DELETE", "POST", "PATCH"],
+                "PUT",
+                "https://h/",
+                &[("x-http-method", "PATCH")]
+            ),
+            ["PUT", "PATCH"]
+        );
+        // Under the default policy a POST is its own readings only.
+        assert_eq!(judged(&["DELETE"], "POST", "https://h/", &[]), ["POST"]);
     }
 
     #[test]

@@ -156,6 +156,22 @@ pub enum TrailingSlash {
     Significant,
 }
 
+/// What a POST request's body may do to the method an origin acts on. keygate never reads an
+/// unsigned body, so it cannot see a `_method` field there (Rack's `MethodOverride`, Laravel,
+/// Symfony's `http_method_override`); this says how to judge a POST as if it could carry one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyMethodOverride {
+    /// A POST is judged under the methods it is read as without its body (as sent, its
+    /// standard spelling, header and query overrides). The default: for origins that act on
+    /// no `_method` in a body.
+    Ignored,
+    /// A request read as POST is also judged under every other method: it needs the scopes
+    /// of every rule its path reaches under any method, is public only when all of them are,
+    /// and is `route_denied` when any method falls to a `deny` default.
+    EveryMethod,
+}
+
 /// Key-set wide policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -172,6 +188,8 @@ pub struct Policy {
     pub path_case: PathCase,
     /// Whether route patterns also match with the trailing slash added or removed.
     pub trailing_slash: TrailingSlash,
+    /// Whether a POST is judged as if its body could name any method (`_method`).
+    pub body_method_override: BodyMethodOverride,
 }
 
 impl Default for Policy {
@@ -183,6 +201,7 @@ impl Default for Policy {
             stale_policy: StalePolicy::FailClosed,
             path_case: PathCase::Insensitive,
             trailing_slash: TrailingSlash::Optional,
+            body_method_override: BodyMethodOverride::Ignored,
         }
     }
 }

@@ -4,7 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::ctx::{Ctx, check_method};
-use super::{DefaultRoute, PathCase, Policy, Route, StalePolicy, TrailingSlash};
+use super::{
+    BodyMethodOverride, DefaultRoute, PathCase, Policy, Route, StalePolicy, TrailingSlash,
+};
 use crate::json::JsonPath;
 use crate::route::PathPattern;
 
@@ -14,6 +16,7 @@ const POLICY_FIELDS: &[&str] = &[
     "stale_policy",
     "path_case",
     "trailing_slash",
+    "body_method_override",
     "max_signature_age_seconds",
     "required_components",
     "require_content_digest",
@@ -103,6 +106,18 @@ pub(super) fn policy(cx: &mut Ctx<'_>, v: &Value, path: &JsonPath<'_>) -> Option
         &slash,
     ) {
         policy.trailing_slash = c;
+    }
+    let body_method = [
+        ("ignored", BodyMethodOverride::Ignored),
+        ("every_method", BodyMethodOverride::EveryMethod),
+    ];
+    if let Some(c) = choice(
+        cx,
+        map.get("body_method_override"),
+        &path.field("body_method_override"),
+        &body_method,
+    ) {
+        policy.body_method_override = c;
     }
     super::sigparse::policy(cx, map, path, &mut policy.signature);
     Some(policy)

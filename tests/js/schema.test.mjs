@@ -16,8 +16,12 @@ test('the schema itself compiles under draft 2020-12 strict mode', () => {
   assert.equal(typeof validate, 'function');
 });
 
-test('every valid key set vector and the demo set pass the schema', () => {
-  const files = [...vectorFiles('keysets', 'valid_'), join(ROOT, 'demo/keyset.json')];
+test('every valid key set vector, the attack key sets and the demo set pass the schema', () => {
+  const files = [
+    ...vectorFiles('keysets', 'valid_'),
+    ...vectorFiles('attacks', 'keyset'),
+    join(ROOT, 'demo/keyset.json'),
+  ];
   assert.ok(files.length >= 5);
   for (const f of files) {
     assert.ok(validate(readJson(f)), `${f}: ${JSON.stringify(validate.errors)}`);
