@@ -11,10 +11,13 @@
 //! - the gateway's forward is judged the same: the request re-sent with the judged path in
 //!   place of the target gets the same decision (unless it is signed: a signature covers the
 //!   path as sent).
+//! - `body_method_override: "every_method"` only adds readings: a request it allows is allowed
+//!   under `"ignored"` too, and one that is not read as POST in any way (no `post` method, no
+//!   override field or query) gets the same decision under both.
 
 use keygate::{Context, Decision, KeySet, Request, Verifier, http1::parse_request};
 
-use crate::{ATTACKS, DEMO, EXACT, check_decision, now};
+use crate::{ATTACKS, BODY_METHOD, BODY_METHOD_IGNORED, DEMO, EXACT, check_decision, now};
 
 /// Headers that carry a bearer secret. (A `Signature` carries labels and a proof, not a secret:
 /// messages may quote its labels.)
@@ -56,7 +59,8 @@ pub fn run(data: &[u8]) {
         .collect();
     let client = data.last().map(|&b| std::net::IpAddr::from([127, 0, 0, b]));
     let cx = Context::new(now()).with_client_ip(client);
-    for ks in [&*DEMO, &*ATTACKS, &*EXACT] {
+    body_method(&req, &cx);
+    for ks in [&*DEMO, &*ATTACKS, &*EXACT, &*BODY_METHOD] {
         let d = decide(ks, &req, &cx);
         check_decision(&d, &secrets);
         if let Some(path) = &d.path
@@ -73,6 +77,30 @@ pub fn run(data: &[u8]) {
                 req.path()
             );
         }
+    }
+}
+
+/// The `body_method_override` properties (see the module's documentation).
+fn body_method(req: &Request, cx: &Context) {
+    let every = decide(&BODY_METHOD, req, cx);
+    let ignored = decide(&BODY_METHOD_IGNORED, req, cx);
+    assert!(
+        !every.allowed || ignored.allowed,
+        "allowed only when a POST is read as every method: {every:?} {ignored:?}"
+    );
+    let overrides = [
+        "x-http-method-override",
+        "x-http-method",
+        "x-method-override",
+    ]
+    .iter()
+    .any(|h| req.header_values(h).next().is_some());
+    if !req.method().eq_ignore_ascii_case("POST") && !overrides && req.query().is_none() {
+        assert_eq!(
+            summary(&every),
+            summary(&ignored),
+            "a request not read as POST is judged differently"
+        );
     }
 }
 
@@ -128,5 +156,34 @@ mod tests {
         assert!(retarget(b"GET https://h/x HTTP/1.1\r\n\r\n", "/x", None).is_none());
         // The property runs on it (the judged path differs from the sent one).
         run(raw);
+    }
+
+    #[test]
+    fn body_method_properties_hold_on_the_vectors_requests() {
+        let key = "X-API-Key: attack-writer-api-key\r\n";
+        for line in [
+            "POST /api/orders/7",
+            "post /api/orders/7",
+            "GET /api/orders/7?_method=POST",
+            "PUT /api/orders/7",
+            "DELETE /api/orders/7",
+            "POST /api/public/x",
+            "GET /api/public/x",
+            "POST /api/forms/x",
+        ] {
+            for headers in ["", key, "X-HTTP-Method-Override: POST\r\n"] {
+                let raw = format!("{line} HTTP/1.1\r\nHost: h\r\n{headers}\r\n");
+                run(raw.as_bytes());
+            }
+        }
+        // The two sets do tell a POST apart (the property is not vacuous).
+        let post = parse_request(
+            format!("POST /api/orders/7 HTTP/1.1\r\nHost: h\r\n{key}\r\n").as_bytes(),
+            "https",
+        )
+        .unwrap();
+        let cx = Context::new(now());
+        assert!(decide(&BODY_METHOD_IGNORED, &post, &cx).allowed);
+        assert!(!decide(&BODY_METHOD, &post, &cx).allowed);
     }
 }

@@ -44,6 +44,16 @@ pub static EXACT: LazyLock<KeySet> = LazyLock::new(|| {
         "../../tests/vectors/attacks/keyset_exact_paths.json"
     ))
 });
+/// `tests/vectors/attacks/keyset_body_method.json`: `body_method_override: "every_method"`
+/// with a `deny` default.
+pub static BODY_METHOD: LazyLock<KeySet> = LazyLock::new(|| keyset(BODY_METHOD_JSON));
+/// The same set with `body_method_override: "ignored"`, the policy's other value.
+pub static BODY_METHOD_IGNORED: LazyLock<KeySet> = LazyLock::new(|| {
+    let mut doc: serde_json::Value = serde_json::from_str(BODY_METHOD_JSON).unwrap();
+    doc["policy"]["body_method_override"] = "ignored".into();
+    keyset(&doc.to_string())
+});
+const BODY_METHOD_JSON: &str = include_str!("../../tests/vectors/attacks/keyset_body_method.json");
 /// `tests/vectors/signatures/keyset.json`: signing keys, no public route.
 pub static SIGNATURES: LazyLock<KeySet> =
     LazyLock::new(|| keyset(include_str!("../../tests/vectors/signatures/keyset.json")));
