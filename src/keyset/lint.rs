@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::secrets::Form;
-use super::{KeyEntry, KeySet, KeyStatus, Route, SignaturePolicy};
+use super::{
+    BodyMethodOverride, DefaultRoute, KeyEntry, KeySet, KeyStatus, Route, SignaturePolicy,
+};
 use crate::time::UnixTime;
 
 const DAY: i64 = 86_400;
@@ -62,7 +64,8 @@ impl KeySet {
     /// Warnings about this set at `now`: a revision near the limit, no `audience`, signature
     /// policies that do not bind the method and target, keys that never expire or live over 90
     /// days, active keys expiring within 7 days with no successor, routes shadowed by earlier
-    /// ones, and the wildcard `*` scope.
+    /// ones, POST routes `body_method_override: "every_method"` sends to the default, and the
+    /// wildcard `*` scope.
     pub fn lint(&self, now: UnixTime) -> Vec<Lint> {
         let mut out = Vec::new();
         if self.revision > REVISION_WARNING {
@@ -109,6 +112,9 @@ impl KeySet {
                     ),
                 });
             }
+        }
+        if self.policy.body_method_override == BodyMethodOverride::EveryMethod {
+            body_method_lints(&mut out, self);
         }
         let mut successors = None;
         let any_sealed = self.keys.iter().any(|k| {
@@ -190,6 +196,39 @@ impl KeySet {
             }
         }
         out
+    }
+}
+
+/// `body_method_uncovered`: under `body_method_override: "every_method"` a POST is also judged
+/// as the methods no route lists, which only routes without `methods` match. A route for POST
+/// whose path no such route covers sends them to the default: every POST it matches is
+/// `route_denied` under a `deny` default, and not public when the route is public.
+fn body_method_lints(out: &mut Vec<Lint>, ks: &KeySet) {
+    let deny = ks.policy.default_route == DefaultRoute::Deny;
+    for (j, r) in ks.routes.iter().enumerate() {
+        if r.methods.is_none() || !r.applies_to_method("POST") || !(deny || r.public) {
+            continue;
+        }
+        let covered = |public: bool| {
+            ks.routes.iter().any(|e| {
+                e.methods.is_none() && (e.public || !public) && r.path.is_shadowed_by(&e.path)
+            })
+        };
+        let outcome = if deny && !covered(false) {
+            "falls to the deny default: every POST it matches is refused (route_denied); add a route without \"methods\" for its path"
+        } else if r.public && !covered(true) {
+            "reaches no public route: a POST it matches is not public; add a public route without \"methods\" for its path if every method may be public there"
+        } else {
+            continue;
+        };
+        out.push(Lint {
+            code: "body_method_uncovered",
+            path: format!("$.routes[{j}]"),
+            message: format!(
+                "under body_method_override \"every_method\" a POST to {} is also judged as the methods no route lists, which only a route without \"methods\" matches; there it {outcome} (or use \"ignored\" and switch the body override off at the origin)",
+                r.path
+            ),
+        });
     }
 }
 
@@ -420,6 +459,65 @@ mod tests {
         assert_eq!(
             lint(&json, "2026-11-29T00:00:00Z"),
             vec![("route_shadowed", "$.routes[2]".to_string())]
+        );
+    }
+
+    #[test]
+    fn post_routes_no_route_for_every_method_covers() {
+        let set = |policy: &str, routes: &str| {
+            format!(
+                r#"{{"keygate":1,"revision":1,"audience":"api","policy":{{{policy}}},"routes":[{routes}],"keys":[]}}"#
+            )
+        };
+        let every = r#""body_method_override":"every_method""#;
+        let every_deny = r#""body_method_override":"every_method","default_route":"deny""#;
+        let now = "2026-11-29T00:00:00Z";
+        let routes = r#"{"methods":["POST"],"path":"/hooks/x","webhook_keys":["k"]},
+            {"methods":["GET","POST"],"path":"/login","public":true},
+            {"methods":["POST"],"path":"/orders/*","scopes":["w"]},
+            {"path":"/orders/**","scopes":["r"]},
+            {"methods":["DELETE"],"path":"/admin/**"}"#;
+        let with_key = |policy: &str| {
+            set(policy, routes).replace(
+                r#""keys":[]"#,
+                r#""keys":[{"id":"k","webhook":{"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},"expires_at":"2026-12-31T00:00:00Z"}]"#,
+            )
+        };
+        // Under deny: the webhook route, the public login and its own path's POST rule aside.
+        assert_eq!(
+            lint(&with_key(every_deny), now),
+            vec![
+                ("body_method_uncovered", "$.routes[0]".to_string()),
+                ("body_method_uncovered", "$.routes[1]".to_string()),
+            ]
+        );
+        // Under authenticate: only the public route loses something.
+        assert_eq!(
+            lint(&with_key(every), now),
+            vec![("body_method_uncovered", "$.routes[1]".to_string())]
+        );
+        let ks = KeySet::from_json(with_key(every).as_bytes()).unwrap();
+        let l = &ks.lint(UnixTime::parse_rfc3339(now).unwrap())[0];
+        assert!(
+            l.message.contains("/login") && l.message.contains("not public"),
+            "{}",
+            l.message
+        );
+        // Not under the default policy.
+        assert!(lint(&with_key(""), now).is_empty());
+        // A public route for every method covers the public one.
+        let covered = set(
+            every,
+            r#"{"methods":["POST"],"path":"/login","public":true},{"path":"/**","public":true}"#,
+        );
+        assert!(lint(&covered, now).is_empty());
+        let not_public = set(
+            every,
+            r#"{"methods":["POST"],"path":"/login","public":true},{"path":"/**"}"#,
+        );
+        assert_eq!(
+            lint(&not_public, now),
+            vec![("body_method_uncovered", "$.routes[0]".to_string())]
         );
     }
 
