@@ -9,6 +9,10 @@
 //! needs the scopes of every rule reached, and `route_denied` when any reading falls to a
 //! `deny` default. So whichever way the origin reads the request, the rule for that reading
 //! was checked.
+//!
+//! A POST's body may name the method too (`_method`: Rack, Laravel, Symfony), and keygate does
+//! not read bodies: under `policy.body_method_override: "every_method"` a request read as POST
+//! is read as every method as well.
 
 use crate::keyset::{
     BodyMethodOverride, DefaultRoute, KeyEntry, KeySet, PathCase, Route, TrailingSlash,
