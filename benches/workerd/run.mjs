@@ -23,6 +23,11 @@
 //   BENCH_DIST (the bundle to run, target/bench/workerd: an older build's copy runs back to back),
 //   BENCH_DELTA_K (one-key deltas per slice, 32), BENCH_DELTA_ROUNDS (7): the delta part
 //   (deltas.mjs), a signed one-key delta beside the whole signed set at BENCH_SCALE_KEYS keys.
+//   BENCH_PARTS=floor (not in the default list; floors.mjs, floor-worker.mjs): for each case of
+//   BENCH_CASES, the floor side (the bare work plus only what keygate's contract obliges any
+//   verifier to do with the Request: method, URL, one visit of every header field, the
+//   credential's bytes, a body read from a clone) beside the bare side, and keygate beside the
+//   floor side: `ratio floor_<case>` (floor ÷ bare) and `ratio over_floor_<case>` (keygate ÷ floor).
 //   BENCH_PARTS=shard (not in the default list: it generates a 1M-key set once a day, minutes):
 //   the sharded mode (shards.mjs) with BENCH_SHARD_KEYS (1000000), BENCH_SHARD_COLD (2000),
 //   BENCH_SHARD_ROUNDS (11), BENCH_SHARD_K (1024).
@@ -38,6 +43,7 @@ import { gzipSync } from 'node:zlib';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { fillerKeys, keySetBytes } from './keysets.mjs';
 import { deltaApply, deltaMetrics, deltaRows } from './deltas.mjs';
+import { floorBench, floorMetrics, floorRows } from './floors.mjs';
 import { shardBench, shardMetrics, shardRows } from './shards.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -85,7 +91,7 @@ const opts = {
   json: env.BENCH_JSON ?? join(ROOT, 'target/bench/workerd.json'),
 };
 for (const c of opts.cases) if (!(c in CASES)) throw new Error(`BENCH_CASES: unknown case ${c} (expected ${Object.keys(CASES)})`);
-const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'unread', 'delta', 'shard'];
+const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'unread', 'floor', 'delta', 'shard'];
 for (const p of opts.parts) if (!PARTS.includes(p)) throw new Error(`BENCH_PARTS: unknown part ${p} (expected ${PARTS})`);
 
 const median = (xs) => {
@@ -339,6 +345,8 @@ const unread = [];
 if (opts.parts.includes('unread')) {
   for (const name of ['hmac_post_1k', 'hmac_post_1m']) unread.push(await measureCase(name, ['keygate', 'unread']), await measureCase(name, ['unread', 'bare']));
 }
+// The floor each case stands on (opt-in): what any verifier must do with the Request (floors.mjs).
+const floor = opts.parts.includes('floor') ? await floorBench({ cases: opts.cases, measureCase }) : undefined;
 const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
 const delta = opts.parts.includes('delta') ? await deltaApply({ isolate, opts, median, quantile, log }) : undefined;
 const cold = opts.parts.includes('cold') ? await coldStart() : undefined;
@@ -390,6 +398,10 @@ if (unread.length) {
       `${c.ratio.toFixed(2)}× | ${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k[a]} / ${c.k[b]} |`);
   }
 }
+if (floor) {
+  console.log('');
+  console.log(floorRows(floor, CASES, fmtUs));
+}
 console.log('');
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
 console.log('| measurement | median | detail |');
@@ -414,6 +426,7 @@ console.log('');
 for (const c of cases) console.log(`ratio ${c.case} ${c.ratio.toFixed(3)}`);
 if (nonce) console.log(`metric nonce_cost_ratio ${nonce.ratio.toFixed(3)}`);
 for (const c of unread) console.log(`metric ${c.case}_${c.sides.join('_')}_ratio ${c.ratio.toFixed(3)}`);
+if (floor) console.log(floorMetrics(floor));
 console.log(`metric wasm_raw_bytes ${size.wasmRaw}`);
 console.log(`metric wasm_gzip_bytes ${size.wasmGzip}`);
 if (cold) {
@@ -429,4 +442,4 @@ if (delta) console.log(deltaMetrics(delta));
 if (shard) console.log(shardMetrics(shard));
 
 mkdirSync(dirname(opts.json), { recursive: true });
-writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, unread, cold, scale, delta, shard, size }, null, 1)}\n`);
+writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, unread, floor, cold, scale, delta, shard, size }, null, 1)}\n`);

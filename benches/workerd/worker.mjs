@@ -15,6 +15,7 @@
 // timed request instead of at isolate start-up.
 
 import { deltaSetup, deltaSlice } from './delta-worker.mjs';
+import { floorRun } from './floor-worker.mjs';
 import { shardFull, shardOne, shardSetup, shardSlice, shardStats } from './shard-worker.mjs';
 
 const SCOPES = ['orders:read', 'orders:write'];
@@ -193,6 +194,8 @@ const BODY_READS = {
 };
 
 const SIDES = new Set(['keygate', 'bare', 'unread', 'nonce', 'fresh', 'digest', ...Object.keys(BODY_READS)]);
+// `floor` (BENCH_PARTS=floor): the bare work plus what any verifier must do with the Request.
+SIDES.add('floor');
 
 /**
  * The work of `k` operations of one side of a case, ready to run: keygate's sides get fresh
@@ -219,6 +222,8 @@ async function prepare(name, side, k) {
     return { items, run: async (xs) => { for (const x of xs) await read(x); } };
   }
   if (side === 'unread' && !bench.bodies[name]) throw new BenchError(`${name} has no body`);
+  // The floor side gets the fresh Requests keygate gets (floor-worker.mjs).
+  if (side === 'floor') return { items, run: floorRun(base(name), bench, () => new BenchError(`the floor check failed in ${name}`)) };
   return { items, run: side === 'bare' || side === 'unread' ? bareRun(name, side === 'unread') : verifyAll };
 }
 
