@@ -345,9 +345,9 @@ const unread = [];
 if (opts.parts.includes('unread')) {
   for (const name of ['hmac_post_1k', 'hmac_post_1m']) unread.push(await measureCase(name, ['keygate', 'unread']), await measureCase(name, ['unread', 'bare']));
 }
+const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
 // The floor each case stands on (opt-in): what any verifier must do with the Request (floors.mjs).
 const floor = opts.parts.includes('floor') ? await floorBench({ cases: opts.cases, measureCase }) : undefined;
-const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
 const delta = opts.parts.includes('delta') ? await deltaApply({ isolate, opts, median, quantile, log }) : undefined;
 const cold = opts.parts.includes('cold') ? await coldStart() : undefined;
 const shard = opts.parts.includes('shard') ? await shardBench({ root: ROOT, bundle: BUNDLE, dist: DIST, opts, median, quantile, log }) : undefined;
@@ -387,6 +387,10 @@ if (bodies.length) {
       `${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k[c.sides[0]]} / ${c.k.digest} |`);
   }
 }
+if (floor) {
+  console.log('');
+  console.log(floorRows(floor, CASES, fmtUs));
+}
 if (unread.length) {
   console.log('');
   console.log('| body left unread | this side | that side | ratio (median) | ratio p25–p75 | slice k |');
@@ -397,10 +401,6 @@ if (unread.length) {
     console.log(`| ${c.case === 'hmac_post_1k' ? '1 KiB' : '1 MiB'}: ${what[a]} ÷ ${what[b]} | ${fmtUs(c.aUs)} | ${fmtUs(c.bUs)} | ` +
       `${c.ratio.toFixed(2)}× | ${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k[a]} / ${c.k[b]} |`);
   }
-}
-if (floor) {
-  console.log('');
-  console.log(floorRows(floor, CASES, fmtUs));
 }
 console.log('');
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
@@ -424,9 +424,9 @@ if (delta) console.log(deltaRows(delta));
 if (shard) console.log(shardRows(shard));
 console.log('');
 for (const c of cases) console.log(`ratio ${c.case} ${c.ratio.toFixed(3)}`);
+if (floor) console.log(floorMetrics(floor));
 if (nonce) console.log(`metric nonce_cost_ratio ${nonce.ratio.toFixed(3)}`);
 for (const c of unread) console.log(`metric ${c.case}_${c.sides.join('_')}_ratio ${c.ratio.toFixed(3)}`);
-if (floor) console.log(floorMetrics(floor));
 console.log(`metric wasm_raw_bytes ${size.wasmRaw}`);
 console.log(`metric wasm_gzip_bytes ${size.wasmGzip}`);
 if (cold) {
