@@ -27,7 +27,8 @@
 //   BENCH_CASES, the floor side (the bare work plus only what keygate's contract obliges any
 //   verifier to do with the Request: method, URL, one visit of every header field, the
 //   credential's bytes, a body read from a clone) beside the bare side, and keygate beside the
-//   floor side: `ratio floor_<case>` (floor ÷ bare) and `ratio over_floor_<case>` (keygate ÷ floor).
+//   floor side, and the floor without its cryptography (`duties`) beside the bare side:
+//   `ratio floor_<case>` (floor ÷ bare), `ratio duties_<case>`, `ratio over_floor_<case>` (keygate ÷ floor).
 //   BENCH_PARTS=shard (not in the default list: it generates a 1M-key set once a day, minutes):
 //   the sharded mode (shards.mjs) with BENCH_SHARD_KEYS (1000000), BENCH_SHARD_COLD (2000),
 //   BENCH_SHARD_ROUNDS (11), BENCH_SHARD_K (1024).

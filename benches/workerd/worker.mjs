@@ -201,8 +201,9 @@ const SIDES = new Set(['keygate', 'bare', 'unread', 'nonce', 'fresh', 'digest', 
  */
 async function prepare(name, side, k) {
   if (!CASES.includes(name)) throw new BenchError(`unknown case ${name}`);
-  // `floor` (BENCH_PARTS=floor): the bare work plus what any verifier must do with the Request.
-  if (!SIDES.has(side) && side !== 'floor') throw new BenchError(`unknown side ${side}`);
+  // `floor`, `duties` (BENCH_PARTS=floor): what any verifier must do with the Request, with and
+  // without the bare side's cryptography.
+  if (!SIDES.has(side) && side !== 'floor' && side !== 'duties') throw new BenchError(`unknown side ${side}`);
   if (!Number.isSafeInteger(k) || k < 1) throw new BenchError(`k must be a positive integer, got ${k}`);
   const inputs = await pool(name, side, k);
   const items = [];
@@ -220,8 +221,11 @@ async function prepare(name, side, k) {
     const read = BODY_READS[side] ?? (() => crypto.subtle.digest('SHA-256', body));
     return { items, run: async (xs) => { for (const x of xs) await read(x); } };
   }
-  // The floor side gets the fresh Requests keygate gets (floor-worker.mjs).
-  if (side === 'floor') return { items, run: floorRun(base(name), bench, () => new BenchError(`the floor check failed in ${name}`)) };
+  // The floor sides get the fresh Requests keygate gets (floor-worker.mjs); `duties`: the
+  // floor's work without its cryptography.
+  if (side === 'floor' || side === 'duties') {
+    return { items, run: floorRun(base(name), bench, () => new BenchError(`the ${side} check failed in ${name}`), side === 'floor') };
+  }
   if (side === 'unread' && !bench.bodies[name]) throw new BenchError(`${name} has no body`);
   return { items, run: side === 'bare' || side === 'unread' ? bareRun(name, side === 'unread') : verifyAll };
 }
