@@ -149,7 +149,7 @@ function timedReader(request, seconds, kind) {
   const reader = request.clone().body.getReader();
   let timer;
   const expired = new Promise((resolve) => {
-    timer = setTimeout(resolve, seconds * 1000, TIMED_OUT);
+    timer = setTimeout(() => resolve(TIMED_OUT), seconds * 1000);
   });
   return {
     async read() {
