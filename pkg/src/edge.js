@@ -436,9 +436,9 @@ function edgeRefusal(reason, message, headers = {}) {
  * WIRE_STATUS code as its reason: `keyset_unavailable` (no key set loaded),
  * `malformed_request` (a request the verifier cannot read), `body_too_large` (a signed body
  * over `maxBodyBytes`), `body_timeout` (a body read before the decision that did not arrive
- * whole within `bodyTimeoutSeconds`), `verifier_unavailable` (anything else: a failing nonce store or option
- * callback, a wasm trap; the cause is logged, never sent, and the next request is decided
- * normally).
+ * whole within `bodyTimeoutSeconds`), `verifier_unavailable` (anything else: a failing nonce
+ * store or option callback, a wasm trap; the cause is logged, never sent, and the next
+ * request is decided normally).
  */
 export async function judge(opts, source, request, env, waitUntil, args) {
   const gate = await source.get(env, waitUntil);
@@ -464,7 +464,9 @@ export async function judge(opts, source, request, env, waitUntil, args) {
       if (decision.allowed) recordJudged(request, decision, clientIp, seen.url);
       // A body that came too late is not read for the handler either (it does not run): its
       // branch is cancelled too, so the runtime drops what the tee kept for it and stops reading.
-      else if (decision.reason === 'body_timeout' && typeof request.body?.cancel === 'function') request.body.cancel().catch(() => {});
+      else if (decision.reason === 'body_timeout' && typeof request.body?.cancel === 'function') {
+        request.body.cancel().catch(() => {});
+      }
     } catch (e) {
       // A request that cannot be judged as sent (the key header's `_` twin, edge-request.js).
       decision = e?.code === 'ERR_REQUEST_INVALID' ? edgeRefusal('malformed_request', e.message) : undecided(e);
