@@ -59,6 +59,12 @@ impl UnixTime {
         self.to_string()
     }
 
+    /// For messages: the RFC 3339 text when the instant has one, else the seconds as given
+    /// (a timestamp of 10^15 is not "9999-12-31T23:59:59Z", the clamp `to_rfc3339` writes).
+    pub fn described(self) -> Described {
+        Described(self)
+    }
+
     /// The seconds `to_rfc3339` writes: clamped to the years 0000..=9999 (whose instants a
     /// JavaScript `Date` writes the same way, to the second).
     pub const fn rfc3339_secs(self) -> i64 {
@@ -85,6 +91,20 @@ impl fmt::Display for UnixTime {
             rem % 3600 / 60,
             rem % 60
         )
+    }
+}
+
+/// [`UnixTime::described`]'s text.
+pub struct Described(UnixTime);
+
+impl fmt::Display for Described {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        if t.rfc3339_secs() == t.0 {
+            write!(f, "{t}")
+        } else {
+            write!(f, "{} (Unix seconds, outside the years 0000-9999)", t.0)
+        }
     }
 }
 
@@ -302,6 +322,26 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
+    }
+
+    #[test]
+    fn described_writes_the_seconds_it_cannot_date() {
+        let t = |s: i64| UnixTime::from_secs(s).described().to_string();
+        assert_eq!(t(1_764_374_400), "2025-11-29T00:00:00Z");
+        assert_eq!(t(MAX_SECS), "9999-12-31T23:59:59Z");
+        assert_eq!(
+            t(MAX_SECS + 1),
+            "253402300800 (Unix seconds, outside the years 0000-9999)"
+        );
+        assert_eq!(
+            t(i64::MIN),
+            "-9223372036854775808 (Unix seconds, outside the years 0000-9999)"
+        );
+        // The clamp stays what `to_rfc3339` writes (key set times, JSON output).
+        assert_eq!(
+            UnixTime::from_secs(i64::MAX).to_rfc3339(),
+            "9999-12-31T23:59:59Z"
+        );
     }
 
     #[test]

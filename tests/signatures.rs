@@ -417,6 +417,37 @@ fn time_checks_with_symmetric_skew() {
 }
 
 #[test]
+fn times_past_the_year_9999_are_named_as_sent() {
+    // A created time of 10^14 used to read "9999-12-31T23:59:59Z is in the future": the
+    // message names the value the client sent when it has no date.
+    let v = verifier();
+    let far = 100_000_000_000_000;
+    let s = Signer::new(ed_key(), "ed", UnixTime::from_secs(far));
+    let d = v.decide(
+        &sign_with(keygate::Request::new("GET", URL).unwrap(), s),
+        &cx(),
+    );
+    assert_eq!(code(&d), "signature_in_future");
+    assert!(
+        d.message.contains("100000000000000 (Unix seconds"),
+        "{}",
+        d.message
+    );
+    let s = Signer::new(ed_key(), "ed", UnixTime::from_secs(NOW - 60))
+        .expires(UnixTime::from_secs(NOW - 40));
+    let d = v.decide(
+        &sign_with(keygate::Request::new("GET", URL).unwrap(), s),
+        &cx(),
+    );
+    assert_eq!(code(&d), "signature_expired");
+    assert!(
+        d.message.ends_with('Z'),
+        "an instant with a date keeps it: {}",
+        d.message
+    );
+}
+
+#[test]
 fn algorithm_is_decided_by_the_key() {
     let v = verifier();
     let get = keygate::Request::new("GET", URL).unwrap();

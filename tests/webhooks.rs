@@ -370,3 +370,27 @@ fn v1a_tokens_are_judged_as_verify_strict_judges_them() {
         "{checked} checked, {accepted} valid"
     );
 }
+
+#[test]
+fn a_timestamp_past_the_year_9999_is_named_as_sent() {
+    // webhook-timestamp has up to 12 digits; past 9999-12-31 the refusal quoted the clamp
+    // ("9999-12-31T23:59:59Z is in the future"), not what the sender wrote.
+    let s = WebhookSigner::generate(Scheme::V1).unwrap();
+    let secret = s.to_text();
+    let ks = set(
+        json!([{"id": "w", "webhook": {"secret": secret.as_str()}}]),
+        json!([{"path": "/hooks", "webhook_keys": ["w"]}]),
+    );
+    let ts = 999_999_999_999;
+    let signed = sign_webhook(&[s], "msg_1", ts, b"{}").unwrap();
+    let d = Verifier::new(ks).decide(
+        &delivery("/hooks", &signed.headers(), b"{}"),
+        &Context::new(UnixTime::from_secs(1_700_000_000)),
+    );
+    assert_eq!(d.reason.map(|r| r.code()), Some("signature_in_future"));
+    assert!(
+        d.message.contains("999999999999 (Unix seconds"),
+        "{}",
+        d.message
+    );
+}

@@ -18,7 +18,7 @@
 //   BENCH_PARTS (comma list of cases,nonce,load,cold, the default; also body: ways of reading
 //   a body in workerd, without keygate; and unread: the POST cases beside a bare check that
 //   reads the body from a clone, leaving the Request's own body unread as keygate does, and
-//   that check beside the bare one), BENCH_COLD (fresh isolates of each kind, 9),
+//   that check beside the bare one; and ab, below), BENCH_COLD (fresh isolates of each kind, 9),
 //   BENCH_SCALE_KEYS (100000), BENCH_SCALE_RUNS (7), BENCH_JSON (target/bench/workerd.json),
 //   BENCH_DIST (the bundle to run, target/bench/workerd: an older build's copy runs back to back),
 //   BENCH_DELTA_K (one-key deltas per slice, 32), BENCH_DELTA_ROUNDS (7): the delta part
@@ -26,17 +26,26 @@
 //   BENCH_PARTS=shard (not in the default list: it generates a 1M-key set once a day, minutes):
 //   the sharded mode (shards.mjs) with BENCH_SHARD_KEYS (1000000), BENCH_SHARD_COLD (2000),
 //   BENCH_SHARD_ROUNDS (11), BENCH_SHARD_K (1024).
+//   BENCH_PARTS=ab (not in the default list; ab.mjs): this build beside another in ONE
+//   isolate, for comparing builds a few per cent apart (builds run one after the other with
+//   BENCH_DIST read ±10–30 % apart). BENCH_BASE is a checkout of this repository whose package
+//   is built (`make pkg` there); the bundle is then made again under target/bench/ab/ with that
+//   package imported as `keygate-base` beside this one's `keygate` (without BENCH_BASE: this
+//   build against itself, which should read 1). For each case of BENCH_CASES, both packages'
+//   `gate.verify`, each with its own Keygate of the same key set, on identical fresh Requests, in
+//   the same slices and rounds: medians of each, the median of the per-round ratios (this ÷
+//   base) with p25–p75, and `ratio ab_<case> <value>` lines.
 //   BENCH_SMOKE=1: one tiny round of everything, which proves the harness and measures
 //   nothing. BENCH_BROKEN=1 signs the HMAC cases with a key the set does not hold: the run
 //   must then fail.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { fillerKeys, keySetBytes } from './keysets.mjs';
+import { abBench, abMetrics, abRows } from './ab.mjs';
+import { bundleModules, commitOf, fmtUs, isolate as start, log, measureCase as measure, median, quantile } from './measure.mjs';
 import { deltaApply, deltaMetrics, deltaRows } from './deltas.mjs';
 import { shardBench, shardMetrics, shardRows } from './shards.mjs';
 
@@ -82,136 +91,22 @@ const opts = {
   cases: (env.BENCH_CASES ?? Object.keys(CASES).join(',')).split(','),
   parts: (env.BENCH_PARTS ?? 'cases,nonce,load,cold,delta').split(','),
   broken: env.BENCH_BROKEN === '1',
+  base: env.BENCH_BASE || undefined,
   json: env.BENCH_JSON ?? join(ROOT, 'target/bench/workerd.json'),
 };
 for (const c of opts.cases) if (!(c in CASES)) throw new Error(`BENCH_CASES: unknown case ${c} (expected ${Object.keys(CASES)})`);
-const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'unread', 'delta', 'shard'];
+const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'unread', 'ab', 'delta', 'shard'];
 for (const p of opts.parts) if (!PARTS.includes(p)) throw new Error(`BENCH_PARTS: unknown part ${p} (expected ${PARTS})`);
+if (opts.base !== undefined && !opts.parts.includes('ab')) throw new Error('BENCH_BASE is read only by BENCH_PARTS=ab');
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
-const fmtUs = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(us < 10 ? 2 : 1)} µs`);
-const log = (...a) => console.error(...a);
+// --- workerd through Miniflare (measure.mjs) -------------------------------------------------------
 
-// --- workerd through Miniflare ----------------------------------------------------------------
-
-const wasmFile = readdirSync(DIST).find((f) => f.endsWith('.wasm'));
-if (!wasmFile) throw new Error(`no bundle in ${DIST}: run \`make bench\``);
-const BUNDLE = [
-  { type: 'ESModule', path: join(DIST, 'worker.js') },
-  { type: 'CompiledWasm', path: join(DIST, wasmFile) },
-];
+const BUNDLE = bundleModules(DIST);
 const EMPTY = [{ type: 'ESModule', path: join(DIST, 'empty.mjs'), contents: 'export default { fetch() { return new Response("{}"); } };' }];
-
-/** A fresh workerd (one isolate) running `modules`; resolves once it is ready. */
-async function isolate(modules = BUNDLE) {
-  const logs = [];
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    modulesRoot: DIST,
-    modules,
-    compatibilityDate: '2026-11-01',
-    cf: false,
-    handleStructuredLogs: ({ message }) => logs.push(message),
-  }));
-  await mf.ready;
-  async function call(path, init) {
-    const res = await mf.dispatchFetch(`http://bench.test${path}`, init);
-    const text = await res.text();
-    if (res.status !== 200) {
-      let e;
-      try {
-        e = JSON.parse(text);
-      } catch {
-        e = { error: `${res.status} ${text.slice(0, 2000)}` };
-      }
-      throw new Error(`${path}: ${e.error}${e.stack ? `\n${e.stack}` : ''}${logs.length ? `\n${logs.join('\n')}` : ''}`);
-    }
-    return JSON.parse(text);
-  }
-  return { mf, call };
-}
-
-// --- per-request cases --------------------------------------------------------------------------
-
-/**
- * One case in a fresh isolate with a 100-key set. Each side's slice size k is calibrated so
- * that a slice takes about BENCH_SLICE_MS (at most BENCH_SLICE_OPS operations). A round runs
- * BENCH_SLICES slices of each side, alternating (A B B A A B ..., the first side alternating
- * between rounds); a side's time in a round is the sum of its slices. Two rounds of warm-up.
- */
-async function measureCase(name, [sa, sb] = ['keygate', 'bare']) {
-  const { mf, call } = await isolate();
-  try {
-    const now = Date.now();
-    await call('/setup', {
-      method: 'POST',
-      body: JSON.stringify({ filler: fillerKeys(97, now), issuedAt: new Date(now - 60_000).toISOString(), broken: opts.broken }),
-    });
-    const slice = async (side, k) => (await call(`/slice?case=${name}&side=${side}&k=${k}`)).ms;
-    // Warm-up (V8 compiles and optimises the hot paths over the first hundreds of ms), then
-    // k from the time per operation over at least ten slices' worth of small slices.
-    // k from the fastest time per operation seen so far: a slice lasts at least BENCH_SLICE_MS
-    // when the machine is quiet (on a busy one it only gets longer).
-    const k = {};
-    const perOp = {};
-    const sliceSize = (ms) => Math.max(1, Math.min(opts.sliceOps, Math.ceil(opts.sliceMs / ms)));
-    for (const side of [sa, sb]) {
-      let spent = 0;
-      for (let n = 8, i = 0; spent < opts.warmupMs || i < 3; i++) {
-        const t = await slice(side, n);
-        spent += t;
-        if (t < opts.sliceMs) n = Math.min(n * 2, opts.sliceOps);
-      }
-      let ops = 0;
-      spent = 0;
-      for (let n = 4; spent < opts.sliceMs * 10; n = Math.min(n * 2, opts.sliceOps)) {
-        spent += await slice(side, n);
-        ops += n;
-      }
-      perOp[side] = spent / ops;
-      k[side] = sliceSize(perOp[side]);
-    }
-    const round = async (first) => {
-      const spent = { [sa]: 0, [sb]: 0 };
-      let order = first === sa ? [sa, sb] : [sb, sa];
-      for (let i = 0; i < opts.slices; i++) {
-        for (const side of order) spent[side] += await slice(side, k[side]);
-        order = [order[1], order[0]];
-      }
-      return spent;
-    };
-    // Two warm-up rounds, not counted, each refining k.
-    for (let w = 0; w < (smoke ? 0 : 2); w++) {
-      const t = await round(w % 2 === 0 ? sa : sb);
-      for (const side of [sa, sb]) {
-        const ms = t[side] / (opts.slices * k[side]);
-        if (ms > 0 && ms < perOp[side]) perOp[side] = ms;
-        k[side] = sliceSize(perOp[side]);
-      }
-    }
-    const a = [];
-    const b = [];
-    const ratio = [];
-    for (let r = 0; r < opts.rounds; r++) {
-      const t = await round(r % 2 === 0 ? sa : sb);
-      a.push((t[sa] * 1000) / (opts.slices * k[sa]));
-      b.push((t[sb] * 1000) / (opts.slices * k[sb]));
-      ratio.push(a[r] / b[r]);
-    }
-    const res = {
-      case: name, sides: [sa, sb], k, aUs: median(a), bUs: median(b), ratio: median(ratio),
-      ratioP25: quantile(ratio, 0.25), ratioP75: quantile(ratio, 0.75), rounds: { aUs: a, bUs: b, ratio },
-    };
-    log(`${name} ${sa}/${sb}: ${fmtUs(res.aUs)} vs ${fmtUs(res.bUs)}, ratio ${res.ratio.toFixed(2)} (k ${k[sa]}/${k[sb]})`);
-    return res;
-  } finally {
-    await mf.dispose();
-  }
-}
+/** A fresh isolate of the bench bundle (or of `modules`). */
+const isolate = (modules = BUNDLE) => start(DIST, modules);
+/** One case of the bench bundle in a fresh isolate, sides `sa` and `sb` (measure.mjs). */
+const measureCase = (name, sides = ['keygate', 'bare']) => measure(name, sides, { opts, smoke, dist: DIST, modules: BUNDLE });
 
 // --- cold start ---------------------------------------------------------------------------------
 
@@ -292,24 +187,16 @@ async function keySetLoad() {
 // --- sizes and machine --------------------------------------------------------------------------
 
 function sizes() {
-  const wasm = readFileSync(join(DIST, wasmFile));
+  const wasm = readFileSync(BUNDLE.find((x) => x.type === 'CompiledWasm').path);
   const js = readFileSync(join(DIST, 'worker.js'));
   return { wasmRaw: wasm.length, wasmGzip: gzipSync(wasm, { level: 9 }).length, jsRaw: js.length, jsGzip: gzipSync(js, { level: 9 }).length };
-}
-
-function git(...args) {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return '';
-  }
 }
 
 function machine() {
   const miniflarePkg = JSON.parse(readFileSync(join(ROOT, 'node_modules/miniflare/package.json'), 'utf8'));
   return {
     date: new Date().toISOString(),
-    commit: git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? '+dirty' : ''),
+    commit: commitOf(ROOT),
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     memGiB: Math.round(totalmem() / 2 ** 30),
@@ -339,6 +226,8 @@ const unread = [];
 if (opts.parts.includes('unread')) {
   for (const name of ['hmac_post_1k', 'hmac_post_1m']) unread.push(await measureCase(name, ['keygate', 'unread']), await measureCase(name, ['unread', 'bare']));
 }
+// This build beside another (BENCH_BASE) in one isolate, case by case (opt-in).
+const ab = opts.parts.includes('ab') ? await abBench({ root: ROOT, dist: DIST, modules: BUNDLE, opts, smoke, log }) : undefined;
 const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
 const delta = opts.parts.includes('delta') ? await deltaApply({ isolate, opts, median, quantile, log }) : undefined;
 const cold = opts.parts.includes('cold') ? await coldStart() : undefined;
@@ -390,6 +279,10 @@ if (unread.length) {
       `${c.ratio.toFixed(2)}× | ${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k[a]} / ${c.k[b]} |`);
   }
 }
+if (ab) {
+  console.log('');
+  console.log(abRows(ab, Object.fromEntries(Object.entries(CASES).map(([c, what]) => [c, what.replace(/ \(vs .*\)$/, '')]))));
+}
 console.log('');
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
 console.log('| measurement | median | detail |');
@@ -414,6 +307,7 @@ console.log('');
 for (const c of cases) console.log(`ratio ${c.case} ${c.ratio.toFixed(3)}`);
 if (nonce) console.log(`metric nonce_cost_ratio ${nonce.ratio.toFixed(3)}`);
 for (const c of unread) console.log(`metric ${c.case}_${c.sides.join('_')}_ratio ${c.ratio.toFixed(3)}`);
+if (ab) console.log(abMetrics(ab));
 console.log(`metric wasm_raw_bytes ${size.wasmRaw}`);
 console.log(`metric wasm_gzip_bytes ${size.wasmGzip}`);
 if (cold) {
@@ -429,4 +323,4 @@ if (delta) console.log(deltaMetrics(delta));
 if (shard) console.log(shardMetrics(shard));
 
 mkdirSync(dirname(opts.json), { recursive: true });
-writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, unread, cold, scale, delta, shard, size }, null, 1)}\n`);
+writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, unread, ab, cold, scale, delta, shard, size }, null, 1)}\n`);

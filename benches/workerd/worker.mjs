@@ -49,6 +49,10 @@ const BODY_BYTES = { hmac_post_1k: 1024, hmac_post_1m: 1024 * 1024 };
 
 let keygateModule;
 const keygate = () => (keygateModule ??= import('keygate'));
+// The A/B part's base (BENCH_PARTS=ab): another build of the package, which a generated
+// wrangler configuration aliases (run.mjs's BENCH_BASE), or by default this build again.
+let baseModule;
+const keygateBase = () => (baseModule ??= import('keygate-base'));
 
 /** The state made by /setup: the verifier, the client keys, WebCrypto keys, bodies. */
 let bench;
@@ -65,8 +69,11 @@ function randomBytes(n) {
 
 class BenchError extends Error {}
 
-/** A key set of `filler` keys (from the driver) plus one API key, one HMAC and one Ed25519 key. */
-async function setup({ filler, issuedAt, broken = false }) {
+/**
+ * A key set of `filler` keys (from the driver) plus one API key, one HMAC and one Ed25519 key.
+ * With `base`, the base package loads the same set into a Keygate of its own.
+ */
+async function setup({ filler, issuedAt, broken = false, base = false }) {
   const { Keygate, generateApiKey, generateSigningKey } = await keygate();
   const api = generateApiKey({ prefix: 'kg_live', id: 'bench-api' });
   const hmac = generateSigningKey({ alg: 'hmac-sha256' });
@@ -87,6 +94,8 @@ async function setup({ filler, issuedAt, broken = false }) {
     ],
   };
   const gate = await Keygate.load(keySet);
+  const basePkg = base ? await keygateBase() : undefined;
+  const baseGate = base ? await basePkg.Keygate.load(keySet) : undefined;
   const subtle = crypto.subtle;
   const bodies = {};
   for (const [name, n] of Object.entries(BODY_BYTES)) {
@@ -96,6 +105,7 @@ async function setup({ filler, issuedAt, broken = false }) {
   }
   bench = {
     gate,
+    baseGate,
     // A deliberately wrong client key (the harness test): every keygate decision is refused.
     clientHmac: broken ? generateSigningKey({ alg: 'hmac-sha256' }).key : hmac.key,
     clientEd: ed.key,
@@ -106,7 +116,8 @@ async function setup({ filler, issuedAt, broken = false }) {
     bodies,
     pools: {},
   };
-  return { keys: keySet.keys.length, revision: gate.revision };
+  const ab = base ? { sameModule: basePkg === (await keygate()), baseRevision: baseGate.revision } : {};
+  return { keys: keySet.keys.length, revision: gate.revision, ...ab };
 }
 
 /**
@@ -192,7 +203,8 @@ const BODY_READS = {
   },
 };
 
-const SIDES = new Set(['keygate', 'bare', 'unread', 'nonce', 'fresh', 'digest', ...Object.keys(BODY_READS)]);
+// `base`: the A/B part, the base build's `gate.verify`, beside `keygate` (this build's).
+const SIDES = new Set(['keygate', 'base', 'bare', 'unread', 'nonce', 'fresh', 'digest', ...Object.keys(BODY_READS)]);
 
 /**
  * The work of `k` operations of one side of a case, ready to run: keygate's sides get fresh
@@ -219,16 +231,19 @@ async function prepare(name, side, k) {
     return { items, run: async (xs) => { for (const x of xs) await read(x); } };
   }
   if (side === 'unread' && !bench.bodies[name]) throw new BenchError(`${name} has no body`);
-  return { items, run: side === 'bare' || side === 'unread' ? bareRun(name, side === 'unread') : verifyAll };
+  if (side === 'base' && !bench.baseGate) throw new BenchError('no base package loaded (/setup without base)');
+  if (side === 'bare' || side === 'unread') return { items, run: bareRun(name, side === 'unread') };
+  return { items, run: verifyAll(side === 'base' ? bench.baseGate : bench.gate) };
 }
 
-/** keygate's real path: every decision must be `allowed`. */
-async function verifyAll(requests) {
-  const { gate } = bench;
-  for (const request of requests) {
-    const d = await gate.verify(request);
-    if (!d.allowed) throw refused(d);
-  }
+/** keygate's real path through `gate`: every decision must be `allowed`. */
+function verifyAll(gate) {
+  return async (requests) => {
+    for (const request of requests) {
+      const d = await gate.verify(request);
+      if (!d.allowed) throw refused(d);
+    }
+  };
 }
 
 /**

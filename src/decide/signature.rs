@@ -184,7 +184,7 @@ pub(super) fn policy(
             Reason::SignatureTooOld,
             format!(
                 "the signature was created at {} and is older than {max_age} seconds",
-                UnixTime::from_secs(created)
+                UnixTime::from_secs(created).described()
             ),
         ));
     }
@@ -193,14 +193,17 @@ pub(super) fn policy(
             Reason::SignatureInFuture,
             format!(
                 "the signature's created time {} is in the future",
-                UnixTime::from_secs(created)
+                UnixTime::from_secs(created).described()
             ),
         ));
     }
     if let Some(exp) = p.expires.filter(|e| t > e.saturating_add(skew)) {
         return Err(Refusal::new(
             Reason::SignatureExpired,
-            format!("the signature expired at {}", UnixTime::from_secs(exp)),
+            format!(
+                "the signature expired at {}",
+                UnixTime::from_secs(exp).described()
+            ),
         ));
     }
     if pol.require_nonce && p.nonce.is_none() {

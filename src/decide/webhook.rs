@@ -57,7 +57,7 @@ pub(super) async fn decide(j: &Judge<'_>, keys: &[&str]) -> Outcome {
             Reason::SignatureTooOld,
             format!(
                 "the delivery's webhook-timestamp {} is older than {max_age} seconds",
-                UnixTime::from_secs(delivery.timestamp)
+                UnixTime::from_secs(delivery.timestamp).described()
             ),
         );
     }
@@ -66,7 +66,7 @@ pub(super) async fn decide(j: &Judge<'_>, keys: &[&str]) -> Outcome {
             Reason::SignatureInFuture,
             format!(
                 "the delivery's webhook-timestamp {} is in the future",
-                UnixTime::from_secs(delivery.timestamp)
+                UnixTime::from_secs(delivery.timestamp).described()
             ),
         );
     }

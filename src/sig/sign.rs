@@ -180,7 +180,7 @@ impl Signer {
         let int = |t: UnixTime| {
             sfv::Integer::try_from(t.as_secs())
                 .map(BareItem::Integer)
-                .map_err(|_| SignError(format!("time {t} is out of range")))
+                .map_err(|_| SignError(format!("time {} is out of range", t.described())))
         };
         put("created", int(self.created)?);
         if let Some(e) = self.expires {

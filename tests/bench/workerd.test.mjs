@@ -1,11 +1,13 @@
 // The workerd benchmark harness (`make bench`) still works: a smoke run (one tiny round of every
 // case, the key set load and the cold start) exits cleanly with a number for everything, and a
-// run whose keygate decisions are refused fails instead of reporting a time. No timing is
-// asserted here: speed claims come from `make bench`, never from a test.
+// run whose keygate decisions are refused fails instead of reporting a time; the A/B part
+// (BENCH_PARTS=ab) bundles a second build of the package beside this one and has both decide
+// every case in one isolate. No timing is asserted here: speed claims come from `make bench`,
+// never from a test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,8 +17,8 @@ const run = promisify(execFile);
 const SCRIPT = join(ROOT, 'benches/workerd/run.mjs');
 const CASES = ['api_key', 'api_key_20h', 'hmac_get', 'hmac_get_20h', 'ed25519_get', 'hmac_post_1k', 'hmac_post_1m'];
 
-function bench(env) {
-  return run(process.execPath, [SCRIPT], { cwd: ROOT, env: { ...process.env, BENCH_SMOKE: '1', ...env }, timeout: 60_000 });
+function bench(env, timeout = 60_000) {
+  return run(process.execPath, [SCRIPT], { cwd: ROOT, env: { ...process.env, BENCH_SMOKE: '1', ...env }, timeout });
 }
 
 test('smoke run: every case decided (allowed), a number for every figure', async () => {
@@ -63,4 +65,67 @@ test('a refused decision fails the run with its reason', async () => {
     assert.match(e.stderr, /keygate refused a bench request: 401 signature_invalid/);
     return true;
   });
+});
+
+// The A/B part with a second build: a copy of this package whose wasm module carries one more
+// (custom) section, so that the two builds are two files in the bundle, as two commits are.
+test('A/B part: a base package beside this one in one isolate, every case decided by both', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keygate-bench-ab-'));
+  try {
+    mkdirSync(join(dir, 'base/pkg/wasm'), { recursive: true });
+    cpSync(join(ROOT, 'pkg/src'), join(dir, 'base/pkg/src'), { recursive: true });
+    cpSync(join(ROOT, 'pkg/package.json'), join(dir, 'base/pkg/package.json'));
+    for (const f of ['keygate.js', 'keygate_bg.wasm']) cpSync(join(ROOT, 'pkg/wasm', f), join(dir, 'base/pkg/wasm', f));
+    // A custom section (id 0, 5 bytes: the name "base" and no payload) at the module's end.
+    appendFileSync(join(dir, 'base/pkg/wasm/keygate_bg.wasm'), Uint8Array.of(0, 5, 4, 0x62, 0x61, 0x73, 0x65));
+    const json = join(dir, 'out.json');
+    const { stdout } = await bench({ BENCH_JSON: json, BENCH_PARTS: 'ab', BENCH_BASE: join(dir, 'base') }, 120_000);
+    const lines = stdout.split('\n');
+    for (const c of CASES) assert.ok(lines.some((l) => new RegExp(`^ratio ab_${c} \\S+$`).test(l)), `a ratio line for ab_${c}`);
+    const out = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(out.cases.length, 0, 'only the A/B part ran');
+    assert.equal(out.ab.base, join(dir, 'base'));
+    assert.equal(out.ab.wasmModules, 2, 'both builds\' wasm modules bundled');
+    assert.equal(out.ab.baseWasmBytes, out.ab.wasmBytes + 7);
+    assert.deepEqual(out.ab.cases.map((c) => c.case), CASES);
+    for (const c of out.ab.cases) {
+      assert.deepEqual(c.sides, ['keygate', 'base']);
+      assert.equal(c.setup.sameModule, false, `${c.case}: the base side runs a package of its own`);
+      assert.equal(c.k.keygate, c.k.base, `${c.case}: both sides time as many operations a slice`);
+      for (const v of [c.aUs, c.bUs]) assert.ok(Number.isFinite(v) && v >= 0, `${c.case}: ${v}`);
+      assert.equal(c.rounds.ratio.length, 1);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('A/B part without a base: this build against itself, one module', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keygate-bench-ab-'));
+  try {
+    const json = join(dir, 'out.json');
+    const { stdout } = await bench({ BENCH_JSON: json, BENCH_PARTS: 'ab', BENCH_CASES: 'hmac_get' });
+    assert.match(stdout, /^ratio ab_hmac_get \S+$/m);
+    const out = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(out.ab.base, null);
+    assert.equal(out.ab.cases[0].setup.sameModule, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('A/B part: a base without a built package fails the run, naming what is missing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keygate-bench-ab-'));
+  try {
+    mkdirSync(join(dir, 'pkg/src'), { recursive: true });
+    cpSync(join(ROOT, 'pkg/package.json'), join(dir, 'pkg/package.json'));
+    cpSync(join(ROOT, 'pkg/src/index.js'), join(dir, 'pkg/src/index.js'));
+    await assert.rejects(bench({ BENCH_PARTS: 'ab', BENCH_BASE: dir, BENCH_CASES: 'api_key' }), (e) => {
+      assert.notEqual(e.code, 0);
+      assert.match(e.stderr, /BENCH_BASE .*: no pkg\/wasm\/keygate_bg\.wasm \(a checkout of keygate whose package is built/);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
