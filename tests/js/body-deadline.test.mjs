@@ -39,7 +39,9 @@ test('the vectors: verify rejects a late body with ERR_BODY_TIMEOUT at its deadl
     const before = activeTimers();
     const { request, seen, body } = await caseRequest(c);
     const start = performance.now();
-    const run = within(gate.verify(request, { bodyTimeoutSeconds: SECONDS }), SECONDS * 1000 + SLACK_MS, c.name);
+    // Under a bound, a body of no declared length is read chunk by chunk (cancelled at the
+    // deadline); one of declared length is read whole (abandoned at the deadline).
+    const run = within(gate.verify(request, { bodyTimeoutSeconds: SECONDS, maxBodyBytes: 1 << 20 }), SECONDS * 1000 + SLACK_MS, c.name);
     if (c.expect.error) {
       const e = await run.then(
         (d) => assert.fail(`${c.name}: decided ${JSON.stringify(d)}`),
@@ -57,7 +59,8 @@ test('the vectors: verify rejects a late body with ERR_BODY_TIMEOUT at its deadl
       assert.equal(seen.cancelled, false, `${c.name}: the caller's branch is the caller's`);
       request.body.cancel(); // (settles only once the source is cancelled: not awaited)
       await sleep(10);
-      assert.equal(seen.cancelled, true, `${c.name}: keygate's read of the clone was cancelled`);
+      // A whole read (a declared length) cannot be cancelled: abandoned, it still holds the source.
+      assert.equal(seen.cancelled, !c.read_abandoned, `${c.name}: keygate's read of the clone was ${c.read_abandoned ? 'abandoned' : 'cancelled'}`);
     } else {
       const d = await run;
       assert.equal(d.allowed, c.expect.allowed, `${c.name}: ${JSON.stringify(d)}`);
@@ -98,6 +101,17 @@ test('bodyTimeoutSeconds: a Keygate option, overridden per call; checked where o
   assert.equal((await plain.verify((await caseRequest(slow)).request, { bodyTimeoutSeconds: 300 })).allowed, true);
 });
 
+test('with no maxBodyBytes a signed body is read whole: at the deadline the read is abandoned and verify answers', async () => {
+  const gate = await Keygate.load(KEY_SET);
+  const { request, seen } = await caseRequest(slowCase('signed_stalls_after_part'));
+  const start = performance.now();
+  await assert.rejects(within(gate.verify(request, { bodyTimeoutSeconds: SECONDS }), SECONDS * 1000 + SLACK_MS, 'no bound'), { code: 'ERR_BODY_TIMEOUT' });
+  assert.ok(performance.now() - start >= SECONDS * 1000 - 5);
+  request.body.cancel();
+  await sleep(10);
+  assert.equal(seen.cancelled, false, 'a whole read cannot be cancelled: it still holds the source');
+});
+
 test('without WebCrypto (the wasm hasher) a signed body has the same deadline', async () => {
   const gate = await Keygate.load(KEY_SET);
   const stalled = slowCase('signed_stalls_after_part');
@@ -134,7 +148,7 @@ async function throughMiddleware(name, fetch, lines) {
       assert.ok(ms >= SECONDS * 1000 - 5, `${name}: ${c.name}: answered after ${ms} ms`);
       // The handler never reads the caller's branch: the middleware cancels it, so the source is.
       await sleep(10);
-      assert.equal(seen.cancelled, true, `${name}: ${c.name}: the body was cancelled`);
+      assert.equal(seen.cancelled, !c.read_abandoned, `${name}: ${c.name}: the body was ${c.read_abandoned ? 'left to its abandoned read' : 'cancelled'}`);
       const line = lines.findLast((l) => l.event === 'keygate.decision');
       assert.deepEqual([line.status, line.reason, line.allowed], [408, 'body_timeout', false], `${name}: ${c.name}`);
     } else if (c.expect.allowed) {
