@@ -60,6 +60,10 @@ pub enum ErrorCode {
     /// not hash to the digest the signed manifest names, or the cold-load budget is spent):
     /// the request is not decided (fail closed).
     ShardUnavailable,
+    /// A body `verify` reads before it decides (a webhook delivery's, a signed request's) did
+    /// not arrive whole within `bodyTimeoutSeconds` of the start of its read (raised by the JS
+    /// glue): the read is stopped and the request is not decided.
+    BodyTimeout,
 }
 
 impl ErrorCode {
@@ -84,6 +88,7 @@ impl ErrorCode {
         ErrorCode::WasmNotInitialized,
         ErrorCode::WasmInitFailed,
         ErrorCode::ShardUnavailable,
+        ErrorCode::BodyTimeout,
     ];
 
     /// The code as JS sees it, e.g. `ERR_REQUEST_INVALID`.
@@ -108,6 +113,7 @@ impl ErrorCode {
             ErrorCode::WasmNotInitialized => "ERR_WASM_NOT_INITIALIZED",
             ErrorCode::WasmInitFailed => "ERR_WASM_INIT_FAILED",
             ErrorCode::ShardUnavailable => "ERR_SHARD_UNAVAILABLE",
+            ErrorCode::BodyTimeout => "ERR_BODY_TIMEOUT",
         }
     }
 

@@ -23,6 +23,12 @@
 //   BENCH_DIST (the bundle to run, target/bench/workerd: an older build's copy runs back to back),
 //   BENCH_DELTA_K (one-key deltas per slice, 32), BENCH_DELTA_ROUNDS (7): the delta part
 //   (deltas.mjs), a signed one-key delta beside the whole signed set at BENCH_SCALE_KEYS keys.
+//   BENCH_PARTS=floor (not in the default list; floors.mjs, floor-worker.mjs): for each case of
+//   BENCH_CASES, the floor side (the bare work plus only what keygate's contract obliges any
+//   verifier to do with the Request: method, URL, one visit of every header field, the
+//   credential's bytes, a body read from a clone) beside the bare side, and keygate beside the
+//   floor side, and the floor without its cryptography (`duties`) beside the bare side:
+//   `ratio floor_<case>` (floor ÷ bare), `ratio duties_<case>`, `ratio over_floor_<case>` (keygate ÷ floor).
 //   BENCH_PARTS=shard (not in the default list: it generates a 1M-key set once a day, minutes):
 //   the sharded mode (shards.mjs) with BENCH_SHARD_KEYS (1000000), BENCH_SHARD_COLD (2000),
 //   BENCH_SHARD_ROUNDS (11), BENCH_SHARD_K (1024).
@@ -47,6 +53,7 @@ import { fillerKeys, keySetBytes } from './keysets.mjs';
 import { abBench, abMetrics, abRows } from './ab.mjs';
 import { bundleModules, commitOf, fmtUs, isolate as start, log, measureCase as measure, median, quantile } from './measure.mjs';
 import { deltaApply, deltaMetrics, deltaRows } from './deltas.mjs';
+import { floorBench, floorMetrics, floorRows } from './floors.mjs';
 import { shardBench, shardMetrics, shardRows } from './shards.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -95,7 +102,7 @@ const opts = {
   json: env.BENCH_JSON ?? join(ROOT, 'target/bench/workerd.json'),
 };
 for (const c of opts.cases) if (!(c in CASES)) throw new Error(`BENCH_CASES: unknown case ${c} (expected ${Object.keys(CASES)})`);
-const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'unread', 'ab', 'delta', 'shard'];
+const PARTS = ['cases', 'nonce', 'load', 'cold', 'body', 'unread', 'floor', 'ab', 'delta', 'shard'];
 for (const p of opts.parts) if (!PARTS.includes(p)) throw new Error(`BENCH_PARTS: unknown part ${p} (expected ${PARTS})`);
 if (opts.base !== undefined && !opts.parts.includes('ab')) throw new Error('BENCH_BASE is read only by BENCH_PARTS=ab');
 
@@ -229,6 +236,8 @@ if (opts.parts.includes('unread')) {
 // This build beside another (BENCH_BASE) in one isolate, case by case (opt-in).
 const ab = opts.parts.includes('ab') ? await abBench({ root: ROOT, dist: DIST, modules: BUNDLE, opts, smoke, log }) : undefined;
 const scale = opts.parts.includes('load') ? await keySetLoad() : undefined;
+// The floor each case stands on (opt-in): what any verifier must do with the Request (floors.mjs).
+const floor = opts.parts.includes('floor') ? await floorBench({ cases: opts.cases, measureCase }) : undefined;
 const delta = opts.parts.includes('delta') ? await deltaApply({ isolate, opts, median, quantile, log }) : undefined;
 const cold = opts.parts.includes('cold') ? await coldStart() : undefined;
 const shard = opts.parts.includes('shard') ? await shardBench({ root: ROOT, bundle: BUNDLE, dist: DIST, opts, median, quantile, log }) : undefined;
@@ -268,6 +277,10 @@ if (bodies.length) {
       `${c.ratioP25.toFixed(2)}–${c.ratioP75.toFixed(2)} | ${c.k[c.sides[0]]} / ${c.k.digest} |`);
   }
 }
+if (floor) {
+  console.log('');
+  console.log(floorRows(floor, CASES, fmtUs));
+}
 if (unread.length) {
   console.log('');
   console.log('| body left unread | this side | that side | ratio (median) | ratio p25–p75 | slice k |');
@@ -305,6 +318,7 @@ if (delta) console.log(deltaRows(delta));
 if (shard) console.log(shardRows(shard));
 console.log('');
 for (const c of cases) console.log(`ratio ${c.case} ${c.ratio.toFixed(3)}`);
+if (floor) console.log(floorMetrics(floor));
 if (nonce) console.log(`metric nonce_cost_ratio ${nonce.ratio.toFixed(3)}`);
 for (const c of unread) console.log(`metric ${c.case}_${c.sides.join('_')}_ratio ${c.ratio.toFixed(3)}`);
 if (ab) console.log(abMetrics(ab));
@@ -323,4 +337,4 @@ if (delta) console.log(deltaMetrics(delta));
 if (shard) console.log(shardMetrics(shard));
 
 mkdirSync(dirname(opts.json), { recursive: true });
-writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, unread, ab, cold, scale, delta, shard, size }, null, 1)}\n`);
+writeFileSync(opts.json, `${JSON.stringify({ machine: m, loadavg: { before: loadBefore, after: loadAfter }, options: opts, cases, nonce, bodies, unread, floor, ab, cold, scale, delta, shard, size }, null, 1)}\n`);

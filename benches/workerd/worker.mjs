@@ -15,6 +15,7 @@
 // timed request instead of at isolate start-up.
 
 import { deltaSetup, deltaSlice } from './delta-worker.mjs';
+import { floorRun } from './floor-worker.mjs';
 import { shardFull, shardOne, shardSetup, shardSlice, shardStats } from './shard-worker.mjs';
 
 const SCOPES = ['orders:read', 'orders:write'];
@@ -212,7 +213,9 @@ const SIDES = new Set(['keygate', 'base', 'bare', 'unread', 'nonce', 'fresh', 'd
  */
 async function prepare(name, side, k) {
   if (!CASES.includes(name)) throw new BenchError(`unknown case ${name}`);
-  if (!SIDES.has(side)) throw new BenchError(`unknown side ${side}`);
+  // `floor`, `duties` (BENCH_PARTS=floor): what any verifier must do with the Request, with and
+  // without the bare side's cryptography.
+  if (!SIDES.has(side) && side !== 'floor' && side !== 'duties') throw new BenchError(`unknown side ${side}`);
   if (!Number.isSafeInteger(k) || k < 1) throw new BenchError(`k must be a positive integer, got ${k}`);
   const inputs = await pool(name, side, k);
   const items = [];
@@ -229,6 +232,11 @@ async function prepare(name, side, k) {
     const { body } = bench.bodies[name];
     const read = BODY_READS[side] ?? (() => crypto.subtle.digest('SHA-256', body));
     return { items, run: async (xs) => { for (const x of xs) await read(x); } };
+  }
+  // The floor sides get the fresh Requests keygate gets (floor-worker.mjs); `duties`: the
+  // floor's work without its cryptography.
+  if (side === 'floor' || side === 'duties') {
+    return { items, run: floorRun(base(name), bench, () => new BenchError(`the ${side} check failed in ${name}`), side === 'floor') };
   }
   if (side === 'unread' && !bench.bodies[name]) throw new BenchError(`${name} has no body`);
   if (side === 'base' && !bench.baseGate) throw new BenchError('no base package loaded (/setup without base)');

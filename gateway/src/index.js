@@ -61,6 +61,10 @@ const worker = withKeygate(
     // A Standard Webhooks delivery's body is verified before any proof: at most
     // KEYGATE_MAX_WEBHOOK_BODY_BYTES when set, else 1 MiB (never more than the bound above).
     maxWebhookBodyBytes: (env) => env.KEYGATE_MAX_WEBHOOK_BODY_BYTES,
+    // A body read before the decision (a webhook delivery's, a signed one's) must arrive whole
+    // within KEYGATE_BODY_TIMEOUT_SECONDS when set (more than 0, at most 300), else 30 s, from
+    // the start of its read: past it 408 body_timeout, and the rest is not read.
+    bodyTimeoutSeconds: (env) => env.KEYGATE_BODY_TIMEOUT_SECONDS,
     // How long a request waits for one read of the key set's storage (KV, the coordinator, its
     // nonce shards, a shard): KEYGATE_STORAGE_TIMEOUT_SECONDS when set (more than 0, at most
     // 60), else 5 s. Past it the request fails closed (503) and the next one reads again. A

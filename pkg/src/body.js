@@ -3,10 +3,18 @@
 // Verification decides a signed request before reading its body. Only when every other check
 // has passed does the decision ask for the body's digests (the algorithms its Content-Digest
 // names); the body is then read from a clone, so the caller's body stays unread (a gateway can
-// still forward it), and hashed by the runtime's WebCrypto (the wasm hasher only where there
-// is none). Measured in workerd (BENCHMARKS.md): `arrayBuffer()` then `crypto.subtle.digest`
-// beats piping the body into `crypto.DigestStream` (1 KiB: 83 vs 102 µs; 1 MiB: 2.9 vs
-// 12.5 ms) and reading it chunk by chunk from JS.
+// still forward it), gathered, and hashed by the runtime's WebCrypto (the wasm hasher only
+// where there is none). Measured in workerd (BENCHMARKS.md): `arrayBuffer()` then
+// `crypto.subtle.digest` beats piping the body into `crypto.DigestStream` (1 KiB: 83 vs
+// 102 µs; 1 MiB: 2.9 vs 12.5 ms) and reading it chunk by chunk from JS, which is kept for
+// bodies of no declared length (read up to the bound).
+//
+// Every read of a body here has a deadline (`bodyTimeoutSeconds`, 30 s unless given), from
+// the start of that read: a body that has not arrived whole by then is not read further (the
+// clone's reader is cancelled, so the tee stops keeping what arrives for the caller's branch;
+// a whole read of a declared length cannot be cancelled and is abandoned) and verify rejects
+// with ERR_BODY_TIMEOUT. The timer is cleared as soon as the read ends,
+// whichever way (workerd keeps a request alive while a timer of it is pending).
 //
 // What that costs in memory: while the clone is read, the tee keeps every chunk for the
 // caller's branch, so a body that is hashed is held once, whole, until the caller reads it
@@ -22,6 +30,7 @@
 
 import { wasm } from './wasm/facade.js';
 import { KeygateError, callWasm, describe } from './errors.js';
+import { BODY_TIMEOUT_SECONDS } from './deadline.js';
 
 const { WasmBodyHasher } = wasm;
 
@@ -42,10 +51,11 @@ const WEBHOOK_PIECE = 64 * 1024;
  * A webhook delivery's body (a `bodySource`), chunk by chunk as it streams (each at most
  * 64 KiB), for the module's running MACs: its bytes are what is signed, and they are asked for
  * before any proof, so at most `max` bytes are read (ERR_BODY_TOO_LARGE: a declared
- * Content-Length over it before any is read, else at the chunk that crosses it). Nothing is
- * gathered here; a reader not read to the end is cancelled.
+ * Content-Length over it before any is read, else at the chunk that crosses it), within
+ * `seconds` of the start of the read (ERR_BODY_TIMEOUT). Nothing is gathered here; a reader
+ * not read to the end is cancelled.
  */
-export async function* webhookChunks(source, max, headers) {
+export async function* webhookChunks(source, max, headers, seconds = BODY_TIMEOUT_SECONDS) {
   if (source.bytes) {
     if (source.bytes.length > max) throw bodyTooLarge(max, 'webhook');
     yield* pieces(source.bytes);
@@ -53,7 +63,7 @@ export async function* webhookChunks(source, max, headers) {
   }
   const declared = declaredLength(headers);
   if (declared !== null && declared > max) throw bodyTooLarge(max, 'webhook');
-  for await (const chunk of chunksUpTo(source.request, max, 'webhook')) yield* pieces(chunk);
+  for await (const chunk of chunksUpTo(source.request, max, 'webhook', seconds)) yield* pieces(chunk);
 }
 
 /** A chunk in pieces of at most 64 KiB (what the module's input area holds without growing far). */
@@ -88,16 +98,14 @@ export function bodySource(request, where) {
   return { bytes };
 }
 
-/** Whether a Request's body turns out empty (one read of a clone). */
-export async function isEmpty(source) {
+/** Whether a Request's body turns out empty (one read of a clone, within `seconds`). */
+export async function isEmpty(source, seconds = BODY_TIMEOUT_SECONDS) {
   if (!source.request) return source.bytes.length === 0;
-  const reader = source.request.clone().body.getReader();
+  const reader = timedReader(source.request, seconds, 'signed');
   try {
     return (await reader.read()).done;
-  } catch (e) {
-    throw readFailed(e);
   } finally {
-    reader.cancel().catch(() => {});
+    reader.close(true);
   }
 }
 
@@ -107,33 +115,78 @@ export function declaredLength(headers) {
   return v !== null && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null;
 }
 
+/** What a `kind` of body is called in messages. */
+const bodyName = (kind) => (kind === 'webhook' ? 'webhook delivery' : 'signed request');
+
 /** The error of a signed body larger than `max` bytes (`kind`: which bound: a webhook's, or any signed body's). */
 export function bodyTooLarge(max, kind = 'signed') {
   const option = kind === 'webhook' ? 'maxWebhookBodyBytes' : 'maxBodyBytes';
-  const what = kind === 'webhook' ? 'webhook delivery' : 'signed request';
-  const e = new KeygateError('ERR_BODY_TOO_LARGE', `verify: the ${what} body is larger than ${option} (${max} bytes)`);
+  const e = new KeygateError('ERR_BODY_TOO_LARGE', `verify: the ${bodyName(kind)} body is larger than ${option} (${max} bytes)`);
   e.limit = max;
   return e;
 }
 
+/** The error of a body (of `kind`, as bodyTooLarge's) that did not arrive whole within `seconds`. */
+export function bodyTimeout(seconds, kind = 'signed') {
+  const e = new KeygateError(
+    'ERR_BODY_TIMEOUT',
+    `verify: the ${bodyName(kind)} body did not arrive whole within bodyTimeoutSeconds (${seconds} s); the rest was not read`,
+  );
+  e.timeoutSeconds = seconds;
+  return e;
+}
+
+/** What a timed read answers once its deadline has passed. */
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * A reader of a clone of `request`'s body whose reads end `seconds` after it was made:
+ * `read()` answers the next chunk, or throws ERR_BODY_TIMEOUT (of `kind`) once the deadline
+ * has passed (ERR_REQUEST_INVALID when the stream fails). `close(cancel)` ends the read: the
+ * timer cleared and, when `cancel`, the reader cancelled (not awaited: a stalled stream need
+ * not settle its cancellation either). Every reader made here is closed, in a `finally`.
+ */
+function timedReader(request, seconds, kind) {
+  const reader = request.clone().body.getReader();
+  let timer;
+  const expired = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), seconds * 1000);
+  });
+  return {
+    async read() {
+      let next;
+      try {
+        next = await Promise.race([reader.read(), expired]);
+      } catch (e) {
+        throw readFailed(e);
+      }
+      if (next === TIMED_OUT) throw bodyTimeout(seconds, kind);
+      return next;
+    },
+    close(cancel) {
+      clearTimeout(timer);
+      if (cancel) reader.cancel().catch(() => {});
+    },
+  };
+}
+
 /**
  * The digests the module asked for (`mask`: 1 SHA-256, 2 SHA-512) of a body of at most `max`
- * bytes (ERR_BODY_TOO_LARGE beyond; `declared`: its Content-Length or null): `{ len, have,
- * digests }` with `digests` 96 bytes, SHA-256 in the first 32 and SHA-512 in the rest.
+ * bytes (ERR_BODY_TOO_LARGE beyond; `declared`: its Content-Length or null) read within
+ * `seconds` (ERR_BODY_TIMEOUT): `{ len, have, digests }` with `digests` 96 bytes, SHA-256 in
+ * the first 32 and SHA-512 in the rest.
  */
-export async function digestBody(source, mask, max, declared) {
+export async function digestBody(source, mask, max, declared, seconds = BODY_TIMEOUT_SECONDS) {
   const out = new Uint8Array(96);
   if (source.bytes && source.bytes.length > max) throw bodyTooLarge(max);
   if (source.request && declared !== null && declared > max) throw bodyTooLarge(max);
   const subtle = globalThis.crypto?.subtle;
-  if (!subtle) return hashInWasm(source, ALGORITHMS.filter((a) => mask & a.bit), out, max);
-  let data = source.bytes;
-  if (!data) {
-    // A declared length frames the body (the runtime enforces it on a request it received):
-    // read it whole. Without one, under a bound, read it chunk by chunk up to the bound.
-    data = declared !== null || max === Infinity ? await readAll(source.request) : await readUpTo(source.request, max);
-    if (data.byteLength > max) throw bodyTooLarge(max);
-  }
+  if (!subtle) return hashInWasm(source, ALGORITHMS.filter((a) => mask & a.bit), out, max, seconds);
+  // A declared length frames the body (the runtime enforces it on a request it received):
+  // read it whole, the fastest way (`arrayBuffer()`: chunk by chunk costs 1.5x at 1 KiB and
+  // 4x at 1 MiB in workerd, BENCHMARKS.md "A read deadline on bodies"). Without one, under a
+  // bound, chunk by chunk up to the bound. Both within the deadline.
+  const data = source.bytes ?? (declared !== null || max === Infinity ? await readAll(source.request, seconds) : await readUpTo(source.request, max, seconds));
   // Almost always one algorithm: no Promise.all for it.
   const have = mask & 3;
   if (have === 1) out.set(new Uint8Array(await subtle.digest('SHA-256', data)));
@@ -146,31 +199,45 @@ export async function digestBody(source, mask, max, declared) {
   return { len: data.byteLength, have, digests: out };
 }
 
-async function readAll(request) {
+/**
+ * A clone's body read whole, or ERR_BODY_TIMEOUT when it has not arrived `seconds` after the
+ * read started. A whole read cannot be cancelled: past the deadline it is abandoned (its late
+ * end or failure ignored). What it holds stays within the declared length (at most
+ * `maxBodyBytes`) until the runtime ends the request (workerd drops a request's pending reads
+ * once it is answered); the middleware also cancels the caller's branch.
+ */
+async function readAll(request, seconds) {
+  let timer;
+  const expired = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), seconds * 1000);
+  });
+  const read = request.clone().arrayBuffer();
+  read.catch(() => {}); // abandoned at the deadline: its failure then is no one's
   try {
-    return await request.clone().arrayBuffer();
+    const r = await Promise.race([read, expired]);
+    if (r === TIMED_OUT) throw bodyTimeout(seconds, 'signed');
+    return r;
   } catch (e) {
+    if (e instanceof KeygateError) throw e;
     throw readFailed(e);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
 /**
- * A clone's body, chunk by chunk; ERR_BODY_TOO_LARGE (of `kind`) at the chunk crossing `max`.
- * A reader not read to the end (too large, a read error, a consumer that stopped) is cancelled,
- * so the tee does not go on buffering it.
+ * A clone's body, chunk by chunk; ERR_BODY_TOO_LARGE (of `kind`) at the chunk crossing `max`,
+ * ERR_BODY_TIMEOUT when it has not ended `seconds` after the read started (time the consumer
+ * spends between chunks counts too). A reader not read to the end (too large, too slow, a
+ * read error, a consumer that stopped) is cancelled, so the tee does not go on buffering it.
  */
-async function* chunksUpTo(request, max, kind) {
-  const reader = request.clone().body.getReader();
+async function* chunksUpTo(request, max, kind, seconds) {
+  const reader = timedReader(request, seconds, kind);
   let len = 0;
   let done = false;
   try {
     for (;;) {
-      let next;
-      try {
-        next = await reader.read();
-      } catch (e) {
-        throw readFailed(e);
-      }
+      const next = await reader.read();
       if (next.done) break;
       const chunk = next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value);
       len += chunk.length;
@@ -179,15 +246,15 @@ async function* chunksUpTo(request, max, kind) {
     }
     done = true;
   } finally {
-    if (!done) reader.cancel().catch(() => {});
+    reader.close(!done);
   }
 }
 
-/** A clone's body, gathered; ERR_BODY_TOO_LARGE at the chunk crossing `max`. */
-async function readUpTo(request, max) {
+/** A clone's body, gathered; ERR_BODY_TOO_LARGE at the chunk crossing `max`, ERR_BODY_TIMEOUT after `seconds`. */
+async function readUpTo(request, max, seconds) {
   const chunks = [];
   let len = 0;
-  for await (const chunk of chunksUpTo(request, max, 'signed')) {
+  for await (const chunk of chunksUpTo(request, max, 'signed', seconds)) {
     chunks.push(chunk);
     len += chunk.length;
   }
@@ -202,7 +269,7 @@ async function readUpTo(request, max) {
 }
 
 /** No WebCrypto (an insecure browser context): the wasm hasher, chunk by chunk. */
-async function hashInWasm(source, algs, out, max) {
+async function hashInWasm(source, algs, out, max, seconds) {
   const hasher = callWasm(() => new WasmBodyHasher(algs.map((a) => `${a.key}=:AA==:`).join(', ')));
   let len = 0;
   let finished = false;
@@ -211,21 +278,8 @@ async function hashInWasm(source, algs, out, max) {
       len = source.bytes.length;
       callWasm(() => hasher.update(source.bytes));
     } else {
-      const reader = source.request.clone().body.getReader();
-      for (;;) {
-        let next;
-        try {
-          next = await reader.read();
-        } catch (e) {
-          throw readFailed(e);
-        }
-        if (next.done) break;
-        const chunk = next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value);
+      for await (const chunk of chunksUpTo(source.request, max, 'signed', seconds)) {
         len += chunk.length;
-        if (len > max) {
-          reader.cancel().catch(() => {});
-          throw bodyTooLarge(max);
-        }
         callWasm(() => hasher.update(chunk));
       }
     }

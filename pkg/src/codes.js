@@ -55,6 +55,7 @@ export const ERROR_CODES = Object.freeze([
   'ERR_WASM_NOT_INITIALIZED',
   'ERR_WASM_INIT_FAILED',
   'ERR_SHARD_UNAVAILABLE',
+  'ERR_BODY_TIMEOUT',
 ]);
 
 /** The wire codes of a refused key set, with their HTTP status (index.d.ts `KeySetErrorWireCode`). */
@@ -75,4 +76,4 @@ export const CLAIM_KINDS = Object.freeze(['signature', 'webhook']);
 /** The Standard Webhooks schemes (index.d.ts `WebhookScheme`). */
 export const WEBHOOK_SCHEMES = Object.freeze(['v1', 'v1a']);
 
-export const FINGERPRINT = 0xc769fd16;
+export const FINGERPRINT = 0x22a9d370;

@@ -9,6 +9,28 @@ export const STORAGE_TIMEOUT_SECONDS = 5;
 /** The largest bound accepted, in seconds. */
 export const STORAGE_TIMEOUT_SECONDS_LIMIT = 60;
 
+/**
+ * The default deadline of a request body keygate reads before it decides (a webhook
+ * delivery's, a signed request's), in seconds from the start of its read (body.js).
+ */
+export const BODY_TIMEOUT_SECONDS = 30;
+/** The longest body deadline accepted, in seconds (as a push body's). */
+export const BODY_TIMEOUT_SECONDS_LIMIT = 300;
+
+/** Whether `v` is a body deadline in seconds: a finite number > 0 and at most the limit. */
+export function isBodyTimeoutSeconds(v) {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= BODY_TIMEOUT_SECONDS_LIMIT;
+}
+
+/**
+ * A body deadline in seconds from configuration text or a number (an environment variable):
+ * the value when it is one, else the default.
+ */
+export function bodyTimeoutSecondsOf(v) {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v.trim()) : v;
+  return isBodyTimeoutSeconds(n) ? n : BODY_TIMEOUT_SECONDS;
+}
+
 /** A read that did not answer within its bound. */
 export class ReadTimeout extends Error {
   constructor(what, ms) {

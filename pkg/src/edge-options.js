@@ -4,6 +4,7 @@
 
 import { describe, invalidOptions } from './errors.js';
 import { MAX_WEBHOOK_BODY_BYTES } from './body.js';
+import { BODY_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS_LIMIT, bodyTimeoutSecondsOf, isBodyTimeoutSeconds } from './deadline.js';
 
 export { MAX_WEBHOOK_BODY_BYTES };
 
@@ -13,7 +14,7 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** The options this module checks, beside the key set options of checkEdgeOptions (edge.js). */
 export const REQUEST_OPTIONS = Object.freeze([
   'logSample', 'onRefused', 'getKey', 'keyHeader', 'keyPrefix', 'requestUrl', 'clientIp', 'maxBodyBytes',
-  'maxWebhookBodyBytes',
+  'maxWebhookBodyBytes', 'bodyTimeoutSeconds',
 ]);
 
 // An HTTP field name (RFC 9110 token) and an authentication scheme (a token too).
@@ -40,6 +41,7 @@ export function requestOptions(where, options, { onRefusedWords = [], logLine })
     clientIp: fn('clientIp'),
     maxBodyBytes: maxBodyBytesOption(where, options.maxBodyBytes),
     maxWebhookBodyBytes: maxBodyBytesOption(where, options.maxWebhookBodyBytes, 'maxWebhookBodyBytes', MAX_WEBHOOK_BODY_BYTES),
+    bodyTimeoutSeconds: bodyTimeoutOption(where, options.bodyTimeoutSeconds),
   };
 }
 
@@ -133,4 +135,19 @@ function maxBodyBytesOption(where, maxBodyBytes, name = 'maxBodyBytes', fallback
     throw invalidOptions(`${where}: options.${name} must be an integer number of bytes >= 0 or a function of env, got ${describe(maxBodyBytes)}`);
   }
   return constant(maxBodyBytes);
+}
+
+/**
+ * `bodyTimeoutSeconds` as a function of env: how long a body read before the decision (a
+ * webhook delivery's, a signed request's) may take to arrive whole. A fixed number is checked
+ * now; a function's value (a number or decimal text, e.g. an environment variable) when it is
+ * called, and anything but a number from 0 (excluded) to 300 means the default (30).
+ */
+function bodyTimeoutOption(where, v) {
+  if (v === undefined) return constant(BODY_TIMEOUT_SECONDS);
+  if (typeof v === 'function') return (env) => bodyTimeoutSecondsOf(v(env));
+  if (!isBodyTimeoutSeconds(v)) {
+    throw invalidOptions(`${where}: options.bodyTimeoutSeconds must be a number of seconds > 0 and at most ${BODY_TIMEOUT_SECONDS_LIMIT}, or a function of env, got ${describe(v)}`);
+  }
+  return constant(v);
 }

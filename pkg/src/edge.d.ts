@@ -2,11 +2,11 @@
 import type { KeySetInput, LoadOptions, NonceStore, PublisherKeys, ReasonCode, RefusedDecision, SealKeys } from './index.js';
 
 /** The codes of the refusals a middleware makes itself, without a decision of the verifier. */
-export type EdgeRefusalCode = 'keyset_unavailable' | 'malformed_request' | 'body_too_large' | 'verifier_unavailable';
+export type EdgeRefusalCode = 'keyset_unavailable' | 'malformed_request' | 'body_too_large' | 'body_timeout' | 'verifier_unavailable';
 
 /**
  * A refusal as `onRefused` sees it: the verifier's refused decision, or one the middleware
- * made itself (`reason` from EdgeRefusalCode, `status` from WIRE_STATUS: 503, 400, 413, 503).
+ * made itself (`reason` from EdgeRefusalCode, `status` from WIRE_STATUS: 503, 400, 413, 408, 503).
  */
 export interface EdgeRefusal extends Omit<RefusedDecision, 'reason'> {
   readonly reason: ReasonCode | EdgeRefusalCode;
@@ -121,4 +121,11 @@ export interface EdgeOptions<Env> {
    * own, smaller bound. Larger: 413 `body_too_large`.
    */
   maxWebhookBodyBytes?: number | ((env: Env) => number | string | null | undefined);
+  /**
+   * How long a body read before the decision (a webhook delivery's, a signed body's when it
+   * is hashed) may take to arrive whole, in seconds from the start of that read (default 30;
+   * more than 0, at most 300), or a function of env (decimal text is accepted there; a value
+   * out of range means the default). Past it: 408 `body_timeout`, and the rest is not read.
+   */
+  bodyTimeoutSeconds?: number | ((env: Env) => number | string | null | undefined);
 }

@@ -435,9 +435,10 @@ function edgeRefusal(reason, message, headers = {}) {
  * verifier's decision, or to a refusal the edge makes itself, of the same shape with a
  * WIRE_STATUS code as its reason: `keyset_unavailable` (no key set loaded),
  * `malformed_request` (a request the verifier cannot read), `body_too_large` (a signed body
- * over `maxBodyBytes`), `verifier_unavailable` (anything else: a failing nonce store or option
- * callback, a wasm trap; the cause is logged, never sent, and the next request is decided
- * normally).
+ * over `maxBodyBytes`), `body_timeout` (a body read before the decision that did not arrive
+ * whole within `bodyTimeoutSeconds`), `verifier_unavailable` (anything else: a failing nonce
+ * store or option callback, a wasm trap; the cause is logged, never sent, and the next
+ * request is decided normally).
  */
 export async function judge(opts, source, request, env, waitUntil, args) {
   const gate = await source.get(env, waitUntil);
@@ -453,10 +454,19 @@ export async function judge(opts, source, request, env, waitUntil, args) {
       // the options' own is bounded by the storage bound too.
       const own = opts.nonceStore(env);
       const nonceStore = own ? boundedStore(own, opts.storageTimeoutSeconds(env) * 1000, waitUntil) : source.nonceStore?.(env, waitUntil);
-      const bounds = { maxBodyBytes: opts.maxBodyBytes(env), maxWebhookBodyBytes: opts.maxWebhookBodyBytes(env) };
+      const bounds = {
+        maxBodyBytes: opts.maxBodyBytes(env),
+        maxWebhookBodyBytes: opts.maxWebhookBodyBytes(env),
+        bodyTimeoutSeconds: opts.bodyTimeoutSeconds(env),
+      };
       ({ decision, clientIp } = await decide(gate, seen, clientIp, nonceStore, bounds));
       decision = asKeySource(decision, opts.keySource);
       if (decision.allowed) recordJudged(request, decision, clientIp, seen.url);
+      // A body that came too late is not read for the handler either (it does not run): its
+      // branch is cancelled too, so the runtime drops what the tee kept for it and stops reading.
+      else if (decision.reason === 'body_timeout' && typeof request.body?.cancel === 'function') {
+        request.body.cancel().catch(() => {});
+      }
     } catch (e) {
       // A request that cannot be judged as sent (the key header's `_` twin, edge-request.js).
       decision = e?.code === 'ERR_REQUEST_INVALID' ? edgeRefusal('malformed_request', e.message) : undecided(e);
@@ -487,7 +497,8 @@ function boundedStore(store, ms, waitUntil) {
 /**
  * `gate.verify` with the middleware's options: `{ decision, clientIp }` with the client
  * address actually used (an address the verifier cannot parse counts as unknown: allow lists
- * then fail closed). Errors other than an unreadable request or an oversized body are thrown.
+ * then fail closed). Errors other than an unreadable request, an oversized or a late body are
+ * thrown.
  */
 async function decide(gate, request, clientIp, nonceStore, bounds) {
   const options = nonceStore ? { clientIp, nonceStore, ...bounds } : { clientIp, ...bounds };
@@ -506,6 +517,11 @@ async function decide(gate, request, clientIp, nonceStore, bounds) {
       const what = e.limit < bounds.maxBodyBytes ? 'a webhook delivery' : 'a signed request body';
       const message = `${what} may carry at most ${e.limit ?? bounds.maxBodyBytes} bytes here`;
       return { decision: edgeRefusal('body_too_large', message), clientIp };
+    }
+    if (e?.code === 'ERR_BODY_TIMEOUT') {
+      const seconds = e.timeoutSeconds ?? bounds.bodyTimeoutSeconds;
+      const message = `the request body did not arrive whole within ${seconds} s; the rest was not read`;
+      return { decision: edgeRefusal('body_timeout', message), clientIp };
     }
     throw e;
   }

@@ -42,7 +42,13 @@ export type KeygateErrorCode =
    * not hash to the digest the signed manifest names, twice, or the cold-load budget is spent):
    * the request is not decided (the middleware answers 503 `shard_unavailable`).
    */
-  | 'ERR_SHARD_UNAVAILABLE';
+  | 'ERR_SHARD_UNAVAILABLE'
+  /**
+   * A body `verify` reads before it decides (a webhook delivery's, a signed request's digests)
+   * did not arrive whole within `bodyTimeoutSeconds` of the start of its read: the read is
+   * stopped (the middleware answers 408 `body_timeout`). The error carries `timeoutSeconds`.
+   */
+  | 'ERR_BODY_TIMEOUT';
 
 /** The wire codes of a refused key set push (docs/reasons.md), with their HTTP status. */
 export type KeySetErrorWireCode =
@@ -77,6 +83,8 @@ export declare class KeygateError extends Error {
   readonly error?: KeySetErrorWireCode;
   /** For a refused key set: the HTTP status for `error` (400, 401 or 409). */
   readonly status?: number;
+  /** The deadline (seconds) a body missed, on `ERR_BODY_TIMEOUT`. */
+  readonly timeoutSeconds?: number;
   constructor(
     code: KeygateErrorCode,
     message: string,
@@ -309,6 +317,11 @@ export interface LoadOptions {
    * "Sharded mode"): where shards are read, and how many are held.
    */
   shards?: ShardOptions;
+  /**
+   * The deadline of a body `verify` reads before it decides, in seconds from the start of
+   * that read (default 30; more than 0, at most 300), unless verify's options give one.
+   */
+  bodyTimeoutSeconds?: number;
 }
 
 /** Sharded mode: where a verifier reads the shards its decisions need, and its bounds. */
@@ -400,6 +413,13 @@ export interface VerifyOptions {
    * more than `maxBodyBytes`): it is read before any proof. Larger: `ERR_BODY_TOO_LARGE`.
    */
   maxWebhookBodyBytes?: number;
+  /**
+   * How long a body read before the decision (a webhook delivery's, a signed body's for its
+   * digests) may take to arrive whole, in seconds from the start of that read (default: the
+   * `load` option, else 30; more than 0, at most 300). Past it the read is stopped (the
+   * clone's reader cancelled) and `verify` rejects with `ERR_BODY_TIMEOUT`.
+   */
+  bodyTimeoutSeconds?: number;
 }
 
 export interface KeySetInfo {

@@ -5,6 +5,7 @@ import { KeygateError, base64url, callWasm, describe, invalidOptions, wasmGenera
 import { NO_OPTIONS, keySetBytes, verifyInput } from './request.js';
 import { bodySource, declaredLength, digestBody, isEmpty, webhookChunks } from './body.js';
 import { CLAIM_KINDS, ERROR_CODES, KEYSET_WIRE_STATUS } from './codes.js';
+import { BODY_TIMEOUT_SECONDS } from './deadline.js';
 import { KeyTable, decisionOf } from './decision.js';
 import { Ed25519Keys, externalEd25519, verifyEd25519 } from './ed25519.js';
 import { FLAG, KIND, RUN, readOut, textFields, textView, writeBytes, writeRequest } from './io.js';
@@ -128,6 +129,8 @@ export class Keygate {
   #info;
   #onWarning;
   #nonceStore;
+  /** The deadline of a body's read (seconds) unless verify's options give one. */
+  #bodyTimeoutSeconds;
   #table;
   /** Imported Ed25519 public keys by their bytes (ed25519.js), kept across key set updates. */
   #ed25519 = new Ed25519Keys();
@@ -147,6 +150,7 @@ export class Keygate {
     this.#info = setInfo;
     this.#onWarning = opts.onWarning;
     this.#nonceStore = opts.nonceStore;
+    this.#bodyTimeoutSeconds = opts.bodyTimeoutSeconds ?? BODY_TIMEOUT_SECONDS;
     this.#table = new KeyTable(verifier);
     if (callWasm(() => verifier.isSharded())) this.#shards = new ShardReader(opts.shards);
   }
@@ -272,7 +276,9 @@ export class Keygate {
    * Decides one request. Resolves to a Decision (a refusal is not an error); rejects with
    * `ERR_REQUEST_INVALID` or `ERR_INVALID_OPTIONS` when the input cannot be processed,
    * `ERR_BODY_TOO_LARGE` when a signed body that would be hashed exceeds `maxBodyBytes`,
-   * `ERR_NONCE_STORE` when the nonce store fails, `ERR_INTERNAL` after a wasm trap.
+   * `ERR_BODY_TIMEOUT` when a body it reads has not arrived whole within `bodyTimeoutSeconds`
+   * of the start of its read (the read is stopped there), `ERR_NONCE_STORE` when the nonce
+   * store fails, `ERR_INTERNAL` after a wasm trap.
    *
    * The wasm module decides it once: it may pause for the runtime's Ed25519, for the body's
    * digests (a signed request's body is read from a clone and hashed only once every other
@@ -314,6 +320,8 @@ export class Keygate {
   async #waited(o, s) {
     const { input, store, len, signed, declared, mayBeEmpty } = s;
     let { v, generation, source } = s;
+    // Each read of the body (whether it is empty, its digests, a delivery's MACs) has its own.
+    const seconds = input.bodyTimeoutSeconds ?? this.#bodyTimeoutSeconds;
     const retired = () => this.#live();
     const run = () => this.#run(v, len, input.now, source !== null, store, signed);
     const decided = (o) => decisionOf(o, input.url, this.#table);
@@ -367,7 +375,7 @@ export class Keygate {
           }
           case KIND.REFUSED: {
             const refusal = decided(o);
-            if (o.flags & FLAG.BODY_ASSUMED && source !== null && mayBeEmpty && (await isEmpty(source))) {
+            if (o.flags & FLAG.BODY_ASSUMED && source !== null && mayBeEmpty && (await isEmpty(source, seconds))) {
               o = withoutBody();
               break;
             }
@@ -383,7 +391,7 @@ export class Keygate {
           case KIND.NEED_BODY: {
             handle = o.handle;
             const mask = (o.flags & FLAG.SHA256 ? 1 : 0) | (o.flags & FLAG.SHA512 ? 2 : 0);
-            const d = await digestBody(source, mask, input.maxBodyBytes, declared);
+            const d = await digestBody(source, mask, input.maxBodyBytes, declared, seconds);
             if (d.len === 0) {
               o = withoutBody();
               break;
@@ -400,7 +408,7 @@ export class Keygate {
             // past its own bound (nor past maxBodyBytes).
             handle = o.handle;
             const max = Math.min(input.maxBodyBytes, input.maxWebhookBodyBytes);
-            for await (const piece of webhookChunks(source, max, input.headers)) {
+            for await (const piece of webhookChunks(source, max, input.headers, seconds)) {
               o = resumed((h) => {
                 writeBytes(0, piece);
                 return v.resumeWebhookBody(h, piece.length, false);

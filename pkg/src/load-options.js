@@ -2,10 +2,10 @@
 // configuration texts the middleware shares (publisher keys, seal keys, audience).
 
 import { describe, invalidOptions } from './errors.js';
-import { checkNonceStore } from './request.js';
+import { checkBodyTimeout, checkNonceStore } from './request.js';
 import { checkShardOptions } from './shards.js';
 
-const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys', 'shards']);
+const LOAD_OPTIONS = new Set(['publisherKeys', 'audience', 'maxAgeSeconds', 'onWarning', 'nonceStore', 'sealKeys', 'shards', 'bodyTimeoutSeconds']);
 const UPDATE_OPTIONS = new Set(['maxAgeSeconds']);
 
 /**
@@ -55,7 +55,7 @@ function checkGivenLoadOptions(options) {
   for (const k of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(k)) {
       throw invalidOptions(
-        `Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, audience, sealKeys, maxAgeSeconds, onWarning, nonceStore, shards)`,
+        `Keygate.load: unknown option ${JSON.stringify(k)} (expected publisherKeys, audience, sealKeys, maxAgeSeconds, onWarning, nonceStore, shards, bodyTimeoutSeconds)`,
       );
     }
   }
@@ -70,6 +70,7 @@ function checkGivenLoadOptions(options) {
     maxAgeSeconds: maxAge(options.maxAgeSeconds, 'Keygate.load'),
     nonceStore: checkNonceStore(options.nonceStore, 'Keygate.load: options.nonceStore'),
     shards: checkShardOptions(options.shards, 'Keygate.load'),
+    bodyTimeoutSeconds: checkBodyTimeout(options.bodyTimeoutSeconds, 'Keygate.load'),
   };
 }
 

@@ -2,8 +2,18 @@
 
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { MAX_WEBHOOK_BODY_BYTES } from './body.js';
+import { BODY_TIMEOUT_SECONDS_LIMIT, isBodyTimeoutSeconds } from './deadline.js';
 
-const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes', 'maxWebhookBodyBytes']);
+const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes', 'maxWebhookBodyBytes', 'bodyTimeoutSeconds']);
+
+/**
+ * A `bodyTimeoutSeconds` option (Keygate.load's, verify's): a number of seconds > 0 and at
+ * most 300, or none (undefined).
+ */
+export function checkBodyTimeout(v, where) {
+  if (v === undefined || isBodyTimeoutSeconds(v)) return v;
+  throw invalidOptions(`${where}: options.bodyTimeoutSeconds must be a number of seconds > 0 and at most ${BODY_TIMEOUT_SECONDS_LIMIT}, got ${describe(v)}`);
+}
 
 /** `verify`'s options when none are given. */
 export const NO_OPTIONS = Object.freeze({});
@@ -121,9 +131,10 @@ function fetchHeaders(headers, where) {
 
 /**
  * Reads `verify`'s request and options: `{ method, url, ip, headers, now, nonceStore,
- * maxBodyBytes, maxWebhookBodyBytes }` with a genuine `Headers`, the client address (`''` when
- * unknown), the time in milliseconds, the nonce store given for this call (if any), the bound
- * of a signed body to hash (Infinity when not given) and of a webhook delivery's body (1 MiB).
+ * maxBodyBytes, maxWebhookBodyBytes, bodyTimeoutSeconds }` with a genuine `Headers`, the
+ * client address (`''` when unknown), the time in milliseconds, the nonce store given for this
+ * call (if any), the bound of a signed body to hash (Infinity when not given), of a webhook
+ * delivery's body (1 MiB) and the deadline of a body's read given for this call (if any).
  */
 export function verifyInput(request, options) {
   // A genuine Request: its method is a token, its URL serialized (no NUL), its headers a
@@ -139,6 +150,7 @@ export function verifyInput(request, options) {
       nonceStore: undefined,
       maxBodyBytes: Infinity,
       maxWebhookBodyBytes: MAX_WEBHOOK_BODY_BYTES,
+      bodyTimeoutSeconds: undefined,
     };
   }
   return checkedInput(request, options, genuine);
@@ -156,7 +168,7 @@ function checkedInput(request, options, genuine) {
   }
   for (const k of Object.keys(options)) {
     if (!VERIFY_OPTIONS.has(k)) {
-      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore, maxBodyBytes, maxWebhookBodyBytes)`);
+      throw invalidOptions(`verify: unknown option ${JSON.stringify(k)} (expected clientIp, now, nonceStore, maxBodyBytes, maxWebhookBodyBytes, bodyTimeoutSeconds)`);
     }
   }
   const { clientIp } = options;
@@ -169,6 +181,7 @@ function checkedInput(request, options, genuine) {
       throw invalidOptions(`verify: options.${name} must be an integer number of bytes >= 0, got ${describe(v)}`);
     }
   }
+  const bodyTimeoutSeconds = checkBodyTimeout(options.bodyTimeoutSeconds, 'verify');
   const { method, url } = request;
   const ip = clientIp ?? '';
   // The module reads NUL as a separator.
@@ -184,5 +197,6 @@ function checkedInput(request, options, genuine) {
     nonceStore: checkNonceStore(options.nonceStore, 'verify: options.nonceStore'),
     maxBodyBytes,
     maxWebhookBodyBytes,
+    bodyTimeoutSeconds,
   };
 }

@@ -22,6 +22,9 @@ export const WIRE_STATUS = Object.freeze({
   shard_unavailable: 503,
   // A signed body over the middleware's maxBodyBytes (never buffered past it).
   body_too_large: 413,
+  // A body read before the decision (a webhook delivery's, a signed one's) that did not arrive
+  // whole within the middleware's bodyTimeoutSeconds (its read stopped there).
+  body_timeout: 408,
   // The key set endpoint and the gateway's routes.
   not_found: 404,
   method_not_allowed: 405,

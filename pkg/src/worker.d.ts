@@ -207,6 +207,7 @@ export type WireErrorCode =
   | 'keyset_unavailable'
   | 'verifier_unavailable'
   | 'body_too_large'
+  | 'body_timeout'
   | 'not_found'
   | 'method_not_allowed'
   | 'payload_too_large'

@@ -59,6 +59,40 @@ test('smoke run: every case decided (allowed), a number for every figure', async
   }
 });
 
+// The floor part (BENCH_PARTS=floor): every case's floor side beside the bare side and beside
+// keygate, and its duties side (the floor without cryptography) beside the bare side, each pair
+// a line; a floor whose signature check fails (here: signed with a key the bench does not hold)
+// fails the run, so the floor cannot be fast by skipping its check.
+test('floor part: the three pairs of every case, a ratio line each', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keygate-bench-'));
+  try {
+    const json = join(dir, 'out.json');
+    const { stdout } = await bench({ BENCH_JSON: json, BENCH_PARTS: 'floor' });
+    for (const c of CASES) {
+      assert.match(stdout, new RegExp(`^ratio floor_${c} \\S+$`, 'm'));
+      assert.match(stdout, new RegExp(`^ratio duties_${c} \\S+$`, 'm'));
+      assert.match(stdout, new RegExp(`^ratio over_floor_${c} \\S+$`, 'm'));
+    }
+    const out = JSON.parse(readFileSync(json, 'utf8'));
+    assert.deepEqual(out.floor.cases.map((c) => c.case), CASES);
+    for (const c of out.floor.cases) {
+      assert.deepEqual([c.floor.sides, c.duties.sides, c.over.sides], [['floor', 'bare'], ['duties', 'bare'], ['keygate', 'floor']]);
+      for (const v of [c.floor.aUs, c.floor.bUs, c.duties.aUs, c.over.aUs, c.over.bUs]) assert.ok(Number.isFinite(v) && v >= 0, `${c.case}: ${v}`);
+    }
+    assert.deepEqual(out.floor.cases.filter((c) => c.target !== null).map((c) => c.case), ['api_key', 'hmac_get', 'ed25519_get', 'hmac_post_1k', 'hmac_post_1m']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('floor part: a floor whose signature check fails fails the run', async () => {
+  await assert.rejects(bench({ BENCH_BROKEN: '1', BENCH_PARTS: 'floor', BENCH_CASES: 'hmac_post_1k' }), (e) => {
+    assert.notEqual(e.code, 0);
+    assert.match(e.stderr, /the floor check failed in hmac_post_1k/);
+    return true;
+  });
+});
+
 test('a refused decision fails the run with its reason', async () => {
   await assert.rejects(bench({ BENCH_BROKEN: '1', BENCH_PARTS: 'cases', BENCH_CASES: 'hmac_get' }), (e) => {
     assert.notEqual(e.code, 0);

@@ -133,7 +133,12 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Unpacked 1341 -> 1342 KiB: push routing (an input past the delta bound answered without a
 // copy into the module; the coordinated push judged by the set in use first), +555 B. Measured
 // merged with the above: packed 496,348 B, unpacked 1,373,477 B, wasm 902,733 B.
-const BUDGET = { packed: 485 * 1024, unpacked: 1342 * 1024, wasm: 885 * 1024 };
+// Packed 485 -> 487, unpacked 1342 -> 1351 KiB: the deadline of a body read before the
+// decision (bodyTimeoutSeconds: the timed reader in body.js, the option's checks, 408
+// body_timeout, their declarations and README rows), +1,879 B packed, +8,644 B unpacked (the
+// wasm the same size), merged with main at 2495aa5 (coordination.js's base check, +193 B of
+// wasm). Measured merged: packed 498,512 B, unpacked 1,383,043 B, wasm 902,926 B.
+const BUDGET = { packed: 487 * 1024, unpacked: 1351 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;

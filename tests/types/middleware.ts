@@ -33,6 +33,7 @@ export const worker = withKeygate<Env, Ctx>(async (_request, _env, _ctx, decisio
   requestUrl: (request) => new URL(new URL(request.url).pathname, 'https://api.example.com'),
   clientIp: (_request, env) => env.PEER,
   maxBodyBytes: (env) => env.MAX_BODY,
+  bodyTimeoutSeconds: (env) => env.MAX_BODY,
 });
 
 const sampled: WorkerOptions<Env> = {
@@ -48,10 +49,13 @@ const sampled: WorkerOptions<Env> = {
   keyPrefix: 'Token',
   requestUrl: 'https://api.example.com',
   maxBodyBytes: MAX_BODY_BYTES / 8,
+  bodyTimeoutSeconds: 5,
 };
 withKeygate(async () => new Response('x'), sampled);
 const tooLarge: WireErrorCode = 'body_too_large';
 export const code: EdgeRefusal['reason'] = tooLarge;
+const late: WireErrorCode = 'body_timeout';
+export const lateCode: EdgeRefusalCode = late;
 
 // @ts-expect-error log modes are a closed set
 withKeygate(async () => new Response('x'), { keySet: '{}', log: 'errors' });
@@ -65,6 +69,8 @@ withKeygate(async () => new Response('x'), { keySet: '{}', onRefused: () => 'ref
 withKeygate(async () => new Response('x'), { keySet: '{}', getKey: () => 42 });
 // @ts-expect-error a fixed maxBodyBytes is a number of bytes
 withKeygate(async () => new Response('x'), { keySet: '{}', maxBodyBytes: '8MiB' });
+// @ts-expect-error a fixed bodyTimeoutSeconds is a number of seconds
+withKeygate(async () => new Response('x'), { keySet: '{}', bodyTimeoutSeconds: '30' });
 // @ts-expect-error requestUrl is a URL, an origin string or a function
 withKeygate(async () => new Response('x'), { keySet: '{}', requestUrl: 443 });
 

@@ -155,7 +155,7 @@ export async function webhooks(gate: Keygate): Promise<string> {
   const { key, webhook } = generateWebhookKey({ scheme: 'v1a' });
   const headers = await signWebhook({ key: [key, new Uint8Array(32)], body: '{}', id: 'msg_1', timestamp: new Date() });
   const id: string = headers['webhook-id'];
-  const d = await gate.verify(new Request('https://x.example/hooks', { method: 'POST', headers: { ...headers }, body: '{}' }), { maxWebhookBodyBytes: 65536 });
+  const d = await gate.verify(new Request('https://x.example/hooks', { method: 'POST', headers: { ...headers }, body: '{}' }), { maxWebhookBodyBytes: 65536, bodyTimeoutSeconds: 5 });
   if (d.allowed && d.webhook) {
     const scheme: 'v1' | 'v1a' = d.webhook.scheme;
     return `${id} ${d.webhook.id} ${d.webhook.timestamp + 1} ${scheme} ${'public_key' in webhook}`;
