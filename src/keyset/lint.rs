@@ -214,10 +214,13 @@ fn body_method_lints(out: &mut Vec<Lint>, ks: &KeySet) {
                 e.methods.is_none() && (e.public || !public) && r.path.is_shadowed_by(&e.path)
             })
         };
-        let outcome = if deny && !covered(false) {
-            "falls to the deny default: every POST it matches is refused (route_denied); add a route without \"methods\" for its path"
+        let (cover, outcome) = if deny && !covered(false) {
+            (
+                "route",
+                "they fall to the deny default: every POST there is route_denied",
+            )
         } else if r.public && !covered(true) {
-            "reaches no public route: a POST it matches is not public; add a public route without \"methods\" for its path if every method may be public there"
+            ("public route", "a POST there is not public")
         } else {
             continue;
         };
@@ -225,7 +228,7 @@ fn body_method_lints(out: &mut Vec<Lint>, ks: &KeySet) {
             code: "body_method_uncovered",
             path: format!("$.routes[{j}]"),
             message: format!(
-                "under body_method_override \"every_method\" a POST to {} is also judged as the methods no route lists, which only a route without \"methods\" matches; there it {outcome} (or use \"ignored\" and switch the body override off at the origin)",
+                "under body_method_override \"every_method\" a POST to {} is also judged as the methods no route lists, and no {cover} without \"methods\" covers its path: {outcome}; add one",
                 r.path
             ),
         });

@@ -78,7 +78,11 @@ import { ROOT } from './helpers.mjs';
 // 359,735 B (the checks out of line, names rather than parsed components: from +2,551 B).
 // Merged with the first request's cut (wasm -1,169 B raw): 904,272 B raw and 361,887 B
 // (353.4 KiB) gzip.
-const BUDGET_GZIP = 354 * 1024;
+// 354 -> 355 KiB: policy.body_method_override (its parse, a POST judged as every method) and
+// the lint body_method_uncovered, measured at 905,794 B raw and 363,290 B (354.8 KiB) gzip,
+// +2,868 B raw and +895 B gzip over main's 902,926 B and 362,395 B (the lint about +1,690 B raw
+// and +540 B gzip of it).
+const BUDGET_GZIP = 355 * 1024;
 
 test('the wasm module is within its size budget', (t) => {
   const wasm = readFileSync(join(ROOT, 'pkg/wasm/keygate_bg.wasm'));
