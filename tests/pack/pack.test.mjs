@@ -138,7 +138,12 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // body_timeout, their declarations and README rows), +1,879 B packed, +8,644 B unpacked (the
 // wasm the same size), merged with main at 2495aa5 (coordination.js's base check, +193 B of
 // wasm). Measured merged: packed 498,512 B, unpacked 1,383,043 B, wasm 902,926 B.
-const BUDGET = { packed: 487 * 1024, unpacked: 1351 * 1024, wasm: 885 * 1024 };
+// Packed 487 -> 489, unpacked 1351 -> 1355 KiB: policy.body_method_override and its lint in the
+// wasm (+2,868 B), +1,031 B packed and +2,868 B unpacked over main at dcd3ff1, itself measured
+// at packed 498,821 B and unpacked 1,384,430 B (over 487 and 1351 KiB by 133 B and 1,006 B
+// after the whole-read body merge). Measured: packed 499,852 B, unpacked 1,387,298 B, wasm
+// 905,794 B.
+const BUDGET = { packed: 489 * 1024, unpacked: 1355 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;
