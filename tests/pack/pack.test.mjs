@@ -138,7 +138,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // body_timeout, their declarations and README rows), +1,879 B packed, +8,644 B unpacked (the
 // wasm the same size), merged with main at 2495aa5 (coordination.js's base check, +193 B of
 // wasm). Measured merged: packed 498,512 B, unpacked 1,383,043 B, wasm 902,926 B.
-const BUDGET = { packed: 487 * 1024, unpacked: 1351 * 1024, wasm: 885 * 1024 };
+// Packed 487 -> 488, unpacked 1351 -> 1352 KiB: a signed body of declared length read whole again, raced with the
+// deadline (the chunked read cost 3.9x at 1 MiB in workerd), +309 B packed. Measured: packed
+// 498,821 B, unpacked 1,384,430 B, wasm 902,926 B.
+const BUDGET = { packed: 488 * 1024, unpacked: 1352 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;
