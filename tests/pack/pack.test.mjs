@@ -141,7 +141,9 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Packed 487 -> 488, unpacked 1351 -> 1352 KiB: a signed body of declared length read whole again, raced with the
 // deadline (the chunked read cost 3.9x at 1 MiB in workerd), +309 B packed. Measured: packed
 // 498,821 B, unpacked 1,384,430 B, wasm 902,926 B.
-const BUDGET = { packed: 488 * 1024, unpacked: 1352 * 1024, wasm: 885 * 1024 };
+// Unpacked 1352 -> 1353 KiB: EdgeRefusalCode names shard_unavailable (+27 B). Measured:
+// packed 498,833 B, unpacked 1,384,457 B.
+const BUDGET = { packed: 488 * 1024, unpacked: 1353 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;
