@@ -2,11 +2,11 @@
 import type { KeySetInput, LoadOptions, NonceStore, PublisherKeys, ReasonCode, RefusedDecision, SealKeys } from './index.js';
 
 /** The codes of the refusals a middleware makes itself, without a decision of the verifier. */
-export type EdgeRefusalCode = 'keyset_unavailable' | 'malformed_request' | 'body_too_large' | 'body_timeout' | 'verifier_unavailable';
+export type EdgeRefusalCode = 'keyset_unavailable' | 'malformed_request' | 'body_too_large' | 'body_timeout' | 'verifier_unavailable' | 'shard_unavailable';
 
 /**
  * A refusal as `onRefused` sees it: the verifier's refused decision, or one the middleware
- * made itself (`reason` from EdgeRefusalCode, `status` from WIRE_STATUS: 503, 400, 413, 408, 503).
+ * made itself (`reason` from EdgeRefusalCode, `status` from WIRE_STATUS: 503, 400, 413, 408, 503, 503).
  */
 export interface EdgeRefusal extends Omit<RefusedDecision, 'reason'> {
   readonly reason: ReasonCode | EdgeRefusalCode;

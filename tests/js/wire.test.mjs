@@ -58,6 +58,20 @@ test('keygate/worker types: WireErrorCode names exactly the codes of the table',
   assert.deepEqual([...named].sort(), Object.keys(WIRE_STATUS).sort());
 });
 
+test('keygate/worker types: EdgeRefusalCode names exactly the refusals the middleware makes itself', () => {
+  // Every `edgeRefusal('<code>', ...)` in the package's source (shard_unavailable was missing).
+  const made = new Set();
+  for (const f of readdirSync(join(ROOT, 'pkg/src')).filter((f) => f.endsWith('.js'))) {
+    for (const m of readFileSync(join(ROOT, 'pkg/src', f), 'utf8').matchAll(/edgeRefusal\('([a-z_]+)'/g)) made.add(m[1]);
+  }
+  assert.ok(made.size >= 5, [...made].join());
+  const dts = readFileSync(join(ROOT, 'pkg/src/edge.d.ts'), 'utf8');
+  const union = /export type EdgeRefusalCode =([^;]+);/.exec(dts)[1];
+  const named = [...union.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
+  assert.deepEqual([...named].sort(), [...made].sort());
+  for (const code of made) assert.ok(Object.hasOwn(WIRE_STATUS, code), `${code} has a status in WIRE_STATUS`);
+});
+
 test('errorResponse: the status from the table, {error, message, ...fields}, never cached', async () => {
   const r = errorResponse('method_not_allowed', 'use GET', { headers: { allow: 'GET' }, fields: { error: 'forged', max_bytes: 3 } });
   assert.equal(r.status, 405);
