@@ -164,6 +164,11 @@ fn a_deny_default_for_any_method_denies_the_post() {
     let d = decide(&forms(every_deny.clone(), false), &post);
     assert_eq!(code(&d), "route_denied", "{}", d.to_json());
     assert_eq!(d.status, 403);
+    assert!(
+        d.message.contains("policy.body_method_override"),
+        "the refusal names why a POST was judged under other methods: {}",
+        d.message
+    );
     // A rule for the other methods: allowed again.
     assert!(decide(&forms(every_deny.clone(), true), &post).allowed);
     // The control: a GET there is denied under either policy.

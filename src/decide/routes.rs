@@ -334,6 +334,8 @@ pub(super) fn check(ks: &KeySet, m: &RouteMatch<'_>, key: &KeyEntry) -> Result<(
             Reason::RouteDenied,
             if m.rules().next().is_none() {
                 "no route allows this method and path"
+            } else if ks.policy().body_method_override == BodyMethodOverride::EveryMethod {
+                "no route allows this method and path as some origins read it (letter case, trailing slash, a method override, or another method a POST body may name: policy.body_method_override)"
             } else {
                 "no route allows this method and path as some origins read it (letter case, trailing slash or method override)"
             },
