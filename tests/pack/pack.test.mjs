@@ -146,7 +146,10 @@ import { ENV, linkDependency, nodes, packAndInstall, run } from './tarball.mjs';
 // Packed 488 -> 489, unpacked 1353 -> 1355 KiB: policy.body_method_override and its lint in the
 // wasm (+2,868 B), +1,031 B packed and +2,868 B unpacked over main at dcd3ff1. Measured merged:
 // packed 499,857 B, unpacked 1,387,325 B, wasm 905,794 B.
-const BUDGET = { packed: 489 * 1024, unpacked: 1355 * 1024, wasm: 885 * 1024 };
+// Unpacked 1355 -> 1356 KiB: route_denied naming the body policy (+198 B of wasm) and the
+// README's requestUrl sentence (+92 B). Measured: packed 499,983 B, unpacked 1,387,615 B,
+// wasm 905,992 B.
+const BUDGET = { packed: 489 * 1024, unpacked: 1356 * 1024, wasm: 885 * 1024 };
 
 let t;
 let files;
