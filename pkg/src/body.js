@@ -30,7 +30,7 @@
 
 import { wasm } from './wasm/facade.js';
 import { KeygateError, callWasm, describe } from './errors.js';
-import { BODY_TIMEOUT_SECONDS } from './deadline.js';
+import { BODY_TIMEOUT_SECONDS, ReadTimeout, bounded } from './deadline.js';
 
 const { WasmBodyHasher } = wasm;
 
@@ -207,21 +207,10 @@ export async function digestBody(source, mask, max, declared, seconds = BODY_TIM
  * once it is answered); the middleware also cancels the caller's branch.
  */
 async function readAll(request, seconds) {
-  let timer;
-  const expired = new Promise((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), seconds * 1000);
-  });
-  const read = request.clone().arrayBuffer();
-  read.catch(() => {}); // abandoned at the deadline: its failure then is no one's
   try {
-    const r = await Promise.race([read, expired]);
-    if (r === TIMED_OUT) throw bodyTimeout(seconds, 'signed');
-    return r;
+    return await bounded(request.clone().arrayBuffer(), seconds * 1000, 'the body');
   } catch (e) {
-    if (e instanceof KeygateError) throw e;
-    throw readFailed(e);
-  } finally {
-    clearTimeout(timer);
+    throw e instanceof ReadTimeout ? bodyTimeout(seconds, 'signed') : readFailed(e);
   }
 }
 

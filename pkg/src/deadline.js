@@ -17,20 +17,6 @@ export const BODY_TIMEOUT_SECONDS = 30;
 /** The longest body deadline accepted, in seconds (as a push body's). */
 export const BODY_TIMEOUT_SECONDS_LIMIT = 300;
 
-/** Whether `v` is a body deadline in seconds: a finite number > 0 and at most the limit. */
-export function isBodyTimeoutSeconds(v) {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= BODY_TIMEOUT_SECONDS_LIMIT;
-}
-
-/**
- * A body deadline in seconds from configuration text or a number (an environment variable):
- * the value when it is one, else the default.
- */
-export function bodyTimeoutSecondsOf(v) {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v.trim()) : v;
-  return isBodyTimeoutSeconds(n) ? n : BODY_TIMEOUT_SECONDS;
-}
-
 /** A read that did not answer within its bound. */
 export class ReadTimeout extends Error {
   constructor(what, ms) {
@@ -40,18 +26,18 @@ export class ReadTimeout extends Error {
   }
 }
 
-/** Whether `v` is a bound in seconds: a finite number > 0 and at most the limit. */
-export function isTimeoutSeconds(v) {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= STORAGE_TIMEOUT_SECONDS_LIMIT;
+/** Whether `v` is a bound in seconds: a finite number > 0 and at most `limit` (the storage bound's unless given). */
+export function isTimeoutSeconds(v, limit = STORAGE_TIMEOUT_SECONDS_LIMIT) {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= limit;
 }
 
 /**
  * A bound in seconds from configuration text or a number (an environment variable): the value
- * when it is one, else `fallback`.
+ * when it is one (at most `limit`), else `fallback`.
  */
-export function timeoutSecondsOf(v, fallback = STORAGE_TIMEOUT_SECONDS) {
+export function timeoutSecondsOf(v, fallback = STORAGE_TIMEOUT_SECONDS, limit = STORAGE_TIMEOUT_SECONDS_LIMIT) {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v.trim()) : v;
-  return isTimeoutSeconds(n) ? n : fallback;
+  return isTimeoutSeconds(n, limit) ? n : fallback;
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { describe, invalidOptions } from './errors.js';
 import { MAX_WEBHOOK_BODY_BYTES } from './body.js';
-import { BODY_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS_LIMIT, bodyTimeoutSecondsOf, isBodyTimeoutSeconds } from './deadline.js';
+import { BODY_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS_LIMIT, isTimeoutSeconds, timeoutSecondsOf } from './deadline.js';
 
 export { MAX_WEBHOOK_BODY_BYTES };
 
@@ -41,7 +41,7 @@ export function requestOptions(where, options, { onRefusedWords = [], logLine })
     clientIp: fn('clientIp'),
     maxBodyBytes: maxBodyBytesOption(where, options.maxBodyBytes),
     maxWebhookBodyBytes: maxBodyBytesOption(where, options.maxWebhookBodyBytes, 'maxWebhookBodyBytes', MAX_WEBHOOK_BODY_BYTES),
-    bodyTimeoutSeconds: bodyTimeoutOption(where, options.bodyTimeoutSeconds),
+    bodyTimeoutSeconds: secondsOption(where, 'bodyTimeoutSeconds', options.bodyTimeoutSeconds, BODY_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS_LIMIT),
   };
 }
 
@@ -138,16 +138,16 @@ function maxBodyBytesOption(where, maxBodyBytes, name = 'maxBodyBytes', fallback
 }
 
 /**
- * `bodyTimeoutSeconds` as a function of env: how long a body read before the decision (a
- * webhook delivery's, a signed request's) may take to arrive whole. A fixed number is checked
- * now; a function's value (a number or decimal text, e.g. an environment variable) when it is
- * called, and anything but a number from 0 (excluded) to 300 means the default (30).
+ * A bound in seconds (`name`: `bodyTimeoutSeconds`, `storageTimeoutSeconds`) as a function of
+ * env. A fixed number is checked now; a function's value (a number or decimal text, e.g. an
+ * environment variable) when it is called, and anything but a number from 0 (excluded) to
+ * `limit` means `fallback`.
  */
-function bodyTimeoutOption(where, v) {
-  if (v === undefined) return constant(BODY_TIMEOUT_SECONDS);
-  if (typeof v === 'function') return (env) => bodyTimeoutSecondsOf(v(env));
-  if (!isBodyTimeoutSeconds(v)) {
-    throw invalidOptions(`${where}: options.bodyTimeoutSeconds must be a number of seconds > 0 and at most ${BODY_TIMEOUT_SECONDS_LIMIT}, or a function of env, got ${describe(v)}`);
+export function secondsOption(where, name, v, fallback, limit) {
+  if (v === undefined) return constant(fallback);
+  if (typeof v === 'function') return (env) => timeoutSecondsOf(v(env), fallback, limit);
+  if (!isTimeoutSeconds(v, limit)) {
+    throw invalidOptions(`${where}: options.${name} must be a number of seconds > 0 and at most ${limit}, or a function of env, got ${describe(v)}`);
   }
   return constant(v);
 }

@@ -7,10 +7,10 @@ import { checkKeySet } from './keys.js';
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { checkNonceStore } from './request.js';
 import { WIRE_STATUS, errorResponse, refusalResponse } from './wire.js';
-import { REQUEST_OPTIONS, requestOptions } from './edge-options.js';
+import { REQUEST_OPTIONS, requestOptions, secondsOption } from './edge-options.js';
 import { OptionFault, asKeySource, clientAddress, recordJudged, verifiable } from './edge-request.js';
 import { WriteLedger } from './write-ledger.js';
-import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, STORAGE_TIMEOUT_SECONDS_LIMIT, bounded, boundedNonceStore, isTimeoutSeconds, timeoutSecondsOf } from './deadline.js';
+import { ReadTimeout, STORAGE_TIMEOUT_SECONDS, STORAGE_TIMEOUT_SECONDS_LIMIT, bounded, boundedNonceStore } from './deadline.js';
 
 const DEFAULT_REFRESH_SECONDS = 30;
 
@@ -74,7 +74,7 @@ export function checkEdgeOptions(where, options, extra = {}, onRefusedWords = []
     }
   }
   const copy = {
-    storageTimeoutSeconds: storageTimeoutOption(where, options.storageTimeoutSeconds),
+    storageTimeoutSeconds: secondsOption(where, 'storageTimeoutSeconds', options.storageTimeoutSeconds, STORAGE_TIMEOUT_SECONDS, STORAGE_TIMEOUT_SECONDS_LIMIT),
     publisherKeys: pinned,
     audience: served,
     sealKeys: sealed,
@@ -86,22 +86,6 @@ export function checkEdgeOptions(where, options, extra = {}, onRefusedWords = []
   };
   for (const k of Object.keys(extra)) copy[k] = options[k];
   return Object.freeze(copy);
-}
-
-/**
- * `storageTimeoutSeconds` as a function of env: how long a request waits for one read of the
- * key set's storage (the key set source, the coordinator, its nonce store, a shard). A fixed
- * number is checked now; a function's value (a number or decimal text, e.g. an environment
- * variable) when it is called, and anything but a number from 0 (excluded) to 60 means the
- * default (5).
- */
-function storageTimeoutOption(where, v) {
-  if (v === undefined) return () => STORAGE_TIMEOUT_SECONDS;
-  if (typeof v === 'function') return (env) => timeoutSecondsOf(v(env));
-  if (!isTimeoutSeconds(v)) {
-    throw invalidOptions(`${where}: options.storageTimeoutSeconds must be a number of seconds > 0 and at most ${STORAGE_TIMEOUT_SECONDS_LIMIT}, or a function of env, got ${describe(v)}`);
-  }
-  return () => v;
 }
 
 /** A key set source's value as text: text as is, bytes decoded (KV `arrayBuffer`), objects as JSON. */

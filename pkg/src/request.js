@@ -2,7 +2,7 @@
 
 import { KeygateError, describe, invalidOptions } from './errors.js';
 import { MAX_WEBHOOK_BODY_BYTES } from './body.js';
-import { BODY_TIMEOUT_SECONDS_LIMIT, isBodyTimeoutSeconds } from './deadline.js';
+import { BODY_TIMEOUT_SECONDS_LIMIT, isTimeoutSeconds } from './deadline.js';
 
 const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes', 'maxWebhookBodyBytes', 'bodyTimeoutSeconds']);
 
@@ -11,7 +11,7 @@ const VERIFY_OPTIONS = new Set(['clientIp', 'now', 'nonceStore', 'maxBodyBytes',
  * most 300, or none (undefined).
  */
 export function checkBodyTimeout(v, where) {
-  if (v === undefined || isBodyTimeoutSeconds(v)) return v;
+  if (v === undefined || isTimeoutSeconds(v, BODY_TIMEOUT_SECONDS_LIMIT)) return v;
   throw invalidOptions(`${where}: options.bodyTimeoutSeconds must be a number of seconds > 0 and at most ${BODY_TIMEOUT_SECONDS_LIMIT}, got ${describe(v)}`);
 }
 
