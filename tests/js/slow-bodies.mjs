@@ -47,15 +47,7 @@ export async function slowRequest(c, base = 'https://api.example.com') {
   const stream = new ReadableStream({
     start(ctl) {
       controller = ctl;
-      let at = 0;
-      let delay = 0;
-      for (const [after, n] of c.arrival) {
-        delay += after;
-        const piece = body.slice(at, at + n);
-        at += n;
-        timers.push(setTimeout(() => ctl.enqueue(piece), delay));
-      }
-      if (c.ends) timers.push(setTimeout(() => ctl.close(), delay));
+      timers.push(...schedule(c, body, (piece) => ctl.enqueue(piece), () => ctl.close()));
     },
     cancel() {
       seen.cancelled = true;
@@ -71,4 +63,22 @@ export async function slowRequest(c, base = 'https://api.example.com') {
     }
   };
   return { url, init: { method: 'POST', headers, body: stream, duplex: 'half' }, seen, body, end };
+}
+
+/**
+ * Schedules a case's body as its `arrival` says (each piece `after` ms after the previous one,
+ * `write(piece)`; `close()` after the last when it `ends`): the timers, for the caller to clear.
+ */
+export function schedule(c, body, write, close) {
+  const timers = [];
+  let at = 0;
+  let delay = 0;
+  for (const [after, n] of c.arrival) {
+    delay += after;
+    const piece = body.slice(at, at + n);
+    at += n;
+    timers.push(setTimeout(() => write(piece), delay));
+  }
+  if (c.ends) timers.push(setTimeout(close, delay));
+  return timers;
 }

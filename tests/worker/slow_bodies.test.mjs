@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
-import { KEY_SET, SECONDS, doc, slowCase, slowRequest } from '../js/slow-bodies.mjs';
+import { KEY_SET, SECONDS, doc, schedule, slowCase, slowRequest } from '../js/slow-bodies.mjs';
 import { gateway } from './helpers.mjs';
 
 const origin = createServer((req, res) => {
@@ -44,15 +44,7 @@ async function send(gw, c) {
       });
       req.on('error', reject);
       req.flushHeaders();
-      let at = 0;
-      let delay = 0;
-      for (const [after, n] of c.arrival) {
-        delay += after;
-        const piece = bytes.slice(at, at + n);
-        at += n;
-        timers.push(setTimeout(() => req.write(piece), delay));
-      }
-      if (c.ends) timers.push(setTimeout(() => req.end(), delay));
+      timers.push(...schedule(c, bytes, (piece) => req.write(piece), () => req.end()));
       timers.push(setTimeout(() => reject(new Error(`${c.name}: no answer within 15 s`)), 15_000));
     });
   } finally {
